@@ -1,0 +1,115 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/rallypoint/rallypoint/net/ws"
+)
+
+// startServer runs the real server on a loopback port and returns its address and a function
+// that shuts it down as SIGTERM would.
+func startServer(t *testing.T) (string, func() error) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() { errc <- run(ctx, ln, slog.New(slog.DiscardHandler)) }()
+	stop := func() error {
+		cancel()
+		select {
+		case err := <-errc:
+			return err
+		case <-time.After(15 * time.Second):
+			t.Fatal("server did not shut down")
+			return nil
+		}
+	}
+	t.Cleanup(func() { cancel() })
+	return ln.Addr().String(), stop
+}
+
+func TestHealthz(t *testing.T) {
+	addr, stop := startServer(t)
+	defer stop()
+	resp, err := http.Get("http://" + addr + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || string(body) != "ok\n" {
+		t.Fatalf("healthz: %d %q", resp.StatusCode, body)
+	}
+}
+
+func TestEchoServiceEchoesTextAndBinaryWithDeflate(t *testing.T) {
+	addr, stop := startServer(t)
+	defer stop()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	c, _, err := ws.Dial(ctx, "ws://"+addr+"/echo", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseNow()
+	if !c.Compressed() {
+		t.Fatalf("permessage-deflate not negotiated: %q", c.Extensions())
+	}
+	cases := []struct {
+		typ ws.MessageType
+		p   []byte
+	}{
+		{ws.MessageText, []byte("hello, rallypoint")},
+		{ws.MessageBinary, []byte{0, 1, 2, 0xff}},
+		{ws.MessageBinary, bytes.Repeat([]byte("snapshot "), 200000)}, // ~1.8 MB
+	}
+	for _, tc := range cases {
+		if err := c.WriteMessage(tc.typ, tc.p); err != nil {
+			t.Fatal(err)
+		}
+		typ, p, err := c.ReadMessage()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if typ != tc.typ || !bytes.Equal(p, tc.p) {
+			t.Fatalf("echo of %d-byte %v message came back as %d-byte %v", len(tc.p), tc.typ, len(p), typ)
+		}
+	}
+}
+
+func TestShutdownSendsGoingAway(t *testing.T) {
+	addr, stop := startServer(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	c, _, err := ws.Dial(ctx, "ws://"+addr+"/echo", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseNow()
+	got := make(chan error, 1)
+	go func() {
+		_, _, err := c.ReadMessage()
+		got <- err
+	}()
+	if err := stop(); err != nil {
+		t.Fatalf("shutdown: %v", err)
+	}
+	select {
+	case err := <-got:
+		if ws.CloseStatus(err) != ws.StatusGoingAway {
+			t.Fatalf("client saw %v, want close 1001", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("client never saw the close")
+	}
+}

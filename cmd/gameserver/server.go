@@ -1,0 +1,116 @@
+package main
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"sync"
+
+	"github.com/rallypoint/rallypoint/net/ws"
+)
+
+// server holds what the handlers share: the open WebSocket connections, so that shutdown
+// can say goodbye to each.
+type server struct {
+	log     *slog.Logger
+	metrics *ws.Metrics
+
+	mu    sync.Mutex
+	conns map[*ws.Conn]struct{}
+	wg    sync.WaitGroup
+}
+
+func newServer(log *slog.Logger) *server {
+	return &server{log: log, metrics: new(ws.Metrics), conns: make(map[*ws.Conn]struct{})}
+}
+
+func (s *server) routes() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		io.WriteString(w, "ok\n")
+	})
+	mux.HandleFunc("/echo", s.echo)
+	return mux
+}
+
+// echoOptions are those of a public echo service: any origin (it holds nothing a foreign
+// page could abuse), messages up to 16 MiB so that large-message tests pass.
+var echoOptions = ws.AcceptOptions{
+	InsecureSkipOriginCheck: true,
+	Limits: ws.Limits{
+		MaxFrameSize:   16 << 20,
+		MaxMessageSize: 16 << 20,
+		MaxQueuedBytes: 64 << 20,
+	},
+}
+
+// echo sends every message back as it came, text as text and binary as binary.
+func (s *server) echo(w http.ResponseWriter, r *http.Request) {
+	opts := echoOptions
+	opts.Metrics = s.metrics
+	c, err := ws.Accept(w, r, &opts)
+	if err != nil {
+		s.log.Debug("echo handshake refused", "remote", r.RemoteAddr, "err", err)
+		return
+	}
+	if !s.track(c) {
+		_ = c.Close(ws.StatusGoingAway, "server shutting down")
+		return
+	}
+	defer s.untrack(c)
+	for {
+		typ, p, err := c.ReadMessage()
+		if err != nil {
+			return
+		}
+		if err := c.WriteMessage(typ, p); err != nil {
+			return
+		}
+	}
+}
+
+func (s *server) track(c *ws.Conn) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.conns == nil {
+		return false
+	}
+	s.conns[c] = struct{}{}
+	s.wg.Add(1)
+	return true
+}
+
+func (s *server) untrack(c *ws.Conn) {
+	s.mu.Lock()
+	if s.conns != nil {
+		delete(s.conns, c)
+	}
+	s.mu.Unlock()
+	s.wg.Done()
+}
+
+// closeAll sends close 1001 to every connection and waits (bounded by ctx) for their
+// handlers to finish.
+func (s *server) closeAll(ctx context.Context) {
+	s.mu.Lock()
+	conns := s.conns
+	s.conns = nil
+	s.mu.Unlock()
+	var wg sync.WaitGroup
+	for c := range conns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_ = c.Close(ws.StatusGoingAway, "server shutting down")
+		}()
+	}
+	wg.Wait()
+	done := make(chan struct{})
+	go func() { s.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+	}
+}

@@ -1,0 +1,357 @@
+package ws
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// echoServer starts a loopback server whose handler accepts with opts and echoes.
+func echoServer(t testing.TB, opts *AcceptOptions) string {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := Accept(w, r, opts)
+		if err != nil {
+			return
+		}
+		for {
+			typ, p, err := c.ReadMessage()
+			if err != nil {
+				return
+			}
+			if err := c.WriteMessage(typ, p); err != nil {
+				return
+			}
+		}
+	}))
+	t.Cleanup(srv.Close)
+	return "ws" + strings.TrimPrefix(srv.URL, "http")
+}
+
+func dial(t testing.TB, url string, opts *DialOptions) *Conn {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	c, _, err := Dial(ctx, url, opts)
+	if err != nil {
+		t.Fatalf("dial: %v", err)
+	}
+	t.Cleanup(func() { c.CloseNow() })
+	return c
+}
+
+func payload(n int, compressible bool) []byte {
+	p := make([]byte, n)
+	for i := range p {
+		if compressible {
+			p[i] = "rallypoint snapshot "[i%20]
+		} else {
+			p[i] = byte(i*131 + i>>8*17 + i>>3)
+		}
+	}
+	return p
+}
+
+var compressionModes = []struct {
+	name   string
+	server CompressionOptions
+	client CompressionOptions
+}{
+	{"no-deflate", CompressionOptions{Mode: CompressionDisabled}, CompressionOptions{Mode: CompressionDisabled}},
+	{"deflate-no-takeover", CompressionOptions{}, CompressionOptions{}},
+	{"deflate-takeover-both", CompressionOptions{Mode: CompressionContextTakeover, PeerContextTakeover: true},
+		CompressionOptions{Mode: CompressionContextTakeover, PeerContextTakeover: true}},
+	{"deflate-all-sizes", CompressionOptions{Threshold: -1}, CompressionOptions{Threshold: -1}},
+}
+
+func TestEchoRoundTripsEveryMode(t *testing.T) {
+	for _, m := range compressionModes {
+		t.Run(m.name, func(t *testing.T) {
+			lim := Limits{MaxMessageSize: 8 << 20, MaxFrameSize: 8 << 20}
+			url := echoServer(t, &AcceptOptions{Compression: m.server, Limits: lim})
+			c := dial(t, url, &DialOptions{Compression: m.client, Limits: lim})
+			if want := m.client.Mode != CompressionDisabled; c.Compressed() != want {
+				t.Fatalf("Compressed()=%v, want %v (extensions %q)", c.Compressed(), want, c.Extensions())
+			}
+			for _, n := range []int{0, 1, 125, 126, 1000, 65535, 65536, 300 << 10, 4 << 20} {
+				for _, comp := range []bool{true, false} {
+					for _, typ := range []MessageType{MessageBinary, MessageText} {
+						p := payload(n, comp)
+						if typ == MessageText {
+							p = bytes.Repeat([]byte("é"), n/2)
+						}
+						if err := c.WriteMessage(typ, p); err != nil {
+							t.Fatal(err)
+						}
+						gt, got, err := c.ReadMessage()
+						if err != nil {
+							t.Fatalf("n=%d: %v", n, err)
+						}
+						if gt != typ || !bytes.Equal(got, p) {
+							t.Fatalf("n=%d %v: echo mismatch (type %v, len %d)", n, typ, gt, len(got))
+						}
+					}
+				}
+			}
+			if err := c.Close(StatusNormalClosure, "bye"); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+func TestWritesAreSafeFromManyGoroutines(t *testing.T) {
+	// Writes never block, so a burst larger than the queue would be a slow consumer: size
+	// the queue for the burst.
+	lim := Limits{MaxQueuedMessages: 4096, MaxMessagesPerSecond: -1}
+	url := echoServer(t, &AcceptOptions{Limits: lim})
+	c := dial(t, url, &DialOptions{Limits: lim})
+	const writers, each = 8, 200
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range each {
+				msg := []byte{byte(w), byte(i)}
+				msg = append(msg, payload(200+i, true)...)
+				if err := c.WriteMessage(MessageBinary, msg); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	next := make([]int, writers)
+	for range writers * each {
+		_, p, err := c.ReadMessage()
+		if err != nil {
+			t.Fatal(err)
+		}
+		w, i := int(p[0]), int(p[1])
+		if i != next[w]%256 {
+			t.Fatalf("writer %d: got message %d, want %d: per-writer order lost", w, i, next[w])
+		}
+		next[w]++
+	}
+	wg.Wait()
+}
+
+func TestCloseHandshakeCarriesCodeAndReason(t *testing.T) {
+	got := make(chan error, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := Accept(w, r, nil)
+		if err != nil {
+			return
+		}
+		_, _, err = c.ReadMessage()
+		got <- err
+	}))
+	defer srv.Close()
+	c := dial(t, "ws"+strings.TrimPrefix(srv.URL, "http"), nil)
+	if err := c.Close(4001, "game over"); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-got:
+		var ce *CloseError
+		if !errors.As(err, &ce) || ce.Code != 4001 || ce.Reason != "game over" || ce.Local {
+			t.Fatalf("server saw %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("server never saw the close")
+	}
+}
+
+func TestCloseRejectsCodesThatMayNotBeSent(t *testing.T) {
+	c := &Conn{}
+	for _, code := range []StatusCode{0, 999, 1004, 1005, 1006, 1015, 1016, 2999, 5000} {
+		if code == StatusNoStatusRcvd {
+			continue // means "no code": allowed with an empty reason
+		}
+		if err := c.Close(code, ""); err == nil {
+			t.Errorf("Close(%d) accepted", code)
+		}
+	}
+	if err := c.Close(StatusNormalClosure, strings.Repeat("x", 124)); err == nil {
+		t.Error("Close accepted a 124-byte reason")
+	}
+}
+
+// rawServer accepts one connection and gives the test its net.Conn side after the handshake.
+func acceptPair(t *testing.T, opts *AcceptOptions, dopts *DialOptions) (*Conn, *Conn) {
+	t.Helper()
+	ch := make(chan *Conn, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := Accept(w, r, opts)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		ch <- c
+	}))
+	t.Cleanup(srv.Close)
+	cl := dial(t, "ws"+strings.TrimPrefix(srv.URL, "http"), dopts)
+	sc := <-ch
+	t.Cleanup(func() { sc.CloseNow() })
+	return sc, cl
+}
+
+func TestSlowConsumerIsDroppedWith1008(t *testing.T) {
+	m := new(Metrics)
+	sc, cl := acceptPair(t, &AcceptOptions{Metrics: m, Limits: Limits{MaxQueuedMessages: 8, MaxQueuedBytes: 1 << 20}}, nil)
+	_ = cl // the client never reads
+	msg := payload(64<<10, false)
+	var err error
+	for i := 0; i < 10000 && err == nil; i++ {
+		err = sc.WriteMessage(MessageBinary, msg)
+	}
+	if !errors.Is(err, ErrSlowConsumer) && !errors.Is(err, ErrClosed) {
+		t.Fatalf("writes to a peer that never reads: last error %v", err)
+	}
+	if m.SlowConsumers.Load() != 1 {
+		t.Fatalf("SlowConsumers = %d", m.SlowConsumers.Load())
+	}
+	_, _, err = sc.ReadMessage()
+	if CloseStatus(err) != StatusPolicyViolation {
+		t.Fatalf("server reader ended with %v, want 1008", err)
+	}
+}
+
+func TestLatestWinsReplacesUnsentMessage(t *testing.T) {
+	m := new(Metrics)
+	sc, cl := acceptPair(t, &AcceptOptions{Metrics: m, Compression: CompressionOptions{Mode: CompressionDisabled}}, nil)
+	// Fill the socket so that later writes must wait.
+	big := payload(256<<10, false)
+	for m.LatestReplaced.Load() == 0 {
+		for range 4 {
+			if err := sc.WriteMessage(MessageBinary, big); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for i := range 50 {
+			pm, _ := NewPreparedMessage(MessageBinary, []byte{byte(i)})
+			if err := sc.WriteLatest(pm); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	// The client now drains: among the small messages the last one written must arrive and
+	// at least one must have been skipped.
+	var small []byte
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		_ = cl.NetConn().SetReadDeadline(time.Now().Add(500 * time.Millisecond))
+		_, p, err := cl.ReadMessage()
+		if err != nil {
+			break
+		}
+		if len(p) == 1 {
+			small = append(small, p[0])
+		}
+	}
+	if len(small) == 0 || small[len(small)-1] != 49 {
+		t.Fatalf("latest-wins messages seen: %v (want the last to be 49)", small)
+	}
+}
+
+// TestIdleConnectionsHoldLittleMemory opens many connections, lets each server side block in
+// ReadMessage after a message, and bounds the heap and stack they hold together (client and
+// server sides, in this one process). An idle connection borrows no read buffer and keeps no
+// compressor, so the bound is a few KiB; a 4 KiB read buffer per side would break it.
+func TestIdleConnectionsHoldLittleMemory(t *testing.T) {
+	if testing.Short() {
+		t.Skip("opens 400 connections")
+	}
+	const n = 400
+	var wg sync.WaitGroup
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := Accept(w, r, nil)
+		if err != nil {
+			return
+		}
+		go func() {
+			defer wg.Done()
+			for {
+				if _, _, err := c.ReadMessage(); err != nil {
+					return
+				}
+			}
+		}()
+	}))
+	defer srv.Close()
+	url := "ws" + strings.TrimPrefix(srv.URL, "http")
+	measure := func() uint64 {
+		runtime.GC()
+		runtime.GC()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		return ms.HeapInuse + ms.StackInuse
+	}
+	c0 := dial(t, url, nil) // warm up pools and the HTTP server
+	c0.WriteMessage(MessageBinary, payload(3000, true))
+	wg.Add(1)
+	before := measure()
+	conns := make([]*Conn, n)
+	wg.Add(n)
+	for i := range conns {
+		conns[i] = dial(t, url, nil)
+		conns[i].WriteMessage(MessageBinary, payload(3000, true))
+	}
+	time.Sleep(200 * time.Millisecond)
+	after := measure()
+	perPair := float64(after-before) / n / 1024
+	t.Logf("idle connection pair (client + server + reader goroutine): %.1f KiB", perPair)
+	if perPair > 16 {
+		t.Fatalf("an idle connection pair holds %.1f KiB; idle connections must not keep buffers", perPair)
+	}
+	for _, c := range conns {
+		c.CloseNow()
+	}
+	c0.CloseNow()
+	wg.Wait()
+}
+
+func TestPongTimeoutDropsSilentPeer(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	// A "peer" that completes the handshake and then never says anything again.
+	go func() {
+		nc, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer nc.Close()
+		buf := make([]byte, 4096)
+		n, _ := nc.Read(buf)
+		req := string(buf[:n])
+		i := strings.Index(req, "Sec-WebSocket-Key: ")
+		key := req[i+19 : i+19+24]
+		nc.Write([]byte("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: " + acceptKey(key) + "\r\n\r\n"))
+		time.Sleep(3 * time.Second)
+	}()
+	c := dial(t, "ws://"+ln.Addr().String(), &DialOptions{
+		Compression: CompressionOptions{Mode: CompressionDisabled},
+		Limits:      Limits{PingInterval: 100 * time.Millisecond, PongTimeout: 100 * time.Millisecond},
+	})
+	start := time.Now()
+	_, _, err = c.ReadMessage()
+	var ce *CloseError
+	if !errors.As(err, &ce) || !strings.Contains(ce.Reason, "pong") {
+		t.Fatalf("got %v, want a pong timeout", err)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Fatalf("pong timeout took %v", d)
+	}
+}

@@ -1,0 +1,51 @@
+// Package ws is Rallypoint's WebSocket layer: the opening handshake and framing of RFC 6455
+// and the permessage-deflate extension of RFC 7692, server (Accept) and client (Dial). It
+// knows nothing of games; it moves messages.
+//
+// # Reading
+//
+// One goroutine at a time calls ReadMessage. The returned bytes belong to the connection
+// until the next ReadMessage call: copy what you keep. Pings are answered, pongs noted and
+// the close handshake completed inside ReadMessage, so keep calling it until it returns an
+// error; that error is a *CloseError saying who closed and why. Everything the peer sends is
+// checked against RFC 6455 (masking, reserved bits and opcodes, control frame rules,
+// fragmentation, UTF-8 of text, close codes) and against Limits (frame and message size,
+// inflated size, message rate); a violation fails the connection with the matching close code
+// (1002, 1007, 1008, 1009) and the reason in the close frame.
+//
+// # Writing
+//
+// WriteMessage, WritePrepared, WriteLatest, Ping and Close are safe from any number of
+// goroutines and never block on the peer. A frame goes straight to the socket when nothing is
+// ahead of it and the socket has room (the common case: one syscall, no goroutine); otherwise
+// it waits in an ordered queue that a goroutine, alive only while there is a backlog, drains
+// with one vectored write for everything ready. The queue is bounded (Limits.MaxQueuedMessages,
+// MaxQueuedBytes): a peer that does not read is closed with 1008 and counted in
+// Metrics.SlowConsumers instead of growing the server's memory. WriteLatest fills a
+// latest-wins slot for messages that supersede each other (snapshots).
+//
+// # Broadcasting
+//
+// A PreparedMessage is compressed and framed once and then written to any number of
+// connections without copying: this is how a room sends one snapshot to its players.
+//
+// # Compression
+//
+// permessage-deflate is negotiated by default without context takeover in either direction
+// (see CompressionMode for what each choice costs). Messages under a threshold go
+// uncompressed. Inflation stops at Limits.MaxMessageSize, so a decompression bomb costs no
+// more memory than an honest message of the limit's size.
+//
+// # Memory
+//
+// An idle connection holds no read buffer, no write buffer, no compressor and no goroutine
+// of its own (beyond the one the application reads from): on Unix it waits for readability
+// through syscall.RawConn and borrows a pooled buffer only when bytes arrive, and keepalive
+// runs on a timer. Steady-state reads and writes allocate nothing.
+//
+// # Origins
+//
+// Accept refuses (403) a browser whose Origin is neither the request's host nor listed in
+// AcceptOptions.OriginPatterns: without that check any web page could open a connection
+// with the visitor's cookies (RFC 6455 §10.2).
+package ws

@@ -1,0 +1,114 @@
+package ws
+
+import (
+	"sync"
+	"unicode/utf8"
+
+	"github.com/rallypoint/rallypoint/internal/bpool"
+)
+
+// PreparedMessage is a message encoded once and written to any number of connections: the
+// way a room broadcasts. Its frames are built lazily, once per variant a recipient needs
+// (uncompressed; compressed for a given window size), and then shared: writing it to a
+// server-side connection copies nothing and compresses nothing.
+//
+// Compressed variants are compressed on their own (no context), which every permessage-deflate
+// peer can inflate, including peers that agreed to context takeover: a connection that keeps
+// its own compression window restarts it after a prepared message, so the two never disagree.
+// Client-side connections must mask every frame with a fresh key (RFC 6455 §5.3), so for them
+// only the compressed payload is shared and the frame is built per connection.
+type PreparedMessage struct {
+	op   opcode
+	data []byte
+
+	mu    sync.Mutex
+	plain []byte // unmasked frame
+	// deflated[bits] is the unmasked compressed frame for a window of 2^bits, or nil until
+	// needed; noGain[bits] records that compression did not make it smaller.
+	deflated [16][]byte
+	noGain   [16]bool
+}
+
+// NewPreparedMessage prepares data (copied) for sending as a text or binary message.
+func NewPreparedMessage(typ MessageType, data []byte) (*PreparedMessage, error) {
+	if typ != MessageText && typ != MessageBinary {
+		return nil, ErrBadMessageType
+	}
+	if typ == MessageText && !utf8.Valid(data) {
+		return nil, ErrInvalidUTF8
+	}
+	return &PreparedMessage{op: opcode(typ), data: append([]byte(nil), data...)}, nil
+}
+
+// Data returns the message payload. It must not be modified.
+func (pm *PreparedMessage) Data() []byte { return pm.data }
+
+// serverFrame returns the shared frame for a connection with these settings, and whether it
+// is compressed.
+func (pm *PreparedMessage) serverFrame(compress bool, bits, level int) ([]byte, bool) {
+	pm.mu.Lock()
+	defer pm.mu.Unlock()
+	if compress && !pm.noGain[bits] {
+		if pm.deflated[bits] == nil {
+			cw := getCompressor(bits, level)
+			buf, ok := cw.compressInto(pm.data, true)
+			cw.free()
+			if ok {
+				b := *buf
+				n := len(b) - maxHeaderSize
+				f := make([]byte, 0, headerSize(n, false)+n)
+				f = appendHeader(f, true, true, pm.op, n, false, 0)
+				pm.deflated[bits] = append(f, b[maxHeaderSize:]...)
+			} else {
+				pm.noGain[bits] = true
+			}
+			bpool.Put(buf)
+		}
+		if pm.deflated[bits] != nil {
+			return pm.deflated[bits], true
+		}
+	}
+	if pm.plain == nil {
+		f := make([]byte, 0, headerSize(len(pm.data), false)+len(pm.data))
+		f = appendHeader(f, true, false, pm.op, len(pm.data), false, 0)
+		pm.plain = append(f, pm.data...)
+	}
+	return pm.plain, false
+}
+
+// outFrame returns the frame for c: shared for servers, built from the shared payload for
+// clients.
+func (pm *PreparedMessage) outFrame(c *Conn) (f outFrame, compressed bool) {
+	compress := c.deflate && len(pm.data) >= c.threshold
+	shared, compressed := pm.serverFrame(compress, c.ourWindowBits, c.level)
+	if c.server {
+		return outFrame{b: shared}, compressed
+	}
+	var h header
+	n, _ := parseHeader(shared, &h)
+	return c.frame(pm.op, compressed, shared[n:]), compressed
+}
+
+// WritePrepared sends pm in order with the connection's other messages, like WriteMessage.
+func (c *Conn) WritePrepared(pm *PreparedMessage) error {
+	return c.writePrepared(pm, false)
+}
+
+// WriteLatest puts pm in the connection's latest-wins slot: if the previous message written
+// this way has not gone out yet, pm replaces it (Metrics.LatestReplaced counts that). It is
+// for messages that supersede each other, such as snapshots: a slow peer gets the freshest
+// one instead of a backlog. The slot goes out after the ordered queue.
+func (c *Conn) WriteLatest(pm *PreparedMessage) error {
+	return c.writePrepared(pm, true)
+}
+
+func (c *Conn) writePrepared(pm *PreparedMessage, latest bool) error {
+	c.noteSent(len(pm.data))
+	f, compressed := pm.outFrame(c)
+	c.w.mu.Lock()
+	if compressed && c.ourTakeover {
+		// The peer's window now holds pm's data but our compressor's does not: restart ours.
+		c.w.compReset = true
+	}
+	return c.w.sendLocked(f, latest)
+}

@@ -1,0 +1,483 @@
+package ws
+
+import (
+	"crypto/rand"
+	"encoding/binary"
+	"net"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/rallypoint/rallypoint/internal/bpool"
+)
+
+// outFrame is a whole frame waiting to be written. pool is non-nil when the bytes were
+// borrowed for this connection alone; shared frames (prepared messages) have none.
+type outFrame struct {
+	b     []byte
+	pool  *[]byte
+	close bool // our close frame: nothing follows it
+}
+
+func (f *outFrame) release() {
+	if f.pool != nil {
+		bpool.Put(f.pool)
+	}
+	*f = outFrame{}
+}
+
+// writer is the sending half. Frames are written in order, each whole; what is ready when the
+// socket frees up goes out in one writev (net.Buffers).
+type writer struct {
+	c  *Conn
+	mu sync.Mutex
+
+	queue       []outFrame // ordered, bounded by Limits.MaxQueuedMessages and MaxQueuedBytes
+	spare       []outFrame // the flusher's previous batch, reused as the next queue
+	queuedBytes int
+	headStarted bool // queue[0] is partly on the wire and must be finished
+
+	latest    outFrame // latest-wins slot, written after the queue
+	hasLatest bool
+
+	busy   bool // someone is writing to the socket; only they may
+	closed bool // our close frame is queued or the transport is gone: no more frames
+	dead   bool // the transport is gone
+
+	nb     net.Buffers
+	nbBack [][]byte
+
+	comp      *compressor // per connection, only with our context takeover
+	compReset bool        // a shared compressed frame went out: the next message starts fresh
+
+	rawFn  func(fd uintptr) bool
+	rawSrc []byte
+	rawN   int
+	rawErr error
+}
+
+func (w *writer) init(c *Conn) {
+	w.c = c
+	if c.raw != nil && sysIOSupported {
+		w.rawFn = w.rawWrite
+	}
+}
+
+// send hands f to the socket or queues it. It never blocks on the peer.
+func (w *writer) send(f outFrame, latest bool) error {
+	w.mu.Lock()
+	return w.sendLocked(f, latest)
+}
+
+// sendLocked is send with w.mu held; it unlocks.
+func (w *writer) sendLocked(f outFrame, latest bool) error {
+	c := w.c
+	if w.closed {
+		w.mu.Unlock()
+		f.release()
+		return ErrClosed
+	}
+	if f.close {
+		w.closed = true
+	}
+	if !w.busy && len(w.queue) == 0 && !w.hasLatest && w.rawFn != nil {
+		// Fast path: nothing ahead of us, so try the socket directly.
+		w.busy = true
+		w.mu.Unlock()
+		n, err := w.tryWrite(f.b)
+		if n > 0 {
+			c.metrics.BytesOut.Add(int64(n))
+		}
+		if err != nil {
+			f.release()
+			w.mu.Lock()
+			w.busy = false
+			w.mu.Unlock()
+			c.writeFailed(err)
+			return err
+		}
+		if n == len(f.b) {
+			isClose := f.close
+			f.release()
+			if isClose {
+				c.markSent()
+			}
+			w.mu.Lock()
+			if len(w.queue) == 0 && !w.hasLatest || w.dead {
+				w.busy = false
+				w.mu.Unlock()
+				return nil
+			}
+			w.mu.Unlock()
+			go w.flush()
+			return nil
+		}
+		// The socket is full: the rest goes ahead of anything queued meanwhile.
+		f.b = f.b[n:]
+		w.mu.Lock()
+		w.queue = append(w.queue, outFrame{})
+		copy(w.queue[1:], w.queue)
+		w.queue[0] = f
+		w.headStarted = n > 0
+		w.queuedBytes += len(f.b)
+		w.mu.Unlock()
+		go w.flush()
+		return nil
+	}
+	if latest {
+		if w.hasLatest {
+			w.latest.release()
+			c.metrics.LatestReplaced.Add(1)
+		}
+		w.latest, w.hasLatest = f, true
+	} else {
+		if !f.close && (len(w.queue) >= c.lim.MaxQueuedMessages || w.queuedBytes+len(f.b) > c.lim.MaxQueuedBytes) {
+			w.mu.Unlock()
+			f.release()
+			c.slowConsumer()
+			return ErrSlowConsumer
+		}
+		w.queue = append(w.queue, f)
+		w.queuedBytes += len(f.b)
+	}
+	if !w.busy {
+		w.busy = true
+		w.mu.Unlock()
+		go w.flush()
+		return nil
+	}
+	w.mu.Unlock()
+	return nil
+}
+
+// flush writes queued frames until none are left. It runs on its own goroutine, which
+// exists only while there is a backlog.
+func (w *writer) flush() {
+	c := w.c
+	for {
+		w.mu.Lock()
+		if w.dead || (len(w.queue) == 0 && !w.hasLatest) {
+			w.busy = false
+			w.mu.Unlock()
+			return
+		}
+		batch := w.queue
+		w.queue, w.spare = w.spare[:0], nil
+		if w.hasLatest {
+			batch = append(batch, w.latest)
+			w.latest, w.hasLatest = outFrame{}, false
+		}
+		w.queuedBytes, w.headStarted = 0, false
+		w.mu.Unlock()
+
+		nb := w.nbBack[:0]
+		closeInBatch := false
+		for i := range batch {
+			nb = append(nb, batch[i].b)
+			closeInBatch = closeInBatch || batch[i].close
+		}
+		w.nbBack = nb
+		w.nb = nb
+		_ = c.nc.SetWriteDeadline(time.Now().Add(c.lim.WriteTimeout))
+		n, err := w.nb.WriteTo(c.nc)
+		c.metrics.BytesOut.Add(n)
+		for i := range batch {
+			batch[i].release()
+		}
+		clear(w.nbBack[:cap(w.nbBack)])
+		w.mu.Lock()
+		if w.spare == nil || cap(batch) > cap(w.spare) {
+			w.spare = batch[:0]
+		}
+		w.mu.Unlock()
+		if err != nil {
+			w.mu.Lock()
+			w.busy = false
+			w.mu.Unlock()
+			c.writeFailed(err)
+			return
+		}
+		if closeInBatch {
+			c.markSent()
+		}
+	}
+}
+
+// shutdown drops whatever is still queued once the transport is gone.
+func (w *writer) shutdown() {
+	w.mu.Lock()
+	w.closed, w.dead = true, true
+	for i := range w.queue {
+		if i == 0 && w.busy {
+			continue // a flusher may be writing it; it releases its own batch
+		}
+		w.queue[i].release()
+	}
+	w.queue = w.queue[:0]
+	if w.hasLatest {
+		w.latest.release()
+		w.hasLatest = false
+	}
+	if w.comp != nil {
+		w.comp.free()
+		w.comp = nil
+	}
+	w.mu.Unlock()
+}
+
+// dropUnsent removes queued frames that have not started, for when the connection is being
+// failed and what was queued no longer matters.
+func (w *writer) dropUnsentLocked() {
+	keep := 0
+	if w.headStarted && len(w.queue) > 0 {
+		keep = 1
+	}
+	for i := keep; i < len(w.queue); i++ {
+		w.queuedBytes -= len(w.queue[i].b)
+		w.queue[i].release()
+	}
+	w.queue = w.queue[:keep]
+	if w.hasLatest {
+		w.latest.release()
+		w.hasLatest = false
+	}
+}
+
+func (c *Conn) writeFailed(err error) {
+	c.setFailure(StatusAbnormalClosure, truncateReason("write failed: "+err.Error()), true)
+	c.closeNetConn()
+}
+
+// slowConsumer drops a peer whose outbound queue filled up.
+func (c *Conn) slowConsumer() {
+	c.metrics.SlowConsumers.Add(1)
+	ce := c.setFailure(StatusPolicyViolation, "slow consumer: outbound queue full", true)
+	// The close frame gets in only if the peer frees some room soon; we do not wait long
+	// for a peer that stopped reading.
+	c.sendClose(ce.Code, ce.Reason, true)
+	go func() {
+		_, sent := c.waitChans()
+		t := time.NewTimer(min(c.lim.CloseTimeout, 500*time.Millisecond))
+		select {
+		case <-sent:
+		case <-t.C:
+		}
+		t.Stop()
+		c.closeNetConn()
+	}()
+}
+
+// maskKey draws a fresh masking key from crypto/rand, as RFC 6455 §5.3 requires of clients
+// ("strong source of entropy", unpredictable per frame).
+func maskKey() uint32 {
+	var k [4]byte
+	_, _ = rand.Read(k[:])
+	return binary.LittleEndian.Uint32(k[:])
+}
+
+// frame builds a whole frame around payload in a borrowed buffer, masked on the client side.
+func (c *Conn) frame(op opcode, rsv1 bool, payload []byte) outFrame {
+	masked := !c.server
+	buf := bpool.Get(maxHeaderSize + len(payload))
+	var key uint32
+	if masked {
+		key = maskKey()
+	}
+	b := appendHeader(*buf, true, rsv1, op, len(payload), masked, key)
+	start := len(b)
+	b = append(b, payload...)
+	if masked {
+		maskBytes(key, 0, b[start:])
+	}
+	*buf = b
+	return outFrame{b: b, pool: buf}
+}
+
+// WriteMessage sends p as one message. It copies p, so the caller may reuse it at once. It is
+// safe to call from many goroutines and returns without waiting for a slow peer: when the
+// socket is full the message waits in the ordered outbound queue; when that queue is full the
+// peer is dropped with 1008 and ErrSlowConsumer is returned.
+func (c *Conn) WriteMessage(typ MessageType, p []byte) error {
+	if typ != MessageText && typ != MessageBinary {
+		return ErrBadMessageType
+	}
+	if typ == MessageText && !utf8.Valid(p) {
+		return ErrInvalidUTF8
+	}
+	c.noteSent(len(p))
+	op := opcode(typ)
+	if c.deflate && len(p) >= c.threshold {
+		if c.ourTakeover {
+			c.w.mu.Lock()
+			f := c.compressTakeoverLocked(op, p)
+			return c.w.sendLocked(f, false)
+		}
+		if f, ok := c.compressOnce(op, p); ok {
+			return c.w.send(f, false)
+		}
+	}
+	return c.w.send(c.frame(op, false, p), false)
+}
+
+func (c *Conn) noteSent(n int) {
+	c.lastData.Store(monoNow())
+	c.metrics.MessagesOut.Add(1)
+	c.metrics.PayloadOut.Add(int64(n))
+}
+
+// Ping sends a ping (RFC 6455 §5.5.2). The peer's pong is noted by ReadMessage.
+func (c *Conn) Ping(payload []byte) error {
+	if len(payload) > maxControlPayload {
+		return ErrControlTooLong
+	}
+	return c.sendControl(opPing, payload)
+}
+
+func (c *Conn) sendControl(op opcode, payload []byte) error {
+	return c.w.send(c.frame(op, false, payload), false)
+}
+
+// sendClose queues our close frame unless one already went. With dropPending, frames that
+// have not started are discarded first: the connection is being failed.
+func (c *Conn) sendClose(code StatusCode, reason string, dropPending bool) bool {
+	var body [maxControlPayload]byte
+	p := appendClosePayload(body[:0], code, reason)
+	f := c.frame(opClose, false, p)
+	f.close = true
+	c.w.mu.Lock()
+	if c.w.closed {
+		c.w.mu.Unlock()
+		f.release()
+		return false
+	}
+	if dropPending {
+		c.w.dropUnsentLocked()
+	}
+	_ = c.w.sendLocked(f, false)
+	return true
+}
+
+// Close performs the closing handshake (RFC 6455 §7.1.2): queued messages are sent, then our
+// close frame; the peer's close frame is awaited (read here if no goroutine is reading) and
+// the transport closed, all within Limits.CloseTimeout.
+func (c *Conn) Close(code StatusCode, reason string) error {
+	if err := checkClose(code, reason); err != nil {
+		return err
+	}
+	deadline := time.Now().Add(c.lim.CloseTimeout)
+	sent := c.sendClose(code, reason, false)
+	recvd, sentCh := c.waitChans()
+	timer := time.NewTimer(c.lim.CloseTimeout)
+	defer timer.Stop()
+	select {
+	case <-sentCh:
+	case <-timer.C:
+		c.setFailure(StatusAbnormalClosure, "close handshake timed out", true)
+		c.closeNetConn()
+		return nil
+	}
+	if c.r.active.CompareAndSwap(false, true) {
+		_ = c.nc.SetReadDeadline(deadline)
+		c.r.drainUntilClose()
+		c.awaitPeerFIN(deadline)
+		c.r.active.Store(false)
+	}
+	select {
+	case <-recvd:
+	case <-timer.C:
+	}
+	c.closeNetConn()
+	if !sent {
+		return nil
+	}
+	return nil
+}
+
+// CloseNow drops the transport without a closing handshake.
+func (c *Conn) CloseNow() error {
+	c.setFailure(StatusAbnormalClosure, "closed locally without a handshake", true)
+	c.closeNetConn()
+	return nil
+}
+
+// drainUntilClose reads and discards messages until the peer's close frame or an error.
+func (r *reader) drainUntilClose() {
+	if r.err == nil {
+		for {
+			if r.msg != nil {
+				bpool.Put(r.msg)
+				r.msg = nil
+			}
+			_, _, err := r.readMessage()
+			if err != nil {
+				if _, ok := err.(*peerClose); ok {
+					r.err = &CloseError{Code: err.(*peerClose).code, Reason: err.(*peerClose).reason}
+				} else {
+					r.err = ErrClosed
+				}
+				break
+			}
+		}
+	}
+	r.release()
+	r.c.markRecvd()
+}
+
+// awaitPeerFIN lets the server close the TCP connection first, as RFC 6455 §7.1.1 asks: a
+// client reads until the server's FIN or the deadline. The server closes at once.
+func (c *Conn) awaitPeerFIN(deadline time.Time) {
+	if c.server {
+		return
+	}
+	_ = c.nc.SetReadDeadline(deadline)
+	var b [64]byte
+	for {
+		if _, err := c.nc.Read(b[:]); err != nil {
+			return
+		}
+	}
+}
+
+// finishClose runs on the reading goroutine after the peer's close frame: our reply goes out,
+// then the transport closes (the client first waits for the server to close it).
+func (c *Conn) finishClose() {
+	deadline := time.Now().Add(c.lim.CloseTimeout)
+	_, sent := c.waitChans()
+	t := time.NewTimer(c.lim.CloseTimeout)
+	select {
+	case <-sent:
+	case <-t.C:
+	}
+	t.Stop()
+	c.awaitPeerFIN(deadline)
+	c.closeNetConn()
+}
+
+// failConn fails the connection (RFC 6455 §7.1.7): our close frame with the code goes out
+// ahead of anything not yet started, then the transport closes. When the caller owns the
+// reading side, the peer's remaining bytes are drained briefly after our FIN so that the
+// close frame is not lost to a TCP reset.
+func (c *Conn) failConn(code StatusCode, reason string, ownsReader bool) {
+	c.sendClose(code, reason, true)
+	deadline := time.Now().Add(c.lim.CloseTimeout)
+	_, sent := c.waitChans()
+	t := time.NewTimer(c.lim.CloseTimeout)
+	select {
+	case <-sent:
+	case <-t.C:
+	}
+	t.Stop()
+	if ownsReader {
+		if cw, ok := c.nc.(interface{ CloseWrite() error }); ok && !c.ncClosed.Load() {
+			_ = cw.CloseWrite()
+			_ = c.nc.SetReadDeadline(deadline)
+			var b [512]byte
+			for {
+				if _, err := c.nc.Read(b[:]); err != nil {
+					break
+				}
+			}
+		}
+	}
+	c.closeNetConn()
+}
