@@ -187,7 +187,7 @@ func TestCloseRejectsCodesThatMayNotBeSent(t *testing.T) {
 }
 
 // rawServer accepts one connection and gives the test its net.Conn side after the handshake.
-func acceptPair(t *testing.T, opts *AcceptOptions, dopts *DialOptions) (*Conn, *Conn) {
+func acceptPair(t testing.TB, opts *AcceptOptions, dopts *DialOptions) (*Conn, *Conn) {
 	t.Helper()
 	ch := make(chan *Conn, 1)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -6,8 +6,8 @@ package ws
 // waiting and writes go through the flushing goroutine.
 const sysIOSupported = false
 
-func (r *reader) rawRead(fd uintptr) bool { panic("unreachable") }
-func (r *reader) sysRead() (int, error)   { panic("unreachable") }
+func (r *reader) rawRead(fd uintptr) bool  { panic("unreachable") }
+func (r *reader) sysRead() (int, error)    { panic("unreachable") }
 func (w *writer) rawWrite(fd uintptr) bool { panic("unreachable") }
 func (w *writer) tryWrite(p []byte) (int, error) {
 	panic("unreachable")
