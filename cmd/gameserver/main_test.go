@@ -57,7 +57,7 @@ func TestEchoServiceEchoesTextAndBinaryWithDeflate(t *testing.T) {
 	defer stop()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	c, _, err := ws.Dial(ctx, "ws://"+addr+"/echo", nil)
+	c, _, err := ws.Dial(ctx, "ws://"+addr+"/echo", &ws.DialOptions{Limits: ws.Limits{MaxMessageSize: 16 << 20, MaxFrameSize: 16 << 20}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,100 @@
+package ws
+
+import (
+	"testing"
+	"time"
+)
+
+func TestLimitsDefaultsFillOnlyZeroFields(t *testing.T) {
+	l := Limits{MaxMessageSize: 5, PingInterval: -1}.withDefaults()
+	if l.MaxMessageSize != 5 || l.PingInterval != -1 {
+		t.Fatalf("set fields changed: %+v", l)
+	}
+	if l.MaxFrameSize == 0 || l.HandshakeTimeout == 0 || l.MaxQueuedMessages == 0 || l.MaxMessagesPerSecond == 0 ||
+		l.PongTimeout == 0 || l.IdleTimeout == 0 || l.WriteTimeout == 0 || l.CloseTimeout == 0 || l.MaxHeaderBytes == 0 || l.MaxQueuedBytes == 0 {
+		t.Fatalf("a limit has no default: %+v", l)
+	}
+}
+
+func TestFloodingPeerGets1008(t *testing.T) {
+	sc, cl := acceptPair(t, &AcceptOptions{Limits: Limits{MaxMessagesPerSecond: 100}}, nil)
+	go func() {
+		for range 1000 {
+			if cl.WriteMessage(MessageBinary, []byte("spam")) != nil {
+				return
+			}
+		}
+	}()
+	n := 0
+	for {
+		_, _, err := sc.ReadMessage()
+		if err != nil {
+			if CloseStatus(err) != StatusPolicyViolation {
+				t.Fatalf("flood ended with %v, want 1008", err)
+			}
+			break
+		}
+		n++
+	}
+	if n < 90 || n > 200 {
+		t.Fatalf("read %d messages before the limit; the burst is one second's worth (100)", n)
+	}
+	// The client is told why.
+	_, _, err := cl.ReadMessage()
+	if CloseStatus(err) != StatusPolicyViolation {
+		t.Fatalf("client saw %v, want 1008", err)
+	}
+}
+
+func TestOversizedMessageGets1009(t *testing.T) {
+	sc, cl := acceptPair(t, &AcceptOptions{Limits: Limits{MaxMessageSize: 1000, MaxFrameSize: 600}}, &DialOptions{Compression: CompressionOptions{Mode: CompressionDisabled}})
+	tests := []struct {
+		name string
+		size int
+	}{
+		{"frame over MaxFrameSize", 700},
+	}
+	for _, tt := range tests {
+		if err := cl.WriteMessage(MessageBinary, make([]byte, tt.size)); err != nil {
+			t.Fatal(err)
+		}
+		_, _, err := sc.ReadMessage()
+		if CloseStatus(err) != StatusMessageTooBig {
+			t.Fatalf("%s: got %v, want 1009", tt.name, err)
+		}
+	}
+}
+
+func TestIdleTimeoutClosesWith1001(t *testing.T) {
+	sc, cl := acceptPair(t, &AcceptOptions{Limits: Limits{IdleTimeout: 150 * time.Millisecond}}, nil)
+	go sc.ReadMessage()
+	start := time.Now()
+	_, _, err := cl.ReadMessage()
+	if CloseStatus(err) != StatusGoingAway {
+		t.Fatalf("idle client saw %v, want 1001", err)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Fatalf("idle timeout after %v", d)
+	}
+}
+
+func TestKeepalivePingsAnIdlePeer(t *testing.T) {
+	sc, cl := acceptPair(t, &AcceptOptions{Limits: Limits{PingInterval: 50 * time.Millisecond, PongTimeout: 200 * time.Millisecond}}, nil)
+	go func() {
+		for {
+			if _, _, err := cl.ReadMessage(); err != nil { // answers pings
+				return
+			}
+		}
+	}()
+	done := make(chan error, 1)
+	go func() { _, _, err := sc.ReadMessage(); done <- err }()
+	select {
+	case err := <-done:
+		t.Fatalf("a peer that answers pings was dropped: %v", err)
+	case <-time.After(600 * time.Millisecond):
+	}
+	if sc.lastRead.Load() == 0 {
+		t.Fatal("no pong ever arrived")
+	}
+}
