@@ -106,7 +106,7 @@ func appendExtensions(exts []extension, s string) ([]extension, error) {
 					start := i
 					var ok bool
 					if p.value, i, ok = scanQuoted(s, i); !ok {
-						return nil, syntax(start, "unterminated quoted-string")
+						return nil, syntax(start, "malformed or unterminated quoted-string")
 					}
 					if !isToken(p.value) {
 						return nil, fmt.Errorf("%w: %.32q", errExtQuotedValue, p.value)

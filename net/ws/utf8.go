@@ -23,10 +23,13 @@ import "encoding/binary"
 // U+10FFFF (F4 90-BF, F5-FF) and the old 5- and 6-byte forms (F8-FD) are all refused at the
 // first byte that rules them out. Noncharacters such as U+FFFE and U+FFFF are valid UTF-8.
 //
-// The grammar is a deterministic automaton of nine states. Each state is stored as a bit
-// offset (a multiple of 6) into a 64-bit table entry per input byte, whose 6-bit field at
-// that offset is the next state: one load, one shift, one mask per byte. Runs of ASCII in
-// the accepting state skip the automaton 16 and 8 bytes at a time.
+// The grammar is a deterministic automaton of nine states (utf8Step), compiled into one
+// 64-bit word per input byte: a state is a bit offset (a multiple of 6), and the 6 bits at
+// that offset in a byte's word are the state after that byte. A step is a load and a
+// shift, and as a shift reads only the low 6 bits of its count, steps chain unmasked.
+// Runs of ASCII between code points skip the automaton 8 to 32 bytes at a time. Elsewhere
+// it runs in blocks of 8 bytes with one test for refusal per block; refusal is a sink, so
+// write still returns false for the piece that holds the first bad byte.
 
 // utf8Validator validates a text message that arrives in pieces. The zero value is ready
 // for a new message. It does not allocate.
@@ -122,34 +125,59 @@ func (v *utf8Validator) reset() { v.state = utf8SAccept }
 // write feeds the next piece of the message. It returns false as soon as the input so far
 // can no longer be the start of valid UTF-8, and from then on until reset.
 func (v *utf8Validator) write(p []byte) bool {
-	const high = 0x8080808080808080
-	s := v.state
-	if s == utf8SReject {
+	// s holds the state in its low 6 bits and junk above them: a shift only reads the low 6
+	// bits of its count, so each automaton step is one load and one shift.
+	s := uint64(v.state)
+	if s == uint64(utf8SReject) {
 		return false
 	}
-	i, n := 0, len(p)
-	for i < n {
-		c := p[i]
-		if c < 0x80 && s == utf8SAccept {
-			i++
-			for i+16 <= n && (binary.LittleEndian.Uint64(p[i:])|binary.LittleEndian.Uint64(p[i+8:]))&high == 0 {
-				i += 16
-			}
-			if i+8 <= n && binary.LittleEndian.Uint64(p[i:])&high == 0 {
-				i += 8
+	p = p[:len(p):len(p)]
+	for len(p) > 0 {
+		if c := p[0]; c < 0x80 && s&63 == uint64(utf8SAccept) {
+			// ASCII between code points: one byte, then probe 8, 16 and 32 bytes at a
+			// time, so that the single spaces of non-Latin text cost little.
+			p = p[1:]
+			if len(p) > 8 && utf8Word(p)&utf8HighBits == 0 {
+				p = p[8:]
+				if len(p) > 16 && (utf8Word(p)|utf8Word(p[8:]))&utf8HighBits == 0 {
+					p = p[16:]
+					for len(p) > 32 && (utf8Word(p)|utf8Word(p[8:])|utf8Word(p[16:])|utf8Word(p[24:]))&utf8HighBits == 0 {
+						p = p[32:]
+					}
+				}
 			}
 			continue
 		}
-		s = uint32(utf8Table[c]>>(s&63)) & 63
-		if s == utf8SReject {
-			v.state = s
+		// Not ASCII, or inside a code point: run the automaton, 8 bytes at a time while
+		// there are 8, with one test for refusal per block (the refused state is a sink).
+		if len(p) >= 8 {
+			_ = p[7]
+			s = utf8Table[p[0]] >> (s & 63)
+			s = utf8Table[p[1]] >> (s & 63)
+			s = utf8Table[p[2]] >> (s & 63)
+			s = utf8Table[p[3]] >> (s & 63)
+			s = utf8Table[p[4]] >> (s & 63)
+			s = utf8Table[p[5]] >> (s & 63)
+			s = utf8Table[p[6]] >> (s & 63)
+			s = utf8Table[p[7]] >> (s & 63)
+			p = p[8:]
+		} else {
+			s = utf8Table[p[0]] >> (s & 63)
+			p = p[1:]
+		}
+		if s&63 == uint64(utf8SReject) {
+			v.state = utf8SReject
 			return false
 		}
-		i++
 	}
-	v.state = s
+	v.state = uint32(s & 63)
 	return true
 }
+
+const utf8HighBits = 0x8080808080808080 // the top bit of each byte of a word
+
+// utf8Word reads 8 bytes; its only use is to test their top bits together.
+func utf8Word(p []byte) uint64 { return binary.LittleEndian.Uint64(p) }
 
 // done reports whether the input so far is valid UTF-8 that ends on a code point boundary,
 // as the whole message must when its last fragment has arrived.
