@@ -355,3 +355,37 @@ func TestPongTimeoutDropsSilentPeer(t *testing.T) {
 		t.Fatalf("pong timeout took %v", d)
 	}
 }
+
+func TestBroadcastReachesEveryConnection(t *testing.T) {
+	// More connections than one Broadcast worker serves, so the parallel path runs.
+	const n = 2*broadcastChunk + 10
+	srvConns := make(chan *Conn, n)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := Accept(w, r, nil)
+		if err == nil {
+			srvConns <- c
+		}
+	}))
+	defer srv.Close()
+	url := "ws" + strings.TrimPrefix(srv.URL, "http")
+	clients := make([]*Conn, n)
+	conns := make([]*Conn, n)
+	for i := range clients {
+		clients[i] = dial(t, url, nil)
+		conns[i] = <-srvConns
+	}
+	pm, _ := NewPreparedMessage(MessageBinary, payload(512, true))
+	if failed := Broadcast(pm, conns); failed != 0 {
+		t.Fatalf("%d writes failed", failed)
+	}
+	for i, c := range clients {
+		_, p, err := c.ReadMessage()
+		if err != nil || !bytes.Equal(p, pm.Data()) {
+			t.Fatalf("client %d: %v", i, err)
+		}
+	}
+	conns[0].CloseNow()
+	if failed := Broadcast(pm, conns[:1]); failed != 1 {
+		t.Fatalf("broadcast to a closed connection: %d failures, want 1", failed)
+	}
+}

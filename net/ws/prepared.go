@@ -1,6 +1,7 @@
 package ws
 
 import (
+	"runtime"
 	"sync"
 	"unicode/utf8"
 
@@ -111,4 +112,45 @@ func (c *Conn) writePrepared(pm *PreparedMessage, latest bool) error {
 		c.w.compReset = true
 	}
 	return c.w.sendLocked(f, latest)
+}
+
+// broadcastChunk is the number of connections one goroutine serves in Broadcast: below it,
+// starting a goroutine costs more than the writes it would parallelise.
+const broadcastChunk = 256
+
+// Broadcast writes pm to every connection, like WritePrepared on each, and returns how many
+// writes failed (closed connections, slow consumers). Each write is a syscall on its own
+// socket, so for large audiences the work is spread over up to GOMAXPROCS goroutines, which
+// finish together before Broadcast returns; small audiences are served on the caller's
+// goroutine. No write blocks on a slow peer.
+func Broadcast(pm *PreparedMessage, conns []*Conn) (failed int) {
+	workers := min(runtime.GOMAXPROCS(0), (len(conns)+broadcastChunk-1)/broadcastChunk)
+	if workers <= 1 {
+		return writeAll(pm, conns, false)
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	per := (len(conns) + workers - 1) / workers
+	for i := 0; i < len(conns); i += per {
+		part := conns[i:min(i+per, len(conns))]
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			n := writeAll(pm, part, false)
+			mu.Lock()
+			failed += n
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	return failed
+}
+
+func writeAll(pm *PreparedMessage, conns []*Conn, latest bool) (failed int) {
+	for _, c := range conns {
+		if c.writePrepared(pm, latest) != nil {
+			failed++
+		}
+	}
+	return failed
 }

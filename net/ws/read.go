@@ -88,6 +88,16 @@ func (c *Conn) ReadMessage() (MessageType, []byte, error) {
 	if r.err != nil {
 		return 0, nil, r.err
 	}
+	// Wait for the next bytes here, at the shallowest point: an idle connection spends its
+	// life blocked in this call, and a shallow stack lets its goroutine keep the minimum
+	// stack size (measured: 4.2 instead of 6.6 KiB per idle connection).
+	if r.buffered() == 0 {
+		if err := r.fill(); err != nil {
+			r.err = c.readFailed(err)
+			r.release()
+			return 0, nil, r.err
+		}
+	}
 	typ, p, err := r.readMessage()
 	if err != nil {
 		r.err = c.readFailed(err)
