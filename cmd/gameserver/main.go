@@ -63,6 +63,10 @@ func run(ctx context.Context, ln net.Listener, log *slog.Logger) error {
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	// Hijacked WebSocket connections are not tracked by http.Server: close them ourselves.
+	// Rooms run a last tick, so inputs already received are applied, then say 1001.
+	if err := s.engine.Shutdown(shutdownCtx); err != nil {
+		log.Warn("rooms did not all end in time", "err", err)
+	}
 	s.closeAll(shutdownCtx)
 	if err := hs.Shutdown(shutdownCtx); err != nil {
 		return err

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"sync"
 
+	"github.com/rallypoint/rallypoint/engine"
 	"github.com/rallypoint/rallypoint/net/ws"
 )
 
@@ -15,6 +16,7 @@ import (
 type server struct {
 	log     *slog.Logger
 	metrics *ws.Metrics
+	engine  *engine.Engine
 
 	mu    sync.Mutex
 	conns map[*ws.Conn]struct{}
@@ -22,7 +24,9 @@ type server struct {
 }
 
 func newServer(log *slog.Logger) *server {
-	return &server{log: log, metrics: new(ws.Metrics), conns: make(map[*ws.Conn]struct{})}
+	m := new(ws.Metrics)
+	e := engine.New(engine.Options{Logger: log, Accept: ws.AcceptOptions{Metrics: m}})
+	return &server{log: log, metrics: m, engine: e, conns: make(map[*ws.Conn]struct{})}
 }
 
 func (s *server) routes() http.Handler {
@@ -32,6 +36,8 @@ func (s *server) routes() http.Handler {
 		io.WriteString(w, "ok\n")
 	})
 	mux.HandleFunc("/echo", s.echo)
+	// The game endpoint: rallypoint.v1 (PROTOCOL.md).
+	mux.Handle("/play", s.engine)
 	return mux
 }
 

@@ -198,3 +198,12 @@ func (c *Conn) waitChans() (recvd, sent <-chan struct{}) {
 	c.closeMu.Unlock()
 	return
 }
+
+// NewConn wraps a connection on which the opening handshake has already been done by other
+// means (a custom transport, a test harness). server says which side of RFC 6455 this end
+// plays; no extension is in use.
+func NewConn(nc net.Conn, server bool, subprotocol string, lim Limits, m *Metrics) *Conn {
+	c := newConn(nc, server, lim, m)
+	c.subprotocol = subprotocol
+	return c
+}

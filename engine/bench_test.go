@@ -1,0 +1,336 @@
+package engine
+
+import (
+	"io"
+	"log/slog"
+	"math"
+	"net"
+	"os"
+	"slices"
+	"strconv"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/vmihailenco/msgpack/v5"
+
+	"github.com/rallypoint/rallypoint/net/ws"
+	"github.com/rallypoint/rallypoint/state"
+)
+
+// arena is the benchmark's game: 64 entities wandering a 2D arena, as in the shooter, with
+// each player's input steering one of them.
+type arena struct {
+	Hooks[arenaInput]
+	ents  [64]arenaEnt
+	views int // number of distinct views; 0 = everyone sees everything
+}
+
+type arenaInput struct {
+	DX, DY float32
+}
+
+type arenaEnt struct {
+	x, y, vx, vy float32
+	hp           int64
+	name         string
+}
+
+func (e *arenaEnt) AppendFields(f *state.Fields) {
+	f.Float32(e.x)
+	f.Float32(e.y)
+	f.Int(e.hp)
+	f.String(e.name)
+}
+
+func (g *arena) Start(r *Room[arenaInput]) error {
+	for i := range g.ents {
+		g.ents[i] = arenaEnt{x: float32(i * 13 % 800), y: float32(i * 29 % 600), vx: float32(i%7) - 3, vy: float32(i%5) - 2, hp: 100, name: "bot"}
+	}
+	return nil
+}
+
+func (g *arena) Update(r *Room[arenaInput], inputs []Input[arenaInput]) {
+	for _, in := range inputs {
+		e := &g.ents[in.Player.ID%64]
+		e.vx, e.vy = in.Value.DX, in.Value.DY
+	}
+	dt := float32(r.DT().Seconds())
+	for i := range g.ents {
+		e := &g.ents[i]
+		e.x = float32(math.Mod(float64(e.x+e.vx*dt*60+800), 800))
+		e.y = float32(math.Mod(float64(e.y+e.vy*dt*60+600), 600))
+	}
+	if r.Tick()%97 == 0 { // now and then someone is hit
+		g.ents[r.Tick()%64].hp--
+	}
+}
+
+func (g *arena) Snapshot(r *Room[arenaInput], b *state.Builder) {
+	for i := range g.ents {
+		b.Add(state.ID(i+1), 1, &g.ents[i])
+	}
+}
+
+var viewFilters = [8]state.Filter{}
+
+func init() {
+	for v := range viewFilters {
+		viewFilters[v] = func(id state.ID, kind uint8) bool { return int(id)%len(viewFilters) != v }
+	}
+}
+
+func (g *arena) View(r *Room[arenaInput], p *Player) (state.ViewKey, state.Filter) {
+	if g.views == 0 {
+		return 0, nil
+	}
+	v := int(p.ID) % g.views
+	return state.ViewKey(v + 1), viewFilters[v]
+}
+
+// socketPair returns a server-side ws.Conn over a Unix socket pair whose other end is drained
+// and discarded: a player connection minus the client's work.
+func socketPair(tb testing.TB, m *ws.Metrics) *ws.Conn {
+	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM, 0)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	mk := func(fd int) net.Conn {
+		f := os.NewFile(uintptr(fd), "pair")
+		c, err := net.FileConn(f)
+		f.Close()
+		if err != nil {
+			tb.Fatal(err)
+		}
+		return c
+	}
+	srv, cli := mk(fds[0]), mk(fds[1])
+	go io.Copy(io.Discard, cli)
+	tb.Cleanup(func() { srv.Close(); cli.Close() })
+	return ws.NewConn(srv, true, Subprotocol, ws.Limits{PingInterval: -1, IdleTimeout: -1}, m)
+}
+
+// benchRoom builds a room driven by hand (no goroutine, fake clock) with n players.
+func benchRoom(tb testing.TB, n, views int) (*roomCore, []*Player) {
+	e := New(Options{Clock: &FakeClock{}, Logger: slog.New(slog.DiscardHandler)})
+	cfg, _ := RoomConfig{TickRate: 60, SnapshotRate: 30, MaxPlayers: n, EmptyTimeout: -1, MaxInputsPerTick: 1 << 20}.withDefaults()
+	rc := newRoomCore(e, "arena", cfg, CreateOptions{})
+	rc.sim = &Room[arenaInput]{core: rc, game: &arena{views: views}}
+	if err := rc.sim.start(); err != nil {
+		tb.Fatal(err)
+	}
+	wm := new(ws.Metrics)
+	replies := make([]chan joinResult, n)
+	for i := range n {
+		replies[i] = make(chan joinResult, 1)
+		rc.enqueue(command{kind: cmdJoin, conn: socketPair(tb, wm), reply: replies[i]})
+	}
+	rc.step(false)
+	players := make([]*Player, n)
+	for i := range players {
+		res := <-replies[i]
+		if res.err != nil {
+			tb.Fatal(res.err)
+		}
+		players[i] = res.player
+	}
+	return rc, players
+}
+
+// tick runs one tick with one input per player, and has every player acknowledge the newest
+// snapshot at once (a client on a fast network).
+func benchTick(tb testing.TB, rc *roomCore, players []*Player, input []byte, dec *msgpack.Decoder, br *byteReader) {
+	var scratch any
+	for _, p := range players {
+		br.reset(input)
+		dec.Reset(br)
+		if err := rc.sim.pushInput(p, rc.tick+1, dec, &scratch); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	rc.step(false)
+	if latest := rc.ring.Latest(); latest != nil {
+		for _, p := range players {
+			p.ackTick.Store(uint32(latest.Tick()))
+		}
+	}
+}
+
+type byteReader struct {
+	b []byte
+	i int
+}
+
+func (r *byteReader) reset(b []byte) { r.b, r.i = b, 0 }
+func (r *byteReader) Read(p []byte) (int, error) {
+	if r.i >= len(r.b) {
+		return 0, io.EOF
+	}
+	n := copy(p, r.b[r.i:])
+	r.i += n
+	return n, nil
+}
+func (r *byteReader) ReadByte() (byte, error) {
+	if r.i >= len(r.b) {
+		return 0, io.EOF
+	}
+	r.i++
+	return r.b[r.i-1], nil
+}
+func (r *byteReader) UnreadByte() error { r.i--; return nil }
+
+// BenchmarkRoomTick stands for one shooter room: 8 players, 60 Hz simulation, 30 Hz
+// snapshots of 64 moving entities, one input per player per tick. One op is one tick;
+// allocs/op is allocations per tick per room.
+func BenchmarkRoomTick(b *testing.B) {
+	rc, players := benchRoom(b, 8, 0)
+	input, _ := msgpack.Marshal(arenaInput{DX: 1, DY: -1})
+	dec := msgpack.NewDecoder(nil)
+	br := &byteReader{}
+	for range 120 { // warm up: pools, ring, caches
+		benchTick(b, rc, players, input, dec, br)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		benchTick(b, rc, players, input, dec, br)
+	}
+}
+
+// BenchmarkSharedViews stands for a crowded room: 100 players in 4 views. Players with the
+// same view and baseline share one encoded frame, so a snapshot tick encodes 4 frames, not 100.
+func BenchmarkSharedViews(b *testing.B) {
+	const views = 4
+	rc, players := benchRoom(b, 100, views)
+	input, _ := msgpack.Marshal(arenaInput{DX: 1})
+	dec := msgpack.NewDecoder(nil)
+	br := &byteReader{}
+	for range 60 {
+		benchTick(b, rc, players, input, dec, br)
+	}
+	enc0 := rc.e.metrics.Encodes.Load()
+	hits0, misses0 := rc.frames.Stats()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		benchTick(b, rc, players, input, dec, br)
+	}
+	b.StopTimer()
+	snapTicks := float64(b.N) / float64(rc.cfg.snapshotEvery())
+	hits, misses := rc.frames.Stats()
+	hits, misses = hits-hits0, misses-misses0
+	b.ReportMetric(float64(rc.e.metrics.Encodes.Load()-enc0)/snapTicks/views, "encodes/view/snapshot")
+	b.ReportMetric(float64(hits)/float64(hits+misses), "cache-hit-rate")
+}
+
+// TestSharedViewsEncodeOncePerView checks the target: at most 2 encodes per distinct
+// view per snapshot tick, with 100 players.
+func TestSharedViewsEncodeOncePerView(t *testing.T) {
+	const views = 4
+	rc, players := benchRoom(t, 100, views)
+	input, _ := msgpack.Marshal(arenaInput{DX: 1})
+	dec := msgpack.NewDecoder(nil)
+	br := &byteReader{}
+	for range 10 {
+		benchTick(t, rc, players, input, dec, br)
+	}
+	before := rc.e.metrics.Encodes.Load()
+	const ticks = 60
+	for range ticks {
+		benchTick(t, rc, players, input, dec, br)
+	}
+	perView := float64(rc.e.metrics.Encodes.Load()-before) / (ticks / 2) / views
+	if perView > 2 {
+		t.Fatalf("%.2f encodes per view per snapshot tick, want ≤ 2", perView)
+	}
+	hits, misses := rc.frames.Stats()
+	t.Logf("encodes per view per snapshot: %.2f; frame cache hit rate %.3f", perView, float64(hits)/float64(hits+misses))
+}
+
+// BenchmarkManyRooms stands for a full shooter server: 1000 rooms of 8 players at 60 Hz
+// simulation and 30 Hz snapshots on the real clock. Run it with -benchtime=1x: each run
+// measures a fixed 10 s window and reports the cores used and the p50/p99 tick lateness.
+// Players are connected through drained Unix socket pairs, so this is the engine alone
+// (RP_BENCH_ROOMS changes the room count); BenchmarkLoopbackRooms in engine_test.go drives rooms
+// through real WebSocket clients.
+func BenchmarkManyRooms(b *testing.B) {
+	rooms, perRoom := benchRooms, 8
+	e := New(Options{Logger: slog.New(slog.DiscardHandler)})
+	cfg, _ := RoomConfig{TickRate: 60, SnapshotRate: 30, MaxPlayers: perRoom, EmptyTimeout: -1}.withDefaults()
+	wm := new(ws.Metrics)
+	var all []*roomCore
+	for range rooms {
+		rc := newRoomCore(e, "arena", cfg, CreateOptions{})
+		rc.sim = &Room[arenaInput]{core: rc, game: &arena{}}
+		for range perRoom {
+			rc.enqueue(command{kind: cmdJoin, conn: socketPair(b, wm), reply: make(chan joinResult, 1)})
+		}
+		all = append(all, rc)
+	}
+	var ru0, ru1 syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru0)
+	start := time.Now()
+	for _, rc := range all {
+		go rc.run()
+	}
+	// Acknowledge like clients: each player acks the latest snapshot every 33 ms.
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t := time.NewTicker(33 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+				for _, rc := range all {
+					tick := rc.publicTick.Load()
+					rc.mu.Lock()
+					for _, p := range rc.players {
+						p.ackTick.Store(tick - tick%2)
+					}
+					rc.mu.Unlock()
+				}
+			}
+		}
+	}()
+	time.Sleep(10 * time.Second)
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru1)
+	wall := time.Since(start)
+	close(stop)
+	wg.Wait()
+	var late []time.Duration
+	for _, rc := range all {
+		rc.requestStop(EndReason{Code: CodeShutdown})
+	}
+	for _, rc := range all {
+		<-rc.finished
+		late = append(late, rc.stats.Lateness()...)
+	}
+	var skipped int64
+	for _, rc := range all {
+		skipped += rc.sched.skipped
+	}
+	b.ReportMetric(float64(skipped), "skipped-ticks")
+	slices.Sort(late)
+	cpu := time.Duration(ru1.Utime.Nano()+ru1.Stime.Nano()-ru0.Utime.Nano()-ru0.Stime.Nano()) * time.Nanosecond
+	b.ReportMetric(float64(cpu)/float64(wall), "cores")
+	b.ReportMetric(float64(late[len(late)/2])/1e6, "p50-late-ms")
+	b.ReportMetric(float64(late[len(late)*99/100])/1e6, "p99-late-ms")
+	b.ReportMetric(float64(len(late))/wall.Seconds(), "ticks/s")
+}
+
+var benchRooms = 1000
+
+func init() {
+	if v := os.Getenv("RP_BENCH_ROOMS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err == nil {
+			benchRooms = n
+		}
+	}
+}

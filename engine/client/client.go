@@ -1,0 +1,379 @@
+// Package client is the Go side of the rallypoint.v1 protocol: bots, the load generator and
+// tests use it to join rooms, send inputs and keep a mirror of the replicated state exactly
+// as a browser does with the JavaScript SDK.
+package client
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/vmihailenco/msgpack/v5"
+
+	"github.com/rallypoint/rallypoint/engine"
+	"github.com/rallypoint/rallypoint/net/ws"
+	"github.com/rallypoint/rallypoint/state"
+)
+
+// Joined is the server's answer to a successful join.
+type Joined struct {
+	Room         string
+	Player       uint32
+	Token        string // resume token: Join with it after a drop to take the same seat
+	Tick         uint32
+	TickRate     int
+	SnapshotRate int
+}
+
+// Event is a reliable event, an error or a departure notice from the server.
+type Event struct {
+	Kind    int // engine.KindEvent, engine.KindError or engine.KindLeft
+	Name    string
+	Code    engine.Code
+	Message string
+	Payload msgpack.RawMessage
+}
+
+// Client is one connection to an engine.
+type Client struct {
+	c *ws.Conn
+
+	mu       sync.Mutex
+	mirror   *state.Mirror
+	tick     uint32 // latest snapshot tick applied
+	inputAck uint32 // last input seq the server processed
+	ackTick  uint32 // server tick of that input ack
+	nextSeq  uint32
+	nextReq  uint64
+	pending  map[uint64]chan response
+	rtt      time.Duration
+	changed  chan struct{} // closed and replaced whenever a snapshot is applied
+	snapErrs int
+
+	events chan Event
+	done   chan struct{}
+	err    error
+}
+
+type response struct {
+	kind    int
+	code    engine.Code
+	payload msgpack.RawMessage
+	joined  Joined
+}
+
+// Dial connects to an engine's WebSocket endpoint.
+func Dial(ctx context.Context, url string, opts *ws.DialOptions) (*Client, error) {
+	var o ws.DialOptions
+	if opts != nil {
+		o = *opts
+	}
+	o.Subprotocols = []string{engine.Subprotocol}
+	c, _, err := ws.Dial(ctx, url, &o)
+	if err != nil {
+		return nil, err
+	}
+	if c.Subprotocol() != engine.Subprotocol {
+		c.CloseNow()
+		return nil, fmt.Errorf("client: server did not agree to %s", engine.Subprotocol)
+	}
+	cl := &Client{
+		c:       c,
+		mirror:  state.NewMirror(128),
+		pending: make(map[uint64]chan response),
+		changed: make(chan struct{}),
+		events:  make(chan Event, 1024),
+		done:    make(chan struct{}),
+	}
+	go cl.readLoop()
+	return cl, nil
+}
+
+// Conn is the underlying WebSocket connection.
+func (cl *Client) Conn() *ws.Conn { return cl.c }
+
+// Events delivers reliable events, errors and departure notices. If nobody reads it, events
+// beyond 1024 are dropped rather than stalling the connection.
+func (cl *Client) Events() <-chan Event { return cl.events }
+
+// Done is closed when the connection ends; Err then says why.
+func (cl *Client) Done() <-chan struct{} { return cl.done }
+
+// Err is the reason the connection ended, or nil while it is open.
+func (cl *Client) Err() error {
+	select {
+	case <-cl.done:
+		return cl.err
+	default:
+		return nil
+	}
+}
+
+// Close closes the connection normally.
+func (cl *Client) Close() error { return cl.c.Close(ws.StatusNormalClosure, "bye") }
+
+func (cl *Client) send(v ...any) error {
+	b, err := engine.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return cl.c.WriteMessage(ws.MessageBinary, b)
+}
+
+func (cl *Client) call(ctx context.Context, msg func(req uint64) []any) (response, error) {
+	ch := make(chan response, 1)
+	cl.mu.Lock()
+	cl.nextReq++
+	req := cl.nextReq
+	cl.pending[req] = ch
+	cl.mu.Unlock()
+	defer func() {
+		cl.mu.Lock()
+		delete(cl.pending, req)
+		cl.mu.Unlock()
+	}()
+	if err := cl.send(msg(req)...); err != nil {
+		return response{}, err
+	}
+	select {
+	case r := <-ch:
+		return r, nil
+	case <-ctx.Done():
+		return response{}, ctx.Err()
+	case <-cl.done:
+		return response{}, cl.err
+	}
+}
+
+// Join takes a seat: in a given room, a new room (Create), any open room of a game (quick
+// play), or the seat a resume token names.
+func (cl *Client) Join(ctx context.Context, opts engine.JoinOptions) (Joined, error) {
+	r, err := cl.call(ctx, func(req uint64) []any { return []any{engine.KindJoin, req, opts} })
+	if err != nil {
+		return Joined{}, err
+	}
+	if r.kind != engine.KindJoined {
+		var msg string
+		_ = msgpack.Unmarshal(r.payload, &msg)
+		return Joined{}, &engine.Error{Code: r.code, Message: msg}
+	}
+	return r.joined, nil
+}
+
+// Leave gives up the seat.
+func (cl *Client) Leave() error { return cl.send(engine.KindLeave) }
+
+// SendInput sends one input and returns its sequence number.
+func (cl *Client) SendInput(v any) (uint32, error) {
+	cl.mu.Lock()
+	cl.nextSeq++
+	seq := cl.nextSeq
+	cl.mu.Unlock()
+	return seq, cl.send(engine.KindInput, seq, v)
+}
+
+// Request asks the room something and decodes the answer into out (which may be nil).
+func (cl *Client) Request(ctx context.Context, name string, payload, out any) error {
+	r, err := cl.call(ctx, func(req uint64) []any { return []any{engine.KindRequest, req, name, payload} })
+	if err != nil {
+		return err
+	}
+	if r.code != engine.CodeOK {
+		var msg string
+		_ = msgpack.Unmarshal(r.payload, &msg)
+		return &engine.Error{Code: r.code, Message: msg}
+	}
+	if out == nil {
+		return nil
+	}
+	return msgpack.Unmarshal(r.payload, out)
+}
+
+// Ping measures one round trip through the protocol's ping/pong and returns it.
+func (cl *Client) Ping(ctx context.Context) (time.Duration, error) {
+	ch := make(chan response, 1)
+	start := time.Now()
+	cl.mu.Lock()
+	cl.pending[0] = ch // pongs are matched by the reserved id 0
+	cl.mu.Unlock()
+	if err := cl.send(engine.KindPing, float64(start.UnixNano())/1e6); err != nil {
+		return 0, err
+	}
+	select {
+	case <-ch:
+		d := time.Since(start)
+		cl.mu.Lock()
+		cl.rtt = d
+		cl.mu.Unlock()
+		return d, nil
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	case <-cl.done:
+		return 0, cl.err
+	}
+}
+
+// State returns the mirror and the latest tick under the client's lock; fn must not keep
+// the mirror.
+func (cl *Client) State(fn func(m *state.Mirror, tick uint32)) {
+	cl.mu.Lock()
+	defer cl.mu.Unlock()
+	fn(cl.mirror, cl.tick)
+}
+
+// InputAck is the last input sequence the server has applied, and the tick it said so.
+func (cl *Client) InputAck() (seq, tick uint32) {
+	cl.mu.Lock()
+	defer cl.mu.Unlock()
+	return cl.inputAck, cl.ackTick
+}
+
+// WaitSnapshot waits until a snapshot at or after tick has been applied.
+func (cl *Client) WaitSnapshot(ctx context.Context, tick uint32) error {
+	for {
+		cl.mu.Lock()
+		ok, ch := cl.tick >= tick, cl.changed
+		cl.mu.Unlock()
+		if ok {
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-cl.done:
+			return cl.err
+		}
+	}
+}
+
+var errProtocol = errors.New("client: malformed server message")
+
+func (cl *Client) readLoop() {
+	defer close(cl.done)
+	var br bytes.Reader
+	dec := msgpack.NewDecoder(&br)
+	for {
+		_, data, err := cl.c.ReadMessage()
+		if err != nil {
+			cl.err = err
+			return
+		}
+		br.Reset(data)
+		dec.Reset(&br)
+		if err := cl.dispatch(dec, data); err != nil {
+			cl.err = err
+			cl.c.Close(ws.StatusProtocolError, "malformed server message")
+			return
+		}
+	}
+}
+
+func (cl *Client) dispatch(dec *msgpack.Decoder, data []byte) error {
+	n, err := dec.DecodeArrayLen()
+	if err != nil || n < 1 {
+		return errProtocol
+	}
+	kind, err := dec.DecodeInt()
+	if err != nil {
+		return errProtocol
+	}
+	switch kind {
+	case engine.KindSnapshot:
+		body, err := dec.DecodeRaw()
+		if err != nil {
+			return errProtocol
+		}
+		cl.mu.Lock()
+		tick, err := cl.mirror.Apply(body)
+		if err != nil {
+			cl.snapErrs++
+			cl.mu.Unlock()
+			return fmt.Errorf("client: apply snapshot: %w", err)
+		}
+		cl.tick = uint32(tick)
+		close(cl.changed)
+		cl.changed = make(chan struct{})
+		cl.mu.Unlock()
+		// Acknowledge, so the next delta is against this tick.
+		return cl.send(engine.KindAck, uint32(tick))
+	case engine.KindInputAck:
+		var seq, tick uint32
+		if err := dec.Decode(&seq); err != nil {
+			return errProtocol
+		}
+		if err := dec.Decode(&tick); err != nil {
+			return errProtocol
+		}
+		cl.mu.Lock()
+		cl.inputAck, cl.ackTick = seq, tick
+		cl.mu.Unlock()
+	case engine.KindJoined:
+		var j Joined
+		var req uint64
+		var tickRate, snapRate int
+		for i, v := range []any{&req, &j.Room, &j.Player, &j.Token, &j.Tick, &tickRate, &snapRate} {
+			if i >= n-1 {
+				break
+			}
+			if err := dec.Decode(v); err != nil {
+				return errProtocol
+			}
+		}
+		j.TickRate, j.SnapshotRate = tickRate, snapRate
+		// A (re)join starts from a full snapshot, which follows this message.
+		cl.mu.Lock()
+		cl.mirror = state.NewMirror(128)
+		cl.tick = 0
+		cl.mu.Unlock()
+		cl.reply(req, response{kind: kind, joined: j})
+	case engine.KindResponse:
+		var req uint64
+		var code engine.Code
+		if err := dec.Decode(&req); err != nil {
+			return errProtocol
+		}
+		if err := dec.Decode(&code); err != nil {
+			return errProtocol
+		}
+		payload, _ := dec.DecodeRaw()
+		cl.reply(req, response{kind: kind, code: code, payload: payload})
+	case engine.KindPong:
+		cl.reply(0, response{kind: kind})
+	case engine.KindEvent, engine.KindError, engine.KindLeft:
+		ev := Event{Kind: kind}
+		if kind == engine.KindEvent {
+			if err := dec.Decode(&ev.Name); err != nil {
+				return errProtocol
+			}
+			ev.Payload, _ = dec.DecodeRaw()
+		} else {
+			if err := dec.Decode(&ev.Code); err != nil {
+				return errProtocol
+			}
+			_ = dec.Decode(&ev.Message)
+		}
+		select {
+		case cl.events <- ev:
+		default:
+		}
+	default:
+		// Unknown kinds are ignored: a newer server may send more.
+	}
+	return nil
+}
+
+func (cl *Client) reply(req uint64, r response) {
+	cl.mu.Lock()
+	ch := cl.pending[req]
+	cl.mu.Unlock()
+	if ch != nil {
+		select {
+		case ch <- r:
+		default:
+		}
+	}
+}

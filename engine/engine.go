@@ -1,0 +1,382 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/rallypoint/rallypoint/net/ws"
+)
+
+// Options configures an Engine. The zero value is usable.
+type Options struct {
+	// Clock drives every room's loop; nil is the monotonic wall clock.
+	Clock Clock
+	// Logger receives structured logs; nil is slog.Default().
+	Logger *slog.Logger
+	// Accept configures the WebSocket handshake (Origin policy, compression, limits). The
+	// engine sets Subprotocols itself. Zero limits get the engine's defaults: 64 KiB messages
+	// and 240 messages per second per connection.
+	Accept ws.AcceptOptions
+	// Metrics receives counters; nil makes a fresh one (see Engine.Metrics).
+	Metrics *Metrics
+}
+
+// RoomConfig says how a game's rooms run. Zero fields take the defaults given.
+type RoomConfig struct {
+	TickRate     int // simulation ticks per second; default 30
+	SnapshotRate int // snapshots per second, a divisor of TickRate; default TickRate
+	MaxPlayers   int // default 16
+	// Grace is how long a dropped player's seat is held for a reconnect; default 20s.
+	Grace time.Duration
+	// EmptyTimeout ends a room that has had no players this long; default 30s; negative never.
+	EmptyTimeout time.Duration
+	// MaxInputsPerTick bounds the inputs one player may have waiting for a tick; a player
+	// above it is flooding and is dropped. Default 16.
+	MaxInputsPerTick int
+	// MaxCatchUp is how many overdue ticks run back to back before the loop skips ahead.
+	// Default 3.
+	MaxCatchUp int
+	// SnapshotHistory is how many snapshots are kept as delta baselines; default 64.
+	SnapshotHistory int
+	// FrameCacheSize is how many encoded snapshot frames a room keeps; default 256.
+	FrameCacheSize int
+}
+
+func (c RoomConfig) withDefaults() (RoomConfig, error) {
+	def := func(v *int, d int) {
+		if *v == 0 {
+			*v = d
+		}
+	}
+	def(&c.TickRate, 30)
+	def(&c.SnapshotRate, c.TickRate)
+	def(&c.MaxPlayers, 16)
+	def(&c.MaxInputsPerTick, 16)
+	def(&c.MaxCatchUp, 3)
+	def(&c.SnapshotHistory, 64)
+	def(&c.FrameCacheSize, 256)
+	if c.Grace == 0 {
+		c.Grace = 20 * time.Second
+	}
+	if c.EmptyTimeout == 0 {
+		c.EmptyTimeout = 30 * time.Second
+	}
+	if c.TickRate < 1 || c.TickRate > 1000 || c.SnapshotRate < 1 || c.TickRate%c.SnapshotRate != 0 {
+		return c, fmt.Errorf("engine: TickRate %d and SnapshotRate %d: the snapshot rate must divide the tick rate", c.TickRate, c.SnapshotRate)
+	}
+	if c.MaxPlayers < 1 || c.MaxInputsPerTick < 1 || c.MaxCatchUp < 0 || c.SnapshotHistory < 2 || c.FrameCacheSize < 1 {
+		return c, errors.New("engine: RoomConfig has a negative or zero limit")
+	}
+	return c, nil
+}
+
+func (c RoomConfig) dt() time.Duration  { return time.Second / time.Duration(c.TickRate) }
+func (c RoomConfig) snapshotEvery() int { return c.TickRate / c.SnapshotRate }
+
+// CreateOptions are given when a room is created.
+type CreateOptions struct {
+	Private  bool // not listed and not chosen by quick play; joined by id (or code)
+	Metadata map[string]string
+}
+
+type registration struct {
+	name    string
+	cfg     RoomConfig
+	newRoom func(rc *roomCore) sim
+}
+
+// Engine hosts rooms of registered games and serves players over WebSocket. It is an
+// http.Handler: mount it on any mux, e.g. mux.Handle("/play", e).
+type Engine struct {
+	clock   Clock
+	log     *slog.Logger
+	accept  ws.AcceptOptions
+	metrics *Metrics
+
+	mu      sync.Mutex
+	games   map[string]*registration
+	rooms   map[string]*roomCore
+	conns   map[*ws.Conn]struct{}
+	closing atomic.Bool
+
+	sessions sessions
+}
+
+// New makes an engine.
+func New(opts Options) *Engine {
+	e := &Engine{
+		clock:   opts.Clock,
+		log:     opts.Logger,
+		accept:  opts.Accept,
+		metrics: opts.Metrics,
+		games:   make(map[string]*registration),
+		rooms:   make(map[string]*roomCore),
+		conns:   make(map[*ws.Conn]struct{}),
+	}
+	if e.clock == nil {
+		e.clock = NewRealClock()
+	}
+	if e.log == nil {
+		e.log = slog.Default()
+	}
+	if e.metrics == nil {
+		e.metrics = new(Metrics)
+	}
+	e.accept.Subprotocols = []string{Subprotocol}
+	if e.accept.Limits.MaxMessageSize == 0 {
+		e.accept.Limits.MaxMessageSize = 64 << 10
+	}
+	if e.accept.Limits.MaxFrameSize == 0 {
+		e.accept.Limits.MaxFrameSize = 64 << 10
+	}
+	if e.accept.Limits.MaxMessagesPerSecond == 0 {
+		e.accept.Limits.MaxMessagesPerSecond = 240
+	}
+	e.sessions.byToken = make(map[string]*Player)
+	return e
+}
+
+// Metrics returns the engine's counters.
+func (e *Engine) Metrics() *Metrics { return e.metrics }
+
+// Register adds a game: rooms of it run with cfg, each with a Game made by newGame.
+func Register[I any](e *Engine, name string, cfg RoomConfig, newGame func() Game[I]) error {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return err
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if _, dup := e.games[name]; dup {
+		return fmt.Errorf("engine: game %q registered twice", name)
+	}
+	e.games[name] = &registration{name: name, cfg: cfg, newRoom: func(rc *roomCore) sim {
+		return &Room[I]{core: rc, game: newGame()}
+	}}
+	return nil
+}
+
+// ErrUnknownGame is returned for a game name that was never registered.
+var ErrUnknownGame = errors.New("engine: unknown game")
+
+// ErrShuttingDown is returned once Shutdown has begun.
+var ErrShuttingDown = errors.New("engine: shutting down")
+
+// CreateRoom starts a room of a registered game.
+func (e *Engine) CreateRoom(game string, opts CreateOptions) (RoomInfo, error) {
+	rc, err := e.createRoom(game, opts)
+	if err != nil {
+		return RoomInfo{}, err
+	}
+	return *rc.info.Load(), nil
+}
+
+func (e *Engine) createRoom(game string, opts CreateOptions) (*roomCore, error) {
+	if e.closing.Load() {
+		return nil, ErrShuttingDown
+	}
+	e.mu.Lock()
+	reg, ok := e.games[game]
+	if !ok {
+		e.mu.Unlock()
+		return nil, fmt.Errorf("%w %q", ErrUnknownGame, game)
+	}
+	rc := newRoomCore(e, game, reg.cfg, opts)
+	rc.sim = reg.newRoom(rc)
+	e.rooms[rc.id] = rc
+	e.mu.Unlock()
+	e.metrics.Rooms.Add(1)
+	go rc.run()
+	return rc, nil
+}
+
+// forget removes an ended room from the directory.
+func (e *Engine) forget(rc *roomCore) {
+	e.mu.Lock()
+	if e.rooms[rc.id] == rc {
+		delete(e.rooms, rc.id)
+		e.metrics.Rooms.Add(-1)
+	}
+	e.mu.Unlock()
+}
+
+// Rooms lists the running rooms, sorted by id.
+func (e *Engine) Rooms() []RoomInfo {
+	e.mu.Lock()
+	out := make([]RoomInfo, 0, len(e.rooms))
+	for _, rc := range e.rooms {
+		out = append(out, *rc.info.Load())
+	}
+	e.mu.Unlock()
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
+
+// Room returns one room's listing data.
+func (e *Engine) Room(id string) (RoomInfo, bool) {
+	e.mu.Lock()
+	rc, ok := e.rooms[id]
+	e.mu.Unlock()
+	if !ok {
+		return RoomInfo{}, false
+	}
+	return *rc.info.Load(), true
+}
+
+// EndRoom ends a room from outside (an admin action): players get the message.
+func (e *Engine) EndRoom(id, message string) bool {
+	e.mu.Lock()
+	rc, ok := e.rooms[id]
+	e.mu.Unlock()
+	if ok {
+		rc.requestStop(EndReason{Code: CodeRoomEnded, Message: message})
+	}
+	return ok
+}
+
+// quickPlay finds a public, unlocked room of game with a free seat, or creates one.
+func (e *Engine) quickPlay(game string) (*roomCore, error) {
+	e.mu.Lock()
+	var best *roomCore
+	for _, rc := range e.rooms {
+		info := rc.info.Load()
+		if info.Game == game && !info.Private && !info.Locked && info.Players < info.MaxPlayers {
+			if best == nil || info.Players > best.info.Load().Players {
+				best = rc // fill the fullest room first
+			}
+		}
+	}
+	e.mu.Unlock()
+	if best != nil {
+		return best, nil
+	}
+	return e.createRoom(game, CreateOptions{})
+}
+
+// Shutdown ends every room (players get close 1001 after a last tick applies the inputs
+// already received) and waits for them, or for ctx.
+func (e *Engine) Shutdown(ctx context.Context) error {
+	e.closing.Store(true)
+	e.mu.Lock()
+	rooms := make([]*roomCore, 0, len(e.rooms))
+	for _, rc := range e.rooms {
+		rooms = append(rooms, rc)
+	}
+	conns := make([]*ws.Conn, 0, len(e.conns))
+	for c := range e.conns {
+		conns = append(conns, c)
+	}
+	e.mu.Unlock()
+	for _, rc := range rooms {
+		rc.requestStop(EndReason{Code: CodeShutdown, Message: "server shutting down"})
+	}
+	for _, rc := range rooms {
+		select {
+		case <-rc.finished:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	// Connections that were in no room.
+	var wg sync.WaitGroup
+	for _, c := range conns {
+		wg.Add(1)
+		go func() { defer wg.Done(); _ = c.Close(ws.StatusGoingAway, "server shutting down") }()
+	}
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// sessions maps resume tokens to seats.
+type sessions struct {
+	mu      sync.Mutex
+	byToken map[string]*Player
+}
+
+func (s *sessions) add(p *Player) {
+	s.mu.Lock()
+	s.byToken[p.token] = p
+	s.mu.Unlock()
+}
+
+func (s *sessions) remove(p *Player) {
+	s.mu.Lock()
+	if s.byToken[p.token] == p {
+		delete(s.byToken, p.token)
+	}
+	s.mu.Unlock()
+}
+
+func (s *sessions) get(token string) *Player {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.byToken[token]
+}
+
+// writeMsg encodes [kind, args...] and sends it on the ordered queue.
+func (e *Engine) writeMsg(c *ws.Conn, kind int, args ...any) error {
+	b, err := Marshal(append([]any{kind}, args...))
+	if err != nil {
+		return err
+	}
+	return c.WriteMessage(ws.MessageBinary, b)
+}
+
+// appendInputAck encodes [19, seq, tick].
+func appendInputAck(b []byte, seq, tick uint32) []byte {
+	b = append(b, 0x93, KindInputAck)
+	b = appendUint32(b, seq)
+	return appendUint32(b, tick)
+}
+
+// appendUint32 appends v as a msgpack unsigned integer in its shortest form.
+func appendUint32(b []byte, v uint32) []byte {
+	switch {
+	case v < 128:
+		return append(b, byte(v))
+	case v < 256:
+		return append(b, 0xcc, byte(v))
+	case v < 65536:
+		return append(b, 0xcd, byte(v>>8), byte(v))
+	}
+	return append(b, 0xce, byte(v>>24), byte(v>>16), byte(v>>8), byte(v))
+}
+
+// ServeHTTP upgrades the request to a rallypoint.v1 WebSocket connection and serves it.
+func (e *Engine) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if e.closing.Load() {
+		http.Error(w, "server shutting down", http.StatusServiceUnavailable)
+		return
+	}
+	c, err := ws.Accept(w, r, &e.accept)
+	if err != nil {
+		return
+	}
+	if c.Subprotocol() != Subprotocol {
+		_ = c.Close(ws.StatusProtocolError, "this endpoint speaks the "+Subprotocol+" subprotocol")
+		return
+	}
+	e.mu.Lock()
+	e.conns[c] = struct{}{}
+	e.mu.Unlock()
+	defer func() {
+		e.mu.Lock()
+		delete(e.conns, c)
+		e.mu.Unlock()
+	}()
+	s := &session{e: e, c: c}
+	s.serve()
+}

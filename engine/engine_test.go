@@ -1,0 +1,469 @@
+package engine_test
+
+import (
+	"context"
+	"log/slog"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/vmihailenco/msgpack/v5"
+
+	"github.com/rallypoint/rallypoint/engine"
+	"github.com/rallypoint/rallypoint/engine/client"
+	"github.com/rallypoint/rallypoint/net/ws"
+	"github.com/rallypoint/rallypoint/state"
+)
+
+// tally is a small game: each input adds to the sender's score; scores are replicated.
+type tally struct {
+	engine.Hooks[tallyInput]
+	scores map[*engine.Player]int64
+	log    *gameLog
+}
+
+type tallyInput struct {
+	Add   int64 `msgpack:"add"`
+	Panic bool  `msgpack:"panic,omitempty"`
+}
+
+type score struct{ v int64 }
+
+func (s *score) AppendFields(f *state.Fields) { f.Int(s.v) }
+
+// gameLog records the hooks a test's rooms saw.
+type gameLog struct {
+	mu     sync.Mutex
+	events []string
+	inputs []uint32
+}
+
+func (l *gameLog) add(s string) {
+	l.mu.Lock()
+	l.events = append(l.events, s)
+	l.mu.Unlock()
+}
+
+func (l *gameLog) has(s string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, e := range l.events {
+		if e == s {
+			return true
+		}
+	}
+	return false
+}
+
+func (g *tally) Start(r *engine.Room[tallyInput]) error {
+	g.scores = make(map[*engine.Player]int64)
+	return nil
+}
+
+func (g *tally) Join(r *engine.Room[tallyInput], p *engine.Player) error {
+	var name string
+	_ = msgpack.Unmarshal(p.Meta, &name)
+	if name == "mallory" {
+		return engine.Refuse("no mallories")
+	}
+	g.scores[p] = 0
+	g.log.add("join")
+	return nil
+}
+
+func (g *tally) Drop(r *engine.Room[tallyInput], p *engine.Player)   { g.log.add("drop") }
+func (g *tally) Rejoin(r *engine.Room[tallyInput], p *engine.Player) { g.log.add("rejoin") }
+func (g *tally) Leave(r *engine.Room[tallyInput], p *engine.Player, why engine.LeaveReason) {
+	delete(g.scores, p)
+	g.log.add("leave:" + why.String())
+}
+
+func (g *tally) Update(r *engine.Room[tallyInput], inputs []engine.Input[tallyInput]) {
+	for _, in := range inputs {
+		if in.Value.Panic {
+			panic("the game has a bug")
+		}
+		g.scores[in.Player] += in.Value.Add
+		g.log.mu.Lock()
+		g.log.inputs = append(g.log.inputs, in.Seq)
+		g.log.mu.Unlock()
+	}
+}
+
+func (g *tally) Snapshot(r *engine.Room[tallyInput], b *state.Builder) {
+	for p, v := range g.scores {
+		b.Add(state.ID(p.ID), 1, &score{v})
+	}
+}
+
+func (g *tally) Request(r *engine.Room[tallyInput], p *engine.Player, name string, payload msgpack.RawMessage) (any, error) {
+	if name != "total" {
+		return nil, engine.Reject("unknown request " + name)
+	}
+	var sum int64
+	for _, v := range g.scores {
+		sum += v
+	}
+	return sum, nil
+}
+
+type testEngine struct {
+	e   *engine.Engine
+	url string
+	log *gameLog
+}
+
+func startEngine(t *testing.T, cfg engine.RoomConfig, opts engine.Options) *testEngine {
+	t.Helper()
+	te := &testEngine{log: &gameLog{}}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	te.e = engine.New(opts)
+	if err := engine.Register(te.e, "tally", cfg, func() engine.Game[tallyInput] { return &tally{log: te.log} }); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(te.e)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		te.e.Shutdown(ctx)
+		srv.Close()
+	})
+	te.url = "ws" + strings.TrimPrefix(srv.URL, "http")
+	return te
+}
+
+func (te *testEngine) dial(t *testing.T) *client.Client {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	c, err := client.Dial(ctx, te.url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Conn().CloseNow() })
+	return c
+}
+
+func ctx5(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// scoreOf reads a player's replicated score from a client's mirror.
+func scoreOf(c *client.Client, id uint32) (v int64, ok bool) {
+	c.State(func(m *state.Mirror, _ uint32) {
+		e, found := m.Entity(state.ID(id))
+		if found {
+			ok = e.Decode(0, &v) == nil
+		}
+	})
+	return
+}
+
+func TestRoomReplicatesInputsToEveryPlayer(t *testing.T) {
+	te := startEngine(t, engine.RoomConfig{TickRate: 60, SnapshotRate: 30}, engine.Options{})
+	a, b := te.dial(t), te.dial(t)
+	ja, err := a.Join(ctx5(t), engine.JoinOptions{Game: "tally"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	jb, err := b.Join(ctx5(t), engine.JoinOptions{Game: "tally"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ja.Room != jb.Room || ja.Player == jb.Player || ja.Token == "" {
+		t.Fatalf("quick play put players in rooms %q and %q as %d and %d", ja.Room, jb.Room, ja.Player, jb.Player)
+	}
+	var last uint32
+	for range 10 {
+		if last, err = a.SendInput(tallyInput{Add: 3}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		va, _ := scoreOf(a, ja.Player)
+		vb, _ := scoreOf(b, ja.Player)
+		if seq, _ := a.InputAck(); va == 30 && vb == 30 && seq == last {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if v, _ := scoreOf(b, ja.Player); v != 30 {
+		t.Fatalf("player b sees a's score %d, want 30", v)
+	}
+	if seq, _ := a.InputAck(); seq != last {
+		t.Fatalf("input ack %d, want %d", seq, last)
+	}
+	var total int64
+	if err := b.Request(ctx5(t), "total", nil, &total); err != nil || total != 30 {
+		t.Fatalf("request total: %d, %v", total, err)
+	}
+	if err := b.Request(ctx5(t), "nope", nil, nil); err == nil || !strings.Contains(err.Error(), "unknown request") {
+		t.Fatalf("unknown request answered %v", err)
+	}
+}
+
+func TestJoinRefusalCarriesTheGamesReason(t *testing.T) {
+	te := startEngine(t, engine.RoomConfig{}, engine.Options{})
+	c := te.dial(t)
+	meta, _ := msgpack.Marshal("mallory")
+	_, err := c.Join(ctx5(t), engine.JoinOptions{Game: "tally", Meta: meta})
+	var e *engine.Error
+	if !asError(err, &e) || e.Code != engine.CodeRefused || e.Message != "no mallories" {
+		t.Fatalf("join answered %v", err)
+	}
+	if _, err := c.Join(ctx5(t), engine.JoinOptions{Game: "nope"}); !asError(err, &e) || e.Code != engine.CodeNotFound {
+		t.Fatalf("join of an unknown game answered %v", err)
+	}
+}
+
+func TestRoomFullIsRefused(t *testing.T) {
+	te := startEngine(t, engine.RoomConfig{MaxPlayers: 1}, engine.Options{})
+	j, err := te.dial(t).Join(ctx5(t), engine.JoinOptions{Game: "tally"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = te.dial(t).Join(ctx5(t), engine.JoinOptions{Room: j.Room})
+	var e *engine.Error
+	if !asError(err, &e) || e.Code != engine.CodeFull {
+		t.Fatalf("second join of a 1-seat room: %v", err)
+	}
+}
+
+func asError(err error, target **engine.Error) bool {
+	e, ok := err.(*engine.Error)
+	if ok {
+		*target = e
+	}
+	return ok
+}
+
+func TestReconnectWithinGraceResumesTheSamePlayer(t *testing.T) {
+	te := startEngine(t, engine.RoomConfig{Grace: 5 * time.Second}, engine.Options{})
+	a := te.dial(t)
+	j, err := a.Join(ctx5(t), engine.JoinOptions{Game: "tally"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.SendInput(tallyInput{Add: 7})
+	waitFor(t, "score 7", func() bool { v, _ := scoreOf(a, j.Player); return v == 7 })
+	a.Conn().CloseNow() // the network drops
+	waitFor(t, "drop", func() bool { return te.log.has("drop") })
+
+	b := te.dial(t)
+	j2, err := b.Join(ctx5(t), engine.JoinOptions{Token: j.Token})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if j2.Player != j.Player || j2.Room != j.Room {
+		t.Fatalf("resumed as player %d in %s, want %d in %s", j2.Player, j2.Room, j.Player, j.Room)
+	}
+	waitFor(t, "state after resume", func() bool { v, ok := scoreOf(b, j.Player); return ok && v == 7 })
+	if !te.log.has("rejoin") || te.log.has("leave:timed out") {
+		t.Fatalf("hooks: %v", te.log.events)
+	}
+}
+
+func TestSeatIsReleasedWhenGraceEnds(t *testing.T) {
+	te := startEngine(t, engine.RoomConfig{Grace: 100 * time.Millisecond}, engine.Options{})
+	a := te.dial(t)
+	j, err := a.Join(ctx5(t), engine.JoinOptions{Game: "tally"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.Conn().CloseNow()
+	waitFor(t, "leave after grace", func() bool { return te.log.has("leave:timed out") })
+	_, err = te.dial(t).Join(ctx5(t), engine.JoinOptions{Token: j.Token})
+	var e *engine.Error
+	if !asError(err, &e) || e.Code != engine.CodeNotFound {
+		t.Fatalf("resume after grace: %v", err)
+	}
+}
+
+func TestPanicInGameCodeEndsOnlyThatRoom(t *testing.T) {
+	te := startEngine(t, engine.RoomConfig{}, engine.Options{})
+	victim, bystander := te.dial(t), te.dial(t)
+	jv, err := victim.Join(ctx5(t), engine.JoinOptions{Game: "tally", Create: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	jb, err := bystander.Join(ctx5(t), engine.JoinOptions{Game: "tally", Create: true})
+	if err != nil || jb.Room == jv.Room {
+		t.Fatalf("second room: %v %v", jb, err)
+	}
+	victim.SendInput(tallyInput{Panic: true})
+	ev := waitEvent(t, victim, engine.KindLeft)
+	if ev.Code != engine.CodeInternal {
+		t.Fatalf("victim told %+v", ev)
+	}
+	<-victim.Done()
+	if ws.CloseStatus(victim.Err()) != ws.StatusInternalError {
+		t.Fatalf("victim's connection closed with %v, want 1011", victim.Err())
+	}
+	if _, ok := te.e.Room(jv.Room); ok {
+		t.Fatal("the panicking room is still listed")
+	}
+	bystander.SendInput(tallyInput{Add: 1})
+	waitFor(t, "bystander's room still ticking", func() bool { v, _ := scoreOf(bystander, jb.Player); return v == 1 })
+	if te.e.Metrics().Panics.Load() != 1 {
+		t.Fatalf("panics counted: %d", te.e.Metrics().Panics.Load())
+	}
+}
+
+func TestFloodingPlayerIsDroppedAndTheRoomGoesOn(t *testing.T) {
+	te := startEngine(t, engine.RoomConfig{TickRate: 2, MaxInputsPerTick: 4}, engine.Options{})
+	flood, calm := te.dial(t), te.dial(t)
+	jf, err := flood.Join(ctx5(t), engine.JoinOptions{Game: "tally"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	jc, err := calm.Join(ctx5(t), engine.JoinOptions{Room: jf.Room})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 50 {
+		flood.SendInput(tallyInput{Add: 1})
+	}
+	ev := waitEvent(t, flood, engine.KindError)
+	if ev.Code != engine.CodeRateLimited {
+		t.Fatalf("flooder told %+v", ev)
+	}
+	<-flood.Done()
+	if ws.CloseStatus(flood.Err()) != ws.StatusPolicyViolation {
+		t.Fatalf("flooder closed with %v, want 1008", flood.Err())
+	}
+	calm.SendInput(tallyInput{Add: 2})
+	waitFor(t, "calm player's input applied", func() bool { v, _ := scoreOf(calm, jc.Player); return v == 2 })
+	waitFor(t, "flooder left", func() bool { return te.log.has("leave:rate limited") })
+}
+
+func TestMalformedMessagesGetAnErrorAndChangeNothing(t *testing.T) {
+	te := startEngine(t, engine.RoomConfig{}, engine.Options{})
+	c := te.dial(t)
+	j, err := c.Join(ctx5(t), engine.JoinOptions{Game: "tally"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := [][]byte{
+		{0xc1},             // never-used msgpack byte
+		{0x01},             // not an array
+		{0x91, 0xa1, 'x'},  // kind is a string
+		{0x91, 0x7f},       // unknown kind
+		{0x92, 0x03, 0x01}, // input without a payload
+	}
+	for _, b := range bad {
+		if err := c.Conn().WriteMessage(ws.MessageBinary, b); err != nil {
+			t.Fatal(err)
+		}
+		ev := waitEvent(t, c, engine.KindError)
+		if ev.Code != engine.CodeMalformed && ev.Code != engine.CodeUnknownKind {
+			t.Fatalf("message %x answered %+v", b, ev)
+		}
+	}
+	c.SendInput(tallyInput{Add: 5})
+	waitFor(t, "input after garbage", func() bool { v, _ := scoreOf(c, j.Player); return v == 5 })
+}
+
+func TestShutdownAppliesReceivedInputsAndSays1001(t *testing.T) {
+	te := startEngine(t, engine.RoomConfig{TickRate: 1}, engine.Options{})
+	c := te.dial(t)
+	if _, err := c.Join(ctx5(t), engine.JoinOptions{Game: "tally"}); err != nil {
+		t.Fatal(err)
+	}
+	seq, _ := c.SendInput(tallyInput{Add: 1})
+	time.Sleep(100 * time.Millisecond) // the input is in the room's inbox; the next tick is ~1s away
+	if err := te.e.Shutdown(ctx5(t)); err != nil {
+		t.Fatal(err)
+	}
+	<-c.Done()
+	if ws.CloseStatus(c.Err()) != ws.StatusGoingAway {
+		t.Fatalf("closed with %v, want 1001", c.Err())
+	}
+	if got, _ := c.InputAck(); got != seq {
+		t.Fatalf("input %d was received before shutdown but acknowledged only up to %d", seq, got)
+	}
+}
+
+func TestFakeClockRunsTicksWithoutSleeping(t *testing.T) {
+	clock := &engine.FakeClock{}
+	e := engine.New(engine.Options{Clock: clock, Logger: slog.New(slog.DiscardHandler)})
+	done := make(chan *engine.RoomStats, 1)
+	err := engine.Register(e, "slow", engine.RoomConfig{TickRate: 100, MaxCatchUp: 2, EmptyTimeout: -1},
+		func() engine.Game[int] { return &slowGame{clock: clock, done: done} })
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	if _, err := e.CreateRoom("slow", engine.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	stats := <-done
+	if time.Since(start) > 2*time.Second {
+		t.Fatal("1000 ticks at 100 Hz took real time: the fake clock was not used")
+	}
+	late := stats.Lateness()
+	// Tick 500 took 25 ms (2.5 ticks): the next ticks run late and catch up; tick 800 took
+	// 100 ms: beyond MaxCatchUp the schedule skips ahead.
+	if late[500] != 15*time.Millisecond {
+		t.Fatalf("tick after a 25 ms tick: lateness %v, want 15ms", late[500])
+	}
+	for i, l := range late {
+		if l > 0 && (i < 500 || i > 810) {
+			t.Fatalf("tick %d late by %v with nothing slow before it", i+1, l)
+		}
+	}
+	if e.Metrics().Ticks.Load() < 1000 {
+		t.Fatalf("ticks counted: %d", e.Metrics().Ticks.Load())
+	}
+}
+
+// slowGame is slow on purpose at ticks 500 and 800, under a fake clock.
+type slowGame struct {
+	engine.Hooks[int]
+	clock *engine.FakeClock
+	done  chan *engine.RoomStats
+}
+
+func (g *slowGame) Update(r *engine.Room[int], _ []engine.Input[int]) {
+	switch r.Tick() {
+	case 500:
+		g.clock.Advance(25 * time.Millisecond)
+	case 800:
+		g.clock.Advance(100 * time.Millisecond)
+	case 1000:
+		g.done <- r.Stats()
+		r.End("done")
+	}
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func waitEvent(t *testing.T, c *client.Client, kind int) client.Event {
+	t.Helper()
+	timeout := time.After(5 * time.Second)
+	for {
+		select {
+		case ev := <-c.Events():
+			if ev.Kind == kind {
+				return ev
+			}
+		case <-timeout:
+			t.Fatalf("no event of kind %#x", kind)
+		}
+	}
+}

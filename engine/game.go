@@ -1,0 +1,85 @@
+package engine
+
+import (
+	"github.com/vmihailenco/msgpack/v5"
+
+	"github.com/rallypoint/rallypoint/state"
+)
+
+// Game is one room's simulation, with inputs of type I. The engine makes one per room with the
+// factory given to Register and calls every method on that room's goroutine, one at a time:
+// game code never takes a lock, and the game's own struct fields are its typed state.
+//
+// Embed Hooks[I] to get no-op versions of the optional methods.
+type Game[I any] interface {
+	// Start runs once before the first tick. An error ends the room before anyone joins.
+	Start(r *Room[I]) error
+	// Join is a player's attempt to take a seat. Return nil to accept, or Refuse(reason) (any
+	// error) to refuse: the client gets CodeRefused and the reason.
+	Join(r *Room[I], p *Player) error
+	// Drop says a player's connection was lost. Their seat is held for the grace period; the
+	// game decides what their character does meanwhile.
+	Drop(r *Room[I], p *Player)
+	// Rejoin says a dropped player is back on a new connection, as the same Player.
+	Rejoin(r *Room[I], p *Player)
+	// Leave says a player is gone for good: they left, their grace period ended, or they were
+	// kicked. The Player must not be used afterwards.
+	Leave(r *Room[I], p *Player, why LeaveReason)
+	// Update advances the simulation by one fixed step, r.DT(), with the inputs that arrived
+	// since the previous tick, in arrival order.
+	Update(r *Room[I], inputs []Input[I])
+	// Snapshot describes the replicated world at this tick. It runs at the snapshot rate.
+	Snapshot(r *Room[I], b *state.Builder)
+	// View says what a player sees: players with the same key must have the same filter, and
+	// then share encoded frames. Return (0, nil) for "everything".
+	View(r *Room[I], p *Player) (state.ViewKey, state.Filter)
+	// Request answers a client's request; the result is msgpack-encoded into the response.
+	// Return Reject(reason) to refuse it.
+	Request(r *Room[I], p *Player, name string, payload msgpack.RawMessage) (any, error)
+	// Terminate runs once when the room ends, for whatever reason.
+	Terminate(r *Room[I], why EndReason)
+}
+
+// Hooks gives a Game no-op versions of the optional methods: embed it and implement what
+// your game needs.
+type Hooks[I any] struct{}
+
+func (Hooks[I]) Start(*Room[I]) error                                 { return nil }
+func (Hooks[I]) Join(*Room[I], *Player) error                         { return nil }
+func (Hooks[I]) Drop(*Room[I], *Player)                               {}
+func (Hooks[I]) Rejoin(*Room[I], *Player)                             {}
+func (Hooks[I]) Leave(*Room[I], *Player, LeaveReason)                 {}
+func (Hooks[I]) Snapshot(*Room[I], *state.Builder)                    {}
+func (Hooks[I]) View(*Room[I], *Player) (state.ViewKey, state.Filter) { return 0, nil }
+func (Hooks[I]) Request(*Room[I], *Player, string, msgpack.RawMessage) (any, error) {
+	return nil, Reject("this game serves no requests")
+}
+func (Hooks[I]) Terminate(*Room[I], EndReason) {}
+
+// Input is one input message from a player.
+type Input[I any] struct {
+	Player *Player
+	Seq    uint32 // the client's sequence number, echoed in KindInputAck
+	Value  I
+}
+
+// LeaveReason says why a player left.
+type LeaveReason int
+
+const (
+	LeftByChoice    LeaveReason = iota // the client sent KindLeave or closed the connection cleanly
+	LeftTimeout                        // the grace period after a drop ended
+	LeftKicked                         // the game called Room.Kick
+	LeftRoomEnded                      // the room ended
+	LeftRateLimited                    // the player flooded the room
+)
+
+func (w LeaveReason) String() string {
+	return [...]string{"left", "timed out", "kicked", "room ended", "rate limited"}[w]
+}
+
+// EndReason says why a room ended.
+type EndReason struct {
+	Code    Code   // CodeRoomEnded, CodeInternal, CodeShutdown
+	Message string // what players are told
+}

@@ -1,0 +1,158 @@
+package engine
+
+import (
+	"log/slog"
+	"time"
+
+	"github.com/vmihailenco/msgpack/v5"
+
+	"github.com/rallypoint/rallypoint/net/ws"
+	"github.com/rallypoint/rallypoint/state"
+)
+
+// Room is a game's handle on its room. Its methods are for the room's own goroutine, that is,
+// for game code called by the engine; they are not safe from other goroutines.
+type Room[I any] struct {
+	core *roomCore
+	game Game[I]
+
+	pending []Input[I] // guarded by core.mu
+	batch   []Input[I] // owned by the room goroutine
+}
+
+// ID is the room's unique id.
+func (r *Room[I]) ID() string { return r.core.id }
+
+// Tick is the number of the tick being simulated, from 1.
+func (r *Room[I]) Tick() uint32 { return r.core.tick }
+
+// DT is the fixed simulation step.
+func (r *Room[I]) DT() time.Duration { return r.core.cfg.dt() }
+
+// Players are the seated players, connected or not, in join order. Do not modify the slice.
+func (r *Room[I]) Players() []*Player { return r.core.players }
+
+// Log is the room's logger.
+func (r *Room[I]) Log() *slog.Logger { return r.core.log }
+
+// Send sends a reliable event to one player, in order with their other events.
+func (r *Room[I]) Send(p *Player, name string, payload any) error {
+	c := p.conn.Load()
+	if c == nil {
+		return nil // a dropped player misses events; the game resends state on Rejoin if needed
+	}
+	return r.core.e.writeMsg(c, KindEvent, name, payload)
+}
+
+// Broadcast sends a reliable event to every connected player, encoded once.
+func (r *Room[I]) Broadcast(name string, payload any) error {
+	b, err := Marshal([]any{KindEvent, name, payload})
+	if err != nil {
+		return err
+	}
+	pm, err := ws.NewPreparedMessage(ws.MessageBinary, b)
+	if err != nil {
+		return err
+	}
+	for _, p := range r.core.players {
+		if c := p.conn.Load(); c != nil {
+			_ = c.WritePrepared(pm)
+		}
+	}
+	return nil
+}
+
+// Kick removes a player; they get KindLeft with the reason.
+func (r *Room[I]) Kick(p *Player) { r.core.removePlayer(p, LeftKicked) }
+
+// End ends the room after this tick: Terminate runs, players get KindLeft with the message
+// and a normal close.
+func (r *Room[I]) End(message string) {
+	r.core.end(EndReason{Code: CodeRoomEnded, Message: message})
+}
+
+// Lock stops new players from joining; Unlock lets them in again.
+func (r *Room[I]) Lock()   { r.core.locked = true; r.core.publishInfo() }
+func (r *Room[I]) Unlock() { r.core.locked = false; r.core.publishInfo() }
+
+// SetMetadata sets a key shown in room listings.
+func (r *Room[I]) SetMetadata(key, value string) {
+	r.core.metadata[key] = value
+	r.core.publishInfo()
+}
+
+// Stats are the room's loop statistics.
+func (r *Room[I]) Stats() *RoomStats { return r.core.stats }
+
+// sim implementation.
+
+func (r *Room[I]) start() error              { return r.game.Start(r) }
+func (r *Room[I]) join(p *Player) error      { return r.game.Join(r, p) }
+func (r *Room[I]) drop(p *Player)            { r.game.Drop(r, p) }
+func (r *Room[I]) rejoin(p *Player)          { r.game.Rejoin(r, p) }
+func (r *Room[I]) snapshot(b *state.Builder) { r.game.Snapshot(r, b) }
+func (r *Room[I]) terminate(why EndReason)   { r.game.Terminate(r, why) }
+func (r *Room[I]) view(p *Player) (state.ViewKey, state.Filter) {
+	return r.game.View(r, p)
+}
+func (r *Room[I]) request(p *Player, name string, payload msgpack.RawMessage) (any, error) {
+	return r.game.Request(r, p, name, payload)
+}
+
+func (r *Room[I]) leave(p *Player, why LeaveReason) {
+	// Inputs still queued from this player are dropped with the seat.
+	r.core.mu.Lock()
+	n := 0
+	for _, in := range r.pending {
+		if in.Player != p {
+			r.pending[n] = in
+			n++
+		}
+	}
+	clear(r.pending[n:])
+	r.pending = r.pending[:n]
+	r.core.mu.Unlock()
+	r.game.Leave(r, p, why)
+}
+
+// errFlood is returned by pushInput when a player has more inputs queued than a tick takes.
+var errFlood = &Error{Code: CodeRateLimited, Message: "too many inputs queued for one tick"}
+
+func (r *Room[I]) pushInput(p *Player, seq uint32, dec *msgpack.Decoder, scratch *any) error {
+	v, _ := (*scratch).(*I)
+	if v == nil {
+		v = new(I)
+		*scratch = v
+	}
+	var zero I
+	*v = zero
+	if err := dec.Decode(v); err != nil {
+		return &Error{Code: CodeMalformed, Message: "input does not decode: " + err.Error()}
+	}
+	rc := r.core
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	if p.queued >= rc.cfg.MaxInputsPerTick {
+		return errFlood
+	}
+	p.queued++
+	r.pending = append(r.pending, Input[I]{Player: p, Seq: seq, Value: *v})
+	return nil
+}
+
+func (r *Room[I]) update() {
+	rc := r.core
+	rc.mu.Lock()
+	r.batch, r.pending = r.pending, r.batch[:0]
+	for i := range r.batch {
+		r.batch[i].Player.queued = 0
+	}
+	rc.mu.Unlock()
+	for i := range r.batch {
+		if in := &r.batch[i]; in.Seq > in.Player.lastSeq {
+			in.Player.lastSeq = in.Seq
+		}
+	}
+	r.game.Update(r, r.batch)
+	clear(r.batch)
+}

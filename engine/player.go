@@ -1,0 +1,42 @@
+package engine
+
+import (
+	"sync/atomic"
+	"time"
+
+	"github.com/vmihailenco/msgpack/v5"
+
+	"github.com/rallypoint/rallypoint/net/ws"
+	"github.com/rallypoint/rallypoint/state"
+)
+
+// Player is a seat in a room. The same Player survives a dropped connection and a reconnect
+// with its resume token. Game code may keep *Player values (as map keys, say) until Leave.
+type Player struct {
+	// ID is unique within the room and stable across reconnects.
+	ID uint32
+	// Meta is what the client sent as "meta" when joining (msgpack; nil if none).
+	Meta msgpack.RawMessage
+
+	token string
+	room  *roomCore
+
+	conn    atomic.Pointer[ws.Conn] // nil while dropped
+	ackTick atomic.Uint32           // last snapshot tick the client acknowledged
+
+	// Owned by the room goroutine.
+	lastSeq   uint32        // highest input sequence handed to Update
+	ackedSeq  uint32        // lastSeq as last sent in KindInputAck
+	dropped   bool          // connection lost, seat held
+	graceEnds time.Duration // when a dropped seat is released
+	left      bool
+
+	// Guarded by room.mu.
+	queued int // inputs waiting for the next tick
+}
+
+// Connected reports whether the player currently has a connection.
+func (p *Player) Connected() bool { return p.conn.Load() != nil }
+
+// baseline is the snapshot tick the next delta for this player is computed against.
+func (p *Player) baseline() state.Tick { return state.Tick(p.ackTick.Load()) }

@@ -1,0 +1,95 @@
+package engine
+
+import (
+	"bytes"
+	"encoding/hex"
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/rallypoint/rallypoint/state"
+)
+
+type pos struct {
+	x, y float32
+	hp   int64
+}
+
+func (p *pos) AppendFields(f *state.Fields) { f.Float32(p.x); f.Float32(p.y); f.Int(p.hp) }
+
+// protocolExamples encodes each example of PROTOCOL.md the way the engine and the Go client
+// encode it.
+func protocolExamples(t *testing.T) map[string][]byte {
+	marshal := func(v ...any) []byte {
+		b, err := Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	r := state.NewRing(8)
+	b := r.Builder()
+	b.Begin(30)
+	b.Add(1, 1, &pos{1, 2, 100})
+	b.Add(2, 1, &pos{5, 5, 100})
+	s30 := b.Finish()
+	r.Push(s30)
+	b = r.Builder()
+	b.Begin(32)
+	b.Add(1, 1, &pos{1.5, 2, 100})
+	b.Add(3, 2, &pos{0, 0, 1})
+	s32 := b.Finish()
+	return map[string][]byte{
+		"join":           marshal(KindJoin, 1, JoinOptions{Game: "tally"}),
+		"join-resume":    marshal(KindJoin, 2, JoinOptions{Token: "abc"}),
+		"leave":          marshal(KindLeave),
+		"input":          marshal(KindInput, 7, map[string]int{"add": 3}),
+		"ack":            marshal(KindAck, 30),
+		"request":        marshal(KindRequest, 3, "total", nil),
+		"ping":           marshal(KindPing, 1500.25),
+		"joined":         marshal(KindJoined, uint64(1), "R", uint64(1), "T", uint64(0), uint64(60), uint64(30)),
+		"snapshot-full":  state.AppendDelta([]byte{0x92, KindSnapshot}, nil, s30, nil),
+		"snapshot-delta": state.AppendDelta([]byte{0x92, KindSnapshot}, s30, s32, nil),
+		"inputack":       appendInputAck(nil, 7, 30),
+		"event":          marshal(KindEvent, "solved", "CAT"),
+		"response":       marshal(KindResponse, uint64(3), uint64(CodeOK), 30),
+		"error":          marshal(KindError, uint64(CodeMalformed), "bad"),
+		"pong":           marshal(KindPong, 1500.25, 1700000000000.5, uint64(30)),
+		"left":           marshal(KindLeft, uint64(CodeRoomEnded), "room empty"),
+	}
+}
+
+// TestProtocolDocExamplesMatchTheEncoder keeps PROTOCOL.md true: every byte example in it
+// must be what the code sends, and every example the code defines must be in it.
+func TestProtocolDocExamplesMatchTheEncoder(t *testing.T) {
+	doc, err := os.ReadFile("../PROTOCOL.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	re := regexp.MustCompile("(?s)<!-- example ([a-z-]+) -->\\s*```\\s*\\n(.*?)```")
+	found := map[string][]byte{}
+	for _, m := range re.FindAllSubmatch(doc, -1) {
+		b, err := hex.DecodeString(strings.Join(strings.Fields(string(m[2])), ""))
+		if err != nil {
+			t.Fatalf("example %s: %v", m[1], err)
+		}
+		found[string(m[1])] = b
+	}
+	want := protocolExamples(t)
+	for name, b := range want {
+		got, ok := found[name]
+		if !ok {
+			t.Errorf("PROTOCOL.md lacks example %q: % x", name, b)
+			continue
+		}
+		if !bytes.Equal(got, b) {
+			t.Errorf("PROTOCOL.md example %q is\n% x\nthe encoder says\n% x", name, got, b)
+		}
+	}
+	for name := range found {
+		if _, ok := want[name]; !ok {
+			t.Errorf("PROTOCOL.md example %q is not checked", name)
+		}
+	}
+}

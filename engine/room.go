@@ -1,0 +1,456 @@
+package engine
+
+import (
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/lithammer/shortuuid/v4"
+	"github.com/vmihailenco/msgpack/v5"
+
+	"github.com/rallypoint/rallypoint/net/ws"
+	"github.com/rallypoint/rallypoint/state"
+)
+
+// sim is the typed half of a room, implemented by Room[I]; roomCore drives it.
+type sim interface {
+	start() error
+	join(p *Player) error
+	drop(p *Player)
+	rejoin(p *Player)
+	leave(p *Player, why LeaveReason)
+	// pushInput decodes one input on the connection's goroutine and queues it for the tick.
+	// scratch is the caller's reusable decoding space, so that decoding does not allocate.
+	pushInput(p *Player, seq uint32, dec *msgpack.Decoder, scratch *any) error
+	update()
+	snapshot(b *state.Builder)
+	view(p *Player) (state.ViewKey, state.Filter)
+	request(p *Player, name string, payload msgpack.RawMessage) (any, error)
+	terminate(why EndReason)
+}
+
+type cmdKind int
+
+const (
+	cmdJoin cmdKind = iota
+	cmdRejoin
+	cmdDrop
+	cmdLeave
+	cmdKick
+	cmdRequest
+)
+
+// command is something a connection asks of the room; the room handles it at its next tick.
+type command struct {
+	kind    cmdKind
+	conn    *ws.Conn
+	player  *Player
+	req     uint64
+	name    string
+	payload msgpack.RawMessage
+	why     LeaveReason
+	reply   chan joinResult
+}
+
+type joinResult struct {
+	player *Player
+	err    *Error
+}
+
+// RoomInfo describes a room for listings.
+type RoomInfo struct {
+	ID         string
+	Game       string
+	Players    int
+	MaxPlayers int
+	Locked     bool
+	Private    bool
+	Metadata   map[string]string
+}
+
+// roomCore is the untyped machinery of a room: its loop, its seats, its snapshot pipeline.
+type roomCore struct {
+	e     *Engine
+	id    string
+	game  string
+	cfg   RoomConfig
+	clock Clock
+	log   *slog.Logger
+	sim   sim
+
+	stop     chan struct{} // closed to end the room
+	stopOnce sync.Once
+	stopWhy  atomic.Pointer[EndReason]
+	finished chan struct{} // closed when the loop has exited
+
+	mu   sync.Mutex
+	cmds []command
+	work []command // the loop's swap buffer
+
+	info       atomic.Pointer[RoomInfo]
+	publicTick atomic.Uint32 // rc.tick, for other goroutines (pongs)
+
+	// Owned by the room goroutine.
+	players    []*Player
+	nextID     uint32
+	tick       uint32
+	sched      schedule
+	ring       *state.Ring
+	frames     *state.FrameCache[*ws.PreparedMessage]
+	buf        []byte
+	ackBuf     []byte
+	locked     bool
+	private    bool
+	metadata   map[string]string
+	emptySince time.Duration
+	ended      bool
+	endedWhy   EndReason
+	stats      *RoomStats
+}
+
+func newRoomCore(e *Engine, game string, cfg RoomConfig, opts CreateOptions) *roomCore {
+	rc := &roomCore{
+		e:        e,
+		id:       shortuuid.New(),
+		game:     game,
+		cfg:      cfg,
+		clock:    e.clock,
+		stop:     make(chan struct{}),
+		finished: make(chan struct{}),
+		ring:     state.NewRing(cfg.SnapshotHistory),
+		frames:   state.NewFrameCache[*ws.PreparedMessage](cfg.FrameCacheSize),
+		private:  opts.Private,
+		metadata: copyMeta(opts.Metadata),
+		nextID:   1,
+		stats:    newRoomStats(),
+	}
+	rc.log = e.log.With("room", rc.id, "game", game)
+	rc.publishInfo()
+	return rc
+}
+
+func copyMeta(m map[string]string) map[string]string {
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+// publishInfo makes the room's listing data visible to other goroutines.
+func (rc *roomCore) publishInfo() {
+	rc.info.Store(&RoomInfo{
+		ID: rc.id, Game: rc.game, Players: len(rc.players), MaxPlayers: rc.cfg.MaxPlayers,
+		Locked: rc.locked, Private: rc.private, Metadata: copyMeta(rc.metadata),
+	})
+}
+
+// enqueue hands a command to the room; false when the room has ended.
+func (rc *roomCore) enqueue(c command) bool {
+	select {
+	case <-rc.finished:
+		return false
+	default:
+	}
+	rc.mu.Lock()
+	rc.cmds = append(rc.cmds, c)
+	rc.mu.Unlock()
+	return true
+}
+
+// requestStop ends the room at its next tick.
+func (rc *roomCore) requestStop(why EndReason) {
+	rc.stopWhy.CompareAndSwap(nil, &why)
+	rc.stopOnce.Do(func() { close(rc.stop) })
+}
+
+// run is the room's goroutine: a fixed-step loop at cfg.TickRate.
+func (rc *roomCore) run() {
+	defer close(rc.finished)
+	if err := rc.guard(rc.sim.start); err != nil {
+		rc.end(EndReason{Code: CodeInternal, Message: "the room failed to start"})
+		return
+	}
+	rc.sched = schedule{t0: rc.clock.Now(), dt: rc.cfg.dt(), maxCatchUp: int64(rc.cfg.MaxCatchUp)}
+	rc.emptySince = rc.clock.Now()
+	for !rc.ended {
+		if !rc.clock.SleepUntil(rc.sched.due(), rc.stop) {
+			// Stopping: one last tick so that every input a client saw accepted is applied
+			// and acknowledged, then goodbye.
+			rc.step(true)
+			if !rc.ended {
+				rc.end(*rc.stopWhy.Load())
+			}
+			return
+		}
+		late := rc.sched.woke(rc.clock.Now())
+		rc.stats.record(late)
+		rc.e.metrics.observeLateness(late)
+		rc.step(false)
+		rc.sched.ran()
+	}
+}
+
+// guard runs game code, turning a panic into an error after logging it with its stack.
+func (rc *roomCore) guard(fn func() error) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			rc.e.metrics.Panics.Add(1)
+			rc.log.Error("game code panicked; ending the room", "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+			err = fmt.Errorf("panic: %v", v)
+		}
+	}()
+	return fn()
+}
+
+// step is one tick: commands, inputs and Update, seat timers, and the snapshot when due (or
+// when this is the room's final tick, so that the last inputs are acknowledged).
+func (rc *roomCore) step(final bool) {
+	err := rc.guard(func() error {
+		rc.tick++
+		rc.publicTick.Store(rc.tick)
+		rc.handleCommands()
+		rc.sim.update()
+		rc.expireSeats()
+		if final || rc.tick%uint32(rc.cfg.snapshotEvery()) == 0 {
+			rc.sendSnapshots()
+		}
+		return nil
+	})
+	if err != nil && !rc.ended {
+		rc.end(EndReason{Code: CodeInternal, Message: "the game failed and the room ended"})
+		return
+	}
+	if !rc.ended && len(rc.players) == 0 && rc.cfg.EmptyTimeout >= 0 && rc.clock.Now()-rc.emptySince >= rc.cfg.EmptyTimeout {
+		rc.end(EndReason{Code: CodeRoomEnded, Message: "room empty"})
+	}
+}
+
+func (rc *roomCore) handleCommands() {
+	rc.mu.Lock()
+	rc.work, rc.cmds = rc.cmds, rc.work[:0]
+	rc.mu.Unlock()
+	for i := range rc.work {
+		c := &rc.work[i]
+		switch c.kind {
+		case cmdJoin:
+			rc.handleJoin(c)
+		case cmdRejoin:
+			rc.handleRejoin(c)
+		case cmdDrop:
+			rc.handleDrop(c)
+		case cmdLeave, cmdKick:
+			rc.removePlayer(c.player, c.why)
+		case cmdRequest:
+			rc.handleRequest(c)
+		}
+		*c = command{}
+	}
+}
+
+func (rc *roomCore) handleJoin(c *command) {
+	fail := func(code Code, msg string) { c.reply <- joinResult{err: &Error{Code: code, Message: msg}} }
+	switch {
+	case rc.ended:
+		fail(CodeRoomEnded, "the room has ended")
+		return
+	case rc.locked:
+		fail(CodeLocked, "the room is locked")
+		return
+	case len(rc.players) >= rc.cfg.MaxPlayers:
+		fail(CodeFull, fmt.Sprintf("the room is full (%d players)", rc.cfg.MaxPlayers))
+		return
+	}
+	p := &Player{ID: rc.nextID, Meta: c.payload, token: shortuuid.New(), room: rc}
+	rc.nextID++
+	p.conn.Store(c.conn)
+	if err := rc.sim.join(p); err != nil {
+		e := asError(err, CodeRefused)
+		fail(e.Code, e.Message)
+		return
+	}
+	rc.players = append(rc.players, p)
+	rc.e.sessions.add(p)
+	rc.e.metrics.Players.Add(1)
+	rc.publishInfo()
+	rc.sendJoined(p, c.req)
+	c.reply <- joinResult{player: p}
+}
+
+func (rc *roomCore) handleRejoin(c *command) {
+	p := c.player
+	if p.left || rc.ended {
+		c.reply <- joinResult{err: &Error{Code: CodeNotFound, Message: "the seat is no longer held"}}
+		return
+	}
+	if old := p.conn.Swap(c.conn); old != nil && old != c.conn {
+		go old.Close(ws.StatusPolicyViolation, "replaced by a newer connection of the same player")
+	}
+	wasDropped := p.dropped
+	p.dropped = false
+	p.ackTick.Store(0) // the new connection starts from a full snapshot
+	if wasDropped {
+		rc.sim.rejoin(p)
+	}
+	rc.sendJoined(p, c.req)
+	c.reply <- joinResult{player: p}
+}
+
+func (rc *roomCore) handleDrop(c *command) {
+	p := c.player
+	if p.left || !p.conn.CompareAndSwap(c.conn, nil) {
+		return // already gone, or a newer connection took over
+	}
+	p.dropped = true
+	p.graceEnds = rc.clock.Now() + rc.cfg.Grace
+	rc.sim.drop(p)
+}
+
+func (rc *roomCore) expireSeats() {
+	now := rc.clock.Now()
+	for i := 0; i < len(rc.players); i++ {
+		if p := rc.players[i]; p.dropped && now >= p.graceEnds {
+			rc.removePlayer(p, LeftTimeout)
+			i--
+		}
+	}
+}
+
+// removePlayer releases a seat for good.
+func (rc *roomCore) removePlayer(p *Player, why LeaveReason) {
+	if p.left {
+		return
+	}
+	idx := -1
+	for i, q := range rc.players {
+		if q == p {
+			idx = i
+		}
+	}
+	if idx < 0 {
+		return
+	}
+	rc.players = append(rc.players[:idx], rc.players[idx+1:]...)
+	p.left = true
+	rc.e.sessions.remove(p)
+	rc.e.metrics.Players.Add(-1)
+	if len(rc.players) == 0 {
+		rc.emptySince = rc.clock.Now()
+	}
+	rc.publishInfo()
+	rc.sim.leave(p, why)
+	if c := p.conn.Swap(nil); c != nil {
+		code := CodeOK
+		switch why {
+		case LeftKicked:
+			code = CodeRoomEnded
+		case LeftRateLimited:
+			code = CodeRateLimited
+		}
+		rc.e.writeMsg(c, KindLeft, uint64(code), why.String())
+	}
+}
+
+func (rc *roomCore) handleRequest(c *command) {
+	p := c.player
+	if p.left {
+		return
+	}
+	res, err := rc.sim.request(p, c.name, c.payload)
+	conn := p.conn.Load()
+	if conn == nil {
+		return
+	}
+	if err != nil {
+		e := asError(err, CodeBadRequest)
+		rc.e.writeMsg(conn, KindResponse, c.req, uint64(e.Code), e.Message)
+		return
+	}
+	rc.e.writeMsg(conn, KindResponse, c.req, uint64(CodeOK), res)
+}
+
+func (rc *roomCore) sendJoined(p *Player, req uint64) {
+	if conn := p.conn.Load(); conn != nil {
+		rc.e.writeMsg(conn, KindJoined, req, rc.id, uint64(p.ID), p.token, uint64(rc.tick),
+			uint64(rc.cfg.TickRate), uint64(rc.cfg.SnapshotRate))
+	}
+}
+
+// sendSnapshots records the world and sends each connected player a delta against the tick it
+// acknowledged. Players with the same view and baseline share one encoded, compressed frame.
+func (rc *roomCore) sendSnapshots() {
+	tick := state.Tick(rc.tick)
+	b := rc.ring.Builder()
+	b.Begin(tick)
+	rc.sim.snapshot(b)
+	snap := b.Finish()
+	rc.ring.Push(snap)
+	for _, p := range rc.players {
+		conn := p.conn.Load()
+		if conn == nil {
+			continue
+		}
+		key, filter := rc.sim.view(p)
+		base := rc.ring.Get(p.baseline())
+		baseTick := state.Tick(0)
+		if base != nil && base.Tick() < tick {
+			baseTick = base.Tick()
+		} else {
+			base = nil
+		}
+		fk := state.FrameKey{View: key, Baseline: baseTick, Tick: tick}
+		pm, ok := rc.frames.Get(fk)
+		if !ok {
+			rc.buf = append(rc.buf[:0], 0x92, KindSnapshot) // msgpack [18, body]
+			rc.buf = state.AppendDelta(rc.buf, base, snap, filter)
+			pm, _ = ws.NewPreparedMessage(ws.MessageBinary, rc.buf)
+			rc.frames.Add(fk, pm)
+			rc.e.metrics.Encodes.Add(1)
+		}
+		if p.lastSeq != p.ackedSeq {
+			rc.ackBuf = appendInputAck(rc.ackBuf[:0], p.lastSeq, rc.tick)
+			_ = conn.WriteMessage(ws.MessageBinary, rc.ackBuf)
+			p.ackedSeq = p.lastSeq
+		}
+		_ = conn.WriteLatest(pm)
+	}
+}
+
+// end finishes the room: the game is told, every player gets KindLeft and a close frame.
+func (rc *roomCore) end(why EndReason) {
+	if rc.ended {
+		return
+	}
+	rc.ended = true
+	rc.endedWhy = why
+	rc.e.forget(rc) // unlisted before anyone is told, so no one finds it again
+	_ = rc.guard(func() error { rc.sim.terminate(why); return nil })
+	status := ws.StatusNormalClosure
+	switch why.Code {
+	case CodeInternal:
+		status = ws.StatusInternalError
+	case CodeShutdown:
+		status = ws.StatusGoingAway
+	}
+	for _, p := range rc.players {
+		p.left = true
+		rc.e.sessions.remove(p)
+		rc.e.metrics.Players.Add(-1)
+		if c := p.conn.Swap(nil); c != nil {
+			rc.e.writeMsg(c, KindLeft, uint64(why.Code), why.Message)
+			go c.Close(status, why.Message)
+		}
+	}
+	rc.players = nil
+	rc.log.Info("room ended", "code", why.Code.String(), "reason", why.Message, "ticks", rc.tick, "skipped", rc.sched.skipped)
+}
+
+func asError(err error, def Code) *Error {
+	if e, ok := err.(*Error); ok {
+		return e
+	}
+	return &Error{Code: def, Message: err.Error()}
+}

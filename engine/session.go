@@ -1,0 +1,202 @@
+package engine
+
+import (
+	"bytes"
+	"time"
+
+	"github.com/vmihailenco/msgpack/v5"
+
+	"github.com/rallypoint/rallypoint/net/ws"
+)
+
+// session serves one connection: it decodes client messages on the connection's goroutine
+// and hands them to the player's room. A malformed message gets KindError and is otherwise
+// ignored; it never reaches the room.
+type session struct {
+	e      *Engine
+	c      *ws.Conn
+	player *Player
+
+	br      bytes.Reader
+	dec     *msgpack.Decoder
+	scratch any // the room's decoding space for this connection's inputs
+}
+
+func (s *session) serve() {
+	s.dec = msgpack.NewDecoder(&s.br)
+	for {
+		_, data, err := s.c.ReadMessage()
+		if err != nil {
+			if p := s.player; p != nil {
+				p.room.enqueue(command{kind: cmdDrop, player: p, conn: s.c})
+			}
+			return
+		}
+		if !s.handle(data) {
+			return
+		}
+	}
+}
+
+// handle processes one message; false ends the connection.
+func (s *session) handle(data []byte) bool {
+	s.br.Reset(data)
+	s.dec.Reset(&s.br)
+	n, err := s.dec.DecodeArrayLen()
+	if err != nil || n < 1 {
+		return s.malformed("a message is a msgpack array [kind, ...]")
+	}
+	kind, err := s.dec.DecodeUint()
+	if err != nil {
+		return s.malformed("the first element of a message is its kind, an unsigned integer")
+	}
+	switch kind {
+	case KindInput:
+		if n != 3 {
+			return s.malformed("input is [3, seq, input]")
+		}
+		seq, err := s.dec.DecodeUint32()
+		if err != nil {
+			return s.malformed("input sequence must be an unsigned integer")
+		}
+		p := s.player
+		if p == nil {
+			return s.fail(CodeNotJoined, "join a room before sending input")
+		}
+		if err := p.room.sim.pushInput(p, seq, s.dec, &s.scratch); err != nil {
+			e := asError(err, CodeMalformed)
+			if e.Code == CodeRateLimited {
+				s.e.metrics.Floods.Add(1)
+				_ = s.e.writeMsg(s.c, KindError, uint64(e.Code), e.Message)
+				p.room.enqueue(command{kind: cmdKick, player: p, why: LeftRateLimited})
+				s.player = nil
+				_ = s.c.Close(ws.StatusPolicyViolation, "input flood")
+				return false
+			}
+			return s.fail(e.Code, e.Message)
+		}
+	case KindAck:
+		tick, err := s.dec.DecodeUint32()
+		if err != nil || n != 2 {
+			return s.malformed("ack is [4, tick]")
+		}
+		if p := s.player; p != nil && tick > p.ackTick.Load() {
+			p.ackTick.Store(tick)
+		}
+	case KindPing:
+		if n != 2 {
+			return s.malformed("ping is [6, client_time]")
+		}
+		t, err := s.dec.DecodeInterface()
+		if err != nil {
+			return s.malformed("ping time must be a number")
+		}
+		var tick uint32
+		if p := s.player; p != nil {
+			tick = p.room.publicTick.Load()
+		}
+		_ = s.e.writeMsg(s.c, KindPong, t, float64(time.Now().UnixNano())/1e6, uint64(tick))
+	case KindJoin:
+		return s.join(n)
+	case KindLeave:
+		if p := s.player; p != nil {
+			p.room.enqueue(command{kind: cmdLeave, player: p, why: LeftByChoice})
+			s.player = nil
+		}
+	case KindRequest:
+		if n != 4 {
+			return s.malformed("request is [5, req, name, payload]")
+		}
+		req, err1 := s.dec.DecodeUint64()
+		name, err2 := s.dec.DecodeString()
+		payload, err3 := s.dec.DecodeRaw()
+		if err1 != nil || err2 != nil || err3 != nil {
+			return s.malformed("request is [5, req, name, payload]")
+		}
+		p := s.player
+		if p == nil {
+			_ = s.e.writeMsg(s.c, KindResponse, req, uint64(CodeNotJoined), "join a room first")
+			return true
+		}
+		p.room.enqueue(command{kind: cmdRequest, player: p, req: req, name: name, payload: payload})
+	default:
+		return s.fail(CodeUnknownKind, "unknown message kind")
+	}
+	return true
+}
+
+func (s *session) malformed(msg string) bool {
+	s.e.metrics.Malformed.Add(1)
+	return s.fail(CodeMalformed, msg)
+}
+
+func (s *session) fail(code Code, msg string) bool {
+	_ = s.e.writeMsg(s.c, KindError, uint64(code), msg)
+	return true
+}
+
+func (s *session) join(n int) bool {
+	if n != 3 {
+		return s.malformed("join is [1, req, options]")
+	}
+	req, err := s.dec.DecodeUint64()
+	if err != nil {
+		return s.malformed("join request id must be an unsigned integer")
+	}
+	var opts JoinOptions
+	if err := s.dec.Decode(&opts); err != nil {
+		return s.malformed("join options must be a map: " + err.Error())
+	}
+	respond := func(code Code, msg string) bool {
+		_ = s.e.writeMsg(s.c, KindResponse, req, uint64(code), msg)
+		return true
+	}
+	if s.player != nil {
+		return respond(CodeAlreadyJoined, "this connection is already in a room; leave first")
+	}
+	if s.e.closing.Load() {
+		return respond(CodeShutdown, "server shutting down")
+	}
+	var rc *roomCore
+	cmd := command{kind: cmdJoin, conn: s.c, req: req, payload: opts.Meta, reply: make(chan joinResult, 1)}
+	switch {
+	case opts.Token != "":
+		p := s.e.sessions.get(opts.Token)
+		if p == nil {
+			return respond(CodeNotFound, "unknown or expired resume token")
+		}
+		rc, cmd.kind, cmd.player = p.room, cmdRejoin, p
+	case opts.Room != "":
+		s.e.mu.Lock()
+		rc = s.e.rooms[opts.Room]
+		s.e.mu.Unlock()
+		if rc == nil {
+			return respond(CodeNotFound, "no room "+opts.Room)
+		}
+	case opts.Game == "":
+		return respond(CodeNotFound, "join needs a game, a room or a resume token")
+	case opts.Create:
+		var err error
+		if rc, err = s.e.createRoom(opts.Game, CreateOptions{}); err != nil {
+			return respond(CodeNotFound, err.Error())
+		}
+	default:
+		var err error
+		if rc, err = s.e.quickPlay(opts.Game); err != nil {
+			return respond(CodeNotFound, err.Error())
+		}
+	}
+	if !rc.enqueue(cmd) {
+		return respond(CodeRoomEnded, "the room has ended")
+	}
+	select {
+	case res := <-cmd.reply:
+		if res.err != nil {
+			return respond(res.err.Code, res.err.Message)
+		}
+		s.player = res.player
+	case <-rc.finished:
+		return respond(CodeRoomEnded, "the room has ended")
+	}
+	return true
+}

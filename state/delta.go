@@ -1,0 +1,229 @@
+package state
+
+import (
+	"bytes"
+	"encoding/binary"
+	"math/bits"
+)
+
+// Filter decides whether an entity is in a player's view (interest management): a player is
+// sent only the entities for which its filter returns true. A nil Filter lets everything
+// through. A filter is called several times per entity and per delta, so it should be cheap
+// and must be pure: the same answer for the same entity within one call of AppendDelta.
+type Filter func(id ID, kind uint8) bool
+
+// ViewKey names a view, so that players who see the same thing share encoded frames (see
+// FrameCache). Players with the same ViewKey must have equal filters. The zero ViewKey is a
+// fine name for "everything" (a nil Filter).
+type ViewKey uint64
+
+// visible reports whether filter lets e through.
+func visible(filter Filter, e *entity) bool {
+	return filter == nil || filter(e.id, e.kind)
+}
+
+// MaxMaskFields is the number of fields that a changed entry can address with its 64-bit
+// mask. An entity with more fields is re-sent whole, in added, whenever any of its fields
+// changes: give an entity at most 64 fields, or group rarely changing ones into one Value.
+const MaxMaskFields = 64
+
+// AppendDelta appends to dst the body of a snapshot message: one MessagePack value that
+// brings a client holding from (as seen through filter) to the state of to (as seen through
+// filter). If from is nil, or is not older than to, it writes a full snapshot. The engine
+// passes ring.Get(ack), which is nil when the player's acknowledged tick has left the ring.
+//
+// The body is a 5-element array, described with a byte-level example in the package
+// documentation:
+//
+//	[tick, baseline, added, removed, changed]
+//	added:   [[id, kind, [field0, field1, ...]], ...]
+//	removed: [id, ...]
+//	changed: [[id, mask, fieldA, fieldB, ...], ...]
+//
+// baseline is 0 for a full snapshot, whose added then holds every visible entity. An entity
+// is in added if the client does not have it, or if its kind or its number of fields changed,
+// or if it has more than MaxMaskFields fields and any of them changed. Otherwise, if any field
+// differs from the baseline (by its encoded bytes), it is in changed: bit i of mask is set if
+// field i changed, and the changed fields follow in index order. Entities that did not change
+// cost nothing. Each list is in ascending id order.
+//
+// The filter must be the one the client's baseline was encoded with: a delta only removes
+// what it sees in from. When a player's view changes, use AppendDeltaBetween with both
+// filters, or send a full snapshot.
+//
+// Cost: a merge of the two sorted entity lists, three times over (one per list), comparing
+// the bytes of entities present in both. It does not allocate when dst has room.
+func AppendDelta(dst []byte, from, to *Snapshot, filter Filter) []byte {
+	return AppendDeltaBetween(dst, from, filter, to, filter)
+}
+
+// AppendDeltaBetween is AppendDelta for a player whose view changed since the baseline: the
+// client holds from as seen through fromFilter, and will hold to as seen through toFilter.
+// Entities that left the view are removed and those that came into it are added, whole.
+// Frames made this way are keyed by both views, if they are cached at all.
+func AppendDeltaBetween(dst []byte, from *Snapshot, fromFilter Filter, to *Snapshot, toFilter Filter) []byte {
+	if to == nil {
+		panic("state: AppendDelta to a nil snapshot")
+	}
+	if from != nil && from.tick >= to.tick {
+		from = nil // a baseline must be older than its target
+	}
+	var baseline Tick
+	if from != nil {
+		baseline = from.tick
+	}
+	dst = appendArrayHeader(dst, 5)
+	dst = appendUint(dst, uint64(to.tick))
+	dst = appendUint(dst, uint64(baseline))
+
+	// added
+	dst, pos := reserveArray(dst)
+	n := 0
+	w := walk{from: from, to: to, ff: fromFilter, tf: toFilter}
+	for a, b := w.next(); a != nil || b != nil; a, b = w.next() {
+		if b != nil && (a == nil || resend(from, a, to, b)) {
+			dst = appendArrayHeader(dst, 3)
+			dst = appendUint(dst, uint64(b.id))
+			dst = appendUint(dst, uint64(b.kind))
+			dst = appendArrayHeader(dst, int(b.nf))
+			dst = append(dst, to.encoded(b)...)
+			n++
+		}
+	}
+	dst = closeArray(dst, pos, n)
+
+	// removed
+	dst, pos = reserveArray(dst)
+	n = 0
+	if from != nil {
+		w = walk{from: from, to: to, ff: fromFilter, tf: toFilter}
+		for a, b := w.next(); a != nil || b != nil; a, b = w.next() {
+			if b == nil {
+				dst = appendUint(dst, uint64(a.id))
+				n++
+			}
+		}
+	}
+	dst = closeArray(dst, pos, n)
+
+	// changed
+	dst, pos = reserveArray(dst)
+	n = 0
+	if from != nil {
+		w = walk{from: from, to: to, ff: fromFilter, tf: toFilter}
+		for a, b := w.next(); a != nil || b != nil; a, b = w.next() {
+			if a == nil || b == nil || resend(from, a, to, b) || bytes.Equal(from.encoded(a), to.encoded(b)) {
+				continue
+			}
+			mask := changedMask(from, a, to, b)
+			dst = appendArrayHeader(dst, 2+bits.OnesCount64(mask))
+			dst = appendUint(dst, uint64(b.id))
+			dst = appendUint(dst, mask)
+			for m := mask; m != 0; m &= m - 1 {
+				dst = append(dst, to.field(b, uint32(bits.TrailingZeros64(m)))...)
+			}
+			n++
+		}
+	}
+	return closeArray(dst, pos, n)
+}
+
+// resend reports whether entity b of to must be sent whole although the baseline has a, the
+// entity with the same id: a changed mask cannot express a new kind or a new number of fields,
+// nor address more than MaxMaskFields fields.
+func resend(from *Snapshot, a *entity, to *Snapshot, b *entity) bool {
+	return a.kind != b.kind || a.nf != b.nf ||
+		(b.nf > MaxMaskFields && !bytes.Equal(from.encoded(a), to.encoded(b)))
+}
+
+// changedMask returns the mask of the fields of b that differ from those of a, which has the
+// same number of fields, at most MaxMaskFields. Rather than compare field by field, it
+// compares everything from field i on at once and jumps to the field holding the first
+// difference: msgpack values delimit themselves, so when two runs of fields start at field
+// boundaries and agree on their first p bytes, they agree on every field inside those bytes.
+// A moving entity whose changing fields come first costs one comparison per changed field,
+// plus one for the unchanged rest.
+func changedMask(from *Snapshot, a *entity, to *Snapshot, b *entity) uint64 {
+	ba := from.bounds[a.at : a.at+a.nf+1]
+	bb := to.bounds[b.at : b.at+b.nf+1]
+	nf := len(ba) - 1
+	var mask uint64
+	for i := 0; i < nf; {
+		x := from.arena[ba[i]:ba[nf]]
+		y := to.arena[bb[i]:bb[nf]]
+		p := commonPrefix(x, y)
+		if p == len(x) && p == len(y) {
+			break
+		}
+		// Field k holds byte p of x: fields i..k-1 are equal, field k differs.
+		k := i
+		for k+1 < nf && int(ba[k+1]-ba[i]) <= p {
+			k++
+		}
+		mask |= 1 << k
+		i = k + 1
+	}
+	return mask
+}
+
+// commonPrefix returns the length of the longest common prefix of x and y, comparing eight
+// bytes at a time.
+func commonPrefix(x, y []byte) int {
+	n := min(len(x), len(y))
+	i := 0
+	for ; i+8 <= n; i += 8 {
+		if d := binary.LittleEndian.Uint64(x[i:]) ^ binary.LittleEndian.Uint64(y[i:]); d != 0 {
+			return i + bits.TrailingZeros64(d)/8
+		}
+	}
+	for ; i < n; i++ {
+		if x[i] != y[i] {
+			return i
+		}
+	}
+	return n
+}
+
+// walk merges the visible entities of from (may be nil) and to in id order.
+type walk struct {
+	from, to *Snapshot
+	ff, tf   Filter
+	i, j     int
+	iok, jok bool // the filter already let ents[i] / ents[j] through
+}
+
+// next returns the next id's entity in from (a) and in to (b), one of them nil if the id is
+// visible on one side only, and both nil at the end.
+func (w *walk) next() (a, b *entity) {
+	var fe []entity
+	if w.from != nil {
+		fe = w.from.ents
+	}
+	te := w.to.ents
+	for !w.iok && w.i < len(fe) {
+		if w.iok = visible(w.ff, &fe[w.i]); !w.iok {
+			w.i++
+		}
+	}
+	for !w.jok && w.j < len(te) {
+		if w.jok = visible(w.tf, &te[w.j]); !w.jok {
+			w.j++
+		}
+	}
+	haveA, haveB := w.i < len(fe), w.j < len(te)
+	if haveA && (!haveB || fe[w.i].id <= te[w.j].id) {
+		a = &fe[w.i]
+	}
+	if haveB && (!haveA || te[w.j].id <= fe[w.i].id) {
+		b = &te[w.j]
+	}
+	if a != nil {
+		w.i++
+		w.iok = false
+	}
+	if b != nil {
+		w.j++
+		w.jok = false
+	}
+	return a, b
+}
