@@ -3,9 +3,11 @@ package engine_test
 import (
 	"context"
 	"log/slog"
+	"net"
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -466,4 +468,122 @@ func waitEvent(t *testing.T, c *client.Client, kind int) client.Event {
 			t.Fatalf("no event of kind %#x", kind)
 		}
 	}
+}
+
+// bigMover replicates 256 entities whose every field changes every tick, so that each delta
+// is large and a client that stops reading fills its socket within a second or two.
+type bigMover struct {
+	engine.Hooks[tallyInput]
+	t float32
+}
+
+func (g *bigMover) Update(r *engine.Room[tallyInput], _ []engine.Input[tallyInput]) { g.t++ }
+func (g *bigMover) Snapshot(r *engine.Room[tallyInput], b *state.Builder) {
+	for i := range 256 {
+		b.Add(state.ID(i+1), 1, &xy{g.t + float32(i), g.t * float32(i)})
+	}
+}
+
+func TestSlowReaderGetsTheLatestSnapshotNotABacklog(t *testing.T) {
+	wm := new(ws.Metrics)
+	e := engine.New(engine.Options{Logger: slog.New(slog.DiscardHandler), Accept: ws.AcceptOptions{Metrics: wm}})
+	if err := engine.Register(e, "big", engine.RoomConfig{TickRate: 60, SnapshotRate: 60},
+		func() engine.Game[tallyInput] { return &bigMover{} }); err != nil {
+		t.Fatal(err)
+	}
+	// Small socket buffers on both ends (which also stops the kernel's autotuning), so that a
+	// client that stops reading backs up into the server's outbound path within a second.
+	srv := httptest.NewUnstartedServer(e)
+	srv.Listener = smallBufListener{srv.Listener}
+	srv.Start()
+	defer srv.Close()
+	defer e.Shutdown(context.Background())
+	// A raw client with a small receive buffer that joins and then stops reading.
+	dialer := &net.Dialer{Control: func(network, address string, c syscall.RawConn) error {
+		return c.Control(func(fd uintptr) { syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096) })
+	}}
+	c, _, err := ws.Dial(ctx5(t), "ws"+strings.TrimPrefix(srv.URL, "http"), &ws.DialOptions{
+		Subprotocols: []string{engine.Subprotocol}, NetDialContext: dialer.DialContext,
+		Compression: ws.CompressionOptions{Mode: ws.CompressionDisabled},
+		Limits:      ws.Limits{MaxMessageSize: 1 << 20},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseNow()
+	join, _ := engine.Marshal([]any{engine.KindJoin, 1, engine.JoinOptions{Game: "big"}})
+	c.WriteMessage(ws.MessageBinary, join)
+	time.Sleep(1500 * time.Millisecond) // ~90 snapshots produced while we do not read
+	if wm.LatestReplaced.Load() == 0 {
+		t.Fatal("no snapshot was ever replaced: the slow reader got a backlog")
+	}
+	// Resume reading: count the snapshots that arrive before one from after the pause.
+	var snapshots, stale int
+	roomTick, lastTick := -1, 0
+	resumed := time.Now()
+	for time.Since(resumed) < 3*time.Second {
+		_ = c.NetConn().SetReadDeadline(time.Now().Add(time.Second))
+		_, p, err := c.ReadMessage()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var msg []any
+		if len(p) < 2 || msgpack.Unmarshal(p, &msg) != nil {
+			continue
+		}
+		switch p[1] {
+		case engine.KindJoined:
+			roomTick = toInt(msg[5])
+		case engine.KindSnapshot:
+			snapshots++
+			lastTick = toInt(msg[1].([]any)[0])
+		}
+		if roomTick >= 0 && lastTick >= roomTick+90 { // produced after the 1.5 s pause
+			break
+		}
+		if snapshots > 0 {
+			stale++
+		}
+	}
+	// ~90 snapshots were produced during the pause. A backlog would deliver them all before a
+	// fresh one; latest-wins delivers what was already in the socket, then the newest.
+	if lastTick < roomTick+90 {
+		t.Fatalf("no fresh snapshot within 3 s of resuming (last tick %d, joined at %d)", lastTick, roomTick)
+	}
+	if stale > 45 {
+		t.Fatalf("%d stale snapshots before a fresh one: a backlog, not latest-wins", stale)
+	}
+	t.Logf("%d snapshots before a fresh one (%d replaced unsent), fresh tick %d after %v", stale, wm.LatestReplaced.Load(), lastTick, time.Since(resumed))
+}
+
+func toInt(v any) int {
+	switch x := v.(type) {
+	case int8:
+		return int(x)
+	case int16:
+		return int(x)
+	case int32:
+		return int(x)
+	case int64:
+		return int(x)
+	case uint8:
+		return int(x)
+	case uint16:
+		return int(x)
+	case uint32:
+		return int(x)
+	case uint64:
+		return int(x)
+	}
+	return -1
+}
+
+type smallBufListener struct{ net.Listener }
+
+func (l smallBufListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if tc, ok := c.(*net.TCPConn); ok {
+		tc.SetWriteBuffer(8192)
+	}
+	return c, err
 }
