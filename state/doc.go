@@ -111,7 +111,7 @@
 // makes: after warm-up, building a snapshot and encoding a delta allocate nothing. The price
 // is that a *Snapshot must not be kept after it has left the ring. Ring and Builder belong to
 // one goroutine (the room's); a Snapshot is immutable and may be read concurrently while it is
-// in the ring; FrameCache is safe for concurrent use. A Mirror belongs to one goroutine and
-// allocates for each body it applies; it checks every byte and never panics, so it may be fed
-// untrusted input.
+// in the ring; FrameCache is safe for concurrent use. A Mirror keeps its states in a Ring of
+// its own, so that applying a body does not allocate either; it belongs to one goroutine,
+// checks every byte and never panics, so it may be fed untrusted input.
 package state

@@ -27,8 +27,9 @@ var (
 )
 
 // MirrorEntity is an entity as a client holds it: its fields are the MessagePack values the
-// server's Entity wrote, undecoded, in index order. Fields is nil for an entity without fields.
-// The slices are shared with the Mirror's history: read them, do not modify them.
+// server's Entity wrote, undecoded, in index order. Fields is nil for an entity without
+// fields. A MirrorEntity returned by Mirror or SnapshotEntities is a copy, the caller's to
+// keep.
 type MirrorEntity struct {
 	ID     ID
 	Kind   uint8
@@ -55,25 +56,19 @@ func (e MirrorEntity) Decode(i int, v any) error {
 //
 // Apply checks everything it reads (structure, id order, that changed and removed entities
 // exist, masks), never panics on any input and never recurses, so it may be fed untrusted
-// bytes. Each Apply copies the fields it receives into one new buffer and allocates the new
-// state's entity list; unchanged entities share their fields with earlier states, so a field
-// that never changes keeps the small buffer it arrived in alive.
+// bytes. The states are Snapshots in a Ring of n, and recycled like the server's: after the
+// first n bodies, Apply does not allocate (but to report an error). Entities and Entity copy
+// what they return.
 //
 // A Mirror is not safe for concurrent use.
 type Mirror struct {
-	states []mirrorState // oldest first, at most n
-	n      int
+	states *Ring
 
 	// scratch of Apply, reused
 	add   []addEntry
 	rem   []ID
 	chg   []changeEntry
 	spans []span // fields of add and chg, as offsets into the body
-}
-
-type mirrorState struct {
-	tick Tick
-	ents []MirrorEntity // sorted by ID; nil if empty
 }
 
 type span struct{ start, end int }
@@ -92,45 +87,41 @@ type changeEntry struct {
 
 // NewMirror returns a mirror that keeps the last n states; n <= 0 means DefaultRingSize.
 func NewMirror(n int) *Mirror {
-	if n <= 0 {
-		n = DefaultRingSize
-	}
-	return &Mirror{n: n}
+	return &Mirror{states: NewRing(n)}
 }
 
 // Tick returns the tick of the latest applied body, 0 if none.
 func (m *Mirror) Tick() Tick {
-	if len(m.states) == 0 {
-		return 0
+	if s := m.states.Latest(); s != nil {
+		return s.tick
 	}
-	return m.states[len(m.states)-1].tick
+	return 0
 }
 
-// latest returns the entities of the latest state.
-func (m *Mirror) latest() []MirrorEntity {
-	if len(m.states) == 0 {
+// Entities returns a copy of the latest state's entities, sorted by ID (nil if there are
+// none). It allocates; a bot that follows a few entities should use Entity.
+func (m *Mirror) Entities() []MirrorEntity {
+	s := m.states.Latest()
+	if s == nil {
 		return nil
 	}
-	return m.states[len(m.states)-1].ents
+	return SnapshotEntities(s, nil)
 }
 
-// Entities returns the latest state's entities, sorted by ID, in a new slice (nil if there
-// are none). The Fields share memory with the mirror: do not modify them.
-func (m *Mirror) Entities() []MirrorEntity {
-	return slices.Clone(m.latest())
-}
-
-// Entity returns the entity id of the latest state.
+// Entity returns a copy of entity id in the latest state.
 func (m *Mirror) Entity(id ID) (MirrorEntity, bool) {
-	ents := m.latest()
-	i, ok := slices.BinarySearchFunc(ents, id, func(e MirrorEntity, id ID) int { return cmp.Compare(e.ID, id) })
+	s := m.states.Latest()
+	if s == nil {
+		return MirrorEntity{}, false
+	}
+	i, ok := slices.BinarySearchFunc(s.ents, id, func(e entity, id ID) int { return cmp.Compare(e.id, id) })
 	if !ok {
 		return MirrorEntity{}, false
 	}
-	return ents[i], true
+	return s.mirrorEntity(&s.ents[i], nil, nil), true
 }
 
-// malformed wraps err (or the formatted detail) in ErrMalformed.
+// malformed returns an error that wraps ErrMalformed with the formatted detail.
 func malformed(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", ErrMalformed, fmt.Sprintf(format, args...))
 }
@@ -163,16 +154,14 @@ func (m *Mirror) Apply(body []byte) (Tick, error) {
 	if baseline >= tick {
 		return 0, malformed("baseline %d not below tick %d", baseline, tick)
 	}
-	if latest := m.Tick(); len(m.states) > 0 && Tick(tick) <= latest {
-		return 0, fmt.Errorf("%w: tick %d, latest %d", ErrStaleTick, tick, latest)
+	if latest := m.states.Latest(); latest != nil && Tick(tick) <= latest.tick {
+		return 0, fmt.Errorf("%w: tick %d, latest %d", ErrStaleTick, tick, latest.tick)
 	}
-	var base []MirrorEntity
+	var base *Snapshot
 	if baseline != 0 {
-		i := slices.IndexFunc(m.states, func(s mirrorState) bool { return s.tick == Tick(baseline) })
-		if i < 0 {
+		if base = m.states.Get(Tick(baseline)); base == nil {
 			return 0, fmt.Errorf("%w: tick %d", ErrUnknownBaseline, baseline)
 		}
-		base = m.states[i].ents
 	}
 
 	if err := m.parseAdded(&r); err != nil {
@@ -188,15 +177,13 @@ func (m *Mirror) Apply(body []byte) (Tick, error) {
 		return 0, malformed("%d bytes after the body", r.remaining())
 	}
 
-	ents, err := m.merge(body, base)
-	if err != nil {
+	next := m.states.take(0, 0, len(body))
+	next.tick = Tick(tick)
+	if err := m.merge(next, body, base); err != nil {
+		m.states.free = append(m.states.free, next)
 		return 0, err
 	}
-	if len(m.states) == m.n {
-		m.states[0] = mirrorState{}
-		m.states = append(m.states[:0], m.states[1:]...)
-	}
-	m.states = append(m.states, mirrorState{tick: Tick(tick), ents: ents})
+	m.states.Push(next)
 	return Tick(tick), nil
 }
 
@@ -324,100 +311,81 @@ func (m *Mirror) parseChanged(r *reader) error {
 	return nil
 }
 
-// merge builds the new state from base and the parsed lists, copying the received fields
-// into one new buffer.
-func (m *Mirror) merge(body []byte, base []MirrorEntity) ([]MirrorEntity, error) {
-	// Size the new fields: those of added entities, and all fields of changed ones (a
-	// changed entity gets a new Fields slice, its unchanged fields shared with base).
-	total := 0
-	for _, a := range m.add {
-		total += a.nf
-	}
-	for i, c := range m.chg {
-		j, ok := slices.BinarySearchFunc(base, c.id, func(e MirrorEntity, id ID) int { return cmp.Compare(e.ID, id) })
-		if !ok {
-			return nil, malformed("changed[%d]: entity %d is not in the baseline", i, c.id)
-		}
-		nf := len(base[j].Fields)
-		if bits.Len64(c.mask) > nf {
-			return nil, malformed("changed[%d]: mask %#x addresses fields beyond the %d of entity %d", i, c.mask, nf, c.id)
-		}
-		total += nf
-	}
-	size := 0
-	for _, s := range m.spans {
-		size += s.end - s.start
-	}
-	arena := make([]byte, 0, size)
-	raw := func(s span) msgpack.RawMessage {
-		start := len(arena)
-		arena = append(arena, body[s.start:s.end]...)
-		return msgpack.RawMessage(arena[start:len(arena):len(arena)])
-	}
-	var fields []msgpack.RawMessage
-	if total > 0 {
-		fields = make([]msgpack.RawMessage, total)
-	}
-	take := func(n int) []msgpack.RawMessage {
-		if n == 0 {
-			return nil
-		}
-		f := fields[:n:n]
-		fields = fields[n:]
-		return f
-	}
-
-	var ents []MirrorEntity
-	if n := len(base) + len(m.add) - len(m.rem); n > 0 {
-		ents = make([]MirrorEntity, 0, n)
+// merge writes into s the state of base (nil for none) with the parsed lists applied: the
+// entities of base that are neither removed nor changed are copied as they are, the changed
+// ones field by field, the added ones from the body.
+func (m *Mirror) merge(s *Snapshot, body []byte, base *Snapshot) error {
+	var bents []entity
+	if base != nil {
+		bents = base.ents
 	}
 	add, rem, chg := m.add, m.rem, m.chg
 	bi, ai, ri, ci := 0, 0, 0, 0
-	for bi < len(base) || ai < len(add) {
-		inBase := bi < len(base) && (ai >= len(add) || base[bi].ID <= add[ai].id)
-		inAdd := ai < len(add) && (bi >= len(base) || add[ai].id <= base[bi].ID)
+	for bi < len(bents) || ai < len(add) {
+		inBase := bi < len(bents) && (ai >= len(add) || bents[bi].id <= add[ai].id)
+		inAdd := ai < len(add) && (bi >= len(bents) || add[ai].id <= bents[bi].id)
 		var id ID
 		if inBase {
-			id = base[bi].ID
+			id = bents[bi].id
 		} else {
 			id = add[ai].id
 		}
 		if ri < len(rem) && rem[ri] < id {
-			return nil, malformed("removed entity %d is not in the baseline", rem[ri])
+			return malformed("removed entity %d is not in the baseline", rem[ri])
+		}
+		if ci < len(chg) && chg[ci].id < id {
+			return malformed("changed entity %d is not in the baseline", chg[ci].id)
 		}
 		removed := ri < len(rem) && rem[ri] == id
 		changed := ci < len(chg) && chg[ci].id == id
 		switch {
-		case removed && !inBase:
-			return nil, malformed("removed entity %d is not in the baseline", id)
 		case removed && inAdd:
-			return nil, malformed("entity %d both added and removed", id)
+			return malformed("entity %d both added and removed", id)
 		case changed && inAdd:
-			return nil, malformed("entity %d both added and changed", id)
+			return malformed("entity %d both added and changed", id)
 		case removed && changed:
-			return nil, malformed("entity %d both removed and changed", id)
+			return malformed("entity %d both removed and changed", id)
 		}
+		at := uint32(len(s.bounds))
 		switch {
 		case inAdd:
-			a := add[ai]
-			f := take(a.nf)
-			for k := range f {
-				f[k] = raw(m.spans[a.first+k])
+			a := &add[ai]
+			s.bounds = append(s.bounds, uint32(len(s.arena)))
+			for _, sp := range m.spans[a.first : a.first+a.nf] {
+				s.arena = append(s.arena, body[sp.start:sp.end]...)
+				s.bounds = append(s.bounds, uint32(len(s.arena)))
 			}
-			ents = append(ents, MirrorEntity{ID: a.id, Kind: a.kind, Fields: f})
+			s.ents = append(s.ents, entity{id: id, kind: a.kind, at: at, nf: uint32(a.nf)})
 		case removed:
 		case changed:
-			c, old := chg[ci], base[bi]
-			f := take(len(old.Fields))
-			copy(f, old.Fields)
-			k := c.first
-			for mask := c.mask; mask != 0; mask &= mask - 1 {
-				f[bits.TrailingZeros64(mask)] = raw(m.spans[k])
-				k++
+			c, old := &chg[ci], &bents[bi]
+			if bits.Len64(c.mask) > int(old.nf) {
+				return malformed("entity %d: mask %#x addresses fields beyond its %d", id, c.mask, old.nf)
 			}
-			ents = append(ents, MirrorEntity{ID: id, Kind: old.Kind, Fields: f})
+			s.bounds = append(s.bounds, uint32(len(s.arena)))
+			k := c.first
+			for i := range old.nf {
+				if c.mask&(1<<i) != 0 {
+					sp := m.spans[k]
+					s.arena = append(s.arena, body[sp.start:sp.end]...)
+					k++
+				} else {
+					s.arena = append(s.arena, base.field(old, i)...)
+				}
+				s.bounds = append(s.bounds, uint32(len(s.arena)))
+			}
+			s.ents = append(s.ents, entity{id: id, kind: old.kind, at: at, nf: old.nf})
 		default:
-			ents = append(ents, base[bi])
+			old := &bents[bi]
+			shift := uint32(len(s.arena)) - base.bounds[old.at] // modular: undone by the addition
+			s.arena = append(s.arena, base.encoded(old)...)
+			for _, b := range base.bounds[old.at : old.at+old.nf+1] {
+				s.bounds = append(s.bounds, b+shift)
+			}
+			s.ents = append(s.ents, entity{id: id, kind: old.kind, at: at, nf: old.nf})
+		}
+		if len(s.arena) > math.MaxUint32 {
+			return malformed("state larger than 4 GiB")
 		}
 		if removed {
 			ri++
@@ -433,11 +401,10 @@ func (m *Mirror) merge(body []byte, base []MirrorEntity) ([]MirrorEntity, error)
 		}
 	}
 	if ri < len(rem) {
-		return nil, malformed("removed entity %d is not in the baseline", rem[ri])
+		return malformed("removed entity %d is not in the baseline", rem[ri])
 	}
-	// Every changed id was found in base above, and the merge visits every base id.
-	if len(ents) == 0 {
-		ents = nil
+	if ci < len(chg) {
+		return malformed("changed entity %d is not in the baseline", chg[ci].id)
 	}
-	return ents, nil
+	return nil
 }

@@ -65,6 +65,43 @@ func TestMirrorEntitiesIsACopy(t *testing.T) {
 	}
 }
 
+func TestMirrorEntityIsACopy(t *testing.T) {
+	m := NewMirror(2)
+	mustApply(t, m, AppendDelta(nil, nil, build(1, ent{1, 0, vals{"first"}}), nil))
+	e, _ := m.Entity(1)
+	for tick := Tick(2); tick <= 6; tick++ { // recycle every state the mirror had
+		mustApply(t, m, AppendDelta(nil, nil, build(tick, ent{1, 0, vals{"later"}}), nil))
+	}
+	var s string
+	if err := e.Decode(0, &s); err != nil || s != "first" {
+		t.Errorf("an entity taken at tick 1 now reads %q, %v", s, err)
+	}
+}
+
+func TestMirrorApplyDoesNotAllocate(t *testing.T) {
+	snaps := sceneSnapshots(40)
+	m := NewMirror(4)
+	mustApply(t, m, AppendDelta(nil, nil, snaps[0], nil))
+	bodies := make([][]byte, len(snaps))
+	for i := 1; i < len(snaps); i++ {
+		bodies[i] = AppendDelta(nil, snaps[i-1], snaps[i], nil)
+	}
+	for i := 1; i <= 8; i++ { // warm up: fill the history
+		mustApply(t, m, bodies[i])
+	}
+	i := 9
+	allocs := testing.AllocsPerRun(20, func() {
+		if _, err := m.Apply(bodies[i]); err != nil {
+			t.Fatal(err)
+		}
+		i++
+	})
+	if allocs != 0 {
+		t.Errorf("Apply allocated %.1f times per body, want 0", allocs)
+	}
+	sameState(t, m, snaps[i-1], nil)
+}
+
 func TestMirrorEntityDecodeChecksTheIndex(t *testing.T) {
 	m := NewMirror(1)
 	mustApply(t, m, AppendDelta(nil, nil, build(1, ent{1, 0, vals{"x"}}), nil))
@@ -159,8 +196,8 @@ func TestMirrorForgetsStatesBeyondN(t *testing.T) {
 	for tick := Tick(1); tick <= 3; tick++ {
 		mustApply(t, m, AppendDelta(nil, nil, build(tick), nil))
 	}
-	if len(m.states) != 2 || m.states[0].tick != 2 {
-		t.Errorf("mirror holds %d states from tick %d, want 2 from tick 2", len(m.states), m.states[0].tick)
+	if m.states.Len() != 2 || m.states.Get(1) != nil || m.states.Get(2) == nil {
+		t.Errorf("mirror holds %d states, want 2, ticks 2 and 3", m.states.Len())
 	}
 }
 

@@ -64,35 +64,47 @@ func (s *Snapshot) field(e *entity, i uint32) []byte {
 // is a copy and stays valid after s is recycled. It allocates; it is meant for tests and
 // debugging, not for the tick loop.
 func SnapshotEntities(s *Snapshot, filter Filter) []MirrorEntity {
-	var out []MirrorEntity
-	nf := 0
-	size := 0
+	n, nf, size := 0, 0, 0
 	for i := range s.ents {
 		e := &s.ents[i]
 		if visible(filter, e) {
+			n++
 			nf += int(e.nf)
 			size += len(s.encoded(e))
 		}
 	}
+	if n == 0 {
+		return nil
+	}
+	out := make([]MirrorEntity, 0, n)
 	arena := make([]byte, 0, size)
 	fields := make([]msgpack.RawMessage, nf)
 	for i := range s.ents {
-		e := &s.ents[i]
-		if !visible(filter, e) {
-			continue
+		if e := &s.ents[i]; visible(filter, e) {
+			out = append(out, s.mirrorEntity(e, &arena, &fields))
 		}
-		me := MirrorEntity{ID: e.id, Kind: e.kind}
-		if e.nf > 0 {
-			me.Fields, fields = fields[:e.nf:e.nf], fields[e.nf:]
-			for k := range e.nf {
-				start := len(arena)
-				arena = append(arena, s.field(e, k)...)
-				me.Fields[k] = msgpack.RawMessage(arena[start:len(arena):len(arena)])
-			}
-		}
-		out = append(out, me)
 	}
 	return out
+}
+
+// mirrorEntity returns e with its fields copied into *arena and their slices taken from
+// *fields, both of which must have room. With nil pointers it allocates exactly.
+func (s *Snapshot) mirrorEntity(e *entity, arena *[]byte, fields *[]msgpack.RawMessage) MirrorEntity {
+	me := MirrorEntity{ID: e.id, Kind: e.kind}
+	if e.nf == 0 {
+		return me
+	}
+	if arena == nil {
+		a, f := make([]byte, 0, len(s.encoded(e))), make([]msgpack.RawMessage, e.nf)
+		arena, fields = &a, &f
+	}
+	me.Fields, *fields = (*fields)[:e.nf:e.nf], (*fields)[e.nf:]
+	for k := range e.nf {
+		start := len(*arena)
+		*arena = append(*arena, s.field(e, k)...)
+		me.Fields[k] = msgpack.RawMessage((*arena)[start:len(*arena):len(*arena)])
+	}
+	return me
 }
 
 // Builder builds one Snapshot per snapshot tick:
