@@ -587,3 +587,48 @@ func (l smallBufListener) Accept() (net.Conn, error) {
 	}
 	return c, err
 }
+
+// flip shows ten entities and switches each player's view between odd and even ids every
+// ten ticks.
+type flip struct{ engine.Hooks[tallyInput] }
+
+func (flip) Update(*engine.Room[tallyInput], []engine.Input[tallyInput]) {}
+func (flip) Snapshot(r *engine.Room[tallyInput], b *state.Builder) {
+	for i := range 10 {
+		b.Add(state.ID(i+1), 1, &xy{float32(r.Tick()), float32(i)})
+	}
+}
+func (flip) View(r *engine.Room[tallyInput], p *engine.Player) (state.ViewKey, state.Filter) {
+	parity := state.ID(r.Tick() / 10 % 2)
+	return state.ViewKey(parity + 1), func(id state.ID, _ uint8) bool { return id%2 == parity }
+}
+
+func TestChangingViewNeverBreaksDeltas(t *testing.T) {
+	e := engine.New(engine.Options{Logger: slog.New(slog.DiscardHandler)})
+	engine.Register(e, "flip", engine.RoomConfig{TickRate: 60, SnapshotRate: 30}, func() engine.Game[tallyInput] { return flip{} })
+	srv := httptest.NewServer(e)
+	defer srv.Close()
+	defer e.Shutdown(context.Background())
+	c, err := client.Dial(ctx5(t), "ws"+strings.TrimPrefix(srv.URL, "http"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Conn().CloseNow()
+	if _, err := c.Join(ctx5(t), engine.JoinOptions{Game: "flip"}); err != nil {
+		t.Fatal(err)
+	}
+	for range 60 {
+		time.Sleep(20 * time.Millisecond)
+		if err := c.Err(); err != nil {
+			t.Fatalf("client failed applying snapshots across view changes: %v", err)
+		}
+		c.State(func(m *state.Mirror, tick uint32) {
+			parity := state.ID(tick / 10 % 2)
+			for _, ent := range m.Entities() {
+				if ent.ID%2 != parity {
+					t.Fatalf("tick %d: entity %d from the previous view is still in the mirror", tick, ent.ID)
+				}
+			}
+		})
+	}
+}

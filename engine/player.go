@@ -30,6 +30,9 @@ type Player struct {
 	dropped   bool          // connection lost, seat held
 	graceEnds time.Duration // when a dropped seat is released
 	left      bool
+	// sentViews remembers the view each recent snapshot was encoded for, by tick: a delta is
+	// valid only against a baseline the client saw through the same view.
+	sentViews [64]sentView
 
 	// Guarded by room.mu.
 	queued int // inputs waiting for the next tick
@@ -40,3 +43,18 @@ func (p *Player) Connected() bool { return p.conn.Load() != nil }
 
 // baseline is the snapshot tick the next delta for this player is computed against.
 func (p *Player) baseline() state.Tick { return state.Tick(p.ackTick.Load()) }
+
+type sentView struct {
+	tick state.Tick
+	key  state.ViewKey
+}
+
+func (p *Player) noteSent(tick state.Tick, key state.ViewKey) {
+	p.sentViews[tick%state.Tick(len(p.sentViews))] = sentView{tick, key}
+}
+
+// sawThrough reports whether the snapshot of tick was sent to this player for view key.
+func (p *Player) sawThrough(tick state.Tick, key state.ViewKey) bool {
+	v := p.sentViews[tick%state.Tick(len(p.sentViews))]
+	return v.tick == tick && v.key == key
+}

@@ -394,13 +394,16 @@ func (rc *roomCore) sendSnapshots() {
 			continue
 		}
 		key, filter := rc.sim.view(p)
+		// The baseline is the tick the player acknowledged, if it is still in the ring and was
+		// seen through the same view; otherwise the player gets a full snapshot.
 		base := rc.ring.Get(p.baseline())
 		baseTick := state.Tick(0)
-		if base != nil && base.Tick() < tick {
+		if base != nil && base.Tick() < tick && p.sawThrough(base.Tick(), key) {
 			baseTick = base.Tick()
 		} else {
 			base = nil
 		}
+		p.noteSent(tick, key)
 		fk := state.FrameKey{View: key, Baseline: baseTick, Tick: tick}
 		pm, ok := rc.frames.Get(fk)
 		if !ok {
