@@ -26,6 +26,9 @@ type Options struct {
 	Accept ws.AcceptOptions
 	// Metrics receives counters; nil makes a fresh one (see Engine.Metrics).
 	Metrics *Metrics
+	// MaxRooms bounds the rooms running at once, so that clients asking for new rooms cannot
+	// exhaust the server; default 10000.
+	MaxRooms int
 }
 
 // RoomConfig says how a game's rooms run. Zero fields take the defaults given.
@@ -95,10 +98,11 @@ type registration struct {
 // Engine hosts rooms of registered games and serves players over WebSocket. It is an
 // http.Handler: mount it on any mux, e.g. mux.Handle("/play", e).
 type Engine struct {
-	clock   Clock
-	log     *slog.Logger
-	accept  ws.AcceptOptions
-	metrics *Metrics
+	clock    Clock
+	log      *slog.Logger
+	maxRooms int
+	accept   ws.AcceptOptions
+	metrics  *Metrics
 
 	mu      sync.Mutex
 	games   map[string]*registration
@@ -128,6 +132,10 @@ func New(opts Options) *Engine {
 	}
 	if e.metrics == nil {
 		e.metrics = new(Metrics)
+	}
+	e.maxRooms = opts.MaxRooms
+	if e.maxRooms <= 0 {
+		e.maxRooms = 10000
 	}
 	e.accept.Subprotocols = []string{Subprotocol}
 	if e.accept.Limits.MaxMessageSize == 0 {
@@ -166,6 +174,9 @@ func Register[I any](e *Engine, name string, cfg RoomConfig, newGame func() Game
 // ErrUnknownGame is returned for a game name that was never registered.
 var ErrUnknownGame = errors.New("engine: unknown game")
 
+// ErrTooManyRooms is returned when Options.MaxRooms rooms are already running.
+var ErrTooManyRooms = errors.New("engine: too many rooms")
+
 // ErrShuttingDown is returned once Shutdown has begun.
 var ErrShuttingDown = errors.New("engine: shutting down")
 
@@ -187,6 +198,10 @@ func (e *Engine) createRoom(game string, opts CreateOptions) (*roomCore, error) 
 	if !ok {
 		e.mu.Unlock()
 		return nil, fmt.Errorf("%w %q", ErrUnknownGame, game)
+	}
+	if len(e.rooms) >= e.maxRooms {
+		e.mu.Unlock()
+		return nil, fmt.Errorf("%w (%d running)", ErrTooManyRooms, e.maxRooms)
 	}
 	rc := newRoomCore(e, game, reg.cfg, opts)
 	rc.sim = reg.newRoom(rc)

@@ -632,3 +632,17 @@ func TestChangingViewNeverBreaksDeltas(t *testing.T) {
 		})
 	}
 }
+
+func TestRoomCreationIsBounded(t *testing.T) {
+	te := startEngine(t, engine.RoomConfig{}, engine.Options{MaxRooms: 2})
+	for i := range 3 {
+		_, err := te.dial(t).Join(ctx5(t), engine.JoinOptions{Game: "tally", Create: true})
+		var e *engine.Error
+		switch {
+		case i < 2 && err != nil:
+			t.Fatalf("room %d: %v", i, err)
+		case i == 2 && (!asError(err, &e) || e.Code != engine.CodeFull):
+			t.Fatalf("third room with MaxRooms 2: %v", err)
+		}
+	}
+}

@@ -11,7 +11,7 @@ import (
 // player sees every counter.
 type Clicker struct {
 	engine.Hooks[Click] // no-op defaults for the hooks this game does not need
-	counts map[*engine.Player]int64
+	counts              map[*engine.Player]int64
 }
 
 // Click is the game's input type; clients send [3, seq, {"n": 1}].

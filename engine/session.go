@@ -2,6 +2,7 @@ package engine
 
 import (
 	"bytes"
+	"errors"
 	"time"
 
 	"github.com/vmihailenco/msgpack/v5"
@@ -178,12 +179,12 @@ func (s *session) join(n int) bool {
 	case opts.Create:
 		var err error
 		if rc, err = s.e.createRoom(opts.Game, CreateOptions{}); err != nil {
-			return respond(CodeNotFound, err.Error())
+			return respond(createErrCode(err), err.Error())
 		}
 	default:
 		var err error
 		if rc, err = s.e.quickPlay(opts.Game); err != nil {
-			return respond(CodeNotFound, err.Error())
+			return respond(createErrCode(err), err.Error())
 		}
 	}
 	if !rc.enqueue(cmd) {
@@ -199,4 +200,14 @@ func (s *session) join(n int) bool {
 		return respond(CodeRoomEnded, "the room has ended")
 	}
 	return true
+}
+
+func createErrCode(err error) Code {
+	switch {
+	case errors.Is(err, ErrTooManyRooms):
+		return CodeFull
+	case errors.Is(err, ErrShuttingDown):
+		return CodeShutdown
+	}
+	return CodeNotFound
 }
