@@ -389,3 +389,38 @@ func TestBroadcastReachesEveryConnection(t *testing.T) {
 		t.Fatalf("broadcast to a closed connection: %d failures, want 1", failed)
 	}
 }
+
+// TestPreparedMessagesInterleaveWithContextTakeover checks that a connection which keeps its
+// compression window can mix shared prepared frames (compressed without context) with its own
+// messages: the peer's inflater must decode every one of them.
+func TestPreparedMessagesInterleaveWithContextTakeover(t *testing.T) {
+	takeover := CompressionOptions{Mode: CompressionContextTakeover, PeerContextTakeover: true, Threshold: -1}
+	sc, cl := acceptPair(t, &AcceptOptions{Compression: takeover}, &DialOptions{Compression: takeover})
+	if !sc.ourTakeover {
+		t.Fatalf("server did not agree to context takeover: %q", sc.Extensions())
+	}
+	pm, _ := NewPreparedMessage(MessageBinary, payload(2000, true))
+	var want [][]byte
+	for i := range 20 {
+		own := append(payload(300+i, true), byte(i))
+		if err := sc.WriteMessage(MessageBinary, own); err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, own)
+		if i%3 == 0 {
+			if err := sc.WritePrepared(pm); err != nil {
+				t.Fatal(err)
+			}
+			want = append(want, pm.Data())
+		}
+	}
+	for i, w := range want {
+		_, got, err := cl.ReadMessage()
+		if err != nil {
+			t.Fatalf("message %d: %v", i, err)
+		}
+		if !bytes.Equal(got, w) {
+			t.Fatalf("message %d differs", i)
+		}
+	}
+}
