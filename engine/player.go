@@ -26,7 +26,6 @@ type Player struct {
 
 	// Owned by the room goroutine.
 	lastSeq   uint32        // highest input sequence handed to Update
-	ackedSeq  uint32        // lastSeq as last sent in KindInputAck
 	dropped   bool          // connection lost, seat held
 	graceEnds time.Duration // when a dropped seat is released
 	left      bool

@@ -413,12 +413,14 @@ func (rc *roomCore) sendSnapshots() {
 			rc.frames.Add(fk, pm)
 			rc.e.metrics.Encodes.Add(1)
 		}
-		if p.lastSeq != p.ackedSeq {
-			rc.ackBuf = appendInputAck(rc.ackBuf[:0], p.lastSeq, rc.tick)
-			_ = conn.WriteMessage(ws.MessageBinary, rc.ackBuf)
-			p.ackedSeq = p.lastSeq
+		if p.lastSeq == 0 {
+			_ = conn.WriteLatest(pm)
+			continue
 		}
-		_ = conn.WriteLatest(pm)
+		// The input acknowledgement rides with the snapshot in one latest-wins unit (one
+		// write); if the unit is replaced before it goes, the next one carries a newer ack.
+		rc.ackBuf = appendInputAck(rc.ackBuf[:0], p.lastSeq, rc.tick)
+		_ = conn.WriteLatestWith(pm, rc.ackBuf)
 	}
 }
 

@@ -424,3 +424,43 @@ func TestPreparedMessagesInterleaveWithContextTakeover(t *testing.T) {
 		}
 	}
 }
+
+func TestWriteLatestWithKeepsTheLeadWithItsMessage(t *testing.T) {
+	sc, cl := acceptPair(t, &AcceptOptions{Compression: CompressionOptions{Mode: CompressionDisabled}}, nil)
+	big := payload(256<<10, false)
+	for i := range 200 {
+		if i%50 == 0 {
+			for range 4 {
+				if err := sc.WriteMessage(MessageBinary, big); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		pm, _ := NewPreparedMessage(MessageBinary, []byte{'s', byte(i)})
+		if err := sc.WriteLatestWith(pm, []byte{'a', byte(i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var last byte
+	for {
+		_ = cl.NetConn().SetReadDeadline(time.Now().Add(500 * time.Millisecond))
+		_, p, err := cl.ReadMessage()
+		if err != nil {
+			break
+		}
+		if len(p) != 2 {
+			continue
+		}
+		if p[0] != 'a' {
+			t.Fatalf("got %q where a lead was due", p)
+		}
+		_, q, err := cl.ReadMessage()
+		if err != nil || len(q) != 2 || q[0] != 's' || q[1] != p[1] {
+			t.Fatalf("lead %d followed by %q, %v", p[1], q, err)
+		}
+		last = p[1]
+	}
+	if last != 199 {
+		t.Fatalf("last unit %d, want 199", last)
+	}
+}

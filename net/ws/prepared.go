@@ -154,3 +154,21 @@ func writeAll(pm *PreparedMessage, conns []*Conn, latest bool) (failed int) {
 	}
 	return failed
 }
+
+// WriteLatestWith is WriteLatest with a small binary message sent just before pm, in the same
+// latest-wins unit and the same write: the two are replaced together. A room uses it to send
+// each player's own input acknowledgement with the shared snapshot in one syscall.
+func (c *Conn) WriteLatestWith(pm *PreparedMessage, lead []byte) error {
+	c.noteSent(len(pm.data) + len(lead))
+	f, compressed := pm.outFrame(c)
+	unit := c.frame(opBinary, false, lead)
+	unit.pool = bpool.Grow(unit.pool, len(f.b))
+	*unit.pool = append(*unit.pool, f.b...)
+	unit.b = *unit.pool
+	f.release()
+	c.w.mu.Lock()
+	if compressed && c.ourTakeover {
+		c.w.compReset = true
+	}
+	return c.w.sendLocked(unit, true)
+}

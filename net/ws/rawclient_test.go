@@ -226,12 +226,14 @@ type rawConn struct {
 	// write side (one goroutine at a time)
 	defl      *flate.Writer
 	deflLevel int
+	sent      atomic.Int64 // messages the bulk writer has finished
 	deflBuf   bytes.Buffer
 
 	// read side
-	history    []byte // last 32 KiB the server sent compressed, for context takeover
-	gotClose   bool
-	serverPing int
+	history      []byte // last 32 KiB the server sent compressed, for context takeover
+	compressedIn int    // compressed messages received
+	gotClose     bool
+	serverPing   int
 }
 
 func (rc *rawConn) setReadTimeout(d time.Duration) { rc.dc.readTimeout.Store(int64(d)) }
@@ -375,6 +377,12 @@ func (rc *rawConn) readFrame() (rframe, error) {
 	if f.masked {
 		return f, errors.New("server sent a masked frame (RFC 6455 §5.1: a server MUST NOT mask)")
 	}
+	switch l := hdr[1] & 0x7F; {
+	case l == 126 && n < 126, l == 127 && n <= 0xFFFF:
+		return f, fmt.Errorf("server encoded length %d in the %d-bit form (RFC 6455 §5.2: the minimal number of bytes MUST be used)", n, map[byte]int{126: 16, 127: 64}[l])
+	case l == 127 && n>>63 != 0:
+		return f, errors.New("server set the most significant bit of a 64-bit length (RFC 6455 §5.2)")
+	}
 	if n > maxServerFrame {
 		return f, fmt.Errorf("server announced a %d-byte frame", n)
 	}
@@ -459,6 +467,7 @@ func (rc *rawConn) next() (event, error) {
 			continue
 		}
 		if msg.compressed {
+			rc.compressedIn++
 			out, err := rc.inflate(msg.payload)
 			if err != nil {
 				return event{}, err
