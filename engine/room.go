@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"log/slog"
 	"runtime/debug"
 	"sync"
@@ -174,7 +175,11 @@ func (rc *roomCore) run() {
 		rc.end(EndReason{Code: CodeInternal, Message: "the room failed to start"})
 		return
 	}
-	rc.sched = schedule{t0: rc.clock.Now(), dt: rc.cfg.dt(), maxCatchUp: int64(rc.cfg.MaxCatchUp)}
+	// Each room starts at its own phase within a tick, so that rooms created together (or a
+	// server restarting) do not all wake at the same instant and queue behind each other.
+	dt := rc.cfg.dt()
+	phase := time.Duration(rand.Int64N(int64(dt)))
+	rc.sched = schedule{t0: rc.clock.Now() + phase, dt: dt, maxCatchUp: int64(rc.cfg.MaxCatchUp)}
 	rc.emptySince = rc.clock.Now()
 	for !rc.ended {
 		if !rc.clock.SleepUntil(rc.sched.due(), rc.stop) {
