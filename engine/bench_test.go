@@ -141,11 +141,10 @@ func benchRoom(tb testing.TB, n, views int) (*roomCore, []*Player) {
 // tick runs one tick with one input per player, and has every player acknowledge the newest
 // snapshot at once (a client on a fast network).
 func benchTick(tb testing.TB, rc *roomCore, players []*Player, input []byte, dec *msgpack.Decoder, br *byteReader) {
-	var scratch any
 	for _, p := range players {
 		br.reset(input)
 		dec.Reset(br)
-		if err := rc.sim.pushInput(p, rc.tick+1, dec, &scratch); err != nil {
+		if err := rc.sim.pushInput(p, rc.tick+1, dec, &br.scratch); err != nil {
 			tb.Fatal(err)
 		}
 	}
@@ -158,8 +157,9 @@ func benchTick(tb testing.TB, rc *roomCore, players []*Player, input []byte, dec
 }
 
 type byteReader struct {
-	b []byte
-	i int
+	b       []byte
+	i       int
+	scratch any // the session's reusable input space
 }
 
 func (r *byteReader) reset(b []byte) { r.b, r.i = b, 0 }
