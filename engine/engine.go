@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/rallypoint/rallypoint/match"
 	"github.com/rallypoint/rallypoint/net/ws"
 )
 
@@ -111,6 +112,7 @@ type Engine struct {
 	closing atomic.Bool
 
 	sessions sessions
+	lobby    *lobby
 }
 
 // New makes an engine.
@@ -148,6 +150,7 @@ func New(opts Options) *Engine {
 		e.accept.Limits.MaxMessagesPerSecond = 240
 	}
 	e.sessions.byToken = make(map[string]*Player)
+	e.lobby = newLobby(e)
 	return e
 }
 
@@ -207,6 +210,14 @@ func (e *Engine) createRoom(game string, opts CreateOptions) (*roomCore, error) 
 	rc.sim = reg.newRoom(rc)
 	e.rooms[rc.id] = rc
 	e.mu.Unlock()
+	if opts.Private {
+		code, err := e.lobby.codes.Register(rc.id)
+		if err != nil {
+			e.log.Warn("no join code for a private room", "room", rc.id, "err", err)
+		}
+		rc.code = code
+	}
+	rc.publishInfo()
 	e.metrics.Rooms.Add(1)
 	go rc.run()
 	return rc, nil
@@ -220,6 +231,9 @@ func (e *Engine) forget(rc *roomCore) {
 		e.metrics.Rooms.Add(-1)
 	}
 	e.mu.Unlock()
+	e.lobby.dir.Remove(rc.id)
+	e.lobby.codes.Unregister(rc.id)
+	e.lobby.res.ReleaseRoom(rc.id)
 }
 
 // Rooms lists the running rooms, sorted by id.
@@ -256,21 +270,13 @@ func (e *Engine) EndRoom(id, message string) bool {
 	return ok
 }
 
-// quickPlay finds a public, unlocked room of game with a free seat, or creates one.
+// quickPlay finds the fullest public, unlocked room of game with a free seat (reserved seats
+// count as taken), or creates one.
 func (e *Engine) quickPlay(game string) (*roomCore, error) {
-	e.mu.Lock()
-	var best *roomCore
-	for _, rc := range e.rooms {
-		info := rc.info.Load()
-		if info.Game == game && !info.Private && !info.Locked && info.Players < info.MaxPlayers {
-			if best == nil || info.Players > best.info.Load().Players {
-				best = rc // fill the fullest room first
-			}
+	if en, ok := match.QuickPlay(e.lobby.dir, game, match.Filter{}); ok {
+		if rc := e.room(en.ID); rc != nil {
+			return rc, nil
 		}
-	}
-	e.mu.Unlock()
-	if best != nil {
-		return best, nil
 	}
 	return e.createRoom(game, CreateOptions{})
 }
@@ -299,6 +305,7 @@ func (e *Engine) Shutdown(ctx context.Context) error {
 			return ctx.Err()
 		}
 	}
+	e.lobby.stop()
 	// Connections that were in no room.
 	var wg sync.WaitGroup
 	for _, c := range conns {

@@ -18,8 +18,9 @@ type Player struct {
 	// Meta is what the client sent as "meta" when joining (msgpack; nil if none).
 	Meta msgpack.RawMessage
 
-	token string
-	room  *roomCore
+	token   string
+	room    *roomCore
+	session string // id of the connection that took the seat (reservations are keyed by it)
 
 	conn    atomic.Pointer[ws.Conn] // nil while dropped
 	ackTick atomic.Uint32           // last snapshot tick the client acknowledged

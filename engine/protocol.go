@@ -20,6 +20,9 @@ const (
 	KindAck     = 0x04 // [4, tick]
 	KindRequest = 0x05 // [5, req, name, payload]
 	KindPing    = 0x06 // [6, client_time]
+	KindMatch   = 0x07 // [7, req, {game, strings, numbers}]
+	KindCancel  = 0x08 // [8, req, ticket]
+	KindLobby   = 0x09 // [9, req, game]: follow the room listing of game ("" stops)
 )
 
 // Message kinds sent by the server.
@@ -32,27 +35,31 @@ const (
 	KindError    = 0x16 // [22, code, message]
 	KindPong     = 0x17 // [23, client_time, server_time_ms, tick]
 	KindLeft     = 0x18 // [24, code, message]
+	KindMatched  = 0x19 // [25, ticket, room, reservation, ttl_ms]
+	KindRoom     = 0x1A // [26, change, room]: a lobby feed change (0 added, 1 updated, 2 removed)
 )
 
 // Code is an error code carried by KindError, KindResponse and KindLeft.
 type Code uint16
 
 const (
-	CodeOK            Code = 0
-	CodeMalformed     Code = 1  // the message could not be decoded
-	CodeUnknownKind   Code = 2  // the message kind is not one this server knows
-	CodeNotJoined     Code = 3  // the message needs a joined room
-	CodeRefused       Code = 4  // the game refused the join; the message says why
-	CodeNotFound      Code = 5  // no such game, room, join code or resume token
-	CodeFull          Code = 6  // the room has no free seat
-	CodeLocked        Code = 7  // the room accepts no new players
-	CodeRateLimited   Code = 8  // too many messages; the connection is dropped
-	CodeRoomEnded     Code = 9  // the room ended (the game ended it or the server is stopping)
-	CodeInternal      Code = 10 // the game failed; the room ended
-	CodeAlreadyJoined Code = 11 // a connection is in one room at a time
-	CodeBadRequest    Code = 12 // the game rejected a request
-	CodeShutdown      Code = 13 // the server is shutting down
-	CodeTimeout       Code = 14 // the seat's grace period ended
+	CodeOK             Code = 0
+	CodeMalformed      Code = 1  // the message could not be decoded
+	CodeUnknownKind    Code = 2  // the message kind is not one this server knows
+	CodeNotJoined      Code = 3  // the message needs a joined room
+	CodeRefused        Code = 4  // the game refused the join; the message says why
+	CodeNotFound       Code = 5  // no such game, room, join code or resume token
+	CodeFull           Code = 6  // the room has no free seat
+	CodeLocked         Code = 7  // the room accepts no new players
+	CodeRateLimited    Code = 8  // too many messages; the connection is dropped
+	CodeRoomEnded      Code = 9  // the room ended (the game ended it or the server is stopping)
+	CodeInternal       Code = 10 // the game failed; the room ended
+	CodeAlreadyJoined  Code = 11 // a connection is in one room at a time
+	CodeBadRequest     Code = 12 // the game rejected a request
+	CodeShutdown       Code = 13 // the server is shutting down
+	CodeTimeout        Code = 14 // the seat's grace period ended
+	CodeBusy           Code = 15 // already queued, matched or seated
+	CodeTooManyGuesses Code = 16 // too many wrong join codes; wait a minute
 )
 
 func (c Code) String() string {
@@ -87,6 +94,10 @@ func (c Code) String() string {
 		return "server shutting down"
 	case CodeTimeout:
 		return "timed out"
+	case CodeBusy:
+		return "busy"
+	case CodeTooManyGuesses:
+		return "too many guesses"
 	}
 	return "unknown"
 }
@@ -108,12 +119,16 @@ func Reject(reason string) error { return &Error{Code: CodeBadRequest, Message: 
 
 // JoinOptions is the map a client sends with KindJoin.
 type JoinOptions struct {
-	Game   string             `msgpack:"game,omitempty"`
-	Room   string             `msgpack:"room,omitempty"`
-	Code   string             `msgpack:"code,omitempty"`
-	Create bool               `msgpack:"create,omitempty"`
-	Token  string             `msgpack:"token,omitempty"`
-	Meta   msgpack.RawMessage `msgpack:"meta,omitempty"`
+	Game   string `msgpack:"game,omitempty"`
+	Room   string `msgpack:"room,omitempty"`
+	Code   string `msgpack:"code,omitempty"`
+	Create bool   `msgpack:"create,omitempty"`
+	Token  string `msgpack:"token,omitempty"`
+	// Reservation is a seat reservation token from KindMatched (or from a Go server).
+	Reservation string `msgpack:"reservation,omitempty"`
+	// Private, with Create, makes a private room: unlisted, joined by its code or id.
+	Private bool               `msgpack:"private,omitempty"`
+	Meta    msgpack.RawMessage `msgpack:"meta,omitempty"`
 }
 
 // Marshal encodes a protocol message (or any value) the way the server does: msgpack with

@@ -42,6 +42,7 @@ const (
 	cmdLeave
 	cmdKick
 	cmdRequest
+	cmdSeatReleased // a reservation ended or was made: republish the room's free seats
 )
 
 // command is something a connection asks of the room; the room handles it at its next tick.
@@ -54,6 +55,8 @@ type command struct {
 	payload msgpack.RawMessage
 	why     LeaveReason
 	reply   chan joinResult
+	session string // the joining connection's id (reservations are held by it)
+	claimed bool   // the joiner took a reserved seat, already counted against capacity
 }
 
 type joinResult struct {
@@ -70,6 +73,7 @@ type RoomInfo struct {
 	Locked     bool
 	Private    bool
 	Metadata   map[string]string
+	Code       string // join code, for a private room
 }
 
 // roomCore is the untyped machinery of a room: its loop, its seats, its snapshot pipeline.
@@ -91,6 +95,7 @@ type roomCore struct {
 	cmds []command
 	work []command // the loop's swap buffer
 
+	code       string // join code of a private room
 	info       atomic.Pointer[RoomInfo]
 	publicTick atomic.Uint32 // rc.tick, for other goroutines (pongs)
 
@@ -129,7 +134,6 @@ func newRoomCore(e *Engine, game string, cfg RoomConfig, opts CreateOptions) *ro
 		stats:    newRoomStats(),
 	}
 	rc.log = e.log.With("room", rc.id, "game", game)
-	rc.publishInfo()
 	return rc
 }
 
@@ -145,8 +149,11 @@ func copyMeta(m map[string]string) map[string]string {
 func (rc *roomCore) publishInfo() {
 	rc.info.Store(&RoomInfo{
 		ID: rc.id, Game: rc.game, Players: len(rc.players), MaxPlayers: rc.cfg.MaxPlayers,
-		Locked: rc.locked, Private: rc.private, Metadata: copyMeta(rc.metadata),
+		Locked: rc.locked, Private: rc.private, Metadata: copyMeta(rc.metadata), Code: rc.code,
 	})
+	if !rc.ended {
+		rc.e.lobby.dir.Update(rc.entry())
+	}
 }
 
 // enqueue hands a command to the room; false when the room has ended.
@@ -251,6 +258,8 @@ func (rc *roomCore) handleCommands() {
 			rc.removePlayer(c.player, c.why)
 		case cmdRequest:
 			rc.handleRequest(c)
+		case cmdSeatReleased:
+			rc.publishInfo()
 		}
 		*c = command{}
 	}
@@ -262,14 +271,18 @@ func (rc *roomCore) handleJoin(c *command) {
 	case rc.ended:
 		fail(CodeRoomEnded, "the room has ended")
 		return
-	case rc.locked:
+	case rc.locked && !c.claimed:
 		fail(CodeLocked, "the room is locked")
 		return
 	case len(rc.players) >= rc.cfg.MaxPlayers:
 		fail(CodeFull, fmt.Sprintf("the room is full (%d players)", rc.cfg.MaxPlayers))
 		return
 	}
-	p := &Player{ID: rc.nextID, Meta: c.payload, token: shortuuid.New(), room: rc}
+	if pending, _ := rc.e.lobby.res.Count(rc.id); !c.claimed && len(rc.players)+pending >= rc.cfg.MaxPlayers {
+		fail(CodeFull, "the free seats are reserved for matched players")
+		return
+	}
+	p := &Player{ID: rc.nextID, Meta: c.payload, token: shortuuid.New(), room: rc, session: c.session}
 	rc.nextID++
 	p.conn.Store(c.conn)
 	if err := rc.sim.join(p); err != nil {
@@ -347,6 +360,7 @@ func (rc *roomCore) removePlayer(p *Player, why LeaveReason) {
 	}
 	rc.publishInfo()
 	rc.sim.leave(p, why)
+	rc.e.lobby.res.Release(p.session)
 	if c := p.conn.Swap(nil); c != nil {
 		code := CodeOK
 		switch why {
@@ -380,7 +394,7 @@ func (rc *roomCore) handleRequest(c *command) {
 func (rc *roomCore) sendJoined(p *Player, req uint64) {
 	if conn := p.conn.Load(); conn != nil {
 		rc.e.writeMsg(conn, KindJoined, req, rc.id, uint64(p.ID), p.token, uint64(rc.tick),
-			uint64(rc.cfg.TickRate), uint64(rc.cfg.SnapshotRate))
+			uint64(rc.cfg.TickRate), uint64(rc.cfg.SnapshotRate), rc.code)
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 
 	"github.com/vmihailenco/msgpack/v5"
 
+	"github.com/rallypoint/rallypoint/match"
 	"github.com/rallypoint/rallypoint/net/ws"
 )
 
@@ -16,7 +17,10 @@ import (
 type session struct {
 	e      *Engine
 	c      *ws.Conn
+	id     string // identifies the connection's player to the matchmaker and reservations
 	player *Player
+	ticket string // the matchmaking ticket waiting for this connection, if any
+	feed   func() // cancels the lobby feed, if following one
 
 	br      bytes.Reader
 	dec     *msgpack.Decoder
@@ -25,6 +29,22 @@ type session struct {
 
 func (s *session) serve() {
 	s.dec = msgpack.NewDecoder(&s.br)
+	s.id = newSessionID()
+	l := s.e.lobby
+	l.mu.Lock()
+	l.sessions[s.id] = s
+	l.mu.Unlock()
+	defer func() {
+		l.mu.Lock()
+		delete(l.sessions, s.id)
+		l.mu.Unlock()
+		if s.ticket != "" && l.mm != nil {
+			_ = l.mm.Cancel(s.ticket)
+		}
+		if s.feed != nil {
+			s.feed()
+		}
+	}()
 	for {
 		_, data, err := s.c.ReadMessage()
 		if err != nil {
@@ -99,6 +119,12 @@ func (s *session) handle(data []byte) bool {
 		_ = s.e.writeMsg(s.c, KindPong, t, float64(time.Now().UnixNano())/1e6, uint64(tick))
 	case KindJoin:
 		return s.join(n)
+	case KindMatch:
+		return s.match(n)
+	case KindCancel:
+		return s.cancel(n)
+	case KindLobby:
+		return s.follow(n)
 	case KindLeave:
 		if p := s.player; p != nil {
 			p.room.enqueue(command{kind: cmdLeave, player: p, why: LeftByChoice})
@@ -159,8 +185,29 @@ func (s *session) join(n int) bool {
 		return respond(CodeShutdown, "server shutting down")
 	}
 	var rc *roomCore
-	cmd := command{kind: cmdJoin, conn: s.c, req: req, payload: opts.Meta, reply: make(chan joinResult, 1)}
+	cmd := command{kind: cmdJoin, conn: s.c, req: req, payload: opts.Meta, reply: make(chan joinResult, 1), session: s.id}
 	switch {
+	case opts.Reservation != "":
+		room, err := s.e.lobby.res.Claim(opts.Reservation, s.id)
+		if err != nil {
+			return respond(CodeNotFound, err.Error())
+		}
+		if rc = s.e.room(room); rc == nil {
+			return respond(CodeRoomEnded, "the room has ended")
+		}
+		cmd.claimed = true
+		s.ticket = ""
+	case opts.Code != "":
+		room, err := s.e.lobby.codes.Lookup(opts.Code, clientKey(s.c.RemoteAddr()))
+		if errors.Is(err, match.ErrTooManyGuesses) {
+			return respond(CodeTooManyGuesses, err.Error())
+		}
+		if err != nil {
+			return respond(CodeNotFound, "no room has that code")
+		}
+		if rc = s.e.room(room); rc == nil {
+			return respond(CodeNotFound, "no room has that code")
+		}
 	case opts.Token != "":
 		p := s.e.sessions.get(opts.Token)
 		if p == nil {
@@ -178,7 +225,7 @@ func (s *session) join(n int) bool {
 		return respond(CodeNotFound, "join needs a game, a room or a resume token")
 	case opts.Create:
 		var err error
-		if rc, err = s.e.createRoom(opts.Game, CreateOptions{}); err != nil {
+		if rc, err = s.e.createRoom(opts.Game, CreateOptions{Private: opts.Private}); err != nil {
 			return respond(createErrCode(err), err.Error())
 		}
 	default:
@@ -210,4 +257,110 @@ func createErrCode(err error) Code {
 		return CodeShutdown
 	}
 	return CodeNotFound
+}
+
+// MatchOptions is the map a client sends with KindMatch.
+type MatchOptions struct {
+	Game    string             `msgpack:"game"`
+	Strings map[string]string  `msgpack:"strings,omitempty"` // e.g. {"region": "eu"}
+	Numbers map[string]float64 `msgpack:"numbers,omitempty"` // e.g. {"rating": 1500}
+}
+
+// match queues this connection's player: [7, req, options] → [21, req, 0, ticket], later
+// [25, ticket, room, reservation, ttl_ms].
+func (s *session) match(n int) bool {
+	if n != 3 {
+		return s.malformed("match is [7, req, options]")
+	}
+	req, err := s.dec.DecodeUint64()
+	if err != nil {
+		return s.malformed("match request id must be an unsigned integer")
+	}
+	var opts MatchOptions
+	if err := s.dec.Decode(&opts); err != nil {
+		return s.malformed("match options must be a map: " + err.Error())
+	}
+	respond := func(code Code, payload any) bool {
+		_ = s.e.writeMsg(s.c, KindResponse, req, uint64(code), payload)
+		return true
+	}
+	mm := s.e.lobby.mm
+	switch {
+	case mm == nil:
+		return respond(CodeNotFound, "this server has no matchmaking")
+	case s.player != nil:
+		return respond(CodeAlreadyJoined, "leave the room before queueing")
+	}
+	t := match.NewTicket(opts.Game, s.id)
+	t.Strings, t.Numbers = opts.Strings, opts.Numbers
+	if err := mm.Enqueue(t); err != nil {
+		code := CodeBadRequest
+		if errors.Is(err, match.ErrPlayerBusy) {
+			code = CodeBusy
+		}
+		return respond(code, err.Error())
+	}
+	s.ticket = t.ID
+	return respond(CodeOK, t.ID)
+}
+
+// cancel withdraws a waiting ticket: [8, req, ticket].
+func (s *session) cancel(n int) bool {
+	if n != 3 {
+		return s.malformed("cancel is [8, req, ticket]")
+	}
+	req, err1 := s.dec.DecodeUint64()
+	id, err2 := s.dec.DecodeString()
+	if err1 != nil || err2 != nil {
+		return s.malformed("cancel is [8, req, ticket]")
+	}
+	code, msg := CodeOK, ""
+	if mm := s.e.lobby.mm; mm == nil || id != s.ticket {
+		code, msg = CodeNotFound, "no such ticket on this connection"
+	} else if err := mm.Cancel(id); err != nil {
+		code, msg = CodeNotFound, err.Error()
+	} else {
+		s.ticket = ""
+	}
+	_ = s.e.writeMsg(s.c, KindResponse, req, uint64(code), msg)
+	return true
+}
+
+// follow subscribes the connection to the room listing of a game: [9, req, game] answers
+// with the current public rooms, then [26, change, room] for every change. [9, req, ""]
+// stops. A connection that does not keep up is unsubscribed (the directory drops it).
+func (s *session) follow(n int) bool {
+	if n != 3 {
+		return s.malformed("lobby is [9, req, game]")
+	}
+	req, err1 := s.dec.DecodeUint64()
+	game, err2 := s.dec.DecodeString()
+	if err1 != nil || err2 != nil {
+		return s.malformed("lobby is [9, req, game]")
+	}
+	if s.feed != nil {
+		s.feed()
+		s.feed = nil
+	}
+	if game == "" {
+		_ = s.e.writeMsg(s.c, KindResponse, req, uint64(CodeOK), nil)
+		return true
+	}
+	changes, cancel := s.e.lobby.dir.Subscribe(game)
+	s.feed = cancel
+	rooms := []roomJSON{}
+	for _, en := range s.e.lobby.dir.List(match.Filter{Game: game}) {
+		rooms = append(rooms, toJSON(en))
+	}
+	_ = s.e.writeMsg(s.c, KindResponse, req, uint64(CodeOK), rooms)
+	c := s.c
+	go func() {
+		for ch := range changes {
+			if s.e.writeMsg(c, KindRoom, uint64(ch.Kind), toJSON(ch.Entry)) != nil {
+				cancel()
+				return
+			}
+		}
+	}()
+	return true
 }

@@ -38,6 +38,8 @@ func (s *server) routes() http.Handler {
 	mux.HandleFunc("/echo", s.echo)
 	// The game endpoint: rallypoint.v1 (PROTOCOL.md).
 	mux.Handle("/play", s.engine)
+	// The room listing as JSON (private rooms excluded); the same data as the lobby feed.
+	mux.Handle("GET /rooms", s.engine.RoomsHandler())
 	return mux
 }
 

@@ -26,15 +26,19 @@ type Joined struct {
 	Tick         uint32
 	TickRate     int
 	SnapshotRate int
+	Code         string // join code, when the room is private
 }
 
-// Event is a reliable event, an error or a departure notice from the server.
+// Event is a reliable event, an error, a departure notice, a match or a lobby change from
+// the server.
 type Event struct {
-	Kind    int // engine.KindEvent, engine.KindError or engine.KindLeft
+	Kind    int // engine.KindEvent, KindError, KindLeft, KindMatched or KindRoom
 	Name    string
 	Code    engine.Code
 	Message string
 	Payload msgpack.RawMessage
+	// For KindMatched: the ticket, the room and the reservation to join with.
+	Ticket, Room, Reservation string
 }
 
 // Client is one connection to an engine.
@@ -315,7 +319,7 @@ func (cl *Client) dispatch(dec *msgpack.Decoder, data []byte) error {
 		var j Joined
 		var req uint64
 		var tickRate, snapRate int
-		for i, v := range []any{&req, &j.Room, &j.Player, &j.Token, &j.Tick, &tickRate, &snapRate} {
+		for i, v := range []any{&req, &j.Room, &j.Player, &j.Token, &j.Tick, &tickRate, &snapRate, &j.Code} {
 			if i >= n-1 {
 				break
 			}
@@ -343,6 +347,25 @@ func (cl *Client) dispatch(dec *msgpack.Decoder, data []byte) error {
 		cl.reply(req, response{kind: kind, code: code, payload: payload})
 	case engine.KindPong:
 		cl.reply(0, response{kind: kind})
+	case engine.KindMatched:
+		ev := Event{Kind: kind}
+		if dec.Decode(&ev.Ticket) != nil || dec.Decode(&ev.Room) != nil || dec.Decode(&ev.Reservation) != nil {
+			return errProtocol
+		}
+		select {
+		case cl.events <- ev:
+		default:
+		}
+	case engine.KindRoom:
+		ev := Event{Kind: kind}
+		if dec.Decode(&ev.Code) != nil {
+			return errProtocol
+		}
+		ev.Payload, _ = dec.DecodeRaw()
+		select {
+		case cl.events <- ev:
+		default:
+		}
 	case engine.KindEvent, engine.KindError, engine.KindLeft:
 		ev := Event{Kind: kind}
 		if kind == engine.KindEvent {
@@ -376,4 +399,46 @@ func (cl *Client) reply(req uint64, r response) {
 		default:
 		}
 	}
+}
+
+// Match queues for a match of a game and returns the ticket. The match arrives on Events as
+// KindMatched; join with JoinOptions{Reservation: ev.Reservation}.
+func (cl *Client) Match(ctx context.Context, opts engine.MatchOptions) (string, error) {
+	r, err := cl.call(ctx, func(req uint64) []any { return []any{engine.KindMatch, req, opts} })
+	if err != nil {
+		return "", err
+	}
+	var s string
+	_ = msgpack.Unmarshal(r.payload, &s)
+	if r.code != engine.CodeOK {
+		return "", &engine.Error{Code: r.code, Message: s}
+	}
+	return s, nil
+}
+
+// CancelMatch withdraws a ticket.
+func (cl *Client) CancelMatch(ctx context.Context, ticket string) error {
+	r, err := cl.call(ctx, func(req uint64) []any { return []any{engine.KindCancel, req, ticket} })
+	if err != nil {
+		return err
+	}
+	if r.code != engine.CodeOK {
+		var s string
+		_ = msgpack.Unmarshal(r.payload, &s)
+		return &engine.Error{Code: r.code, Message: s}
+	}
+	return nil
+}
+
+// FollowLobby subscribes to a game's room listing: it returns the rooms now listed, and
+// changes arrive on Events as KindRoom. An empty game stops following.
+func (cl *Client) FollowLobby(ctx context.Context, game string) (msgpack.RawMessage, error) {
+	r, err := cl.call(ctx, func(req uint64) []any { return []any{engine.KindLobby, req, game} })
+	if err != nil {
+		return nil, err
+	}
+	if r.code != engine.CodeOK {
+		return nil, &engine.Error{Code: r.code}
+	}
+	return r.payload, nil
 }

@@ -1,0 +1,234 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/lithammer/shortuuid/v4"
+
+	"github.com/rallypoint/rallypoint/match"
+)
+
+// lobby connects the engine to the match package: the room directory (listing, lobby feed,
+// quick play), join codes of private rooms, seat reservations and, once enabled, the
+// matchmaker. Players are identified by their connection's id (session.id).
+type lobby struct {
+	e     *Engine
+	dir   *match.Directory
+	codes *match.Codes
+	res   *match.Reservations
+	mm    *match.Local // nil until EnableMatchmaking
+	stop  context.CancelFunc
+
+	mu       sync.Mutex
+	sessions map[string]*session // by session id, for match notifications
+}
+
+func newLobby(e *Engine) *lobby {
+	l := &lobby{e: e, sessions: make(map[string]*session)}
+	l.dir = match.NewDirectory(match.DirectoryOptions{})
+	l.codes, _ = match.NewCodes(match.CodeOptions{})
+	l.res = match.NewReservations(match.ReservationOptions{OnRelease: l.released})
+	ctx, cancel := context.WithCancel(context.Background())
+	l.stop = cancel
+	go func() { _ = l.res.Run(ctx, time.Second) }()
+	return l
+}
+
+// released is told of every seat that ends: the room is told (its listing counts reserved
+// seats) and the matchmaker lets the player queue again.
+func (l *lobby) released(r match.Reservation, why match.ReleaseReason) {
+	if l.mm != nil {
+		l.mm.Release(r.Player)
+	}
+	l.e.mu.Lock()
+	rc := l.e.rooms[r.Room]
+	l.e.mu.Unlock()
+	if rc != nil && !r.Claimed {
+		rc.enqueue(command{kind: cmdSeatReleased, name: r.Player})
+	}
+}
+
+// MatchmakingOptions enables matchmaking over the engine's connections.
+type MatchmakingOptions struct {
+	// Queues are the game modes; a queue's Mode must be a registered game's name: matched
+	// players get a room of that game.
+	Queues []match.QueueConfig
+	// Interval between matching passes; default 200 ms.
+	Interval time.Duration
+	// ReservationTTL is how long a matched player has to take their seat; default 15 s.
+	ReservationTTL time.Duration
+}
+
+// EnableMatchmaking starts the in-memory matchmaker. Clients then queue with [7, req, opts]
+// and get [25, ticket, room, reservation, ttl_ms] when matched (PROTOCOL.md).
+func (e *Engine) EnableMatchmaking(opts MatchmakingOptions) error {
+	l := e.lobby
+	for _, q := range opts.Queues {
+		e.mu.Lock()
+		_, ok := e.games[q.Mode]
+		e.mu.Unlock()
+		if !ok {
+			return errors.New("engine: matchmaking queue " + strconv.Quote(q.Mode) + " names no registered game")
+		}
+	}
+	mm, err := match.NewLocal(match.Options{
+		Queues:    opts.Queues,
+		OpenRooms: match.OpenRoomsFunc(l.openRooms),
+		Seated:    l.res.Holds,
+	})
+	if err != nil {
+		return err
+	}
+	if opts.Interval <= 0 {
+		opts.Interval = 200 * time.Millisecond
+	}
+	ttl := opts.ReservationTTL
+	l.mm = mm
+	ctx, cancel := context.WithCancel(context.Background())
+	prev := l.stop
+	l.stop = func() { prev(); cancel() }
+	go func() { _ = mm.Run(ctx, opts.Interval, func(m match.Match) { l.matched(m, ttl) }) }()
+	return nil
+}
+
+// Directory is the engine's room listing, for embedders that list rooms their own way.
+func (e *Engine) Directory() *match.Directory { return e.lobby.dir }
+
+// Reservations is the engine's seat table: a Go server that matches players by other means
+// reserves seats here and hands the tokens to its players, who join with them.
+func (e *Engine) Reservations() *match.Reservations { return e.lobby.res }
+
+// Matchmaker is the running matchmaker, or nil before EnableMatchmaking.
+func (e *Engine) Matchmaker() match.Matchmaker {
+	if e.lobby.mm == nil {
+		return nil
+	}
+	return e.lobby.mm
+}
+
+// openRooms lists the rooms backfill may fill: public, unlocked, with free seats (reserved
+// seats already counted).
+func (l *lobby) openRooms(mode string) []match.OpenRoom {
+	var out []match.OpenRoom
+	for _, en := range l.dir.List(match.Filter{Game: mode, MinFreeSeats: 1}) {
+		out = append(out, match.OpenRoom{ID: en.ID, FreeSeats: en.FreeSeats()})
+	}
+	return out
+}
+
+// matched reserves the seats of a match and tells its players.
+func (l *lobby) matched(m match.Match, ttl time.Duration) {
+	room := m.Room
+	if room == "" {
+		rc, err := l.e.createRoom(m.Mode, CreateOptions{})
+		if err != nil {
+			l.e.log.Warn("matchmaking: cannot create a room", "mode", m.Mode, "err", err)
+			l.mm.Release(m.Players()...)
+			return
+		}
+		room = rc.id
+	}
+	rs, err := l.res.Reserve(room, m.Players(), ttl)
+	if err != nil {
+		l.e.log.Warn("matchmaking: cannot reserve seats", "room", room, "err", err)
+		l.mm.Release(m.Players()...)
+		return
+	}
+	if rc := l.e.room(room); rc != nil {
+		rc.enqueue(command{kind: cmdSeatReleased}) // republish: free seats changed
+	}
+	ticketOf := map[string]string{}
+	for _, t := range m.Tickets {
+		for _, p := range t.Players {
+			ticketOf[p] = t.ID
+		}
+	}
+	for _, r := range rs {
+		l.mu.Lock()
+		s := l.sessions[r.Player]
+		l.mu.Unlock()
+		if s == nil {
+			continue // gone; the seat expires
+		}
+		_ = l.e.writeMsg(s.c, KindMatched, ticketOf[r.Player], r.Room, r.Token, uint64(time.Until(r.Expires).Milliseconds()))
+	}
+}
+
+func (e *Engine) room(id string) *roomCore {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.rooms[id]
+}
+
+// entryOf is a room's directory entry: reserved seats count as taken.
+func (rc *roomCore) entry() match.Entry {
+	pending, _ := rc.e.lobby.res.Count(rc.id)
+	return match.Entry{
+		ID: rc.id, Game: rc.game, Players: len(rc.players) + pending, MaxPlayers: rc.cfg.MaxPlayers,
+		Locked: rc.locked || rc.ended, Private: rc.private, Metadata: copyMeta(rc.metadata),
+	}
+}
+
+// clientKey is what join-code guessing is rate-limited by: the client's address, so that
+// reconnecting does not reset the allowance.
+func clientKey(c net.Addr) string {
+	if c == nil {
+		return ""
+	}
+	host, _, err := net.SplitHostPort(c.String())
+	if err != nil {
+		return c.String()
+	}
+	return host
+}
+
+// RoomsHandler serves the room listing as JSON: GET ?game=G&free=N&sort=free|players|created
+// &limit=N&meta.KEY=VALUE. Private rooms are never listed.
+func (e *Engine) RoomsHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		f := match.Filter{Game: q.Get("game"), SortBy: match.SortKey(q.Get("sort"))}
+		f.MinFreeSeats, _ = strconv.Atoi(q.Get("free"))
+		f.Limit, _ = strconv.Atoi(q.Get("limit"))
+		if f.Limit <= 0 || f.Limit > 1000 {
+			f.Limit = 1000
+		}
+		for k, v := range q {
+			if name, ok := strings.CutPrefix(k, "meta."); ok && len(v) > 0 {
+				if f.Metadata == nil {
+					f.Metadata = map[string]string{}
+				}
+				f.Metadata[name] = v[0]
+			}
+		}
+		rooms := []roomJSON{}
+		for _, en := range e.lobby.dir.List(f) {
+			rooms = append(rooms, toJSON(en))
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]any{"rooms": rooms})
+	})
+}
+
+type roomJSON struct {
+	ID         string            `json:"id" msgpack:"id"`
+	Game       string            `json:"game" msgpack:"game"`
+	Players    int               `json:"players" msgpack:"players"`
+	MaxPlayers int               `json:"max_players" msgpack:"max_players"`
+	Locked     bool              `json:"locked" msgpack:"locked"`
+	Metadata   map[string]string `json:"metadata" msgpack:"metadata"`
+}
+
+func toJSON(en match.Entry) roomJSON {
+	return roomJSON{ID: en.ID, Game: en.Game, Players: en.Players, MaxPlayers: en.MaxPlayers, Locked: en.Locked, Metadata: en.Metadata}
+}
+
+func newSessionID() string { return shortuuid.New() }

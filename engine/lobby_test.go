@@ -1,0 +1,172 @@
+package engine_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vmihailenco/msgpack/v5"
+
+	"github.com/rallypoint/rallypoint/engine"
+	"github.com/rallypoint/rallypoint/match"
+)
+
+func TestPrivateRoomIsJoinedByCodeCaseInsensitively(t *testing.T) {
+	te := startEngine(t, engine.RoomConfig{}, engine.Options{})
+	host := te.dial(t)
+	j, err := host.Join(ctx5(t), engine.JoinOptions{Game: "tally", Create: true, Private: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(j.Code) < 4 {
+		t.Fatalf("private room got code %q", j.Code)
+	}
+	// Private rooms are not listed and quick play never picks them.
+	if rooms := te.e.Directory().List(match.Filter{Game: "tally"}); len(rooms) != 0 {
+		t.Fatalf("private room listed: %+v", rooms)
+	}
+	qp, err := te.dial(t).Join(ctx5(t), engine.JoinOptions{Game: "tally"})
+	if err != nil || qp.Room == j.Room {
+		t.Fatalf("quick play joined the private room: %v %v", qp, err)
+	}
+	guest := te.dial(t)
+	jg, err := guest.Join(ctx5(t), engine.JoinOptions{Code: strings.ToLower(j.Code)})
+	if err != nil || jg.Room != j.Room {
+		t.Fatalf("join by lower-case code: %v %v", jg, err)
+	}
+}
+
+func TestGuessingCodesIsRateLimited(t *testing.T) {
+	te := startEngine(t, engine.RoomConfig{}, engine.Options{})
+	c := te.dial(t)
+	var last error
+	for range 10 {
+		_, last = c.Join(ctx5(t), engine.JoinOptions{Code: "ZZZZZZ"})
+	}
+	var e *engine.Error
+	if !asError(last, &e) || e.Code != engine.CodeTooManyGuesses {
+		t.Fatalf("10 wrong guesses: last answer %v", last)
+	}
+}
+
+func enableMatchmaking(t *testing.T, te *testEngine, q match.QueueConfig, ttl time.Duration) {
+	t.Helper()
+	q.Mode = "tally"
+	if err := te.e.EnableMatchmaking(engine.MatchmakingOptions{Queues: []match.QueueConfig{q}, Interval: 20 * time.Millisecond, ReservationTTL: ttl}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestMatchmakingSeatsMatchedPlayersTogether(t *testing.T) {
+	te := startEngine(t, engine.RoomConfig{MaxPlayers: 4}, engine.Options{})
+	enableMatchmaking(t, te, match.QueueConfig{MinPlayers: 2, MaxPlayers: 2}, 0)
+	a, b := te.dial(t), te.dial(t)
+	if _, err := a.Match(ctx5(t), engine.MatchOptions{Game: "tally"}); err != nil {
+		t.Fatal(err)
+	}
+	// The same player cannot queue twice.
+	if _, err := a.Match(ctx5(t), engine.MatchOptions{Game: "tally"}); err == nil {
+		t.Fatal("a second ticket for the same player was accepted")
+	}
+	if _, err := b.Match(ctx5(t), engine.MatchOptions{Game: "tally"}); err != nil {
+		t.Fatal(err)
+	}
+	ma, mb := waitEvent(t, a, engine.KindMatched), waitEvent(t, b, engine.KindMatched)
+	if ma.Room == "" || ma.Room != mb.Room || ma.Reservation == mb.Reservation {
+		t.Fatalf("matches: %+v / %+v", ma, mb)
+	}
+	// A stranger cannot take b's seat with b's token.
+	if _, err := te.dial(t).Join(ctx5(t), engine.JoinOptions{Reservation: mb.Reservation}); err == nil {
+		t.Fatal("another connection claimed b's reservation")
+	}
+	ja, err := a.Join(ctx5(t), engine.JoinOptions{Reservation: ma.Reservation})
+	if err != nil {
+		t.Fatal(err)
+	}
+	jb, err := b.Join(ctx5(t), engine.JoinOptions{Reservation: mb.Reservation})
+	if err != nil || ja.Room != jb.Room {
+		t.Fatalf("joined %v / %v: %v", ja.Room, jb.Room, err)
+	}
+}
+
+func TestUnclaimedReservationExpiresAndFreesTheSeat(t *testing.T) {
+	te := startEngine(t, engine.RoomConfig{MaxPlayers: 2}, engine.Options{})
+	enableMatchmaking(t, te, match.QueueConfig{MinPlayers: 2, MaxPlayers: 2}, 300*time.Millisecond)
+	a, b := te.dial(t), te.dial(t)
+	a.Match(ctx5(t), engine.MatchOptions{Game: "tally"})
+	b.Match(ctx5(t), engine.MatchOptions{Game: "tally"})
+	ma := waitEvent(t, a, engine.KindMatched)
+	waitEvent(t, b, engine.KindMatched)
+	if _, err := a.Join(ctx5(t), engine.JoinOptions{Reservation: ma.Reservation}); err != nil {
+		t.Fatal(err)
+	}
+	// b never claims: while reserved the room is full to outsiders, then the seat comes back.
+	if _, err := te.dial(t).Join(ctx5(t), engine.JoinOptions{Room: ma.Room}); err == nil {
+		t.Fatal("an outsider took a reserved seat")
+	}
+	waitFor(t, "the seat to be released", func() bool {
+		en, ok := te.e.Directory().Get(ma.Room)
+		return ok && en.FreeSeats() == 1
+	})
+	if _, err := te.dial(t).Join(ctx5(t), engine.JoinOptions{Room: ma.Room}); err != nil {
+		t.Fatalf("the released seat cannot be taken: %v", err)
+	}
+	// And b may queue again.
+	if _, err := b.Match(ctx5(t), engine.MatchOptions{Game: "tally"}); err != nil {
+		t.Fatalf("b cannot queue after its reservation expired: %v", err)
+	}
+}
+
+func TestBackfillFillsOpenRoomsFirst(t *testing.T) {
+	te := startEngine(t, engine.RoomConfig{MaxPlayers: 4}, engine.Options{})
+	enableMatchmaking(t, te, match.QueueConfig{MinPlayers: 2, MaxPlayers: 4, Backfill: true}, 0)
+	j, err := te.dial(t).Join(ctx5(t), engine.JoinOptions{Game: "tally"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := te.dial(t)
+	if _, err := c.Match(ctx5(t), engine.MatchOptions{Game: "tally"}); err != nil {
+		t.Fatal(err)
+	}
+	if m := waitEvent(t, c, engine.KindMatched); m.Room != j.Room {
+		t.Fatalf("matched into %s, not the open room %s", m.Room, j.Room)
+	}
+}
+
+func TestLobbyFeedAndListing(t *testing.T) {
+	te := startEngine(t, engine.RoomConfig{}, engine.Options{})
+	watcher := te.dial(t)
+	if _, err := watcher.FollowLobby(ctx5(t), "tally"); err != nil {
+		t.Fatal(err)
+	}
+	j, err := te.dial(t).Join(ctx5(t), engine.JoinOptions{Game: "tally"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := waitEvent(t, watcher, engine.KindRoom)
+	var room struct {
+		ID string `msgpack:"id"`
+	}
+	if msgpack.Unmarshal(ev.Payload, &room); room.ID != j.Room {
+		t.Fatalf("feed event %+v for room %q, want %q", ev, room.ID, j.Room)
+	}
+	srv := httptest.NewServer(te.e.RoomsHandler())
+	defer srv.Close()
+	resp, err := http.Get(srv.URL + "?game=tally&free=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var body struct {
+		Rooms []struct {
+			ID      string `json:"id"`
+			Players int    `json:"players"`
+		} `json:"rooms"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil || len(body.Rooms) != 1 || body.Rooms[0].ID != j.Room || body.Rooms[0].Players != 1 {
+		t.Fatalf("listing: %+v %v", body, err)
+	}
+}

@@ -1,0 +1,147 @@
+package match
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestCodeAlphabetHasNoConfusables(t *testing.T) {
+	for _, group := range []string{"0OQ", "1IL", "2Z", "5S", "8B", "6G", "UV"} {
+		n := 0
+		for _, r := range group {
+			if strings.ContainsRune(CodeAlphabet, r) {
+				n++
+			}
+		}
+		if n > 1 {
+			t.Errorf("alphabet has %d of the confusable group %q", n, group)
+		}
+	}
+	for _, r := range "0O1IL5S2Z8BQUG" {
+		if strings.ContainsRune(CodeAlphabet, r) {
+			t.Errorf("alphabet has %q", r)
+		}
+	}
+	seen := map[rune]bool{}
+	for _, r := range CodeAlphabet {
+		if seen[r] || !(('0' <= r && r <= '9') || ('A' <= r && r <= 'Z')) {
+			t.Errorf("alphabet has %q twice or out of [0-9A-Z]", r)
+		}
+		seen[r] = true
+	}
+}
+
+func TestCodesAreShortAndUseTheAlphabet(t *testing.T) {
+	for _, length := range []int{0, 4, 8, 12} {
+		c, err := NewCodes(CodeOptions{Length: length})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := length
+		if want == 0 {
+			want = 6
+		}
+		seen := map[string]bool{}
+		for i := range 2000 {
+			code, err := c.Register(string(rune('a'+i%26)) + strings.Repeat("x", i/26))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(code) != want || strings.Trim(code, CodeAlphabet) != "" || seen[code] {
+				t.Fatalf("code %q (length %d, want %d), seen %v", code, len(code), want, seen[code])
+			}
+			seen[code] = true
+		}
+	}
+	for _, bad := range []int{3, 13, -1} {
+		if _, err := NewCodes(CodeOptions{Length: bad}); err == nil {
+			t.Errorf("accepted length %d", bad)
+		}
+	}
+}
+
+func TestRegisterKeepsARoomsCode(t *testing.T) {
+	c, _ := NewCodes(CodeOptions{})
+	a, _ := c.Register("R")
+	b, _ := c.Register("R")
+	if a != b {
+		t.Fatalf("two codes for one room: %s %s", a, b)
+	}
+	if got, ok := c.Code("R"); !ok || got != a {
+		t.Fatalf("Code = %q, %v", got, ok)
+	}
+	if !c.Unregister("R") || c.Unregister("R") {
+		t.Fatal("Unregister reported wrongly")
+	}
+	if _, err := c.Lookup(a, "client"); !errors.Is(err, ErrCodeNotFound) {
+		t.Fatalf("Lookup after Unregister = %v", err)
+	}
+}
+
+func TestLookupIsCaseInsensitive(t *testing.T) {
+	c, _ := NewCodes(CodeOptions{})
+	code, _ := c.Register("R")
+	for _, tc := range []struct{ name, typed string }{
+		{"as given", code},
+		{"lower case", strings.ToLower(code)},
+		{"mixed case", strings.ToLower(code[:3]) + code[3:]},
+		{"with a dash", code[:3] + "-" + code[3:]},
+		{"with spaces", " " + code[:3] + " " + code[3:] + " "},
+	} {
+		if room, err := c.Lookup(tc.typed, "client"); room != "R" || err != nil {
+			t.Errorf("%s: Lookup(%q) = %q, %v", tc.name, tc.typed, room, err)
+		}
+	}
+}
+
+// TestLookupRateLimitsGuessing: five wrong codes a minute per client, then nothing, right
+// codes included, until the bucket refills; other clients are not affected.
+func TestLookupRateLimitsGuessing(t *testing.T) {
+	clock := NewFakeClock(t0)
+	c, _ := NewCodes(CodeOptions{Clock: clock})
+	code, _ := c.Register("R")
+	type step struct {
+		advance      time.Duration
+		client, code string
+		want         error
+	}
+	wrong := "XXXXXX" // not a code: X... is in the alphabet, but nothing is registered
+	steps := []step{
+		{0, "mallory", code, nil}, // right codes spend nothing
+		{0, "mallory", wrong, ErrCodeNotFound},
+		{0, "mallory", wrong, ErrCodeNotFound},
+		{0, "mallory", "0OOOOO", ErrCodeNotFound}, // not even in the alphabet: a miss too
+		{0, "mallory", wrong, ErrCodeNotFound},
+		{0, "mallory", wrong, ErrCodeNotFound},
+		{0, "mallory", wrong, ErrTooManyGuesses},
+		{0, "mallory", code, ErrTooManyGuesses}, // no more lookups at all
+		{0, "alice", code, nil},
+		{0, "alice", wrong, ErrCodeNotFound},
+		{11 * time.Second, "mallory", code, ErrTooManyGuesses},
+		{time.Second, "mallory", code, nil}, // 12 s earn one guess back
+		{0, "mallory", wrong, ErrCodeNotFound},
+		{0, "mallory", wrong, ErrTooManyGuesses},
+		{time.Minute, "mallory", wrong, ErrCodeNotFound},
+	}
+	for i, s := range steps {
+		clock.Advance(s.advance)
+		room, err := c.Lookup(s.code, s.client)
+		if !errors.Is(err, s.want) || (s.want == nil) != (err == nil) || (err == nil && room != "R") {
+			t.Fatalf("step %d: Lookup(%q) by %s = %q, %v; want %v", i, s.code, s.client, room, err, s.want)
+		}
+	}
+}
+
+func TestGuessBucketsArePruned(t *testing.T) {
+	clock := NewFakeClock(t0)
+	c, _ := NewCodes(CodeOptions{Clock: clock})
+	for i := range 5000 {
+		c.Lookup("XXXXXX", string(rune(i)))
+		clock.Advance(50 * time.Millisecond) // buckets refill in 12 s: ~240 live at a time
+	}
+	if n := len(c.buckets); n > 2048 {
+		t.Fatalf("%d buckets kept", n)
+	}
+}
