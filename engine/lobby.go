@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -29,10 +30,18 @@ type lobby struct {
 
 	mu       sync.Mutex
 	sessions map[string]*session // by session id, for match notifications
+	parties  map[string]*party   // parties being gathered, by the id their members share
+}
+
+// party is a group gathering before it is queued as one ticket.
+type party struct {
+	size    int
+	game    string
+	members []string // session ids, in arrival order
 }
 
 func newLobby(e *Engine) *lobby {
-	l := &lobby{e: e, sessions: make(map[string]*session)}
+	l := &lobby{e: e, sessions: make(map[string]*session), parties: make(map[string]*party)}
 	l.dir = match.NewDirectory(match.DirectoryOptions{})
 	l.codes, _ = match.NewCodes(match.CodeOptions{})
 	l.res = match.NewReservations(match.ReservationOptions{OnRelease: l.released})
@@ -154,6 +163,9 @@ func (l *lobby) matched(m match.Match, ttl time.Duration) {
 	for _, r := range rs {
 		l.mu.Lock()
 		s := l.sessions[r.Player]
+		if s != nil {
+			s.ticket = "" // matched: the connection may queue again once the seat is over
+		}
 		l.mu.Unlock()
 		if s == nil {
 			continue // gone; the seat expires
@@ -232,3 +244,59 @@ func toJSON(en match.Entry) roomJSON {
 }
 
 func newSessionID() string { return shortuuid.New() }
+
+// maxParty bounds a party's size (and so what one gathering can hold).
+const maxParty = 16
+
+// gather adds s to the party named in opts. done is true, with every member, when the party
+// is complete and may be queued.
+func (l *lobby) gather(s *session, opts MatchOptions) (members []string, done bool, err error) {
+	if opts.PartySize < 2 || opts.PartySize > maxParty {
+		return nil, false, errors.New("party_size must be 2.." + strconv.Itoa(maxParty))
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	p := l.parties[opts.Party]
+	if p == nil {
+		p = &party{size: opts.PartySize, game: opts.Game}
+		l.parties[opts.Party] = p
+	}
+	switch {
+	case p.size != opts.PartySize || p.game != opts.Game:
+		return nil, false, errors.New("this party was started with another size or game")
+	case slices.Contains(p.members, s.id):
+		return nil, false, errors.New("already in this party")
+	}
+	p.members = append(p.members, s.id)
+	if len(p.members) < p.size {
+		return nil, false, nil
+	}
+	delete(l.parties, opts.Party)
+	return p.members, true, nil
+}
+
+// leaveParty takes a closed connection out of any party still gathering.
+func (l *lobby) leaveParty(id string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for name, p := range l.parties {
+		if i := slices.Index(p.members, id); i >= 0 {
+			p.members = slices.Delete(p.members, i, i+1)
+			if len(p.members) == 0 {
+				delete(l.parties, name)
+			}
+		}
+	}
+}
+
+// setTicket records the ticket on every member's connection, so that any of them can cancel
+// it and a member who disconnects withdraws it.
+func (l *lobby) setTicket(players []string, ticket string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, id := range players {
+		if s := l.sessions[id]; s != nil {
+			s.ticket = ticket
+		}
+	}
+}

@@ -170,3 +170,23 @@ func TestLobbyFeedAndListing(t *testing.T) {
 		t.Fatalf("listing: %+v %v", body, err)
 	}
 }
+
+func TestPartyIsMatchedWhole(t *testing.T) {
+	te := startEngine(t, engine.RoomConfig{MaxPlayers: 4}, engine.Options{})
+	enableMatchmaking(t, te, match.QueueConfig{MinPlayers: 3, MaxPlayers: 3}, 0)
+	a, b, solo := te.dial(t), te.dial(t), te.dial(t)
+	party := engine.MatchOptions{Game: "tally", Party: "p-8f3a", PartySize: 2}
+	if tk, err := a.Match(ctx5(t), party); err != nil || tk != "" {
+		t.Fatalf("first member: ticket %q, %v (want pending)", tk, err)
+	}
+	if _, err := solo.Match(ctx5(t), engine.MatchOptions{Game: "tally"}); err != nil {
+		t.Fatal(err)
+	}
+	if tk, err := b.Match(ctx5(t), party); err != nil || tk == "" {
+		t.Fatalf("last member: ticket %q, %v", tk, err)
+	}
+	ma, mb, ms := waitEvent(t, a, engine.KindMatched), waitEvent(t, b, engine.KindMatched), waitEvent(t, solo, engine.KindMatched)
+	if ma.Room != mb.Room || mb.Room != ms.Room || ma.Ticket != mb.Ticket || ma.Ticket == ms.Ticket {
+		t.Fatalf("party split or merged wrongly: %+v %+v %+v", ma, mb, ms)
+	}
+}

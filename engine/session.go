@@ -38,9 +38,10 @@ func (s *session) serve() {
 		l.mu.Lock()
 		delete(l.sessions, s.id)
 		l.mu.Unlock()
-		if s.ticket != "" && l.mm != nil {
-			_ = l.mm.Cancel(s.ticket)
+		if t := s.getTicket(); t != "" && l.mm != nil {
+			_ = l.mm.Cancel(t)
 		}
+		l.leaveParty(s.id)
 		if s.feed != nil {
 			s.feed()
 		}
@@ -196,7 +197,7 @@ func (s *session) join(n int) bool {
 			return respond(CodeRoomEnded, "the room has ended")
 		}
 		cmd.claimed = true
-		s.ticket = ""
+		s.putTicket("")
 	case opts.Code != "":
 		room, err := s.e.lobby.codes.Lookup(opts.Code, clientKey(s.c.RemoteAddr()))
 		if errors.Is(err, match.ErrTooManyGuesses) {
@@ -264,6 +265,11 @@ type MatchOptions struct {
 	Game    string             `msgpack:"game"`
 	Strings map[string]string  `msgpack:"strings,omitempty"` // e.g. {"region": "eu"}
 	Numbers map[string]float64 `msgpack:"numbers,omitempty"` // e.g. {"rating": 1500}
+	// Party and PartySize queue a party that must play together: each member sends the same
+	// random Party id and size, and one ticket is made when the last has arrived. The
+	// options of the first member (rating, region) stand for the party.
+	Party     string `msgpack:"party,omitempty"`
+	PartySize int    `msgpack:"party_size,omitempty"`
 }
 
 // match queues this connection's player: [7, req, options] → [21, req, 0, ticket], later
@@ -291,8 +297,21 @@ func (s *session) match(n int) bool {
 	case s.player != nil:
 		return respond(CodeAlreadyJoined, "leave the room before queueing")
 	}
+	if s.getTicket() != "" {
+		return respond(CodeBusy, "this connection already has a ticket")
+	}
 	t := match.NewTicket(opts.Game, s.id)
 	t.Strings, t.Numbers = opts.Strings, opts.Numbers
+	if opts.Party != "" {
+		members, done, err := s.e.lobby.gather(s, opts)
+		if err != nil {
+			return respond(CodeBadRequest, err.Error())
+		}
+		if !done {
+			return respond(CodeOK, "") // waiting for the rest of the party; 0x19 follows
+		}
+		t.Players = members
+	}
 	if err := mm.Enqueue(t); err != nil {
 		code := CodeBadRequest
 		if errors.Is(err, match.ErrPlayerBusy) {
@@ -300,7 +319,7 @@ func (s *session) match(n int) bool {
 		}
 		return respond(code, err.Error())
 	}
-	s.ticket = t.ID
+	s.e.lobby.setTicket(t.Players, t.ID)
 	return respond(CodeOK, t.ID)
 }
 
@@ -315,12 +334,12 @@ func (s *session) cancel(n int) bool {
 		return s.malformed("cancel is [8, req, ticket]")
 	}
 	code, msg := CodeOK, ""
-	if mm := s.e.lobby.mm; mm == nil || id != s.ticket {
+	if mm := s.e.lobby.mm; mm == nil || id != s.getTicket() {
 		code, msg = CodeNotFound, "no such ticket on this connection"
 	} else if err := mm.Cancel(id); err != nil {
 		code, msg = CodeNotFound, err.Error()
 	} else {
-		s.ticket = ""
+		s.putTicket("")
 	}
 	_ = s.e.writeMsg(s.c, KindResponse, req, uint64(code), msg)
 	return true
@@ -363,4 +382,16 @@ func (s *session) follow(n int) bool {
 		}
 	}()
 	return true
+}
+
+func (s *session) getTicket() string {
+	s.e.lobby.mu.Lock()
+	defer s.e.lobby.mu.Unlock()
+	return s.ticket
+}
+
+func (s *session) putTicket(t string) {
+	s.e.lobby.mu.Lock()
+	s.ticket = t
+	s.e.lobby.mu.Unlock()
 }
