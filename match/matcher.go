@@ -1,7 +1,6 @@
 package match
 
 import (
-	"fmt"
 	"math"
 	"slices"
 	"sort"
@@ -28,10 +27,11 @@ import (
 // for the seats left, a neighbour whose own window is too narrow), which bounds the work on
 // hopeless anchors.
 
-// commitChunk is how many matches one critical section commits: about 16×8 map operations,
-// some 15 µs with 100,000 tickets queued, far under the millisecond an Enqueue may wait
-// (BenchmarkMatch100k reports the longest hold).
-const commitChunk = 16
+// commitTickets is about how many tickets one critical section commits (whole matches, so
+// a little more): a map delete and two atomic operations each, some 10-20 µs with 100,000
+// tickets queued, far under the millisecond an Enqueue may wait (BenchmarkMatch100k reports
+// the lock holds).
+const commitTickets = 128
 
 // probeBudget is how many misfits a search tolerates before it settles for what it has.
 func probeBudget(seats int) int { return 2*seats + 16 }
@@ -70,7 +70,6 @@ func (l *Local) Pass(now time.Time) []Match {
 	ps := &l.ps
 
 	l.passLock()
-	dbgWhere = "inbox"
 	in := l.inbox
 	l.inbox = ps.inbox[:0]
 	l.passUnlock()
@@ -101,16 +100,15 @@ func (l *Local) Pass(now time.Time) []Match {
 	return out
 }
 
-// commit turns the proposed groups into matches, in chunks so that the lock is never held
-// long, and drops any group with a ticket cancelled since the pass began.
+// commit turns the proposed groups into matches, commitTickets at a time so that the lock is
+// never held long, and drops any group with a ticket cancelled since the pass began.
 func (l *Local) commit(ps *passState) []Match {
 	n := 0
 	for i := 0; i < len(ps.groups); {
-		end := min(i+commitChunk, len(ps.groups))
 		l.passLock()
-		dbgWhere = fmt.Sprint("commit ", i)
-		for ; i < end; i++ {
+		for budget := commitTickets; i < len(ps.groups) && budget > 0; i++ {
 			g := &ps.groups[i]
+			budget -= g.to - g.from
 			ms := ps.members[g.from:g.to]
 			g.ok = true
 			for _, e := range ms {
@@ -496,7 +494,7 @@ func (q *queue) grow(ln *lane, a *entry, ps *passState) {
 	g := append(q.sweep.group[:0], a)
 	size := len(a.t.Players)
 	lo, hi := a.rating-a.win, a.rating+a.win // the ratings every member accepts
-	least, most := a.rating, a.rating       // the members' ratings
+	least, most := a.rating, a.rating        // the members' ratings
 	n := int32(len(ln.es))
 	li, ri := ln.prev(a.pos-1), ln.next(a.pos+1)
 	probes, budget := 0, probeBudget(maxP)
