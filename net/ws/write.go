@@ -365,7 +365,7 @@ func (c *Conn) Close(code StatusCode, reason string) error {
 		return err
 	}
 	deadline := time.Now().Add(c.lim.CloseTimeout)
-	sent := c.sendClose(code, reason, false)
+	c.sendClose(code, reason, false) // false: a close frame already went; wait for the end
 	recvd, sentCh := c.waitChans()
 	timer := time.NewTimer(c.lim.CloseTimeout)
 	defer timer.Stop()
@@ -387,9 +387,6 @@ func (c *Conn) Close(code StatusCode, reason string) error {
 	case <-timer.C:
 	}
 	c.closeNetConn()
-	if !sent {
-		return nil
-	}
 	return nil
 }
 
@@ -410,10 +407,9 @@ func (r *reader) drainUntilClose() {
 			}
 			_, _, err := r.readMessage()
 			if err != nil {
-				if _, ok := err.(*peerClose); ok {
-					r.err = &CloseError{Code: err.(*peerClose).code, Reason: err.(*peerClose).reason}
-				} else {
-					r.err = ErrClosed
+				r.err = ErrClosed
+				if pc, ok := err.(*peerClose); ok {
+					r.err = &CloseError{Code: pc.code, Reason: pc.reason}
 				}
 				break
 			}
