@@ -28,6 +28,9 @@
 //
 // A PreparedMessage is compressed and framed once and then written to any number of
 // connections without copying: this is how a room sends one snapshot to its players.
+// Broadcast writes one to many connections, spreading large audiences over GOMAXPROCS
+// goroutines; WriteLatestWith sends a connection's own small message (an input
+// acknowledgement) together with a shared one in a single write.
 //
 // # Compression
 //
