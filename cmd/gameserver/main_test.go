@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rallypoint/rallypoint/engine"
+	"github.com/rallypoint/rallypoint/engine/client"
 	"github.com/rallypoint/rallypoint/net/ws"
 )
 
@@ -111,5 +113,24 @@ func TestShutdownSendsGoingAway(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("client never saw the close")
+	}
+}
+
+func TestCrosswordIsPlayableOverPlay(t *testing.T) {
+	addr, stop := startServer(t)
+	defer stop()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	c, err := client.Dial(ctx, "ws://"+addr+"/play", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Conn().CloseNow()
+	j, err := c.Join(ctx, engine.JoinOptions{Game: "crossword"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.WaitSnapshot(ctx, j.Tick+1); err != nil {
+		t.Fatalf("no snapshot from the crossword room: %v", err)
 	}
 }

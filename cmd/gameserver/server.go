@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/rallypoint/rallypoint/engine"
+	"github.com/rallypoint/rallypoint/examples/crossword"
 	"github.com/rallypoint/rallypoint/net/ws"
 )
 
@@ -26,6 +27,9 @@ type server struct {
 func newServer(log *slog.Logger) *server {
 	m := new(ws.Metrics)
 	e := engine.New(engine.Options{Logger: log, Accept: ws.AcceptOptions{Metrics: m}})
+	if err := crossword.Register(e); err != nil {
+		panic("gameserver: " + err.Error()) // the embedded puzzles are checked by tests
+	}
 	return &server{log: log, metrics: m, engine: e, conns: make(map[*ws.Conn]struct{})}
 }
 
