@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -132,5 +133,19 @@ func TestCrosswordIsPlayableOverPlay(t *testing.T) {
 	}
 	if err := c.WaitSnapshot(ctx, j.Tick+1); err != nil {
 		t.Fatalf("no snapshot from the crossword room: %v", err)
+	}
+}
+
+func TestServesTheBrowserSDK(t *testing.T) {
+	addr, stop := startServer(t)
+	defer stop()
+	resp, err := http.Get("http://" + addr + "/client/rallypoint.js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/javascript") || !bytes.Contains(body, []byte("rallypoint.v1")) {
+		t.Fatalf("/client/rallypoint.js: %d %q, %d bytes", resp.StatusCode, resp.Header.Get("Content-Type"), len(body))
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"sync"
 
+	"github.com/rallypoint/rallypoint/client"
 	"github.com/rallypoint/rallypoint/engine"
 	"github.com/rallypoint/rallypoint/examples/crossword"
 	"github.com/rallypoint/rallypoint/net/ws"
@@ -40,6 +41,8 @@ func (s *server) routes() http.Handler {
 		io.WriteString(w, "ok\n")
 	})
 	mux.HandleFunc("/echo", s.echo)
+	// The browser SDK, built from client/src and embedded: go run needs no npm.
+	mux.Handle("/client/rallypoint.js", client.Handler())
 	// The game endpoint: rallypoint.v1 (PROTOCOL.md).
 	mux.Handle("/play", s.engine)
 	// The room listing as JSON (private rooms excluded); the same data as the lobby feed.

@@ -1,0 +1,21 @@
+/** The reconnection schedule. */
+/** Exponential backoff with jitter. */
+export interface BackoffOptions {
+    /** The first delay (ms, default 250). */
+    initialDelay?: number;
+    /** The longest delay (ms, default 5000). */
+    maxDelay?: number;
+    /** Growth per attempt (default 2). */
+    factor?: number;
+    /**
+     * The fraction of each delay that is random (default 0.5): the delay is drawn uniformly
+     * from [d·(1−jitter), d], so that clients dropped together do not return together.
+     */
+    jitter?: number;
+}
+/**
+ * The delay before reconnection attempt `attempt` (0 for the first):
+ * d = min(maxDelay, initialDelay·factor^attempt), minus up to `jitter`·d at random.
+ * `random` returns a number in [0, 1) (Math.random by default).
+ */
+export declare function backoffDelay(attempt: number, options?: BackoffOptions, random?: () => number): number;

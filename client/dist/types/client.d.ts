@@ -1,0 +1,272 @@
+/** The connection: joins, snapshots, inputs, requests, ping/pong and reconnection. */
+import { type BackoffOptions } from "./backoff.js";
+import { ServerClock } from "./clock.js";
+import { InterpolationBuffer, type InterpolationOptions, type InterpolationSample } from "./interpolation.js";
+import { SnapshotMirror, type Entity, type State } from "./mirror.js";
+import { InputBuffer, type PendingInput } from "./prediction.js";
+import { RallypointError } from "./protocol.js";
+/** The part of the browser WebSocket the SDK uses (Node's `ws` package fits too). */
+export interface WebSocketLike {
+    binaryType: string;
+    readonly protocol: string;
+    readonly readyState: number;
+    onopen: ((ev: unknown) => void) | null;
+    onmessage: ((ev: {
+        data: unknown;
+    }) => void) | null;
+    onclose: ((ev: {
+        code: number;
+        reason: string;
+    }) => void) | null;
+    onerror: ((ev: unknown) => void) | null;
+    send(data: Uint8Array): void;
+    close(code?: number, reason?: string): void;
+}
+/** A WebSocket constructor: the browser's, or e.g. `ws`'s WebSocket in Node. */
+export type WebSocketConstructor = new (url: string, protocols: string | string[]) => WebSocketLike;
+/** Options of {@link connect}. */
+export interface ConnectOptions {
+    /** The WebSocket class (default: globalThis.WebSocket). */
+    WebSocket?: WebSocketConstructor;
+    /** Reconnect after an unexpected drop, resuming the seat with the token (default true). */
+    reconnect?: boolean;
+    /** Give up after this many failed attempts in a row (default 10). */
+    maxReconnectAttempts?: number;
+    /** The reconnection backoff schedule. */
+    backoff?: BackoffOptions;
+    /** Ping every this many ms while open (default 2000; 0 disables). */
+    pingInterval?: number;
+    /** States kept as delta baselines (default 128). */
+    baselines?: number;
+    /** Interpolation buffer tuning. */
+    interpolation?: InterpolationOptions;
+    /** Local clock in ms (default performance.now). */
+    now?: () => number;
+    /** Random numbers in [0, 1) for backoff jitter (default Math.random). */
+    random?: () => number;
+}
+/** Options of {@link Client.join}; one of game, room, code, token or reservation is needed. */
+export interface JoinOptions {
+    /** The game to play; without `room`, quick play. */
+    game?: string;
+    /** A room id. */
+    room?: string;
+    /** The join code of a private room (case-insensitive). */
+    code?: string;
+    /** A resume token from an earlier join. */
+    token?: string;
+    /** A seat reservation from a match. */
+    reservation?: string;
+    /** With `game`: always make a new room. */
+    create?: boolean;
+    /** With `create`: the new room is private (joined by its code). */
+    private?: boolean;
+    /** Handed to the game's Join hook. */
+    meta?: unknown;
+}
+/** The answer to a successful join (or resume). */
+export interface Joined {
+    room: string;
+    /** Your player id in the room, stable across resumes. */
+    player: number;
+    /** The resume token (the SDK uses it to reconnect). */
+    token: string;
+    /** The room's tick when you joined. */
+    tick: number;
+    /** Simulation rate (Hz). */
+    tickRate: number;
+    /** Snapshot rate (Hz). */
+    snapshotRate: number;
+    /** The join code if the room is private, else "". */
+    code: string;
+    /** True when this was an automatic resume after a reconnection. */
+    resumed: boolean;
+}
+/** Options of {@link Client.match}. */
+export interface MatchOptions {
+    /** The queue (game). */
+    game: string;
+    /** e.g. `{region: "eu"}`. */
+    strings?: Record<string, string>;
+    /** e.g. `{rating: 1500}`. */
+    numbers?: Record<string, number>;
+    /** A random id shared by every member of a party. */
+    party?: string;
+    /** The number of party members. */
+    partySize?: number;
+}
+/** A match: join with `{reservation}` within `ttlMs`. */
+export interface Matched {
+    ticket: string;
+    room: string;
+    reservation: string;
+    ttlMs: number;
+}
+/** A room of the lobby listing. */
+export interface RoomInfo {
+    id: string;
+    game: string;
+    players: number;
+    max_players: number;
+    locked: boolean;
+    metadata: unknown;
+}
+/** A lobby feed change. */
+export interface RoomChange {
+    /** 0 added, 1 updated, 2 removed. */
+    change: number;
+    room: RoomInfo;
+}
+/** An applied snapshot. */
+export interface SnapshotEvent {
+    tick: number;
+    baseline: number;
+    state: State;
+    /** The highest input seq the server had applied at this tick (0 if none). */
+    lastInputSeq: number;
+}
+/** Connection states. */
+export type ConnectionState = "connecting" | "open" | "reconnecting" | "closed";
+/** A connection state change. */
+export interface StateChange {
+    state: ConnectionState;
+    previous: ConnectionState;
+    /** The reconnection attempt (from 1) while reconnecting. */
+    attempt?: number;
+    /** The delay before that attempt (ms). */
+    delay?: number;
+}
+/** Events of a {@link Client} and their payloads. */
+export interface ClientEvents {
+    joined: Joined;
+    snapshot: SnapshotEvent;
+    event: {
+        name: string;
+        payload: unknown;
+    };
+    left: {
+        code: number;
+        message: string;
+    };
+    error: RallypointError;
+    matched: Matched;
+    room: RoomChange;
+    state: StateChange;
+    pong: {
+        rtt: number;
+        smoothedRtt: number;
+        tick: number;
+    };
+}
+type Handler<T> = (value: T) => void;
+/**
+ * Opens a connection to a Rallypoint engine endpoint (e.g. `wss://host/play`) with the
+ * `rallypoint.v1` subprotocol. The returned client is "connecting"; calls made before it
+ * opens are sent once it does.
+ */
+export declare function connect(url: string, options?: ConnectOptions): Client;
+/**
+ * One connection to a Rallypoint server. See {@link connect}.
+ *
+ * Snapshots are applied to a mirror and acknowledged; inputs are numbered and kept until
+ * the server acknowledges them; a ping measures RTT and the server tick every
+ * `pingInterval`; after an unexpected drop it reconnects with backoff and resumes the seat
+ * with the resume token.
+ */
+export declare class Client {
+    private readonly url;
+    private readonly WS;
+    private readonly opts;
+    private readonly now;
+    private ws;
+    private connState;
+    private readonly handlers;
+    private readonly pending;
+    private outbox;
+    private nextReq;
+    private closing;
+    private attempt;
+    private timer;
+    private pinger;
+    private resumeToken;
+    private joinedInfo;
+    private lastInputSeq;
+    /** The replicated state mirror. */
+    readonly mirror: SnapshotMirror;
+    /** Inputs sent and not yet acknowledged. */
+    readonly inputs: InputBuffer<unknown>;
+    /** RTT, clock offset and server tick estimates. */
+    readonly clock: ServerClock;
+    /** The interpolation buffer, fed with every applied snapshot. */
+    readonly buffer: InterpolationBuffer;
+    /** Use {@link connect}. */
+    constructor(url: string, options?: ConnectOptions);
+    /** The connection state. */
+    get state(): ConnectionState;
+    /** The last join answer, while in a room. */
+    get joined(): Joined | undefined;
+    /** The negotiated WebSocket extensions (e.g. "permessage-deflate"), when known. */
+    get extensions(): string;
+    /** Subscribes to an event; returns a function that unsubscribes. */
+    on<K extends keyof ClientEvents>(event: K, handler: Handler<ClientEvents[K]>): () => void;
+    /** Unsubscribes a handler. */
+    off<K extends keyof ClientEvents>(event: K, handler: Handler<ClientEvents[K]>): void;
+    private emit;
+    private setState;
+    /** Takes a seat; resolves with the join answer, rejects with a {@link RallypointError}. */
+    join(options: JoinOptions): Promise<Joined>;
+    /** Quick play: the fullest public room of `game` with a free seat, or a new one. */
+    quickPlay(game: string, meta?: unknown): Promise<Joined>;
+    /** Joins the private room with this join code. */
+    joinByCode(code: string, meta?: unknown): Promise<Joined>;
+    /** Leaves the room for good (the seat is released at once); the connection stays open. */
+    leave(): void;
+    /** Sends a request to the game; resolves with its result. */
+    request<T = unknown>(name: string, payload?: unknown): Promise<T>;
+    /** Queues for matchmaking; resolves with the ticket ("" for a party member before the last). The match arrives as a "matched" event. */
+    match(options: MatchOptions): Promise<string>;
+    /** Withdraws a waiting matchmaking ticket. */
+    cancelMatch(ticket: string): Promise<void>;
+    /** Follows the room listing of a game: resolves with the rooms now, then "room" events; "" stops. */
+    followLobby(game: string): Promise<RoomInfo[]>;
+    private call;
+    /** Sends one input; returns its seq. It stays pending until the server acknowledges it. */
+    sendInput(input: unknown): number;
+    /** The inputs the server has not acknowledged yet, oldest first. */
+    pendingInputs(): PendingInput[];
+    /**
+     * Prediction: the authoritative state with every unacknowledged input re-applied on top
+     * with the game's `applyInput`. Call it on each "snapshot" event.
+     */
+    reconcile<S>(authoritativeState: S, applyInput: (state: S, input: unknown, seq: number) => S): S;
+    /** The latest replicated state: entity id → {kind, fields}. */
+    entities(): State;
+    /** The latest applied snapshot tick. */
+    get tick(): number;
+    /** Smoothed round-trip time (ms, 0 before the first pong). */
+    get rtt(): number;
+    /** The room's estimated current tick (fractional), once a pong from inside the room arrived. */
+    serverTick(now?: number): number | undefined;
+    /**
+     * The two snapshots around the render time (estimated server time − interpolation delay)
+     * and the blend factor; with `fields`, also the entities with those numeric fields
+     * interpolated.
+     */
+    interpolated(now?: number): InterpolationSample | undefined;
+    interpolated(now: number | undefined, fields: readonly number[] | ((kind: number) => readonly number[])): (InterpolationSample & {
+        entities: Map<number, Entity>;
+    }) | undefined;
+    /** Sends a ping now (one is sent every pingInterval anyway). */
+    ping(): void;
+    /** Closes the connection for good (no reconnection); the seat is held for the grace period unless you {@link Client.leave} first. */
+    close(): void;
+    private send;
+    private open;
+    private stopTimers;
+    private failPending;
+    private dropped;
+    private dispatch;
+    private take;
+    private onSnapshot;
+}
+export {};

@@ -1,0 +1,30 @@
+/**
+ * Rallypoint browser SDK: the rallypoint.v1 protocol over WebSocket, with a snapshot
+ * mirror, an interpolation buffer, input prediction and reconciliation, RTT and server
+ * tick estimation, and reconnection with the resume token.
+ *
+ * ```js
+ * import { connect } from "/client/rallypoint.js";
+ * const client = connect(`ws://${location.host}/play`);
+ * client.on("snapshot", (s) => render(client.reconcile(s.state, applyInput)));
+ * const me = await client.quickPlay("shooter");
+ * client.sendInput({ dx: 1 });
+ * ```
+ *
+ * @packageDocumentation
+ */
+export { connect, Client } from "./client.js";
+export type { ClientEvents, ConnectOptions, ConnectionState, JoinOptions, Joined, MatchOptions, Matched, RoomChange, RoomInfo, SnapshotEvent, StateChange, WebSocketConstructor, WebSocketLike, } from "./client.js";
+export { SnapshotMirror, SnapshotError } from "./mirror.js";
+export type { AppliedSnapshot, Entity, State } from "./mirror.js";
+export { InterpolationBuffer, interpolate } from "./interpolation.js";
+export type { BufferedSnapshot, InterpolationOptions, InterpolationSample } from "./interpolation.js";
+export { InputBuffer } from "./prediction.js";
+export type { PendingInput } from "./prediction.js";
+export { ServerClock } from "./clock.js";
+export type { ClockSample } from "./clock.js";
+export { backoffDelay } from "./backoff.js";
+export type { BackoffOptions } from "./backoff.js";
+export { Code, Kind, RallypointError, SUBPROTOCOL } from "./protocol.js";
+/** msgpack encoding and decoding as the SDK does it (bundled @msgpack/msgpack). */
+export { encodeMessage, decodeMessage } from "./codec.js";

@@ -1,0 +1,52 @@
+/**
+ * The snapshot mirror: applies full and delta snapshot bodies exactly as PROTOCOL.md
+ * ("Snapshots") describes, and keeps the states of recent ticks as delta baselines.
+ */
+/** One replicated entity: the kind the game defines and its fields in the game's order. */
+export interface Entity {
+    readonly kind: number;
+    readonly fields: readonly unknown[];
+}
+/** The replicated state at one tick: entity id → entity. Treat it as immutable. */
+export type State = ReadonlyMap<number, Entity>;
+/** What one applied snapshot body said, besides the resulting state. */
+export interface AppliedSnapshot {
+    /** The snapshot's tick. */
+    tick: number;
+    /** The tick it was a delta against, or 0 for a full snapshot. */
+    baseline: number;
+    /** The state at `tick`. */
+    state: State;
+}
+/** Why a snapshot body could not be applied. */
+export declare class SnapshotError extends Error {
+    /** "malformed", "stale" (not newer than the latest state) or "baseline" (unknown baseline). */
+    readonly reason: "malformed" | "stale" | "baseline";
+    constructor(reason: "malformed" | "stale" | "baseline", message: string);
+}
+/**
+ * Keeps the replicated state: the latest tick and a ring of the states of the last
+ * `capacity` applied ticks (the Go client keeps 128), so that a delta against any recently
+ * acknowledged tick can be applied even when newer snapshots were lost or replaced.
+ */
+export declare class SnapshotMirror {
+    private readonly capacity;
+    private readonly states;
+    private latestTick;
+    /** @param capacity - how many recent states to keep as baselines (default 128). */
+    constructor(capacity?: number);
+    /** The tick of the latest applied snapshot, 0 before the first. */
+    get tick(): number;
+    /** The latest state (empty before the first snapshot). */
+    get state(): State;
+    /** The state at `tick`, if the ring still holds it. */
+    stateAt(tick: number): State | undefined;
+    /** Forgets every state (a join or resume starts again from a full snapshot). */
+    reset(): void;
+    /**
+     * Applies one decoded snapshot body `[tick, baseline, added, removed, changed]`: start
+     * from the state at `baseline` (empty for 0), drop `removed`, overwrite with `added`,
+     * patch `changed`. On error the mirror is unchanged and a {@link SnapshotError} is thrown.
+     */
+    apply(body: unknown): AppliedSnapshot;
+}
