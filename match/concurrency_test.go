@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"runtime"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -15,8 +17,8 @@ import (
 // It checks that a cancelled ticket is never matched, that no ticket is matched twice, that
 // no player is in two matches at once, and that the books balance at the end.
 func TestEnqueueAndCancelConcurrentlyWithPasses(t *testing.T) {
-	const workers, perWorker, playersPerWorker = 4, 600, 12
-	cfg := QueueConfig{Mode: "m", MinPlayers: 2, MaxPlayers: 4, RatingKey: "rating", Window: WindowCurve{Initial: 200, PerSecond: 1000}}
+	const workers, perWorker, playersPerWorker, minPasses = 4, 600, 12, 50
+	cfg := QueueConfig{Mode: "m", MinPlayers: 2, MaxPlayers: 4, RatingKey: "rating", Window: WindowCurve{Initial: 1000}}
 	l, err := NewLocal(Options{Queues: []QueueConfig{cfg}})
 	if err != nil {
 		t.Fatal(err)
@@ -29,6 +31,7 @@ func TestEnqueueAndCancelConcurrentlyWithPasses(t *testing.T) {
 	)
 	done := make(chan struct{})
 	var matched []Match
+	var passes atomic.Int64
 	passer := make(chan struct{})
 	go func() {
 		defer close(passer)
@@ -56,6 +59,7 @@ func TestEnqueueAndCancelConcurrentlyWithPasses(t *testing.T) {
 				}
 				matched = append(matched, m)
 			}
+			passes.Add(1)
 			for p := range held { // players leave their rooms at random
 				if r.IntN(3) == 0 {
 					delete(held, p)
@@ -70,7 +74,8 @@ func TestEnqueueAndCancelConcurrentlyWithPasses(t *testing.T) {
 		wg.Go(func() {
 			r := rand.New(rand.NewPCG(uint64(w), 1))
 			var mine []string
-			for i := range perWorker {
+			// Keep going until enough passes ran alongside, however the goroutines are scheduled.
+			for i := 0; i < perWorker || passes.Load() < minPasses; i++ {
 				id := fmt.Sprintf("w%d-t%d", w, i)
 				players := []string{fmt.Sprintf("w%d-p%d", w, r.IntN(playersPerWorker))}
 				if r.IntN(4) == 0 {
@@ -88,7 +93,7 @@ func TestEnqueueAndCancelConcurrentlyWithPasses(t *testing.T) {
 				case !errors.Is(err, ErrPlayerBusy):
 					t.Error(err)
 				}
-				if len(mine) > 0 && r.IntN(3) == 0 {
+				if len(mine) > 0 && r.IntN(5) == 0 {
 					k := r.IntN(len(mine))
 					if l.Cancel(mine[k]) == nil {
 						mu.Lock()
@@ -97,6 +102,7 @@ func TestEnqueueAndCancelConcurrentlyWithPasses(t *testing.T) {
 					}
 					mine = append(mine[:k], mine[k+1:]...)
 				}
+				runtime.Gosched() // let the passes have their share of the two cores
 			}
 		})
 	}

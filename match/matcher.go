@@ -21,9 +21,9 @@ import (
 //     accepts every other (see grow). Then once more across regions, with only the tickets
 //     whose region preference has relaxed.
 //
-// Tickets are found through a lane, a rating-ordered slice with O(α(n)) "nearest free
-// neighbour" queries, so a growing match looks at O(MaxPlayers) tickets and a pass is
-// O(n log n) overall, never O(n²). A grow gives up after probeBudget misfits (a party too big
+// Tickets are found through a lane, a rating-ordered slice whose "nearest free neighbour"
+// queries take amortized near-constant time, so a growing match looks at O(MaxPlayers)
+// tickets and a pass is O(n log n) overall, never O(n²). A grow gives up after probeBudget misfits (a party too big
 // for the seats left, a neighbour whose own window is too narrow), which bounds the work on
 // hopeless anchors.
 
@@ -213,16 +213,39 @@ func mergeLive(dst, a, b []*entry, cmp func(x, y *entry) int) []*entry {
 // prep merges the arrivals into the sorted slices and computes every ticket's window and
 // region relaxation at now.
 func (q *queue) prep(now time.Time) {
+	// Arrivals come in enqueue order, which is nearly age order: that sort is almost free
+	// (pdqsort finds the runs), so it goes first. The rating sort goes through a slice of
+	// keys, so that comparisons read contiguous memory instead of chasing pointers.
 	arr := q.arrivals
-	slices.SortFunc(arr, byRating)
-	merged := mergeLive(q.spare[:0], q.sorted, arr, byRating)
-	old := q.sorted
-	q.sorted = merged
-	clear(old)
 	slices.SortFunc(arr, byAge)
-	merged = mergeLive(old[:0], q.byAge, arr, byAge)
-	old = q.byAge
+	merged := mergeLive(q.spare[:0], q.byAge, arr, byAge)
+	old := q.byAge
 	q.byAge = merged
+	clear(old)
+	q.keys = q.keys[:0]
+	for _, e := range arr {
+		q.keys = append(q.keys, ratingKey{e.rating, e.seq, e})
+	}
+	slices.SortFunc(q.keys, func(a, b ratingKey) int {
+		switch {
+		case a.rating < b.rating:
+			return -1
+		case a.rating > b.rating:
+			return 1
+		case a.seq < b.seq:
+			return -1
+		case a.seq > b.seq:
+			return 1
+		}
+		return 0
+	})
+	for i, k := range q.keys {
+		arr[i] = k.e
+	}
+	clear(q.keys)
+	merged = mergeLive(old[:0], q.sorted, arr, byRating)
+	old = q.sorted
+	q.sorted = merged
 	clear(old)
 	q.spare = old[:0]
 	clear(arr)
@@ -242,6 +265,13 @@ func (q *queue) prep(now time.Time) {
 	}
 }
 
+// ratingKey is an arrival's sort key, copied out of the entry.
+type ratingKey struct {
+	rating float64
+	seq    uint64
+	e      *entry
+}
+
 // sweeper is a queue's scratch for the sweeps of a pass.
 type sweeper struct {
 	all     lane // every waiting ticket, for backfill
@@ -254,9 +284,9 @@ type sweeper struct {
 }
 
 // lane is a rating-ordered slice of tickets from which tickets are taken as they are matched.
-// next and prev find the nearest ticket not yet taken on either side in near-constant
-// amortized time (union-find with path halving), so that sweeps never walk over the tickets
-// already matched.
+// next and prev find the nearest ticket not yet taken on either side in amortized
+// near-constant time (union-find with path halving: each taken ticket points past itself),
+// so that sweeps never walk over the tickets already matched.
 type lane struct {
 	es    []*entry
 	right []int32 // right[i] == i while es[i] is free; right[len] == len

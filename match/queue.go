@@ -181,21 +181,22 @@ type queue struct {
 	sorted, byAge []*entry // the live tickets, by (rating, seq) and by (Created, seq)
 	spare         []*entry // merge buffer
 	arrivals      []*entry
+	keys          []ratingKey
 	sweep         sweeper
 }
 
 // Local is the in-memory Matchmaker: every queue lives in this process.
 //
 // Concurrency: Enqueue, Cancel and Release take one mutex for a few map operations and
-// never wait for a pass. A pass (Pass or Run) takes that mutex three ways, each briefly: to
-// take the tickets that arrived since the previous pass (a slice swap), and to commit its
-// matches, about commitTickets tickets at a time. Everything else (merging arrivals, windows,
+// never wait for a pass to finish. A pass (Pass or Run) takes that mutex only briefly: once
+// to take the tickets that arrived since the previous pass (a slice swap), then to commit
+// its matches, about commitTickets tickets at a time. Everything else (merging arrivals, windows,
 // the sweeps, a MatchFunc) runs on the pass's own sorted copies without the lock. A ticket
 // cancelled while a pass runs may already be in a proposed match: the commit sees it and
 // drops that match, and the other tickets of it wait for the next pass.
 //
-// Memory: about 300 bytes per waiting ticket, plus two pointer slices per queue and a map
-// entry per matched player until Release.
+// Memory: about 900 bytes per waiting ticket with a region and a rating (see Ticket), and a
+// map entry per matched player until Release.
 type Local struct {
 	clock  Clock
 	open   OpenRooms
