@@ -1,6 +1,6 @@
 module github.com/rallypoint/rallypoint/bench/wsbench
 
-go 1.26
+go 1.26.0
 
 replace github.com/rallypoint/rallypoint => ../..
 

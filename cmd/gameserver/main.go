@@ -3,19 +3,30 @@
 //	go run ./cmd/gameserver            # listens on :8080
 //	go run ./cmd/gameserver -addr 127.0.0.1:9000
 //
-// It serves /echo, a WebSocket echo service in the manner of the public ones WebSocket
-// developers test against, and /healthz. SIGINT or SIGTERM shuts it down gracefully: every
-// WebSocket client gets close 1001 (going away) and in-flight HTTP requests finish.
+// It serves the game endpoint /play (rallypoint.v1), the room listing /rooms, the browser
+// SDK /client/rallypoint.js, Prometheus /metrics, /echo (a WebSocket echo service in the
+// manner of the public ones WebSocket developers test against) and /healthz. SIGINT or
+// SIGTERM shuts it down gracefully: rooms run a last tick, every WebSocket client gets close
+// 1001 (going away) and in-flight HTTP requests finish.
+//
+// Flags:
+//
+//	-addr :8080            listen address
+//	-tls-cert, -tls-key    serve HTTPS and wss:// with this certificate and key
+//	-origins a.com,*.b.com other browser origins (host patterns) allowed to connect
+//	-pprof 127.0.0.1:6060  serve net/http/pprof on this separate address (off by default)
 package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"syscall"
@@ -24,7 +35,15 @@ import (
 
 func main() {
 	addr := flag.String("addr", ":8080", "listen address")
+	tlsCert := flag.String("tls-cert", "", "TLS certificate file (PEM); with -tls-key serves HTTPS and wss://")
+	tlsKey := flag.String("tls-key", "", "TLS private key file (PEM)")
+	origins := flag.String("origins", "", "comma-separated browser origins (host patterns such as *.example.com) allowed besides the page's own host")
+	pprofAddr := flag.String("pprof", "", "address for net/http/pprof (e.g. 127.0.0.1:6060); empty disables it")
 	flag.Parse()
+	if (*tlsCert == "") != (*tlsKey == "") {
+		fmt.Fprintln(os.Stderr, "gameserver: -tls-cert and -tls-key go together")
+		os.Exit(2)
+	}
 
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -35,15 +54,26 @@ func main() {
 		log.Error("listen", "addr", *addr, "err", err)
 		os.Exit(1)
 	}
-	if err := run(ctx, ln, log); err != nil {
+	if *pprofAddr != "" {
+		go servePprof(*pprofAddr, log)
+	}
+	if *tlsCert != "" {
+		cert, err := tls.LoadX509KeyPair(*tlsCert, *tlsKey)
+		if err != nil {
+			log.Error("load TLS certificate", "err", err)
+			os.Exit(1)
+		}
+		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, NextProtos: []string{"http/1.1"}})
+	}
+	if err := run(ctx, ln, log, splitList(*origins)); err != nil {
 		log.Error("server stopped", "err", err)
 		os.Exit(1)
 	}
 }
 
 // run serves on ln until ctx ends, then shuts down gracefully.
-func run(ctx context.Context, ln net.Listener, log *slog.Logger) error {
-	s := newServer(log)
+func run(ctx context.Context, ln net.Listener, log *slog.Logger, origins []string) error {
+	s := newServer(log, origins)
 	hs := &http.Server{
 		Handler:           s.routes(),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -75,4 +105,20 @@ func run(ctx context.Context, ln net.Listener, log *slog.Logger) error {
 		return err
 	}
 	return nil
+}
+
+// servePprof serves the profiler on its own address, so that it is never exposed on the
+// public one by accident.
+func servePprof(addr string, log *slog.Logger) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	log.Info("pprof listening", "addr", addr)
+	srv := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	if err := srv.ListenAndServe(); err != nil {
+		log.Error("pprof server", "err", err)
+	}
 }

@@ -26,7 +26,7 @@ func startServer(t *testing.T) (string, func() error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	errc := make(chan error, 1)
-	go func() { errc <- run(ctx, ln, slog.New(slog.DiscardHandler)) }()
+	go func() { errc <- run(ctx, ln, slog.New(slog.DiscardHandler), nil) }()
 	stop := func() error {
 		cancel()
 		select {
@@ -147,5 +147,37 @@ func TestServesTheBrowserSDK(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/javascript") || !bytes.Contains(body, []byte("rallypoint.v1")) {
 		t.Fatalf("/client/rallypoint.js: %d %q, %d bytes", resp.StatusCode, resp.Header.Get("Content-Type"), len(body))
+	}
+}
+
+func TestMetricsExportsEngineAndConnectionSeries(t *testing.T) {
+	addr, stop := startServer(t)
+	defer stop()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	c, err := client.Dial(ctx, "ws://"+addr+"/play", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Conn().CloseNow()
+	j, err := c.Join(ctx, engine.JoinOptions{Game: "crossword"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.WaitSnapshot(ctx, j.Tick+2); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{"rallypoint_rooms 1", "rallypoint_players 1", "rallypoint_connections 1",
+		"rallypoint_tick_lateness_seconds_bucket", "rallypoint_bytes_out_total", "rallypoint_compression_ratio",
+		"rallypoint_slow_consumers_total 0"} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
 	}
 }

@@ -5,7 +5,11 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/rallypoint/rallypoint/client"
 	"github.com/rallypoint/rallypoint/engine"
@@ -25,9 +29,12 @@ type server struct {
 	wg    sync.WaitGroup
 }
 
-func newServer(log *slog.Logger) *server {
+// newServer builds the server. origins are extra browser origins allowed to open game
+// connections (host patterns, see ws.AcceptOptions.OriginPatterns); the page's own host is
+// always allowed.
+func newServer(log *slog.Logger, origins []string) *server {
 	m := new(ws.Metrics)
-	e := engine.New(engine.Options{Logger: log, Accept: ws.AcceptOptions{Metrics: m}})
+	e := engine.New(engine.Options{Logger: log, Accept: ws.AcceptOptions{Metrics: m, OriginPatterns: origins}})
 	if err := crossword.Register(e); err != nil {
 		panic("gameserver: " + err.Error()) // the embedded puzzles are checked by tests
 	}
@@ -45,6 +52,10 @@ func (s *server) routes() http.Handler {
 	mux.Handle("/client/rallypoint.js", client.Handler())
 	// The game endpoint: rallypoint.v1 (PROTOCOL.md).
 	mux.Handle("/play", s.engine)
+	// Prometheus metrics: rooms, players, connections, tick lateness, bytes, compression.
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(newCollector(s.engine.Metrics(), s.metrics))
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	// The room listing as JSON (private rooms excluded); the same data as the lobby feed.
 	mux.Handle("GET /rooms", s.engine.RoomsHandler())
 	return mux
@@ -128,4 +139,15 @@ func (s *server) closeAll(ctx context.Context) {
 	case <-done:
 	case <-ctx.Done():
 	}
+}
+
+// splitList parses a comma-separated flag value.
+func splitList(v string) []string {
+	var out []string
+	for _, p := range strings.Split(v, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
 }

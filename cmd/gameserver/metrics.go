@@ -1,0 +1,80 @@
+package main
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/rallypoint/rallypoint/engine"
+	"github.com/rallypoint/rallypoint/net/ws"
+)
+
+// collector exports the engine's and the WebSocket layer's counters as Prometheus series. It
+// reads the atomic counters at scrape time, so the hot paths pay nothing for it.
+type collector struct {
+	e  *engine.Metrics
+	ws *ws.Metrics
+
+	rooms, players, conns, ticks, encodes, panics, floods, slow, replaced *prometheus.Desc
+	bytesIn, bytesOut, payloadIn, payloadOut, ratio, lateness             *prometheus.Desc
+}
+
+func newCollector(e *engine.Metrics, w *ws.Metrics) *collector {
+	d := func(name, help string) *prometheus.Desc {
+		return prometheus.NewDesc("rallypoint_"+name, help, nil, nil)
+	}
+	return &collector{
+		e: e, ws: w,
+		rooms:      d("rooms", "Rooms running."),
+		players:    d("players", "Players seated in rooms (connected or within their grace period)."),
+		conns:      d("connections", "WebSocket connections open."),
+		ticks:      d("ticks_total", "Room ticks run."),
+		encodes:    d("snapshot_encodes_total", "Snapshot frames encoded (frame cache misses)."),
+		panics:     d("room_panics_total", "Rooms ended by a panic in game code."),
+		floods:     d("floods_total", "Players dropped for flooding their room with inputs."),
+		slow:       d("slow_consumers_total", "Connections closed because their outbound queue filled."),
+		replaced:   d("snapshots_replaced_total", "Latest-wins messages replaced before they were sent."),
+		bytesIn:    d("bytes_in_total", "WebSocket bytes read after the handshake."),
+		bytesOut:   d("bytes_out_total", "WebSocket bytes written after the handshake."),
+		payloadIn:  d("payload_in_total", "Message bytes received, after inflation."),
+		payloadOut: d("payload_out_total", "Message bytes sent, before compression."),
+		ratio:      d("compression_ratio", "Bytes written over message bytes sent (lower is better; framing included)."),
+		lateness:   d("tick_lateness_seconds", "How late room ticks started against their schedule."),
+	}
+}
+
+func (c *collector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{c.rooms, c.players, c.conns, c.ticks, c.encodes, c.panics, c.floods,
+		c.slow, c.replaced, c.bytesIn, c.bytesOut, c.payloadIn, c.payloadOut, c.ratio, c.lateness} {
+		ch <- d
+	}
+}
+
+func (c *collector) Collect(ch chan<- prometheus.Metric) {
+	gauge := func(d *prometheus.Desc, v int64) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, float64(v))
+	}
+	counter := func(d *prometheus.Desc, v int64) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v))
+	}
+	gauge(c.rooms, c.e.Rooms.Load())
+	gauge(c.players, c.e.Players.Load())
+	gauge(c.conns, c.ws.Open.Load())
+	counter(c.ticks, c.e.Ticks.Load())
+	counter(c.encodes, c.e.Encodes.Load())
+	counter(c.panics, c.e.Panics.Load())
+	counter(c.floods, c.e.Floods.Load())
+	counter(c.slow, c.ws.SlowConsumers.Load())
+	counter(c.replaced, c.ws.LatestReplaced.Load())
+	counter(c.bytesIn, c.ws.BytesIn.Load())
+	counter(c.bytesOut, c.ws.BytesOut.Load())
+	counter(c.payloadIn, c.ws.PayloadIn.Load())
+	counter(c.payloadOut, c.ws.PayloadOut.Load())
+	if p := c.ws.PayloadOut.Load(); p > 0 {
+		ch <- prometheus.MustNewConstMetric(c.ratio, prometheus.GaugeValue, float64(c.ws.BytesOut.Load())/float64(p))
+	}
+	bounds, cum := c.e.TickLateness.Buckets()
+	buckets := make(map[float64]uint64, len(bounds)-1)
+	for i := 0; i < len(bounds)-1; i++ {
+		buckets[bounds[i].Seconds()] = uint64(cum[i])
+	}
+	ch <- prometheus.MustNewConstHistogram(c.lateness, uint64(c.e.TickLateness.Count()), c.e.TickLateness.Sum().Seconds(), buckets)
+}
