@@ -82,7 +82,7 @@ func run(ctx context.Context, ln net.Listener, log *slog.Logger, origins []strin
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
-	log.Info("rallypoint listening", "addr", ln.Addr().String(), "echo", fmt.Sprintf("ws://%s/echo", ln.Addr()))
+	log.Info("rallypoint listening", "addr", ln.Addr().String(), "endpoints", "/play /rooms /client/rallypoint.js /metrics /echo /healthz")
 
 	select {
 	case err := <-errc:
