@@ -117,23 +117,30 @@ func TestShutdownSendsGoingAway(t *testing.T) {
 	}
 }
 
-func TestCrosswordIsPlayableOverPlay(t *testing.T) {
-	addr, stop := startServer(t)
-	defer stop()
+// playCrossword joins the crossword on /play and waits for its second snapshot.
+func playCrossword(t *testing.T, addr string) *client.Client {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	c, err := client.Dial(ctx, "ws://"+addr+"/play", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Conn().CloseNow()
+	t.Cleanup(func() { c.Conn().CloseNow() })
 	j, err := c.Join(ctx, engine.JoinOptions{Game: "crossword"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := c.WaitSnapshot(ctx, j.Tick+1); err != nil {
+	if err := c.WaitSnapshot(ctx, j.Tick+2); err != nil {
 		t.Fatalf("no snapshot from the crossword room: %v", err)
 	}
+	return c
+}
+
+func TestCrosswordIsPlayableOverPlay(t *testing.T) {
+	addr, stop := startServer(t)
+	defer stop()
+	playCrossword(t, addr)
 }
 
 func TestServesTheBrowserSDK(t *testing.T) {
@@ -153,20 +160,7 @@ func TestServesTheBrowserSDK(t *testing.T) {
 func TestMetricsExportsEngineAndConnectionSeries(t *testing.T) {
 	addr, stop := startServer(t)
 	defer stop()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	c, err := client.Dial(ctx, "ws://"+addr+"/play", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Conn().CloseNow()
-	j, err := c.Join(ctx, engine.JoinOptions{Game: "crossword"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := c.WaitSnapshot(ctx, j.Tick+2); err != nil {
-		t.Fatal(err)
-	}
+	playCrossword(t, addr)
 	resp, err := http.Get("http://" + addr + "/metrics")
 	if err != nil {
 		t.Fatal(err)
