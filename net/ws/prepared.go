@@ -160,6 +160,7 @@ func writeAll(pm *PreparedMessage, conns []*Conn, latest bool) (failed int) {
 // each player's own input acknowledgement with the shared snapshot in one syscall.
 func (c *Conn) WriteLatestWith(pm *PreparedMessage, lead []byte) error {
 	c.noteSent(len(pm.data) + len(lead))
+	c.metrics.MessagesOut.Add(1) // the unit is two messages; noteSent counted one
 	f, compressed := pm.outFrame(c)
 	unit := c.frame(opBinary, false, lead)
 	unit.pool = bpool.Grow(unit.pool, len(f.b))
