@@ -1469,9 +1469,13 @@ function backoffDelay(attempt, options = {}, random = Math.random) {
 
 // src/clock.ts
 var ServerClock = class {
-  /** @param gain - weight of a new sample in the smoothed values (default 1/8). */
-  constructor(gain = 1 / 8) {
+  /**
+   * @param gain - weight of a new sample in the smoothed values (default 1/8).
+   * @param warmup - how many first samples are filtered by shortest round trip (default 4).
+   */
+  constructor(gain = 1 / 8, warmup = 4) {
     this.gain = gain;
+    this.warmup = warmup;
     this.srtt = 0;
     this.rttvar = 0;
     this.off = 0;
@@ -1499,18 +1503,19 @@ var ServerClock = class {
     const rtt = Math.max(0, now - clientTime);
     const mid = now - rtt / 2;
     const offset = serverTime - mid;
-    if (this.samples === 0) {
+    const best = this.samples === 0 || this.samples < this.warmup && rtt < this.srtt;
+    if (best) {
       this.srtt = rtt;
       this.rttvar = rtt / 2;
       this.off = offset;
-    } else {
+    } else if (this.samples >= this.warmup) {
       this.rttvar += this.gain * 2 * (Math.abs(this.srtt - rtt) - this.rttvar);
       this.srtt += this.gain * (rtt - this.srtt);
       this.off += this.gain * (offset - this.off);
     }
     this.samples++;
     if (tick > 0 && this.tickRate > 0) {
-      if (!this.hasTick) {
+      if (!this.hasTick || best) {
         this.anchorTime = mid;
         this.anchorTick = tick;
         this.hasTick = true;
@@ -2070,6 +2075,23 @@ var Client = class {
     if (s === void 0 || fields === void 0) return s;
     return { ...s, entities: interpolate(s, fields) };
   }
+  /**
+   * Pings now, three more times 250 ms apart (the clock's warm-up keeps the fastest round
+   * trip, so one ping delayed by page load does not skew the first estimates), then every
+   * pingInterval.
+   */
+  startPinging() {
+    const interval = this.opts.pingInterval ?? 2e3;
+    this.ping();
+    if (interval <= 0) return;
+    let warmup = 3;
+    this.pinger = setInterval(() => {
+      this.ping();
+      if (--warmup > 0) return;
+      clearInterval(this.pinger);
+      this.pinger = setInterval(() => this.ping(), interval);
+    }, Math.min(250, interval));
+  }
   /** Sends a ping now (one is sent every pingInterval anyway). */
   ping() {
     this.send([Kind.Ping, this.now()]);
@@ -2122,9 +2144,7 @@ var Client = class {
       this.attempt = 0;
       const resume = this.resumeToken;
       this.setState("open");
-      const interval = this.opts.pingInterval ?? 2e3;
-      if (interval > 0) this.pinger = setInterval(() => this.ping(), interval);
-      this.ping();
+      this.startPinging();
       if (resume !== "") {
         this.call(true, (req) => [Kind.Join, req, { token: resume }]).then(
           () => void 0,

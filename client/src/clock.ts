@@ -17,6 +17,11 @@ export interface ClockSample {
  * the server's clock from the local one, and the room's current tick, from pongs
  * `[23, client_time, server_time, tick]`. Times are in ms on the local clock passed in
  * (`performance.now()` by default in {@link Client}).
+ *
+ * The first `warmup` pongs are a clock filter in the manner of NTP's: the one with the
+ * shortest round trip wins outright, since its offset is the least skewed by queueing. A
+ * page's first ping often waits behind script loading; smoothing it in at 1/8 would keep a
+ * loopback RTT reading 100 ms for half a minute.
  */
 export class ServerClock {
   private srtt = 0;
@@ -28,8 +33,14 @@ export class ServerClock {
   private anchorTick = 0;
   private hasTick = false;
 
-  /** @param gain - weight of a new sample in the smoothed values (default 1/8). */
-  constructor(private readonly gain = 1 / 8) {}
+  /**
+   * @param gain - weight of a new sample in the smoothed values (default 1/8).
+   * @param warmup - how many first samples are filtered by shortest round trip (default 4).
+   */
+  constructor(
+    private readonly gain = 1 / 8,
+    private readonly warmup = 4,
+  ) {}
 
   /** Sets the room's tick rate (Hz), from the join answer; needed to estimate the tick. */
   setTickRate(hz: number): void {
@@ -50,18 +61,19 @@ export class ServerClock {
     const rtt = Math.max(0, now - clientTime);
     const mid = now - rtt / 2; // local time at which the server answered, assuming symmetry
     const offset = serverTime - mid;
-    if (this.samples === 0) {
+    const best = this.samples === 0 || (this.samples < this.warmup && rtt < this.srtt);
+    if (best) {
       this.srtt = rtt;
       this.rttvar = rtt / 2;
       this.off = offset;
-    } else {
+    } else if (this.samples >= this.warmup) {
       this.rttvar += this.gain * 2 * (Math.abs(this.srtt - rtt) - this.rttvar); // β = 1/4
       this.srtt += this.gain * (rtt - this.srtt);
       this.off += this.gain * (offset - this.off);
     }
     this.samples++;
     if (tick > 0 && this.tickRate > 0) {
-      if (!this.hasTick) {
+      if (!this.hasTick || best) {
         this.anchorTime = mid;
         this.anchorTick = tick;
         this.hasTick = true;

@@ -87,7 +87,7 @@ test("backoff: exponential, capped, with jitter below the nominal delay", () => 
 });
 
 test("clock: smoothed RTT, offset and server tick", () => {
-  const c = new ServerClock();
+  const c = new ServerClock(1 / 8, 1); // no warm-up filter: smoothing from the second pong
   c.setTickRate(60);
   // Ping at 1000, server answers at its 51000 (tick 600), pong at 1100: RTT 100, offset 50000 − 1050... 
   let s = c.onPong(1000, 51000, 600, 1100);
@@ -105,4 +105,22 @@ test("clock: smoothed RTT, offset and server tick", () => {
   assert.equal(c.sampleCount, 2);
   c.resetTick();
   assert.equal(c.serverTick(3000), undefined);
+});
+
+test("clock: warm-up keeps the fastest of the first pongs, then smooths", () => {
+  const c = new ServerClock(); // warm-up of 4
+  c.setTickRate(60);
+  c.onPong(0, 50100, 0, 200); // a first ping stuck behind page load: RTT 200
+  assert.equal(c.rtt, 200);
+  c.onPong(250, 50252, 0, 254); // RTT 4: wins outright, offset from it (50252 − 252)
+  assert.equal(c.rtt, 4);
+  assert.equal(c.offset, 50000);
+  c.onPong(500, 50503, 0, 510); // RTT 10, slower than the best: ignored during warm-up
+  assert.equal(c.rtt, 4);
+  assert.equal(c.offset, 50000);
+  c.onPong(750, 50752, 0, 754); // 4th sample, RTT 4: not better, ignored
+  assert.equal(c.rtt, 4);
+  c.onPong(2750, 52752, 0, 2762); // after warm-up: RTT 12 smoothed in at 1/8
+  assert.equal(c.rtt, 5);
+  assert.equal(c.sampleCount, 5);
 });

@@ -256,6 +256,12 @@ export declare class Client {
     interpolated(now: number | undefined, fields: readonly number[] | ((kind: number) => readonly number[])): (InterpolationSample & {
         entities: Map<number, Entity>;
     }) | undefined;
+    /**
+     * Pings now, three more times 250 ms apart (the clock's warm-up keeps the fastest round
+     * trip, so one ping delayed by page load does not skew the first estimates), then every
+     * pingInterval.
+     */
+    private startPinging;
     /** Sends a ping now (one is sent every pingInterval anyway). */
     ping(): void;
     /** Closes the connection for good (no reconnection); the seat is held for the grace period unless you {@link Client.leave} first. */

@@ -15,9 +15,15 @@ export interface ClockSample {
  * the server's clock from the local one, and the room's current tick, from pongs
  * `[23, client_time, server_time, tick]`. Times are in ms on the local clock passed in
  * (`performance.now()` by default in {@link Client}).
+ *
+ * The first `warmup` pongs are a clock filter in the manner of NTP's: the one with the
+ * shortest round trip wins outright, since its offset is the least skewed by queueing. A
+ * page's first ping often waits behind script loading; smoothing it in at 1/8 would keep a
+ * loopback RTT reading 100 ms for half a minute.
  */
 export declare class ServerClock {
     private readonly gain;
+    private readonly warmup;
     private srtt;
     private rttvar;
     private off;
@@ -26,8 +32,11 @@ export declare class ServerClock {
     private anchorTime;
     private anchorTick;
     private hasTick;
-    /** @param gain - weight of a new sample in the smoothed values (default 1/8). */
-    constructor(gain?: number);
+    /**
+     * @param gain - weight of a new sample in the smoothed values (default 1/8).
+     * @param warmup - how many first samples are filtered by shortest round trip (default 4).
+     */
+    constructor(gain?: number, warmup?: number);
     /** Sets the room's tick rate (Hz), from the join answer; needed to estimate the tick. */
     setTickRate(hz: number): void;
     /** Forgets the tick estimate (a new room); keeps the RTT and offset. */
