@@ -464,3 +464,37 @@ func TestWriteLatestWithKeepsTheLeadWithItsMessage(t *testing.T) {
 		t.Fatalf("last unit %d, want 199", last)
 	}
 }
+
+// TestWritesWorkLongAfterABacklog: a backlog is drained by a blocking write bounded by
+// WriteTimeout; that deadline must not outlive it, or every direct write after it passes
+// fails with a timeout (a regression the load generator found: connections died 10 s after
+// two goroutines first wrote at once).
+func TestWritesWorkLongAfterABacklog(t *testing.T) {
+	const timeout = 100 * time.Millisecond
+	m := new(Metrics)
+	sc, cl := acceptPair(t, &AcceptOptions{Metrics: m, Limits: Limits{WriteTimeout: timeout},
+		Compression: CompressionOptions{Mode: CompressionDisabled}}, nil)
+	// More than the socket buffers hold while the client is not reading: the rest queues
+	// and the writer goroutine drains it with a deadline.
+	big := payload(1<<20, false)
+	for range 4 {
+		if err := sc.WriteMessage(MessageBinary, big); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range 4 {
+		if _, p, err := cl.ReadMessage(); err != nil || len(p) != len(big) {
+			t.Fatalf("backlogged message: %d bytes, %v", len(p), err)
+		}
+	}
+	time.Sleep(3 * timeout) // well past the drain's deadline
+	for i := range 3 {
+		if err := sc.WriteMessage(MessageBinary, []byte{byte(i)}); err != nil {
+			t.Fatalf("direct write %d after the backlog: %v", i, err)
+		}
+		_ = cl.NetConn().SetReadDeadline(time.Now().Add(5 * time.Second))
+		if _, p, err := cl.ReadMessage(); err != nil || len(p) != 1 || p[0] != byte(i) {
+			t.Fatalf("message %d after the backlog: %v %v", i, p, err)
+		}
+	}
+}

@@ -180,6 +180,10 @@ func (w *writer) flush() {
 		w.nb = nb
 		_ = c.nc.SetWriteDeadline(time.Now().Add(c.lim.WriteTimeout))
 		n, err := w.nb.WriteTo(c.nc)
+		// The deadline bounds this blocking write only. Left in place it would outlive the
+		// backlog and fail every later direct write once it passed, killing a healthy
+		// connection WriteTimeout after its first backlog.
+		_ = c.nc.SetWriteDeadline(time.Time{})
 		c.metrics.BytesOut.Add(n)
 		for i := range batch {
 			batch[i].release()
