@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -110,6 +111,8 @@ type Engine struct {
 	rooms   map[string]*roomCore
 	conns   map[*ws.Conn]struct{}
 	closing atomic.Bool
+	// quickMu makes quick play's choice of room and its in-flight seat count one step.
+	quickMu sync.Mutex
 
 	sessions sessions
 	lobby    *lobby
@@ -270,15 +273,28 @@ func (e *Engine) EndRoom(id, message string) bool {
 	return ok
 }
 
-// quickPlay finds the fullest public, unlocked room of game with a free seat (reserved seats
-// count as taken), or creates one.
-func (e *Engine) quickPlay(game string) (*roomCore, error) {
-	if en, ok := match.QuickPlay(e.lobby.dir, game, match.Filter{}); ok {
-		if rc := e.room(en.ID); rc != nil {
-			return rc, nil
+// quickPlay finds the fullest public, unlocked room of game with a free seat, or creates
+// one, and counts the seat as taken until the caller's join is answered (roomCore.joining,
+// released with doneJoining). The room lists its players as of its last join, so without
+// that count concurrent joins would all pick the same last seat and all but one be refused.
+// Rooms in skip, which refused this player already, are passed over.
+func (e *Engine) quickPlay(game string, skip []string) (*roomCore, error) {
+	e.quickMu.Lock()
+	defer e.quickMu.Unlock()
+	for _, en := range e.lobby.dir.List(match.Filter{Game: game, MinFreeSeats: 1, SortBy: match.SortPlayers}) {
+		rc := e.room(en.ID)
+		if rc == nil || slices.Contains(skip, en.ID) || en.Players+int(rc.joining.Load()) >= en.MaxPlayers {
+			continue
 		}
+		rc.joining.Add(1)
+		return rc, nil
 	}
-	return e.createRoom(game, CreateOptions{})
+	rc, err := e.createRoom(game, CreateOptions{})
+	if err != nil {
+		return nil, err
+	}
+	rc.joining.Add(1)
+	return rc, nil
 }
 
 // Shutdown ends every room (players get close 1001 after a last tick applies the inputs

@@ -1,10 +1,12 @@
 package engine_test
 
 import (
+	"bytes"
 	"context"
 	"log/slog"
 	"net"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -358,7 +360,19 @@ func TestMalformedMessagesGetAnErrorAndChangeNothing(t *testing.T) {
 		{0x91, 0xa1, 'x'},  // kind is a string
 		{0x91, 0x7f},       // unknown kind
 		{0x92, 0x03, 0x01}, // input without a payload
+		// Lengths beyond the message: a string "of 2 GiB", a million-element array, deep nesting.
+		{0x92, 0x06, 0xdb, 0x80, 0x00, 0x00, 0x00},
+		{0x93, 0x03, 0x01, 0xdd, 0x00, 0x0f, 0x42, 0x40},
+		append(append([]byte{0x93, 0x03, 0x01}, bytes.Repeat([]byte{0x91}, 100)...), 0x01),
 	}
+	// Each of the lies above, repeated, must not make the server hold what they claim
+	// (the decoder used to grow its buffer by a megabyte and more per attempt, and keep it).
+	for range 30 {
+		bad = append(bad, []byte{0x92, 0x06, 0xdb, 0x80, 0x00, 0x00, 0x00})
+	}
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
 	for _, b := range bad {
 		if err := c.Conn().WriteMessage(ws.MessageBinary, b); err != nil {
 			t.Fatal(err)
@@ -367,6 +381,11 @@ func TestMalformedMessagesGetAnErrorAndChangeNothing(t *testing.T) {
 		if ev.Code != engine.CodeMalformed && ev.Code != engine.CodeUnknownKind {
 			t.Fatalf("message %x answered %+v", b, ev)
 		}
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	if grown := int64(after.HeapAlloc) - int64(before.HeapAlloc); grown > 32<<20 {
+		t.Fatalf("heap grew by %d MiB over %d malformed messages", grown>>20, len(bad))
 	}
 	c.SendInput(tallyInput{Add: 5})
 	waitFor(t, "input after garbage", func() bool { v, _ := scoreOf(c, j.Player); return v == 5 })

@@ -7,6 +7,7 @@ import (
 
 	"github.com/vmihailenco/msgpack/v5"
 
+	"github.com/rallypoint/rallypoint/internal/msgcheck"
 	"github.com/rallypoint/rallypoint/match"
 	"github.com/rallypoint/rallypoint/net/ws"
 )
@@ -62,6 +63,11 @@ func (s *session) serve() {
 
 // handle processes one message; false ends the connection.
 func (s *session) handle(data []byte) bool {
+	// Lengths are checked before the decoder sees them: it grows its reusable buffer for
+	// whatever a string header claims, so a few 6-byte lies could hold gigabytes.
+	if err := msgcheck.Valid(data, msgcheck.MaxDepth); err != nil {
+		return s.malformed("not one well-formed msgpack value: " + err.Error())
+	}
 	s.br.Reset(data)
 	s.dec.Reset(&s.br)
 	n, err := s.dec.DecodeArrayLen()
@@ -230,10 +236,7 @@ func (s *session) join(n int) bool {
 			return respond(createErrCode(err), err.Error())
 		}
 	default:
-		var err error
-		if rc, err = s.e.quickPlay(opts.Game); err != nil {
-			return respond(createErrCode(err), err.Error())
-		}
+		return s.quickJoin(cmd, opts.Game, respond)
 	}
 	if !rc.enqueue(cmd) {
 		return respond(CodeRoomEnded, "the room has ended")
@@ -248,6 +251,44 @@ func (s *session) join(n int) bool {
 		return respond(CodeRoomEnded, "the room has ended")
 	}
 	return true
+}
+
+// quickJoin seats the player in the fullest room of game with a free seat. A room that
+// refuses anyway (it filled through a code or a reservation, the game locked it, it ended)
+// is passed over and the next one tried, a few times, before the refusal is reported.
+func (s *session) quickJoin(cmd command, game string, respond func(Code, string) bool) bool {
+	const attempts = 4
+	var skip []string
+	for i := 1; ; i++ {
+		rc, err := s.e.quickPlay(game, skip)
+		if err != nil {
+			return respond(createErrCode(err), err.Error())
+		}
+		cmd.reply = make(chan joinResult, 1)
+		code, msg := CodeOK, ""
+		if !rc.enqueue(cmd) {
+			code, msg = CodeRoomEnded, "the room has ended"
+		} else {
+			select {
+			case res := <-cmd.reply:
+				if res.err != nil {
+					code, msg = res.err.Code, res.err.Message
+				} else {
+					s.player = res.player
+				}
+			case <-rc.finished:
+				code, msg = CodeRoomEnded, "the room has ended"
+			}
+		}
+		rc.joining.Add(-1)
+		if code == CodeOK {
+			return true
+		}
+		if i == attempts || (code != CodeFull && code != CodeLocked && code != CodeRoomEnded) {
+			return respond(code, msg)
+		}
+		skip = append(skip, rc.id)
+	}
 }
 
 func createErrCode(err error) Code {
