@@ -5,12 +5,14 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/vmihailenco/msgpack/v5"
 
 	"github.com/rallypoint/rallypoint/engine"
+	"github.com/rallypoint/rallypoint/engine/client"
 	"github.com/rallypoint/rallypoint/match"
 )
 
@@ -188,5 +190,38 @@ func TestPartyIsMatchedWhole(t *testing.T) {
 	ma, mb, ms := waitEvent(t, a, engine.KindMatched), waitEvent(t, b, engine.KindMatched), waitEvent(t, solo, engine.KindMatched)
 	if ma.Room != mb.Room || mb.Room != ms.Room || ma.Ticket != mb.Ticket || ma.Ticket == ms.Ticket {
 		t.Fatalf("party split or merged wrongly: %+v %+v %+v", ma, mb, ms)
+	}
+}
+
+// TestConcurrentQuickPlaysFillRoomsWithoutRefusals: joins that arrive together used to pick
+// the same last free seat, and all but one were refused "room full" (found by cmd/loadgen
+// and bench/colyseus). Seats handed out count as taken until answered, so 40 simultaneous
+// quick plays for rooms of 8 all get a seat and fill exactly 5 rooms.
+func TestConcurrentQuickPlaysFillRoomsWithoutRefusals(t *testing.T) {
+	const players, seats = 40, 8
+	te := startEngine(t, engine.RoomConfig{MaxPlayers: seats}, engine.Options{})
+	conns := make([]*client.Client, players)
+	for i := range conns {
+		conns[i] = te.dial(t)
+	}
+	var wg sync.WaitGroup
+	rooms := make([]string, players)
+	errs := make([]error, players)
+	for i, c := range conns {
+		wg.Go(func() {
+			j, err := c.Join(ctx5(t), engine.JoinOptions{Game: "tally"})
+			rooms[i], errs[i] = j.Room, err
+		})
+	}
+	wg.Wait()
+	perRoom := map[string]int{}
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("join %d: %v", i, err)
+		}
+		perRoom[rooms[i]]++
+	}
+	if len(perRoom) != players/seats {
+		t.Fatalf("%d players in %d rooms (%v), want %d full rooms", players, len(perRoom), perRoom, players/seats)
 	}
 }

@@ -95,7 +95,8 @@ type roomCore struct {
 	cmds []command
 	work []command // the loop's swap buffer
 
-	code       string // join code of a private room
+	joining    atomic.Int32 // quick-play joins sent here and not yet answered (Engine.quickPlay)
+	code       string       // join code of a private room
 	info       atomic.Pointer[RoomInfo]
 	publicTick atomic.Uint32 // rc.tick, for other goroutines (pongs)
 
