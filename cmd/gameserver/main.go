@@ -1,13 +1,17 @@
-// Command gameserver runs Rallypoint on its embedded defaults.
+// Command gameserver runs Rallypoint on its embedded defaults, with the two example games.
 //
-//	go run ./cmd/gameserver            # listens on :8080
+//	go run ./cmd/gameserver            # listens on :8080: open http://localhost:8080
 //	go run ./cmd/gameserver -addr 127.0.0.1:9000
 //
-// It serves the game endpoint /play (rallypoint.v1), the room listing /rooms, the browser
-// SDK /client/rallypoint.js, Prometheus /metrics, /echo (a WebSocket echo service in the
-// manner of the public ones WebSocket developers test against) and /healthz. SIGINT or
-// SIGTERM shuts it down gracefully: rooms run a last tick, every WebSocket client gets close
-// 1001 (going away) and in-flight HTTP requests finish.
+// It serves a start page at / that links to the games' pages, /crossword/ (the massively
+// multiplayer crossword) and /shooter/ (the arena shooter), with live player counts; the
+// game endpoint /play (rallypoint.v1), where both games are registered as "crossword" and
+// "shooter"; the room listing /rooms; the browser SDK /client/rallypoint.js, which the pages
+// import; Prometheus /metrics; /echo (a WebSocket echo service in the manner of the public
+// ones WebSocket developers test against) and /healthz. Everything is embedded in the
+// binary: it needs no files and no npm at run time. SIGINT or SIGTERM shuts it down
+// gracefully: rooms run a last tick, every WebSocket client gets close 1001 (going away) and
+// in-flight HTTP requests finish.
 //
 // Flags:
 //
@@ -82,7 +86,8 @@ func run(ctx context.Context, ln net.Listener, log *slog.Logger, origins []strin
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
-	log.Info("rallypoint listening", "addr", ln.Addr().String(), "endpoints", "/play /rooms /client/rallypoint.js /metrics /echo /healthz")
+	log.Info("rallypoint listening", "addr", ln.Addr().String(), "pages", "/ /crossword/ /shooter/",
+		"endpoints", "/play /rooms /client/rallypoint.js /metrics /echo /healthz")
 
 	select {
 	case err := <-errc:

@@ -143,6 +143,25 @@ func TestCrosswordIsPlayableOverPlay(t *testing.T) {
 	playCrossword(t, addr)
 }
 
+func TestShooterIsPlayableOverPlay(t *testing.T) {
+	addr, stop := startServer(t)
+	defer stop()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	c, err := client.Dial(ctx, "ws://"+addr+"/play", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Conn().CloseNow()
+	j, err := c.Join(ctx, engine.JoinOptions{Game: "shooter"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.WaitSnapshot(ctx, j.Tick+2); err != nil {
+		t.Fatalf("no snapshot from the shooter room: %v", err)
+	}
+}
+
 func TestServesTheBrowserSDK(t *testing.T) {
 	addr, stop := startServer(t)
 	defer stop()

@@ -14,6 +14,7 @@ import (
 	"github.com/rallypoint/rallypoint/client"
 	"github.com/rallypoint/rallypoint/engine"
 	"github.com/rallypoint/rallypoint/examples/crossword"
+	"github.com/rallypoint/rallypoint/examples/shooter"
 	"github.com/rallypoint/rallypoint/net/ws"
 )
 
@@ -35,8 +36,13 @@ type server struct {
 func newServer(log *slog.Logger, origins []string) *server {
 	m := new(ws.Metrics)
 	e := engine.New(engine.Options{Logger: log, Accept: ws.AcceptOptions{Metrics: m, OriginPatterns: origins}})
+	// The example games, with their defaults: both are checked by their own tests, so an
+	// error here is a bug in this binary, not a condition to handle.
 	if err := crossword.Register(e); err != nil {
-		panic("gameserver: " + err.Error()) // the embedded puzzles are checked by tests
+		panic("gameserver: " + err.Error())
+	}
+	if err := shooter.Register(e); err != nil {
+		panic("gameserver: " + err.Error())
 	}
 	return &server{log: log, metrics: m, engine: e, conns: make(map[*ws.Conn]struct{})}
 }
@@ -58,6 +64,12 @@ func (s *server) routes() http.Handler {
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	// The room listing as JSON (private rooms excluded); the same data as the lobby feed.
 	mux.Handle("GET /rooms", s.engine.RoomsHandler())
+	// The pages: the start page at / exactly (other unknown paths stay 404), and each game's
+	// page under its folder. ServeMux redirects /crossword to /crossword/ (and /shooter to
+	// /shooter/), which the pages need: they load their scripts by relative URLs.
+	mux.HandleFunc("GET /{$}", serveStartPage)
+	mux.Handle("/crossword/", http.StripPrefix("/crossword", crossword.Web()))
+	mux.Handle("/shooter/", http.StripPrefix("/shooter", shooter.Web()))
 	return mux
 }
 

@@ -1,0 +1,120 @@
+// driver.mjs: plays the example games' pages in headless Debian Chromium for
+// cmd/gameserver/e2e_test.go, and prints what it saw as JSON lines. It asserts nothing: the Go
+// test does, and prints these lines (console messages and page errors included) on failure.
+//
+//   node driver.mjs --url http://127.0.0.1:PORT --out DIR --cells '[{"row":0,"col":0,"letter":"A"},...]'
+//        [--docs DIR --park '[{"row":1,"col":2},...]'] [--scenarios crossword,shooter]
+//        [--chromium /usr/bin/chromium]
+//        [--peers testdata/peers] [--timeout SECONDS]
+//
+// It runs with the repository's testdata/peers as its working directory (peertest.Start does
+// that) and loads playwright-core and lib.mjs from there (--peers): the packages are installed
+// once, by `npm ci` in testdata/peers. It never downloads a browser: it runs --chromium.
+//
+// Lines: {"event":"browser","version","pid"} once Chromium is up (pid leads Chromium's own
+// process group, so the Go test can kill what is left if this process is killed), then per
+// page "console", "pageerror", "requestfailed", "http" (status >= 400), "websocket" and
+// "screenshot" lines, one {"event":"crossword",...} and one {"event":"shooter",...} result
+// (with "error" when the scenario could not finish), and {"event":"done"}.
+import fs from 'node:fs';
+import path from 'node:path';
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
+import * as crossword from './crossword.mjs';
+import * as shooter from './shooter.mjs';
+
+const peersArg = process.argv.indexOf('--peers');
+const peers = peersArg > 0 ? process.argv[peersArg + 1] : process.cwd();
+const { emit, parseArgs } = await import(pathToFileURL(path.join(peers, 'lib.mjs')).href);
+const { chromium } = createRequire(path.join(peers, 'package.json'))('playwright-core');
+
+const args = parseArgs(process.argv.slice(2), {
+  url: '', out: '', docs: '', cells: '[]', park: '[]', scenarios: 'crossword,shooter',
+  chromium: '/usr/bin/chromium', peers, timeout: 60,
+});
+if (!args.url || !args.out) throw new Error('--url and --out are required');
+
+// The flags of testdata/peers/browser_driver.mjs: no network beyond the page, no GPU.
+const FLAGS = [
+  '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync',
+];
+
+const env = {
+  url: args.url.replace(/\/+$/, ''),
+  out: args.out,
+  docs: args.docs,
+  emit,
+  browser: null,
+  stepTimeout: 15000, // one page step: load, join, a letter to show up, a bot to move
+  settleTimeout: 5000, // after the keys are released, inputs acknowledged and prediction = server
+};
+
+let exiting = false;
+async function shutdown(code) {
+  if (exiting) return;
+  exiting = true;
+  if (env.browser) await env.browser.close().catch(() => {});
+  process.exit(code);
+}
+// Stopped by the Go test (its deadline or the test's end): take Chromium down with us.
+for (const sig of ['SIGTERM', 'SIGINT']) {
+  process.on(sig, () => { emit({ event: 'stopped', signal: sig }); shutdown(1); });
+}
+const overall = setTimeout(() => { emit({ event: 'timeout', seconds: args.timeout }); shutdown(1); }, args.timeout * 1000);
+overall.unref();
+
+// browserPid finds the Chromium that playwright started as our child. Playwright starts it in
+// a process group of its own (detached), which outlives us if we are killed with SIGKILL.
+function browserPid() {
+  for (const d of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${d}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // state, ppid, pgrp, ...
+      if (Number(fields[1]) === process.pid && /chrom/i.test(stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')))) {
+        return { pid: Number(d), pgid: Number(fields[2]) };
+      }
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  return { pid: 0, pgid: 0 };
+}
+
+let code = 0;
+try {
+  fs.mkdirSync(env.out, { recursive: true });
+  if (env.docs) fs.mkdirSync(env.docs, { recursive: true });
+  env.browser = await chromium.launch({
+    executablePath: args.chromium,
+    headless: true,
+    timeout: env.stepTimeout,
+    args: FLAGS,
+    // Our own handlers close the browser; playwright's would race them to process.exit.
+    handleSIGINT: false,
+    handleSIGTERM: false,
+    handleSIGHUP: false,
+  });
+  emit({ event: 'browser', version: env.browser.version(), ...browserPid() });
+  const scenarios = new Set(args.scenarios.split(',').filter(Boolean));
+  const cells = JSON.parse(args.cells);
+  const plays = [
+    ['crossword', () => crossword.run(env, cells, JSON.parse(args.park) || [])],
+    ['shooter', () => shooter.run(env)],
+  ];
+  for (const [name, play] of plays) {
+    if (!scenarios.has(name)) continue;
+    try {
+      emit({ event: name, ...(await play()) });
+    } catch (err) {
+      code = 1;
+      emit({ event: name, error: String((err && err.message) || err), stack: String(err && err.stack) });
+    }
+  }
+} catch (err) {
+  code = 1;
+  emit({ event: 'fatal', error: String((err && err.message) || err), stack: String(err && err.stack) });
+}
+emit({ event: 'done' });
+await shutdown(code);

@@ -1,0 +1,166 @@
+package shooter
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/vmihailenco/msgpack/v5"
+	"github.com/vmihailenco/msgpack/v5/msgpcode"
+
+	"github.com/rallypoint/rallypoint/state"
+)
+
+// Input is what a client sends once per simulation step while playing, as the msgpack
+// array [keys, aim, fire, view]: on the wire, [3, seq, [keys, aim, fire, view]]. Its
+// EncodeMsgpack and DecodeMsgpack implement that array (what a struct tagged
+// `msgpack:",as_array"` would be), without reflection and a little more leniently.
+type Input struct {
+	// Keys is a bitmask of KeyUp, KeyDown, KeyLeft and KeyRight: one Step.
+	Keys uint8
+	// Aim is the aim angle in milliradians, round(atan2(dy, dx)·1000), with y down.
+	Aim int
+	// Fire is a bitmask of FireBlaster and FireRocket: the buttons held. A held button fires
+	// again as soon as the weapon's cooldown allows.
+	Fire uint8
+	// View is the server tick at which the client was rendering the other players when it
+	// made the input (its interpolation time), for lag compensation; 0 for none.
+	View int
+}
+
+// EncodeMsgpack writes the input as [keys, aim, fire, view].
+func (in Input) EncodeMsgpack(enc *msgpack.Encoder) error {
+	if err := enc.EncodeArrayLen(4); err != nil {
+		return err
+	}
+	if err := enc.EncodeUint(uint64(in.Keys)); err != nil {
+		return err
+	}
+	if err := enc.EncodeInt(int64(in.Aim)); err != nil {
+		return err
+	}
+	if err := enc.EncodeUint(uint64(in.Fire)); err != nil {
+		return err
+	}
+	return enc.EncodeInt(int64(in.View))
+}
+
+// DecodeMsgpack reads [keys, aim, fire, view]. It also takes [keys, aim, fire] (view 0),
+// and takes aim and view as floats too (rounded): a JavaScript number that missed a
+// Math.round should cost a little precision, not the input. It does not allocate, which
+// matters at one input per player per tick.
+//
+// It refuses a longer array rather than skipping what it does not know: skipping a str or
+// bin whose header claims more bytes than the message holds makes vmihailenco/msgpack
+// (v5.4.1) grow the decoder's buffer, which the engine reuses for the connection's every
+// message, by a quarter or more each time, so a client could exhaust the server's memory
+// in a few dozen messages. Every element read here is a number, at most 9 bytes.
+func (in *Input) DecodeMsgpack(dec *msgpack.Decoder) error {
+	n, err := dec.DecodeArrayLen()
+	if err != nil {
+		return err
+	}
+	if n != 3 && n != 4 {
+		return fmt.Errorf("shooter: input of %d elements, want [keys, aim, fire, view]", n)
+	}
+	*in = Input{}
+	if in.Keys, err = dec.DecodeUint8(); err != nil {
+		return err
+	}
+	if in.Aim, err = decodeNumber(dec); err != nil {
+		return err
+	}
+	if in.Fire, err = dec.DecodeUint8(); err != nil {
+		return err
+	}
+	if n == 4 {
+		if in.View, err = decodeNumber(dec); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// decodeNumber reads an integer, or a float rounded to the nearest integer.
+func decodeNumber(dec *msgpack.Decoder) (int, error) {
+	c, err := dec.PeekCode()
+	if err != nil {
+		return 0, err
+	}
+	if c == msgpcode.Float || c == msgpcode.Double {
+		f, err := dec.DecodeFloat64()
+		if err != nil {
+			return 0, err
+		}
+		if math.IsNaN(f) || math.Abs(f) > math.MaxInt32 {
+			return 0, fmt.Errorf("shooter: input number %v out of range", f)
+		}
+		return int(math.Round(f)), nil
+	}
+	return dec.DecodeInt()
+}
+
+// Entity kinds of the replicated state.
+const (
+	// KindPlayer is a player, human or bot: [x·100, y·100, aim, health, alive, frags,
+	// deaths, name, color, bot]. A human's id is their engine player id.
+	KindPlayer uint8 = 1
+	// KindRocket is a rocket in flight: [x, y, vx, vy, owner id].
+	KindRocket uint8 = 2
+)
+
+// Id ranges of the entities that are not humans.
+const (
+	BotBase    state.ID = 1 << 24 // a server bot's id is BotBase + n
+	RocketBase state.ID = 1 << 25 // a rocket's id is RocketBase + n
+)
+
+// The reliable events the game broadcasts, with their payloads. Ids are entity ids; 0 is
+// nobody.
+type (
+	// ShotEvent ("shot"): a blaster tracer from (X1, Y1) to where it stopped.
+	ShotEvent struct {
+		By  uint32 `msgpack:"by"`
+		X1  int    `msgpack:"x1"`
+		Y1  int    `msgpack:"y1"`
+		X2  int    `msgpack:"x2"`
+		Y2  int    `msgpack:"y2"`
+		Hit uint32 `msgpack:"hit"`
+	}
+	// BoomEvent ("boom"): a rocket exploded, on a wall, the border, a player, or at the end
+	// of its life.
+	BoomEvent struct {
+		X   int    `msgpack:"x"`
+		Y   int    `msgpack:"y"`
+		By  uint32 `msgpack:"by"`
+		Hit uint32 `msgpack:"hit"`
+	}
+	// KillEvent ("kill"): a player died. Weapon is "blaster" or "rocket".
+	KillEvent struct {
+		Killer     uint32 `msgpack:"killer"`
+		Victim     uint32 `msgpack:"victim"`
+		Weapon     string `msgpack:"weapon"`
+		KillerName string `msgpack:"killer_name"`
+		VictimName string `msgpack:"victim_name"`
+	}
+)
+
+// MapInfo is the answer to the request "map": what the page needs to draw the arena and
+// to predict movement with the same walls, in the same order, as Step.
+type MapInfo struct {
+	Width    int      `msgpack:"width"`
+	Height   int      `msgpack:"height"`
+	Radius   int      `msgpack:"radius"`
+	Speed    int      `msgpack:"speed"`
+	TickRate int      `msgpack:"tick_rate"`
+	Walls    [][4]int `msgpack:"walls"` // [x, y, w, h] each
+}
+
+// Map returns the arena as the request "map" answers it.
+func Map() MapInfo {
+	m := MapInfo{Width: Width, Height: Height, Radius: Radius, Speed: Speed, TickRate: TickRate,
+		Walls: make([][4]int, len(Walls))}
+	for i, w := range Walls {
+		m.Walls[i] = [4]int{int(w.X), int(w.Y), int(w.W), int(w.H)}
+	}
+	return m
+}

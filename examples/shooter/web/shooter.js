@@ -1,0 +1,470 @@
+// shooter.js: the browser side of the arena shooter.
+//
+// It joins a "shooter" room with the Rallypoint SDK and runs three loops:
+//
+//   - a fixed 60 Hz input loop: each step samples the controls into one input
+//     [keys, aim, fire, view], sends it, and applies the same movement Step locally
+//     (prediction), so your own player answers the keys at once whatever the latency;
+//   - on each snapshot (30 Hz): reconciliation. The server's position of you already
+//     includes every input up to the one it acknowledged, so the SDK re-applies the
+//     pending ones on top. sim.js is bit-exact with the server's Step, so this lands on the
+//     predicted position exactly unless the server really disagreed (then the visible
+//     correction is smoothed out over a few frames);
+//   - the frame loop: everyone else and the rockets drawn between the two snapshots around
+//     the SDK's interpolation time, you at your predicted position.
+//
+// window.rp exposes the state the end-to-end tests check (defined below, before joining).
+
+import { connect } from "/client/rallypoint.js";
+import { Controls } from "./input.js";
+import { Renderer } from "./render.js";
+import * as sim from "./sim.js";
+
+// Replicated entity kinds and their field numbers (the server's snapshot layout).
+const KIND_PLAYER = 1;
+const KIND_ROCKET = 2;
+const P_X = 0; // round(x·100)
+const P_Y = 1;
+const P_AIM = 2; // milliradians
+const P_HEALTH = 3;
+const P_ALIVE = 4;
+const P_FRAGS = 5;
+const P_DEATHS = 6;
+const P_NAME = 7;
+const P_COLOR = 8;
+const P_BOT = 9;
+const R_X = 0; // round(x), whole units
+const R_Y = 1;
+const R_VX = 2;
+const R_VY = 3;
+const R_OWNER = 4;
+const LERP_FIELDS = [0, 1]; // positions blend in both kinds; aim is blended by hand (it wraps)
+
+const STEP_MS = 1000 / sim.TICK_RATE;
+// Steps run back to back at most when the loop was held up (a busy main thread, a throttled
+// background tab). Time beyond that is dropped rather than sent as a burst of inputs: the
+// server takes a bounded number of inputs per player and tick.
+const MAX_CATCH_UP = 6;
+// A correction farther than this is a teleport (respawn, resume), drawn at once.
+const SNAP_DISTANCE = 64;
+// Time constant (ms) with which a small visible correction decays.
+const SMOOTH_MS = 80;
+
+const params = new URLSearchParams(location.search);
+const name = (params.get("name") || `Player${100 + Math.floor(Math.random() * 900)}`).trim().slice(0, 24);
+
+const canvas = /** @type {HTMLCanvasElement} */ (document.getElementById("arena"));
+canvas.focus();
+const controls = new Controls(canvas);
+const renderer = new Renderer(canvas);
+const client = connect(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/play`);
+
+/** Everything the page knows about you and the room beyond the SDK's mirror. */
+const game = {
+  me: 0, // your entity id (= your player id)
+  walls: null, // [[x, y, w, h], ...] from the "map" request
+  seated: false, // joined (a seat in a room, maybe resuming after a drop)
+  inRoom: false, // seated and connected: inputs may go out
+  seen: false, // a snapshot with you in it was applied since the last (re)join
+  alive: false,
+  health: 0,
+  color: "#8b96a5",
+  pred: { x: 0, y: 0 }, // predicted position (prediction works on this object in place)
+  server: { x: 0, y: 0 }, // your position in the latest snapshot
+  offset: { x: 0, y: 0 }, // visible error still being smoothed out: drawn at pred + offset
+  aim: 0, // milliradians, as last sent
+  cooldown: { blaster: 0, rocket: 0 }, // steps until each weapon may fire again (predicted)
+  respawnAt: 0, // local time of the respawn while dead
+  killer: "",
+  message: "Connecting…",
+};
+
+const stats = { predictedSteps: 0, reconciliations: 0, mispredictions: 0 };
+/** The other players as drawn in the last frame. */
+let rendered = [];
+
+// ---- the debug hook for end-to-end tests ---------------------------------------------------
+
+/**
+ * window.rp: the page's state for end-to-end tests and the console. Read it; do not
+ * change it. Positions are world units (x right, y down, arena 2000 × 1200).
+ */
+const rp = {
+  /** The SDK client (connect's result). */
+  client,
+  /** True once joined, the map loaded and a snapshot with you in it applied; false again while the connection is down or after leaving, until the next such snapshot. */
+  ready: false,
+  /** The negotiated WebSocket extensions (client.extensions), e.g. "permessage-deflate; ...". */
+  extensions: () => client.extensions,
+  /** Your entity id (= your player id in the room); 0 before joining. */
+  me: 0,
+  /** The name sent with the join (?name= or a random PlayerNNN). */
+  name,
+  /** Your predicted position now: {x, y}. */
+  local: () => ({ x: game.pred.x, y: game.pred.y }),
+  /** Your position in the latest snapshot: {x, y}. */
+  server: () => ({ x: game.server.x, y: game.server.y }),
+  /** Whether you are alive in the latest snapshot (no inputs are sent while dead). */
+  alive: () => game.alive,
+  /** How many inputs the server has not acknowledged yet. */
+  pending: () => client.pendingInputs().length,
+  /** predictedSteps: inputs sent and applied locally; reconciliations: snapshots re-predicted from; mispredictions: reconciliations that did not land on the predicted position (respawns excepted). */
+  stats,
+  /** The other players as last rendered: [{id, x, y, bot, alive}], interpolated. */
+  others: () => rendered.map((o) => ({ ...o })),
+  /** Frames drawn. */
+  frames: 0,
+};
+window.rp = rp;
+
+// ---- joining ---------------------------------------------------------------------------
+
+let joining = false;
+
+/** Quick-plays a shooter room and fetches the map; retries while the connection lives. */
+async function play() {
+  if (joining || client.state === "closed") return;
+  joining = true;
+  try {
+    if (!game.seated) {
+      game.message = "Joining…";
+      const joined = await client.quickPlay("shooter", { name });
+      game.me = rp.me = joined.player;
+    }
+    if (game.walls === null) game.walls = parseMap(await client.request("map"));
+    game.message = "";
+  } catch (e) {
+    game.message = `Could not join: ${e instanceof Error ? e.message : e}`;
+    setTimeout(play, 3000);
+  } finally {
+    joining = false;
+  }
+}
+
+/** Checks the "map" answer against sim.js and returns its walls. */
+function parseMap(m) {
+  if (m === null || typeof m !== "object" || !Array.isArray(m.walls)) throw new Error("bad map answer");
+  const want = { width: sim.WIDTH, height: sim.HEIGHT, radius: sim.RADIUS, speed: sim.SPEED, tick_rate: sim.TICK_RATE };
+  for (const [k, v] of Object.entries(want)) {
+    // Prediction replays the server's Step with these numbers: a mismatch means it will not.
+    if (num(m[k]) !== v) console.warn(`shooter: map ${k} is ${m[k]}, sim.js assumes ${v}; prediction will be corrected at every snapshot`);
+  }
+  return m.walls.map((w) => [num(w[0]), num(w[1]), num(w[2]), num(w[3])]);
+}
+
+client.on("joined", () => {
+  // A join or a resume starts from a full snapshot, and input numbering starts again.
+  game.seated = true;
+  game.inRoom = true;
+  game.seen = false;
+  rp.ready = false;
+});
+
+client.on("left", ({ message }) => {
+  // Left for good (the room ended, or the seat was gone when resuming): play on elsewhere.
+  game.seated = false;
+  game.inRoom = false;
+  game.seen = false;
+  rp.ready = false;
+  game.message = `Left the room (${message}); joining again…`;
+  setTimeout(play, 2000);
+});
+
+client.on("state", ({ state }) => {
+  if (state !== "open") {
+    // Inputs would queue up behind the resume; the seat is held meanwhile.
+    game.inRoom = false;
+    rp.ready = false;
+  }
+  if (state === "closed") game.message = "Disconnected. Reload the page to play again.";
+});
+
+// ---- snapshots: reconciliation -----------------------------------------------------------
+
+client.on("snapshot", ({ tick, state }) => {
+  const e = game.me === 0 ? undefined : state.get(game.me);
+  if (e === undefined || e.kind !== KIND_PLAYER) return;
+  const f = e.fields;
+  const sx = num(f[P_X]) / 100;
+  const sy = num(f[P_Y]) / 100;
+  const wasAlive = game.seen && game.alive;
+  game.server.x = sx;
+  game.server.y = sy;
+  game.alive = f[P_ALIVE] === true;
+  game.health = num(f[P_HEALTH]);
+  game.color = str(f[P_COLOR]) || game.color;
+  if (game.alive) {
+    game.respawnAt = 0;
+    reconcile(tick, sx, sy, wasAlive);
+  } else {
+    // Dead: no inputs go out, nothing to predict; hold the server's position.
+    if (game.respawnAt === 0) game.respawnAt = performance.now() + sim.RESPAWN_STEPS * STEP_MS;
+    game.pred.x = sx;
+    game.pred.y = sy;
+    game.offset.x = game.offset.y = 0;
+  }
+  game.seen = true;
+  if (game.walls !== null) rp.ready = true;
+});
+
+const replayed = { x: 0, y: 0 };
+const applyInput = (pos, input) => sim.stepInto(pos, input[0], game.walls);
+
+/** Re-applies the pending inputs on the server's position of you at `tick`. */
+function reconcile(tick, sx, sy, wasAlive) {
+  const ack = client.inputs.lastAck;
+  // The acknowledgement travels with its snapshot; should they ever come apart, the
+  // pending inputs would not match this position, and the prediction is better kept.
+  if (wasAlive && ack.seq !== 0 && ack.tick !== tick) return;
+  replayed.x = sx;
+  replayed.y = sy;
+  client.reconcile(replayed, applyInput);
+  stats.reconciliations++;
+  const ex = game.pred.x - replayed.x;
+  const ey = game.pred.y - replayed.y;
+  if (!wasAlive) {
+    game.offset.x = game.offset.y = 0; // (re)spawned: appear there at once
+  } else if (ex !== 0 || ey !== 0) {
+    stats.mispredictions++;
+    game.offset.x += ex;
+    game.offset.y += ey;
+    if (Math.hypot(game.offset.x, game.offset.y) > SNAP_DISTANCE) game.offset.x = game.offset.y = 0;
+  }
+  game.pred.x = replayed.x;
+  game.pred.y = replayed.y;
+}
+
+// ---- events: effects ------------------------------------------------------------------
+
+client.on("event", ({ name: ev, payload: p }) => {
+  if (p === null || typeof p !== "object") return;
+  const now = performance.now();
+  switch (ev) {
+    case "shot":
+      renderer.addTracer(num(p.x1), num(p.y1), num(p.x2), num(p.y2), colorOf(num(p.by)), num(p.hit) !== 0, now);
+      break;
+    case "boom":
+      renderer.addBoom(num(p.x), num(p.y), now);
+      break;
+    case "kill": {
+      const killer = num(p.killer);
+      const victim = num(p.victim);
+      const mine = killer === game.me || victim === game.me;
+      renderer.addKill(str(p.killer_name), colorOf(killer), str(p.victim_name), colorOf(victim), str(p.weapon), mine, now);
+      if (victim === game.me) {
+        game.respawnAt = now + sim.RESPAWN_STEPS * STEP_MS;
+        game.killer = killer === victim ? "yourself" : str(p.killer_name);
+      }
+      break;
+    }
+  }
+});
+
+function colorOf(id) {
+  const e = client.entities().get(id);
+  return e !== undefined && e.kind === KIND_PLAYER ? str(e.fields[P_COLOR]) || "#cccccc" : "#cccccc";
+}
+
+// ---- the fixed-step input loop ------------------------------------------------------------
+
+/** One 1/60 s step: sample the controls, send the input, predict its movement. */
+function inputStep(now) {
+  if (!rp.ready || !game.inRoom || !game.alive || client.state !== "open") return;
+  const keys = controls.keys();
+  const fire = controls.fire();
+  game.aim = aimFromPointer(game.aim);
+  client.sendInput([keys, game.aim, fire, viewTick(now)]);
+  sim.stepInto(game.pred, keys, game.walls);
+  stats.predictedSteps++;
+  // Held buttons fire whenever the cooldown allows, as on the server (for the HUD only).
+  const cd = game.cooldown;
+  if (cd.blaster > 0) cd.blaster--;
+  if (cd.rocket > 0) cd.rocket--;
+  if (fire & sim.FIRE_BLASTER && cd.blaster === 0) cd.blaster = sim.BLASTER_COOLDOWN;
+  if (fire & sim.FIRE_ROCKET && cd.rocket === 0) cd.rocket = sim.ROCKET_COOLDOWN;
+}
+
+/** The aim angle (milliradians, y down) from where you are drawn to the pointer. */
+function aimFromPointer(previous) {
+  const p = controls.pointer;
+  if (p === null) return previous;
+  const w = renderer.toWorld(p.x, p.y);
+  const dx = w.x - (game.pred.x + game.offset.x);
+  const dy = w.y - (game.pred.y + game.offset.y);
+  if (dx === 0 && dy === 0) return previous;
+  return Math.round(Math.atan2(dy, dx) * 1000);
+}
+
+/** The server tick the others are drawn at right now: what you aimed at (lag compensation). */
+function viewTick(now) {
+  const s = client.interpolated(now);
+  if (s === undefined) return 0;
+  return Math.round(s.from.tick + (s.to.tick - s.from.tick) * s.t);
+}
+
+let acc = 0;
+let lastPump = -1;
+
+/** Runs the input steps due by `now` (driven by both animation frames and a timer). */
+function pump(now) {
+  if (lastPump >= 0) acc += now - lastPump;
+  lastPump = now;
+  if (acc > MAX_CATCH_UP * STEP_MS) acc = MAX_CATCH_UP * STEP_MS;
+  while (acc >= STEP_MS) {
+    acc -= STEP_MS;
+    inputStep(now);
+  }
+}
+
+// ---- frames ----------------------------------------------------------------------------
+
+let lastFrame = 0; // the last scene update
+let lastDraw = 0;
+let lastAnimationFrame = 0;
+
+/** Updates the scene (interpolation, smoothing, rp.others) and, if `draw`, draws it. */
+function frame(now, draw) {
+  const dt = lastFrame === 0 ? 0 : Math.max(0, now - lastFrame);
+  lastFrame = now;
+  const k = Math.exp(-dt / SMOOTH_MS);
+  game.offset.x *= k;
+  game.offset.y *= k;
+  if (Math.abs(game.offset.x) < 0.01 && Math.abs(game.offset.y) < 0.01) game.offset.x = game.offset.y = 0;
+
+  const players = [];
+  const rockets = [];
+  const others = [];
+  const sample = client.interpolated(now, LERP_FIELDS);
+  if (sample !== undefined) {
+    for (const [id, e] of sample.entities) {
+      const f = e.fields;
+      if (e.kind === KIND_ROCKET) {
+        rockets.push({ x: num(f[R_X]), y: num(f[R_Y]), vx: num(f[R_VX]), vy: num(f[R_VY]), owner: num(f[R_OWNER]) });
+      } else if (e.kind === KIND_PLAYER && id !== game.me) {
+        const p = playerOf(id, f, num(f[P_X]) / 100, num(f[P_Y]) / 100, blendedAim(sample, id));
+        players.push(p);
+        others.push({ id, x: p.x, y: p.y, bot: p.bot, alive: p.alive });
+      }
+    }
+  }
+  const mine = client.entities().get(game.me);
+  if (rp.ready && mine !== undefined) {
+    const p = playerOf(game.me, mine.fields, game.pred.x + game.offset.x, game.pred.y + game.offset.y, game.aim / 1000);
+    p.alive = game.alive;
+    p.me = true;
+    players.push(p); // drawn last: on top
+  }
+  rendered = others;
+  if (!draw) return;
+  lastDraw = now;
+  rp.frames++;
+  renderer.draw({ now, walls: game.walls, players, rockets, scores: scores(), hud: hud(now), pointer: controls.pointer });
+}
+
+function playerOf(id, f, x, y, aim) {
+  return {
+    id,
+    x,
+    y,
+    aim,
+    health: num(f[P_HEALTH]),
+    alive: f[P_ALIVE] === true,
+    name: str(f[P_NAME]),
+    color: str(f[P_COLOR]) || "#cccccc",
+    bot: f[P_BOT] === true,
+    me: false,
+  };
+}
+
+/** The aim of `id` blended between the two snapshots around the render time, the short way round. */
+function blendedAim(sample, id) {
+  const a = sample.from.state.get(id);
+  const b = sample.to.state.get(id);
+  const from = a === undefined ? 0 : num(a.fields[P_AIM]) / 1000;
+  if (b === undefined || sample.t === 0) return from;
+  let d = num(b.fields[P_AIM]) / 1000 - from;
+  if (d > Math.PI) d -= 2 * Math.PI;
+  else if (d < -Math.PI) d += 2 * Math.PI;
+  return from + d * sample.t;
+}
+
+/** The scoreboard rows: most frags first, then fewest deaths. */
+function scores() {
+  const rows = [];
+  for (const [id, e] of client.entities()) {
+    if (e.kind !== KIND_PLAYER) continue;
+    const f = e.fields;
+    rows.push({
+      name: str(f[P_NAME]),
+      color: str(f[P_COLOR]) || "#cccccc",
+      frags: num(f[P_FRAGS]),
+      deaths: num(f[P_DEATHS]),
+      bot: f[P_BOT] === true,
+      me: id === game.me,
+    });
+  }
+  rows.sort((a, b) => b.frags - a.frags || a.deaths - b.deaths || a.name.localeCompare(b.name));
+  return rows;
+}
+
+function hud(now) {
+  let banner = "";
+  let subBanner = "";
+  if (client.state === "connecting") banner = "Connecting…";
+  else if (client.state === "reconnecting") banner = "Connection lost, reconnecting…";
+  else if (game.message !== "") banner = game.message;
+  else if (!rp.ready) banner = "Joining…";
+  else if (!game.alive) {
+    const left = Math.max(0, (game.respawnAt - now) / 1000);
+    banner = `Respawning in ${left.toFixed(1)} s`;
+    if (game.killer !== "") subBanner = `fragged by ${game.killer}`;
+  }
+  let players = 0;
+  for (const e of client.entities().values()) if (e.kind === KIND_PLAYER) players++;
+  const tick = client.serverTick(now);
+  const mine = client.entities().get(game.me);
+  return {
+    name: (mine !== undefined && str(mine.fields[P_NAME])) || name,
+    color: game.color,
+    alive: game.alive,
+    health: game.health,
+    blaster: 1 - game.cooldown.blaster / sim.BLASTER_COOLDOWN,
+    rocket: 1 - game.cooldown.rocket / sim.ROCKET_COOLDOWN,
+    rtt: client.rtt,
+    tick: tick === undefined ? client.tick : Math.floor(tick),
+    players,
+    state: client.state,
+    extensions: client.extensions,
+    banner,
+    subBanner,
+  };
+}
+
+// Animation frames step and draw. Where they stop (background tabs, some headless
+// browsers), the timer keeps the steps going and the scene current, and draws a few times a
+// second: nobody may be looking, but rp.others() and the canvas still follow the game.
+requestAnimationFrame(function loop() {
+  // performance.now(), not the frame's timestamp: the steps' clock must not run backwards
+  // between the timer and a frame (a frame's timestamp is when the frame began), and the
+  // SDK times snapshot arrivals with it too.
+  const now = performance.now();
+  lastAnimationFrame = now;
+  pump(now);
+  frame(now, true);
+  requestAnimationFrame(loop);
+});
+setInterval(() => {
+  const now = performance.now();
+  pump(now);
+  if (now - lastAnimationFrame > 100) frame(now, now - lastDraw > 250);
+}, STEP_MS);
+
+function num(v) {
+  return typeof v === "number" ? v : typeof v === "bigint" ? Number(v) : 0;
+}
+
+function str(v) {
+  return typeof v === "string" ? v : "";
+}
+
+play();
