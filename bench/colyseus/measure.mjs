@@ -1,0 +1,137 @@
+// measure.mjs runs one load tool against one server and measures the SERVER process: the
+// CPU time it spent (utime + stime from /proc/PID/stat) and the bytes it wrote (wchar from
+// /proc/PID/io: every write(2)/writev(2) it made, which for a game server in its measured
+// phase is the WebSocket frames it sends, headers and all), between two moments inside the
+// tool's measured phase.
+//
+//	node measure.mjs -pid PID -players N [-clk-tck 100] [-out FILE] -- TOOL ARGS...
+//
+// The tool is cmd/loadgen or driver.mjs: both print a progress line a second on stderr,
+// "t=12s measure connected=160/160 ...". The server is sampled as each line arrives; the
+// window runs from the first to the last sample of the "measure" phase, so it holds no
+// joins (the ramp is over) and no leaves (the settle phase follows), and both servers are
+// timed by the same rule. The tool's stdout goes to FILE (its summary is its last line),
+// its stderr to ours. One JSON line goes to stdout:
+//
+//	{"window_s":29.0,"cpu_s":3.1,"bytes":..,"players":160,"connected":[160,160],"rss_kb":..,
+//	 "exit":0,"summary":"<the tool's last stdout line>"}
+//
+// The exit status is the tool's, or 3 when no window could be measured.
+import { spawn } from 'node:child_process';
+import { readFileSync, createWriteStream } from 'node:fs';
+
+function parseArgs(argv) {
+  const cfg = { pid: 0, players: 0, clkTck: 100, out: '', cmd: [] };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--') {
+      cfg.cmd = argv.slice(i + 1);
+      break;
+    }
+    const v = argv[++i];
+    switch (a.replace(/^--?/, '')) {
+      case 'pid': cfg.pid = Number(v); break;
+      case 'players': cfg.players = Number(v); break;
+      case 'clk-tck': cfg.clkTck = Number(v); break;
+      case 'out': cfg.out = v; break;
+      default: throw new Error(`measure.mjs: unknown flag ${a}`);
+    }
+  }
+  if (!cfg.pid || !cfg.players || cfg.cmd.length === 0 || !(cfg.clkTck > 0)) {
+    throw new Error('usage: node measure.mjs -pid PID -players N [-clk-tck 100] [-out FILE] -- TOOL ARGS...');
+  }
+  return cfg;
+}
+
+/** cpuTicks is the process's utime + stime in clock ticks (proc(5): fields 14 and 15). */
+function cpuTicks(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // The command name (field 2) is in parentheses and may hold spaces: split after it.
+  const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return Number(rest[11]) + Number(rest[12]); // fields 14, 15 counted from field 3
+}
+
+function ioField(pid, name) {
+  const m = new RegExp(`^${name}: (\\d+)$`, 'm').exec(readFileSync(`/proc/${pid}/io`, 'utf8'));
+  if (!m) throw new Error(`measure.mjs: no ${name} in /proc/${pid}/io`);
+  return Number(m[1]);
+}
+
+function rssKB(pid) {
+  const m = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) : 0;
+}
+
+const PROGRESS = /^t=\d+s (\w+) connected=(\d+)\/(\d+)/;
+
+function main() {
+  const cfg = parseArgs(process.argv.slice(2));
+  cpuTicks(cfg.pid); // fail now, not mid-run, if the server is gone or /proc unreadable
+  ioField(cfg.pid, 'wchar');
+
+  const samples = [];
+  const out = cfg.out ? createWriteStream(cfg.out) : null;
+  let lastLine = '';
+  let pendingOut = '';
+  let pendingErr = '';
+  const child = spawn(cfg.cmd[0], cfg.cmd.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
+
+  child.stdout.on('data', (chunk) => {
+    out?.write(chunk);
+    pendingOut += chunk;
+    const lines = pendingOut.split('\n');
+    pendingOut = lines.pop();
+    for (const l of lines) if (l.trim() !== '') lastLine = l;
+  });
+  child.stderr.on('data', (chunk) => {
+    pendingErr += chunk;
+    const lines = pendingErr.split('\n');
+    pendingErr = lines.pop();
+    for (const line of lines) {
+      const m = PROGRESS.exec(line);
+      if (m) {
+        // Sample first: the line has just been written, the phase is still the one it names.
+        samples.push({
+          at: performance.now(), phase: m[1], connected: Number(m[2]),
+          ticks: cpuTicks(cfg.pid), wchar: ioField(cfg.pid, 'wchar'), rss: rssKB(cfg.pid),
+        });
+      }
+      process.stderr.write(`${line}\n`);
+    }
+  });
+  child.on('error', (err) => {
+    process.stderr.write(`measure.mjs: cannot run ${cfg.cmd[0]}: ${err.message}\n`);
+    process.exit(3);
+  });
+  child.on('close', (code) => {
+    out?.end();
+    if (pendingOut.trim() !== '') lastLine = pendingOut;
+    const win = samples.filter((s) => s.phase === 'measure');
+    if (win.length < 2) {
+      process.stderr.write(`measure.mjs: the tool printed ${win.length} progress line(s) in its measure phase; need 2\n`);
+      process.stdout.write(`${JSON.stringify({ exit: code, summary: lastLine, error: 'no window' })}\n`);
+      process.exit(3);
+    }
+    const a = win[0];
+    const b = win[win.length - 1];
+    const result = {
+      window_s: Number(((b.at - a.at) / 1000).toFixed(3)),
+      cpu_s: (b.ticks - a.ticks) / cfg.clkTck,
+      bytes: b.wchar - a.wchar,
+      players: cfg.players,
+      connected: [a.connected, b.connected],
+      rss_kb: b.rss,
+      exit: code,
+      summary: lastLine,
+    };
+    process.stdout.write(`${JSON.stringify(result)}\n`);
+    process.exit(code ?? 3);
+  });
+}
+
+try {
+  main();
+} catch (err) {
+  process.stderr.write(`${err.message}\n`);
+  process.exit(3);
+}

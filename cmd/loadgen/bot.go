@@ -1,0 +1,376 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sync/atomic"
+	"time"
+
+	"github.com/rallypoint/rallypoint/engine"
+	"github.com/rallypoint/rallypoint/net/ws"
+	"github.com/rallypoint/rallypoint/state"
+)
+
+// A bot is one player: one WebSocket connection speaking rallypoint.v1 as the browser SDK
+// does (join by quick play, acknowledge every snapshot into a state.Mirror, ping every few
+// seconds), driven by its game's behavior.
+//
+// It does not use engine/client, whose per-snapshot path allocates (the acknowledgement is
+// encoded by reflection, a channel is made per snapshot) and which hides the snapshot bodies
+// that the bots' zero-allocation game logic reads. Two goroutines touch a bot: its own read
+// loop, which handles what the server sends, and a scheduler shard, which calls step at the
+// input rate; each has its own write buffer (WriteMessage copies), and the behaviors guard
+// what both use.
+type bot struct {
+	r   *runner
+	idx int // 0-based, in the order the bots were started
+	c   *ws.Conn
+	rng *rand.Rand // owned by the scheduler goroutine (step); the read loop has none
+
+	mirror *state.Mirror
+	beh    behavior
+
+	// Set by the read loop before joined is signalled, then read-only.
+	player       uint32
+	room         string
+	tickRate     int
+	snapshotRate int
+	joined       chan error // one value: nil when seated, the reason otherwise
+
+	rd      rd     // read loop's scanner
+	readBuf []byte // read loop's write scratch (acknowledgements)
+	stepBuf []byte // scheduler's write scratch (inputs, pings)
+
+	lastTick  uint32 // read loop: latest applied snapshot tick
+	seq       uint32 // scheduler: last input sequence number sent
+	nextPing  int64  // scheduler: mono time of the next ping
+	firstSnap atomic.Int64
+	up        atomic.Bool // seated and connected
+	closing   atomic.Bool // we are closing it: its end is expected
+	lost      atomic.Bool // it ended, or left its room, without our asking
+	done      chan struct{}
+
+	n counters
+}
+
+// counters are one bot's tallies, summed by the reporter; atomics, because the reporter
+// reads them while the bot runs.
+type counters struct {
+	snapshots      atomic.Int64
+	events         atomic.Int64
+	protocolErrors atomic.Int64
+	baselineMisses atomic.Int64
+	pongs          atomic.Int64
+	inputs         atomic.Int64
+}
+
+// behavior is a game's bot logic, made when the bot is seated. The read loop calls
+// snapshot, inputAck and event; the scheduler calls step. Times are runner.mono values.
+type behavior interface {
+	// snapshot sees each snapshot body after the mirror applied it, with the time it was
+	// read. An error counts as a protocol error.
+	snapshot(body []byte, now int64) error
+	inputAck(seq, tick uint32)
+	event(name, payload []byte, now int64)
+	// step runs at the scheduler's rate while the bot is seated: send inputs here.
+	step(now int64)
+}
+
+// joinReq is the request id of the bot's join; the bot sends no other request.
+const joinReq = 1
+
+var errNotSeated = errors.New("loadgen: connection ended before the join was answered")
+
+// start dials, joins by quick play and starts the read loop. It returns once the bot is
+// seated, or with the reason it could not be.
+func (b *bot) start(ctx context.Context) error {
+	cfg := &b.r.cfg
+	opts := &ws.DialOptions{
+		Subprotocols: []string{engine.Subprotocol},
+		Metrics:      &b.r.wsm,
+	}
+	if cfg.Origin != "" {
+		opts.Header = map[string][]string{"Origin": {cfg.Origin}}
+	}
+	if !cfg.Compress {
+		opts.Compression.Mode = ws.CompressionDisabled
+	}
+	ctx, cancel := context.WithTimeout(ctx, cfg.JoinTimeout)
+	defer cancel()
+	c, _, err := ws.Dial(ctx, cfg.URL, opts)
+	if err != nil {
+		return err
+	}
+	if c.Subprotocol() != engine.Subprotocol {
+		c.CloseNow()
+		return fmt.Errorf("loadgen: server did not agree to %s", engine.Subprotocol)
+	}
+	b.c = c
+	if cfg.Mirror {
+		b.mirror = state.NewMirror(cfg.MirrorRing)
+	}
+	b.joined = make(chan error, 1)
+	b.done = make(chan struct{})
+	go b.readLoop()
+
+	join, err := engine.Marshal([]any{engine.KindJoin, joinReq, engine.JoinOptions{Game: b.r.game.name(), Meta: b.r.meta(b.idx)}})
+	if err != nil {
+		c.CloseNow()
+		return err
+	}
+	if err := c.WriteMessage(ws.MessageBinary, join); err != nil {
+		c.CloseNow()
+		return err
+	}
+	select {
+	case err = <-b.joined:
+	case <-ctx.Done():
+		err = ctx.Err()
+	}
+	if err != nil {
+		b.closing.Store(true)
+		c.CloseNow()
+		return err
+	}
+	return nil
+}
+
+// readLoop reads until the connection ends; it owns the mirror and the read scratch.
+func (b *bot) readLoop() {
+	defer close(b.done)
+	for {
+		_, data, err := b.c.ReadMessage()
+		if err != nil {
+			b.ended(err)
+			return
+		}
+		if err := b.dispatch(data, b.r.mono()); err != nil {
+			b.n.protocolErrors.Add(1)
+			b.r.errs.add("protocol", err)
+			b.closing.Store(true) // counted as a protocol error, not also as a close
+			b.lost.Store(true)
+			b.c.Close(ws.StatusProtocolError, "malformed server message")
+			b.ended(err)
+			return
+		}
+	}
+}
+
+// ended notes the end of the connection: an error unless we were closing it.
+func (b *bot) ended(err error) {
+	wasUp := b.up.Swap(false)
+	select {
+	case b.joined <- errNotSeated:
+	default:
+	}
+	if wasUp && !b.closing.Load() {
+		b.lost.Store(true)
+		b.r.closes.Add(1)
+		b.r.errs.add("close", err)
+	}
+}
+
+// dispatch handles one server message.
+func (b *bot) dispatch(data []byte, now int64) error {
+	r := &b.rd
+	r.reset(data)
+	n := r.arrayLen()
+	kind := r.int()
+	if r.err != nil || n < 1 {
+		return fmt.Errorf("loadgen: message is not [kind, ...]: % x", head(data))
+	}
+	switch kind {
+	case engine.KindSnapshot:
+		if n != 2 {
+			return fmt.Errorf("loadgen: snapshot message of %d elements", n)
+		}
+		return b.onSnapshot(data[r.off:], now) // the body is the rest: the mirror checks it
+	case engine.KindInputAck:
+		seq, tick := r.int(), r.int()
+		if r.err != nil {
+			return fmt.Errorf("loadgen: malformed input ack")
+		}
+		b.beh.inputAck(uint32(seq), uint32(tick))
+	case engine.KindEvent:
+		name := r.str()
+		payload := r.raw()
+		if r.err != nil {
+			return fmt.Errorf("loadgen: malformed event")
+		}
+		b.n.events.Add(1)
+		b.beh.event(name, payload, now)
+	case engine.KindPong:
+		t := r.number()
+		if r.err != nil {
+			return fmt.Errorf("loadgen: malformed pong")
+		}
+		b.n.pongs.Add(1)
+		b.r.recordRTT(now - int64(t*1e6))
+	case engine.KindJoined:
+		return b.onJoined(r, n)
+	case engine.KindResponse:
+		req, code := r.int(), r.int()
+		msg := r.str()
+		if r.err == nil && req == joinReq {
+			select {
+			case b.joined <- fmt.Errorf("join refused: %s: %s", engine.Code(code), msg):
+			default:
+			}
+		}
+	case engine.KindError:
+		code := r.int()
+		msg := r.str()
+		b.n.protocolErrors.Add(1)
+		b.r.errs.add("protocol", fmt.Errorf("server error %d (%s): %s", code, engine.Code(code), msg))
+	case engine.KindLeft:
+		code := r.int()
+		msg := r.str()
+		if !b.closing.Load() && b.up.Swap(false) {
+			b.lost.Store(true)
+			b.r.closes.Add(1)
+			b.r.errs.add("close", fmt.Errorf("left the room: %d (%s): %s", code, engine.Code(code), msg))
+		}
+	default:
+		// Unknown kinds are ignored: a newer server may send more (PROTOCOL.md).
+	}
+	return nil
+}
+
+// onJoined reads [17, req, room, player, token, tick, tick_rate, snapshot_rate, code].
+func (b *bot) onJoined(r *rd, n int) error {
+	if n < 8 {
+		return fmt.Errorf("loadgen: joined message of %d elements", n)
+	}
+	r.int() // req
+	room := r.str()
+	player := r.int()
+	r.skip() // token
+	r.skip() // tick
+	tickRate, snapRate := r.int(), r.int()
+	if r.err != nil {
+		return fmt.Errorf("loadgen: malformed joined message")
+	}
+	b.room, b.player = string(room), uint32(player)
+	b.tickRate, b.snapshotRate = int(tickRate), int(snapRate)
+	b.beh = b.r.game.newBehavior(b)
+	b.up.Store(true)
+	b.joined <- nil
+	return nil
+}
+
+// errBaselineMiss is returned by a behavior that cannot apply a delta because it no longer
+// holds its baseline (only without a mirror to rebuild from).
+var errBaselineMiss = errors.New("loadgen: delta against a baseline no longer held")
+
+// onSnapshot applies [18, body] to the mirror, lets the behavior read it and acknowledges it.
+func (b *bot) onSnapshot(body []byte, now int64) error {
+	if b.beh == nil {
+		return fmt.Errorf("loadgen: snapshot before joined")
+	}
+	var tick uint32
+	if b.mirror != nil {
+		t, err := b.mirror.Apply(body)
+		switch {
+		case errors.Is(err, state.ErrUnknownBaseline):
+			return b.baselineMiss()
+		case err != nil:
+			return fmt.Errorf("loadgen: snapshot: %w", err)
+		}
+		tick = uint32(t)
+	} else {
+		// Without a mirror, check what it would check first: the tick, in order.
+		r := &b.rd
+		r.reset(body)
+		r.arrayLen()
+		tick = uint32(r.int())
+		if r.err != nil || tick <= b.lastTick {
+			return fmt.Errorf("loadgen: snapshot of tick %d after tick %d", tick, b.lastTick)
+		}
+	}
+	switch err := b.beh.snapshot(body, now); {
+	case errors.Is(err, errBaselineMiss):
+		return b.baselineMiss()
+	case err != nil:
+		return err
+	}
+	b.lastTick = tick
+	if b.firstSnap.Load() == 0 {
+		b.firstSnap.Store(now)
+	}
+	b.n.snapshots.Add(1)
+	return b.ack(tick)
+}
+
+// baselineMiss handles a delta against a state we no longer hold: our acknowledgements fell
+// further behind than we keep states. Acknowledge the latest tick again and wait for a delta
+// against it (PROTOCOL.md, Snapshots).
+func (b *bot) baselineMiss() error {
+	b.n.baselineMisses.Add(1)
+	return b.ack(b.lastTick)
+}
+
+// ack sends [4, tick].
+func (b *bot) ack(tick uint32) error {
+	if tick == 0 {
+		return nil
+	}
+	p := appendUint(appendUint(appendArray(b.readBuf[:0], 2), engine.KindAck), uint64(tick))
+	b.readBuf = p
+	_ = b.c.WriteMessage(ws.MessageBinary, p) // a failed write ends the connection: the read loop sees it
+	return nil
+}
+
+// tick runs one scheduler step: a ping when due, then the behavior's step.
+func (b *bot) tick(now int64) {
+	if !b.up.Load() {
+		return
+	}
+	if b.nextPing == 0 {
+		// The first ping at a random point of the interval, so that pings spread evenly.
+		b.nextPing = now + b.rng.Int64N(int64(b.r.cfg.PingEvery)+1)
+	}
+	if now >= b.nextPing {
+		b.nextPing = now + int64(b.r.cfg.PingEvery)
+		// [6, client_time]: our clock in ms, echoed by the pong; read now rather than at the
+		// start of the shard's round, which may be a little earlier.
+		p := appendFloat64(appendUint(appendArray(b.stepBuf[:0], 2), engine.KindPing), float64(b.r.mono())/1e6)
+		b.stepBuf = p
+		_ = b.c.WriteMessage(ws.MessageBinary, p)
+	}
+	b.beh.step(now)
+}
+
+// beginInput numbers the next input and returns the scheduler's scratch holding the start
+// of [3, seq, input]; the behavior appends its input and passes the result to sendInput.
+func (b *bot) beginInput() []byte {
+	b.seq++
+	return appendUint(appendUint(appendArray(b.stepBuf[:0], 3), engine.KindInput), uint64(b.seq))
+}
+
+// sendInput writes the message beginInput started.
+func (b *bot) sendInput(p []byte) {
+	b.stepBuf = p
+	b.n.inputs.Add(1)
+	_ = b.c.WriteMessage(ws.MessageBinary, p)
+}
+
+// shutdown leaves the room and closes the connection normally.
+func (b *bot) shutdown() {
+	if b.c == nil {
+		return
+	}
+	b.closing.Store(true)
+	b.up.Store(false)
+	var p [2]byte
+	_ = b.c.WriteMessage(ws.MessageBinary, appendUint(appendArray(p[:0], 1), engine.KindLeave))
+	_ = b.c.Close(ws.StatusNormalClosure, "load test over")
+	select {
+	case <-b.done:
+	case <-time.After(5 * time.Second):
+	}
+}
+
+// head is the start of a message, for error texts.
+func head(b []byte) []byte { return b[:min(len(b), 16)] }

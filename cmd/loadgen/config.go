@@ -1,0 +1,102 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"time"
+)
+
+// config is everything a run needs; main fills it from the flags, tests directly.
+type config struct {
+	URL         string        // the game endpoint, ws:// or wss://, normalized by normalize
+	Origin      string        // the Origin header a browser on the server's page would send; "" for none
+	Game        string        // "crossword" or "shooter"
+	Players     int           // bots to start
+	Duration    time.Duration // the measured phase, after every bot has tried to join
+	Ramp        float64       // connections started per second
+	Concurrency int           // handshakes and joins in flight at most
+	JoinTimeout time.Duration // for one bot's dial and join
+	NamePrefix  string        // bots are named prefix-1, prefix-2...
+	Compress    bool          // offer permessage-deflate, as browsers do
+	Mirror      bool          // apply every snapshot to a state.Mirror, as the SDK does
+	MirrorRing  int           // snapshot states each bot's mirror keeps
+	PingEvery   time.Duration // per bot, as the browser SDK's pingInterval
+	InputHz     float64       // shooter: inputs per second per bot (one per simulation step)
+	TypeEvery   time.Duration // crossword: mean time between a bot's actions
+	Seed        uint64        // bots' random choices; 0 picks one
+	MetricsURL  string        // the server's Prometheus endpoint, scraped at the start and end of the measured phase
+	ProgressTTY bool          // rewrite the progress line in place instead of printing lines
+}
+
+// defaults are the flags' defaults.
+var defaults = config{
+	URL:         "ws://127.0.0.1:8080",
+	Origin:      "auto",
+	Game:        "crossword",
+	Players:     100,
+	Duration:    30 * time.Second,
+	Ramp:        500,
+	Concurrency: 256,
+	JoinTimeout: 15 * time.Second,
+	NamePrefix:  "bot",
+	Compress:    true,
+	Mirror:      true,
+	MirrorRing:  8,
+	PingEvery:   2 * time.Second,
+	InputHz:     60,
+	TypeEvery:   10 * time.Second,
+}
+
+// normalize checks cfg and completes it: the endpoint path (/play when the URL names only
+// the server), the scheme (http becomes ws), and the Origin when it is "auto".
+func (cfg *config) normalize() error {
+	u, err := url.Parse(cfg.URL)
+	if err != nil {
+		return fmt.Errorf("-url: %w", err)
+	}
+	page := "http"
+	switch u.Scheme {
+	case "ws", "http":
+		u.Scheme = "ws"
+	case "wss", "https":
+		u.Scheme, page = "wss", "https"
+	default:
+		return fmt.Errorf("-url %q: want ws://HOST:PORT or wss://HOST:PORT", cfg.URL)
+	}
+	if u.Host == "" {
+		return fmt.Errorf("-url %q has no host", cfg.URL)
+	}
+	if u.Path == "" || u.Path == "/" {
+		u.Path = "/play"
+	}
+	cfg.URL = u.String()
+	if cfg.Origin == "auto" {
+		cfg.Origin = page + "://" + u.Host // the server's own page: always an allowed origin
+	}
+	switch {
+	case cfg.Game != "crossword" && cfg.Game != "shooter":
+		return fmt.Errorf("-game %q: want crossword or shooter", cfg.Game)
+	case cfg.Players < 1:
+		return errors.New("-players must be at least 1")
+	case cfg.Duration <= 0:
+		return errors.New("-duration must be positive")
+	case cfg.Ramp <= 0:
+		return errors.New("-ramp must be positive")
+	case cfg.Concurrency < 1:
+		return errors.New("-concurrency must be at least 1")
+	case cfg.JoinTimeout <= 0:
+		return errors.New("-join-timeout must be positive")
+	case cfg.MirrorRing < 2:
+		return errors.New("-mirror-ring must be at least 2")
+	case cfg.PingEvery <= 0:
+		return errors.New("-ping-every must be positive")
+	case cfg.InputHz <= 0 || cfg.InputHz > 200:
+		// The engine drops a connection above 240 messages a second by default, and each
+		// bot also acknowledges 30 snapshots a second.
+		return errors.New("-input-hz must be in (0, 200]")
+	case cfg.TypeEvery <= 0:
+		return errors.New("-type-every must be positive")
+	}
+	return nil
+}

@@ -1,0 +1,101 @@
+// Command loadgen is Rallypoint's load generator: it starts N bot players against a running
+// gameserver, each joining by quick play over its own WebSocket connection as a browser
+// does, and playing the crossword (moving the cursor, typing letters) or the shooter
+// (running, aiming, firing). It prints progress once a second on stderr and, at the end, a
+// table and one summary line on stdout, the last line:
+//
+//	players=N duration_s=D rtt_p50_ms=X rtt_p99_ms=Y snapshots_per_s=Z bytes_in_per_player_s=B errors=E
+//
+// Usage:
+//
+//	go run ./cmd/loadgen -url ws://127.0.0.1:8080 -game crossword -players 1000 -duration 20s
+//	go run ./cmd/loadgen -url ws://127.0.0.1:8080 -game shooter -players 4000 -duration 60s
+//
+// README.md in this folder describes every flag and number. The exit status is 1 when the
+// run counted errors, 2 for bad flags.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"runtime"
+	"runtime/pprof"
+	"syscall"
+)
+
+func main() {
+	cfg := defaults
+	flag.StringVar(&cfg.URL, "url", cfg.URL, "the gameserver: ws://HOST:PORT (the game endpoint /play is added) or the full endpoint URL")
+	flag.StringVar(&cfg.Game, "game", cfg.Game, "crossword or shooter")
+	flag.IntVar(&cfg.Players, "players", cfg.Players, "bot players to start")
+	flag.DurationVar(&cfg.Duration, "duration", cfg.Duration, "how long to measure, once every bot has tried to join")
+	flag.Float64Var(&cfg.Ramp, "ramp", cfg.Ramp, "connections started per second")
+	flag.IntVar(&cfg.Concurrency, "concurrency", cfg.Concurrency, "handshakes and joins in flight at most")
+	flag.DurationVar(&cfg.JoinTimeout, "join-timeout", cfg.JoinTimeout, "time for one bot to connect and be seated")
+	flag.StringVar(&cfg.NamePrefix, "name-prefix", cfg.NamePrefix, "bots are named PREFIX-1, PREFIX-2, ...")
+	flag.StringVar(&cfg.Origin, "origin", cfg.Origin, `Origin header: "auto" sends the server's own page origin, as a browser on it would; "" sends none`)
+	flag.BoolVar(&cfg.Compress, "compress", cfg.Compress, "offer permessage-deflate, as browsers do")
+	flag.BoolVar(&cfg.Mirror, "mirror", cfg.Mirror, "apply every snapshot to a full state.Mirror as the browser SDK does; false keeps only what the bots play with, for the largest runs")
+	flag.IntVar(&cfg.MirrorRing, "mirror-ring", cfg.MirrorRing, "snapshot states each bot's mirror keeps (memory: one state each)")
+	flag.DurationVar(&cfg.PingEvery, "ping-every", cfg.PingEvery, "each bot pings this often (the browser SDK's default), to measure RTT")
+	flag.Float64Var(&cfg.InputHz, "input-hz", cfg.InputHz, "shooter: inputs per second per bot; a browser sends one per 1/60 s step")
+	flag.DurationVar(&cfg.TypeEvery, "type-every", cfg.TypeEvery, "crossword: mean time between a bot's actions (a letter or a cursor move), jittered by ±50%")
+	flag.Uint64Var(&cfg.Seed, "seed", 0, "seed of the bots' random choices; 0 picks one")
+	flag.StringVar(&cfg.MetricsURL, "metrics-url", "", "the server's Prometheus endpoint (http://HOST:PORT/metrics): report its tick lateness over the measured phase")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the load generator to this file")
+	memprofile := flag.String("memprofile", "", "write an allocation profile of the load generator to this file at the end")
+	flag.Parse()
+	if fi, err := os.Stderr.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
+		cfg.ProgressTTY = true
+	}
+
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "loadgen:", err)
+			os.Exit(2)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintln(os.Stderr, "loadgen:", err)
+			os.Exit(2)
+		}
+		defer func() {
+			pprof.StopCPUProfile()
+			f.Close()
+		}()
+	}
+
+	// Ctrl-C ends the run early; the report covers what was measured.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	res, err := run(ctx, cfg, os.Stdout, os.Stderr)
+	if err == nil && *memprofile != "" {
+		err = writeHeapProfile(*memprofile)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "loadgen:", err)
+		stop()
+		os.Exit(2)
+	}
+	if res.errors() > 0 {
+		pprof.StopCPUProfile()
+		os.Exit(1)
+	}
+}
+
+// writeHeapProfile writes the allocation profile (go tool pprof -sample_index=alloc_space).
+func writeHeapProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	runtime.GC()
+	if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}

@@ -1,0 +1,165 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// result is what a run measured. The rates are those of the measured phase; the error
+// counts cover the whole run.
+type result struct {
+	game     string
+	url      string
+	players  int           // bots asked for
+	seated   int           // bots seated when the measured phase began
+	duration time.Duration // of the measured phase
+
+	rttN                           int64
+	rttP50, rttP90, rttP99, rttMax float64 // ms
+
+	snapshotsPerS    float64 // all bots together
+	bytesInPerPlayer float64 // per seated player and second, WebSocket frames included
+	bytesOutPerPlay  float64
+	inputsPerS       float64
+	pongs            int64
+	baselineMisses   int64
+
+	joinErrors     int64
+	closes         int64 // unexpected: a connection that ended, or a bot that left its room, without our asking
+	protocolErrors int64 // server error messages, malformed or inconsistent messages
+	gameErrors     int64 // counted by the game, e.g. the crossword's missing letter deliveries
+
+	letters *letterStats // crossword only
+	fight   *fightStats  // shooter only
+
+	server      []row // from -metrics-url
+	rows        []row // the game's
+	firstErrors []string
+}
+
+// letterStats is the crossword's letter propagation over the measured phase.
+type letterStats struct {
+	placed             int     // correct letters sent in the measured phase and seen by some player
+	complete           int     // of which every player who should see one saw it
+	missing            int64   // deliveries missing at players whose connection stayed up
+	p50, p90, p99, max float64 // ms from the send to the last player's mirror, complete letters
+}
+
+// fightStats is what the shooter bots did.
+type fightStats struct {
+	rooms                               int
+	shots, hits, rockets, kills, deaths int64
+}
+
+// row is one line of the table.
+type row struct{ name, value string }
+
+// errors is the number the summary line reports.
+func (res *result) errors() int64 {
+	return res.joinErrors + res.closes + res.protocolErrors + res.gameErrors
+}
+
+// result computes the run's result from the counters at the start and end of the measured
+// phase.
+func (r *runner) result(start, end totals, scrape *scraper) *result {
+	res := &result{
+		game:        r.cfg.Game,
+		url:         r.cfg.URL,
+		players:     r.cfg.Players,
+		seated:      start.connected,
+		duration:    time.Duration(end.at - start.at),
+		rttN:        r.rtt.Count(),
+		rttP50:      r.rtt.Quantile(0.50) / 1e3,
+		rttP90:      r.rtt.Quantile(0.90) / 1e3,
+		rttP99:      r.rtt.Quantile(0.99) / 1e3,
+		rttMax:      float64(r.rtt.Max()) / 1e3,
+		pongs:       end.pongs - start.pongs,
+		joinErrors:  r.joinErrors.Load(),
+		closes:      r.closes.Load(),
+		firstErrors: r.errs.messages(),
+	}
+	final := r.statsNow()
+	res.protocolErrors = final.protocolErrors
+	res.baselineMisses = final.baselineMisses
+	if secs := res.duration.Seconds(); secs > 0 {
+		res.snapshotsPerS = float64(end.snapshots-start.snapshots) / secs
+		res.inputsPerS = float64(end.inputs-start.inputs) / secs
+		if res.seated > 0 {
+			res.bytesInPerPlayer = float64(end.bytesIn-start.bytesIn) / secs / float64(res.seated)
+			res.bytesOutPerPlay = float64(end.bytesOut-start.bytesOut) / secs / float64(res.seated)
+		}
+	}
+	if scrape != nil {
+		res.server = scrape.rows()
+	}
+	return res
+}
+
+// statsNow sums the bots' counters now.
+func (r *runner) statsNow() totals { return (&reporter{r: r}).snapshot() }
+
+// summary is the last line of the report, in the exact form scripts parse:
+//
+//	players=N duration_s=D rtt_p50_ms=X rtt_p99_ms=Y snapshots_per_s=Z bytes_in_per_player_s=B errors=E
+func (res *result) summary() string {
+	return fmt.Sprintf("players=%d duration_s=%s rtt_p50_ms=%.2f rtt_p99_ms=%.2f snapshots_per_s=%.1f bytes_in_per_player_s=%d errors=%d",
+		res.players, seconds(res.duration), res.rttP50, res.rttP99, res.snapshotsPerS,
+		int64(math.Round(res.bytesInPerPlayer)), res.errors())
+}
+
+// seconds formats d in seconds with one decimal, or none when it is whole.
+func seconds(d time.Duration) string {
+	s := fmt.Sprintf("%.1f", d.Seconds())
+	return strings.TrimSuffix(s, ".0")
+}
+
+// write prints the table, then the summary line, last.
+func (res *result) write(w io.Writer) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	add := func(name, format string, args ...any) {
+		fmt.Fprintf(tw, "%s\t%s\n", name, fmt.Sprintf(format, args...))
+	}
+	fmt.Fprintf(tw, "\n%s load test against %s\n", res.game, res.url)
+	add("players", "%d seated of %d", res.seated, res.players)
+	add("measured", "%s s", seconds(res.duration))
+	add("join errors", "%d", res.joinErrors)
+	add("unexpected closes", "%d", res.closes)
+	add("protocol errors", "%d", res.protocolErrors)
+	if res.gameErrors > 0 {
+		add(res.game+" errors", "%d", res.gameErrors)
+	}
+	add("rtt ms (ping/pong)", "p50 %.2f  p90 %.2f  p99 %.2f  max %.2f  (%d pongs)", res.rttP50, res.rttP90, res.rttP99, res.rttMax, res.rttN)
+	add("snapshots/s", "%s total, %.1f per player", thousands(int64(math.Round(res.snapshotsPerS))), perPlayer(res.snapshotsPerS, res.seated))
+	add("bytes in/s per player", "%s (%s)", thousands(int64(math.Round(res.bytesInPerPlayer))), byteSize(res.bytesInPerPlayer*float64(res.seated))+"/s total")
+	add("bytes out/s per player", "%s (%s)", thousands(int64(math.Round(res.bytesOutPerPlay))), byteSize(res.bytesOutPerPlay*float64(res.seated))+"/s total")
+	add("inputs/s", "%s total", thousands(int64(math.Round(res.inputsPerS))))
+	if res.baselineMisses > 0 {
+		add("baseline misses", "%d (deltas against a state the mirror had dropped; re-acknowledged)", res.baselineMisses)
+	}
+	for _, r := range res.rows {
+		add(r.name, "%s", r.value)
+	}
+	for _, r := range res.server {
+		add(r.name, "%s", r.value)
+	}
+	for i, e := range res.firstErrors {
+		name := ""
+		if i == 0 {
+			name = "first errors"
+		}
+		add(name, "%s", e)
+	}
+	tw.Flush()
+	fmt.Fprintln(w, res.summary())
+}
+
+func perPlayer(v float64, players int) float64 {
+	if players == 0 {
+		return 0
+	}
+	return v / float64(players)
+}

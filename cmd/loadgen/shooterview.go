@@ -1,0 +1,223 @@
+package main
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/rallypoint/rallypoint/examples/shooter"
+	"github.com/rallypoint/rallypoint/state"
+)
+
+// The shooter bots keep a typed copy of the players of their last few snapshots, built from
+// the snapshot bodies exactly as state.Mirror builds its states (a delta applies to the state
+// of its baseline tick), but holding only the fields the bots play with, so that reading
+// them allocates nothing. The history serves aiming where the player sees the others:
+// interpolated views lag the latest snapshot, and the input's view tick tells the server's
+// lag compensation which past to judge a shot against.
+
+const (
+	viewHistory = 16 // snapshots kept: half a second at 30 Hz
+	maxPlayers  = 32 // players a view holds; a room has 8 and a few server bots
+)
+
+// shPlayer is a player entity's fields the bots use.
+type shPlayer struct {
+	id     uint32
+	x, y   float64 // units (the wire has them in hundredths)
+	health int
+	alive  bool
+}
+
+// shView is the players at one snapshot tick, sorted by id.
+type shView struct {
+	tick    uint32
+	players []shPlayer
+}
+
+// views is the history of views, a ring.
+type views struct {
+	ring  [viewHistory]shView
+	n     int // views pushed
+	rd    rd
+	stale int64 // bodies whose baseline had left the ring: rebuilt from the mirror
+}
+
+func (vs *views) latest() *shView {
+	if vs.n == 0 {
+		return nil
+	}
+	return &vs.ring[(vs.n-1)%viewHistory]
+}
+
+// get returns the view of tick t, or nil.
+func (vs *views) get(t uint32) *shView {
+	for i := range min(vs.n, viewHistory) {
+		if v := &vs.ring[(vs.n-1-i)%viewHistory]; v.tick == t {
+			return v
+		}
+	}
+	return nil
+}
+
+// at returns the newest view at or before tick t, or the oldest held.
+func (vs *views) at(t uint32) *shView {
+	var v *shView
+	for i := range min(vs.n, viewHistory) {
+		v = &vs.ring[(vs.n-1-i)%viewHistory]
+		if v.tick <= t {
+			return v
+		}
+	}
+	return v
+}
+
+// apply builds the view of a snapshot body that the mirror m (nil if none) has just applied.
+func (vs *views) apply(body []byte, m *state.Mirror) error {
+	r := &vs.rd
+	r.reset(body)
+	r.arrayLen()
+	tick, baseline := uint32(r.int()), uint32(r.int())
+	if r.err != nil {
+		return fmt.Errorf("loadgen: shooter snapshot: %w", r.err)
+	}
+	var base *shView
+	if baseline != 0 {
+		if base = vs.get(baseline); base == nil {
+			if m == nil {
+				return errBaselineMiss
+			}
+			vs.stale++
+			return vs.rebuild(tick, m)
+		}
+	}
+	next := &vs.ring[vs.n%viewHistory] // the oldest; it may be base itself, then updated in place
+	if base != next {
+		next.players = next.players[:0]
+		if base != nil {
+			next.players = append(next.players, base.players...)
+		}
+	}
+	next.tick = tick
+	vs.n++
+
+	for range r.arrayLen() { // added: [id, kind, [fields...]]
+		r.arrayLen()
+		id := uint32(r.int())
+		kind := r.int()
+		nf := r.arrayLen()
+		if kind != int64(shooter.KindPlayer) {
+			for range nf {
+				r.skip()
+			}
+			continue
+		}
+		p := shPlayer{id: id}
+		readPlayer(r, &p, 1<<nf-1, nf)
+		next.put(p)
+	}
+	for range r.arrayLen() { // removed
+		next.remove(uint32(r.int()))
+	}
+	for range r.arrayLen() { // changed: [id, mask, values...]
+		k := r.arrayLen()
+		id := uint32(r.int())
+		mask := uint64(r.int())
+		if p := next.find(id); p != nil {
+			readPlayer(r, p, mask, k-2)
+		} else {
+			for range k - 2 {
+				r.skip()
+			}
+		}
+	}
+	if r.err != nil {
+		vs.n-- // drop the half-built view
+		return fmt.Errorf("loadgen: shooter snapshot: %w", r.err)
+	}
+	return nil
+}
+
+// readPlayer reads the n listed fields (mask says which) of a player:
+// [x·100, y·100, aim, health, alive, frags, deaths, name, color, bot].
+func readPlayer(r *rd, p *shPlayer, mask uint64, n int) {
+	for i := 0; n > 0 && r.err == nil; i++ {
+		if i >= 64 {
+			r.fail()
+			return
+		}
+		if mask&(1<<i) == 0 {
+			continue
+		}
+		n--
+		switch i {
+		case 0:
+			p.x = float64(r.int()) / 100
+		case 1:
+			p.y = float64(r.int()) / 100
+		case 3:
+			p.health = int(r.int())
+		case 4:
+			p.alive = r.bool()
+		default:
+			r.skip()
+		}
+	}
+}
+
+// rebuild makes the view of tick from the mirror's latest state, when the body's baseline is
+// older than the history: rare, and allocating.
+func (vs *views) rebuild(tick uint32, m *state.Mirror) error {
+	next := &vs.ring[vs.n%viewHistory]
+	next.tick = tick
+	next.players = next.players[:0]
+	for _, e := range m.Entities() {
+		if e.Kind != shooter.KindPlayer {
+			continue
+		}
+		p := shPlayer{id: uint32(e.ID)}
+		var x, y int64
+		if e.Decode(0, &x) != nil || e.Decode(1, &y) != nil || e.Decode(3, &p.health) != nil || e.Decode(4, &p.alive) != nil {
+			return fmt.Errorf("loadgen: shooter player %d: unexpected fields", e.ID)
+		}
+		p.x, p.y = float64(x)/100, float64(y)/100
+		next.put(p)
+	}
+	vs.n++
+	return nil
+}
+
+func (v *shView) find(id uint32) *shPlayer {
+	i, ok := slices.BinarySearchFunc(v.players, id, func(p shPlayer, id uint32) int { return cmpU32(p.id, id) })
+	if !ok {
+		return nil
+	}
+	return &v.players[i]
+}
+
+// put inserts or replaces p, keeping the order; beyond maxPlayers it drops p.
+func (v *shView) put(p shPlayer) {
+	i, ok := slices.BinarySearchFunc(v.players, p.id, func(q shPlayer, id uint32) int { return cmpU32(q.id, id) })
+	switch {
+	case ok:
+		v.players[i] = p
+	case len(v.players) < maxPlayers:
+		v.players = slices.Insert(v.players, i, p)
+	}
+}
+
+func (v *shView) remove(id uint32) {
+	i, ok := slices.BinarySearchFunc(v.players, id, func(q shPlayer, id uint32) int { return cmpU32(q.id, id) })
+	if ok {
+		v.players = slices.Delete(v.players, i, i+1)
+	}
+}
+
+func cmpU32(a, b uint32) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
