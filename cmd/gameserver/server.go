@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/rallypoint/rallypoint/client"
@@ -61,6 +62,9 @@ func (s *server) routes() http.Handler {
 	// Prometheus metrics: rooms, players, connections, tick lateness, bytes, compression.
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(newCollector(s.engine.Metrics(), s.metrics))
+	// The standard Go runtime and process metrics (goroutines, heap, RSS, CPU seconds, open
+	// file descriptors): what a soak test watches for growth.
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	// The room listing as JSON (private rooms excluded); the same data as the lobby feed.
 	mux.Handle("GET /rooms", s.engine.RoomsHandler())
