@@ -16,8 +16,8 @@ const Subprotocol = "rallypoint.v1"
 const (
 	KindJoin    = 0x01 // [1, req, {game, room, code, create, token, meta}]
 	KindLeave   = 0x02 // [2]
-	KindInput   = 0x03 // [3, seq, input]
-	KindAck     = 0x04 // [4, tick]
+	KindInput   = 0x03 // [3, seq, input] or [3, seq, input, ack_tick]: the tick acknowledges as KindAck does
+	KindAck     = 0x04 // [4, tick]: for a client that sends no input before its next snapshot
 	KindRequest = 0x05 // [5, req, name, payload]
 	KindPing    = 0x06 // [6, client_time]
 	KindMatch   = 0x07 // [7, req, {game, strings, numbers}]

@@ -3,9 +3,12 @@ package engine
 import (
 	"bytes"
 	"errors"
+	"io"
+	"math"
 	"time"
 
 	"github.com/vmihailenco/msgpack/v5"
+	"github.com/vmihailenco/msgpack/v5/msgpcode"
 
 	"github.com/rallypoint/rallypoint/internal/msgcheck"
 	"github.com/rallypoint/rallypoint/match"
@@ -80,12 +83,20 @@ func (s *session) handle(data []byte) bool {
 	}
 	switch kind {
 	case KindInput:
-		if n != 3 {
-			return s.malformed("input is [3, seq, input]")
+		if n != 3 && n != 4 {
+			return s.malformed("input is [3, seq, input] or [3, seq, input, ack_tick]")
 		}
 		seq, err := s.dec.DecodeUint32()
 		if err != nil {
 			return s.malformed("input sequence must be an unsigned integer")
+		}
+		var ack uint32
+		if n == 4 {
+			// The acknowledgement is checked before the input is queued: a malformed message
+			// never reaches the room, not even in part.
+			if ack, err = s.peekInputAck(); err != nil {
+				return s.malformed("an input's acknowledgement is a snapshot tick, an unsigned integer")
+			}
 		}
 		p := s.player
 		if p == nil {
@@ -103,13 +114,17 @@ func (s *session) handle(data []byte) bool {
 			}
 			return s.fail(e.Code, e.Message)
 		}
+		s.ack(p, ack)
 	case KindAck:
-		tick, err := s.dec.DecodeUint32()
-		if err != nil || n != 2 {
+		if n != 2 {
 			return s.malformed("ack is [4, tick]")
 		}
-		if p := s.player; p != nil && tick > p.ackTick.Load() {
-			p.ackTick.Store(tick)
+		tick, err := decodeTick(s.dec)
+		if err != nil {
+			return s.malformed("ack is [4, tick]")
+		}
+		if p := s.player; p != nil {
+			s.ack(p, tick)
 		}
 	case KindPing:
 		if n != 2 {
@@ -158,6 +173,61 @@ func (s *session) handle(data []byte) bool {
 	}
 	return true
 }
+
+// ack records that the client applied the snapshot of tick (from [4, tick] or an input's
+// fourth element), so that the room sends its next delta against it. A tick at or below the
+// one already acknowledged changes nothing (0 means none), nor does a tick the room has not
+// reached: the client cannot have seen it, and taking it would leave every later, genuine
+// acknowledgement looking stale. The room still checks that the acknowledged snapshot is in
+// its history and was sent through the player's current view before using it as a baseline.
+func (s *session) ack(p *Player, tick uint32) {
+	if tick > p.ackTick.Load() && tick <= p.room.publicTick.Load() {
+		p.ackTick.Store(tick)
+	}
+}
+
+// peekInputAck reads the fourth element of [3, seq, input, ack_tick] and leaves the decoder
+// at the input again, for the room to decode it. The message is well formed (handle checked
+// it), so skipping the input cannot be led astray; it costs one more walk over a few bytes,
+// against the wake-up and read of the separate [4, tick] it replaces.
+func (s *session) peekInputAck() (uint32, error) {
+	input := s.br.Size() - int64(s.br.Len())
+	if err := s.dec.Skip(); err != nil {
+		return 0, err
+	}
+	tick, err := decodeTick(s.dec)
+	if err != nil {
+		return 0, err
+	}
+	if _, err := s.br.Seek(input, io.SeekStart); err != nil {
+		return 0, err
+	}
+	s.dec.Reset(&s.br)
+	return tick, nil
+}
+
+// decodeTick reads an acknowledged snapshot tick: an unsigned integer of any width up to
+// 32 bits, or nil for none (0). Anything else, a negative number or a float included, is an
+// error; the decoder's own DecodeUint32 would wrap -1 into tick 4294967295.
+func decodeTick(dec *msgpack.Decoder) (uint32, error) {
+	c, err := dec.PeekCode()
+	if err != nil {
+		return 0, err
+	}
+	if c == msgpcode.Nil {
+		return 0, dec.Skip()
+	}
+	v, err := dec.DecodeInt64()
+	switch {
+	case err != nil:
+		return 0, err
+	case v < 0 || v > math.MaxUint32:
+		return 0, errBadTick
+	}
+	return uint32(v), nil
+}
+
+var errBadTick = errors.New("engine: a snapshot tick is an unsigned 32-bit integer")
 
 func (s *session) malformed(msg string) bool {
 	s.e.metrics.Malformed.Add(1)

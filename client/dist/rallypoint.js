@@ -1929,6 +1929,8 @@ var Client = class {
     this.attempt = 0;
     this.resumeToken = "";
     this.lastInputSeq = 0;
+    /** The applied snapshot tick not acknowledged yet (0: none); the next input carries it. */
+    this.unacked = 0;
     /** Inputs sent and not yet acknowledged. */
     this.inputs = new InputBuffer();
     /** RTT, clock offset and server tick estimates. */
@@ -2037,10 +2039,15 @@ var Client = class {
     });
   }
   // ---- inputs and state ----------------------------------------------------------------
-  /** Sends one input; returns its seq. It stays pending until the server acknowledges it. */
+  /**
+   * Sends one input; returns its seq. It stays pending until the server acknowledges it. It
+   * also acknowledges the latest applied snapshot, if that is not acknowledged yet (see
+   * `ackDelay`).
+   */
   sendInput(input) {
     const seq = this.inputs.add(input, this.now());
-    this.send([Kind.Input, seq, input]);
+    const ack = this.takeAck();
+    this.send(ack === 0 ? [Kind.Input, seq, input] : [Kind.Input, seq, input, ack]);
     return seq;
   }
   /** The inputs the server has not acknowledged yet, oldest first. */
@@ -2181,6 +2188,34 @@ var Client = class {
     if (this.timer !== void 0) clearTimeout(this.timer);
     if (this.pinger !== void 0) clearInterval(this.pinger);
     this.timer = this.pinger = void 0;
+    this.takeAck();
+  }
+  /** Returns the tick to acknowledge (0 for none) and forgets it, with its timer. */
+  takeAck() {
+    const tick = this.unacked;
+    this.unacked = 0;
+    if (this.ackTimer !== void 0) clearTimeout(this.ackTimer);
+    this.ackTimer = void 0;
+    return tick;
+  }
+  /**
+   * Notes that tick needs acknowledging: the next input takes it, or `[4, tick]` goes alone
+   * after `ackDelay`. The delay runs from the oldest tick not yet acknowledged, so a newer
+   * snapshot does not postpone it.
+   */
+  queueAck(tick) {
+    const delay = this.opts.ackDelay ?? 20;
+    this.unacked = tick;
+    if (delay <= 0) {
+      this.send([Kind.Ack, this.takeAck()]);
+      return;
+    }
+    if (this.ackTimer !== void 0) return;
+    this.ackTimer = setTimeout(() => {
+      this.ackTimer = void 0;
+      const t = this.takeAck();
+      if (t !== 0) this.send([Kind.Ack, t]);
+    }, delay);
   }
   failPending() {
     const err = new RallypointError(Code.Disconnected, "rallypoint: connection closed");
@@ -2228,6 +2263,7 @@ var Client = class {
           code: str(m[8]),
           resumed: false
         };
+        this.takeAck();
         this.mirror.reset();
         this.buffer.reset(j.tickRate, j.snapshotRate);
         this.clock.setTickRate(j.tickRate);
@@ -2290,7 +2326,7 @@ var Client = class {
       }
       throw e;
     }
-    this.send([Kind.Ack, applied.tick]);
+    this.queueAck(applied.tick);
     this.buffer.push(applied.tick, applied.state, this.now());
     this.emit("snapshot", { tick: applied.tick, baseline: applied.baseline, state: applied.state, lastInputSeq: this.lastInputSeq });
   }

@@ -36,6 +36,16 @@ export interface ConnectOptions {
   backoff?: BackoffOptions;
   /** Ping every this many ms while open (default 2000; 0 disables). */
   pingInterval?: number;
+  /**
+   * After applying a snapshot, wait up to this many ms for {@link Client.sendInput} to carry
+   * its acknowledgement (`[3, seq, input, tick]`) before sending `[4, tick]` alone (default
+   * 20, about one input interval at 60 Hz; 0 acknowledges every snapshot at once). Every
+   * message costs the server a wake-up and a read, so a client that sends inputs at least this
+   * often sends no separate acknowledgements; one that sends none (a turn-based or puzzle
+   * game) acknowledges each snapshot this much later, and a snapshot arriving sooner is a
+   * delta against an older baseline: still correct, a little larger.
+   */
+  ackDelay?: number;
   /** States kept as delta baselines (default 128). */
   baselines?: number;
   /** Interpolation buffer tuning. */
@@ -192,10 +202,10 @@ export function connect(url: string, options: ConnectOptions = {}): Client {
 /**
  * One connection to a Rallypoint server. See {@link connect}.
  *
- * Snapshots are applied to a mirror and acknowledged; inputs are numbered and kept until
- * the server acknowledges them; a ping measures RTT and the server tick every
- * `pingInterval`; after an unexpected drop it reconnects with backoff and resumes the seat
- * with the resume token.
+ * Snapshots are applied to a mirror and acknowledged (on the next input when one follows
+ * within `ackDelay`, else alone); inputs are numbered and kept until the server
+ * acknowledges them; a ping measures RTT and the server tick every `pingInterval`; after an
+ * unexpected drop it reconnects with backoff and resumes the seat with the resume token.
  */
 export class Client {
   private readonly url: string;
@@ -215,6 +225,9 @@ export class Client {
   private resumeToken = "";
   private joinedInfo: Joined | undefined;
   private lastInputSeq = 0;
+  /** The applied snapshot tick not acknowledged yet (0: none); the next input carries it. */
+  private unacked = 0;
+  private ackTimer: ReturnType<typeof setTimeout> | undefined;
 
   /** The replicated state mirror. */
   readonly mirror: SnapshotMirror;
@@ -350,10 +363,15 @@ export class Client {
 
   // ---- inputs and state ----------------------------------------------------------------
 
-  /** Sends one input; returns its seq. It stays pending until the server acknowledges it. */
+  /**
+   * Sends one input; returns its seq. It stays pending until the server acknowledges it. It
+   * also acknowledges the latest applied snapshot, if that is not acknowledged yet (see
+   * `ackDelay`).
+   */
   sendInput(input: unknown): number {
     const seq = this.inputs.add(input, this.now());
-    this.send([Kind.Input, seq, input]);
+    const ack = this.takeAck();
+    this.send(ack === 0 ? [Kind.Input, seq, input] : [Kind.Input, seq, input, ack]);
     return seq;
   }
 
@@ -518,6 +536,36 @@ export class Client {
     if (this.timer !== undefined) clearTimeout(this.timer);
     if (this.pinger !== undefined) clearInterval(this.pinger);
     this.timer = this.pinger = undefined;
+    this.takeAck();
+  }
+
+  /** Returns the tick to acknowledge (0 for none) and forgets it, with its timer. */
+  private takeAck(): number {
+    const tick = this.unacked;
+    this.unacked = 0;
+    if (this.ackTimer !== undefined) clearTimeout(this.ackTimer);
+    this.ackTimer = undefined;
+    return tick;
+  }
+
+  /**
+   * Notes that tick needs acknowledging: the next input takes it, or `[4, tick]` goes alone
+   * after `ackDelay`. The delay runs from the oldest tick not yet acknowledged, so a newer
+   * snapshot does not postpone it.
+   */
+  private queueAck(tick: number): void {
+    const delay = this.opts.ackDelay ?? 20;
+    this.unacked = tick;
+    if (delay <= 0) {
+      this.send([Kind.Ack, this.takeAck()]);
+      return;
+    }
+    if (this.ackTimer !== undefined) return;
+    this.ackTimer = setTimeout(() => {
+      this.ackTimer = undefined;
+      const t = this.takeAck();
+      if (t !== 0) this.send([Kind.Ack, t]);
+    }, delay);
   }
 
   private failPending(): void {
@@ -569,7 +617,9 @@ export class Client {
           code: str(m[8]),
           resumed: false,
         };
-        // A (re)join starts from a full snapshot, which follows this message.
+        // A (re)join starts from a full snapshot, which follows this message; a tick of the
+        // room left behind is not acknowledged in the new one.
+        this.takeAck();
         this.mirror.reset();
         this.buffer.reset(j.tickRate, j.snapshotRate);
         this.clock.setTickRate(j.tickRate);
@@ -635,8 +685,9 @@ export class Client {
       }
       throw e;
     }
-    // Acknowledge, so that the next delta is against this tick.
-    this.send([Kind.Ack, applied.tick]);
+    // Acknowledge, so that the next delta is against this tick: on the next input, or alone
+    // after ackDelay. Before the event, so that an input sent from a handler carries it.
+    this.queueAck(applied.tick);
     this.buffer.push(applied.tick, applied.state, this.now());
     this.emit("snapshot", { tick: applied.tick, baseline: applied.baseline, state: applied.state, lastInputSeq: this.lastInputSeq });
   }

@@ -5,7 +5,7 @@ import { SnapshotMirror, decodeMessage, encodeMessage, Kind } from "../dist/rall
 import { example, examples, hex } from "./examples.mjs";
 
 test("PROTOCOL.md examples are found", () => {
-  assert.ok(examples.size >= 24, `only ${examples.size} examples`);
+  assert.ok(examples.size >= 25, `only ${examples.size} examples`);
 });
 
 test("client messages encode to the documented bytes", () => {
@@ -15,6 +15,7 @@ test("client messages encode to the documented bytes", () => {
     leave: [2],
     input: [3, 7, { add: 3 }],
     ack: [4, 30],
+    "input-ack": [3, 8, { add: 3 }, 30],
     request: [5, 3, "total", null],
     ping: [6, 1500.25],
     "join-code": [1, 2, { code: "k7qx2m" }],

@@ -14,8 +14,15 @@ import (
 )
 
 // A bot is one player: one WebSocket connection speaking rallypoint.v1 as the browser SDK
-// does (join by quick play, acknowledge every snapshot into a state.Mirror, ping every few
-// seconds), driven by its game's behavior.
+// does (join by quick play, apply every snapshot to a state.Mirror and acknowledge it, ping
+// every few seconds), driven by its game's behavior.
+//
+// Acknowledgements: a bot whose behavior sends an input every step (the shooter's) puts the
+// latest applied tick on its next input, [3, seq, input, tick], as the SDK does, and sends
+// no [4, tick] of its own: one message a step instead of up to two, which is what the server
+// pays for (a wake-up and a read each). A tick no step's input took by the end of the next
+// step goes alone. Other bots (the crossword's, which type every few seconds) acknowledge
+// each snapshot at once.
 //
 // It does not use engine/client, whose per-snapshot path allocates (the acknowledgement is
 // encoded by reflection, a channel is made per snapshot) and which hides the snapshot bodies
@@ -45,12 +52,19 @@ type bot struct {
 
 	lastTick  uint32 // read loop: latest applied snapshot tick
 	seq       uint32 // scheduler: last input sequence number sent
+	inputAck  uint32 // scheduler: the tick the input beginInput started carries (0: none)
 	nextPing  int64  // scheduler: mono time of the next ping
 	firstSnap atomic.Int64
 	up        atomic.Bool // seated and connected
 	closing   atomic.Bool // we are closing it: its end is expected
 	lost      atomic.Bool // it ended, or left its room, without our asking
 	done      chan struct{}
+
+	// ackOnInput is set with the behavior, before the bot is up: its inputs carry the
+	// acknowledgements. unacked is the applied tick waiting for an input (0: none), written
+	// by the read loop and taken by the scheduler.
+	ackOnInput bool
+	unacked    atomic.Uint32
 
 	n counters
 }
@@ -255,9 +269,17 @@ func (b *bot) onJoined(r *rd, n int) error {
 	b.room, b.player = string(room), uint32(player)
 	b.tickRate, b.snapshotRate = int(tickRate), int(snapRate)
 	b.beh = b.r.game.newBehavior(b)
+	_, b.ackOnInput = b.beh.(inputAcker)
 	b.up.Store(true)
 	b.joined <- nil
 	return nil
+}
+
+// inputAcker is a behavior whose step sends an input every time (once it has seen a
+// snapshot): its inputs carry the snapshot acknowledgements.
+type inputAcker interface {
+	behavior
+	acksOnInputs()
 }
 
 // errBaselineMiss is returned by a behavior that cannot apply a delta because it no longer
@@ -300,7 +322,7 @@ func (b *bot) onSnapshot(body []byte, now int64) error {
 		b.firstSnap.Store(now)
 	}
 	b.n.snapshots.Add(1)
-	return b.ack(tick)
+	return b.acknowledge(tick)
 }
 
 // baselineMiss handles a delta against a state we no longer hold: our acknowledgements fell
@@ -308,12 +330,16 @@ func (b *bot) onSnapshot(body []byte, now int64) error {
 // against it (PROTOCOL.md, Snapshots).
 func (b *bot) baselineMiss() error {
 	b.n.baselineMisses.Add(1)
-	return b.ack(b.lastTick)
+	return b.acknowledge(b.lastTick)
 }
 
-// ack sends [4, tick].
-func (b *bot) ack(tick uint32) error {
+// acknowledge has tick acknowledged: by the next input, or at once with [4, tick].
+func (b *bot) acknowledge(tick uint32) error {
 	if tick == 0 {
+		return nil
+	}
+	if b.ackOnInput {
+		b.unacked.Store(tick)
 		return nil
 	}
 	p := appendUint(appendUint(appendArray(b.readBuf[:0], 2), engine.KindAck), uint64(tick))
@@ -339,18 +365,35 @@ func (b *bot) tick(now int64) {
 		b.stepBuf = p
 		_ = b.c.WriteMessage(ws.MessageBinary, p)
 	}
+	pending := b.unacked.Load()
 	b.beh.step(now)
+	// A tick that was waiting before the step and that the step's input did not take (it
+	// sent none) goes alone now; a newer one, arrived meanwhile, waits for the next step.
+	if pending != 0 && b.unacked.CompareAndSwap(pending, 0) {
+		p := appendUint(appendUint(appendArray(b.stepBuf[:0], 2), engine.KindAck), uint64(pending))
+		b.stepBuf = p
+		_ = b.c.WriteMessage(ws.MessageBinary, p)
+	}
 }
 
 // beginInput numbers the next input and returns the scheduler's scratch holding the start
-// of [3, seq, input]; the behavior appends its input and passes the result to sendInput.
+// of [3, seq, input] (or of [3, seq, input, tick], taking the tick waiting to be
+// acknowledged); the behavior appends its input and passes the result to sendInput.
 func (b *bot) beginInput() []byte {
 	b.seq++
-	return appendUint(appendUint(appendArray(b.stepBuf[:0], 3), engine.KindInput), uint64(b.seq))
+	b.inputAck = b.unacked.Swap(0)
+	n := 3
+	if b.inputAck != 0 {
+		n = 4
+	}
+	return appendUint(appendUint(appendArray(b.stepBuf[:0], n), engine.KindInput), uint64(b.seq))
 }
 
-// sendInput writes the message beginInput started.
+// sendInput writes the message beginInput started, with its acknowledgement.
 func (b *bot) sendInput(p []byte) {
+	if b.inputAck != 0 {
+		p = appendUint(p, uint64(b.inputAck))
+	}
 	b.stepBuf = p
 	b.n.inputs.Add(1)
 	_ = b.c.WriteMessage(ws.MessageBinary, p)

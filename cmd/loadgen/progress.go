@@ -18,6 +18,7 @@ type totals struct {
 	inputs         int64
 	bytesIn        int64 // WebSocket wire bytes, frame headers included
 	bytesOut       int64
+	messagesOut    int64 // WebSocket messages the bots sent: each is a wake-up and a read for the server
 }
 
 // reporter prints a progress line once a second and sums the bots' counters.
@@ -35,7 +36,7 @@ func newReporter(r *runner, w io.Writer) *reporter {
 // snapshot sums the counters of every bot started so far.
 func (rep *reporter) snapshot() totals {
 	r := rep.r
-	t := totals{at: r.mono(), bytesIn: r.wsm.BytesIn.Load(), bytesOut: r.wsm.BytesOut.Load()}
+	t := totals{at: r.mono(), bytesIn: r.wsm.BytesIn.Load(), bytesOut: r.wsm.BytesOut.Load(), messagesOut: r.wsm.MessagesOut.Load()}
 	for _, b := range r.startedBots() {
 		if b.up.Load() {
 			t.connected++

@@ -25,6 +25,7 @@ type result struct {
 	bytesInPerPlayer float64 // per seated player and second, WebSocket frames included
 	bytesOutPerPlay  float64
 	inputsPerS       float64
+	messagesOutPerS  float64 // all bots together: inputs, acknowledgements, pings
 	pongs            int64
 	baselineMisses   int64
 
@@ -88,6 +89,7 @@ func (r *runner) result(start, end totals, scrape *scraper) *result {
 	if secs := res.duration.Seconds(); secs > 0 {
 		res.snapshotsPerS = float64(end.snapshots-start.snapshots) / secs
 		res.inputsPerS = float64(end.inputs-start.inputs) / secs
+		res.messagesOutPerS = float64(end.messagesOut-start.messagesOut) / secs
 		if res.seated > 0 {
 			res.bytesInPerPlayer = float64(end.bytesIn-start.bytesIn) / secs / float64(res.seated)
 			res.bytesOutPerPlay = float64(end.bytesOut-start.bytesOut) / secs / float64(res.seated)
@@ -137,6 +139,7 @@ func (res *result) write(w io.Writer) {
 	add("bytes in/s per player", "%s (%s)", thousands(int64(math.Round(res.bytesInPerPlayer))), byteSize(res.bytesInPerPlayer*float64(res.seated))+"/s total")
 	add("bytes out/s per player", "%s (%s)", thousands(int64(math.Round(res.bytesOutPerPlay))), byteSize(res.bytesOutPerPlay*float64(res.seated))+"/s total")
 	add("inputs/s", "%s total", thousands(int64(math.Round(res.inputsPerS))))
+	add("messages out/s", "%s total, %.1f per player (inputs, acknowledgements, pings)", thousands(int64(math.Round(res.messagesOutPerS))), perPlayer(res.messagesOutPerS, res.seated))
 	if res.baselineMisses > 0 {
 		add("baseline misses", "%d (deltas against a state the mirror had dropped; re-acknowledged)", res.baselineMisses)
 	}

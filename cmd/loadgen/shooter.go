@@ -79,6 +79,10 @@ type shooterBot struct {
 	shots, hits, kills, deaths, rockets atomic.Int64
 }
 
+// acksOnInputs: step sends an input every time once there is a snapshot, so the inputs
+// carry the acknowledgements (see bot).
+func (sb *shooterBot) acksOnInputs() {}
+
 func (sb *shooterBot) inputAck(seq, tick uint32) {
 	sb.mu.Lock()
 	sb.ackSeq, sb.ackTick = seq, tick

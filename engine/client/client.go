@@ -41,6 +41,11 @@ type Event struct {
 	Ticket, Room, Reservation string
 }
 
+// DefaultAckDelay is how long a Client waits, after applying a snapshot, for an input to
+// carry its acknowledgement before it sends [4, tick] on its own: one input interval of a
+// 60 Hz client, rounded up. See SetAckDelay.
+const DefaultAckDelay = 20 * time.Millisecond
+
 // Client is one connection to an engine.
 type Client struct {
 	c *ws.Conn
@@ -56,6 +61,12 @@ type Client struct {
 	rtt      time.Duration
 	changed  chan struct{} // closed and replaced whenever a snapshot is applied
 	snapErrs int
+
+	// The acknowledgement of the latest snapshot waits for an input to carry it.
+	unacked  uint32        // applied snapshot tick not yet acknowledged (0: none)
+	ackDelay time.Duration // see SetAckDelay
+	ackTimer *time.Timer   // sends unacked alone when no input took it within ackDelay
+	ackArmed bool          // ackTimer is due to fire
 
 	events chan Event
 	done   chan struct{}
@@ -91,7 +102,11 @@ func Dial(ctx context.Context, url string, opts *ws.DialOptions) (*Client, error
 		changed: make(chan struct{}),
 		events:  make(chan Event, 1024),
 		done:    make(chan struct{}),
+
+		ackDelay: DefaultAckDelay,
 	}
+	cl.ackTimer = time.AfterFunc(time.Hour, cl.flushAck)
+	cl.ackTimer.Stop()
 	go cl.readLoop()
 	return cl, nil
 }
@@ -170,13 +185,45 @@ func (cl *Client) Join(ctx context.Context, opts engine.JoinOptions) (Joined, er
 // Leave gives up the seat.
 func (cl *Client) Leave() error { return cl.send(engine.KindLeave) }
 
-// SendInput sends one input and returns its sequence number.
+// SendInput sends one input and returns its sequence number. The input also acknowledges
+// the latest applied snapshot, if that is not acknowledged yet: [3, seq, input, tick].
 func (cl *Client) SendInput(v any) (uint32, error) {
 	cl.mu.Lock()
 	cl.nextSeq++
-	seq := cl.nextSeq
+	seq, ack := cl.nextSeq, cl.unacked
+	if ack != 0 {
+		cl.unacked, cl.ackArmed = 0, false
+		cl.ackTimer.Stop() // if it is firing already, it finds nothing (or a newer tick) to send
+	}
 	cl.mu.Unlock()
+	if ack != 0 {
+		return seq, cl.send(engine.KindInput, seq, v, ack)
+	}
 	return seq, cl.send(engine.KindInput, seq, v)
+}
+
+// SetAckDelay sets how long the client waits after applying a snapshot for SendInput to
+// carry the acknowledgement, before sending [4, tick] alone (DefaultAckDelay unless set).
+// Every message costs the server a wake-up and a read, so a client that sends inputs at
+// least that often sends no separate acknowledgements at all; one that sends none
+// acknowledges each snapshot d late, and its next delta is against an older baseline if a
+// snapshot comes sooner than d (deltas stay correct, a little larger). 0 acknowledges every
+// snapshot at once.
+func (cl *Client) SetAckDelay(d time.Duration) {
+	cl.mu.Lock()
+	cl.ackDelay = max(d, 0)
+	cl.mu.Unlock()
+}
+
+// flushAck sends the pending acknowledgement alone: no input took it in time.
+func (cl *Client) flushAck() {
+	cl.mu.Lock()
+	ack := cl.unacked
+	cl.unacked, cl.ackArmed = 0, false
+	cl.mu.Unlock()
+	if ack != 0 {
+		_ = cl.send(engine.KindAck, ack) // a failed write ends the connection: the read loop sees it
+	}
 }
 
 // Request asks the room something and decodes the answer into out (which may be nil).
@@ -258,6 +305,7 @@ var errProtocol = errors.New("client: malformed server message")
 
 func (cl *Client) readLoop() {
 	defer close(cl.done)
+	defer cl.ackTimer.Stop()
 	var br bytes.Reader
 	dec := msgpack.NewDecoder(&br)
 	for {
@@ -301,9 +349,20 @@ func (cl *Client) dispatch(dec *msgpack.Decoder, data []byte) error {
 		cl.tick = uint32(tick)
 		close(cl.changed)
 		cl.changed = make(chan struct{})
+		// Acknowledge, so that the next delta is against this tick: on the next input if one
+		// goes out within ackDelay, else alone. The deadline runs from the oldest snapshot
+		// not yet acknowledged, so a newer one does not postpone it.
+		cl.unacked = uint32(tick)
+		if cl.ackDelay == 0 {
+			cl.unacked = 0
+			cl.mu.Unlock()
+			return cl.send(engine.KindAck, uint32(tick))
+		}
+		if !cl.ackArmed {
+			cl.ackArmed = true
+			cl.ackTimer.Reset(cl.ackDelay)
+		}
 		cl.mu.Unlock()
-		// Acknowledge, so the next delta is against this tick.
-		return cl.send(engine.KindAck, uint32(tick))
 	case engine.KindInputAck:
 		var seq, tick uint32
 		if err := dec.Decode(&seq); err != nil {
@@ -328,10 +387,11 @@ func (cl *Client) dispatch(dec *msgpack.Decoder, data []byte) error {
 			}
 		}
 		j.TickRate, j.SnapshotRate = tickRate, snapRate
-		// A (re)join starts from a full snapshot, which follows this message.
+		// A (re)join starts from a full snapshot, which follows this message; a tick of the
+		// room left behind is not acknowledged in the new one.
 		cl.mu.Lock()
 		cl.mirror = state.NewMirror(128)
-		cl.tick = 0
+		cl.tick, cl.unacked = 0, 0
 		cl.mu.Unlock()
 		cl.reply(req, response{kind: kind, joined: j})
 	case engine.KindResponse:

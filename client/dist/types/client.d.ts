@@ -36,6 +36,16 @@ export interface ConnectOptions {
     backoff?: BackoffOptions;
     /** Ping every this many ms while open (default 2000; 0 disables). */
     pingInterval?: number;
+    /**
+     * After applying a snapshot, wait up to this many ms for {@link Client.sendInput} to carry
+     * its acknowledgement (`[3, seq, input, tick]`) before sending `[4, tick]` alone (default
+     * 20, about one input interval at 60 Hz; 0 acknowledges every snapshot at once). Every
+     * message costs the server a wake-up and a read, so a client that sends inputs at least this
+     * often sends no separate acknowledgements; one that sends none (a turn-based or puzzle
+     * game) acknowledges each snapshot this much later, and a snapshot arriving sooner is a
+     * delta against an older baseline: still correct, a little larger.
+     */
+    ackDelay?: number;
     /** States kept as delta baselines (default 128). */
     baselines?: number;
     /** Interpolation buffer tuning. */
@@ -168,10 +178,10 @@ export declare function connect(url: string, options?: ConnectOptions): Client;
 /**
  * One connection to a Rallypoint server. See {@link connect}.
  *
- * Snapshots are applied to a mirror and acknowledged; inputs are numbered and kept until
- * the server acknowledges them; a ping measures RTT and the server tick every
- * `pingInterval`; after an unexpected drop it reconnects with backoff and resumes the seat
- * with the resume token.
+ * Snapshots are applied to a mirror and acknowledged (on the next input when one follows
+ * within `ackDelay`, else alone); inputs are numbered and kept until the server
+ * acknowledges them; a ping measures RTT and the server tick every `pingInterval`; after an
+ * unexpected drop it reconnects with backoff and resumes the seat with the resume token.
  */
 export declare class Client {
     private readonly url;
@@ -191,6 +201,9 @@ export declare class Client {
     private resumeToken;
     private joinedInfo;
     private lastInputSeq;
+    /** The applied snapshot tick not acknowledged yet (0: none); the next input carries it. */
+    private unacked;
+    private ackTimer;
     /** The replicated state mirror. */
     readonly mirror: SnapshotMirror;
     /** Inputs sent and not yet acknowledged. */
@@ -230,7 +243,11 @@ export declare class Client {
     /** Follows the room listing of a game: resolves with the rooms now, then "room" events; "" stops. */
     followLobby(game: string): Promise<RoomInfo[]>;
     private call;
-    /** Sends one input; returns its seq. It stays pending until the server acknowledges it. */
+    /**
+     * Sends one input; returns its seq. It stays pending until the server acknowledges it. It
+     * also acknowledges the latest applied snapshot, if that is not acknowledged yet (see
+     * `ackDelay`).
+     */
     sendInput(input: unknown): number;
     /** The inputs the server has not acknowledged yet, oldest first. */
     pendingInputs(): PendingInput[];
@@ -269,6 +286,14 @@ export declare class Client {
     private send;
     private open;
     private stopTimers;
+    /** Returns the tick to acknowledge (0 for none) and forgets it, with its timer. */
+    private takeAck;
+    /**
+     * Notes that tick needs acknowledging: the next input takes it, or `[4, tick]` goes alone
+     * after `ackDelay`. The delay runs from the oldest tick not yet acknowledged, so a newer
+     * snapshot does not postpone it.
+     */
+    private queueAck;
     private failPending;
     private dropped;
     private dispatch;

@@ -1,0 +1,226 @@
+package client_test
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vmihailenco/msgpack/v5"
+
+	"github.com/rallypoint/rallypoint/engine"
+	"github.com/rallypoint/rallypoint/engine/client"
+	"github.com/rallypoint/rallypoint/net/ws"
+)
+
+// fakeServer is one rallypoint.v1 connection served by hand: the test sends what it wants
+// and reads what the client sent, in order.
+type fakeServer struct {
+	t    *testing.T
+	url  string
+	conn chan *ws.Conn
+	c    *ws.Conn
+}
+
+// startFake serves one connection, dials it with a client whose ack delay is delay (the
+// default if nil), answers the client's join and returns both ends.
+func startFake(t *testing.T, delay *time.Duration) (*fakeServer, *client.Client) {
+	fs := &fakeServer{t: t, conn: make(chan *ws.Conn, 1)}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := ws.Accept(w, r, &ws.AcceptOptions{Subprotocols: []string{engine.Subprotocol}})
+		if err != nil {
+			return
+		}
+		fs.conn <- c
+	}))
+	t.Cleanup(srv.Close)
+	fs.url = "ws" + strings.TrimPrefix(srv.URL, "http")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	c, err := client.Dial(ctx, fs.url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Conn().CloseNow() })
+	if delay != nil {
+		c.SetAckDelay(*delay)
+	}
+	select {
+	case fs.c = <-fs.conn:
+	case <-ctx.Done():
+		t.Fatal("no connection")
+	}
+	t.Cleanup(func() { fs.c.CloseNow() })
+	done := make(chan error, 1)
+	go func() {
+		_, err := c.Join(ctx, engine.JoinOptions{Game: "g"})
+		done <- err
+	}()
+	if m := fs.read(); m[0] != int64(engine.KindJoin) {
+		t.Fatalf("first message %v, want a join", m)
+	}
+	fs.send(engine.KindJoined, uint64(1), "R", uint64(1), "T", uint64(0), uint64(60), uint64(30), "")
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	return fs, c
+}
+
+func (fs *fakeServer) send(v ...any) {
+	fs.t.Helper()
+	b, err := engine.Marshal(v)
+	if err != nil {
+		fs.t.Fatal(err)
+	}
+	if err := fs.c.WriteMessage(ws.MessageBinary, b); err != nil {
+		fs.t.Fatal(err)
+	}
+}
+
+// snapshot sends an empty full snapshot of tick.
+func (fs *fakeServer) snapshot(tick int) {
+	fs.send(engine.KindSnapshot, []any{tick, 0, []any{}, []any{}, []any{}})
+}
+
+// read returns the client's next message, decoded, with integers as int64.
+func (fs *fakeServer) read() []any {
+	fs.t.Helper()
+	_ = fs.c.NetConn().SetReadDeadline(time.Now().Add(5 * time.Second))
+	_, p, err := fs.c.ReadMessage()
+	if err != nil {
+		fs.t.Fatal(err)
+	}
+	var m []any
+	if err := msgpack.Unmarshal(p, &m); err != nil || len(m) == 0 {
+		fs.t.Fatalf("undecodable client message % x: %v", p, err)
+	}
+	for i, v := range m {
+		m[i] = toInt64(v)
+	}
+	return m
+}
+
+func toInt64(v any) any {
+	switch x := v.(type) {
+	case int8:
+		return int64(x)
+	case int16:
+		return int64(x)
+	case int32:
+		return int64(x)
+	case uint8:
+		return int64(x)
+	case uint16:
+		return int64(x)
+	case uint32:
+		return int64(x)
+	case uint64:
+		return int64(x)
+	}
+	return v
+}
+
+// TestSendInputCarriesTheAck: a client that sends an input after each snapshot sends no
+// [4, tick]; each input carries the latest applied tick, and an input with nothing new to
+// acknowledge carries none. The delay is long so that the test does not depend on timing.
+func TestSendInputCarriesTheAck(t *testing.T) {
+	long := time.Minute
+	fs, c := startFake(t, &long)
+	seq := uint32(0)
+	for tick := 2; tick <= 20; tick += 2 {
+		fs.snapshot(tick)
+		if err := c.WaitSnapshot(context.Background(), uint32(tick)); err != nil {
+			t.Fatal(err)
+		}
+		for i := range 2 { // two inputs per snapshot, as at 60 Hz with 30 Hz snapshots
+			s, err := c.SendInput(map[string]int{"add": 1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			seq++
+			if s != seq {
+				t.Fatalf("input numbered %d, want %d", s, seq)
+			}
+			m := fs.read()
+			switch {
+			case m[0] != int64(engine.KindInput):
+				t.Fatalf("after snapshot %d the client sent %v, want an input", tick, m)
+			case i == 0 && (len(m) != 4 || m[3] != int64(tick)):
+				t.Fatalf("first input after snapshot %d is %v, want it to acknowledge %d", tick, m, tick)
+			case i == 1 && len(m) != 3:
+				t.Fatalf("second input after snapshot %d is %v, want no acknowledgement (already sent)", tick, m)
+			}
+		}
+	}
+}
+
+// TestAckGoesAloneWhenNoInputFollows: a client that sends no inputs (a crossword) still
+// acknowledges every snapshot, with [4, tick], once the (default) delay has passed.
+func TestAckGoesAloneWhenNoInputFollows(t *testing.T) {
+	delay := client.DefaultAckDelay
+	fs, _ := startFake(t, nil)
+	for tick := 3; tick <= 15; tick += 3 {
+		sent := time.Now()
+		fs.snapshot(tick)
+		m := fs.read()
+		if len(m) != 2 || m[0] != int64(engine.KindAck) || m[1] != int64(tick) {
+			t.Fatalf("after snapshot %d the client sent %v, want [4, %d]", tick, m, tick)
+		}
+		if waited := time.Since(sent); waited < delay {
+			t.Fatalf("snapshot %d acknowledged after %v, before the %v an input could have taken", tick, waited, delay)
+		}
+	}
+}
+
+// TestAckDelayZeroAcknowledgesAtOnce keeps the old behaviour available.
+func TestAckDelayZeroAcknowledgesAtOnce(t *testing.T) {
+	var zero time.Duration
+	fs, c := startFake(t, &zero)
+	fs.snapshot(2)
+	if m := fs.read(); len(m) != 2 || m[0] != int64(engine.KindAck) || m[1] != int64(2) {
+		t.Fatalf("client sent %v, want [4, 2] at once", m)
+	}
+	if err := c.WaitSnapshot(context.Background(), 2); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.SendInput(1); err != nil {
+		t.Fatal(err)
+	}
+	if m := fs.read(); len(m) != 3 || m[0] != int64(engine.KindInput) {
+		t.Fatalf("client sent %v, want an input without an acknowledgement", m)
+	}
+}
+
+// TestRejoinForgetsThePendingAck: the tick of a room left behind is not acknowledged in the
+// next one.
+func TestRejoinForgetsThePendingAck(t *testing.T) {
+	long := time.Minute
+	fs, c := startFake(t, &long)
+	fs.snapshot(50)
+	if err := c.WaitSnapshot(context.Background(), 50); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		_, err := c.Join(ctx, engine.JoinOptions{Game: "g"})
+		done <- err
+	}()
+	m := fs.read()
+	if m[0] != int64(engine.KindJoin) {
+		t.Fatalf("client sent %v, want a join", m)
+	}
+	fs.send(engine.KindJoined, uint64(m[1].(int64)), "R2", uint64(1), "T", uint64(0), uint64(60), uint64(30), "")
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.SendInput(1); err != nil {
+		t.Fatal(err)
+	}
+	if m := fs.read(); len(m) != 3 || m[0] != int64(engine.KindInput) {
+		t.Fatalf("first input in the new room is %v, want no acknowledgement", m)
+	}
+}
