@@ -665,3 +665,33 @@ func TestRoomCreationIsBounded(t *testing.T) {
 		}
 	}
 }
+
+// TestResumedSeatNumbersInputsAfresh: input numbering is per connection, so a resumed seat's
+// acknowledgements start over; acknowledging the old connection's highest seq would tell the
+// client its new inputs 1..n were all applied (found in review of the input-ack change).
+func TestResumedSeatNumbersInputsAfresh(t *testing.T) {
+	te := startEngine(t, engine.RoomConfig{Grace: 5 * time.Second}, engine.Options{})
+	a := te.dial(t)
+	j, err := a.Join(ctx5(t), engine.JoinOptions{Game: "tally"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 5 {
+		a.SendInput(tallyInput{Add: 1})
+	}
+	waitFor(t, "five inputs acknowledged", func() bool { seq, _ := a.InputAck(); return seq == 5 })
+	a.Conn().CloseNow()
+	waitFor(t, "drop", func() bool { return te.log.has("drop") })
+
+	b := te.dial(t)
+	if _, err := b.Join(ctx5(t), engine.JoinOptions{Token: j.Token}); err != nil {
+		t.Fatal(err)
+	}
+	if seq, err := b.SendInput(tallyInput{Add: 2}); err != nil || seq != 1 {
+		t.Fatalf("first input after resume: seq %d, %v", seq, err)
+	}
+	waitFor(t, "score 7 after resume", func() bool { v, _ := scoreOf(b, j.Player); return v == 7 })
+	if seq, _ := b.InputAck(); seq != 1 {
+		t.Fatalf("after resuming and sending input 1, the server acknowledges input %d", seq)
+	}
+}

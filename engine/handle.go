@@ -101,6 +101,11 @@ func (r *Room[I]) request(p *Player, name string, payload msgpack.RawMessage) (a
 
 func (r *Room[I]) leave(p *Player, why LeaveReason) {
 	// Inputs still queued from this player are dropped with the seat.
+	r.forgetInputs(p)
+	r.game.Leave(r, p, why)
+}
+
+func (r *Room[I]) forgetInputs(p *Player) {
 	r.core.mu.Lock()
 	n := 0
 	for _, in := range r.pending {
@@ -112,7 +117,6 @@ func (r *Room[I]) leave(p *Player, why LeaveReason) {
 	clear(r.pending[n:])
 	r.pending = r.pending[:n]
 	r.core.mu.Unlock()
-	r.game.Leave(r, p, why)
 }
 
 // errFlood is returned by pushInput when a player has more inputs queued than a tick takes.
