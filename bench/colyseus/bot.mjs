@@ -88,18 +88,20 @@ export class ShooterBot {
     this.room = room;
     this.me = room.sessionId;
     room.onStateChange((state) => this.onState(state));
+    // The payloads are arrays: shot [by, x1, y1, x2, y2, hit], boom [x, y, by, hit],
+    // kill [killer, victim, weapon, killer_name, victim_name].
     room.onMessage('shot', (m) => {
-      if (m.by === this.me) {
+      if (m[0] === this.me) {
         this.shots++;
-        if (m.hit) this.hits++;
+        if (m[5]) this.hits++;
       }
     });
     room.onMessage('boom', (m) => {
-      if (m.by === this.me) this.rockets++;
+      if (m[2] === this.me) this.rockets++;
     });
     room.onMessage('kill', (m) => {
-      if (m.killer === this.me) this.kills++;
-      if (m.victim === this.me) this.deaths++;
+      if (m[0] === this.me) this.kills++;
+      if (m[1] === this.me) this.deaths++;
     });
   }
 

@@ -85,7 +85,8 @@ func TestPortUsesTheShooterNumbers(t *testing.T) {
 	runNode(t, scriptHead+`
 done({
   consts: {
-    Width: w.WIDTH, Height: w.HEIGHT, Radius: w.RADIUS, Speed: w.SPEED, TickRate: w.TICK_RATE,
+    Width: w.WIDTH, Height: w.HEIGHT, Radius: w.RADIUS, Speed: w.SPEED, TickRate: w.TICK_RATE, Grid: w.GRID,
+    AimDirections: r.AIM_DIRECTIONS,
     SnapshotRate: w.PATCH_RATE, KeyUp: w.KEY_UP, KeyDown: w.KEY_DOWN, KeyLeft: w.KEY_LEFT,
     KeyRight: w.KEY_RIGHT, FireBlaster: w.FIRE_BLASTER, FireRocket: w.FIRE_ROCKET,
     MaxHealth: r.MAX_HEALTH, RespawnTicks: r.RESPAWN_TICKS, BlasterDamage: r.BLASTER_DAMAGE,
@@ -100,8 +101,9 @@ done({
 
 	want := map[string]float64{
 		"Width": shooter.Width, "Height": shooter.Height, "Radius": shooter.Radius, "Speed": shooter.Speed,
-		"TickRate": shooter.TickRate, "SnapshotRate": shooter.SnapshotRate,
-		"KeyUp": float64(shooter.KeyUp), "KeyDown": float64(shooter.KeyDown),
+		"TickRate": shooter.TickRate, "SnapshotRate": shooter.SnapshotRate, "Grid": shooter.Grid,
+		"AimDirections": shooter.AimDirections,
+		"KeyUp":         float64(shooter.KeyUp), "KeyDown": float64(shooter.KeyDown),
 		"KeyLeft": float64(shooter.KeyLeft), "KeyRight": float64(shooter.KeyRight),
 		"FireBlaster": float64(shooter.FireBlaster), "FireRocket": float64(shooter.FireRocket),
 		"MaxHealth": shooter.MaxHealth, "RespawnTicks": shooter.RespawnTicks,
@@ -236,6 +238,25 @@ done(input.map((q) => [
 		want := [4]float64{wall, circle, shooter.RayBorder(q.OX, q.OY, q.DX, q.DY), vis}
 		if got[i] != want {
 			t.Errorf("ray %d %+v: port %v, shooter %v (wallHit, rayCircle, rayBorder, visible)", i, q, got[i], want)
+		}
+	}
+}
+
+// TestAimDirectionsMatch compares the aim the state carries, a direction in 128ths of a
+// turn, on every milliradian of a turn and a half each way (inputs may say any angle).
+func TestAimDirectionsMatch(t *testing.T) {
+	aims := make([]int, 0, 18851)
+	for a := -9425; a <= 9425; a++ {
+		aims = append(aims, a)
+	}
+	var got []int
+	runNode(t, scriptHead+`done(input.map((a) => r.aimDirection(a)));`, aims, &got)
+	if len(got) != len(aims) {
+		t.Fatalf("node returned %d directions, want %d", len(got), len(aims))
+	}
+	for i, a := range aims {
+		if want := int(shooter.AimDirection(a)); got[i] != want {
+			t.Errorf("aim %d mrad: port says direction %d, shooter.AimDirection %d", a, got[i], want)
 		}
 	}
 }

@@ -6,8 +6,8 @@
 // patch for every client.
 import { Room } from '@colyseus/core';
 import { ShooterState, Player, Rocket as RocketState } from './state.mjs';
-import { Sim, Combatant, color, ROCKET_SPEED } from './rules.mjs';
-import { TICK_RATE, PATCH_RATE } from './world.mjs';
+import { Sim, Combatant, color, aimDirection, ROCKET_SPEED } from './rules.mjs';
+import { TICK_RATE, PATCH_RATE, GRID } from './world.mjs';
 
 const MAX_NAME = 16;
 
@@ -71,16 +71,15 @@ export class ShooterRoom extends Room {
       if (rk.view !== null) rockets.delete(String(rk.id));
     }
     for (const rk of sim.rockets) {
-      let r = rk.view;
-      if (r === null) {
-        r = rk.view = new RocketState();
-        r.vx = Math.round(rk.dx * ROCKET_SPEED);
-        r.vy = Math.round(rk.dy * ROCKET_SPEED);
-        r.owner = rk.owner;
-        rockets.set(String(rk.id), r);
-      }
-      r.x = Math.round(rk.x);
-      r.y = Math.round(rk.y);
+      if (rk.view !== null) continue; // a rocket's state is its launch: it never changes
+      const r = rk.view = new RocketState();
+      r.x = Math.round(rk.x0 * GRID);
+      r.y = Math.round(rk.y0 * GRID);
+      r.vx = Math.round(rk.dx * ROCKET_SPEED);
+      r.vy = Math.round(rk.dy * ROCKET_SPEED);
+      r.owner = rk.owner;
+      r.tick = rk.launched;
+      rockets.set(String(rk.id), r);
     }
   }
 
@@ -89,7 +88,7 @@ export class ShooterRoom extends Room {
     const p = c.view;
     p.x = c.x;
     p.y = c.y;
-    p.aim = c.aim;
+    p.aim = aimDirection(c.aim);
     p.health = c.health;
     p.alive = c.alive;
     p.frags = c.frags;

@@ -24,6 +24,8 @@ export const ROCKET_RADIUS = 6;
 export const ROCKET_COOLDOWN = 48;
 export const ROCKET_LIFETIME = 120;
 export const MAX_REWIND = 12;
+/** The replicated aim is one of AIM_DIRECTIONS directions (shooter.AimDirections). */
+export const AIM_DIRECTIONS = 128;
 
 const HIST_LEN = 16; // a power of two above MAX_REWIND + 1, as lagcomp.go's histLen
 const ROCKET_STEP = ROCKET_SPEED / 60;
@@ -77,12 +79,18 @@ export class Combatant {
   }
 }
 
-/** Rocket is a rocket in flight. */
+/**
+ * Rocket is a rocket in flight. It is launched from (x0, y0) at the end of tick launched and
+ * flies straight from the next tick: what the state replicates, once (as shooter's rockets).
+ */
 export class Rocket {
-  constructor(id, x, y, dx, dy, owner, ownerName, expires) {
+  constructor(id, x, y, launched, dx, dy, owner, ownerName, expires) {
     this.id = id;
     this.x = x;
     this.y = y;
+    this.x0 = x;
+    this.y0 = y;
+    this.launched = launched;
     this.dx = dx;
     this.dy = dy;
     this.owner = owner;
@@ -94,7 +102,9 @@ export class Rocket {
 
 /**
  * Sim is one arena. emit(name, payload) receives the "shot", "boom" and "kill" events
- * with the payloads of protocol.go's ShotEvent, BoomEvent and KillEvent.
+ * with the payloads of protocol.go's ShotEvent, BoomEvent and KillEvent: arrays
+ * [by, x1, y1, x2, y2, hit], [x, y, by, hit] and [killer, victim, weapon, killer_name,
+ * victim_name].
  */
 export class Sim {
   constructor(emit, random = Math.random) {
@@ -207,19 +217,17 @@ export class Sim {
         victim = o;
       }
     }
-    this.emit('shot', {
-      by: c.id,
-      x1: Math.round(c.x), y1: Math.round(c.y),
-      x2: Math.round(c.x + dx * t), y2: Math.round(c.y + dy * t),
-      hit: victim ? victim.id : 0,
-    });
+    this.emit('shot', [
+      c.id, Math.round(c.x), Math.round(c.y), Math.round(c.x + dx * t), Math.round(c.y + dy * t),
+      victim ? victim.id : 0,
+    ]);
     if (victim) this.damage(victim, BLASTER_DAMAGE, c.id, c.name, 'blaster');
   }
 
   fireRocket(c) {
     this.nextRocket++;
     const a = c.aim / 1000;
-    this.rockets.push(new Rocket(this.nextRocket, c.x, c.y, Math.cos(a), Math.sin(a), c.id, c.name,
+    this.rockets.push(new Rocket(this.nextRocket, c.x, c.y, this.tick, Math.cos(a), Math.sin(a), c.id, c.name,
       this.tick + ROCKET_LIFETIME));
   }
 
@@ -255,7 +263,7 @@ export class Sim {
     rk.x += rk.dx * t;
     rk.y += rk.dy * t;
     if (!stopped && this.tick < rk.expires) return false;
-    this.emit('boom', { x: Math.round(rk.x), y: Math.round(rk.y), by: rk.owner, hit: victim ? victim.id : 0 });
+    this.emit('boom', [Math.round(rk.x), Math.round(rk.y), rk.owner, victim ? victim.id : 0]);
     if (victim) this.damage(victim, ROCKET_DAMAGE, rk.owner, rk.ownerName, 'rocket');
     return true;
   }
@@ -273,8 +281,18 @@ export class Sim {
         break;
       }
     }
-    this.emit('kill', { killer: by, victim: v.id, weapon, killer_name: byName, victim_name: v.name });
+    this.emit('kill', [by, v.id, weapon, byName, v.name]);
   }
+}
+
+/**
+ * aimDirection is an aim in milliradians as the state carries it, as shooter.AimDirection:
+ * one of AIM_DIRECTIONS directions from +x towards +y, 0 to AIM_DIRECTIONS - 1.
+ */
+export function aimDirection(aim) {
+  const v = (aim / 1000 / (2 * Math.PI)) * AIM_DIRECTIONS;
+  const d = v < 0 ? -Math.round(-v) : Math.round(v); // Go's math.Round: halves away from zero
+  return ((d % AIM_DIRECTIONS) + AIM_DIRECTIONS) % AIM_DIRECTIONS;
 }
 
 /**

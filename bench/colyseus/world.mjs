@@ -13,6 +13,8 @@ export const SPEED = 260;
 export const TICK_RATE = 60;
 /** State patches per second. */
 export const PATCH_RATE = 30;
+/** Positions are multiples of 1/GRID unit (shooter.Grid): step rounds them to that grid. */
+export const GRID = 16;
 
 export const KEY_UP = 1;
 export const KEY_DOWN = 2;
@@ -57,8 +59,8 @@ function clamp(v, lo, hi) {
 
 /**
  * step moves the box at (pos.x, pos.y) by one input step with the key bits keys, in place:
- * x axis first against every wall, clamp, then y, then round to 1/100, in the operation
- * order of shooter.Step (bit-exact with it). It writes into pos instead of returning a pair
+ * x axis first against every wall, clamp, then y, then round to the 1/GRID grid, in the
+ * operation order of shooter.Step (bit-exact with it). It writes into pos instead of returning a pair
  * so that 60 steps a second per player allocate nothing.
  */
 export function step(pos, keys) {
@@ -87,8 +89,8 @@ export function step(pos, keys) {
     }
   }
   y = clamp(y, RADIUS, HEIGHT - RADIUS);
-  pos.x = Math.round(x * 100) / 100;
-  pos.y = Math.round(y * 100) / 100;
+  pos.x = Math.round(x * GRID) / GRID;
+  pos.y = Math.round(y * GRID) / GRID;
 }
 
 /**

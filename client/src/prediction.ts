@@ -12,7 +12,7 @@ export interface PendingInput<I = unknown> {
 
 /**
  * Numbers inputs and keeps those the server has not applied yet. The server echoes the
- * highest applied `seq` in `[19, last_seq, tick]` right before each snapshot: the
+ * highest applied `seq` in `[19, last_seq, tick]` right before a snapshot whenever it changed: the
  * authoritative state of that snapshot already contains every input up to `last_seq`, so
  * the local prediction is that state with the pending inputs re-applied on top
  * ({@link InputBuffer.reconcile}).

@@ -98,27 +98,30 @@ func (sb *shooterBot) snapshot(body []byte, now int64) error {
 	v := sb.vs.latest()
 	if me := v.find(sb.b.player); me != nil {
 		sb.authX, sb.authY, sb.authNew = me.x, me.y, true
-		sb.authSeq = 0
-		if sb.ackTick == v.tick {
-			sb.authSeq = sb.ackSeq
-		}
+		// [19, seq, tick] comes right before its snapshot, and only when seq changed since
+		// the last one the server sent: every snapshot holds the inputs up to the last seq
+		// acknowledged.
+		sb.authSeq = sb.ackSeq
 	}
 	return nil
 }
 
 // event counts the bot's own shots, hits, rockets, kills and deaths.
 func (sb *shooterBot) event(name, payload []byte, now int64) {
+	// The payloads are arrays: shot [by, x1, y1, x2, y2, hit], boom [x, y, by, hit],
+	// kill [killer, victim, weapon, killer_name, victim_name].
 	var by, hit, killer, victim int64
 	r := &rd{b: payload}
-	for range r.mapLen() {
-		switch string(r.str()) {
-		case "by":
+	n := r.arrayLen()
+	for i := range n {
+		switch {
+		case string(name) == "shot" && i == 0, string(name) == "boom" && i == 2:
 			by = r.int()
-		case "hit":
+		case string(name) == "shot" && i == 5, string(name) == "boom" && i == 3:
 			hit = r.int()
-		case "killer":
+		case string(name) == "kill" && i == 0:
 			killer = r.int()
-		case "victim":
+		case string(name) == "kill" && i == 1:
 			victim = r.int()
 		default:
 			r.skip()

@@ -23,7 +23,7 @@ const (
 // shPlayer is a player entity's fields the bots use.
 type shPlayer struct {
 	id     uint32
-	x, y   float64 // units (the wire has them in hundredths)
+	x, y   float64 // units (the wire has them as x·shooter.Grid)
 	health int
 	alive  bool
 }
@@ -138,7 +138,7 @@ func (vs *views) apply(body []byte, m *state.Mirror) error {
 }
 
 // readPlayer reads the n listed fields (mask says which) of a player:
-// [x·100, y·100, aim, health, alive, frags, deaths, name, color, bot].
+// [x·Grid, y·Grid, aim, health, alive, frags, deaths, name, color, bot].
 func readPlayer(r *rd, p *shPlayer, mask uint64, n int) {
 	for i := 0; n > 0 && r.err == nil; i++ {
 		if i >= 64 {
@@ -151,9 +151,9 @@ func readPlayer(r *rd, p *shPlayer, mask uint64, n int) {
 		n--
 		switch i {
 		case 0:
-			p.x = float64(r.int()) / 100
+			p.x = float64(r.int()) / shooter.Grid
 		case 1:
-			p.y = float64(r.int()) / 100
+			p.y = float64(r.int()) / shooter.Grid
 		case 3:
 			p.health = int(r.int())
 		case 4:
@@ -179,7 +179,7 @@ func (vs *views) rebuild(tick uint32, m *state.Mirror) error {
 		if e.Decode(0, &x) != nil || e.Decode(1, &y) != nil || e.Decode(3, &p.health) != nil || e.Decode(4, &p.alive) != nil {
 			return fmt.Errorf("loadgen: shooter player %d: unexpected fields", e.ID)
 		}
-		p.x, p.y = float64(x)/100, float64(y)/100
+		p.x, p.y = float64(x)/shooter.Grid, float64(y)/shooter.Grid
 		next.put(p)
 	}
 	vs.n++

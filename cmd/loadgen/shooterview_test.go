@@ -17,8 +17,8 @@ type wirePlayer struct {
 }
 
 func (p *wirePlayer) AppendFields(f *state.Fields) {
-	f.Int(int64(math.Round(p.x * 100)))
-	f.Int(int64(math.Round(p.y * 100)))
+	f.Int(int64(math.Round(p.x * shooter.Grid)))
+	f.Int(int64(math.Round(p.y * shooter.Grid)))
 	f.Int(1234) // aim
 	f.Int(int64(p.health))
 	f.Bool(p.alive)
@@ -29,14 +29,15 @@ func (p *wirePlayer) AppendFields(f *state.Fields) {
 	f.Bool(false)
 }
 
-// wireRocket is a rocket: [x, y, vx, vy, owner].
+// wireRocket is a rocket: [x·Grid, y·Grid, vx, vy, owner, tick].
 type wireRocket struct{ x int64 }
 
 func (r wireRocket) AppendFields(f *state.Fields) {
 	f.Int(r.x)
-	f.Int(1)
+	f.Int(16)
 	f.Int(700)
 	f.Int(0)
+	f.Int(1)
 	f.Int(1)
 }
 
@@ -72,7 +73,7 @@ func TestViewsFollowTheServerState(t *testing.T) {
 				case 1:
 					p.alive, p.health = !p.alive, 100*rng.IntN(2)
 				default:
-					p.x = math.Round((p.x+float64(rng.IntN(3)-1)*4.33)*100) / 100 // as Step rounds
+					p.x = math.Round((p.x+float64(rng.IntN(3)-1)*4.33)*shooter.Grid) / shooter.Grid // as Step rounds
 					p.y += float64(rng.IntN(3) - 1)
 				}
 			}

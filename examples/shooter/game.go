@@ -58,8 +58,8 @@ type combatant struct {
 	bot    *brain         // nil for a human
 	name   string
 	color  string
-	x, y   float64 // the box's centre, always a multiple of 0.01 (Step rounds)
-	aim    int     // milliradians
+	x, y   float64 // the box's centre, always on the 1/Grid grid (Step rounds)
+	aim    int     // milliradians, as the last input said: shots use it whole
 	health int
 	alive  bool
 	away   bool // a human whose connection dropped: not shown, not hit, until Rejoin
@@ -72,13 +72,16 @@ type combatant struct {
 	hist      history
 }
 
-// AppendFields writes the player entity: [x·100, y·100, aim, health, alive, frags, deaths,
-// name, color, bot]. Positions go as integers of hundredths, which is exactly the precision
-// Step keeps, so the page reconciles its prediction from the very number the server has.
+// AppendFields writes the player entity: [x·Grid, y·Grid, aim, health, alive, frags,
+// deaths, name, color, bot]. Positions go as integers on Step's grid (3 bytes each), the
+// very numbers the server has, so the page reconciles its prediction from them exactly.
+// The aim goes as one of AimDirections directions (1 byte): only drawing uses it, while
+// shots use the input's milliradians. The fields that change every tick come first, so
+// that a moving player's changed mask stays one byte.
 func (c *combatant) AppendFields(f *state.Fields) {
-	f.Int(int64(math.Round(c.x * 100)))
-	f.Int(int64(math.Round(c.y * 100)))
-	f.Int(int64(c.aim))
+	f.Uint(uint64(math.Round(c.x * Grid)))
+	f.Uint(uint64(math.Round(c.y * Grid)))
+	f.Uint(uint64(AimDirection(c.aim)))
 	f.Int(int64(c.health))
 	f.Bool(c.alive)
 	f.Int(int64(c.frags))
@@ -198,6 +201,14 @@ func (g *Game) apply(c *combatant, in *Input) {
 		c.rocketAt = g.tick + RocketCooldown
 		g.fireRocket(c)
 	}
+}
+
+// AimDirection is an aim in milliradians as the snapshots carry it: one of AimDirections
+// directions, numbered from +x towards +y (down), 0 to AimDirections-1, so that
+// MessagePack holds it in one byte. Direction d is the angle d·2π/AimDirections.
+func AimDirection(aim int) uint8 {
+	d := int(math.Round(float64(aim) / 1000 / (2 * math.Pi) * AimDirections))
+	return uint8((d%AimDirections + AimDirections) % AimDirections)
 }
 
 // normAim brings an aim into [-π, π] (in milliradians), where atan2 puts the page's: any

@@ -1,6 +1,8 @@
 package shooter
 
 import (
+	"bytes"
+	"math"
 	"testing"
 
 	"github.com/rallypoint/rallypoint/engine"
@@ -51,26 +53,38 @@ func TestSnapshotHasTheSpecsFieldsInOrder(t *testing.T) {
 	if e := ents[0]; e.ID != 7 || e.Kind != KindPlayer {
 		t.Fatalf("first entity %d of kind %d", e.ID, e.Kind)
 	}
-	want := player{x: 80525, y: 60050, aim: 0, health: 100, alive: true, frags: 3, deaths: 2, name: "ada", color: Color(7)}
+	want := player{x: 12884, y: 9608, aim: 0, health: 100, alive: true, frags: 3, deaths: 2, name: "ada", color: Color(7)}
 	if got := decode(ents[0]); got != want {
 		t.Fatalf("ada %+v, want %+v", got, want)
 	}
 	if e := ents[1]; e.ID != state.ID(bot.id) || e.Kind != KindPlayer {
 		t.Fatalf("second entity %d of kind %d", e.ID, e.Kind)
 	}
-	if got := decode(ents[1]); !got.bot || got.name != bot.name || got.x != int(bot.x*100+0.5) {
+	if got := decode(ents[1]); !got.bot || got.name != bot.name || got.x != int(bot.x*Grid) || got.aim != int(AimDirection(bot.aim)) {
 		t.Fatalf("bot %+v", got)
 	}
-	e := ents[2]
-	var x, y, vx, vy int
-	var owner uint32
-	for i, v := range []any{&x, &y, &vx, &vy, &owner} {
-		if err := e.Decode(i, v); err != nil {
-			t.Fatal(err)
+	// The rocket is where it was launched from, at the end of the tick it was launched in.
+	rocketFields := func(e state.MirrorEntity) (r [6]int) {
+		t.Helper()
+		for i := range r {
+			if err := e.Decode(i, &r[i]); err != nil {
+				t.Fatal(err)
+			}
 		}
+		return r
 	}
-	if e.ID != RocketBase+1 || e.Kind != KindRocket || x != 805 || y != 601 || vx != RocketSpeed || vy != 0 || owner != 7 || len(e.Fields) != 5 {
-		t.Fatalf("rocket %d kind %d: [%d %d %d %d %d]", e.ID, e.Kind, x, y, vx, vy, owner)
+	e := ents[2]
+	if r := rocketFields(e); e.ID != RocketBase+1 || e.Kind != KindRocket || len(e.Fields) != 6 ||
+		r != [6]int{12884, 9608, RocketSpeed, 0, 7, 1} {
+		t.Fatalf("rocket %d kind %d: %v", e.ID, e.Kind, r)
+	}
+	// It flies on, but its fields do not change: the page computes where it is.
+	a.run(10)
+	if ents := a.snapshot(state.NewRing(4)); len(ents) != 3 || rocketFields(ents[2]) != [6]int{12884, 9608, RocketSpeed, 0, 7, 1} {
+		t.Fatalf("10 ticks later: %+v", ents)
+	}
+	if rk := a.g.rockets[0]; math.Abs(rk.x-(805.25+10*rocketStep)) > 1e-9 || rk.y != 600.5 {
+		t.Fatalf("10 ticks after its launch the rocket is at (%v, %v)", rk.x, rk.y)
 	}
 
 	// An absent player is not shown; the dead are, with alive false.
@@ -83,6 +97,85 @@ func TestSnapshotHasTheSpecsFieldsInOrder(t *testing.T) {
 	a.g.Rejoin(nil, ada.p)
 	if ents = a.snapshot(state.NewRing(4)); len(ents) != 3 {
 		t.Fatalf("after ada came back: %d entities", len(ents))
+	}
+}
+
+// What the snapshots cost: a player who moved and turned since the baseline is a changed
+// entry of 10 bytes, [id, mask, x·16, y·16, aim], and one who did not costs nothing. A
+// rocket costs its launch and its removal, nothing while it flies.
+func TestSnapshotDeltasAreSmall(t *testing.T) {
+	a := newArena(t, Options{})
+	ada := a.join(1, "ada", 500, 150)
+	a.join(2, "bob", 1500, 1050)
+	ring := state.NewRing(8)
+	snap := func() *state.Snapshot {
+		b := ring.Builder()
+		b.Begin(state.Tick(a.tick))
+		a.g.Snapshot(nil, b)
+		s := b.Finish()
+		ring.Push(s)
+		return s
+	}
+	a.step()
+	base := snap()
+	a.step(input(ada, Input{Keys: KeyDown | KeyRight, Aim: 700, Fire: FireRocket}))
+	a.step(input(ada, Input{Keys: KeyDown | KeyRight, Aim: 700}))
+	launched := snap()
+	a.step()
+	a.step()
+	flying := snap()
+	cases := []struct {
+		name     string
+		from, to *state.Snapshot
+		want     []byte // the body, after [tick, baseline
+	}{
+		{"ada moved diagonally and turned; a rocket was launched", base, launched, []byte{
+			// added: the rocket, [id, kind, [x·16, y·16, vx, vy, owner, tick]]: launched in tick
+			// 2 from (503.0625, 153.0625), where ada's first step took her, along 0.7 rad:
+			// 8049, 2449, round(700·cos 0.7) = 535, round(700·sin 0.7) = 451.
+			0x91,
+			0x93, 0xce, 0x02, 0x00, 0x00, 0x01, 0x02, 0x96, 0xcd, 0x1f, 0x71, 0xcd, 0x09, 0x91, 0xcd, 0x02, 0x17, 0xcd, 0x01, 0xc3, 0x01, 0x02,
+			0x90, // removed: nothing
+			// changed: ada, [id, mask 0b111, x·16, y·16, aim] after two steps: (506.125,
+			// 156.125) is 8098, 2498; 0.7 rad is 14.26 128ths of a turn.
+			0x91,
+			0x95, 0x01, 0x07, 0xcd, 0x1f, 0xa2, 0xcd, 0x09, 0xc2, 0x0e,
+		}},
+		{"nobody moved, the rocket flew on", launched, flying, []byte{0x90, 0x90, 0x90}},
+	}
+	for _, c := range cases {
+		body := state.AppendDelta(nil, c.from, c.to, nil)
+		head := []byte{0x95, byte(c.to.Tick()), byte(c.from.Tick())}
+		if !bytes.Equal(body, append(head, c.want...)) {
+			t.Errorf("%s: body\n% x, want\n% x", c.name, body, append(head, c.want...))
+		}
+	}
+}
+
+// The replicated aim is a direction in 128ths of a turn from +x towards +y, 0 to 127.
+func TestAimDirection(t *testing.T) {
+	cases := []struct {
+		aim  int // milliradians
+		want uint8
+	}{
+		{0, 0},
+		{24, 0},    // 0.49 of a 128th
+		{25, 1},    // 0.51
+		{-24, 0},   // -0.49
+		{-25, 127}, // -0.51: just above +x, the last direction
+		{1571, 32}, // down (y grows down)
+		{-1571, 96},
+		{3142, 64}, // both ends of [-π, π] are left
+		{-3142, 64},
+		{785, 16},
+		{-2356, 80},
+		{6283, 0}, // a whole turn, as an input may say
+		{-7854, 96},
+	}
+	for _, c := range cases {
+		if got := AimDirection(c.aim); got != c.want {
+			t.Errorf("AimDirection(%d) = %d, want %d", c.aim, got, c.want)
+		}
 	}
 }
 

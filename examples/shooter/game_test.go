@@ -195,7 +195,7 @@ func TestAVisitorFindsBotsRunningAndShooting(t *testing.T) {
 	waitUntil(t, "both bots to move 100 units", func() bool {
 		moved := 0
 		for id, b := range ada.bots(t) {
-			if s, ok := start[id]; ok && math.Hypot(float64(b.x-s.x), float64(b.y-s.y)) > 100*100 {
+			if s, ok := start[id]; ok && math.Hypot(float64(b.x-s.x), float64(b.y-s.y)) > 100*shooter.Grid {
 				moved++
 			}
 		}
@@ -217,7 +217,7 @@ func TestTheServerMovesPlayersExactlyAsStepPredicts(t *testing.T) {
 	ada := joinShooter(t, url, "ada", engine.JoinOptions{})
 	waitUntil(t, "ada in the arena", func() bool { _, ok := ada.players(t)[ada.Player]; return ok })
 	me := ada.players(t)[ada.Player]
-	x, y := float64(me.x)/100, float64(me.y)/100
+	x, y := float64(me.x)/shooter.Grid, float64(me.y)/shooter.Grid
 	if x != 880 || y != 600 {
 		t.Fatalf("spawned at (%v, %v)", x, y)
 	}
@@ -261,9 +261,9 @@ func TestTheServerMovesPlayersExactlyAsStepPredicts(t *testing.T) {
 			return // not a snapshot known to carry exactly the inputs up to seq
 		}
 		want := predicted[seq-1]
-		if float64(got.x)/100 != want[0] || float64(got.y)/100 != want[1] {
+		if float64(got.x)/shooter.Grid != want[0] || float64(got.y)/shooter.Grid != want[1] {
 			t.Fatalf("after input %d the server has (%v, %v), the prediction (%v, %v)",
-				seq, float64(got.x)/100, float64(got.y)/100, want[0], want[1])
+				seq, float64(got.x)/shooter.Grid, float64(got.y)/shooter.Grid, want[0], want[1])
 		}
 		checked[tick] = true
 	}
@@ -285,8 +285,9 @@ func TestTheServerMovesPlayersExactlyAsStepPredicts(t *testing.T) {
 	}
 	check()
 	final := ada.players(t)[ada.Player]
-	if want := predicted[len(predicted)-1]; float64(final.x)/100 != want[0] || float64(final.y)/100 != want[1] || final.aim != 785 {
-		t.Fatalf("finally (%v, %v) aim %d, predicted %v", float64(final.x)/100, float64(final.y)/100, final.aim, want)
+	// Aim 785 mrad is an eighth of a turn: direction 16 of 128.
+	if want := predicted[len(predicted)-1]; float64(final.x)/shooter.Grid != want[0] || float64(final.y)/shooter.Grid != want[1] || final.aim != 16 {
+		t.Fatalf("finally (%v, %v) aim %d, predicted %v and 16", float64(final.x)/shooter.Grid, float64(final.y)/shooter.Grid, final.aim, want)
 	}
 	if len(checked) < 10 {
 		t.Fatalf("only %d snapshots checked against the prediction", len(checked))
@@ -340,7 +341,7 @@ func TestABlasterDuelKillsAndRespawns(t *testing.T) {
 		if !nextEvent(ada.Client, "shot", &s, time.Second) {
 			t.Fatalf("ada heard %d hitting shots", hits)
 		}
-		if s.By != ada.Player || s.X1 != a.x/100 || s.Y1 != a.y/100 {
+		if s.By != ada.Player || s.X1 != a.x/shooter.Grid || s.Y1 != a.y/shooter.Grid {
 			t.Fatalf("shot %+v", s)
 		}
 		if s.Hit == bob.Player {
@@ -359,6 +360,8 @@ func TestABlasterDuelKillsAndRespawns(t *testing.T) {
 	}
 }
 
+// A rocket is replicated once, with where and when it was launched and its velocity, and
+// stays unchanged in every snapshot until it explodes: the client computes where it is.
 func TestARocketFliesAndExplodesOnAWall(t *testing.T) {
 	url := startShooter(t, shooter.Options{Bots: -1, Spawns: []shooter.Point{{X: 805, Y: 600}}}, 1)
 	ada := joinShooter(t, url, "ada", engine.JoinOptions{})
@@ -366,15 +369,18 @@ func TestARocketFliesAndExplodesOnAWall(t *testing.T) {
 	if _, err := ada.SendInput(shooter.Input{Aim: 0, Fire: shooter.FireRocket}); err != nil {
 		t.Fatal(err)
 	}
-	type rocketView struct{ x, y, vx, vy, owner int }
+	type rocketView struct{ x, y, vx, vy, owner, tick int }
 	var seen []rocketView
+	var ticks []uint32 // the snapshots it was in
 	waitUntil(t, "the rocket to fly and go", func() bool {
 		var rs []rocketView
-		ada.State(func(m *state.Mirror, _ uint32) {
+		var tick uint32
+		ada.State(func(m *state.Mirror, tk uint32) {
+			tick = tk
 			for _, e := range m.Entities() {
 				if e.Kind == shooter.KindRocket {
 					var r rocketView
-					for i, v := range []any{&r.x, &r.y, &r.vx, &r.vy, &r.owner} {
+					for i, v := range []any{&r.x, &r.y, &r.vx, &r.vy, &r.owner, &r.tick} {
 						if err := e.Decode(i, v); err != nil {
 							t.Error(err)
 						}
@@ -386,18 +392,23 @@ func TestARocketFliesAndExplodesOnAWall(t *testing.T) {
 				}
 			}
 		})
-		if len(rs) > 0 && (len(seen) == 0 || rs[0] != seen[len(seen)-1]) {
+		if len(rs) > 0 && (len(ticks) == 0 || ticks[len(ticks)-1] != tick) {
 			seen = append(seen, rs[0])
+			ticks = append(ticks, tick)
 		}
 		return len(seen) > 0 && len(rs) == 0
 	})
 	if len(seen) < 3 {
-		t.Fatalf("the rocket was seen at %d positions: %+v", len(seen), seen)
+		t.Fatalf("the rocket was in %d snapshots: %+v", len(seen), seen)
 	}
 	for i, r := range seen {
-		if r.y != 600 || r.vx != shooter.RocketSpeed || r.vy != 0 || r.owner != int(ada.Player) || r.x < 805 || r.x > 940 ||
-			(i > 0 && r.x <= seen[i-1].x) {
-			t.Fatalf("rocket positions %+v", seen)
+		if r != seen[0] || r.x != 805*shooter.Grid || r.y != 600*shooter.Grid || r.vx != shooter.RocketSpeed ||
+			r.vy != 0 || r.owner != int(ada.Player) || r.tick <= 0 || uint32(r.tick) > ticks[0] {
+			t.Fatalf("rocket fields %+v in the snapshots of ticks %v", seen, ticks)
+		}
+		// Where the client draws it at the snapshot's tick: short of the pillar it explodes on.
+		if x := 805 + float64(r.vx)*float64(ticks[i]-uint32(r.tick))/shooter.TickRate; x >= 940 {
+			t.Fatalf("at tick %d the rocket would be at x %v, inside the pillar", ticks[i], x)
 		}
 	}
 	var boom shooter.BoomEvent

@@ -101,12 +101,21 @@ func decodeNumber(dec *msgpack.Decoder) (int, error) {
 
 // Entity kinds of the replicated state.
 const (
-	// KindPlayer is a player, human or bot: [x·100, y·100, aim, health, alive, frags,
-	// deaths, name, color, bot]. A human's id is their engine player id.
+	// KindPlayer is a player, human or bot: [x·Grid, y·Grid, aim direction (0 to
+	// AimDirections-1), health, alive, frags, deaths, name, color, bot]. A human's id is
+	// their engine player id.
 	KindPlayer uint8 = 1
-	// KindRocket is a rocket in flight: [x, y, vx, vy, owner id].
+	// KindRocket is a rocket in flight: [x·Grid, y·Grid, vx, vy, owner id, tick], where it
+	// was launched from, at the end of tick, and its velocity in units/s. Rockets fly
+	// straight at constant speed, so these never change: the page computes where a rocket
+	// is at any tick, and only its launch and its end (removal, and the "boom" event) travel.
 	KindRocket uint8 = 2
 )
+
+// AimDirections is how many directions a replicated aim tells apart: a player's aim is
+// drawn at round(angle/2π·AimDirections) mod AimDirections, one MessagePack byte (a
+// positive fixint holds 0 to 127), about 2.8° apart.
+const AimDirections = 128
 
 // Id ranges of the entities that are not humans.
 const (
@@ -115,32 +124,38 @@ const (
 )
 
 // The reliable events the game broadcasts, with their payloads. Ids are entity ids; 0 is
-// nobody.
+// nobody. Each payload is a MessagePack array of its fields in the order below, not a map:
+// every player hears every shot, several a second, and the keys would be half the bytes.
 type (
-	// ShotEvent ("shot"): a blaster tracer from (X1, Y1) to where it stopped.
+	// ShotEvent ("shot", [by, x1, y1, x2, y2, hit]): a blaster tracer from (X1, Y1) to
+	// where it stopped, in whole units.
 	ShotEvent struct {
-		By  uint32 `msgpack:"by"`
-		X1  int    `msgpack:"x1"`
-		Y1  int    `msgpack:"y1"`
-		X2  int    `msgpack:"x2"`
-		Y2  int    `msgpack:"y2"`
-		Hit uint32 `msgpack:"hit"`
+		_msgpack struct{} `msgpack:",as_array"` //lint:ignore U1000 read by msgpack's reflection
+		By       uint32
+		X1       int
+		Y1       int
+		X2       int
+		Y2       int
+		Hit      uint32
 	}
-	// BoomEvent ("boom"): a rocket exploded, on a wall, the border, a player, or at the end
-	// of its life.
+	// BoomEvent ("boom", [x, y, by, hit]): a rocket exploded, on a wall, the border, a
+	// player, or at the end of its life.
 	BoomEvent struct {
-		X   int    `msgpack:"x"`
-		Y   int    `msgpack:"y"`
-		By  uint32 `msgpack:"by"`
-		Hit uint32 `msgpack:"hit"`
+		_msgpack struct{} `msgpack:",as_array"` //lint:ignore U1000 read by msgpack's reflection
+		X        int
+		Y        int
+		By       uint32
+		Hit      uint32
 	}
-	// KillEvent ("kill"): a player died. Weapon is "blaster" or "rocket".
+	// KillEvent ("kill", [killer, victim, weapon, killer_name, victim_name]): a player
+	// died. Weapon is "blaster" or "rocket".
 	KillEvent struct {
-		Killer     uint32 `msgpack:"killer"`
-		Victim     uint32 `msgpack:"victim"`
-		Weapon     string `msgpack:"weapon"`
-		KillerName string `msgpack:"killer_name"`
-		VictimName string `msgpack:"victim_name"`
+		_msgpack   struct{} `msgpack:",as_array"` //lint:ignore U1000 read by msgpack's reflection
+		Killer     uint32
+		Victim     uint32
+		Weapon     string
+		KillerName string
+		VictimName string
 	}
 )
 

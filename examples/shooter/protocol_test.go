@@ -57,6 +57,41 @@ func TestInputDecoding(t *testing.T) {
 	}
 }
 
+// The events go as arrays in field order, with integers in their shortest form, as the
+// engine encodes them (compact integers): what the page and the load generator read.
+func TestEventsAreArrays(t *testing.T) {
+	cases := []struct {
+		name  string
+		event any
+		want  []any
+	}{
+		{"shot", &ShotEvent{By: 3, X1: 1000, Y1: 600, X2: 1384, Y2: 20, Hit: 16777217},
+			[]any{3, 1000, 600, 1384, 20, 16777217}},
+		{"boom", &BoomEvent{X: 940, Y: 600, By: 3}, []any{940, 600, 3, 0}},
+		{"kill", &KillEvent{Killer: 3, Victim: 4, Weapon: WeaponRocket, KillerName: "ada", VictimName: "bob"},
+			[]any{3, 4, "rocket", "ada", "bob"}},
+	}
+	compact := func(v any) []byte {
+		var buf bytes.Buffer
+		enc := msgpack.NewEncoder(&buf)
+		enc.UseCompactInts(true)
+		if err := enc.Encode(v); err != nil {
+			t.Fatal(err)
+		}
+		return buf.Bytes()
+	}
+	for _, c := range cases {
+		got, want := compact(c.event), compact(c.want)
+		if !bytes.Equal(got, want) {
+			t.Errorf("%s encodes as % x, want % x", c.name, got, want)
+		}
+	}
+	// A shot in 13 bytes: 96 03 cd 03 e8 cd 02 58 cd 05 68 14 00.
+	if n := len(compact(&ShotEvent{By: 3, X1: 1000, Y1: 600, X2: 1384, Y2: 20})); n != 13 {
+		t.Errorf("a shot that hit nobody takes %d bytes, want 13", n)
+	}
+}
+
 // The engine decodes every input with a reused decoder into a reused value; at one input
 // per player per tick that must not allocate.
 func TestInputDecodingDoesNotAllocate(t *testing.T) {

@@ -76,21 +76,27 @@ func round(v float64) int { return int(math.Round(v)) }
 // rocket is a rocket in flight: the entity of kind KindRocket.
 type rocket struct {
 	id        state.ID
-	x, y      float64
+	x, y      float64 // where it is now
+	x0, y0    float64 // where it was launched from, on the 1/Grid grid (the shooter's centre)
+	launched  uint32  // the tick it was launched in: it is at (x0, y0) at the end of it
 	dx, dy    float64 // unit direction
 	owner     uint32
 	ownerName string // kept for the kill event if the owner has left meanwhile
 	expires   uint32 // the tick it explodes at if it has hit nothing
 }
 
-// AppendFields writes the rocket entity: [x, y, vx, vy, owner]. The page draws it moving
-// at (vx, vy) between snapshots.
+// AppendFields writes the rocket entity: [x0·Grid, y0·Grid, vx, vy, owner, launched]. A
+// rocket flies straight at RocketSpeed from the tick after its launch until it explodes,
+// so the page draws it at (x0, y0) + (vx, vy)·(t - launched)/TickRate for any tick t, and
+// the fields never change: a rocket costs the snapshots its launch and its removal, not a
+// new position 30 times a second.
 func (rk *rocket) AppendFields(f *state.Fields) {
-	f.Int(int64(round(rk.x)))
-	f.Int(int64(round(rk.y)))
+	f.Uint(uint64(math.Round(rk.x0 * Grid)))
+	f.Uint(uint64(math.Round(rk.y0 * Grid)))
 	f.Int(int64(round(rk.dx * RocketSpeed)))
 	f.Int(int64(round(rk.dy * RocketSpeed)))
 	f.Uint(uint64(rk.owner))
+	f.Uint(uint64(rk.launched))
 }
 
 // fireRocket launches a rocket from c's centre along its aim. It flies from the next tick.
@@ -99,7 +105,7 @@ func (g *Game) fireRocket(c *combatant) {
 	dx, dy := direction(c.aim)
 	g.rockets = append(g.rockets, rocket{
 		id: RocketBase + state.ID(g.nextRkt%(1<<24)),
-		x:  c.x, y: c.y, dx: dx, dy: dy,
+		x:  c.x, y: c.y, x0: c.x, y0: c.y, launched: g.tick, dx: dx, dy: dy,
 		owner: c.id, ownerName: c.name,
 		expires: g.tick + RocketLifetime,
 	})

@@ -18,6 +18,12 @@ const (
 	TickRate = 60
 	// SnapshotRate is how many snapshots a second the players get.
 	SnapshotRate = 30
+	// Grid is how finely positions are kept: Step rounds them to multiples of 1/Grid unit,
+	// and snapshots carry x·Grid and y·Grid as integers, the very numbers the server holds
+	// (a power of two, so x·Grid is exact). Every position of the arena then fits in 16
+	// bits, three bytes on the wire (MessagePack uint16), where hundredths took five beyond
+	// 655 units.
+	Grid = 16
 )
 
 // Key bits of Input.Keys.
@@ -78,7 +84,10 @@ const stepLen = 260.0 / 60.0
 // Walls, and returns the new position. Client-side prediction replays it in JavaScript and
 // must get the same bits, so the operations are exactly those of the spec, in its order:
 // move along x, push out of every wall the box then overlaps (in slice order), clamp to the
-// arena; then the same along y with the new x; then round both to a hundredth.
+// arena; then the same along y with the new x; then round both to the 1/Grid grid.
+//
+// On the grid a step is 69/16 = 4.3125 units along an axis and 49/16 = 3.0625 along each
+// axis diagonally (4.331 units): 258.75 and 259.9 units/s where Speed says 260.
 //
 // The explicit float64 conversions are load-bearing: the Go spec lets a compiler fuse x +
 // a*b into one fused multiply-add (on arm64, ppc64, s390x), which rounds once instead of
@@ -128,7 +137,7 @@ func Step(x, y float64, keys uint8) (float64, float64) {
 	}
 	y = clamp(y, Radius, Height-Radius)
 
-	return math.Round(x*100) / 100, math.Round(y*100) / 100
+	return math.Round(x*Grid) / Grid, math.Round(y*Grid) / Grid
 }
 
 func clamp(v, lo, hi float64) float64 {

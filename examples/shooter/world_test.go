@@ -7,7 +7,7 @@ import (
 )
 
 // The expected positions were computed by an independent implementation of the spec's
-// pseudo-code (Python floats are IEEE doubles too), not by Step itself.
+// pseudo-code with the 1/16 grid (Python floats are IEEE doubles too), not by Step itself.
 func TestStepFollowsTheSpec(t *testing.T) {
 	cases := []struct {
 		name   string
@@ -15,26 +15,26 @@ func TestStepFollowsTheSpec(t *testing.T) {
 		keys   uint8
 		wx, wy float64
 	}{
-		{"right", 100, 100, KeyRight, 104.33, 100},
-		{"left", 100, 100, KeyLeft, 95.67, 100},
-		{"up", 100, 100, KeyUp, 100, 95.67},
-		{"down", 100, 100, KeyDown, 100, 104.33},
-		{"diagonal down right is 1/√2 per axis", 100, 100, KeyDown | KeyRight, 103.06, 103.06},
-		{"diagonal up left", 100, 100, KeyUp | KeyLeft, 96.94, 96.94},
+		{"right", 100, 100, KeyRight, 104.3125, 100},
+		{"left", 100, 100, KeyLeft, 95.6875, 100},
+		{"up", 100, 100, KeyUp, 100, 95.6875},
+		{"down", 100, 100, KeyDown, 100, 104.3125},
+		{"diagonal down right is 1/√2 per axis", 100, 100, KeyDown | KeyRight, 103.0625, 103.0625},
+		{"diagonal up left", 100, 100, KeyUp | KeyLeft, 96.9375, 96.9375},
 		{"no keys", 100, 100, 0, 100, 100},
 		{"left and right cancel", 100, 100, KeyLeft | KeyRight, 100, 100},
 		{"all four cancel", 100, 100, 15, 100, 100},
-		{"left and right cancel, up moves straight", 100, 100, KeyUp | KeyLeft | KeyRight, 100, 95.67},
-		{"standing still keeps hundredths", 123.45, 678.9, 0, 123.45, 678.9},
+		{"left and right cancel, up moves straight", 100, 100, KeyUp | KeyLeft | KeyRight, 100, 95.6875},
+		{"standing still keeps a position on the grid", 123.4375, 678.875, 0, 123.4375, 678.875},
 		{"into a wall's left side", 923, 600, KeyRight, 924, 600},
 		{"into a wall's right side", 1077, 600, KeyLeft, 1076, 600},
 		{"into a wall's top", 1000, 523, KeyDown, 1000, 524},
 		{"into a wall's bottom", 1000, 677, KeyUp, 1000, 676},
 		{"against a wall already", 924, 600, KeyRight, 924, 600},
-		{"diagonal along a top face slides on x", 1000, 524, KeyDown | KeyRight, 1003.06, 524},
-		{"diagonal along a left face slides on y", 921, 545, KeyDown | KeyRight, 924, 548.06},
-		{"into a top-left corner: x first, y pushed", 921, 521, KeyDown | KeyRight, 924.06, 524},
-		{"into a bottom-right corner", 1079, 679, KeyUp | KeyLeft, 1075.94, 676},
+		{"diagonal along a top face slides on x", 1000, 524, KeyDown | KeyRight, 1003.0625, 524},
+		{"diagonal along a left face slides on y", 921, 545, KeyDown | KeyRight, 924, 548.0625},
+		{"into a top-left corner: x first, y pushed", 921, 521, KeyDown | KeyRight, 924.0625, 524},
+		{"into a bottom-right corner", 1079, 679, KeyUp | KeyLeft, 1075.9375, 676},
 		{"into the left inner wall from the right", 519, 600, KeyLeft, 516, 600},
 		{"into the right flank block", 1783, 600, KeyRight, 1784, 600},
 		{"down into the top spine", 1000, 100, KeyDown, 1000, 104},
@@ -44,7 +44,8 @@ func TestStepFollowsTheSpec(t *testing.T) {
 		{"clamped at the bottom border", 100, 1183, KeyDown, 100, Height - Radius},
 		{"clamped in the top-left corner", Radius, Radius, KeyUp | KeyLeft, Radius, Radius},
 		{"clamped in the bottom-right corner", Width - Radius, Height - Radius, KeyDown | KeyRight, Width - Radius, Height - Radius},
-		{"rounding to hundredths", 300.5, 900, KeyDown | KeyLeft, 297.44, 903.06},
+		{"rounding to sixteenths", 300.5, 900, KeyDown | KeyLeft, 297.4375, 903.0625},
+		{"a start off the grid lands on it", 300.3, 900.01, KeyDown | KeyLeft, 297.25, 903.0625},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -69,8 +70,8 @@ func TestStepNeverEntersAWallOrLeavesTheArena(t *testing.T) {
 			if !fits(Point{x, y}, 0) {
 				t.Fatalf("from %v, step %d with keys %04b: (%v, %v) is in a wall or outside", s, i, keys, x, y)
 			}
-			if x != math.Round(x*100)/100 || y != math.Round(y*100)/100 {
-				t.Fatalf("(%v, %v) is not in hundredths", x, y)
+			if x != math.Round(x*Grid)/Grid || y != math.Round(y*Grid)/Grid || x*Grid > math.MaxUint16 || y*Grid > math.MaxUint16 {
+				t.Fatalf("(%v, %v) is not on the 1/%d grid in 16 bits", x, y, Grid)
 			}
 		}
 	}

@@ -10,8 +10,9 @@
 //     pending ones on top. sim.js is bit-exact with the server's Step, so this lands on the
 //     predicted position exactly unless the server really disagreed (then the visible
 //     correction is smoothed out over a few frames);
-//   - the frame loop: everyone else and the rockets drawn between the two snapshots around
-//     the SDK's interpolation time, you at your predicted position.
+//   - the frame loop: everyone else drawn between the two snapshots around the SDK's
+//     interpolation time, the rockets where their straight flight from their launch puts
+//     them at that time, you at your predicted position.
 //
 // window.rp exposes the state the end-to-end tests check (defined below, before joining).
 
@@ -23,9 +24,9 @@ import * as sim from "./sim.js";
 // Replicated entity kinds and their field numbers (the server's snapshot layout).
 const KIND_PLAYER = 1;
 const KIND_ROCKET = 2;
-const P_X = 0; // round(x·100)
+const P_X = 0; // x·GRID: on the grid Step keeps positions on
 const P_Y = 1;
-const P_AIM = 2; // milliradians
+const P_AIM = 2; // one of AIM_DIRECTIONS directions
 const P_HEALTH = 3;
 const P_ALIVE = 4;
 const P_FRAGS = 5;
@@ -33,12 +34,16 @@ const P_DEATHS = 6;
 const P_NAME = 7;
 const P_COLOR = 8;
 const P_BOT = 9;
-const R_X = 0; // round(x), whole units
+const R_X = 0; // x·GRID where it was launched from
 const R_Y = 1;
-const R_VX = 2;
+const R_VX = 2; // units per second
 const R_VY = 3;
 const R_OWNER = 4;
-const LERP_FIELDS = [0, 1]; // positions blend in both kinds; aim is blended by hand (it wraps)
+const R_TICK = 5; // the launch tick: it is at (x, y) at its end, and flies on from the next
+// Players' positions blend between snapshots (their aim is blended by hand: it wraps);
+// rockets' fields never change, they are placed by the render time.
+const LERP_FIELDS = (kind) => (kind === KIND_PLAYER ? [P_X, P_Y] : []);
+const AIM_UNIT = (2 * Math.PI) / sim.AIM_DIRECTIONS; // radians per replicated aim step
 
 const STEP_MS = 1000 / sim.TICK_RATE;
 // Steps run back to back at most when the loop was held up (a busy main thread, a throttled
@@ -185,8 +190,8 @@ client.on("snapshot", ({ tick, state }) => {
   const e = game.me === 0 ? undefined : state.get(game.me);
   if (e === undefined || e.kind !== KIND_PLAYER) return;
   const f = e.fields;
-  const sx = num(f[P_X]) / 100;
-  const sy = num(f[P_Y]) / 100;
+  const sx = num(f[P_X]) / sim.GRID;
+  const sy = num(f[P_Y]) / sim.GRID;
   const wasAlive = game.seen && game.alive;
   game.server.x = sx;
   game.server.y = sy;
@@ -212,10 +217,11 @@ const applyInput = (pos, input) => sim.stepInto(pos, input[0], game.walls);
 
 /** Re-applies the pending inputs on the server's position of you at `tick`. */
 function reconcile(tick, sx, sy, wasAlive) {
-  const ack = client.inputs.lastAck;
-  // The acknowledgement travels with its snapshot; should they ever come apart, the
-  // pending inputs would not match this position, and the prediction is better kept.
-  if (wasAlive && ack.seq !== 0 && ack.tick !== tick) return;
+  // The server's input acknowledgement comes right before its snapshot, in the same write,
+  // and only when it changed: a snapshot without one holds the inputs up to the seq
+  // acknowledged last, whose pending successors the SDK replays. An acknowledgement newer
+  // than the snapshot would mean the two came apart: keep the prediction then.
+  if (wasAlive && client.inputs.lastAck.tick > tick) return;
   replayed.x = sx;
   replayed.y = sy;
   client.reconcile(replayed, applyInput);
@@ -237,23 +243,26 @@ function reconcile(tick, sx, sy, wasAlive) {
 // ---- events: effects ------------------------------------------------------------------
 
 client.on("event", ({ name: ev, payload: p }) => {
-  if (p === null || typeof p !== "object") return;
+  if (!Array.isArray(p)) return;
   const now = performance.now();
+  // Payloads are arrays: shot [by, x1, y1, x2, y2, hit], boom [x, y, by, hit],
+  // kill [killer, victim, weapon, killer_name, victim_name].
   switch (ev) {
-    case "shot":
-      renderer.addTracer(num(p.x1), num(p.y1), num(p.x2), num(p.y2), colorOf(num(p.by)), num(p.hit) !== 0, now);
+    case "shot": {
+      const [by, x1, y1, x2, y2, hit] = p;
+      renderer.addTracer(num(x1), num(y1), num(x2), num(y2), colorOf(num(by)), num(hit) !== 0, now);
       break;
+    }
     case "boom":
-      renderer.addBoom(num(p.x), num(p.y), now);
+      renderer.addBoom(num(p[0]), num(p[1]), now);
       break;
     case "kill": {
-      const killer = num(p.killer);
-      const victim = num(p.victim);
+      const [killer, victim, weapon, killerName, victimName] = [num(p[0]), num(p[1]), str(p[2]), str(p[3]), str(p[4])];
       const mine = killer === game.me || victim === game.me;
-      renderer.addKill(str(p.killer_name), colorOf(killer), str(p.victim_name), colorOf(victim), str(p.weapon), mine, now);
+      renderer.addKill(killerName, colorOf(killer), victimName, colorOf(victim), weapon, mine, now);
       if (victim === game.me) {
         game.respawnAt = now + sim.RESPAWN_STEPS * STEP_MS;
-        game.killer = killer === victim ? "yourself" : str(p.killer_name);
+        game.killer = killer === victim ? "yourself" : killerName;
       }
       break;
     }
@@ -336,12 +345,13 @@ function frame(now, draw) {
   const others = [];
   const sample = client.interpolated(now, LERP_FIELDS);
   if (sample !== undefined) {
+    const renderTick = (sample.renderTime * sim.TICK_RATE) / 1000;
     for (const [id, e] of sample.entities) {
       const f = e.fields;
       if (e.kind === KIND_ROCKET) {
-        rockets.push({ x: num(f[R_X]), y: num(f[R_Y]), vx: num(f[R_VX]), vy: num(f[R_VY]), owner: num(f[R_OWNER]) });
+        rockets.push(rocketAt(f, sample.to.state.has(id) ? renderTick : Math.min(renderTick, sample.from.tick)));
       } else if (e.kind === KIND_PLAYER && id !== game.me) {
-        const p = playerOf(id, f, num(f[P_X]) / 100, num(f[P_Y]) / 100, blendedAim(sample, id));
+        const p = playerOf(id, f, num(f[P_X]) / sim.GRID, num(f[P_Y]) / sim.GRID, blendedAim(sample, id));
         players.push(p);
         others.push({ id, x: p.x, y: p.y, bot: p.bot, alive: p.alive });
       }
@@ -376,13 +386,25 @@ function playerOf(id, f, x, y, aim) {
   };
 }
 
+/**
+ * A rocket as drawn at (fractional) tick `tick`: it flies straight from where it was
+ * launched, (vx, vy) units a second from the tick after its launch tick. A rocket that has
+ * exploded by the next snapshot is held where it was at the last one that had it.
+ */
+function rocketAt(f, tick) {
+  const vx = num(f[R_VX]);
+  const vy = num(f[R_VY]);
+  const dt = Math.max(0, tick - num(f[R_TICK])) / sim.TICK_RATE;
+  return { x: num(f[R_X]) / sim.GRID + vx * dt, y: num(f[R_Y]) / sim.GRID + vy * dt, vx, vy, owner: num(f[R_OWNER]) };
+}
+
 /** The aim of `id` blended between the two snapshots around the render time, the short way round. */
 function blendedAim(sample, id) {
   const a = sample.from.state.get(id);
   const b = sample.to.state.get(id);
-  const from = a === undefined ? 0 : num(a.fields[P_AIM]) / 1000;
+  const from = a === undefined ? 0 : num(a.fields[P_AIM]) * AIM_UNIT;
   if (b === undefined || sample.t === 0) return from;
-  let d = num(b.fields[P_AIM]) / 1000 - from;
+  let d = num(b.fields[P_AIM]) * AIM_UNIT - from;
   if (d > Math.PI) d -= 2 * Math.PI;
   else if (d < -Math.PI) d += 2 * Math.PI;
   return from + d * sample.t;

@@ -15,6 +15,10 @@ export const RADIUS = 16;
 export const SPEED = 260;
 /** Simulation steps per second: one input is one step. */
 export const TICK_RATE = 60;
+/** Positions are multiples of 1/GRID unit; snapshots carry x·GRID and y·GRID. */
+export const GRID = 16;
+/** A replicated aim is one of AIM_DIRECTIONS directions, numbered from +x towards +y. */
+export const AIM_DIRECTIONS = 128;
 /** Key bits of an input: W, S, A, D. */
 export const UP = 1;
 export const DOWN = 2;
@@ -68,10 +72,10 @@ export function stepInto(pos, keys, walls) {
     }
   }
   y = clamp(y, RADIUS, HEIGHT - RADIUS);
-  // Positions are kept at a hundredth of a unit, the precision the snapshots carry (x·100).
+  // Positions are kept on a 1/GRID grid, the precision the snapshots carry (x·GRID).
   // Math.round and Go's math.Round differ only on negative halves; positions are ≥ RADIUS.
-  pos.x = Math.round(x * 100) / 100;
-  pos.y = Math.round(y * 100) / 100;
+  pos.x = Math.round(x * GRID) / GRID;
+  pos.y = Math.round(y * GRID) / GRID;
   return pos;
 }
 
