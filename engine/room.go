@@ -111,6 +111,7 @@ type roomCore struct {
 	frames     *state.FrameCache[*ws.PreparedMessage]
 	buf        []byte
 	ackBuf     []byte
+	bcast      []*ws.Conn               // Room.Broadcast's reusable list of recipients
 	acks       map[*Player]sentInputAck // the input acknowledgement each player was sent last
 	locked     bool
 	private    bool
