@@ -43,7 +43,11 @@ type RoomConfig struct {
 	// EmptyTimeout ends a room that has had no players this long; default 30s; negative never.
 	EmptyTimeout time.Duration
 	// MaxInputsPerTick bounds the inputs one player may have waiting for a tick; a player
-	// above it is flooding and is dropped. Default 16.
+	// above it is flooding and is dropped. Default: one second of inputs at one per tick
+	// (TickRate), at least 16. A client that sends one input per tick still delivers them in
+	// bursts after any stall (a TCP retransmission, a paused tab, a busy machine), and
+	// those are not floods; sustained floods are stopped by the connection's message rate
+	// limit (net/ws Limits.MaxMessagesPerSecond) before this.
 	MaxInputsPerTick int
 	// MaxCatchUp is how many overdue ticks run back to back before the loop skips ahead.
 	// Default 3.
@@ -63,7 +67,7 @@ func (c RoomConfig) withDefaults() (RoomConfig, error) {
 	def(&c.TickRate, 30)
 	def(&c.SnapshotRate, c.TickRate)
 	def(&c.MaxPlayers, 16)
-	def(&c.MaxInputsPerTick, 16)
+	def(&c.MaxInputsPerTick, max(16, c.TickRate))
 	def(&c.MaxCatchUp, 3)
 	def(&c.SnapshotHistory, 64)
 	def(&c.FrameCacheSize, 256)
