@@ -42,12 +42,12 @@ type RoomConfig struct {
 	Grace time.Duration
 	// EmptyTimeout ends a room that has had no players this long; default 30s; negative never.
 	EmptyTimeout time.Duration
-	// MaxInputsPerTick bounds the inputs one player may have waiting for a tick; a player
-	// above it is flooding and is dropped. Default: one second of inputs at one per tick
-	// (TickRate), at least 16. A client that sends one input per tick still delivers them in
-	// bursts after any stall (a TCP retransmission, a paused tab, a busy machine), and
-	// those are not floods; sustained floods are stopped by the connection's message rate
-	// limit (net/ws Limits.MaxMessagesPerSecond) before this.
+	// MaxInputsPerTick bounds the inputs one player may have waiting for a tick; inputs
+	// beyond it are dropped (Metrics.InputsDropped), the player is not. Default: one second
+	// of inputs at one per tick (TickRate), at least 16. A client that sends one input per
+	// tick still delivers them in bursts after any stall (a TCP retransmission, a paused
+	// tab), and a room starved of CPU lets them pile up; neither is the player's fault.
+	// Floods are stopped by the connection's message rate limit (1008, 240 messages/s).
 	MaxInputsPerTick int
 	// MaxCatchUp is how many overdue ticks run back to back before the loop skips ahead.
 	// Default 3.

@@ -71,7 +71,7 @@ const (
 	LeftTimeout                        // the grace period after a drop ended
 	LeftKicked                         // the game called Room.Kick
 	LeftRoomEnded                      // the room ended
-	LeftRateLimited                    // the player flooded the room
+	LeftRateLimited                    // reserved: inputs beyond the per-tick bound are now dropped, not the player
 )
 
 func (w LeaveReason) String() string {

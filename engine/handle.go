@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"errors"
 	"log/slog"
 	"time"
 
@@ -125,8 +126,12 @@ func (r *Room[I]) forgetInputs(p *Player) {
 	r.core.mu.Unlock()
 }
 
-// errFlood is returned by pushInput when a player has more inputs queued than a tick takes.
-var errFlood = &Error{Code: CodeRateLimited, Message: "too many inputs queued for one tick"}
+// errInputDropped is returned by pushInput when the player already has MaxInputsPerTick
+// inputs waiting for the room's next tick. The input is dropped, not the player: the queue
+// grows as fast when the room is starved of CPU as when the client floods, and a server
+// under load must not kick its players for its own slowness. Floods are bounded by the
+// connection's message rate limit (1008 above it), so memory stays bounded either way.
+var errInputDropped = errors.New("engine: input dropped: too many waiting for one tick")
 
 func (r *Room[I]) pushInput(p *Player, seq uint32, dec *msgpack.Decoder, scratch *any) error {
 	v, _ := (*scratch).(*I)
@@ -143,7 +148,7 @@ func (r *Room[I]) pushInput(p *Player, seq uint32, dec *msgpack.Decoder, scratch
 	rc.mu.Lock()
 	defer rc.mu.Unlock()
 	if p.queued >= rc.cfg.MaxInputsPerTick {
-		return errFlood
+		return errInputDropped
 	}
 	p.queued++
 	r.pending = append(r.pending, Input[I]{Player: p, Seq: seq, Value: *v})

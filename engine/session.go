@@ -103,15 +103,14 @@ func (s *session) handle(data []byte) bool {
 			return s.fail(CodeNotJoined, "join a room before sending input")
 		}
 		if err := p.room.sim.pushInput(p, seq, s.dec, &s.scratch); err != nil {
-			e := asError(err, CodeMalformed)
-			if e.Code == CodeRateLimited {
-				s.e.metrics.Floods.Add(1)
-				_ = s.e.writeMsg(s.c, KindError, uint64(e.Code), e.Message)
-				p.room.enqueue(command{kind: cmdKick, player: p, why: LeftRateLimited})
-				s.player = nil
-				_ = s.c.Close(ws.StatusPolicyViolation, "input flood")
-				return false
+			if errors.Is(err, errInputDropped) {
+				// Silently: the input acknowledgement tells the client what was applied, and
+				// its reconciliation corrects the prediction.
+				s.e.metrics.InputsDropped.Add(1)
+				s.ack(p, ack)
+				return true
 			}
+			e := asError(err, CodeMalformed)
 			return s.fail(e.Code, e.Message)
 		}
 		s.ack(p, ack)

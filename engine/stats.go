@@ -83,14 +83,14 @@ func (s *RoomStats) Lateness() []time.Duration {
 // Metrics counts what an engine's rooms do. Export it however you like (the gameserver
 // turns it into Prometheus series).
 type Metrics struct {
-	Rooms        atomic.Int64
-	Players      atomic.Int64
-	Ticks        atomic.Int64
-	Encodes      atomic.Int64 // snapshot frames encoded (cache misses)
-	Panics       atomic.Int64
-	Floods       atomic.Int64 // players dropped for flooding
-	Malformed    atomic.Int64 // malformed client messages
-	TickLateness Histogram
+	Rooms         atomic.Int64
+	Players       atomic.Int64
+	Ticks         atomic.Int64
+	Encodes       atomic.Int64 // snapshot frames encoded (cache misses)
+	Panics        atomic.Int64
+	InputsDropped atomic.Int64 // inputs beyond RoomConfig.MaxInputsPerTick, not queued
+	Malformed     atomic.Int64 // malformed client messages
+	TickLateness  Histogram
 }
 
 func (m *Metrics) observeLateness(d time.Duration) {

@@ -29,7 +29,7 @@ func newCollector(e *engine.Metrics, w *ws.Metrics) *collector {
 		ticks:      d("ticks_total", "Room ticks run."),
 		encodes:    d("snapshot_encodes_total", "Snapshot frames encoded (frame cache misses)."),
 		panics:     d("room_panics_total", "Rooms ended by a panic in game code."),
-		floods:     d("floods_total", "Players dropped for flooding their room with inputs."),
+		floods:     d("inputs_dropped_total", "Inputs dropped because a player already had a tick's maximum waiting."),
 		slow:       d("slow_consumers_total", "Connections closed because their outbound queue filled."),
 		replaced:   d("snapshots_replaced_total", "Latest-wins messages replaced before they were sent."),
 		bytesIn:    d("bytes_in_total", "WebSocket bytes read after the handshake."),
@@ -61,7 +61,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	counter(c.ticks, c.e.Ticks.Load())
 	counter(c.encodes, c.e.Encodes.Load())
 	counter(c.panics, c.e.Panics.Load())
-	counter(c.floods, c.e.Floods.Load())
+	counter(c.floods, c.e.InputsDropped.Load())
 	counter(c.slow, c.ws.SlowConsumers.Load())
 	counter(c.replaced, c.ws.LatestReplaced.Load())
 	counter(c.bytesIn, c.ws.BytesIn.Load())
