@@ -71,7 +71,7 @@ func (s *server) routes() http.Handler {
 	// The pages: the start page at / exactly (other unknown paths stay 404), and each game's
 	// page under its folder. ServeMux redirects /crossword to /crossword/ (and /shooter to
 	// /shooter/), which the pages need: they load their scripts by relative URLs.
-	mux.HandleFunc("GET /{$}", serveStartPage)
+	mux.Handle("GET /{$}", serveStartPage)
 	mux.Handle("/crossword/", http.StripPrefix("/crossword", crossword.Web()))
 	mux.Handle("/shooter/", http.StripPrefix("/shooter", shooter.Web()))
 	return mux
