@@ -254,7 +254,7 @@ func (g *Game) next() {
 
 // Join seats a player. Meta may be a name (a string) or a map with "name".
 func (g *Game) Join(r *engine.Room[Input], p *engine.Player) error {
-	g.players[p] = &player{p: p, name: playerName(p), color: Color(p.ID)}
+	g.players[p] = &player{p: p, name: p.Name(maxName), color: Color(p.ID)}
 	return nil
 }
 
@@ -549,40 +549,6 @@ func (g *Game) Request(r *engine.Room[Input], p *engine.Player, name string, _ m
 
 // maxName bounds a player's name, in runes.
 const maxName = 20
-
-// playerName reads the name a client sent as join meta: a string, or a map with "name".
-// Control characters are dropped and the name is cut to maxName runes; without one, the
-// player is "player N".
-func playerName(p *engine.Player) string {
-	var raw string
-	if len(p.Meta) > 0 {
-		var v any
-		if msgpack.Unmarshal(p.Meta, &v) == nil {
-			switch m := v.(type) {
-			case string:
-				raw = m
-			case map[string]any:
-				raw, _ = m["name"].(string)
-			}
-		}
-	}
-	var b strings.Builder
-	n := 0
-	for _, c := range strings.TrimSpace(raw) {
-		if n == maxName {
-			break
-		}
-		if c < ' ' || c == 0x7f || c == utf8.RuneError {
-			continue
-		}
-		b.WriteRune(c)
-		n++
-	}
-	if strings.TrimSpace(b.String()) == "" {
-		return fmt.Sprintf("player %d", p.ID)
-	}
-	return b.String()
-}
 
 // Color is a player's cursor color, "#rrggbb": hues a golden angle apart, so that players
 // who joined one after the other get distinct colors.

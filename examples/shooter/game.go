@@ -113,7 +113,7 @@ func (g *Game) Start(r *engine.Room[Input]) error {
 // Join seats a player at the spawn point farthest from the live enemies. Meta may carry a
 // name: a string, or a map with "name".
 func (g *Game) Join(_ *engine.Room[Input], p *engine.Player) error {
-	c := &combatant{id: p.ID, p: p, name: playerName(p), color: Color(p.ID)}
+	c := &combatant{id: p.ID, p: p, name: p.Name(maxName), color: Color(p.ID)}
 	g.humans[p] = c
 	g.all = append(g.all, c)
 	g.spawn(c)

@@ -208,30 +208,6 @@ func TestNormAim(t *testing.T) {
 	}
 }
 
-func TestJoinReadsTheName(t *testing.T) {
-	cases := []struct {
-		meta any
-		want string
-	}{
-		{"ada", "ada"},
-		{map[string]any{"name": "  bob  "}, "bob"},
-		{"a\x00b\nc", "abc"},
-		{"an extremely long name indeed", "an extremely long name i"},
-		{"   ", "player 9"},
-		{nil, "player 9"},
-		{42, "player 9"},
-	}
-	for _, c := range cases {
-		meta, _ := engine.Marshal(c.meta)
-		if c.meta == nil {
-			meta = nil
-		}
-		if got := playerName(&engine.Player{ID: 9, Meta: meta}); got != c.want {
-			t.Errorf("meta %q: name %q, want %q", c.meta, got, c.want)
-		}
-	}
-}
-
 func TestUnknownRequestIsRejected(t *testing.T) {
 	g := newGame(Options{})
 	if v, err := g.Request(nil, nil, "map", nil); err != nil || v.(MapInfo).Width != Width {

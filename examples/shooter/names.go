@@ -3,50 +3,11 @@ package shooter
 import (
 	"fmt"
 	"math"
-	"strings"
-	"unicode/utf8"
-
-	"github.com/vmihailenco/msgpack/v5"
-
-	"github.com/rallypoint/rallypoint/engine"
 )
 
-// maxName bounds a player's name, in runes: it is drawn above their head and in the kill feed (the page sends at most 24 too).
+// maxName bounds a player's name (engine.Player.Name), in runes: it is drawn above their
+// head and in the kill feed (the page sends at most 24 too).
 const maxName = 24
-
-// playerName reads the name a client sent as join meta: a string, or a map with "name".
-// Control characters are dropped and the name is cut to maxName runes; without one, the
-// player is "player N".
-func playerName(p *engine.Player) string {
-	var raw string
-	if len(p.Meta) > 0 {
-		var v any
-		if msgpack.Unmarshal(p.Meta, &v) == nil {
-			switch m := v.(type) {
-			case string:
-				raw = m
-			case map[string]any:
-				raw, _ = m["name"].(string)
-			}
-		}
-	}
-	var b strings.Builder
-	n := 0
-	for _, c := range strings.TrimSpace(raw) {
-		if n == maxName {
-			break
-		}
-		if c < ' ' || c == 0x7f || c == utf8.RuneError {
-			continue
-		}
-		b.WriteRune(c)
-		n++
-	}
-	if name := strings.TrimSpace(b.String()); name != "" {
-		return name
-	}
-	return fmt.Sprintf("player %d", p.ID)
-}
 
 // botNames are the server bots' names, given in turn.
 var botNames = []string{"Bolt", "Vex", "Rook", "Nova", "Kite", "Flux", "Moth", "Jinx", "Pike", "Zed", "Ash", "Quill"}
