@@ -16,8 +16,10 @@ import (
 //go:embed dist/rallypoint.js
 var JS []byte
 
+var etag = web.ETag(JS)
+
 // ETag is the strong entity tag Handler serves JS with.
-func ETag() string { return web.ETag(JS) }
+func ETag() string { return etag }
 
 var handler = web.File("rallypoint.js", JS, web.Options{})
 

@@ -115,8 +115,10 @@ type Engine struct {
 	rooms   map[string]*roomCore
 	conns   map[*ws.Conn]struct{}
 	closing atomic.Bool
-	// quickMu makes quick play's choice of room and its in-flight seat count one step.
+	// quickMu makes quick play's choice of room and its count of seats handed out but not
+	// yet answered (joining, by room id) one step.
 	quickMu sync.Mutex
+	joining map[string]int
 
 	sessions sessions
 	lobby    *lobby
@@ -131,6 +133,7 @@ func New(opts Options) *Engine {
 		metrics: opts.Metrics,
 		games:   make(map[string]*registration),
 		rooms:   make(map[string]*roomCore),
+		joining: make(map[string]int),
 		conns:   make(map[*ws.Conn]struct{}),
 	}
 	if e.clock == nil {
@@ -277,28 +280,39 @@ func (e *Engine) EndRoom(id, message string) bool {
 	return ok
 }
 
-// quickPlay finds the fullest public, unlocked room of game with a free seat, or creates
-// one, and counts the seat as taken until the caller's join is answered (roomCore.joining,
-// released with doneJoining). The room lists its players as of its last join, so without
-// that count concurrent joins would all pick the same last seat and all but one be refused.
+// quickPlay finds the fullest public, unlocked room of game with a free seat (match.QuickPlay),
+// or creates one, and counts the seat as taken until the caller's join is answered
+// (doneJoining). The directory lists a room's players as of its last join, so without that
+// count concurrent joins would all pick the same last seat and all but one be refused.
 // Rooms in skip, which refused this player already, are passed over.
 func (e *Engine) quickPlay(game string, skip []string) (*roomCore, error) {
 	e.quickMu.Lock()
 	defer e.quickMu.Unlock()
-	for _, en := range e.lobby.dir.List(match.Filter{Game: game, MinFreeSeats: 1, SortBy: match.SortPlayers}) {
-		rc := e.room(en.ID)
-		if rc == nil || slices.Contains(skip, en.ID) || en.Players+int(rc.joining.Load()) >= en.MaxPlayers {
-			continue
+	en, ok := match.QuickPlay(e.lobby.dir, game, match.Filter{Accept: func(en match.Entry) bool {
+		return en.Players+e.joining[en.ID] < en.MaxPlayers && !slices.Contains(skip, en.ID)
+	}})
+	var rc *roomCore
+	if ok {
+		rc = e.room(en.ID)
+	}
+	if rc == nil {
+		var err error
+		if rc, err = e.createRoom(game, CreateOptions{}); err != nil {
+			return nil, err
 		}
-		rc.joining.Add(1)
-		return rc, nil
 	}
-	rc, err := e.createRoom(game, CreateOptions{})
-	if err != nil {
-		return nil, err
-	}
-	rc.joining.Add(1)
+	e.joining[rc.id]++
 	return rc, nil
+}
+
+// doneJoining releases the seat quickPlay counted in rc once its join is answered (the room
+// then lists the player, or refused them).
+func (e *Engine) doneJoining(rc *roomCore) {
+	e.quickMu.Lock()
+	if e.joining[rc.id]--; e.joining[rc.id] <= 0 {
+		delete(e.joining, rc.id)
+	}
+	e.quickMu.Unlock()
 }
 
 // Shutdown ends every room (players get close 1001 after a last tick applies the inputs

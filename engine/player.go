@@ -27,6 +27,7 @@ type Player struct {
 
 	// Owned by the room goroutine.
 	lastSeq   uint32        // highest input sequence handed to Update
+	sentAck   sentInputAck  // the input acknowledgement this player's connection was sent last
 	dropped   bool          // connection lost, seat held
 	graceEnds time.Duration // when a dropped seat is released
 	left      bool

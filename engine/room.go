@@ -98,8 +98,7 @@ type roomCore struct {
 	cmds []command
 	work []command // the loop's swap buffer
 
-	joining    atomic.Int32 // quick-play joins sent here and not yet answered (Engine.quickPlay)
-	code       string       // join code of a private room
+	code       string // join code of a private room
 	info       atomic.Pointer[RoomInfo]
 	publicTick atomic.Uint32 // rc.tick, for other goroutines (pongs)
 
@@ -111,10 +110,9 @@ type roomCore struct {
 	ring       *state.Ring
 	frames     *state.FrameCache[*ws.PreparedMessage]
 	buf        []byte
-	sends      []snapshotSend           // sendSnapshots' per-player writes, reused
-	leads      []byte                   // the input acknowledgements those writes lead with
-	bcast      []*ws.Conn               // Room.Broadcast's reusable list of recipients
-	acks       map[*Player]sentInputAck // the input acknowledgement each player was sent last
+	sends      []snapshotSend // sendSnapshots' per-player writes, reused
+	leads      []byte         // the input acknowledgements those writes lead with
+	bcast      []*ws.Conn     // Room.Broadcast's reusable list of recipients
 	locked     bool
 	private    bool
 	metadata   map[string]string
@@ -135,7 +133,6 @@ func newRoomCore(e *Engine, game string, cfg RoomConfig, opts CreateOptions) *ro
 		finished: make(chan struct{}),
 		ring:     state.NewRing(cfg.SnapshotHistory),
 		frames:   state.NewFrameCache[*ws.PreparedMessage](cfg.FrameCacheSize),
-		acks:     make(map[*Player]sentInputAck),
 		private:  opts.Private,
 		metadata: copyMeta(opts.Metadata),
 		nextID:   1,
@@ -366,7 +363,6 @@ func (rc *roomCore) removePlayer(p *Player, why LeaveReason) {
 		return
 	}
 	rc.players = append(rc.players[:idx], rc.players[idx+1:]...)
-	delete(rc.acks, p)
 	p.left = true
 	rc.e.sessions.remove(p)
 	rc.e.metrics.Players.Add(-1)
@@ -520,12 +516,11 @@ type sentInputAck struct {
 // who sends no inputs (dead, idle, a game without inputs) is not told the same seq 30 times
 // a second.
 func (rc *roomCore) inputAckDue(p *Player, conn *ws.Conn, tick state.Tick) bool {
-	a, ok := rc.acks[p]
-	if !ok || a.conn != conn || a.seq != p.lastSeq {
-		rc.acks[p] = sentInputAck{conn: conn, seq: p.lastSeq, tick: tick}
+	if a := p.sentAck; a.conn != conn || a.seq != p.lastSeq {
+		p.sentAck = sentInputAck{conn: conn, seq: p.lastSeq, tick: tick}
 		return true
 	}
-	return p.baseline() < a.tick
+	return p.baseline() < p.sentAck.tick
 }
 
 // end finishes the room: the game is told, every player gets KindLeft and a close frame.

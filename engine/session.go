@@ -349,7 +349,7 @@ func (s *session) quickJoin(cmd command, game string, respond func(Code, string)
 				code, msg = CodeRoomEnded, "the room has ended"
 			}
 		}
-		rc.joining.Add(-1)
+		s.e.doneJoining(rc)
 		if code == CodeOK {
 			return true
 		}

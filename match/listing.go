@@ -66,6 +66,10 @@ type Filter struct {
 	IncludeLocked bool              // list locked rooms too
 	SortBy        SortKey
 	Limit         int // 0 for no limit
+	// Accept, when set, is a last condition a room must meet (e.g. seats the caller has
+	// promised but the room does not count yet). It runs under the directory's read lock:
+	// it must not call back into the directory or take locks that are held while updating it.
+	Accept func(Entry) bool
 }
 
 func (f *Filter) match(e *Entry) bool {
@@ -77,7 +81,7 @@ func (f *Filter) match(e *Entry) bool {
 			return false
 		}
 	}
-	return true
+	return f.Accept == nil || f.Accept(*e)
 }
 
 // DirectoryOptions configure a Directory. The zero value is usable.

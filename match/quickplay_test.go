@@ -23,6 +23,8 @@ func TestQuickPlayPicksTheFullestOpenRoom(t *testing.T) {
 			{ID: "y", Game: "shooter", Players: 3, MaxPlayers: 8},
 		}, Filter{}, "z"},
 		{"empty lobby", nil, Filter{}, ""},
+		{"Accept passes over the fullest", lobbyRooms, Filter{Accept: func(e Entry) bool { return e.ID != "b" }}, "g"},
+		{"Accept refuses all: create one", lobbyRooms, Filter{Accept: func(Entry) bool { return false }}, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			d, _ := lobby(t, tc.rooms...)
