@@ -13,8 +13,9 @@ import (
 // rawPlayer is a joined connection that speaks the protocol by hand, so that a test chooses
 // exactly which acknowledgements go out (engine/client sends its own).
 type rawPlayer struct {
-	t *testing.T
-	c *ws.Conn
+	t     *testing.T
+	c     *ws.Conn
+	token string // the resume token
 }
 
 func (te *testEngine) rawJoin(t *testing.T) *rawPlayer {
@@ -28,6 +29,7 @@ func (te *testEngine) rawJoin(t *testing.T) *rawPlayer {
 	rp.send(engine.KindJoin, 1, engine.JoinOptions{Game: "tally"})
 	for {
 		if m := rp.read(); m[0] == engine.KindJoined {
+			rp.token, _ = m[4].(string)
 			return rp
 		}
 	}

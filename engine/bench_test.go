@@ -25,6 +25,8 @@ type arena struct {
 	Hooks[arenaInput]
 	ents  [64]arenaEnt
 	views int // number of distinct views; 0 = everyone sees everything
+	// onUpdate, if set, sees each tick's inputs (tests of what reaches the game).
+	onUpdate func([]Input[arenaInput])
 }
 
 type arenaInput struct {
@@ -52,6 +54,9 @@ func (g *arena) Start(r *Room[arenaInput]) error {
 }
 
 func (g *arena) Update(r *Room[arenaInput], inputs []Input[arenaInput]) {
+	if g.onUpdate != nil {
+		g.onUpdate(inputs)
+	}
 	for _, in := range inputs {
 		e := &g.ents[in.Player.ID%64]
 		e.vx, e.vy = in.Value.DX, in.Value.DY
@@ -144,7 +149,7 @@ func benchTick(tb testing.TB, rc *roomCore, players []*Player, input []byte, dec
 	for _, p := range players {
 		br.reset(input)
 		dec.Reset(br)
-		if err := rc.sim.pushInput(p, rc.tick+1, dec, &br.scratch); err != nil {
+		if err := rc.sim.pushInput(p, rc.tick+1, state.View{}, dec, &br.scratch); err != nil {
 			tb.Fatal(err)
 		}
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/rallypoint/rallypoint/match"
 	"github.com/rallypoint/rallypoint/net/ws"
+	"github.com/rallypoint/rallypoint/state"
 )
 
 // Options configures an Engine. The zero value is usable.
@@ -23,9 +24,17 @@ type Options struct {
 	// Logger receives structured logs; nil is slog.Default().
 	Logger *slog.Logger
 	// Accept configures the WebSocket handshake (Origin policy, compression, limits). The
-	// engine sets Subprotocols itself. Zero limits get the engine's defaults: 64 KiB messages
-	// and 240 messages per second per connection.
+	// engine sets Subprotocols itself. Zero limits get the engine's defaults: 64 KiB messages;
+	// 240 messages per second per connection, sustained (a backlog of up to ten seconds'
+	// worth, released after a stall, is not closed); and the keepalive of PeerTimeout.
 	Accept ws.AcceptOptions
+	// PeerTimeout is how soon a connection whose peer has gone silent (a dead Wi-Fi link, a
+	// phone that lost its network, a crashed browser) is dropped and the player's grace
+	// period begins: the engine pings a peer it has heard nothing from for half of it and
+	// drops it if the other half passes without a word. The browser SDK pings every second
+	// and acknowledges snapshots, so a live client is never near it. Default 8 s; it sets
+	// Accept.Limits.PingInterval and PongTimeout where those are zero.
+	PeerTimeout time.Duration
 	// Metrics receives counters; nil makes a fresh one (see Engine.Metrics).
 	Metrics *Metrics
 	// MaxRooms bounds the rooms running at once, so that clients asking for new rooms cannot
@@ -38,7 +47,10 @@ type RoomConfig struct {
 	TickRate     int // simulation ticks per second; default 30
 	SnapshotRate int // snapshots per second, a divisor of TickRate; default TickRate
 	MaxPlayers   int // default 16
-	// Grace is how long a dropped player's seat is held for a reconnect; default 20s.
+	// Grace is how long a dropped player's seat is held for a reconnect, counted from when
+	// the drop is noticed (at once for a closed connection, after Options.PeerTimeout for a
+	// silent one); default 30 s, so that a player whose link went dead for half a minute
+	// (a train through a tunnel) comes back to the same seat.
 	Grace time.Duration
 	// EmptyTimeout ends a room that has had no players this long; default 30s; negative never.
 	EmptyTimeout time.Duration
@@ -47,8 +59,16 @@ type RoomConfig struct {
 	// of inputs at one per tick (TickRate), at least 16. A client that sends one input per
 	// tick still delivers them in bursts after any stall (a TCP retransmission, a paused
 	// tab), and a room starved of CPU lets them pile up; neither is the player's fault.
-	// Floods are stopped by the connection's message rate limit (1008, 240 messages/s).
+	// Floods are stopped by the connection's message rate limit (1008, 240 messages/s
+	// sustained).
 	MaxInputsPerTick int
+	// MaxRewind bounds lag compensation: an input's View (what the client drew when it
+	// made the input) is limited to this far before the tick that applies it, so that a
+	// player on a bad link cannot hit someone who reached cover longer ago. Real views are
+	// an interpolation delay plus half a round trip old: about 150 ms at 100 ms RTT, 300 ms
+	// at 200 ms with jitter, more during a loss. Default 500 ms (Valve's Source engine
+	// allows 1 s); negative turns rewinding off (every View becomes the latest tick).
+	MaxRewind time.Duration
 	// MaxCatchUp is how many overdue ticks run back to back before the loop skips ahead.
 	// Default 3.
 	MaxCatchUp int
@@ -72,7 +92,10 @@ func (c RoomConfig) withDefaults() (RoomConfig, error) {
 	def(&c.SnapshotHistory, 64)
 	def(&c.FrameCacheSize, 256)
 	if c.Grace == 0 {
-		c.Grace = 20 * time.Second
+		c.Grace = 30 * time.Second
+	}
+	if c.MaxRewind == 0 {
+		c.MaxRewind = 500 * time.Millisecond
 	}
 	if c.EmptyTimeout == 0 {
 		c.EmptyTimeout = 30 * time.Second
@@ -86,7 +109,15 @@ func (c RoomConfig) withDefaults() (RoomConfig, error) {
 	return c, nil
 }
 
-func (c RoomConfig) dt() time.Duration  { return time.Second / time.Duration(c.TickRate) }
+func (c RoomConfig) dt() time.Duration { return time.Second / time.Duration(c.TickRate) }
+
+// rewindTicks is MaxRewind in ticks, rounded up (0 when rewinding is off).
+func (c RoomConfig) rewindTicks() state.Tick {
+	if c.MaxRewind <= 0 {
+		return 0
+	}
+	return state.Tick((c.MaxRewind*time.Duration(c.TickRate) + time.Second - 1) / time.Second)
+}
 func (c RoomConfig) snapshotEvery() int { return c.TickRate / c.SnapshotRate }
 
 // CreateOptions are given when a room is created.
@@ -158,6 +189,16 @@ func New(opts Options) *Engine {
 	}
 	if e.accept.Limits.MaxMessagesPerSecond == 0 {
 		e.accept.Limits.MaxMessagesPerSecond = 240
+	}
+	peer := opts.PeerTimeout
+	if peer <= 0 {
+		peer = 8 * time.Second
+	}
+	if e.accept.Limits.PingInterval == 0 {
+		e.accept.Limits.PingInterval = peer / 2
+	}
+	if e.accept.Limits.PongTimeout == 0 {
+		e.accept.Limits.PongTimeout = peer - peer/2
 	}
 	e.sessions.byToken = make(map[string]*Player)
 	e.lobby = newLobby(e)

@@ -50,6 +50,13 @@ func (l *gameLog) add(s string) {
 	l.mu.Unlock()
 }
 
+// inputSeqs are the seqs of the inputs the game applied, in order.
+func (l *gameLog) inputSeqs() []uint32 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]uint32(nil), l.inputs...)
+}
+
 func (l *gameLog) has(s string) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()

@@ -60,7 +60,12 @@ func (Hooks[I]) Terminate(*Room[I], EndReason) {}
 type Input[I any] struct {
 	Player *Player
 	Seq    uint32 // the client's sequence number, echoed in KindInputAck
-	Value  I
+	// View is what the client drew when it made the input (the browser SDK sends the frame
+	// it last interpolated), limited to RoomConfig.MaxRewind before this tick: judge what the
+	// input aimed at against it, with a state.History of each target (lag compensation).
+	// The zero View means the client said nothing: judge against the present.
+	View  state.View
+	Value I
 }
 
 // LeaveReason says why a player left.

@@ -133,7 +133,7 @@ func (r *Room[I]) forgetInputs(p *Player) {
 // connection's message rate limit (1008 above it), so memory stays bounded either way.
 var errInputDropped = errors.New("engine: input dropped: too many waiting for one tick")
 
-func (r *Room[I]) pushInput(p *Player, seq uint32, dec *msgpack.Decoder, scratch *any) error {
+func (r *Room[I]) pushInput(p *Player, seq uint32, view state.View, dec *msgpack.Decoder, scratch *any) error {
 	v, _ := (*scratch).(*I)
 	if v == nil {
 		v = new(I)
@@ -151,7 +151,7 @@ func (r *Room[I]) pushInput(p *Player, seq uint32, dec *msgpack.Decoder, scratch
 		return errInputDropped
 	}
 	p.queued++
-	r.pending = append(r.pending, Input[I]{Player: p, Seq: seq, Value: *v})
+	r.pending = append(r.pending, Input[I]{Player: p, Seq: seq, View: view, Value: *v})
 	return nil
 }
 
@@ -163,10 +163,14 @@ func (r *Room[I]) update() {
 		r.batch[i].Player.queued = 0
 	}
 	rc.mu.Unlock()
+	// A client can have seen no later state than the previous tick's.
+	latest, back := state.Tick(rc.tick-1), rc.cfg.rewindTicks()
 	for i := range r.batch {
-		if in := &r.batch[i]; in.Seq > in.Player.lastSeq {
+		in := &r.batch[i]
+		if in.Seq > in.Player.lastSeq {
 			in.Player.lastSeq = in.Seq
 		}
+		in.View = in.View.Clamp(latest, back)
 	}
 	r.game.Update(r, r.batch)
 	clear(r.batch)

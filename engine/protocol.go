@@ -16,7 +16,7 @@ const Subprotocol = "rallypoint.v1"
 const (
 	KindJoin    = 0x01 // [1, req, {game, room, code, create, token, meta}]
 	KindLeave   = 0x02 // [2]
-	KindInput   = 0x03 // [3, seq, input] or [3, seq, input, ack_tick]: the tick acknowledges as KindAck does
+	KindInput   = 0x03 // [3, seq, input], [3, seq, input, ack_tick] or [3, seq, input, ack_tick, view]: the tick acknowledges as KindAck does; view is [from_tick, span, t_milli], what the client drew (Input.View)
 	KindAck     = 0x04 // [4, tick]: for a client that sends no input before its next snapshot
 	KindRequest = 0x05 // [5, req, name, payload]
 	KindPing    = 0x06 // [6, client_time]

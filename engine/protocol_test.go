@@ -47,6 +47,7 @@ func protocolExamples(t *testing.T) map[string][]byte {
 		"input":          marshal(KindInput, 7, map[string]int{"add": 3}),
 		"ack":            marshal(KindAck, 30),
 		"input-ack":      marshal(KindInput, 8, map[string]int{"add": 3}, 30),
+		"input-view":     marshal(KindInput, 9, map[string]int{"add": 3}, nil, []int{100, 2, 500}),
 		"request":        marshal(KindRequest, 3, "total", nil),
 		"ping":           marshal(KindPing, 1500.25),
 		"joined":         marshal(KindJoined, uint64(1), "R", uint64(1), "T", uint64(0), uint64(60), uint64(30), ""),

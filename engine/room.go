@@ -28,7 +28,7 @@ type sim interface {
 	forgetInputs(p *Player)
 	// pushInput decodes one input on the connection's goroutine and queues it for the tick.
 	// scratch is the caller's reusable decoding space, so that decoding does not allocate.
-	pushInput(p *Player, seq uint32, dec *msgpack.Decoder, scratch *any) error
+	pushInput(p *Player, seq uint32, view state.View, dec *msgpack.Decoder, scratch *any) error
 	update()
 	snapshot(b *state.Builder)
 	view(p *Player) (state.ViewKey, state.Filter)

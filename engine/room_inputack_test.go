@@ -10,6 +10,7 @@ import (
 	"github.com/vmihailenco/msgpack/v5"
 
 	"github.com/rallypoint/rallypoint/net/ws"
+	"github.com/rallypoint/rallypoint/state"
 )
 
 // pipePlayer is a room driven by hand with one player on an in-memory connection, whose
@@ -175,7 +176,7 @@ func TestInputAckGoesOnlyWhenItChanged(t *testing.T) {
 			pp.seq++
 			pp.br.reset(pp.in)
 			pp.dec.Reset(pp.br)
-			if err := pp.rc.sim.pushInput(pp.p, pp.seq, pp.dec, &pp.br.scratch); err != nil {
+			if err := pp.rc.sim.pushInput(pp.p, pp.seq, state.View{}, pp.dec, &pp.br.scratch); err != nil {
 				t.Fatal(err)
 			}
 		}

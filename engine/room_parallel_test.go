@@ -9,6 +9,7 @@ import (
 	"github.com/vmihailenco/msgpack/v5"
 
 	"github.com/rallypoint/rallypoint/net/ws"
+	"github.com/rallypoint/rallypoint/state"
 )
 
 // TestLargeRoomSnapshotsReachEveryPlayer runs a room big enough for its snapshot writes to
@@ -64,7 +65,7 @@ func TestLargeRoomSnapshotsReachEveryPlayer(t *testing.T) {
 	for i := 0; i < n; i += 3 { // every third player sends input 1
 		br.reset(in)
 		dec.Reset(br)
-		if err := rc.sim.pushInput(players[i], 1, dec, &br.scratch); err != nil {
+		if err := rc.sim.pushInput(players[i], 1, state.View{}, dec, &br.scratch); err != nil {
 			t.Fatal(err)
 		}
 	}

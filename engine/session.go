@@ -13,6 +13,7 @@ import (
 	"github.com/rallypoint/rallypoint/internal/msgcheck"
 	"github.com/rallypoint/rallypoint/match"
 	"github.com/rallypoint/rallypoint/net/ws"
+	"github.com/rallypoint/rallypoint/state"
 )
 
 // session serves one connection: it decodes client messages on the connection's goroutine
@@ -83,26 +84,29 @@ func (s *session) handle(data []byte) bool {
 	}
 	switch kind {
 	case KindInput:
-		if n != 3 && n != 4 {
-			return s.malformed("input is [3, seq, input] or [3, seq, input, ack_tick]")
+		if n < 3 || n > 5 {
+			return s.malformed("input is [3, seq, input], [3, seq, input, ack_tick] or [3, seq, input, ack_tick, view]")
 		}
 		seq, err := s.dec.DecodeUint32()
 		if err != nil {
 			return s.malformed("input sequence must be an unsigned integer")
 		}
-		var ack uint32
-		if n == 4 {
-			// The acknowledgement is checked before the input is queued: a malformed message
-			// never reaches the room, not even in part.
-			if ack, err = s.peekInputAck(); err != nil {
-				return s.malformed("an input's acknowledgement is a snapshot tick, an unsigned integer")
+		var (
+			ack  uint32
+			view state.View
+		)
+		if n > 3 {
+			// The acknowledgement and the view are checked before the input is queued: a
+			// malformed message never reaches the room, not even in part.
+			if ack, view, err = s.peekInputTail(n); err != nil {
+				return s.malformed(err.Error())
 			}
 		}
 		p := s.player
 		if p == nil {
 			return s.fail(CodeNotJoined, "join a room before sending input")
 		}
-		if err := p.room.sim.pushInput(p, seq, s.dec, &s.scratch); err != nil {
+		if err := p.room.sim.pushInput(p, seq, view, s.dec, &s.scratch); err != nil {
 			if errors.Is(err, errInputDropped) {
 				// Silently: the input acknowledgement tells the client what was applied, and
 				// its reconciliation corrects the prediction.
@@ -185,24 +189,55 @@ func (s *session) ack(p *Player, tick uint32) {
 	}
 }
 
-// peekInputAck reads the fourth element of [3, seq, input, ack_tick] and leaves the decoder
-// at the input again, for the room to decode it. The message is well formed (handle checked
-// it), so skipping the input cannot be led astray; it costs one more walk over a few bytes,
-// against the wake-up and read of the separate [4, tick] it replaces.
-func (s *session) peekInputAck() (uint32, error) {
+// peekInputTail reads what follows the input in [3, seq, input, ack_tick, view] (n elements)
+// and leaves the decoder at the input again, for the room to decode it. The message is well
+// formed (handle checked it), so skipping the input cannot be led astray; it costs one more
+// walk over a few bytes, against the wake-up and read of the separate [4, tick] it replaces.
+func (s *session) peekInputTail(n int) (ack uint32, view state.View, err error) {
 	input := s.br.Size() - int64(s.br.Len())
 	if err := s.dec.Skip(); err != nil {
-		return 0, err
+		return 0, view, err
 	}
-	tick, err := decodeTick(s.dec)
-	if err != nil {
-		return 0, err
+	if ack, err = decodeTick(s.dec); err != nil {
+		return 0, view, errAck
+	}
+	if n == 5 {
+		if view, err = decodeView(s.dec); err != nil {
+			return 0, view, err
+		}
 	}
 	if _, err := s.br.Seek(input, io.SeekStart); err != nil {
-		return 0, err
+		return 0, view, err
 	}
 	s.dec.Reset(&s.br)
-	return tick, nil
+	return ack, view, nil
+}
+
+// decodeView reads an input's view, [from_tick, span, t_milli] or nil: the client drew the
+// snapshots of ticks from_tick and from_tick+span blended by t_milli/1000 (above 1000 when it
+// extrapolated). See state.View.
+func decodeView(dec *msgpack.Decoder) (state.View, error) {
+	c, err := dec.PeekCode()
+	if err != nil {
+		return state.View{}, errView
+	}
+	if c == msgpcode.Nil {
+		return state.View{}, dec.Skip()
+	}
+	if n, err := dec.DecodeArrayLen(); err != nil || n != 3 {
+		return state.View{}, errView
+	}
+	var v [3]uint32
+	for i := range v {
+		if v[i], err = decodeTick(dec); err != nil {
+			return state.View{}, errView
+		}
+	}
+	from, span, milli := v[0], v[1], v[2]
+	if from == 0 || span > math.MaxUint16 || milli > math.MaxUint16 || from > math.MaxUint32-span {
+		return state.View{}, errView
+	}
+	return state.View{From: state.Tick(from), To: state.Tick(from + span), T: float64(milli) / 1000}, nil
 }
 
 // decodeTick reads an acknowledged snapshot tick: an unsigned integer of any width up to
@@ -226,7 +261,11 @@ func decodeTick(dec *msgpack.Decoder) (uint32, error) {
 	return uint32(v), nil
 }
 
-var errBadTick = errors.New("engine: a snapshot tick is an unsigned 32-bit integer")
+var (
+	errBadTick = errors.New("engine: a snapshot tick is an unsigned 32-bit integer")
+	errView    = errors.New("an input's view is [from_tick, span, t_milli], unsigned integers, or nil")
+	errAck     = errors.New("an input's acknowledgement is a snapshot tick, an unsigned integer, or nil")
+)
 
 func (s *session) malformed(msg string) bool {
 	s.e.metrics.Malformed.Add(1)

@@ -1,6 +1,9 @@
 package ws
 
-import "time"
+import (
+	"math"
+	"time"
+)
 
 // Limits bound what one peer can make this side spend. Every field has a default that is used
 // when the field is zero, so Limits{} is a sensible configuration; a negative value turns a
@@ -19,10 +22,17 @@ type Limits struct {
 	// MaxMessageSize bounds a whole message after inflation; a larger one gets 1009. Inflation
 	// stops at the limit, so a decompression bomb costs no more than this. Default 1 MiB.
 	MaxMessageSize int64
-	// MaxMessagesPerSecond is the sustained rate of data messages a peer may send (token
-	// bucket, burst of one second's worth); above it the connection gets 1008. Default 1000;
-	// negative turns it off.
+	// MaxMessagesPerSecond is the sustained rate of data messages a peer may send, judged by
+	// a token bucket of MessageBurst messages; a peer that empties the bucket gets 1008.
+	// Default 1000; negative turns it off.
 	MaxMessagesPerSecond float64
+	// MessageBurst is how many messages beyond the sustained rate a peer may send at once:
+	// the backlog that a stalled network path, a paused tab or this side's own descheduled
+	// reader releases in one go, which is no attack. Default ten seconds' worth of
+	// MaxMessagesPerSecond, so that only a flood sustained for seconds is closed; it costs
+	// nothing to hold (a counter), and what the burst costs to process is bounded by the
+	// rate times ten seconds.
+	MessageBurst int
 	// PingInterval is how often this side pings a peer it has heard nothing from. Default 20s;
 	// negative turns keepalive off.
 	PingInterval time.Duration
@@ -68,6 +78,9 @@ func (l Limits) withDefaults() Limits {
 	}
 	if l.MaxMessagesPerSecond == 0 {
 		l.MaxMessagesPerSecond = 1000
+	}
+	if l.MessageBurst == 0 {
+		l.MessageBurst = int(math.Ceil(10 * max(1, l.MaxMessagesPerSecond)))
 	}
 	if l.MaxQueuedMessages == 0 {
 		l.MaxQueuedMessages = 1024

@@ -17,7 +17,7 @@ func TestLimitsDefaultsFillOnlyZeroFields(t *testing.T) {
 }
 
 func TestFloodingPeerGets1008(t *testing.T) {
-	sc, cl := acceptPair(t, &AcceptOptions{Limits: Limits{MaxMessagesPerSecond: 100}}, nil)
+	sc, cl := acceptPair(t, &AcceptOptions{Limits: Limits{MaxMessagesPerSecond: 100, MessageBurst: 100}}, nil)
 	go func() {
 		for range 1000 {
 			if cl.WriteMessage(MessageBinary, []byte("spam")) != nil {
@@ -37,12 +37,59 @@ func TestFloodingPeerGets1008(t *testing.T) {
 		n++
 	}
 	if n < 90 || n > 200 {
-		t.Fatalf("read %d messages before the limit; the burst is one second's worth (100)", n)
+		t.Fatalf("read %d messages before the limit; the burst is 100", n)
 	}
 	// The client is told why.
 	_, _, err := cl.ReadMessage()
 	if CloseStatus(err) != StatusPolicyViolation {
 		t.Fatalf("client saw %v, want 1008", err)
+	}
+}
+
+// A backlog released at once after a stall (the network's, the peer's or this side's) is
+// within the default burst, ten seconds' worth of the rate: the peer is not closed for it.
+// A flood that goes on is, once it has spent the burst.
+func TestBacklogAfterAStallIsNotAFlood(t *testing.T) {
+	const rate = 50
+	sc, cl := acceptPair(t, &AcceptOptions{Limits: Limits{MaxMessagesPerSecond: rate}}, nil)
+	if b := sc.lim.MessageBurst; b != 10*rate {
+		t.Fatalf("default burst %d, want ten seconds' worth (%d)", b, 10*rate)
+	}
+	// Eight seconds of a peer sending at the rate, released in one go.
+	backlog := 8 * rate
+	go func() {
+		for range backlog {
+			if cl.WriteMessage(MessageBinary, []byte("input")) != nil {
+				return
+			}
+		}
+	}()
+	for i := range backlog {
+		if _, _, err := sc.ReadMessage(); err != nil {
+			t.Fatalf("closed after %d messages of an %d-message backlog: %v", i, backlog, err)
+		}
+	}
+	// Now a flood: it spends what is left of the burst and is closed with 1008.
+	go func() {
+		for range 20 * rate {
+			if cl.WriteMessage(MessageBinary, []byte("spam")) != nil {
+				return
+			}
+		}
+	}()
+	n := 0
+	for {
+		_, _, err := sc.ReadMessage()
+		if err != nil {
+			if CloseStatus(err) != StatusPolicyViolation {
+				t.Fatalf("flood ended with %v, want 1008", err)
+			}
+			break
+		}
+		n++
+	}
+	if n > 4*rate {
+		t.Fatalf("a flood got %d messages past a burst with %d left", n, 2*rate)
 	}
 }
 

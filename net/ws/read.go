@@ -49,7 +49,7 @@ type reader struct {
 
 func (r *reader) init(c *Conn) {
 	r.c = c
-	r.tokens = c.lim.MaxMessagesPerSecond
+	r.tokens = float64(c.lim.MessageBurst)
 	r.tokensAt = monoNow()
 	if c.raw != nil && sysIOSupported {
 		r.rawFn = r.rawRead
@@ -293,7 +293,8 @@ func (r *reader) readControl(h *header) ([]byte, error) {
 	return p, nil
 }
 
-// takeToken spends one message from the rate limit's bucket (burst = one second's worth).
+// takeToken spends one message from the rate limit's bucket, which refills at
+// MaxMessagesPerSecond up to MessageBurst messages.
 func (r *reader) takeToken() bool {
 	rate := r.c.lim.MaxMessagesPerSecond
 	if rate < 0 {
@@ -301,10 +302,7 @@ func (r *reader) takeToken() bool {
 	}
 	now := r.c.lastRead.Load()
 	if now > r.tokensAt {
-		r.tokens += float64(now-r.tokensAt) * rate / 1e9
-		if r.tokens > rate {
-			r.tokens = rate
-		}
+		r.tokens = min(float64(r.c.lim.MessageBurst), r.tokens+float64(now-r.tokensAt)*rate/1e9)
 		r.tokensAt = now
 	}
 	if r.tokens < 1 {
