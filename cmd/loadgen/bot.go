@@ -104,6 +104,8 @@ func (b *bot) start(ctx context.Context) error {
 	opts := &ws.DialOptions{
 		Subprotocols: []string{engine.Subprotocol},
 		Metrics:      &b.r.wsm,
+		// nil dials the server; set, the simulated path in front of it (netpath.go).
+		NetDialContext: b.r.netDial,
 	}
 	if cfg.Origin != "" {
 		opts.Header = map[string][]string{"Origin": {cfg.Origin}}

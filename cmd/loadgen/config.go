@@ -27,6 +27,13 @@ type config struct {
 	Seed        uint64        // bots' random choices; 0 picks one
 	MetricsURL  string        // the server's Prometheus endpoint, scraped at the start and end of the measured phase
 	ProgressTTY bool          // rewrite the progress line in place instead of printing lines
+
+	// A simulated network path between the bots and the server (net/netsim), per direction:
+	// when any is set the bots connect through an in-process proxy (see netpath.go).
+	NetDelay     time.Duration // one-way delay each way: 50ms is a round trip of about 100ms
+	NetJitter    time.Duration // one-way jitter each way (uniform, delay ± jitter)
+	NetLoss      float64       // probability a chunk is lost and retransmitted, in [0, 1]
+	NetBandwidth int64         // bytes per second each way; 0 is unlimited
 }
 
 // defaults are the flags' defaults.
@@ -97,6 +104,14 @@ func (cfg *config) normalize() error {
 		return errors.New("-input-hz must be in (0, 200]")
 	case cfg.TypeEvery <= 0:
 		return errors.New("-type-every must be positive")
+	case cfg.NetDelay < 0:
+		return errors.New("-net-delay must not be negative")
+	case cfg.NetJitter < 0:
+		return errors.New("-net-jitter must not be negative")
+	case !(cfg.NetLoss >= 0 && cfg.NetLoss <= 1): // also catches NaN
+		return errors.New("-net-loss must be in [0, 1]")
+	case cfg.NetBandwidth < 0:
+		return errors.New("-net-bandwidth must not be negative")
 	}
 	return nil
 }

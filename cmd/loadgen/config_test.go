@@ -1,6 +1,10 @@
 package main
 
-import "testing"
+import (
+	"math"
+	"testing"
+	"time"
+)
 
 func TestNormalizeURL(t *testing.T) {
 	tests := []struct {
@@ -40,6 +44,12 @@ func TestNormalizeRejectsBadConfigs(t *testing.T) {
 		"input rate zero": func(c *config) { c.InputHz = 0 },
 		"no typing":       func(c *config) { c.TypeEvery = 0 },
 		"no pings":        func(c *config) { c.PingEvery = 0 },
+		"negative delay":  func(c *config) { c.NetDelay = -time.Millisecond },
+		"negative jitter": func(c *config) { c.NetJitter = -time.Millisecond },
+		"loss above one":  func(c *config) { c.NetLoss = 1.5 },
+		"negative loss":   func(c *config) { c.NetLoss = -0.1 },
+		"NaN loss":        func(c *config) { c.NetLoss = math.NaN() },
+		"negative rate":   func(c *config) { c.NetBandwidth = -1 },
 	}
 	for name, change := range tests {
 		cfg := defaults

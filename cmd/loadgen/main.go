@@ -10,6 +10,10 @@
 //
 //	go run ./cmd/loadgen -url ws://127.0.0.1:8080 -game crossword -players 1000 -duration 20s
 //	go run ./cmd/loadgen -url ws://127.0.0.1:8080 -game shooter -players 4000 -duration 60s
+//	go run ./cmd/loadgen -url ws://127.0.0.1:8080 -game shooter -players 8 -net-delay 50ms -net-jitter 20ms
+//
+// The -net-* flags put a simulated network path (net/netsim) between the bots and the
+// server.
 //
 // README.md in this folder describes every flag and number. The exit status is 1 when the
 // run counted errors, 2 for bad flags.
@@ -24,6 +28,8 @@ import (
 	"runtime"
 	"runtime/pprof"
 	"syscall"
+
+	"github.com/rallypoint/rallypoint/net/netsim"
 )
 
 func main() {
@@ -45,6 +51,13 @@ func main() {
 	flag.DurationVar(&cfg.TypeEvery, "type-every", cfg.TypeEvery, "crossword: mean time between a bot's actions (a letter or a cursor move), jittered by ±50%")
 	flag.Uint64Var(&cfg.Seed, "seed", 0, "seed of the bots' random choices; 0 picks one")
 	flag.StringVar(&cfg.MetricsURL, "metrics-url", "", "the server's Prometheus endpoint (http://HOST:PORT/metrics): report its tick lateness over the measured phase")
+	flag.DurationVar(&cfg.NetDelay, "net-delay", 0, "bots connect through a simulated network path (net/netsim) with this one-way delay each direction: 50ms is a round trip of about 100ms")
+	flag.DurationVar(&cfg.NetJitter, "net-jitter", 0, "simulated path: one-way jitter each direction, uniform (delay ± jitter)")
+	flag.Float64Var(&cfg.NetLoss, "net-loss", 0, "simulated path: probability in [0, 1] that a chunk is lost and retransmitted (it, and what follows, arrive 200ms + 2×delay late)")
+	flag.Func("net-bandwidth", "simulated path: bandwidth each direction, unlimited, 256kbit, 1mbit, 10kB, 1MB or bytes/s (default unlimited)", func(s string) (err error) {
+		cfg.NetBandwidth, err = netsim.ParseBandwidth(s)
+		return err
+	})
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the load generator to this file")
 	memprofile := flag.String("memprofile", "", "write an allocation profile of the load generator to this file at the end")
 	flag.Parse()

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"net"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -36,6 +37,9 @@ type runner struct {
 	bots    []*bot       // cfg.Players slots, filled in order by the ramp
 	started atomic.Int64 // bots[:started] are set; a bot that failed to join has up == false
 	sched   *scheduler
+
+	// netDial, when set, dials the simulated network path instead of the server (netpath.go).
+	netDial func(ctx context.Context, network, addr string) (net.Conn, error)
 
 	wsm        ws.Metrics // every bot's connection counts into it
 	rtt        hist       // µs, pongs received in the measured phase
@@ -112,6 +116,16 @@ func run(ctx context.Context, cfg config, out, progress io.Writer) (*result, err
 		r.game = d
 	case "shooter":
 		r.game = newShooterDriver(r)
+	}
+	px, err := r.startNetPath(progress)
+	if err != nil {
+		return nil, err
+	}
+	if px != nil {
+		defer func() {
+			px.Close()
+			fmt.Fprintf(progress, "loadgen: netsim %v\n", px.Stats())
+		}()
 	}
 	r.sched = newScheduler(min(cfg.Players, 4*runtime.GOMAXPROCS(0)), r.game.period(), r.mono)
 	defer r.sched.stop()
