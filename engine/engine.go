@@ -66,8 +66,9 @@ type RoomConfig struct {
 	// made the input) is limited to this far before the tick that applies it, so that a
 	// player on a bad link cannot hit someone who reached cover longer ago. Real views are
 	// an interpolation delay plus half a round trip old: about 150 ms at 100 ms RTT, 300 ms
-	// at 200 ms with jitter, more during a loss. Default 500 ms (Valve's Source engine
-	// allows 1 s); negative turns rewinding off (every View becomes the latest tick).
+	// at 200 ms with jitter, and half a second or more while TCP recovers a lost segment at
+	// 1% loss. Default 1 s, as Valve's Source engine (sv_maxunlag); negative turns rewinding
+	// off (every View becomes the latest tick).
 	MaxRewind time.Duration
 	// MaxCatchUp is how many overdue ticks run back to back before the loop skips ahead.
 	// Default 3.
@@ -95,7 +96,7 @@ func (c RoomConfig) withDefaults() (RoomConfig, error) {
 		c.Grace = 30 * time.Second
 	}
 	if c.MaxRewind == 0 {
-		c.MaxRewind = 500 * time.Millisecond
+		c.MaxRewind = time.Second
 	}
 	if c.EmptyTimeout == 0 {
 		c.EmptyTimeout = 30 * time.Second

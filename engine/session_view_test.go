@@ -2,6 +2,7 @@ package engine
 
 import (
 	"testing"
+	"time"
 
 	"github.com/vmihailenco/msgpack/v5"
 
@@ -12,7 +13,8 @@ import (
 // reaches the game as Input.View, limited to RoomConfig.MaxRewind before the tick that
 // applies it. A malformed view makes the whole input malformed: it is not queued.
 func TestInputViewReachesTheGameWithinTheRewindLimit(t *testing.T) {
-	rc, players := benchRoom(t, 1, 0) // 60 Hz: the default 500 ms is 30 ticks
+	rc, players := benchRoom(t, 1, 0)         // 60 Hz
+	rc.cfg.MaxRewind = 500 * time.Millisecond // 30 ticks
 	p := players[0]
 	s := &session{e: rc.e, c: p.conn.Load(), player: p}
 	s.dec = msgpack.NewDecoder(&s.br)

@@ -50,7 +50,7 @@ func (v View) Clamp(latest, back Tick) View {
 }
 
 // DefaultHistoryLen is how many ticks a zero History keeps: over 2 s at 60 Hz, more than the
-// engine's default rewind limit (500 ms) at any tick rate up to 250 Hz.
+// engine's default rewind limit (1 s) at any tick rate up to 127 Hz.
 const DefaultHistoryLen = 128
 
 // History is one entity's value (a position, a hitbox, whether it could be hit) at each of
