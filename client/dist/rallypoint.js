@@ -1460,7 +1460,7 @@ function decodeMessage(data) {
 // src/backoff.ts
 function backoffDelay(attempt, options = {}, random = Math.random) {
   const initial = options.initialDelay ?? 250;
-  const max = options.maxDelay ?? 5e3;
+  const max = options.maxDelay ?? 2e3;
   const factor = options.factor ?? 2;
   const jitter = Math.min(1, Math.max(0, options.jitter ?? 0.5));
   const d = Math.min(max, initial * Math.pow(factor, Math.max(0, attempt)));
@@ -1567,27 +1567,41 @@ var InterpolationBuffer = class {
    */
   constructor(tickRate, snapshotRate, options = {}) {
     this.snaps = [];
-    this.offset = 0;
-    // tick time − local arrival time, smoothed (ms)
-    this.jit = 0;
+    this.samples = [];
+    // recent tick time − arrival (ms), a ring
+    this.next = 0;
+    // where the next sample goes in the ring
+    this.fastest = -Infinity;
+    // max of samples
+    this.target = 0;
+    // the render clock (tick time, ms)
+    this.lastNow = 0;
+    // local time the current hold began
+    this.st = { frames: 0, stale: 0, held: 0, longestHold: 0 };
     this.tickRate = tickRate;
     this.snapshotRate = snapshotRate;
     this.opts = {
-      intervals: options.intervals ?? 2,
-      jitterFactor: options.jitterFactor ?? 3,
+      quantile: options.quantile ?? 0.99,
+      margin: options.margin ?? 4,
       minDelay: options.minDelay ?? 0,
       maxDelay: options.maxDelay ?? 1e3,
-      capacity: options.capacity ?? 64
+      maxExtrapolation: options.maxExtrapolation ?? 100,
+      slew: options.slew ?? 0.1,
+      window: Math.max(2, options.window ?? 256),
+      capacity: Math.max(2, options.capacity ?? 64)
     };
   }
-  /** Forgets every snapshot and estimate; optionally with new rates (a new room). */
+  /** Forgets every snapshot and estimate; optionally with new rates (a new room). Keeps the stats. */
   reset(tickRate = this.tickRate, snapshotRate = this.snapshotRate) {
     this.snaps.length = 0;
     this.tickRate = tickRate;
     this.snapshotRate = snapshotRate;
-    this.offset = 0;
-    this.jit = 0;
-    this.last = void 0;
+    this.samples = [];
+    this.next = 0;
+    this.fastest = -Infinity;
+    this.target = 0;
+    this.render = void 0;
+    this.holdStart = void 0;
   }
   /** The time of `tick` on the server's tick clock (ms). */
   tickTime(tick) {
@@ -1598,68 +1612,119 @@ var InterpolationBuffer = class {
     const time = this.tickTime(tick);
     const n = this.snaps.length;
     if (n > 0 && tick <= this.snaps[n - 1].tick) return;
-    const sample = time - arrival;
-    if (this.last === void 0) {
-      this.offset = sample;
-    } else {
-      const d = arrival - this.last.arrival - (time - this.last.time);
-      this.jit += (Math.abs(d) - this.jit) / 16;
-      this.offset += (sample - this.offset) / 16;
-      if (sample > this.offset) this.offset = sample;
-    }
-    this.last = { time, arrival };
     this.snaps.push({ tick, time, state });
     if (this.snaps.length > this.opts.capacity) this.snaps.shift();
+    this.addSample(time - arrival);
   }
-  /** The measured jitter of snapshot arrivals (ms). */
+  addSample(s) {
+    const w = this.opts.window;
+    let evicted = -Infinity;
+    if (this.samples.length < w) this.samples.push(s);
+    else {
+      evicted = this.samples[this.next];
+      this.samples[this.next] = s;
+    }
+    this.next = (this.next + 1) % w;
+    if (s >= this.fastest) this.fastest = s;
+    else if (evicted === this.fastest) this.fastest = Math.max(...this.samples);
+    const sorted = this.samples.slice().sort((a, b) => b - a);
+    const k = Math.min(sorted.length - 1, Math.floor(this.opts.quantile * sorted.length));
+    const lateness = this.fastest - sorted[k];
+    const d = this.interval + lateness + this.opts.margin;
+    this.target = Math.min(this.opts.maxDelay, Math.max(this.opts.minDelay, d));
+  }
+  /** The measured lateness spread: the delay's part beyond one interval and the margin (ms). */
   get jitter() {
-    return this.jit;
+    return Math.max(0, this.target - this.interval - this.opts.margin);
   }
   /** The snapshot interval (ms). */
   get interval() {
     return this.snapshotRate > 0 ? 1e3 / this.snapshotRate : 0;
   }
-  /** The current interpolation delay: intervals · interval + jitterFactor · jitter, bounded (ms). */
+  /** The interpolation delay the measured lateness calls for (ms); the render clock converges on it. */
   get delay() {
-    const d = this.opts.intervals * this.interval + this.opts.jitterFactor * this.jit;
-    return Math.min(this.opts.maxDelay, Math.max(this.opts.minDelay, d));
+    return this.target;
   }
-  /** The estimated server tick time at local time `now` (ms). */
+  /** The estimated server tick time at local time `now` (ms): the newest snapshot time the fastest path would have delivered by now. */
   serverTime(now) {
-    return now + this.offset;
+    return this.samples.length === 0 ? now : now + this.fastest;
   }
-  /** The render time at local time `now`: estimated server time − delay (ms). */
+  /**
+   * The render time at local time `now` (ms on the tick clock): the server time minus the
+   * delay, reached by slewing, never by jumping (but for a gap of over a second). Call it
+   * with non-decreasing `now`; each call moves the render clock.
+   */
   renderTime(now) {
-    return this.serverTime(now) - this.delay;
+    const goal = this.serverTime(now) - this.target;
+    const dt = this.render === void 0 ? 0 : Math.max(0, now - this.lastNow);
+    this.lastNow = now;
+    if (this.render === void 0 || Math.abs(goal - (this.render + dt)) > 1e3) {
+      this.render = goal;
+      return goal;
+    }
+    const r = this.render + dt;
+    const maxStep = this.opts.slew * dt;
+    this.render = r + Math.min(maxStep, Math.max(-maxStep, goal - r));
+    return this.render;
   }
   /** How many snapshots are buffered. */
   get size() {
     return this.snaps.length;
   }
+  /** Frame statistics since the buffer was made. */
+  get stats() {
+    return { ...this.st };
+  }
   /**
    * The two snapshots around the render time at local time `now` and the blend factor;
-   * undefined while the buffer is empty. Snapshots older than the `from` one are dropped.
+   * undefined while the buffer is empty. Call it once per drawn frame: it moves the render
+   * clock and counts the frame in {@link InterpolationBuffer.stats}.
    */
   sample(now) {
-    return this.sampleAt(this.renderTime(now));
+    if (this.snaps.length === 0) return void 0;
+    const s = this.sampleAt(this.renderTime(now));
+    this.count(s, now);
+    return s;
   }
-  /** Like {@link InterpolationBuffer.sample}, for a given render time (ms on the tick clock). */
+  count(s, now) {
+    this.st.frames++;
+    if (!s.stale) {
+      this.holdStart = void 0;
+      return;
+    }
+    this.st.stale++;
+    const newest = this.snaps[this.snaps.length - 1];
+    if (s.renderTime - newest.time <= this.opts.maxExtrapolation) return;
+    this.st.held++;
+    if (this.holdStart === void 0) this.holdStart = now;
+    this.st.longestHold = Math.max(this.st.longestHold, now - this.holdStart);
+  }
+  /**
+   * Like {@link InterpolationBuffer.sample}, for a given render time (ms on the tick clock),
+   * without moving the clock or counting a frame. Snapshots older than the `from` one are
+   * dropped.
+   */
   sampleAt(renderTime) {
     const s = this.snaps;
     if (s.length === 0) return void 0;
     let i = 0;
     while (i + 1 < s.length && s[i + 1].time <= renderTime) i++;
-    if (i > 0) {
-      s.splice(0, i);
-      i = 0;
+    if (i > 1) s.splice(0, i - 1);
+    i = Math.min(i, 1);
+    const newest = s[s.length - 1];
+    if (renderTime >= newest.time && s.length >= 2) {
+      const from2 = s[s.length - 2];
+      const ahead = Math.min(renderTime, newest.time + this.opts.maxExtrapolation);
+      const t2 = (ahead - from2.time) / (newest.time - from2.time);
+      return { renderTime, from: from2, to: newest, t: t2, stale: renderTime > newest.time };
     }
-    const from = s[0];
-    if (renderTime <= from.time || s.length === 1) {
-      return { renderTime, from, to: from, t: 0 };
+    const from = s[i];
+    if (renderTime <= from.time || i + 1 >= s.length) {
+      return { renderTime, from, to: from, t: 0, stale: renderTime > newest.time };
     }
-    const to = s[1];
+    const to = s[i + 1];
     const t = Math.min(1, Math.max(0, (renderTime - from.time) / (to.time - from.time)));
-    return { renderTime, from, to, t };
+    return { renderTime, from, to, t, stale: false };
   }
 };
 function interpolate(sample, fields) {
@@ -1667,18 +1732,25 @@ function interpolate(sample, fields) {
   const { from, to, t } = sample;
   for (const [id, a] of from.state) {
     const b = to.state.get(id);
-    if (b === void 0 || b === a || t === 0 || b.kind !== a.kind) {
-      out.set(id, a);
+    if (b === void 0) {
+      if (t < 1) out.set(id, a);
+      continue;
+    }
+    if (b === a || t === 0 || b.kind !== a.kind) {
+      out.set(id, t >= 1 ? b : a);
       continue;
     }
     const list = typeof fields === "function" ? fields(a.kind) : fields;
-    const f = a.fields.slice();
+    const f = t >= 1 ? b.fields.slice() : a.fields.slice();
     for (const i of list) {
       const x = a.fields[i];
       const y = b.fields[i];
       if (typeof x === "number" && typeof y === "number") f[i] = x + (y - x) * t;
     }
     out.set(id, { kind: a.kind, fields: f });
+  }
+  if (t >= 1) {
+    for (const [id, b] of to.state) if (!from.state.has(id)) out.set(id, b);
   }
   return out;
 }
@@ -1906,6 +1978,7 @@ var RallypointError = class extends Error {
 
 // src/client.ts
 var OPEN = 1;
+var FINAL_CLOSES = /* @__PURE__ */ new Set([1002, 1003, 1007, 1010]);
 function uint(v) {
   if (typeof v === "number") return v;
   if (typeof v === "bigint") return Number(v);
@@ -1923,6 +1996,7 @@ var Client = class {
     this.connState = "connecting";
     this.handlers = /* @__PURE__ */ new Map();
     this.pending = /* @__PURE__ */ new Map();
+    /** Requests and joins made while not connected, sent once open. Nothing else is queued. */
     this.outbox = [];
     this.nextReq = 1;
     this.closing = false;
@@ -1931,6 +2005,13 @@ var Client = class {
     this.lastInputSeq = 0;
     /** The applied snapshot tick not acknowledged yet (0: none); the next input carries it. */
     this.unacked = 0;
+    /** Local time of the last message from the server, and of the last snapshot. */
+    this.lastHeard = 0;
+    this.lastSnapshot = 0;
+    /** Local time of the oldest ping sent since the server was last heard (0: none). */
+    this.unanswered = 0;
+    this.isStalled = false;
+    this.wake = () => this.retryNow();
     /** Inputs sent and not yet acknowledged. */
     this.inputs = new InputBuffer();
     /** RTT, clock offset and server tick estimates. */
@@ -1943,11 +2024,18 @@ var Client = class {
     this.now = options.now ?? (() => performance.now());
     this.mirror = new SnapshotMirror(options.baselines ?? 128);
     this.buffer = new InterpolationBuffer(0, 0, options.interpolation);
+    const g = globalThis;
+    g.addEventListener?.("online", this.wake);
+    globalThis.document?.addEventListener?.("visibilitychange", this.wake);
     this.open();
   }
   /** The connection state. */
   get state() {
     return this.connState;
+  }
+  /** True while in a room and no snapshot has come for `stallAfter`: inputs are not sent. */
+  get stalled() {
+    return this.isStalled;
   }
   /** The last join answer, while in a room. */
   get joined() {
@@ -1994,6 +2082,8 @@ var Client = class {
     for (const k of ["game", "room", "code", "token", "reservation", "create", "private", "meta"]) {
       if (options[k] !== void 0) o[k] = options[k];
     }
+    const again = options.game !== void 0 && options.room === void 0 && options.code === void 0 && options.token === void 0 && options.reservation === void 0 && !options.create;
+    this.rejoinWith = again ? { game: options.game, meta: options.meta } : void 0;
     return this.call(false, (req) => [Kind.Join, req, o]);
   }
   /** Quick play: the fullest public room of `game` with a free seat, or a new one. */
@@ -2008,6 +2098,7 @@ var Client = class {
   leave() {
     this.resumeToken = "";
     this.joinedInfo = void 0;
+    this.rejoinWith = void 0;
     this.send([Kind.Leave]);
   }
   /** Sends a request to the game; resolves with its result. */
@@ -2035,19 +2126,33 @@ var Client = class {
     const req = this.nextReq++;
     return new Promise((resolve, reject) => {
       this.pending.set(req, { resolve, reject, resume });
-      this.send(msg(req));
+      this.send(msg(req), true);
     });
   }
   // ---- inputs and state ----------------------------------------------------------------
   /**
-   * Sends one input; returns its seq. It stays pending until the server acknowledges it. It
-   * also acknowledges the latest applied snapshot, if that is not acknowledged yet (see
-   * `ackDelay`).
+   * Whether an input sent now would go out: connected, in a room, and the link not stalled.
+   * While it is false, {@link Client.sendInput} sends nothing (and returns 0): a game that
+   * predicts should not predict an input that was not sent, and one whose inputs matter
+   * one by one (a crossword letter) keeps them and sends them when this is true again.
+   */
+  get canSendInput() {
+    return this.ws !== void 0 && this.ws.readyState === OPEN && this.connState === "open" && this.joinedInfo !== void 0 && !this.isStalled;
+  }
+  /**
+   * Sends one input; returns its seq, or 0 when it was not sent (see
+   * {@link Client.canSendInput}). A sent input stays pending until the server acknowledges
+   * it. It also acknowledges the latest applied snapshot, if that is not acknowledged yet
+   * (see `ackDelay`), and says which frame {@link Client.interpolated} drew last, so that
+   * the server can judge what the input aimed at where the player saw it.
    */
   sendInput(input) {
+    if (!this.canSendInput) return 0;
     const seq = this.inputs.add(input, this.now());
     const ack = this.takeAck();
-    this.send(ack === 0 ? [Kind.Input, seq, input] : [Kind.Input, seq, input, ack]);
+    const view = this.view;
+    if (view !== void 0) this.send([Kind.Input, seq, input, ack === 0 ? null : ack, view]);
+    else this.send(ack === 0 ? [Kind.Input, seq, input] : [Kind.Input, seq, input, ack]);
     return seq;
   }
   /** The inputs the server has not acknowledged yet, oldest first. */
@@ -2079,6 +2184,9 @@ var Client = class {
   }
   interpolated(now = this.now(), fields) {
     const s = this.buffer.sample(now);
+    if (s !== void 0 && this.joinedInfo !== void 0) {
+      this.view = [s.from.tick, s.to.tick - s.from.tick, Math.min(65535, Math.max(0, Math.round(s.t * 1e3)))];
+    }
     if (s === void 0 || fields === void 0) return s;
     return { ...s, entities: interpolate(s, fields) };
   }
@@ -2088,47 +2196,51 @@ var Client = class {
    * pingInterval.
    */
   startPinging() {
-    const interval = this.opts.pingInterval ?? 2e3;
+    const interval = this.pingInterval;
     this.ping();
     if (interval <= 0) return;
     let warmup = 3;
-    this.pinger = setInterval(() => {
-      this.ping();
-      if (--warmup > 0) return;
-      clearInterval(this.pinger);
-      this.pinger = setInterval(() => this.ping(), interval);
-    }, Math.min(250, interval));
+    const next = () => {
+      this.pinger = setTimeout(() => {
+        this.ping();
+        next();
+      }, warmup-- > 0 ? Math.min(250, interval) : interval);
+    };
+    next();
+  }
+  get pingInterval() {
+    return this.opts.pingInterval ?? 1e3;
   }
   /** Sends a ping now (one is sent every pingInterval anyway). */
   ping() {
-    this.send([Kind.Ping, this.now()]);
+    if (!this.isOpen()) return;
+    const now = this.now();
+    if (this.unanswered === 0) this.unanswered = now;
+    this.send([Kind.Ping, now]);
   }
   /** Closes the connection for good (no reconnection); the seat is held for the grace period unless you {@link Client.leave} first. */
   close() {
     this.closing = true;
     this.stopTimers();
+    const g = globalThis;
+    g.removeEventListener?.("online", this.wake);
+    globalThis.document?.removeEventListener?.("visibilitychange", this.wake);
     const ws = this.ws;
     this.ws = void 0;
-    if (ws !== void 0) {
-      ws.onopen = ws.onmessage = ws.onerror = null;
-      ws.onclose = null;
-      try {
-        ws.close(1e3, "bye");
-      } catch {
-      }
-    }
+    if (ws !== void 0) abandon(ws, 1e3, "bye");
     this.failPending();
     this.outbox = [];
     this.setState("closed");
   }
   // ---- the socket ----------------------------------------------------------------------
-  send(msg) {
+  isOpen() {
+    return this.ws !== void 0 && this.ws.readyState === OPEN && this.connState === "open";
+  }
+  /** Sends msg now if connected; else queues it for the next connection if `queue`, or drops it. */
+  send(msg, queue = false) {
     const data = encodeMessage(msg);
-    if (this.ws !== void 0 && this.ws.readyState === OPEN && this.connState === "open") {
-      this.ws.send(data);
-    } else if (!this.closing) {
-      this.outbox.push(data);
-    }
+    if (this.isOpen()) this.ws.send(data);
+    else if (queue && !this.closing) this.outbox.push(data);
   }
   open() {
     let ws;
@@ -2136,12 +2248,21 @@ var Client = class {
       ws = new this.WS(this.url, [SUBPROTOCOL]);
     } catch (e) {
       this.emit("error", new RallypointError(Code.Disconnected, `rallypoint: ${String(e)}`));
-      this.dropped(1006);
+      this.dropped("closed", 1006);
       return;
     }
     ws.binaryType = "arraybuffer";
     this.ws = ws;
+    this.connectTimer = setTimeout(() => {
+      this.connectTimer = void 0;
+      if (this.ws !== ws || ws.readyState === OPEN) return;
+      this.ws = void 0;
+      abandon(ws, 4e3, "connect timeout");
+      this.dropped("connect timeout", 1006);
+    }, this.opts.connectTimeout ?? 5e3);
     ws.onopen = () => {
+      clearTimeout(this.connectTimer);
+      this.connectTimer = void 0;
       if (ws.protocol !== SUBPROTOCOL) {
         this.emit("error", new RallypointError(Code.Disconnected, `rallypoint: server did not agree to ${SUBPROTOCOL}`));
         this.closing = true;
@@ -2149,15 +2270,16 @@ var Client = class {
         return;
       }
       this.attempt = 0;
+      this.lastHeard = this.now();
+      this.unanswered = 0;
       const resume = this.resumeToken;
       this.setState("open");
       this.startPinging();
+      this.watchdog = setInterval(() => this.check(), 250);
       if (resume !== "") {
         this.call(true, (req) => [Kind.Join, req, { token: resume }]).then(
           () => void 0,
-          (e) => {
-            this.emit("left", { code: e instanceof RallypointError ? e.code : Code.Internal, message: String(e.message) });
-          }
+          (e) => this.seatLost(e)
         );
       }
       const queued = this.outbox;
@@ -2165,6 +2287,8 @@ var Client = class {
       for (const m of queued) ws.send(m);
     };
     ws.onmessage = (ev) => {
+      this.lastHeard = this.now();
+      this.unanswered = 0;
       const d = ev.data;
       if (!(d instanceof ArrayBuffer) && !ArrayBuffer.isView(d)) return;
       let msg;
@@ -2181,13 +2305,54 @@ var Client = class {
     ws.onclose = (ev) => {
       if (this.ws !== ws) return;
       this.ws = void 0;
-      this.dropped(ev.code);
+      this.dropped("closed", ev.code);
     };
+  }
+  /**
+   * The watchdog, every 250 ms while open: a link silent for silenceTimeout, with a ping
+   * unanswered for most of it, is dead; a room without snapshots for stallAfter is stalled.
+   * The unanswered ping is what keeps a background tab, whose timers the browser runs once a
+   * minute, from being judged on the silence of its own sleep.
+   */
+  check() {
+    const ws = this.ws;
+    if (ws === void 0 || !this.isOpen()) return;
+    const now = this.now();
+    const silent = now - this.lastHeard;
+    const timeout = this.opts.silenceTimeout ?? 3e3;
+    const interval = this.pingInterval > 0 ? this.pingInterval : 1e3;
+    if (silent >= timeout && this.unanswered !== 0 && now - this.unanswered >= timeout - interval) {
+      this.ws = void 0;
+      abandon(ws, 4e3, "silent");
+      this.dropped("silent", 1006);
+      return;
+    }
+    if (this.joinedInfo !== void 0 && this.lastSnapshot > 0) {
+      const stallAfter = this.opts.stallAfter ?? Math.max(500, 3 * this.buffer.interval);
+      const stalled = now - this.lastSnapshot >= stallAfter;
+      if (stalled !== this.isStalled) this.setStalled(stalled, silent);
+    }
+  }
+  setStalled(stalled, silentMs) {
+    if (this.isStalled === stalled) return;
+    this.isStalled = stalled;
+    this.emit("stall", { stalled, silentMs });
+  }
+  /** Cuts a backoff wait short (the browser is online again, the tab is visible again). */
+  retryNow() {
+    if (this.closing || this.timer === void 0 || this.connState !== "reconnecting") return;
+    const hidden = globalThis.document?.hidden === true;
+    if (hidden) return;
+    clearTimeout(this.timer);
+    this.timer = void 0;
+    this.open();
   }
   stopTimers() {
     if (this.timer !== void 0) clearTimeout(this.timer);
-    if (this.pinger !== void 0) clearInterval(this.pinger);
-    this.timer = this.pinger = void 0;
+    if (this.connectTimer !== void 0) clearTimeout(this.connectTimer);
+    if (this.pinger !== void 0) clearTimeout(this.pinger);
+    if (this.watchdog !== void 0) clearInterval(this.watchdog);
+    this.timer = this.connectTimer = this.pinger = this.watchdog = void 0;
     this.takeAck();
   }
   /** Returns the tick to acknowledge (0 for none) and forgets it, with its timer. */
@@ -2223,25 +2388,43 @@ var Client = class {
     this.pending.clear();
     for (const x of p) x.reject(err);
   }
-  dropped(code) {
+  /**
+   * The connection is gone (reason "closed" with the close code, "silent" or "connect
+   * timeout"): reconnect unless it was closed on purpose or a new attempt would fail the
+   * same way. An attempt that timed out, or a link found silent, has already cost seconds:
+   * the next attempt goes at once; one refused at once waits for the backoff.
+   */
+  dropped(reason, code) {
     this.stopTimers();
     this.failPending();
     this.outbox = [];
     this.inputs.reset();
     this.lastInputSeq = 0;
-    const max = this.opts.maxReconnectAttempts ?? 10;
-    if (this.closing || this.opts.reconnect === false || code === 1002 || code === 1008 || this.attempt >= max) {
+    this.isStalled = false;
+    const max = this.opts.maxReconnectAttempts ?? Infinity;
+    if (this.closing || this.opts.reconnect === false || FINAL_CLOSES.has(code) || this.attempt >= max) {
       this.closing = true;
-      this.setState("closed");
+      this.setState("closed", { reason, code });
       return;
     }
-    const delay = backoffDelay(this.attempt, this.opts.backoff, this.opts.random);
+    const slow = reason === "silent" || reason === "connect timeout";
+    const delay = slow ? 0 : backoffDelay(this.attempt, this.opts.backoff, this.opts.random);
     this.attempt++;
-    this.setState("reconnecting", { attempt: this.attempt, delay });
+    this.setState("reconnecting", { attempt: this.attempt, delay, reason, ...reason === "closed" ? { code } : {} });
     this.timer = setTimeout(() => {
       this.timer = void 0;
       if (!this.closing) this.open();
     }, delay);
+  }
+  /** A resume found the seat gone: say so, and join again if autoRejoin and the last join can be made again. */
+  seatLost(e) {
+    const code = e instanceof RallypointError ? e.code : Code.Internal;
+    if (code === Code.Disconnected) return;
+    this.resumeToken = "";
+    this.joinedInfo = void 0;
+    const again = this.opts.autoRejoin === true ? this.rejoinWith : void 0;
+    this.emit("left", { code, message: String(e.message), resume: true, rejoining: again !== void 0 });
+    if (again !== void 0) this.join(again).catch((err) => this.emit("error", err instanceof RallypointError ? err : new RallypointError(Code.Internal, String(err))));
   }
   dispatch(m) {
     switch (uint(m[0])) {
@@ -2264,6 +2447,9 @@ var Client = class {
           resumed: false
         };
         this.takeAck();
+        this.view = void 0;
+        this.lastSnapshot = 0;
+        this.setStalled(false, 0);
         this.mirror.reset();
         this.buffer.reset(j.tickRate, j.snapshotRate);
         this.clock.setTickRate(j.tickRate);
@@ -2299,6 +2485,7 @@ var Client = class {
       case Kind.Left:
         this.resumeToken = "";
         this.joinedInfo = void 0;
+        this.view = void 0;
         this.emit("left", { code: uint(m[1]), message: str(m[2]) });
         break;
       case Kind.Matched:
@@ -2326,11 +2513,24 @@ var Client = class {
       }
       throw e;
     }
+    const now = this.now();
+    this.lastSnapshot = now;
+    if (this.isStalled) this.setStalled(false, 0);
     this.queueAck(applied.tick);
-    this.buffer.push(applied.tick, applied.state, this.now());
+    this.buffer.push(applied.tick, applied.state, now);
     this.emit("snapshot", { tick: applied.tick, baseline: applied.baseline, state: applied.state, lastInputSeq: this.lastInputSeq });
   }
 };
+function abandon(ws, code, reason) {
+  ws.onopen = ws.onmessage = null;
+  ws.onclose = null;
+  ws.onerror = () => {
+  };
+  try {
+    ws.close(code, reason);
+  } catch {
+  }
+}
 export {
   Client,
   Code,

@@ -4,7 +4,11 @@
 export interface BackoffOptions {
   /** The first delay (ms, default 250). */
   initialDelay?: number;
-  /** The longest delay (ms, default 5000). */
+  /**
+   * The longest delay (ms, default 2000). A player waits at most this long after the network
+   * comes back; a server restarting gets its clients back spread over this long (with the
+   * jitter below).
+   */
   maxDelay?: number;
   /** Growth per attempt (default 2). */
   factor?: number;
@@ -22,7 +26,7 @@ export interface BackoffOptions {
  */
 export function backoffDelay(attempt: number, options: BackoffOptions = {}, random: () => number = Math.random): number {
   const initial = options.initialDelay ?? 250;
-  const max = options.maxDelay ?? 5000;
+  const max = options.maxDelay ?? 2000;
   const factor = options.factor ?? 2;
   const jitter = Math.min(1, Math.max(0, options.jitter ?? 0.5));
   const d = Math.min(max, initial * Math.pow(factor, Math.max(0, attempt)));

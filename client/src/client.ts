@@ -30,12 +30,38 @@ export interface ConnectOptions {
   WebSocket?: WebSocketConstructor;
   /** Reconnect after an unexpected drop, resuming the seat with the token (default true). */
   reconnect?: boolean;
-  /** Give up after this many failed attempts in a row (default 10). */
+  /**
+   * Give up after this many failed attempts in a row (default: never). A player on a train
+   * wants the game back when the tunnel ends, however long it was; the page shows the
+   * attempts ("state" events) and may call {@link Client.close}.
+   */
   maxReconnectAttempts?: number;
-  /** The reconnection backoff schedule. */
+  /** The reconnection backoff schedule (default 250 ms doubling to 2 s, with jitter). */
   backoff?: BackoffOptions;
-  /** Ping every this many ms while open (default 2000; 0 disables). */
+  /** Ping every this many ms while open (default 1000; 0 disables). */
   pingInterval?: number;
+  /**
+   * A connection that has heard nothing from the server for this long (ms, default 3000),
+   * with a ping unanswered, is dead: a Wi-Fi link that went silent says nothing else. The
+   * client abandons it and reconnects at once, resuming the seat.
+   */
+  silenceTimeout?: number;
+  /**
+   * In a room, no snapshot for this long (ms; default the larger of 500 and three snapshot
+   * intervals) means the link is stalled: {@link Client.sendInput} sends nothing until
+   * snapshots flow again ("stall" events say when), since inputs queued behind a stall
+   * would reach the server all at once, stale.
+   */
+  stallAfter?: number;
+  /** A connection attempt not open within this long (ms, default 5000) is abandoned and another made. */
+  connectTimeout?: number;
+  /**
+   * When a resume finds the seat gone (the grace period ran out, the room ended), join
+   * again the way the last join did if that was quick play ({@link Client.quickPlay}, or
+   * {@link Client.join} with a game and no room), instead of leaving the page to offer a new
+   * game (default false). The "left" event still comes first, with `rejoining: true`.
+   */
+  autoRejoin?: boolean;
   /**
    * After applying a snapshot, wait up to this many ms for {@link Client.sendInput} to carry
    * its acknowledgement (`[3, seq, input, tick]`) before sending `[4, tick]` alone (default
@@ -154,6 +180,30 @@ export interface StateChange {
   attempt?: number;
   /** The delay before that attempt (ms). */
   delay?: number;
+  /**
+   * Why the connection was lost, when it was: "silent" (nothing heard for silenceTimeout),
+   * "connect timeout", "closed" (the socket closed; see `code`), "offline".
+   */
+  reason?: string;
+  /** The WebSocket close code, for reason "closed". */
+  code?: number;
+}
+
+/** A stall of the link while in a room: snapshots stopped (stalled true) or flow again. */
+export interface StallChange {
+  stalled: boolean;
+  /** How long nothing has been heard from the server (ms). */
+  silentMs: number;
+}
+
+/** Leaving the room, or finding the seat gone when resuming. */
+export interface LeftEvent {
+  code: number;
+  message: string;
+  /** True when a resume after a reconnection found the seat gone. */
+  resume?: boolean;
+  /** True when the client joins again by itself (`autoRejoin`). */
+  rejoining?: boolean;
 }
 
 /** Events of a {@link Client} and their payloads. */
@@ -161,12 +211,13 @@ export interface ClientEvents {
   joined: Joined;
   snapshot: SnapshotEvent;
   event: { name: string; payload: unknown };
-  left: { code: number; message: string };
+  left: LeftEvent;
   error: RallypointError;
   matched: Matched;
   room: RoomChange;
   state: StateChange;
   pong: { rtt: number; smoothedRtt: number; tick: number };
+  stall: StallChange;
 }
 
 type Handler<T> = (value: T) => void;
@@ -179,6 +230,14 @@ interface Pending {
 }
 
 const OPEN = 1;
+
+/**
+ * Close codes after which reconnecting would fail the same way: a protocol error, data the
+ * server cannot accept, a missing extension. Every other close (1008 for a flood or a
+ * replaced connection, 1001 for a restart, 1006 for a dead link, 1011 for a failed room) is
+ * worth another attempt.
+ */
+const FINAL_CLOSES = new Set([1002, 1003, 1007, 1010]);
 
 function uint(v: unknown): number {
   if (typeof v === "number") return v;
@@ -204,8 +263,11 @@ export function connect(url: string, options: ConnectOptions = {}): Client {
  *
  * Snapshots are applied to a mirror and acknowledged (on the next input when one follows
  * within `ackDelay`, else alone); inputs are numbered and kept until the server
- * acknowledges them; a ping measures RTT and the server tick every `pingInterval`; after an
- * unexpected drop it reconnects with backoff and resumes the seat with the resume token.
+ * acknowledges them, and carry the frame last drawn with {@link Client.interpolated} (lag
+ * compensation). A ping every `pingInterval` measures RTT and the server tick, and proves
+ * the link alive: a connection silent for `silenceTimeout` is abandoned. After any drop that
+ * another attempt may fix, it reconnects with backoff and resumes the seat with the resume
+ * token.
  */
 export class Client {
   private readonly url: string;
@@ -216,18 +278,32 @@ export class Client {
   private connState: ConnectionState = "connecting";
   private readonly handlers = new Map<keyof ClientEvents, Set<Handler<never>>>();
   private readonly pending = new Map<number, Pending>();
+  /** Requests and joins made while not connected, sent once open. Nothing else is queued. */
   private outbox: Uint8Array[] = [];
   private nextReq = 1;
   private closing = false;
   private attempt = 0;
   private timer: ReturnType<typeof setTimeout> | undefined;
-  private pinger: ReturnType<typeof setInterval> | undefined;
+  private connectTimer: ReturnType<typeof setTimeout> | undefined;
+  private pinger: ReturnType<typeof setTimeout> | undefined;
+  private watchdog: ReturnType<typeof setInterval> | undefined;
   private resumeToken = "";
   private joinedInfo: Joined | undefined;
+  /** The last join that may be made again (quick play), for autoRejoin. */
+  private rejoinWith: JoinOptions | undefined;
   private lastInputSeq = 0;
   /** The applied snapshot tick not acknowledged yet (0: none); the next input carries it. */
   private unacked = 0;
   private ackTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Local time of the last message from the server, and of the last snapshot. */
+  private lastHeard = 0;
+  private lastSnapshot = 0;
+  /** Local time of the oldest ping sent since the server was last heard (0: none). */
+  private unanswered = 0;
+  private isStalled = false;
+  /** The frame last drawn, [from_tick, span, t_milli], sent with inputs. */
+  private view: [number, number, number] | undefined;
+  private readonly wake = () => this.retryNow();
 
   /** The replicated state mirror. */
   readonly mirror: SnapshotMirror;
@@ -248,12 +324,22 @@ export class Client {
     this.now = options.now ?? (() => performance.now());
     this.mirror = new SnapshotMirror(options.baselines ?? 128);
     this.buffer = new InterpolationBuffer(0, 0, options.interpolation);
+    // A browser that says it is online again, or a tab shown again, is a good moment to try
+    // at once rather than at the end of a backoff delay.
+    const g = globalThis as { addEventListener?: (type: string, fn: () => void) => void };
+    g.addEventListener?.("online", this.wake);
+    (globalThis as { document?: { addEventListener?: (type: string, fn: () => void) => void } }).document?.addEventListener?.("visibilitychange", this.wake);
     this.open();
   }
 
   /** The connection state. */
   get state(): ConnectionState {
     return this.connState;
+  }
+
+  /** True while in a room and no snapshot has come for `stallAfter`: inputs are not sent. */
+  get stalled(): boolean {
+    return this.isStalled;
   }
 
   /** The last join answer, while in a room. */
@@ -308,6 +394,8 @@ export class Client {
     for (const k of ["game", "room", "code", "token", "reservation", "create", "private", "meta"] as const) {
       if (options[k] !== undefined) o[k] = options[k];
     }
+    const again = options.game !== undefined && options.room === undefined && options.code === undefined && options.token === undefined && options.reservation === undefined && !options.create;
+    this.rejoinWith = again ? { game: options.game, meta: options.meta } : undefined;
     return this.call(false, (req) => [Kind.Join, req, o]) as Promise<Joined>;
   }
 
@@ -325,6 +413,7 @@ export class Client {
   leave(): void {
     this.resumeToken = "";
     this.joinedInfo = undefined;
+    this.rejoinWith = undefined;
     this.send([Kind.Leave]);
   }
 
@@ -357,21 +446,36 @@ export class Client {
     const req = this.nextReq++;
     return new Promise((resolve, reject) => {
       this.pending.set(req, { resolve, reject, resume });
-      this.send(msg(req));
+      this.send(msg(req), true);
     });
   }
 
   // ---- inputs and state ----------------------------------------------------------------
 
   /**
-   * Sends one input; returns its seq. It stays pending until the server acknowledges it. It
-   * also acknowledges the latest applied snapshot, if that is not acknowledged yet (see
-   * `ackDelay`).
+   * Whether an input sent now would go out: connected, in a room, and the link not stalled.
+   * While it is false, {@link Client.sendInput} sends nothing (and returns 0): a game that
+   * predicts should not predict an input that was not sent, and one whose inputs matter
+   * one by one (a crossword letter) keeps them and sends them when this is true again.
+   */
+  get canSendInput(): boolean {
+    return this.ws !== undefined && this.ws.readyState === OPEN && this.connState === "open" && this.joinedInfo !== undefined && !this.isStalled;
+  }
+
+  /**
+   * Sends one input; returns its seq, or 0 when it was not sent (see
+   * {@link Client.canSendInput}). A sent input stays pending until the server acknowledges
+   * it. It also acknowledges the latest applied snapshot, if that is not acknowledged yet
+   * (see `ackDelay`), and says which frame {@link Client.interpolated} drew last, so that
+   * the server can judge what the input aimed at where the player saw it.
    */
   sendInput(input: unknown): number {
+    if (!this.canSendInput) return 0;
     const seq = this.inputs.add(input, this.now());
     const ack = this.takeAck();
-    this.send(ack === 0 ? [Kind.Input, seq, input] : [Kind.Input, seq, input, ack]);
+    const view = this.view;
+    if (view !== undefined) this.send([Kind.Input, seq, input, ack === 0 ? null : ack, view]);
+    else this.send(ack === 0 ? [Kind.Input, seq, input] : [Kind.Input, seq, input, ack]);
     return seq;
   }
 
@@ -409,14 +513,19 @@ export class Client {
   }
 
   /**
-   * The two snapshots around the render time (estimated server time − interpolation delay)
-   * and the blend factor; with `fields`, also the entities with those numeric fields
-   * interpolated.
+   * The frame to draw: the two snapshots around the render time (estimated server time −
+   * interpolation delay) and the blend factor, extrapolated for up to 100 ms when the next
+   * snapshot is late; with `fields`, also the entities with those numeric fields blended.
+   * Call it once per drawn frame: it advances the render clock, counts the frame in
+   * `buffer.stats`, and is what the next input says was on the screen.
    */
   interpolated(now?: number): InterpolationSample | undefined;
   interpolated(now: number | undefined, fields: readonly number[] | ((kind: number) => readonly number[])): (InterpolationSample & { entities: Map<number, Entity> }) | undefined;
   interpolated(now: number = this.now(), fields?: readonly number[] | ((kind: number) => readonly number[])): (InterpolationSample & { entities?: Map<number, Entity> }) | undefined {
     const s = this.buffer.sample(now);
+    if (s !== undefined && this.joinedInfo !== undefined) {
+      this.view = [s.from.tick, s.to.tick - s.from.tick, Math.min(65535, Math.max(0, Math.round(s.t * 1000)))];
+    }
     if (s === undefined || fields === undefined) return s;
     return { ...s, entities: interpolate(s, fields) };
   }
@@ -427,38 +536,41 @@ export class Client {
    * pingInterval.
    */
   private startPinging(): void {
-    const interval = this.opts.pingInterval ?? 2000;
+    const interval = this.pingInterval;
     this.ping();
     if (interval <= 0) return;
     let warmup = 3;
-    this.pinger = setInterval(() => {
-      this.ping();
-      if (--warmup > 0) return;
-      clearInterval(this.pinger);
-      this.pinger = setInterval(() => this.ping(), interval);
-    }, Math.min(250, interval));
+    const next = () => {
+      this.pinger = setTimeout(() => {
+        this.ping();
+        next();
+      }, warmup-- > 0 ? Math.min(250, interval) : interval);
+    };
+    next();
+  }
+
+  private get pingInterval(): number {
+    return this.opts.pingInterval ?? 1000;
   }
 
   /** Sends a ping now (one is sent every pingInterval anyway). */
   ping(): void {
-    this.send([Kind.Ping, this.now()]);
+    if (!this.isOpen()) return;
+    const now = this.now();
+    if (this.unanswered === 0) this.unanswered = now;
+    this.send([Kind.Ping, now]);
   }
 
   /** Closes the connection for good (no reconnection); the seat is held for the grace period unless you {@link Client.leave} first. */
   close(): void {
     this.closing = true;
     this.stopTimers();
+    const g = globalThis as { removeEventListener?: (type: string, fn: () => void) => void };
+    g.removeEventListener?.("online", this.wake);
+    (globalThis as { document?: { removeEventListener?: (type: string, fn: () => void) => void } }).document?.removeEventListener?.("visibilitychange", this.wake);
     const ws = this.ws;
     this.ws = undefined;
-    if (ws !== undefined) {
-      ws.onopen = ws.onmessage = ws.onerror = null;
-      ws.onclose = null;
-      try {
-        ws.close(1000, "bye");
-      } catch {
-        // already closed
-      }
-    }
+    if (ws !== undefined) abandon(ws, 1000, "bye");
     this.failPending();
     this.outbox = [];
     this.setState("closed");
@@ -466,13 +578,15 @@ export class Client {
 
   // ---- the socket ----------------------------------------------------------------------
 
-  private send(msg: unknown[]): void {
+  private isOpen(): boolean {
+    return this.ws !== undefined && this.ws.readyState === OPEN && this.connState === "open";
+  }
+
+  /** Sends msg now if connected; else queues it for the next connection if `queue`, or drops it. */
+  private send(msg: unknown[], queue = false): void {
     const data = encodeMessage(msg);
-    if (this.ws !== undefined && this.ws.readyState === OPEN && this.connState === "open") {
-      this.ws.send(data);
-    } else if (!this.closing) {
-      this.outbox.push(data);
-    }
+    if (this.isOpen()) this.ws!.send(data);
+    else if (queue && !this.closing) this.outbox.push(data);
   }
 
   private open(): void {
@@ -481,12 +595,21 @@ export class Client {
       ws = new this.WS(this.url, [SUBPROTOCOL]);
     } catch (e) {
       this.emit("error", new RallypointError(Code.Disconnected, `rallypoint: ${String(e)}`));
-      this.dropped(1006);
+      this.dropped("closed", 1006);
       return;
     }
     ws.binaryType = "arraybuffer";
     this.ws = ws;
+    this.connectTimer = setTimeout(() => {
+      this.connectTimer = undefined;
+      if (this.ws !== ws || ws.readyState === OPEN) return;
+      this.ws = undefined;
+      abandon(ws, 4000, "connect timeout");
+      this.dropped("connect timeout", 1006);
+    }, this.opts.connectTimeout ?? 5000);
     ws.onopen = () => {
+      clearTimeout(this.connectTimer);
+      this.connectTimer = undefined;
       if (ws.protocol !== SUBPROTOCOL) {
         this.emit("error", new RallypointError(Code.Disconnected, `rallypoint: server did not agree to ${SUBPROTOCOL}`));
         this.closing = true;
@@ -494,16 +617,16 @@ export class Client {
         return;
       }
       this.attempt = 0;
+      this.lastHeard = this.now();
+      this.unanswered = 0;
       const resume = this.resumeToken;
       this.setState("open");
       this.startPinging();
+      this.watchdog = setInterval(() => this.check(), 250);
       if (resume !== "") {
         this.call(true, (req) => [Kind.Join, req, { token: resume }]).then(
           () => undefined,
-          (e: unknown) => {
-            // The seat is gone (grace period over, room ended): say so and stay connected.
-            this.emit("left", { code: e instanceof RallypointError ? e.code : Code.Internal, message: String((e as Error).message) });
-          },
+          (e: unknown) => this.seatLost(e),
         );
       }
       const queued = this.outbox;
@@ -511,6 +634,8 @@ export class Client {
       for (const m of queued) ws.send(m);
     };
     ws.onmessage = (ev) => {
+      this.lastHeard = this.now();
+      this.unanswered = 0;
       const d = ev.data;
       if (!(d instanceof ArrayBuffer) && !ArrayBuffer.isView(d)) return; // text: not ours
       let msg: unknown;
@@ -528,14 +653,58 @@ export class Client {
     ws.onclose = (ev) => {
       if (this.ws !== ws) return;
       this.ws = undefined;
-      this.dropped(ev.code);
+      this.dropped("closed", ev.code);
     };
+  }
+
+  /**
+   * The watchdog, every 250 ms while open: a link silent for silenceTimeout, with a ping
+   * unanswered for most of it, is dead; a room without snapshots for stallAfter is stalled.
+   * The unanswered ping is what keeps a background tab, whose timers the browser runs once a
+   * minute, from being judged on the silence of its own sleep.
+   */
+  private check(): void {
+    const ws = this.ws;
+    if (ws === undefined || !this.isOpen()) return;
+    const now = this.now();
+    const silent = now - this.lastHeard;
+    const timeout = this.opts.silenceTimeout ?? 3000;
+    const interval = this.pingInterval > 0 ? this.pingInterval : 1000;
+    if (silent >= timeout && this.unanswered !== 0 && now - this.unanswered >= timeout - interval) {
+      this.ws = undefined;
+      abandon(ws, 4000, "silent");
+      this.dropped("silent", 1006);
+      return;
+    }
+    if (this.joinedInfo !== undefined && this.lastSnapshot > 0) {
+      const stallAfter = this.opts.stallAfter ?? Math.max(500, 3 * this.buffer.interval);
+      const stalled = now - this.lastSnapshot >= stallAfter;
+      if (stalled !== this.isStalled) this.setStalled(stalled, silent);
+    }
+  }
+
+  private setStalled(stalled: boolean, silentMs: number): void {
+    if (this.isStalled === stalled) return;
+    this.isStalled = stalled;
+    this.emit("stall", { stalled, silentMs });
+  }
+
+  /** Cuts a backoff wait short (the browser is online again, the tab is visible again). */
+  private retryNow(): void {
+    if (this.closing || this.timer === undefined || this.connState !== "reconnecting") return;
+    const hidden = (globalThis as { document?: { hidden?: boolean } }).document?.hidden === true;
+    if (hidden) return;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.open();
   }
 
   private stopTimers(): void {
     if (this.timer !== undefined) clearTimeout(this.timer);
-    if (this.pinger !== undefined) clearInterval(this.pinger);
-    this.timer = this.pinger = undefined;
+    if (this.connectTimer !== undefined) clearTimeout(this.connectTimer);
+    if (this.pinger !== undefined) clearTimeout(this.pinger);
+    if (this.watchdog !== undefined) clearInterval(this.watchdog);
+    this.timer = this.connectTimer = this.pinger = this.watchdog = undefined;
     this.takeAck();
   }
 
@@ -575,26 +744,45 @@ export class Client {
     for (const x of p) x.reject(err);
   }
 
-  private dropped(code: number): void {
+  /**
+   * The connection is gone (reason "closed" with the close code, "silent" or "connect
+   * timeout"): reconnect unless it was closed on purpose or a new attempt would fail the
+   * same way. An attempt that timed out, or a link found silent, has already cost seconds:
+   * the next attempt goes at once; one refused at once waits for the backoff.
+   */
+  private dropped(reason: string, code: number): void {
     this.stopTimers();
     this.failPending();
     this.outbox = [];
     // seq counts per connection: the pending inputs cannot be matched any more.
     this.inputs.reset();
     this.lastInputSeq = 0;
-    const max = this.opts.maxReconnectAttempts ?? 10;
-    if (this.closing || this.opts.reconnect === false || code === 1002 || code === 1008 || this.attempt >= max) {
+    this.isStalled = false;
+    const max = this.opts.maxReconnectAttempts ?? Infinity;
+    if (this.closing || this.opts.reconnect === false || FINAL_CLOSES.has(code) || this.attempt >= max) {
       this.closing = true;
-      this.setState("closed");
+      this.setState("closed", { reason, code });
       return;
     }
-    const delay = backoffDelay(this.attempt, this.opts.backoff, this.opts.random);
+    const slow = reason === "silent" || reason === "connect timeout";
+    const delay = slow ? 0 : backoffDelay(this.attempt, this.opts.backoff, this.opts.random);
     this.attempt++;
-    this.setState("reconnecting", { attempt: this.attempt, delay });
+    this.setState("reconnecting", { attempt: this.attempt, delay, reason, ...(reason === "closed" ? { code } : {}) });
     this.timer = setTimeout(() => {
       this.timer = undefined;
       if (!this.closing) this.open();
     }, delay);
+  }
+
+  /** A resume found the seat gone: say so, and join again if autoRejoin and the last join can be made again. */
+  private seatLost(e: unknown): void {
+    const code = e instanceof RallypointError ? e.code : Code.Internal;
+    if (code === Code.Disconnected) return; // the connection dropped again: the next one resumes
+    this.resumeToken = "";
+    this.joinedInfo = undefined;
+    const again = this.opts.autoRejoin === true ? this.rejoinWith : undefined;
+    this.emit("left", { code, message: String((e as Error).message), resume: true, rejoining: again !== undefined });
+    if (again !== undefined) this.join(again).catch((err: unknown) => this.emit("error", err instanceof RallypointError ? err : new RallypointError(Code.Internal, String(err))));
   }
 
   private dispatch(m: unknown[]): void {
@@ -618,8 +806,11 @@ export class Client {
           resumed: false,
         };
         // A (re)join starts from a full snapshot, which follows this message; a tick of the
-        // room left behind is not acknowledged in the new one.
+        // room left behind is not acknowledged in the new one, nor a frame of it drawn.
         this.takeAck();
+        this.view = undefined;
+        this.lastSnapshot = 0;
+        this.setStalled(false, 0);
         this.mirror.reset();
         this.buffer.reset(j.tickRate, j.snapshotRate);
         this.clock.setTickRate(j.tickRate);
@@ -655,6 +846,7 @@ export class Client {
       case Kind.Left:
         this.resumeToken = "";
         this.joinedInfo = undefined;
+        this.view = undefined;
         this.emit("left", { code: uint(m[1]), message: str(m[2]) });
         break;
       case Kind.Matched:
@@ -685,10 +877,25 @@ export class Client {
       }
       throw e;
     }
+    const now = this.now();
+    this.lastSnapshot = now;
+    if (this.isStalled) this.setStalled(false, 0);
     // Acknowledge, so that the next delta is against this tick: on the next input, or alone
     // after ackDelay. Before the event, so that an input sent from a handler carries it.
     this.queueAck(applied.tick);
-    this.buffer.push(applied.tick, applied.state, this.now());
+    this.buffer.push(applied.tick, applied.state, now);
     this.emit("snapshot", { tick: applied.tick, baseline: applied.baseline, state: applied.state, lastInputSeq: this.lastInputSeq });
+  }
+}
+
+/** Lets go of a socket for good: no more events from it, and a close if it can take one. */
+function abandon(ws: WebSocketLike, code: number, reason: string): void {
+  ws.onopen = ws.onmessage = null;
+  ws.onclose = null;
+  ws.onerror = () => {}; // closing a socket still connecting errors it (Node's ws throws without a listener)
+  try {
+    ws.close(code, reason);
+  } catch {
+    // already closed
   }
 }

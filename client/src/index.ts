@@ -21,11 +21,13 @@ export type {
   ConnectionState,
   JoinOptions,
   Joined,
+  LeftEvent,
   MatchOptions,
   Matched,
   RoomChange,
   RoomInfo,
   SnapshotEvent,
+  StallChange,
   StateChange,
   WebSocketConstructor,
   WebSocketLike,
@@ -33,7 +35,7 @@ export type {
 export { SnapshotMirror, SnapshotError } from "./mirror.js";
 export type { AppliedSnapshot, Entity, State } from "./mirror.js";
 export { InterpolationBuffer, interpolate } from "./interpolation.js";
-export type { BufferedSnapshot, InterpolationOptions, InterpolationSample } from "./interpolation.js";
+export type { BufferedSnapshot, InterpolationOptions, InterpolationSample, InterpolationStats } from "./interpolation.js";
 export { InputBuffer } from "./prediction.js";
 export type { PendingInput } from "./prediction.js";
 export { ServerClock } from "./clock.js";

@@ -4,13 +4,30 @@ import type { Entity, State } from "./mirror.js";
 
 /** Tuning of the {@link InterpolationBuffer}. */
 export interface InterpolationOptions {
-  /** Snapshot intervals of delay before jitter is added (default 2). */
-  intervals?: number;
-  /** Multiples of the measured jitter added to the delay (default 3). */
-  jitterFactor?: number;
+  /**
+   * The share of snapshots that must arrive in time to be interpolated to (default 0.99):
+   * the delay covers this quantile of the measured arrival lateness. Higher is smoother on a
+   * jittery link and draws the others a little further in the past.
+   */
+  quantile?: number;
+  /** Delay added on top of one snapshot interval and the lateness quantile (ms, default 4). */
+  margin?: number;
   /** Bounds of the delay (ms; default 0 and 1000). */
   minDelay?: number;
   maxDelay?: number;
+  /**
+   * How far past the newest snapshot the others are extrapolated, along their last motion,
+   * when the next snapshot is late (ms, default 100). Beyond it they hold still: a guess
+   * that goes on for long is worse than a pause.
+   */
+  maxExtrapolation?: number;
+  /**
+   * How fast the render clock may run fast or slow to follow a new delay (default 0.1:
+   * between 0.9 and 1.1 times real time). Smaller is smoother, larger adapts sooner.
+   */
+  slew?: number;
+  /** How many recent arrivals the lateness is measured over (default 256: 8.5 s at 30 Hz). */
+  window?: number;
   /** How many snapshots to keep at most (default 64). */
   capacity?: number;
 }
@@ -29,28 +46,56 @@ export interface InterpolationSample {
   renderTime: number;
   /** The snapshot at or before the render time (the oldest one if all are after it). */
   from: BufferedSnapshot;
-  /** The snapshot after the render time (=== from when there is none: no extrapolation). */
+  /** The snapshot after it (=== from when there is only one). */
   to: BufferedSnapshot;
-  /** Blend factor in [0, 1]: 0 is `from`, 1 is `to`. */
+  /**
+   * Blend factor: 0 is `from`, 1 is `to`; above 1 when extrapolating past `to` (the render
+   * time is beyond the newest snapshot, by at most maxExtrapolation).
+   */
   t: number;
+  /** True when the render time is past the newest snapshot: extrapolated, or held still beyond maxExtrapolation. */
+  stale: boolean;
+}
+
+/** What the buffer did frame by frame, for a debug overlay or a test. */
+export interface InterpolationStats {
+  /** Samples taken ({@link InterpolationBuffer.sample} calls: one per drawn frame). */
+  frames: number;
+  /** Frames whose render time was past the newest snapshot (extrapolated or held). */
+  stale: number;
+  /** Frames held still beyond maxExtrapolation. */
+  held: number;
+  /** The longest run of held frames, from the first held frame to the next fresh one (ms). */
+  longestHold: number;
 }
 
 /**
- * Buffers snapshots and picks the two around the render time, which trails the estimated
- * server time by an interpolation delay. The server time is estimated from snapshot
- * arrivals (offset between a snapshot's tick time and its local arrival time, smoothed);
- * the delay is `intervals` snapshot intervals plus `jitterFactor` times the measured jitter
- * of arrivals (RFC 3550's interarrival jitter), so it grows on a jittery link and shrinks
- * back on a steady one.
+ * Buffers snapshots and picks the two around the render time, which trails the server's
+ * time by an interpolation delay sized from measured lateness.
+ *
+ * Each snapshot's arrival gives a sample s = (its tick time) − (its local arrival time). The
+ * largest s over the window is the fastest path from the server; a snapshot's lateness is how
+ * much later than that it came. The delay is one snapshot interval (the next snapshot must
+ * be there to blend towards) plus the chosen quantile of lateness plus a margin, so it grows
+ * on a jittery link and shrinks on a steady one. The render clock does not jump to follow
+ * it: it runs up to `slew` faster or slower than real time until it is where the delay says
+ * (a jump of more than a second, after a long pause, is taken at once). When a snapshot is
+ * late anyway, the others are extrapolated along their last motion for up to
+ * `maxExtrapolation`, then held.
  */
 export class InterpolationBuffer {
   private readonly snaps: BufferedSnapshot[] = [];
   private readonly opts: Required<InterpolationOptions>;
   private tickRate: number;
   private snapshotRate: number;
-  private offset = 0; // tick time − local arrival time, smoothed (ms)
-  private jit = 0; // ms
-  private last: { time: number; arrival: number } | undefined;
+  private samples: number[] = []; // recent tick time − arrival (ms), a ring
+  private next = 0; // where the next sample goes in the ring
+  private fastest = -Infinity; // max of samples
+  private target = 0; // the delay the lateness calls for (ms)
+  private render: number | undefined; // the render clock (tick time, ms)
+  private lastNow = 0;
+  private holdStart: number | undefined; // local time the current hold began
+  private readonly st: InterpolationStats = { frames: 0, stale: 0, held: 0, longestHold: 0 };
 
   /**
    * @param tickRate - the room's simulation rate (Hz)
@@ -60,22 +105,28 @@ export class InterpolationBuffer {
     this.tickRate = tickRate;
     this.snapshotRate = snapshotRate;
     this.opts = {
-      intervals: options.intervals ?? 2,
-      jitterFactor: options.jitterFactor ?? 3,
+      quantile: options.quantile ?? 0.99,
+      margin: options.margin ?? 4,
       minDelay: options.minDelay ?? 0,
       maxDelay: options.maxDelay ?? 1000,
-      capacity: options.capacity ?? 64,
+      maxExtrapolation: options.maxExtrapolation ?? 100,
+      slew: options.slew ?? 0.1,
+      window: Math.max(2, options.window ?? 256),
+      capacity: Math.max(2, options.capacity ?? 64),
     };
   }
 
-  /** Forgets every snapshot and estimate; optionally with new rates (a new room). */
+  /** Forgets every snapshot and estimate; optionally with new rates (a new room). Keeps the stats. */
   reset(tickRate = this.tickRate, snapshotRate = this.snapshotRate): void {
     this.snaps.length = 0;
     this.tickRate = tickRate;
     this.snapshotRate = snapshotRate;
-    this.offset = 0;
-    this.jit = 0;
-    this.last = undefined;
+    this.samples = [];
+    this.next = 0;
+    this.fastest = -Infinity;
+    this.target = 0;
+    this.render = undefined;
+    this.holdStart = undefined;
   }
 
   /** The time of `tick` on the server's tick clock (ms). */
@@ -88,24 +139,33 @@ export class InterpolationBuffer {
     const time = this.tickTime(tick);
     const n = this.snaps.length;
     if (n > 0 && tick <= this.snaps[n - 1].tick) return; // stale
-    const sample = time - arrival;
-    if (this.last === undefined) {
-      this.offset = sample;
-    } else {
-      const d = arrival - this.last.arrival - (time - this.last.time);
-      this.jit += (Math.abs(d) - this.jit) / 16;
-      this.offset += (sample - this.offset) / 16;
-      // A snapshot that arrives earlier than the estimate says is proof: catch up at once.
-      if (sample > this.offset) this.offset = sample;
-    }
-    this.last = { time, arrival };
     this.snaps.push({ tick, time, state });
     if (this.snaps.length > this.opts.capacity) this.snaps.shift();
+    this.addSample(time - arrival);
   }
 
-  /** The measured jitter of snapshot arrivals (ms). */
+  private addSample(s: number): void {
+    const w = this.opts.window;
+    let evicted = -Infinity;
+    if (this.samples.length < w) this.samples.push(s);
+    else {
+      evicted = this.samples[this.next];
+      this.samples[this.next] = s;
+    }
+    this.next = (this.next + 1) % w;
+    if (s >= this.fastest) this.fastest = s;
+    else if (evicted === this.fastest) this.fastest = Math.max(...this.samples);
+    // The lateness quantile: the k-th largest sample is the k-th least late.
+    const sorted = this.samples.slice().sort((a, b) => b - a);
+    const k = Math.min(sorted.length - 1, Math.floor(this.opts.quantile * sorted.length));
+    const lateness = this.fastest - sorted[k];
+    const d = this.interval + lateness + this.opts.margin;
+    this.target = Math.min(this.opts.maxDelay, Math.max(this.opts.minDelay, d));
+  }
+
+  /** The measured lateness spread: the delay's part beyond one interval and the margin (ms). */
   get jitter(): number {
-    return this.jit;
+    return Math.max(0, this.target - this.interval - this.opts.margin);
   }
 
   /** The snapshot interval (ms). */
@@ -113,20 +173,33 @@ export class InterpolationBuffer {
     return this.snapshotRate > 0 ? 1000 / this.snapshotRate : 0;
   }
 
-  /** The current interpolation delay: intervals · interval + jitterFactor · jitter, bounded (ms). */
+  /** The interpolation delay the measured lateness calls for (ms); the render clock converges on it. */
   get delay(): number {
-    const d = this.opts.intervals * this.interval + this.opts.jitterFactor * this.jit;
-    return Math.min(this.opts.maxDelay, Math.max(this.opts.minDelay, d));
+    return this.target;
   }
 
-  /** The estimated server tick time at local time `now` (ms). */
+  /** The estimated server tick time at local time `now` (ms): the newest snapshot time the fastest path would have delivered by now. */
   serverTime(now: number): number {
-    return now + this.offset;
+    return this.samples.length === 0 ? now : now + this.fastest;
   }
 
-  /** The render time at local time `now`: estimated server time − delay (ms). */
+  /**
+   * The render time at local time `now` (ms on the tick clock): the server time minus the
+   * delay, reached by slewing, never by jumping (but for a gap of over a second). Call it
+   * with non-decreasing `now`; each call moves the render clock.
+   */
   renderTime(now: number): number {
-    return this.serverTime(now) - this.delay;
+    const goal = this.serverTime(now) - this.target;
+    const dt = this.render === undefined ? 0 : Math.max(0, now - this.lastNow);
+    this.lastNow = now;
+    if (this.render === undefined || Math.abs(goal - (this.render + dt)) > 1000) {
+      this.render = goal;
+      return goal;
+    }
+    const r = this.render + dt;
+    const maxStep = this.opts.slew * dt;
+    this.render = r + Math.min(maxStep, Math.max(-maxStep, goal - r));
+    return this.render;
   }
 
   /** How many snapshots are buffered. */
@@ -134,51 +207,90 @@ export class InterpolationBuffer {
     return this.snaps.length;
   }
 
-  /**
-   * The two snapshots around the render time at local time `now` and the blend factor;
-   * undefined while the buffer is empty. Snapshots older than the `from` one are dropped.
-   */
-  sample(now: number): InterpolationSample | undefined {
-    return this.sampleAt(this.renderTime(now));
+  /** Frame statistics since the buffer was made. */
+  get stats(): InterpolationStats {
+    return { ...this.st };
   }
 
-  /** Like {@link InterpolationBuffer.sample}, for a given render time (ms on the tick clock). */
+  /**
+   * The two snapshots around the render time at local time `now` and the blend factor;
+   * undefined while the buffer is empty. Call it once per drawn frame: it moves the render
+   * clock and counts the frame in {@link InterpolationBuffer.stats}.
+   */
+  sample(now: number): InterpolationSample | undefined {
+    if (this.snaps.length === 0) return undefined;
+    const s = this.sampleAt(this.renderTime(now));
+    this.count(s!, now);
+    return s;
+  }
+
+  private count(s: InterpolationSample, now: number): void {
+    this.st.frames++;
+    if (!s.stale) {
+      this.holdStart = undefined;
+      return;
+    }
+    this.st.stale++;
+    const newest = this.snaps[this.snaps.length - 1];
+    if (s.renderTime - newest.time <= this.opts.maxExtrapolation) return;
+    this.st.held++;
+    if (this.holdStart === undefined) this.holdStart = now;
+    this.st.longestHold = Math.max(this.st.longestHold, now - this.holdStart);
+  }
+
+  /**
+   * Like {@link InterpolationBuffer.sample}, for a given render time (ms on the tick clock),
+   * without moving the clock or counting a frame. Snapshots older than the `from` one are
+   * dropped.
+   */
   sampleAt(renderTime: number): InterpolationSample | undefined {
     const s = this.snaps;
     if (s.length === 0) return undefined;
     let i = 0;
     while (i + 1 < s.length && s[i + 1].time <= renderTime) i++;
-    if (i > 0) {
-      s.splice(0, i);
-      i = 0;
+    // Keep one snapshot before `from`: extrapolating needs the newest two.
+    if (i > 1) s.splice(0, i - 1);
+    i = Math.min(i, 1);
+    const newest = s[s.length - 1];
+    if (renderTime >= newest.time && s.length >= 2) {
+      // Past the newest snapshot: carry on along the last motion, for a while.
+      const from = s[s.length - 2];
+      const ahead = Math.min(renderTime, newest.time + this.opts.maxExtrapolation);
+      const t = (ahead - from.time) / (newest.time - from.time);
+      return { renderTime, from, to: newest, t, stale: renderTime > newest.time };
     }
-    const from = s[0];
-    if (renderTime <= from.time || s.length === 1) {
-      return { renderTime, from, to: from, t: 0 };
+    const from = s[i];
+    if (renderTime <= from.time || i + 1 >= s.length) {
+      return { renderTime, from, to: from, t: 0, stale: renderTime > newest.time };
     }
-    const to = s[1];
+    const to = s[i + 1];
     const t = Math.min(1, Math.max(0, (renderTime - from.time) / (to.time - from.time)));
-    return { renderTime, from, to, t };
+    return { renderTime, from, to, t, stale: false };
   }
 }
 
 /**
  * Blends two states: every entity of `sample.from` that is also in `sample.to` gets the
- * numeric fields listed in `fields` linearly interpolated (the others are taken from
- * `from`); entities only in `from` are kept as they are; entities only in `to` are not there
- * yet at the render time and are left out. `fields` may depend on the entity kind.
+ * numeric fields listed in `fields` blended by `sample.t` (linearly; past `to` when t is
+ * above 1), the others taken from `from`; entities only in `from` are kept as they are;
+ * entities only in `to` are not there yet at the render time and are left out (but when
+ * extrapolating past `to`, where they are). `fields` may depend on the entity kind.
  */
 export function interpolate(sample: InterpolationSample, fields: readonly number[] | ((kind: number) => readonly number[])): Map<number, Entity> {
   const out = new Map<number, Entity>();
   const { from, to, t } = sample;
   for (const [id, a] of from.state) {
     const b = to.state.get(id);
-    if (b === undefined || b === a || t === 0 || b.kind !== a.kind) {
-      out.set(id, a);
+    if (b === undefined) {
+      if (t < 1) out.set(id, a); // gone by `to`: shown until then
+      continue;
+    }
+    if (b === a || t === 0 || b.kind !== a.kind) {
+      out.set(id, t >= 1 ? b : a);
       continue;
     }
     const list = typeof fields === "function" ? fields(a.kind) : fields;
-    const f = a.fields.slice();
+    const f = t >= 1 ? b.fields.slice() : a.fields.slice();
     for (const i of list) {
       const x = a.fields[i];
       const y = b.fields[i];
@@ -186,5 +298,6 @@ export function interpolate(sample: InterpolationSample, fields: readonly number
     }
     out.set(id, { kind: a.kind, fields: f });
   }
+  if (t >= 1) for (const [id, b] of to.state) if (!from.state.has(id)) out.set(id, b);
   return out;
 }

@@ -3,38 +3,8 @@
 // that the order of snapshots, inputs and timers is exact and nothing waits in real time.
 import { test, mock } from "node:test";
 import assert from "node:assert/strict";
-import { connect, decodeMessage, encodeMessage, Kind } from "../dist/rallypoint.js";
-
-/** A WebSocket that records what the client sends in one log with what the test delivers. */
-function fakeSocket(log) {
-  const sockets = [];
-  class FakeWebSocket {
-    constructor(url, protocols) {
-      this.url = url;
-      this.protocol = protocols[0];
-      this.readyState = 0;
-      this.binaryType = "blob";
-      this.onopen = this.onmessage = this.onclose = this.onerror = null;
-      sockets.push(this);
-    }
-    send(data) {
-      const msg = decodeMessage(data);
-      if (msg[0] !== Kind.Ping) log.push({ sent: msg });
-    }
-    close() {
-      this.readyState = 3;
-    }
-    open() {
-      this.readyState = 1;
-      this.onopen?.({});
-    }
-    deliver(msg) {
-      if (msg[0] === Kind.Snapshot) log.push({ snapshot: msg[1][0] });
-      this.onmessage?.({ data: encodeMessage(msg) });
-    }
-  }
-  return { FakeWebSocket, sockets };
-}
+import { connect, Kind } from "../dist/rallypoint.js";
+import { fakeSocket } from "./fake.mjs";
 
 /** A client seated in room R, on mock timers, with the log of what happened. */
 async function seated(t, options = {}) {

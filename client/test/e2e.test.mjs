@@ -103,11 +103,16 @@ test("join, snapshots and acks, inputs, requests, pings, events, reconnection", 
   assert.equal(client.tick, 32);
   assert.ok(client.interpolated() !== undefined);
 
-  // Inputs are numbered from 1 and kept until acknowledged.
+  // Inputs are numbered from 1 and kept until acknowledged. Each says what the last
+  // interpolated() drew: snapshots 30 and 32 blended, for lag compensation.
   assert.equal(client.sendInput({ add: 3 }), 1);
   assert.equal(client.sendInput({ add: 4 }), 2);
-  assert.deepEqual((await nextNonPing(conn)).msg, [Kind.Input, 1, { add: 3 }]);
-  assert.deepEqual((await nextNonPing(conn)).msg, [Kind.Input, 2, { add: 4 }]);
+  for (const [seq, add] of [[1, 3], [2, 4]]) {
+    const m = (await nextNonPing(conn)).msg;
+    assert.deepEqual(m.slice(0, 4), [Kind.Input, seq, { add }, null]);
+    const [from, span, milli] = m[4];
+    assert.ok(from === 30 && span === 2 && milli >= 0 && milli <= 1000 + 3000, `view ${m[4]}`);
+  }
   assert.deepEqual(client.pendingInputs().map((p) => p.seq), [1, 2]);
   const snap3 = once(client, "snapshot");
   conn.ws.send(encodeMessage([Kind.InputAck, 1, 34]));
@@ -205,7 +210,7 @@ test("calls before the socket opens are queued; a failed resume reports left", {
   assert.deepEqual(rejoin.msg[2], { token: "tok" });
   const left = once(client, "left");
   conn.ws.send(encodeMessage([Kind.Response, rejoin.msg[1], 5, "seat expired"]));
-  assert.deepEqual(await left, { code: 5, message: "seat expired" });
+  assert.deepEqual(await left, { code: 5, message: "seat expired", resume: true, rejoining: false });
   assert.equal(client.state, "open");
   client.close();
   await srv.close();

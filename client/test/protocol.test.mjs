@@ -16,6 +16,7 @@ test("client messages encode to the documented bytes", () => {
     input: [3, 7, { add: 3 }],
     ack: [4, 30],
     "input-ack": [3, 8, { add: 3 }, 30],
+    "input-view": [3, 9, { add: 3 }, null, [100, 2, 500]],
     request: [5, 3, "total", null],
     ping: [6, 1500.25],
     "join-code": [1, 2, { code: "k7qx2m" }],

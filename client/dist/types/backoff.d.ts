@@ -3,7 +3,11 @@
 export interface BackoffOptions {
     /** The first delay (ms, default 250). */
     initialDelay?: number;
-    /** The longest delay (ms, default 5000). */
+    /**
+     * The longest delay (ms, default 2000). A player waits at most this long after the network
+     * comes back; a server restarting gets its clients back spread over this long (with the
+     * jitter below).
+     */
     maxDelay?: number;
     /** Growth per attempt (default 2). */
     factor?: number;

@@ -30,12 +30,38 @@ export interface ConnectOptions {
     WebSocket?: WebSocketConstructor;
     /** Reconnect after an unexpected drop, resuming the seat with the token (default true). */
     reconnect?: boolean;
-    /** Give up after this many failed attempts in a row (default 10). */
+    /**
+     * Give up after this many failed attempts in a row (default: never). A player on a train
+     * wants the game back when the tunnel ends, however long it was; the page shows the
+     * attempts ("state" events) and may call {@link Client.close}.
+     */
     maxReconnectAttempts?: number;
-    /** The reconnection backoff schedule. */
+    /** The reconnection backoff schedule (default 250 ms doubling to 2 s, with jitter). */
     backoff?: BackoffOptions;
-    /** Ping every this many ms while open (default 2000; 0 disables). */
+    /** Ping every this many ms while open (default 1000; 0 disables). */
     pingInterval?: number;
+    /**
+     * A connection that has heard nothing from the server for this long (ms, default 3000),
+     * with a ping unanswered, is dead: a Wi-Fi link that went silent says nothing else. The
+     * client abandons it and reconnects at once, resuming the seat.
+     */
+    silenceTimeout?: number;
+    /**
+     * In a room, no snapshot for this long (ms; default the larger of 500 and three snapshot
+     * intervals) means the link is stalled: {@link Client.sendInput} sends nothing until
+     * snapshots flow again ("stall" events say when), since inputs queued behind a stall
+     * would reach the server all at once, stale.
+     */
+    stallAfter?: number;
+    /** A connection attempt not open within this long (ms, default 5000) is abandoned and another made. */
+    connectTimeout?: number;
+    /**
+     * When a resume finds the seat gone (the grace period ran out, the room ended), join
+     * again the way the last join did if that was quick play ({@link Client.quickPlay}, or
+     * {@link Client.join} with a game and no room), instead of leaving the page to offer a new
+     * game (default false). The "left" event still comes first, with `rejoining: true`.
+     */
+    autoRejoin?: boolean;
     /**
      * After applying a snapshot, wait up to this many ms for {@link Client.sendInput} to carry
      * its acknowledgement (`[3, seq, input, tick]`) before sending `[4, tick]` alone (default
@@ -145,6 +171,28 @@ export interface StateChange {
     attempt?: number;
     /** The delay before that attempt (ms). */
     delay?: number;
+    /**
+     * Why the connection was lost, when it was: "silent" (nothing heard for silenceTimeout),
+     * "connect timeout", "closed" (the socket closed; see `code`), "offline".
+     */
+    reason?: string;
+    /** The WebSocket close code, for reason "closed". */
+    code?: number;
+}
+/** A stall of the link while in a room: snapshots stopped (stalled true) or flow again. */
+export interface StallChange {
+    stalled: boolean;
+    /** How long nothing has been heard from the server (ms). */
+    silentMs: number;
+}
+/** Leaving the room, or finding the seat gone when resuming. */
+export interface LeftEvent {
+    code: number;
+    message: string;
+    /** True when a resume after a reconnection found the seat gone. */
+    resume?: boolean;
+    /** True when the client joins again by itself (`autoRejoin`). */
+    rejoining?: boolean;
 }
 /** Events of a {@link Client} and their payloads. */
 export interface ClientEvents {
@@ -154,10 +202,7 @@ export interface ClientEvents {
         name: string;
         payload: unknown;
     };
-    left: {
-        code: number;
-        message: string;
-    };
+    left: LeftEvent;
     error: RallypointError;
     matched: Matched;
     room: RoomChange;
@@ -167,6 +212,7 @@ export interface ClientEvents {
         smoothedRtt: number;
         tick: number;
     };
+    stall: StallChange;
 }
 type Handler<T> = (value: T) => void;
 /**
@@ -180,8 +226,11 @@ export declare function connect(url: string, options?: ConnectOptions): Client;
  *
  * Snapshots are applied to a mirror and acknowledged (on the next input when one follows
  * within `ackDelay`, else alone); inputs are numbered and kept until the server
- * acknowledges them; a ping measures RTT and the server tick every `pingInterval`; after an
- * unexpected drop it reconnects with backoff and resumes the seat with the resume token.
+ * acknowledges them, and carry the frame last drawn with {@link Client.interpolated} (lag
+ * compensation). A ping every `pingInterval` measures RTT and the server tick, and proves
+ * the link alive: a connection silent for `silenceTimeout` is abandoned. After any drop that
+ * another attempt may fix, it reconnects with backoff and resumes the seat with the resume
+ * token.
  */
 export declare class Client {
     private readonly url;
@@ -192,18 +241,32 @@ export declare class Client {
     private connState;
     private readonly handlers;
     private readonly pending;
+    /** Requests and joins made while not connected, sent once open. Nothing else is queued. */
     private outbox;
     private nextReq;
     private closing;
     private attempt;
     private timer;
+    private connectTimer;
     private pinger;
+    private watchdog;
     private resumeToken;
     private joinedInfo;
+    /** The last join that may be made again (quick play), for autoRejoin. */
+    private rejoinWith;
     private lastInputSeq;
     /** The applied snapshot tick not acknowledged yet (0: none); the next input carries it. */
     private unacked;
     private ackTimer;
+    /** Local time of the last message from the server, and of the last snapshot. */
+    private lastHeard;
+    private lastSnapshot;
+    /** Local time of the oldest ping sent since the server was last heard (0: none). */
+    private unanswered;
+    private isStalled;
+    /** The frame last drawn, [from_tick, span, t_milli], sent with inputs. */
+    private view;
+    private readonly wake;
     /** The replicated state mirror. */
     readonly mirror: SnapshotMirror;
     /** Inputs sent and not yet acknowledged. */
@@ -216,6 +279,8 @@ export declare class Client {
     constructor(url: string, options?: ConnectOptions);
     /** The connection state. */
     get state(): ConnectionState;
+    /** True while in a room and no snapshot has come for `stallAfter`: inputs are not sent. */
+    get stalled(): boolean;
     /** The last join answer, while in a room. */
     get joined(): Joined | undefined;
     /** The negotiated WebSocket extensions (e.g. "permessage-deflate"), when known. */
@@ -244,9 +309,18 @@ export declare class Client {
     followLobby(game: string): Promise<RoomInfo[]>;
     private call;
     /**
-     * Sends one input; returns its seq. It stays pending until the server acknowledges it. It
-     * also acknowledges the latest applied snapshot, if that is not acknowledged yet (see
-     * `ackDelay`).
+     * Whether an input sent now would go out: connected, in a room, and the link not stalled.
+     * While it is false, {@link Client.sendInput} sends nothing (and returns 0): a game that
+     * predicts should not predict an input that was not sent, and one whose inputs matter
+     * one by one (a crossword letter) keeps them and sends them when this is true again.
+     */
+    get canSendInput(): boolean;
+    /**
+     * Sends one input; returns its seq, or 0 when it was not sent (see
+     * {@link Client.canSendInput}). A sent input stays pending until the server acknowledges
+     * it. It also acknowledges the latest applied snapshot, if that is not acknowledged yet
+     * (see `ackDelay`), and says which frame {@link Client.interpolated} drew last, so that
+     * the server can judge what the input aimed at where the player saw it.
      */
     sendInput(input: unknown): number;
     /** The inputs the server has not acknowledged yet, oldest first. */
@@ -265,9 +339,11 @@ export declare class Client {
     /** The room's estimated current tick (fractional), once a pong from inside the room arrived. */
     serverTick(now?: number): number | undefined;
     /**
-     * The two snapshots around the render time (estimated server time − interpolation delay)
-     * and the blend factor; with `fields`, also the entities with those numeric fields
-     * interpolated.
+     * The frame to draw: the two snapshots around the render time (estimated server time −
+     * interpolation delay) and the blend factor, extrapolated for up to 100 ms when the next
+     * snapshot is late; with `fields`, also the entities with those numeric fields blended.
+     * Call it once per drawn frame: it advances the render clock, counts the frame in
+     * `buffer.stats`, and is what the next input says was on the screen.
      */
     interpolated(now?: number): InterpolationSample | undefined;
     interpolated(now: number | undefined, fields: readonly number[] | ((kind: number) => readonly number[])): (InterpolationSample & {
@@ -279,12 +355,25 @@ export declare class Client {
      * pingInterval.
      */
     private startPinging;
+    private get pingInterval();
     /** Sends a ping now (one is sent every pingInterval anyway). */
     ping(): void;
     /** Closes the connection for good (no reconnection); the seat is held for the grace period unless you {@link Client.leave} first. */
     close(): void;
+    private isOpen;
+    /** Sends msg now if connected; else queues it for the next connection if `queue`, or drops it. */
     private send;
     private open;
+    /**
+     * The watchdog, every 250 ms while open: a link silent for silenceTimeout, with a ping
+     * unanswered for most of it, is dead; a room without snapshots for stallAfter is stalled.
+     * The unanswered ping is what keeps a background tab, whose timers the browser runs once a
+     * minute, from being judged on the silence of its own sleep.
+     */
+    private check;
+    private setStalled;
+    /** Cuts a backoff wait short (the browser is online again, the tab is visible again). */
+    private retryNow;
     private stopTimers;
     /** Returns the tick to acknowledge (0 for none) and forgets it, with its timer. */
     private takeAck;
@@ -295,7 +384,15 @@ export declare class Client {
      */
     private queueAck;
     private failPending;
+    /**
+     * The connection is gone (reason "closed" with the close code, "silent" or "connect
+     * timeout"): reconnect unless it was closed on purpose or a new attempt would fail the
+     * same way. An attempt that timed out, or a link found silent, has already cost seconds:
+     * the next attempt goes at once; one refused at once waits for the backoff.
+     */
     private dropped;
+    /** A resume found the seat gone: say so, and join again if autoRejoin and the last join can be made again. */
+    private seatLost;
     private dispatch;
     private take;
     private onSnapshot;

@@ -14,11 +14,11 @@
  * @packageDocumentation
  */
 export { connect, Client } from "./client.js";
-export type { ClientEvents, ConnectOptions, ConnectionState, JoinOptions, Joined, MatchOptions, Matched, RoomChange, RoomInfo, SnapshotEvent, StateChange, WebSocketConstructor, WebSocketLike, } from "./client.js";
+export type { ClientEvents, ConnectOptions, ConnectionState, JoinOptions, Joined, LeftEvent, MatchOptions, Matched, RoomChange, RoomInfo, SnapshotEvent, StallChange, StateChange, WebSocketConstructor, WebSocketLike, } from "./client.js";
 export { SnapshotMirror, SnapshotError } from "./mirror.js";
 export type { AppliedSnapshot, Entity, State } from "./mirror.js";
 export { InterpolationBuffer, interpolate } from "./interpolation.js";
-export type { BufferedSnapshot, InterpolationOptions, InterpolationSample } from "./interpolation.js";
+export type { BufferedSnapshot, InterpolationOptions, InterpolationSample, InterpolationStats } from "./interpolation.js";
 export { InputBuffer } from "./prediction.js";
 export type { PendingInput } from "./prediction.js";
 export { ServerClock } from "./clock.js";

@@ -2,13 +2,30 @@
 import type { Entity, State } from "./mirror.js";
 /** Tuning of the {@link InterpolationBuffer}. */
 export interface InterpolationOptions {
-    /** Snapshot intervals of delay before jitter is added (default 2). */
-    intervals?: number;
-    /** Multiples of the measured jitter added to the delay (default 3). */
-    jitterFactor?: number;
+    /**
+     * The share of snapshots that must arrive in time to be interpolated to (default 0.99):
+     * the delay covers this quantile of the measured arrival lateness. Higher is smoother on a
+     * jittery link and draws the others a little further in the past.
+     */
+    quantile?: number;
+    /** Delay added on top of one snapshot interval and the lateness quantile (ms, default 4). */
+    margin?: number;
     /** Bounds of the delay (ms; default 0 and 1000). */
     minDelay?: number;
     maxDelay?: number;
+    /**
+     * How far past the newest snapshot the others are extrapolated, along their last motion,
+     * when the next snapshot is late (ms, default 100). Beyond it they hold still: a guess
+     * that goes on for long is worse than a pause.
+     */
+    maxExtrapolation?: number;
+    /**
+     * How fast the render clock may run fast or slow to follow a new delay (default 0.1:
+     * between 0.9 and 1.1 times real time). Smaller is smoother, larger adapts sooner.
+     */
+    slew?: number;
+    /** How many recent arrivals the lateness is measured over (default 256: 8.5 s at 30 Hz). */
+    window?: number;
     /** How many snapshots to keep at most (default 64). */
     capacity?: number;
 }
@@ -25,62 +42,103 @@ export interface InterpolationSample {
     renderTime: number;
     /** The snapshot at or before the render time (the oldest one if all are after it). */
     from: BufferedSnapshot;
-    /** The snapshot after the render time (=== from when there is none: no extrapolation). */
+    /** The snapshot after it (=== from when there is only one). */
     to: BufferedSnapshot;
-    /** Blend factor in [0, 1]: 0 is `from`, 1 is `to`. */
+    /**
+     * Blend factor: 0 is `from`, 1 is `to`; above 1 when extrapolating past `to` (the render
+     * time is beyond the newest snapshot, by at most maxExtrapolation).
+     */
     t: number;
+    /** True when the render time is past the newest snapshot: extrapolated, or held still beyond maxExtrapolation. */
+    stale: boolean;
+}
+/** What the buffer did frame by frame, for a debug overlay or a test. */
+export interface InterpolationStats {
+    /** Samples taken ({@link InterpolationBuffer.sample} calls: one per drawn frame). */
+    frames: number;
+    /** Frames whose render time was past the newest snapshot (extrapolated or held). */
+    stale: number;
+    /** Frames held still beyond maxExtrapolation. */
+    held: number;
+    /** The longest run of held frames, from the first held frame to the next fresh one (ms). */
+    longestHold: number;
 }
 /**
- * Buffers snapshots and picks the two around the render time, which trails the estimated
- * server time by an interpolation delay. The server time is estimated from snapshot
- * arrivals (offset between a snapshot's tick time and its local arrival time, smoothed);
- * the delay is `intervals` snapshot intervals plus `jitterFactor` times the measured jitter
- * of arrivals (RFC 3550's interarrival jitter), so it grows on a jittery link and shrinks
- * back on a steady one.
+ * Buffers snapshots and picks the two around the render time, which trails the server's
+ * time by an interpolation delay sized from measured lateness.
+ *
+ * Each snapshot's arrival gives a sample s = (its tick time) − (its local arrival time). The
+ * largest s over the window is the fastest path from the server; a snapshot's lateness is how
+ * much later than that it came. The delay is one snapshot interval (the next snapshot must
+ * be there to blend towards) plus the chosen quantile of lateness plus a margin, so it grows
+ * on a jittery link and shrinks on a steady one. The render clock does not jump to follow
+ * it: it runs up to `slew` faster or slower than real time until it is where the delay says
+ * (a jump of more than a second, after a long pause, is taken at once). When a snapshot is
+ * late anyway, the others are extrapolated along their last motion for up to
+ * `maxExtrapolation`, then held.
  */
 export declare class InterpolationBuffer {
     private readonly snaps;
     private readonly opts;
     private tickRate;
     private snapshotRate;
-    private offset;
-    private jit;
-    private last;
+    private samples;
+    private next;
+    private fastest;
+    private target;
+    private render;
+    private lastNow;
+    private holdStart;
+    private readonly st;
     /**
      * @param tickRate - the room's simulation rate (Hz)
      * @param snapshotRate - the room's snapshot rate (Hz)
      */
     constructor(tickRate: number, snapshotRate: number, options?: InterpolationOptions);
-    /** Forgets every snapshot and estimate; optionally with new rates (a new room). */
+    /** Forgets every snapshot and estimate; optionally with new rates (a new room). Keeps the stats. */
     reset(tickRate?: number, snapshotRate?: number): void;
     /** The time of `tick` on the server's tick clock (ms). */
     tickTime(tick: number): number;
     /** Adds the state of `tick`, which arrived at local time `arrival` (ms). */
     push(tick: number, state: State, arrival: number): void;
-    /** The measured jitter of snapshot arrivals (ms). */
+    private addSample;
+    /** The measured lateness spread: the delay's part beyond one interval and the margin (ms). */
     get jitter(): number;
     /** The snapshot interval (ms). */
     get interval(): number;
-    /** The current interpolation delay: intervals · interval + jitterFactor · jitter, bounded (ms). */
+    /** The interpolation delay the measured lateness calls for (ms); the render clock converges on it. */
     get delay(): number;
-    /** The estimated server tick time at local time `now` (ms). */
+    /** The estimated server tick time at local time `now` (ms): the newest snapshot time the fastest path would have delivered by now. */
     serverTime(now: number): number;
-    /** The render time at local time `now`: estimated server time − delay (ms). */
+    /**
+     * The render time at local time `now` (ms on the tick clock): the server time minus the
+     * delay, reached by slewing, never by jumping (but for a gap of over a second). Call it
+     * with non-decreasing `now`; each call moves the render clock.
+     */
     renderTime(now: number): number;
     /** How many snapshots are buffered. */
     get size(): number;
+    /** Frame statistics since the buffer was made. */
+    get stats(): InterpolationStats;
     /**
      * The two snapshots around the render time at local time `now` and the blend factor;
-     * undefined while the buffer is empty. Snapshots older than the `from` one are dropped.
+     * undefined while the buffer is empty. Call it once per drawn frame: it moves the render
+     * clock and counts the frame in {@link InterpolationBuffer.stats}.
      */
     sample(now: number): InterpolationSample | undefined;
-    /** Like {@link InterpolationBuffer.sample}, for a given render time (ms on the tick clock). */
+    private count;
+    /**
+     * Like {@link InterpolationBuffer.sample}, for a given render time (ms on the tick clock),
+     * without moving the clock or counting a frame. Snapshots older than the `from` one are
+     * dropped.
+     */
     sampleAt(renderTime: number): InterpolationSample | undefined;
 }
 /**
  * Blends two states: every entity of `sample.from` that is also in `sample.to` gets the
- * numeric fields listed in `fields` linearly interpolated (the others are taken from
- * `from`); entities only in `from` are kept as they are; entities only in `to` are not there
- * yet at the render time and are left out. `fields` may depend on the entity kind.
+ * numeric fields listed in `fields` blended by `sample.t` (linearly; past `to` when t is
+ * above 1), the others taken from `from`; entities only in `from` are kept as they are;
+ * entities only in `to` are not there yet at the render time and are left out (but when
+ * extrapolating past `to`, where they are). `fields` may depend on the entity kind.
  */
 export declare function interpolate(sample: InterpolationSample, fields: readonly number[] | ((kind: number) => readonly number[])): Map<number, Entity>;
