@@ -111,7 +111,9 @@ done({
 		"BlasterRange": shooter.BlasterRange, "RocketSpeed": shooter.RocketSpeed,
 		"RocketDamage": shooter.RocketDamage, "RocketRadius": shooter.RocketRadius,
 		"RocketCooldown": shooter.RocketCooldown, "RocketLifetime": shooter.RocketLifetime,
-		"MaxRewind": shooter.MaxRewind,
+		// The engine's default rewind limit (1 s) in ticks; the port judges one view tick, as
+		// loadgen's bots send a view of one snapshot.
+		"MaxRewind": shooter.TickRate,
 	}
 	for name, v := range want {
 		g, ok := got.Consts[name]

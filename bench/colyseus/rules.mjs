@@ -23,11 +23,12 @@ export const ROCKET_DAMAGE = 60;
 export const ROCKET_RADIUS = 6;
 export const ROCKET_COOLDOWN = 48;
 export const ROCKET_LIFETIME = 120;
-export const MAX_REWIND = 12;
+/** Lag compensation's limit in ticks: the engine's default RoomConfig.MaxRewind, 1 s at 60 Hz. */
+export const MAX_REWIND = 60;
 /** The replicated aim is one of AIM_DIRECTIONS directions (shooter.AimDirections). */
 export const AIM_DIRECTIONS = 128;
 
-const HIST_LEN = 16; // a power of two above MAX_REWIND + 1, as lagcomp.go's histLen
+const HIST_LEN = 128; // ticks of history: state.DefaultHistoryLen, what the shooter keeps
 const ROCKET_STEP = ROCKET_SPEED / 60;
 
 /** Combatant is a player in the arena. id is the Colyseus sessionId. */

@@ -53,6 +53,7 @@ type bot struct {
 	lastTick  uint32 // read loop: latest applied snapshot tick
 	seq       uint32 // scheduler: last input sequence number sent
 	inputAck  uint32 // scheduler: the tick the input beginInput started carries (0: none)
+	inputView uint32 // scheduler: the snapshot tick that input says the bot aimed at (0: none)
 	nextPing  int64  // scheduler: mono time of the next ping
 	firstSnap atomic.Int64
 	up        atomic.Bool // seated and connected
@@ -380,21 +381,34 @@ func (b *bot) tick(now int64) {
 
 // beginInput numbers the next input and returns the scheduler's scratch holding the start
 // of [3, seq, input] (or of [3, seq, input, tick], taking the tick waiting to be
-// acknowledged); the behavior appends its input and passes the result to sendInput.
-func (b *bot) beginInput() []byte {
+// acknowledged, or of [3, seq, input, tick_or_nil, view] when view, the snapshot tick the
+// bot aims at, is not 0); the behavior appends its input and passes the result to
+// sendInput.
+func (b *bot) beginInput(view uint32) []byte {
 	b.seq++
 	b.inputAck = b.unacked.Swap(0)
+	b.inputView = view
 	n := 3
-	if b.inputAck != 0 {
+	switch {
+	case view != 0:
+		n = 5
+	case b.inputAck != 0:
 		n = 4
 	}
 	return appendUint(appendUint(appendArray(b.stepBuf[:0], n), engine.KindInput), uint64(b.seq))
 }
 
-// sendInput writes the message beginInput started, with its acknowledgement.
+// sendInput writes the message beginInput started, with its acknowledgement and view: one
+// snapshot as it was, [tick, 0, 0].
 func (b *bot) sendInput(p []byte) {
-	if b.inputAck != 0 {
+	switch {
+	case b.inputAck != 0:
 		p = appendUint(p, uint64(b.inputAck))
+	case b.inputView != 0:
+		p = append(p, 0xc0) // nil: no acknowledgement, a view follows
+	}
+	if b.inputView != 0 {
+		p = appendUint(appendUint(appendUint(appendArray(p, 3), uint64(b.inputView)), 0), 0)
 	}
 	b.stepBuf = p
 	b.n.inputs.Add(1)

@@ -142,7 +142,7 @@ func (cb *crosswordBot) step(now int64) {
 		cb.mu.Unlock()
 		return // no board yet
 	}
-	p := b.beginInput()
+	p := b.beginInput(0)
 	if sq, ok := pick(b, len(g.mask), g.empty); ok && b.rng.Float64() < pType {
 		row, col := sq/g.width, sq%g.width
 		letter, key := byte('A'+b.rng.IntN(26)), uint64(0)

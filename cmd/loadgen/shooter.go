@@ -11,7 +11,7 @@ import (
 )
 
 // Shooter bots play as a browser does: one input per 1/60 s simulation step, [keys, aim,
-// fire, view]. They run in one of the 8 directions and change it every 0.3 to 1 s, or at
+// fire], saying which snapshot they aimed at (the input's view). They run in one of the 8 directions and change it every 0.3 to 1 s, or at
 // once when a wall stops them (they predict their position with shooter.Step from the
 // authoritative one, as the page does); they aim at the nearest live enemy they can see, as
 // drawn at their interpolation time, turning the aim at a human's speed; they hold the
@@ -202,7 +202,7 @@ func (sb *shooterBot) step(now int64) {
 		}
 	}
 	keys, aim := sb.keys, int64(math.Round(math.Remainder(sb.aim, 2*math.Pi)*1000))
-	p := b.beginInput()
+	p := b.beginInput(seen.tick)
 	if alive {
 		sb.keysAt[b.seq%uint32(len(sb.keysAt))] = keys
 	} else {
@@ -210,12 +210,11 @@ func (sb *shooterBot) step(now int64) {
 	}
 	sb.mu.Unlock()
 
-	// [3, seq, [keys, aim, fire, view]]
-	p = appendArray(p, 4)
+	// [3, seq, [keys, aim, fire], ack_tick, [view, 0, 0]]: aimed at the snapshot of seen.tick
+	p = appendArray(p, 3)
 	p = appendUint(p, uint64(keys))
 	p = appendInt(p, aim)
 	p = appendUint(p, uint64(fire))
-	p = appendUint(p, uint64(seen.tick))
 	b.sendInput(p)
 }
 

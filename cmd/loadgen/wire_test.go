@@ -153,20 +153,19 @@ func TestAppendMatchesTheServerEncoder(t *testing.T) {
 // TestShooterInputEncoding: the bots write exactly what msgpack makes of shooter.Input.
 func TestShooterInputEncoding(t *testing.T) {
 	for _, in := range []shooter.Input{
-		{Keys: shooter.KeyUp | shooter.KeyLeft, Aim: -3141, Fire: shooter.FireBlaster, View: 1234},
-		{Keys: 0, Aim: 0, Fire: 0, View: 0},
-		{Keys: shooter.KeyDown, Aim: 3141, Fire: shooter.FireBlaster | shooter.FireRocket, View: 70000},
+		{Keys: shooter.KeyUp | shooter.KeyLeft, Aim: -3141, Fire: shooter.FireBlaster},
+		{Keys: 0, Aim: 0, Fire: 0},
+		{Keys: shooter.KeyDown, Aim: 3141, Fire: shooter.FireBlaster | shooter.FireRocket},
 	} {
 		want, err := engine.Marshal([]any{engine.KindInput, 300, in})
 		if err != nil {
 			t.Fatal(err)
 		}
 		b := appendUint(appendUint(appendArray(nil, 3), engine.KindInput), 300)
-		b = appendArray(b, 4)
+		b = appendArray(b, 3)
 		b = appendUint(b, uint64(in.Keys))
 		b = appendInt(b, int64(in.Aim))
 		b = appendUint(b, uint64(in.Fire))
-		b = appendUint(b, uint64(in.View))
 		if !bytes.Equal(b, want) {
 			t.Errorf("%+v: % x, want % x", in, b, want)
 		}
@@ -176,7 +175,7 @@ func TestShooterInputEncoding(t *testing.T) {
 // TestCrosswordInputEncoding: the game decodes the bots' letters and cursor moves.
 func TestCrosswordInputEncoding(t *testing.T) {
 	b := &bot{r: &runner{}}
-	letter := b.beginInput()
+	letter := b.beginInput(0)
 	letter = appendMap(letter, 4)
 	letter = appendStr(appendStr(letter, "kind"), "letter")
 	letter = appendInt(appendStr(letter, "row"), 3)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"github.com/rallypoint/rallypoint/engine"
 	"github.com/rallypoint/rallypoint/engine/client"
 	"github.com/rallypoint/rallypoint/net/ws"
+	"github.com/rallypoint/rallypoint/state"
 )
 
 // fakeServer is one rallypoint.v1 connection served by hand: the test sends what it wants
@@ -223,4 +225,49 @@ func TestRejoinForgetsThePendingAck(t *testing.T) {
 	if m := fs.read(); len(m) != 3 || m[0] != int64(engine.KindInput) {
 		t.Fatalf("first input in the new room is %v, want no acknowledgement", m)
 	}
+}
+
+// SetView puts what the client draws on every input that follows, as [from, span, t_milli]
+// after the acknowledgement (nil when there is none); the zero View puts nothing.
+func TestInputsCarryTheViewSet(t *testing.T) {
+	d := time.Hour // acknowledgements only ride on inputs
+	fs, c := startFake(t, &d)
+	send := func() []any {
+		t.Helper()
+		if _, err := c.SendInput(map[string]int{"k": 1}); err != nil {
+			t.Fatal(err)
+		}
+		return fs.read()
+	}
+	c.SetView(state.View{From: 100, To: 102, T: 0.25})
+	if m := send(); len(m) != 5 || m[3] != nil || !reflect.DeepEqual(ints(m[4]), []any{int64(100), int64(2), int64(250)}) {
+		t.Fatalf("input %v, want a view [100, 2, 250] after a nil acknowledgement", m)
+	}
+	fs.snapshot(30)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := c.WaitSnapshot(ctx, 30); err != nil {
+		t.Fatal(err)
+	}
+	c.SetView(state.View{From: 28, To: 28})
+	if m := send(); len(m) != 5 || m[3] != int64(30) || !reflect.DeepEqual(ints(m[4]), []any{int64(28), int64(0), int64(0)}) {
+		t.Fatalf("input %v, want acknowledgement 30 and view [28, 0, 0]", m)
+	}
+	c.SetView(state.View{})
+	if m := send(); len(m) != 3 {
+		t.Fatalf("input %v, want [3, seq, input] with no view", m)
+	}
+}
+
+// ints is a decoded array with its integers as int64.
+func ints(v any) any {
+	a, ok := v.([]any)
+	if !ok {
+		return v
+	}
+	out := make([]any, len(a))
+	for i, x := range a {
+		out[i] = toInt64(x)
+	}
+	return out
 }

@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"sync"
 	"time"
 
@@ -64,6 +65,7 @@ type Client struct {
 
 	// The acknowledgement of the latest snapshot waits for an input to carry it.
 	unacked  uint32        // applied snapshot tick not yet acknowledged (0: none)
+	view     state.View    // what the client draws, sent with every input (SetView)
 	ackDelay time.Duration // see SetAckDelay
 	ackTimer *time.Timer   // sends unacked alone when no input took it within ackDelay
 	ackArmed bool          // ackTimer is due to fire
@@ -186,20 +188,47 @@ func (cl *Client) Join(ctx context.Context, opts engine.JoinOptions) (Joined, er
 func (cl *Client) Leave() error { return cl.send(engine.KindLeave) }
 
 // SendInput sends one input and returns its sequence number. The input also acknowledges
-// the latest applied snapshot, if that is not acknowledged yet: [3, seq, input, tick].
+// the latest applied snapshot, if that is not acknowledged yet, and says what the client
+// draws (SetView): [3, seq, input, tick, view].
 func (cl *Client) SendInput(v any) (uint32, error) {
 	cl.mu.Lock()
 	cl.nextSeq++
-	seq, ack := cl.nextSeq, cl.unacked
+	seq, ack, view := cl.nextSeq, cl.unacked, cl.view
 	if ack != 0 {
 		cl.unacked, cl.ackArmed = 0, false
 		cl.ackTimer.Stop() // if it is firing already, it finds nothing (or a newer tick) to send
 	}
 	cl.mu.Unlock()
-	if ack != 0 {
+	switch {
+	case !view.IsZero():
+		var a any
+		if ack != 0 {
+			a = ack
+		}
+		return seq, cl.send(engine.KindInput, seq, v, a, viewWire(view))
+	case ack != 0:
 		return seq, cl.send(engine.KindInput, seq, v, ack)
 	}
 	return seq, cl.send(engine.KindInput, seq, v)
+}
+
+// SetView sets what this client draws now, for lag compensation: the snapshots of ticks
+// view.From and view.To blended by view.T. Every input sent carries it until the next
+// SetView; the zero View sends none (the server judges against the present). A bot that
+// aims at what it last saw sets the tick of that snapshot (From == To).
+func (cl *Client) SetView(view state.View) {
+	cl.mu.Lock()
+	cl.view = view
+	cl.mu.Unlock()
+}
+
+// viewWire is a view as PROTOCOL.md writes it: [from_tick, span, t_milli].
+func viewWire(v state.View) [3]uint64 {
+	span := uint64(0)
+	if v.To > v.From {
+		span = uint64(v.To - v.From)
+	}
+	return [3]uint64{uint64(v.From), min(span, math.MaxUint16), uint64(min(math.MaxUint16, max(0, math.Round(v.T*1000))))}
 }
 
 // SetAckDelay sets how long the client waits after applying a snapshot for SendInput to

@@ -69,7 +69,7 @@ type combatant struct {
 	respawnAt uint32 // while dead: the tick to respawn at
 	blasterAt uint32 // the first tick the blaster may fire again
 	rocketAt  uint32 // the first tick the rocket launcher may fire again
-	hist      history
+	hist      state.History[pose]
 }
 
 // AppendFields writes the player entity: [x·Grid, y·Grid, aim, health, alive, frags,
@@ -174,28 +174,29 @@ func (g *Game) update(tick uint32, inputs []engine.Input[Input]) {
 		if c == nil || !c.alive || c.away {
 			continue // a dead player's inputs are acknowledged (by the engine) and ignored
 		}
-		g.apply(c, &in.Value)
+		g.apply(c, &in.Value, in.View)
 	}
 	for _, b := range g.bots {
 		if b.alive {
 			b.bot.think(g, b, &g.botIn)
-			g.apply(b, &g.botIn)
+			g.apply(b, &g.botIn, state.View{}) // bots see the present
 		}
 	}
 	for _, c := range g.all {
-		c.hist.record(tick, c)
+		c.record(tick)
 	}
 }
 
 // apply is one input of one live combatant: one Step, the aim, and the weapons the input
-// holds down if their cooldowns are over. Cooldowns count server ticks, so that a client
-// sending extra inputs in a tick does not fire faster.
-func (g *Game) apply(c *combatant, in *Input) {
+// holds down if their cooldowns are over, fired from where the step left it (the page aims
+// from its prediction of the same place). Cooldowns count server ticks, so that a client
+// sending extra inputs in a tick does not fire faster. view is what the client drew.
+func (g *Game) apply(c *combatant, in *Input, view state.View) {
 	c.x, c.y = Step(c.x, c.y, in.Keys)
 	c.aim = normAim(in.Aim)
 	if in.Fire&FireBlaster != 0 && g.tick >= c.blasterAt {
 		c.blasterAt = g.tick + BlasterCooldown
-		g.fireBlaster(c, in.View)
+		g.fireBlaster(c, view)
 	}
 	if in.Fire&FireRocket != 0 && g.tick >= c.rocketAt {
 		c.rocketAt = g.tick + RocketCooldown

@@ -54,8 +54,10 @@ func (bt *battle) step() {
 			Keys: eightKeys[phase],
 			Aim:  int((bt.tick*37+uint32(i)*800)%6284) - 3142,
 			Fire: FireBlaster | FireRocket,
-			View: int(bt.tick) - 6,
 		}
+		// What a client 100 ms away draws: two snapshots 6 to 8 ticks back, blended.
+		from := state.Tick(bt.tick - bt.tick%2 - 8)
+		in.View = state.View{From: from, To: from + 2, T: float64(bt.tick%7) / 7}
 	}
 	bt.g.update(bt.tick, bt.inputs)
 	if bt.tick%2 == 0 {

@@ -221,7 +221,7 @@ func TestUnknownRequestIsRejected(t *testing.T) {
 func TestOptionsDefaultsAndChecks(t *testing.T) {
 	o, err := Options{}.withDefaults()
 	if err != nil || o.Name != Name || o.Bots != 3 || o.Room.TickRate != 60 || o.Room.SnapshotRate != 30 ||
-		o.Room.MaxPlayers != 8 || o.Room.Grace.Seconds() != 10 || len(o.Spawns) != len(Spawns) {
+		o.Room.MaxPlayers != 8 || o.Room.Grace != 0 || len(o.Spawns) != len(Spawns) {
 		t.Fatalf("defaults %+v, %v", o, err)
 	}
 	if o, _ := (Options{Bots: -1}).withDefaults(); o.Bots != 0 {

@@ -1,54 +1,41 @@
 package shooter
 
-// Lag compensation. A player sees the others as they were some time ago: the snapshot
-// took half a round trip to arrive, and the page renders the others an interpolation
-// delay behind the newest snapshot. A shot aimed at what the shooter saw would miss a
-// moving target if the server judged it against the present, so every input carries the
-// tick the shooter was rendering (Input.View), and the blaster rewinds the others to where
-// they stood at the end of that tick, at most MaxRewind ticks back.
+import "github.com/rallypoint/rallypoint/state"
 
-// histLen is the number of ticks of positions kept: a power of two above MaxRewind+1 (the
-// present tick and MaxRewind before it), with room to spare so that a view older than the
-// clamp finds a sample to be clamped away from rather than a missing one (it costs 32
-// samples of 32 bytes per combatant).
-const histLen = 32
+// Lag compensation. A player sees the others as they were some time ago: the snapshot took
+// half a round trip to arrive, and the page draws the others between two snapshots an
+// interpolation delay behind the newest. Every input says which frame the page drew when it
+// was made (engine.Input.View: two snapshot ticks and the blend between them, sent by the
+// SDK), every combatant keeps where it stood at the end of each tick (a state.History), and
+// the blaster judges a shot against the others blended exactly as the page drew them. The
+// engine limits how far back a view may reach (RoomConfig.MaxRewind, 1 s by default), so a
+// laggy shooter cannot hit someone who has long since found cover.
 
-// sample is where a combatant stood at the end of a tick, and whether they could be hit.
-type sample struct {
-	tick     uint32
+// pose is where a combatant stood at the end of a tick, and whether it could be hit there.
+type pose struct {
 	x, y     float64
 	hittable bool
 }
 
-// history is a combatant's ring of samples, indexed by tick mod histLen.
-type history [histLen]sample
+// lerpPose blends two poses as the page blends the positions it draws: linearly, and past
+// the second one when the page extrapolated (t above 1). A blend across a death, a respawn
+// or an absence cannot be hit.
+func lerpPose(a, b pose, t float64) pose {
+	return pose{x: a.x + (b.x-a.x)*t, y: a.y + (b.y-a.y)*t, hittable: a.hittable && b.hittable}
+}
 
 // record notes where c stands at the end of tick.
-func (h *history) record(tick uint32, c *combatant) {
-	h[tick%histLen] = sample{tick: tick, x: c.x, y: c.y, hittable: c.alive && !c.away}
+func (c *combatant) record(tick uint32) {
+	c.hist.Record(state.Tick(tick), pose{x: c.x, y: c.y, hittable: c.alive && !c.away})
 }
 
-// at is where c stood at the end of tick at, seen from the tick now being simulated: its
-// present position if at is now, and ok false if at is too old to be remembered or c was
-// not there to be hit then (dead, away, or not yet in the arena).
-func (h *history) at(at, now uint32, c *combatant) (x, y float64, ok bool) {
-	if at >= now {
+// drawnAt is where the shooter whose input said view saw c: the present for the zero view
+// (a bot, or a client that said nothing), else c's recorded poses blended as the view says.
+// ok is false when c could not be hit there (dead, away, or not in the arena yet).
+func (c *combatant) drawnAt(view state.View) (x, y float64, ok bool) {
+	if view.IsZero() {
 		return c.x, c.y, true
 	}
-	s := &h[at%histLen]
-	if s.tick != at || !s.hittable {
-		return 0, 0, false
-	}
-	return s.x, s.y, true
-}
-
-// rewindTick is the tick a shot made with Input.View = view is judged at: view clamped to
-// [now-MaxRewind, now], and now for 0 (no view given, as bots do).
-func (g *Game) rewindTick(view int) uint32 {
-	now := int64(g.tick)
-	v := int64(view)
-	if v <= 0 || v > now {
-		return g.tick
-	}
-	return uint32(max(v, now-MaxRewind))
+	p, ok := c.hist.Drawn(view, lerpPose)
+	return p.x, p.y, ok && p.hittable
 }

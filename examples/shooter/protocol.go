@@ -11,25 +11,25 @@ import (
 )
 
 // Input is what a client sends once per simulation step while playing, as the msgpack
-// array [keys, aim, fire, view]: on the wire, [3, seq, [keys, aim, fire, view]]. Its
-// EncodeMsgpack and DecodeMsgpack implement that array (what a struct tagged
-// `msgpack:",as_array"` would be), without reflection and a little more leniently.
+// array [keys, aim, fire]: on the wire, [3, seq, [keys, aim, fire], ack_tick, view], where
+// the engine reads the acknowledgement and the view the page drew (engine.Input.View, for
+// lag compensation). Its EncodeMsgpack and DecodeMsgpack implement that array (what a
+// struct tagged `msgpack:",as_array"` would be), without reflection and a little more
+// leniently.
 type Input struct {
 	// Keys is a bitmask of KeyUp, KeyDown, KeyLeft and KeyRight: one Step.
 	Keys uint8
-	// Aim is the aim angle in milliradians, round(atan2(dy, dx)·1000), with y down.
+	// Aim is the aim angle in milliradians, round(atan2(dy, dx)·1000), with y down, from
+	// where this input's Step leaves the player: the shot's origin on the server too.
 	Aim int
 	// Fire is a bitmask of FireBlaster and FireRocket: the buttons held. A held button fires
 	// again as soon as the weapon's cooldown allows.
 	Fire uint8
-	// View is the server tick at which the client was rendering the other players when it
-	// made the input (its interpolation time), for lag compensation; 0 for none.
-	View int
 }
 
-// EncodeMsgpack writes the input as [keys, aim, fire, view].
+// EncodeMsgpack writes the input as [keys, aim, fire].
 func (in Input) EncodeMsgpack(enc *msgpack.Encoder) error {
-	if err := enc.EncodeArrayLen(4); err != nil {
+	if err := enc.EncodeArrayLen(3); err != nil {
 		return err
 	}
 	if err := enc.EncodeUint(uint64(in.Keys)); err != nil {
@@ -38,16 +38,12 @@ func (in Input) EncodeMsgpack(enc *msgpack.Encoder) error {
 	if err := enc.EncodeInt(int64(in.Aim)); err != nil {
 		return err
 	}
-	if err := enc.EncodeUint(uint64(in.Fire)); err != nil {
-		return err
-	}
-	return enc.EncodeInt(int64(in.View))
+	return enc.EncodeUint(uint64(in.Fire))
 }
 
-// DecodeMsgpack reads [keys, aim, fire, view]. It also takes [keys, aim, fire] (view 0),
-// and takes aim and view as floats too (rounded): a JavaScript number that missed a
-// Math.round should cost a little precision, not the input. It does not allocate, which
-// matters at one input per player per tick.
+// DecodeMsgpack reads [keys, aim, fire], and takes aim as a float too (rounded): a
+// JavaScript number that missed a Math.round should cost a little precision, not the
+// input. It does not allocate, which matters at one input per player per tick.
 //
 // It refuses a longer array rather than skipping what it does not know: skipping a str or
 // bin whose header claims more bytes than the message holds makes vmihailenco/msgpack
@@ -59,8 +55,8 @@ func (in *Input) DecodeMsgpack(dec *msgpack.Decoder) error {
 	if err != nil {
 		return err
 	}
-	if n != 3 && n != 4 {
-		return fmt.Errorf("shooter: input of %d elements, want [keys, aim, fire, view]", n)
+	if n != 3 {
+		return fmt.Errorf("shooter: input of %d elements, want [keys, aim, fire] (the view goes on the input message since rallypoint.v1 inputs carry one)", n)
 	}
 	*in = Input{}
 	if in.Keys, err = dec.DecodeUint8(); err != nil {
@@ -69,15 +65,8 @@ func (in *Input) DecodeMsgpack(dec *msgpack.Decoder) error {
 	if in.Aim, err = decodeNumber(dec); err != nil {
 		return err
 	}
-	if in.Fire, err = dec.DecodeUint8(); err != nil {
-		return err
-	}
-	if n == 4 {
-		if in.View, err = decodeNumber(dec); err != nil {
-			return err
-		}
-	}
-	return nil
+	in.Fire, err = dec.DecodeUint8()
+	return err
 }
 
 // decodeNumber reads an integer, or a float rounded to the nearest integer.

@@ -7,14 +7,14 @@ import (
 	"github.com/vmihailenco/msgpack/v5"
 )
 
-func TestInputIsAFourElementArray(t *testing.T) {
-	in := Input{Keys: KeyUp | KeyRight, Aim: -1571, Fire: FireBlaster | FireRocket, View: 70000}
+func TestInputIsAThreeElementArray(t *testing.T) {
+	in := Input{Keys: KeyUp | KeyRight, Aim: -1571, Fire: FireBlaster | FireRocket}
 	b, err := msgpack.Marshal(in)
 	if err != nil {
 		t.Fatal(err)
 	}
-	// What the page sends for the same input: [9, -1571, 3, 70000].
-	want, _ := msgpack.Marshal([]any{9, -1571, 3, 70000})
+	// What the page sends for the same input: [9, -1571, 3].
+	want, _ := msgpack.Marshal([]any{9, -1571, 3})
 	if !bytes.Equal(b, want) {
 		t.Fatalf("encoded % x, want % x", b, want)
 	}
@@ -31,16 +31,15 @@ func TestInputDecoding(t *testing.T) {
 		want Input
 		err  bool
 	}{
-		{"all four", []any{15, 3141, 1, 1234}, Input{15, 3141, 1, 1234}, false},
-		{"negative aim", []any{0, -3141, 0, 0}, Input{0, -3141, 0, 0}, false},
-		{"no view", []any{8, 0, 2}, Input{8, 0, 2, 0}, false},
-		{"too long", []any{4, 10, 0, 99, 5}, Input{}, true},
-		{"float aim rounded", []any{0, 1570.6, 0, 12.0}, Input{0, 1571, 0, 12}, false},
+		{"all three", []any{15, 3141, 1}, Input{15, 3141, 1}, false},
+		{"negative aim", []any{0, -3141, 0}, Input{0, -3141, 0}, false},
+		{"the old four elements: the view goes on the message now", []any{4, 10, 0, 99}, Input{}, true},
+		{"float aim rounded", []any{0, 1570.6, 0}, Input{0, 1571, 0}, false},
 		{"too short", []any{1, 2}, Input{}, true},
 		{"a map", map[string]int{"keys": 1}, Input{}, true},
-		{"a string aim", []any{0, "up", 0, 0}, Input{}, true},
-		{"a string claiming 2 GiB", msgpack.RawMessage{0x94, 0, 0xdb, 0x7f, 0xff, 0xff, 0xff, 0, 0}, Input{}, true},
-		{"an absurd float aim", []any{0, 1e300, 0, 0}, Input{}, true},
+		{"a string aim", []any{0, "up", 0}, Input{}, true},
+		{"a string claiming 2 GiB", msgpack.RawMessage{0x93, 0, 0xdb, 0x7f, 0xff, 0xff, 0xff, 0, 0}, Input{}, true},
+		{"an absurd float aim", []any{0, 1e300, 0}, Input{}, true},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -48,7 +47,7 @@ func TestInputDecoding(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got := Input{Keys: 99, Aim: 99, Fire: 99, View: 99} // leftovers must not survive
+			got := Input{Keys: 99, Aim: 99, Fire: 99} // leftovers must not survive
 			err = msgpack.Unmarshal(b, &got)
 			if (err != nil) != c.err || (err == nil && got != c.want) {
 				t.Fatalf("got %+v, %v; want %+v, error %v", got, err, c.want, c.err)
@@ -95,7 +94,7 @@ func TestEventsAreArrays(t *testing.T) {
 // The engine decodes every input with a reused decoder into a reused value; at one input
 // per player per tick that must not allocate.
 func TestInputDecodingDoesNotAllocate(t *testing.T) {
-	b, _ := msgpack.Marshal(Input{Keys: 10, Aim: 2000, Fire: 1, View: 4000})
+	b, _ := msgpack.Marshal(Input{Keys: 10, Aim: 2000, Fire: 1})
 	r := bytes.NewReader(b)
 	dec := msgpack.NewDecoder(r)
 	v := new(Input)
@@ -115,8 +114,8 @@ func TestInputDecodingDoesNotAllocate(t *testing.T) {
 // that what decodes encodes back to the same input.
 func FuzzInputDecode(f *testing.F) {
 	for _, v := range []any{
-		[]any{15, 3141, 1, 1234}, []any{8, 0, 2}, []any{0, -1.5, 0, 7.25}, []any{1}, "x",
-		msgpack.RawMessage{0x95, 0, 0, 0, 0, 0xc6, 0x7f, 0xff, 0xff, 0xff}, // a fifth element claiming 2 GiB
+		[]any{15, 3141, 1}, []any{8, 0, 2}, []any{0, -1.5, 0}, []any{1}, "x",
+		msgpack.RawMessage{0x94, 0, 0, 0, 0xc6, 0x7f, 0xff, 0xff, 0xff}, // a fourth element claiming 2 GiB
 	} {
 		b, _ := msgpack.Marshal(v)
 		f.Add(b)

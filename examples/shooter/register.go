@@ -7,7 +7,6 @@ package shooter
 
 import (
 	"fmt"
-	"time"
 
 	"github.com/rallypoint/rallypoint/engine"
 )
@@ -20,8 +19,9 @@ type Options struct {
 	// Name is the registered game name; default Name.
 	Name string
 	// Room is the rooms' config. Zero fields take the shooter's defaults: TickRate 60,
-	// SnapshotRate 30, MaxPlayers 8, Grace 10 s (the engine's for the others). TickRate must
-	// be 60, the rate Step is written for.
+	// SnapshotRate 30, MaxPlayers 8 (the engine's for the others: a dropped player's seat
+	// is held 30 s, and shots rewind up to 1 s). TickRate must be 60, the rate Step is
+	// written for.
 	Room engine.RoomConfig
 	// Bots is a fill-to count: a room keeps max(0, Bots - humans) server bots, so that a lone
 	// visitor has someone to fight and a full room has none. Each bot costs a few
@@ -53,9 +53,6 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.Room.MaxPlayers == 0 {
 		o.Room.MaxPlayers = 8
-	}
-	if o.Room.Grace == 0 {
-		o.Room.Grace = 10 * time.Second
 	}
 	switch {
 	case o.Bots == 0:

@@ -19,11 +19,6 @@ const (
 	RocketRadius   = 6   // a hit is a player's centre within Radius+RocketRadius of the rocket
 	RocketCooldown = 48  // 0.8 s
 	RocketLifetime = 120 // 2 s, then it explodes where it is
-
-	// MaxRewind bounds lag compensation: a shot is judged against the others where they
-	// were at most this many ticks (200 ms) ago, so that a laggy shooter cannot hit someone
-	// who has long since found cover.
-	MaxRewind = 12
 )
 
 // Weapon names in KillEvent.
@@ -42,18 +37,17 @@ func direction(aim int) (dx, dy float64) {
 
 // fireBlaster traces c's shot from its centre along its aim: the first of a wall and a
 // live player's circle within range stops it. The other players are taken where c saw
-// them, at tick view (see rewindTick); walls never move. Everyone gets the tracer.
-func (g *Game) fireBlaster(c *combatant, view int) {
+// them, as its view drew them (see lagcomp.go); walls never move. Everyone gets the tracer.
+func (g *Game) fireBlaster(c *combatant, view state.View) {
 	dx, dy := direction(c.aim)
 	t := min(BlasterRange, RayBorder(c.x, c.y, dx, dy))
 	t, _ = WallHit(c.x, c.y, dx, dy, t)
-	at := g.rewindTick(view)
 	var victim *combatant
 	for _, o := range g.all {
 		if o == c || !o.alive || o.away {
 			continue
 		}
-		ox, oy, ok := o.hist.at(at, g.tick, o)
+		ox, oy, ok := o.drawnAt(view)
 		if !ok {
 			continue
 		}

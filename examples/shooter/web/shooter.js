@@ -3,8 +3,11 @@
 // It joins a "shooter" room with the Rallypoint SDK and runs three loops:
 //
 //   - a fixed 60 Hz input loop: each step samples the controls into one input
-//     [keys, aim, fire, view], sends it, and applies the same movement Step locally
-//     (prediction), so your own player answers the keys at once whatever the latency;
+//     [keys, aim, fire], sends it, and applies the same movement Step locally
+//     (prediction), so your own player answers the keys at once whatever the latency. The
+//     aim is taken from where that step puts you, which is where the server fires from, and
+//     the SDK adds to the input the frame last drawn, for the server's lag compensation.
+//     While the link is stalled or down, the SDK sends nothing and nothing is predicted;
 //   - on each snapshot (30 Hz): reconciliation. The server's position of you already
 //     includes every input up to the one it acknowledged, so the SDK re-applies the
 //     pending ones on top. sim.js is bit-exact with the server's Step, so this lands on the
@@ -62,7 +65,10 @@ const canvas = /** @type {HTMLCanvasElement} */ (document.getElementById("arena"
 canvas.focus();
 const controls = new Controls(canvas);
 const renderer = new Renderer(canvas);
-const client = connect(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/play`);
+// autoRejoin: when the seat could not be resumed (the link was down longer than the server
+// holds a seat), the SDK quick-plays a new arena by itself.
+const client = connect(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/play`, { autoRejoin: true });
+const room = params.get("room"); // join this room rather than quick play (tests, links to a friend)
 
 /** Everything the page knows about you and the room beyond the SDK's mirror. */
 const game = {
@@ -82,6 +88,7 @@ const game = {
   respawnAt: 0, // local time of the respawn while dead
   killer: "",
   message: "Connecting…",
+  link: "", // what the connection is going through, when not well: shown over the arena
 };
 
 const stats = { predictedSteps: 0, reconciliations: 0, mispredictions: 0 };
@@ -119,6 +126,14 @@ const rp = {
   others: () => rendered.map((o) => ({ ...o })),
   /** Frames drawn. */
   frames: 0,
+  /**
+   * For tests: if set, a function (me {x, y}, others as last drawn) => {x, y, fire} | null
+   * that each input step calls instead of reading the pointer and the fire buttons: it aims
+   * at {x, y} and holds the fire bits. The input says the frame those others were drawn in.
+   */
+  autopilot: null,
+  /** Shots fired and the "shot" events about them, for tests: [{seq, aim, target, at}]. */
+  fired: [],
 };
 window.rp = rp;
 
@@ -133,7 +148,7 @@ async function play() {
   try {
     if (!game.seated) {
       game.message = "Joining…";
-      const joined = await client.quickPlay("shooter", { name });
+      const joined = await (room ? client.join({ room, meta: { name } }) : client.quickPlay("shooter", { name }));
       game.me = rp.me = joined.player;
     }
     if (game.walls === null) game.walls = parseMap(await client.request("map"));
@@ -157,32 +172,60 @@ function parseMap(m) {
   return m.walls.map((w) => [num(w[0]), num(w[1]), num(w[2]), num(w[3])]);
 }
 
-client.on("joined", () => {
+client.on("joined", (j) => {
   // A join or a resume starts from a full snapshot, and input numbering starts again.
+  game.me = rp.me = j.player; // a new seat (autoRejoin) is a new player
+  game.message = "";
   game.seated = true;
   game.inRoom = true;
   game.seen = false;
   rp.ready = false;
 });
 
-client.on("left", ({ message }) => {
+client.on("left", ({ message, rejoining }) => {
   // Left for good (the room ended, or the seat was gone when resuming): play on elsewhere.
   game.seated = false;
   game.inRoom = false;
   game.seen = false;
   rp.ready = false;
+  if (rejoining) {
+    game.message = "Your seat was released while you were away; joining a new arena…";
+    return; // the SDK quick-plays by itself
+  }
   game.message = `Left the room (${message}); joining again…`;
   setTimeout(play, 2000);
 });
 
-client.on("state", ({ state }) => {
+client.on("state", ({ state, reason, attempt }) => {
   if (state !== "open") {
-    // Inputs would queue up behind the resume; the seat is held meanwhile.
+    // Inputs are not sent meanwhile; the seat is held for the server's grace period.
     game.inRoom = false;
     rp.ready = false;
   }
-  if (state === "closed") game.message = "Disconnected. Reload the page to play again.";
+  if (state === "reconnecting") game.link = reason === "silent" ? `Connection lost, reconnecting (${attempt})…` : `Reconnecting (${attempt})…`;
+  if (state === "open") game.link = "";
+  if (state === "closed") {
+    game.message = "Disconnected.";
+    showAgain("Play again", () => location.reload());
+  }
 });
+
+// A stall: no snapshot for half a second. Inputs stop until the world moves again.
+client.on("stall", ({ stalled }) => {
+  game.link = stalled ? "Connection unstable…" : "";
+});
+
+/** Shows a button over the arena, for what only a click fixes. */
+function showAgain(label, onclick) {
+  const b = document.getElementById("again");
+  if (b === null) return;
+  b.textContent = label;
+  b.hidden = false;
+  b.onclick = () => {
+    b.hidden = true;
+    onclick();
+  };
+}
 
 // ---- snapshots: reconciliation -----------------------------------------------------------
 
@@ -277,38 +320,53 @@ function colorOf(id) {
 // ---- the fixed-step input loop ------------------------------------------------------------
 
 /** One 1/60 s step: sample the controls, send the input, predict its movement. */
-function inputStep(now) {
-  if (!rp.ready || !game.inRoom || !game.alive || client.state !== "open") return;
+function inputStep() {
+  if (!rp.ready || !game.inRoom || !game.alive || !client.canSendInput) return;
   const keys = controls.keys();
-  const fire = controls.fire();
-  game.aim = aimFromPointer(game.aim);
-  client.sendInput([keys, game.aim, fire, viewTick(now)]);
-  sim.stepInto(game.pred, keys, game.walls);
+  // Where this step puts you: the server applies the step, then fires from there.
+  stepped.x = game.pred.x;
+  stepped.y = game.pred.y;
+  sim.stepInto(stepped, keys, game.walls);
+  let fire = controls.fire();
+  const auto = rp.autopilot === null ? null : rp.autopilot({ x: stepped.x, y: stepped.y }, rendered);
+  if (auto) {
+    game.aim = aimAt(stepped, auto.x, auto.y, game.aim);
+    fire = auto.fire;
+  } else {
+    game.aim = aimFromPointer(stepped, game.aim);
+  }
+  const seq = client.sendInput([keys, game.aim, fire]);
+  if (seq === 0) return; // not sent (the link stalled just now): nothing to predict
+  game.pred.x = stepped.x;
+  game.pred.y = stepped.y;
   stats.predictedSteps++;
   // Held buttons fire whenever the cooldown allows, as on the server (for the HUD only).
   const cd = game.cooldown;
   if (cd.blaster > 0) cd.blaster--;
   if (cd.rocket > 0) cd.rocket--;
-  if (fire & sim.FIRE_BLASTER && cd.blaster === 0) cd.blaster = sim.BLASTER_COOLDOWN;
+  if (fire & sim.FIRE_BLASTER && cd.blaster === 0) {
+    cd.blaster = sim.BLASTER_COOLDOWN;
+    if (auto) rp.fired.push({ seq, aim: game.aim, target: auto.target ?? 0, at: performance.now() });
+  }
   if (fire & sim.FIRE_ROCKET && cd.rocket === 0) cd.rocket = sim.ROCKET_COOLDOWN;
 }
 
-/** The aim angle (milliradians, y down) from where you are drawn to the pointer. */
-function aimFromPointer(previous) {
+const stepped = { x: 0, y: 0 };
+
+/** The aim angle (milliradians, y down) from `from` to the pointer on the page. */
+function aimFromPointer(from, previous) {
   const p = controls.pointer;
   if (p === null) return previous;
   const w = renderer.toWorld(p.x, p.y);
-  const dx = w.x - (game.pred.x + game.offset.x);
-  const dy = w.y - (game.pred.y + game.offset.y);
-  if (dx === 0 && dy === 0) return previous;
-  return Math.round(Math.atan2(dy, dx) * 1000);
+  return aimAt(from, w.x, w.y, previous);
 }
 
-/** The server tick the others are drawn at right now: what you aimed at (lag compensation). */
-function viewTick(now) {
-  const s = client.interpolated(now);
-  if (s === undefined) return 0;
-  return Math.round(s.from.tick + (s.to.tick - s.from.tick) * s.t);
+/** The aim angle (milliradians, y down) from `from` to (x, y). */
+function aimAt(from, x, y, previous) {
+  const dx = x - from.x;
+  const dy = y - from.y;
+  if (dx === 0 && dy === 0) return previous;
+  return Math.round(Math.atan2(dy, dx) * 1000);
 }
 
 let acc = 0;
@@ -321,7 +379,7 @@ function pump(now) {
   if (acc > MAX_CATCH_UP * STEP_MS) acc = MAX_CATCH_UP * STEP_MS;
   while (acc >= STEP_MS) {
     acc -= STEP_MS;
-    inputStep(now);
+    inputStep();
   }
 }
 
@@ -433,7 +491,7 @@ function hud(now) {
   let banner = "";
   let subBanner = "";
   if (client.state === "connecting") banner = "Connecting…";
-  else if (client.state === "reconnecting") banner = "Connection lost, reconnecting…";
+  else if (game.link !== "") banner = game.link;
   else if (game.message !== "") banner = game.message;
   else if (!rp.ready) banner = "Joining…";
   else if (!game.alive) {
