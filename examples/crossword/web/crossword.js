@@ -20,8 +20,10 @@ const url = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}
 const CODE_FLOODED = 8;
 const CODE_SHUTTING_DOWN = 13;
 
-// A letter the server has neither placed nor refused after this long was dropped (typed
-// between two puzzles, or lost to a reconnection): stop showing it.
+// A letter sent that the server has neither placed nor refused after this long was dropped
+// (typed between two puzzles): stop showing it. Letters typed while the link is down are
+// not sent yet and wait, shown pending, however long the outage; they go once the seat is
+// back, and a letter whose fate the drop hid is sent again (a placed letter is ignored).
 const PENDING_MS = 4000;
 
 /** Everything the page shows; View.paint draws it. */
@@ -29,7 +31,7 @@ const model = {
   puzzle: undefined, // Puzzle, from the board entity
   letters: [], // per square: the placed letter or ""
   by: [], // per square: who placed it
-  pending: new Map(), // square → {letter, at}: typed here, not yet confirmed
+  pending: new Map(), // square → {row, col, letter, sentAt}: typed here, not yet confirmed (sentAt 0: not sent)
   cursor: { row: 0, col: 0, dir: ACROSS }, // yours, moved locally; the server follows
   peers: new Map(), // player id → {row, col, dir, color, name}: the others' cursors
   board: { puzzle: "", scoreboard: [], next: 0, players: 0 },
@@ -45,6 +47,8 @@ let clicked;
 const view = new View();
 const client = connect(url);
 const sender = inputSender(client);
+// After a (re)join, the letters still pending are sent again once a snapshot shows the puzzle.
+let resendAfterSnapshot = false;
 
 let markReady;
 const ready = new Promise((resolve) => (markReady = resolve));
@@ -69,6 +73,10 @@ window.rp = {
   },
   /** The number of players in the room, as shown. */
   players: () => model.board.players,
+  /** Letters typed and not yet confirmed: [{row, col, letter, sent}]. */
+  pending: () => [...model.pending.values()].map((p) => ({ row: p.row, col: p.col, letter: p.letter, sent: p.sentAt !== 0 })),
+  /** Letters typed while offline that were refused for good (the puzzle changed meanwhile). */
+  refused: 0,
 };
 
 // ---- the connection ---------------------------------------------------------------------
@@ -79,8 +87,9 @@ window.rp = {
 let rejoinOnOpen = false;
 let autoJoinedAt = -Infinity;
 
-client.on("state", ({ state, attempt }) => {
-  const text = { connecting: "connecting", open: "connected", reconnecting: `reconnecting${attempt ? ` (${attempt})` : ""}`, closed: "disconnected" }[state];
+client.on("state", ({ state, attempt, reason }) => {
+  const lost = reason === "silent" ? "connection lost, " : "";
+  const text = { connecting: "connecting", open: "connected", reconnecting: `${lost}reconnecting${attempt ? ` (${attempt})` : ""}`, closed: "disconnected" }[state];
   view.setConnection(state, text);
   if (state === "open") view.setExtensions(client.extensions);
   if (state === "closed") view.setRejoin(() => location.reload());
@@ -92,10 +101,20 @@ client.on("state", ({ state, attempt }) => {
 
 client.on("pong", () => view.setRtt(client.rtt));
 
+// No snapshot for half a second: the link stalls. Letters wait until it moves again.
+client.on("stall", ({ stalled }) => {
+  if (stalled) view.setConnection("reconnecting", "connection unstable");
+  else {
+    view.setConnection("open", "connected");
+    sender.flush();
+  }
+});
+
 client.on("joined", (j) => {
   model.me.id = j.player;
   sender.setTickRate(j.tickRate);
   view.setRejoin(undefined);
+  resendAfterSnapshot = true; // once the first snapshot says the puzzle is the same one
   if (j.resumed) {
     view.setConnection("open", "connected");
     moveCursor(model.cursor.row, model.cursor.col, model.cursor.dir); // show it again
@@ -135,7 +154,16 @@ client.on("snapshot", ({ state }) => {
     model.by[sq] = c.by;
   }
   for (const [sq, p] of model.pending) {
-    if (model.letters[sq] || now - p.at > PENDING_MS) model.pending.delete(sq);
+    if (model.letters[sq] || (p.sentAt !== 0 && now - p.sentAt > PENDING_MS)) model.pending.delete(sq);
+  }
+  if (resendAfterSnapshot) {
+    // Seated again (resumed, or a new seat in the same puzzle): the letters typed meanwhile,
+    // and any whose answer the drop may have eaten, go (again).
+    resendAfterSnapshot = false;
+    for (const p of model.pending.values()) {
+      p.sentAt = 0;
+      sender.send({ kind: "letter", row: p.row, col: p.col, letter: p.letter, dir: dirName(model.cursor.dir) });
+    }
   }
 
   model.peers.clear();
@@ -203,6 +231,12 @@ client.on("event", ({ name, payload: p }) => {
 });
 
 function newPuzzle(pz) {
+  if (model.pending.size > 0 && model.puzzle !== undefined) {
+    // Typed for the puzzle that is gone (while offline, or just as it was solved): say so.
+    const n = model.pending.size;
+    window.rp.refused += n;
+    view.toast([`${n} letter${n === 1 ? "" : "s"} you typed could not be placed: the puzzle changed`], "bad", 6000);
+  }
   model.puzzle = pz;
   model.letters = new Array(pz.mask.length).fill("");
   model.by = new Array(pz.mask.length).fill(0);
@@ -268,9 +302,11 @@ function join() {
 
 /**
  * Sends inputs at most `perTick` per server tick, so that a burst (fast typing, a test
- * typing faster, a held arrow key) never trips the server's flood limit (16 inputs a tick).
- * Cursor moves are latest-wins: a move still waiting is replaced by the next move, and a
- * letter (which moves the cursor too) replaces it.
+ * typing faster, a held arrow key) never piles up in one tick (the server takes one
+ * second's worth a tick and drops the rest). Cursor moves are latest-wins: a move still
+ * waiting is replaced by the next move, and a letter (which moves the cursor too) replaces
+ * it. While the SDK cannot send (the link is stalled or down) everything waits here; the
+ * page calls flush when it can again.
  */
 function inputSender(client, perTick = 5) {
   let tickMs = 100;
@@ -285,8 +321,14 @@ function inputSender(client, perTick = 5) {
       sent = 0;
     }
     while (queue.length > 0 && sent < perTick) {
-      client.sendInput(queue.shift());
+      const input = queue[0];
+      if (client.sendInput(input) === 0) return; // not now: the next "stall" or "joined" flushes
+      queue.shift();
       sent++;
+      if (input.kind === "letter") {
+        const p = model.pending.get(model.puzzle?.index(input.row, input.col));
+        if (p !== undefined && p.letter === input.letter) p.sentAt = performance.now();
+      }
     }
     if (queue.length > 0 && !timer) {
       timer = setTimeout(() => {
@@ -300,11 +342,14 @@ function inputSender(client, perTick = 5) {
       if (hz > 0) tickMs = 1000 / hz;
     },
     send(input) {
+      const same = (q) => q.kind === "letter" && q.row === input.row && q.col === input.col && q.letter === input.letter;
+      if (input.kind === "letter" && queue.some(same)) return flush(); // already waiting
       const last = queue[queue.length - 1];
       if (last !== undefined && last.kind !== "letter") queue.pop();
       queue.push(input);
       flush();
     },
+    flush,
   };
 }
 
@@ -323,7 +368,7 @@ function typeLetter(ch) {
   const sq = pz.index(row, col);
   const letter = ch.toUpperCase();
   if (!model.letters[sq] && playing()) {
-    model.pending.set(sq, { letter, at: performance.now() });
+    model.pending.set(sq, { row, col, letter, sentAt: 0 });
     sender.send({ kind: "letter", row, col, letter, dir: dirName(dir) });
   }
   const next = pz.advance(row, col, dir, (s) => model.letters[s] !== "" || model.pending.has(s));
