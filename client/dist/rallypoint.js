@@ -2155,6 +2155,13 @@ var Client = class {
     else this.send(ack === 0 ? [Kind.Input, seq, input] : [Kind.Input, seq, input, ack]);
     return seq;
   }
+  /**
+   * The frame the next input will say was drawn, `[from_tick, span, t_milli]` as PROTOCOL.md
+   * writes it (the last {@link Client.interpolated}); undefined before one in this room.
+   */
+  get drawnView() {
+    return this.view;
+  }
   /** The inputs the server has not acknowledged yet, oldest first. */
   pendingInputs() {
     return this.inputs.pending();

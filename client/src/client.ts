@@ -479,6 +479,14 @@ export class Client {
     return seq;
   }
 
+  /**
+   * The frame the next input will say was drawn, `[from_tick, span, t_milli]` as PROTOCOL.md
+   * writes it (the last {@link Client.interpolated}); undefined before one in this room.
+   */
+  get drawnView(): readonly [number, number, number] | undefined {
+    return this.view;
+  }
+
   /** The inputs the server has not acknowledged yet, oldest first. */
   pendingInputs(): PendingInput[] {
     return this.inputs.pending();

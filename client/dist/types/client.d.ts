@@ -323,6 +323,11 @@ export declare class Client {
      * the server can judge what the input aimed at where the player saw it.
      */
     sendInput(input: unknown): number;
+    /**
+     * The frame the next input will say was drawn, `[from_tick, span, t_milli]` as PROTOCOL.md
+     * writes it (the last {@link Client.interpolated}); undefined before one in this room.
+     */
+    get drawnView(): readonly [number, number, number] | undefined;
     /** The inputs the server has not acknowledged yet, oldest first. */
     pendingInputs(): PendingInput[];
     /**

@@ -69,6 +69,7 @@ const renderer = new Renderer(canvas);
 // holds a seat), the SDK quick-plays a new arena by itself.
 const client = connect(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/play`, { autoRejoin: true });
 const room = params.get("room"); // join this room rather than quick play (tests, links to a friend)
+const fresh = params.get("new") === "1"; // always a new room (tests that want the arena to themselves)
 
 /** Everything the page knows about you and the room beyond the SDK's mirror. */
 const game = {
@@ -126,13 +127,16 @@ const rp = {
   others: () => rendered.map((o) => ({ ...o })),
   /** Frames drawn. */
   frames: 0,
+  /** The last frame drawn: {at (performance.now()), x, y (your position as drawn)}. */
+  lastDraw: { at: 0, x: 0, y: 0 },
   /**
-   * For tests: if set, a function (me {x, y}, others as last drawn) => {x, y, fire} | null
-   * that each input step calls instead of reading the pointer and the fire buttons: it aims
-   * at {x, y} and holds the fire bits. The input says the frame those others were drawn in.
+   * For tests: if set, a function (me {x, y}, others as last drawn, walls) =>
+   * {x, y, fire, target} | null that each input step calls instead of reading the pointer
+   * and the fire buttons: it aims at {x, y} and holds the fire bits. The input says the frame
+   * those others were drawn in.
    */
   autopilot: null,
-  /** Shots fired and the "shot" events about them, for tests: [{seq, aim, target, at}]. */
+  /** Blaster shots the autopilot fired, for tests: [{seq, aim, target, kind, at, from, to, view}]. */
   fired: [],
 };
 window.rp = rp;
@@ -148,7 +152,8 @@ async function play() {
   try {
     if (!game.seated) {
       game.message = "Joining…";
-      const joined = await (room ? client.join({ room, meta: { name } }) : client.quickPlay("shooter", { name }));
+      const meta = { name };
+      const joined = await (room ? client.join({ room, meta }) : fresh ? client.join({ game: "shooter", create: true, meta }) : client.quickPlay("shooter", meta));
       game.me = rp.me = joined.player;
     }
     if (game.walls === null) game.walls = parseMap(await client.request("map"));
@@ -328,7 +333,7 @@ function inputStep() {
   stepped.y = game.pred.y;
   sim.stepInto(stepped, keys, game.walls);
   let fire = controls.fire();
-  const auto = rp.autopilot === null ? null : rp.autopilot({ x: stepped.x, y: stepped.y }, rendered);
+  const auto = rp.autopilot === null ? null : rp.autopilot({ x: stepped.x, y: stepped.y }, rendered, game.walls);
   if (auto) {
     game.aim = aimAt(stepped, auto.x, auto.y, game.aim);
     fire = auto.fire;
@@ -346,7 +351,7 @@ function inputStep() {
   if (cd.rocket > 0) cd.rocket--;
   if (fire & sim.FIRE_BLASTER && cd.blaster === 0) {
     cd.blaster = sim.BLASTER_COOLDOWN;
-    if (auto) rp.fired.push({ seq, aim: game.aim, target: auto.target ?? 0, at: performance.now() });
+    if (auto) rp.fired.push({ seq, aim: game.aim, target: auto.target ?? 0, kind: auto.kind ?? "", at: performance.now(), from: { x: stepped.x, y: stepped.y }, to: { x: auto.x, y: auto.y }, view: client.drawnView, others: rendered.map((o) => [o.id, Math.round(o.x), Math.round(o.y), o.alive]) });
   }
   if (fire & sim.FIRE_ROCKET && cd.rocket === 0) cd.rocket = sim.ROCKET_COOLDOWN;
 }
@@ -426,6 +431,7 @@ function frame(now, draw) {
   if (!draw) return;
   lastDraw = now;
   rp.frames++;
+  rp.lastDraw = { at: now, x: game.pred.x + game.offset.x, y: game.pred.y + game.offset.y };
   renderer.draw({ now, walls: game.walls, players, rockets, scores: scores(), hud: hud(now), pointer: controls.pointer });
 }
 

@@ -66,7 +66,7 @@ function cellSelector(row, col) {
 
 // place clicks the square in `from`, arms a watcher in `to`, types the letter in `from` and
 // returns how long `to` took to show it.
-async function place(env, from, to, cell) {
+export async function place(env, from, to, cell) {
   const { row, col, letter } = cell;
   const out = { row, col, letter, from: from.name, to: to.name };
   await from.page.click(cellSelector(row, col), { timeout: env.stepTimeout });
@@ -100,7 +100,7 @@ async function place(env, from, to, cell) {
 }
 
 // showsAll polls until the page shows every placed letter; it returns which ones it shows.
-async function showsAll(p, cells, timeoutMs) {
+export async function showsAll(p, cells, timeoutMs) {
   return p.page.evaluate(({ cells, timeoutMs }) => new Promise((resolve) => {
     const t0 = Date.now();
     (function poll() {

@@ -22,6 +22,7 @@ import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import * as crossword from './crossword.mjs';
 import * as shooter from './shooter.mjs';
+import { drive, scenario } from './browser.mjs';
 
 const peersArg = process.argv.indexOf('--peers');
 const peers = peersArg > 0 ? process.argv[peersArg + 1] : process.cwd();
@@ -34,12 +35,6 @@ const args = parseArgs(process.argv.slice(2), {
 });
 if (!args.url || !args.out) throw new Error('--url and --out are required');
 
-// The flags of testdata/peers/browser_driver.mjs: no network beyond the page, no GPU.
-const FLAGS = [
-  '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync',
-];
-
 const env = {
   url: args.url.replace(/\/+$/, ''),
   out: args.out,
@@ -50,71 +45,24 @@ const env = {
   settleTimeout: 5000, // after the keys are released, inputs acknowledged and prediction = server
 };
 
-let exiting = false;
-async function shutdown(code) {
-  if (exiting) return;
-  exiting = true;
-  if (env.browser) await env.browser.close().catch(() => {});
-  process.exit(code);
-}
-// Stopped by the Go test (its deadline or the test's end): take Chromium down with us.
-for (const sig of ['SIGTERM', 'SIGINT']) {
-  process.on(sig, () => { emit({ event: 'stopped', signal: sig }); shutdown(1); });
-}
-const overall = setTimeout(() => { emit({ event: 'timeout', seconds: args.timeout }); shutdown(1); }, args.timeout * 1000);
-overall.unref();
-
-// browserPid finds the Chromium that playwright started as our child. Playwright starts it in
-// a process group of its own (detached), which outlives us if we are killed with SIGKILL.
-function browserPid() {
-  for (const d of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const stat = fs.readFileSync(`/proc/${d}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // state, ppid, pgrp, ...
-      if (Number(fields[1]) === process.pid && /chrom/i.test(stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')))) {
-        return { pid: Number(d), pgid: Number(fields[2]) };
-      }
-    } catch {
-      // the process ended while we looked
+await drive({
+  chromium,
+  executablePath: args.chromium,
+  env,
+  timeoutSeconds: args.timeout,
+  play: async (env) => {
+    fs.mkdirSync(env.out, { recursive: true });
+    if (env.docs) fs.mkdirSync(env.docs, { recursive: true });
+    const scenarios = new Set(args.scenarios.split(',').filter(Boolean));
+    const cells = JSON.parse(args.cells);
+    const plays = [
+      ['crossword', () => crossword.run(env, cells, JSON.parse(args.park) || [])],
+      ['shooter', () => shooter.run(env)],
+    ];
+    let ok = true;
+    for (const [name, play] of plays) {
+      if (scenarios.has(name)) ok = (await scenario(env, name, play)) && ok;
     }
-  }
-  return { pid: 0, pgid: 0 };
-}
-
-let code = 0;
-try {
-  fs.mkdirSync(env.out, { recursive: true });
-  if (env.docs) fs.mkdirSync(env.docs, { recursive: true });
-  env.browser = await chromium.launch({
-    executablePath: args.chromium,
-    headless: true,
-    timeout: env.stepTimeout,
-    args: FLAGS,
-    // Our own handlers close the browser; playwright's would race them to process.exit.
-    handleSIGINT: false,
-    handleSIGTERM: false,
-    handleSIGHUP: false,
-  });
-  emit({ event: 'browser', version: env.browser.version(), ...browserPid() });
-  const scenarios = new Set(args.scenarios.split(',').filter(Boolean));
-  const cells = JSON.parse(args.cells);
-  const plays = [
-    ['crossword', () => crossword.run(env, cells, JSON.parse(args.park) || [])],
-    ['shooter', () => shooter.run(env)],
-  ];
-  for (const [name, play] of plays) {
-    if (!scenarios.has(name)) continue;
-    try {
-      emit({ event: name, ...(await play()) });
-    } catch (err) {
-      code = 1;
-      emit({ event: name, error: String((err && err.message) || err), stack: String(err && err.stack) });
-    }
-  }
-} catch (err) {
-  code = 1;
-  emit({ event: 'fatal', error: String((err && err.message) || err), stack: String(err && err.stack) });
-}
-emit({ event: 'done' });
-await shutdown(code);
+    return ok;
+  },
+});
