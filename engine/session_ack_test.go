@@ -93,68 +93,46 @@ func TestInputAckLeavesTheInputToTheRoom(t *testing.T) {
 	}
 }
 
-// BenchmarkSessionInputWithAck is BenchmarkSessionInput for a client that acknowledges
-// snapshots on its inputs, [3, seq, input, ack_tick]: the input path of a shooter client.
-// It must not allocate either.
-func BenchmarkSessionInputWithAck(b *testing.B) {
+// benchSession feeds one player's session the messages msg(0..63) makes, round and round,
+// a tick taking the inputs every 8 messages when tick is set.
+func benchSession(b *testing.B, tick bool, msg func(i int) []any) {
 	rc, players := benchRoom(b, 1, 0)
 	s := &session{e: rc.e, c: players[0].conn.Load(), player: players[0]}
 	s.dec = msgpack.NewDecoder(&s.br)
 	rc.publicTick.Store(1 << 20)
 	msgs := make([][]byte, 64)
 	for i := range msgs {
-		msgs[i], _ = Marshal([]any{KindInput, 1, arenaInput{DX: 1, DY: -1}, 1000 + i})
+		msgs[i], _ = Marshal(msg(i))
 	}
 	b.ReportAllocs()
 	for i := 0; b.Loop(); i++ {
 		if !s.handle(msgs[i%len(msgs)]) {
 			b.Fatal("handle failed")
 		}
-		if i%8 == 7 { // a tick takes the batch
+		if tick && i%8 == 7 { // a tick takes the batch
 			rc.sim.update()
 		}
 	}
+}
+
+// BenchmarkSessionInputWithAck is BenchmarkSessionInput for a client that acknowledges
+// snapshots on its inputs, [3, seq, input, ack_tick]. It must not allocate either.
+func BenchmarkSessionInputWithAck(b *testing.B) {
+	benchSession(b, true, func(i int) []any { return []any{KindInput, 1, arenaInput{DX: 1, DY: -1}, 1000 + i} })
 }
 
 // BenchmarkSessionInputWithView is the input path of a browser shooter client: each input
 // acknowledges a snapshot and says what the client drew, [3, seq, input, ack_tick, view].
 // It must not allocate either.
 func BenchmarkSessionInputWithView(b *testing.B) {
-	rc, players := benchRoom(b, 1, 0)
-	s := &session{e: rc.e, c: players[0].conn.Load(), player: players[0]}
-	s.dec = msgpack.NewDecoder(&s.br)
-	rc.publicTick.Store(1 << 20)
-	msgs := make([][]byte, 64)
-	for i := range msgs {
-		msgs[i], _ = Marshal([]any{KindInput, 1, arenaInput{DX: 1, DY: -1}, 1000 + i, []int{990 + i, 2, 17 * i}})
-	}
-	b.ReportAllocs()
-	for i := 0; b.Loop(); i++ {
-		if !s.handle(msgs[i%len(msgs)]) {
-			b.Fatal("handle failed")
-		}
-		if i%8 == 7 { // a tick takes the batch
-			rc.sim.update()
-		}
-	}
+	benchSession(b, true, func(i int) []any {
+		return []any{KindInput, 1, arenaInput{DX: 1, DY: -1}, 1000 + i, []int{990 + i, 2, 17 * i}}
+	})
 }
 
 // BenchmarkSessionAck is the decoding side of a separate [4, tick], for comparison with
 // BenchmarkSessionInputWithAck: what the acknowledgement costs beyond the wake-up and read
 // its own message takes.
 func BenchmarkSessionAck(b *testing.B) {
-	rc, players := benchRoom(b, 1, 0)
-	s := &session{e: rc.e, c: players[0].conn.Load(), player: players[0]}
-	s.dec = msgpack.NewDecoder(&s.br)
-	rc.publicTick.Store(1 << 20)
-	msgs := make([][]byte, 64)
-	for i := range msgs {
-		msgs[i], _ = Marshal([]any{KindAck, 1000 + i})
-	}
-	b.ReportAllocs()
-	for i := 0; b.Loop(); i++ {
-		if !s.handle(msgs[i%len(msgs)]) {
-			b.Fatal("handle failed")
-		}
-	}
+	benchSession(b, false, func(i int) []any { return []any{KindAck, 1000 + i} })
 }

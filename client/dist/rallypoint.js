@@ -2082,8 +2082,7 @@ var Client = class {
     for (const k of ["game", "room", "code", "token", "reservation", "create", "private", "meta"]) {
       if (options[k] !== void 0) o[k] = options[k];
     }
-    const again = options.game !== void 0 && options.room === void 0 && options.code === void 0 && options.token === void 0 && options.reservation === void 0 && !options.create;
-    this.rejoinWith = again ? { game: options.game, meta: options.meta } : void 0;
+    this.rejoinWith = options.token === void 0 && options.reservation === void 0 ? { ...options } : void 0;
     return this.call(false, (req) => [Kind.Join, req, o]);
   }
   /** Quick play: the fullest public room of `game` with a free seat, or a new one. */

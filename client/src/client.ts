@@ -57,9 +57,10 @@ export interface ConnectOptions {
   connectTimeout?: number;
   /**
    * When a resume finds the seat gone (the grace period ran out, the room ended), join
-   * again the way the last join did if that was quick play ({@link Client.quickPlay}, or
-   * {@link Client.join} with a game and no room), instead of leaving the page to offer a new
-   * game (default false). The "left" event still comes first, with `rejoining: true`.
+   * again the way the last join did (quick play again, a new room again, the same room or
+   * code again; not a resume token or a reservation, whose seat is what was lost), instead
+   * of leaving the page to offer a new game (default false). The "left" event comes first,
+   * with `rejoining: true`; a refused join comes as an "error" event.
    */
   autoRejoin?: boolean;
   /**
@@ -289,7 +290,7 @@ export class Client {
   private watchdog: ReturnType<typeof setInterval> | undefined;
   private resumeToken = "";
   private joinedInfo: Joined | undefined;
-  /** The last join that may be made again (quick play), for autoRejoin. */
+  /** The last join that may be made again (not by token or reservation), for autoRejoin. */
   private rejoinWith: JoinOptions | undefined;
   private lastInputSeq = 0;
   /** The applied snapshot tick not acknowledged yet (0: none); the next input carries it. */
@@ -394,8 +395,8 @@ export class Client {
     for (const k of ["game", "room", "code", "token", "reservation", "create", "private", "meta"] as const) {
       if (options[k] !== undefined) o[k] = options[k];
     }
-    const again = options.game !== undefined && options.room === undefined && options.code === undefined && options.token === undefined && options.reservation === undefined && !options.create;
-    this.rejoinWith = again ? { game: options.game, meta: options.meta } : undefined;
+    // A join by token or reservation names a seat: once that is gone there is nothing to repeat.
+    this.rejoinWith = options.token === undefined && options.reservation === undefined ? { ...options } : undefined;
     return this.call(false, (req) => [Kind.Join, req, o]) as Promise<Joined>;
   }
 

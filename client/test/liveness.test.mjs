@@ -187,7 +187,7 @@ test("reconnection never gives up by default, and waits at most 2 s between refu
   assert.deepEqual(env.states.slice(1, 6).map((s) => s.delay), [250, 500, 1000, 2000, 2000]);
 });
 
-test("a resume that finds the seat gone says so; with autoRejoin, quick play again with the same meta", async (t) => {
+test("a resume that finds the seat gone says so; with autoRejoin, join again the same way with the same meta", async (t) => {
   for (const autoRejoin of [false, true]) {
     await t.test(`autoRejoin ${autoRejoin}`, async (t) => {
       const env = setup(t, { autoRejoin });

@@ -43,6 +43,7 @@ func main() {
 	tlsKey := flag.String("tls-key", "", "TLS private key file (PEM)")
 	origins := flag.String("origins", "", "comma-separated browser origins (host patterns such as *.example.com) allowed besides the page's own host")
 	pprofAddr := flag.String("pprof", "", "address for net/http/pprof (e.g. 127.0.0.1:6060); empty disables it")
+	peerTimeout := flag.Duration("peer-timeout", 8*time.Second, "drop a connection whose peer has said nothing this long (a dead link) and start its seat's grace period")
 	flag.Parse()
 	if (*tlsCert == "") != (*tlsKey == "") {
 		fmt.Fprintln(os.Stderr, "gameserver: -tls-cert and -tls-key go together")
@@ -69,15 +70,21 @@ func main() {
 		}
 		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, NextProtos: []string{"http/1.1"}})
 	}
-	if err := run(ctx, ln, log, splitList(*origins)); err != nil {
+	if err := run(ctx, ln, log, options{origins: splitList(*origins), peerTimeout: *peerTimeout}); err != nil {
 		log.Error("server stopped", "err", err)
 		os.Exit(1)
 	}
 }
 
+// options are the server's settings from its flags; the zero value is the defaults.
+type options struct {
+	origins     []string      // browser origins allowed besides the page's own host
+	peerTimeout time.Duration // engine.Options.PeerTimeout; 0 is the engine's default
+}
+
 // run serves on ln until ctx ends, then shuts down gracefully.
-func run(ctx context.Context, ln net.Listener, log *slog.Logger, origins []string) error {
-	s := newServer(log, origins)
+func run(ctx context.Context, ln net.Listener, log *slog.Logger, opts options) error {
+	s := newServer(log, opts)
 	hs := &http.Server{
 		Handler:           s.routes(),
 		ReadHeaderTimeout: 10 * time.Second,

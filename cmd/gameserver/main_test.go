@@ -26,7 +26,7 @@ func startServer(t *testing.T) (string, func() error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	errc := make(chan error, 1)
-	go func() { errc <- run(ctx, ln, slog.New(slog.DiscardHandler), nil) }()
+	go func() { errc <- run(ctx, ln, slog.New(slog.DiscardHandler), options{}) }()
 	stop := func() error {
 		cancel()
 		select {

@@ -11,7 +11,8 @@
 //     never corrected, and a key press reaches the screen in about a frame;
 //   - crossword: a letter typed on one page shows on another within a second;
 //   - a 5 s and a 30 s silent blackout: the same player resumes and play continues within
-//     1 s of the link's return; a letter typed during the outage is delivered.
+//     1 s of the link's return; a letter typed during the outage is delivered. A 45 s one
+//     outlasts the seat: the pages join a new game by themselves, the letter still goes.
 //
 // RP_NETWORK_FULL=1 measures longer (the closing figures: 200+ shots a path) and adds 1% loss
 // paths, whose figures are logged, not asserted; RP_NETWORK_SECONDS sets the shooter's time
@@ -142,6 +143,7 @@ func TestBrowserOverBadNetworks(t *testing.T) {
 		URL      string    `json:"url"`
 		WatchURL string    `json:"watchUrl"`
 		Seconds  int       `json:"seconds"`
+		Phase    int       `json:"phase"` // blackouts of a phase run at once
 		Cell     placement `json:"cell"`
 	}
 	var plan struct {
@@ -170,16 +172,19 @@ func TestBrowserOverBadNetworks(t *testing.T) {
 		}
 		cells = cells[3:]
 	}
+	// 5 s and 30 s: the seat is resumed. 45 s outlasts the seat (noticed within 8 s, then
+	// held 30 s): the shooter page is put in a new arena by the SDK (autoRejoin), the
+	// crossword page joins again by itself, and the letter typed offline still goes.
 	bad := netsim.Symmetric(50*time.Millisecond, 20*time.Millisecond)
-	for _, secs := range []int{5, 30} {
+	for _, b := range []struct{ secs, phase int }{{5, 1}, {30, 2}, {45, 2}} {
 		if !only("blackout") {
 			break
 		}
 		for _, game := range []string{"shooter", "crossword"} {
-			name := fmt.Sprintf("%s-%ds", game, secs)
+			name := fmt.Sprintf("%s-%ds", game, b.secs)
 			plan.Blackouts = append(plan.Blackouts, blackoutEntry{
 				Name: name, Game: game, Proxy: name, URL: proxy(name, bad), WatchURL: "http://" + addr,
-				Seconds: secs, Cell: cells[0],
+				Seconds: b.secs, Phase: b.phase, Cell: cells[0],
 			})
 			cells = cells[1:]
 		}
@@ -222,7 +227,7 @@ func TestBrowserOverBadNetworks(t *testing.T) {
 		}
 	}
 	for _, b := range plan.Blackouts {
-		t.Run("blackout/"+b.Name, func(t *testing.T) { checkBlackout(t, run, b.Name, b.Game, &table) })
+		t.Run("blackout/"+b.Name, func(t *testing.T) { checkBlackout(t, run, b.Name, b.Game, b.Seconds > seatHeld, &table) })
 	}
 	t.Logf("figures:\n%s", strings.Join(table, "\n"))
 }
@@ -347,6 +352,11 @@ func checkLettersOverPath(t *testing.T, run e2eRun, p netPath) {
 	t.Logf("crossword %-16s letter page A → page B: %s ms", p.name, strings.Join(ms, ", "))
 }
 
+// seatHeld is how long after the start of a silent outage the server still holds the seat,
+// at the least: the engine's default grace period (30 s) from the drop, which it notices
+// within PeerTimeout (8 s) of the last word.
+const seatHeld = 30
+
 type blackoutResult struct {
 	Seconds         int      `json:"seconds"`
 	Me              int      `json:"me"`
@@ -369,10 +379,16 @@ type blackoutResult struct {
 	} `json:"pendingDuring"`
 	LetterSeenMs *float64 `json:"letterSeenMs"`
 	Refused      int      `json:"refused"`
+	Rejoined     *struct {
+		Player int     `json:"player"`
+		Ms     float64 `json:"ms"`
+	} `json:"rejoined"`
+	Joins []json.RawMessage `json:"joins"`
 }
 
-// checkBlackout asserts the way back from blackout name and adds its figures to table.
-func checkBlackout(t *testing.T, run e2eRun, name, game string, table *[]string) {
+// checkBlackout asserts the way back from blackout name and adds its figures to table. A
+// blackout that outlasts the seat (lost) must end in a new seat, joined by itself.
+func checkBlackout(t *testing.T, run e2eRun, name, game string, lost bool, table *[]string) {
 	var r blackoutResult
 	run.result(t, "blackout:"+name, &r)
 	f := func(v *float64) string {
@@ -381,34 +397,47 @@ func checkBlackout(t *testing.T, run e2eRun, name, game string, table *[]string)
 		}
 		return fmt.Sprintf("%.0f ms", *v)
 	}
-	line := fmt.Sprintf("blackout %-14s noticed after %s (%s), same player resumed %v (%s after the return), play continues %s after the return",
-		name, f(r.NoticedMs), r.NoticedReason, r.SamePlayer, func() string {
-			if r.Resumed == nil {
-				return "no join"
-			}
-			return fmt.Sprintf("%.0f ms", r.Resumed.Ms)
-		}(), f(r.ContinueMs))
+	back := "no join"
+	switch {
+	case r.SamePlayer:
+		back = fmt.Sprintf("the same player resumed %.0f ms after the return", r.Resumed.Ms)
+	case r.Rejoined != nil:
+		back = fmt.Sprintf("the seat was gone; joined again as player %d %.0f ms after the return", r.Rejoined.Player, r.Rejoined.Ms)
+	}
+	line := fmt.Sprintf("blackout %-14s noticed after %s (%s); %s; play continues %s after the return",
+		name, f(r.NoticedMs), r.NoticedReason, back, f(r.ContinueMs))
 	if game == "crossword" {
-		line += fmt.Sprintf("; letter typed during it delivered %s after the return", f(r.LetterSeenMs))
+		line += fmt.Sprintf("; the letter typed during it delivered %s after the return", f(r.LetterSeenMs))
 	}
 	t.Log(line)
 	*table = append(*table, line)
-	if !r.SamePlayer {
-		t.Errorf("after a %d s blackout the page is not the same player resumed: resumed %+v, left %s, states %s\n%s",
-			r.Seconds, r.Resumed, r.Left, r.States, run.diagnostics("blackout:"+name))
+	diag := func() string {
+		return fmt.Sprintf("joins %s, states %s\n%s", r.Joins, r.States, run.diagnostics("blackout:"+name))
+	}
+	switch {
+	case !lost && !r.SamePlayer:
+		t.Errorf("after a %d s blackout the page is not the same player resumed: %s", r.Seconds, diag())
+	case lost && r.Rejoined == nil:
+		t.Errorf("after a %d s blackout, longer than the seat is held, the page did not join again: %s", r.Seconds, diag())
 	}
 	if r.NoticedMs == nil || *r.NoticedMs > 3500 {
 		t.Errorf("the page noticed the silent link after %s, want about 3 s (states %s)", f(r.NoticedMs), r.States)
 	}
-	if r.ContinueMs == nil || *r.ContinueMs > 1000 {
-		t.Errorf("play continued %s after the link's return, want within 1 s (states %s)", f(r.ContinueMs), r.States)
+	// Resuming takes a round trip or two after the return; joining anew takes one more (the
+	// refused resume, then the join).
+	limit := 1000.0
+	if lost {
+		limit = 1500
+	}
+	if r.ContinueMs == nil || *r.ContinueMs > limit {
+		t.Errorf("play continued %s after the link's return, want within %.0f ms: %s", f(r.ContinueMs), limit, diag())
 	}
 	if game == "crossword" {
 		if len(r.PendingDuring) != 1 || r.PendingDuring[0].Sent {
 			t.Errorf("during the outage the typed letter should wait, unsent: pending %+v", r.PendingDuring)
 		}
-		if r.LetterSeenMs == nil || *r.LetterSeenMs > 1500 {
-			t.Errorf("the letter typed during the outage showed on the other page %s after the return, want within 1.5 s", f(r.LetterSeenMs))
+		if r.LetterSeenMs == nil || *r.LetterSeenMs > limit+500 {
+			t.Errorf("the letter typed during the outage showed on the other page %s after the return, want within %.0f ms", f(r.LetterSeenMs), limit+500)
 		}
 		if r.Refused != 0 {
 			t.Errorf("%d letters were refused", r.Refused)

@@ -31,12 +31,12 @@ type server struct {
 	wg    sync.WaitGroup
 }
 
-// newServer builds the server. origins are extra browser origins allowed to open game
+// newServer builds the server. opts.origins are extra browser origins allowed to open game
 // connections (host patterns, see ws.AcceptOptions.OriginPatterns); the page's own host is
 // always allowed.
-func newServer(log *slog.Logger, origins []string) *server {
+func newServer(log *slog.Logger, opts options) *server {
 	m := new(ws.Metrics)
-	e := engine.New(engine.Options{Logger: log, Accept: ws.AcceptOptions{Metrics: m, OriginPatterns: origins}})
+	e := engine.New(engine.Options{Logger: log, PeerTimeout: opts.peerTimeout, Accept: ws.AcceptOptions{Metrics: m, OriginPatterns: opts.origins}})
 	// The example games, with their defaults: both are checked by their own tests, so an
 	// error here is a bug in this binary, not a condition to handle.
 	if err := crossword.Register(e); err != nil {

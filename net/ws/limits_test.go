@@ -16,26 +16,33 @@ func TestLimitsDefaultsFillOnlyZeroFields(t *testing.T) {
 	}
 }
 
-func TestFloodingPeerGets1008(t *testing.T) {
-	sc, cl := acceptPair(t, &AcceptOptions{Limits: Limits{MaxMessagesPerSecond: 100, MessageBurst: 100}}, nil)
+// flood has cl send n messages as fast as it can and returns how many sc read before it
+// was closed, failing unless that was with 1008.
+func flood(t *testing.T, sc, cl *Conn, n int) int {
+	t.Helper()
 	go func() {
-		for range 1000 {
+		for range n {
 			if cl.WriteMessage(MessageBinary, []byte("spam")) != nil {
 				return
 			}
 		}
 	}()
-	n := 0
+	read := 0
 	for {
 		_, _, err := sc.ReadMessage()
 		if err != nil {
 			if CloseStatus(err) != StatusPolicyViolation {
 				t.Fatalf("flood ended with %v, want 1008", err)
 			}
-			break
+			return read
 		}
-		n++
+		read++
 	}
+}
+
+func TestFloodingPeerGets1008(t *testing.T) {
+	sc, cl := acceptPair(t, &AcceptOptions{Limits: Limits{MaxMessagesPerSecond: 100, MessageBurst: 100}}, nil)
+	n := flood(t, sc, cl, 1000)
 	if n < 90 || n > 200 {
 		t.Fatalf("read %d messages before the limit; the burst is 100", n)
 	}
@@ -70,25 +77,7 @@ func TestBacklogAfterAStallIsNotAFlood(t *testing.T) {
 		}
 	}
 	// Now a flood: it spends what is left of the burst and is closed with 1008.
-	go func() {
-		for range 20 * rate {
-			if cl.WriteMessage(MessageBinary, []byte("spam")) != nil {
-				return
-			}
-		}
-	}()
-	n := 0
-	for {
-		_, _, err := sc.ReadMessage()
-		if err != nil {
-			if CloseStatus(err) != StatusPolicyViolation {
-				t.Fatalf("flood ended with %v, want 1008", err)
-			}
-			break
-		}
-		n++
-	}
-	if n > 4*rate {
+	if n := flood(t, sc, cl, 20*rate); n > 4*rate {
 		t.Fatalf("a flood got %d messages past a burst with %d left", n, 2*rate)
 	}
 }

@@ -57,9 +57,10 @@ export interface ConnectOptions {
     connectTimeout?: number;
     /**
      * When a resume finds the seat gone (the grace period ran out, the room ended), join
-     * again the way the last join did if that was quick play ({@link Client.quickPlay}, or
-     * {@link Client.join} with a game and no room), instead of leaving the page to offer a new
-     * game (default false). The "left" event still comes first, with `rejoining: true`.
+     * again the way the last join did (quick play again, a new room again, the same room or
+     * code again; not a resume token or a reservation, whose seat is what was lost), instead
+     * of leaving the page to offer a new game (default false). The "left" event comes first,
+     * with `rejoining: true`; a refused join comes as an "error" event.
      */
     autoRejoin?: boolean;
     /**
@@ -252,7 +253,7 @@ export declare class Client {
     private watchdog;
     private resumeToken;
     private joinedInfo;
-    /** The last join that may be made again (quick play), for autoRejoin. */
+    /** The last join that may be made again (not by token or reservation), for autoRejoin. */
     private rejoinWith;
     private lastInputSeq;
     /** The applied snapshot tick not acknowledged yet (0: none); the next input carries it. */

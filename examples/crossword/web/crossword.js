@@ -122,9 +122,10 @@ client.on("joined", (j) => {
   refreshMe(true);
 });
 
-client.on("left", ({ code, message }) => {
+client.on("left", ({ code, message, resume }) => {
   view.setConnection("left", "not in a room");
-  view.toast([`Left the room: ${message || "the seat was released"}`], "bad", 6000);
+  // resume: the link was down longer than the server holds a seat.
+  view.toast([resume ? "You were away too long and your seat was released: joining again" : `Left the room: ${message || "the seat was released"}`], "bad", 6000);
   const now = performance.now();
   if (code === CODE_FLOODED || now - autoJoinedAt < 10000) {
     view.setRejoin(() => join());

@@ -7,7 +7,7 @@
 //        [--peers testdata/peers] [--timeout SECONDS]
 //
 // The plan (JSON): {"measureSeconds": N, "shooter": [{name, url}], "letters": [{name, url,
-// cells}], "blackouts": [{name, game, proxy, url, watchUrl, seconds, cell}]}. Each url is a
+// cells}], "blackouts": [{name, game, proxy, url, watchUrl, seconds, phase, cell}]}. Each url is a
 // proxy's http://host:port: the pages and their WebSockets go through it. The control URL
 // blacks a proxy out: GET /blackout?proxy=NAME&ms=5000 answers {"startMs", "endMs"} (Unix
 // ms; every clock here is the same machine's, so Date.now() in the pages compares).
@@ -47,11 +47,10 @@ await drive({
     for (const l of plan.letters ?? []) {
       ok = (await scenario(env, `letters:${l.name}`, () => typeLetters(env, l))) && ok;
     }
-    // Blackouts of the same length run side by side (their own proxies): the shooter's and
-    // the crossword's outage at once.
-    const bySeconds = new Map();
-    for (const b of plan.blackouts ?? []) bySeconds.set(b.seconds, [...(bySeconds.get(b.seconds) ?? []), b]);
-    for (const group of bySeconds.values()) {
+    // Blackouts of the same phase run side by side, each on its own proxy.
+    const phases = new Map();
+    for (const b of plan.blackouts ?? []) phases.set(b.phase, [...(phases.get(b.phase) ?? []), b]);
+    for (const group of phases.values()) {
       const done = await Promise.all(group.map((b) => scenario(env, `blackout:${b.name}`, () => (b.game === 'shooter' ? shooterBlackout(env, b) : crosswordBlackout(env, b)))));
       ok = done.every(Boolean) && ok;
     }
@@ -239,7 +238,10 @@ function armShooting() {
 }
 
 // collectShooting runs in the page: it stops the autopilot and pairs each shot event with
-// the fire it came from (in order, by its direction: within 15 mrad), and counts.
+// the fire it came from, and counts. A fire the server refused (its cooldown not over: the
+// path bunched two inputs; the shooter died first) made no shot, so the pairing goes by
+// what each shot says: the shooter's position (to the unit: the event rounds it) and the
+// direction (to what the rounded ends allow), from a fire at most 3 s before.
 function collectShooting() {
   const rp = window.rp;
   const rec = window.__rpShoot;
@@ -252,9 +254,14 @@ function collectShooting() {
   const intents = rp.fired.slice();
   const out = { on: 0, hits: 0, misses: [], off: 0, falseHits: 0, voided: 0, unfired: 0, unmatched: 0 };
   let k = 0;
+  const turn = (a) => Math.abs(((a + 3141.59 * 3) % 6283.19) - 3141.59); // |a| in (-π, π], mrad
   for (const s of rec.shots) {
+    const [x1, y1, x2, y2] = s.line;
+    const tol = Math.max(2, 1500 / Math.max(1, Math.hypot(x2 - x1, y2 - y1)));
+    const fits = (it) => turn(s.aim - it.aim) <= tol && Math.abs(Math.round(it.from.x) - x1) <= 1 &&
+      Math.abs(Math.round(it.from.y) - y1) <= 1 && s.at - it.at < 3000 && s.at >= it.at;
     let j = k;
-    while (j < intents.length && Math.abs(((s.aim - intents[j].aim + 3141.59 * 3) % 6283.19) - 3141.59) > 15) j++;
+    while (j < intents.length && !fits(intents[j])) j++;
     if (j === intents.length) { out.unmatched++; continue; }
     out.unfired += j - k; // fires the server did not take (the shooter died first)
     const it = intents[j];
@@ -329,7 +336,8 @@ function armMonitor() {
   c.on('state', (s) => m.states.push({ at: Date.now(), state: s.state, reason: s.reason ?? '', attempt: s.attempt ?? 0 }));
   c.on('stall', (s) => m.states.push({ at: Date.now(), state: s.stalled ? 'stalled' : 'flowing' }));
   c.on('joined', (j) => m.joins.push({ at: Date.now(), player: j.player, resumed: j.resumed }));
-  c.on('left', (l) => m.joins.push({ at: Date.now(), left: l.code, message: l.message }));
+  c.on('left', (l) => m.joins.push({ at: Date.now(), left: l.code, message: l.message, rejoining: l.rejoining ?? false }));
+  c.on('error', (e) => m.joins.push({ at: Date.now(), error: e.code, message: e.message }));
   c.on('snapshot', () => { if (m.snapshots.length < 5000) m.snapshots.push(Date.now()); });
   if (window.rp.stats) {
     let last = window.rp.stats.predictedSteps;
@@ -349,7 +357,10 @@ function timeline(m, when) {
   const lost = m.states.find((s) => s.state === 'reconnecting' && s.at >= when.startMs);
   const snap = after(m.snapshots, when.endMs);
   const resumed = m.joins.find((j) => j.at >= when.startMs && j.player !== undefined);
+  const rejoined = m.joins.find((j) => j.at >= when.startMs && j.player !== undefined && !j.resumed);
   return {
+    rejoined: rejoined ? { player: rejoined.player, ms: rejoined.at - when.endMs } : null,
+    joins: m.joins.filter((j) => j.at >= when.startMs).map((j) => ({ ...j, at: j.at - when.endMs })),
     noticedMs: lost ? lost.at - when.startMs : null,
     noticedReason: lost ? lost.reason : '',
     stalledMs: (() => { const s = m.states.find((x) => x.state === 'stalled' && x.at >= when.startMs); return s ? s.at - when.startMs : null; })(),
