@@ -117,8 +117,18 @@ func (c RoomConfig) rewindTicks() state.Tick {
 	if c.MaxRewind <= 0 {
 		return 0
 	}
-	return state.Tick((c.MaxRewind*time.Duration(c.TickRate) + time.Second - 1) / time.Second)
+	return c.ticks(c.MaxRewind)
 }
+
+// ticks is d in ticks, rounded up.
+func (c RoomConfig) ticks(d time.Duration) state.Tick {
+	return state.Tick((d*time.Duration(c.TickRate) + time.Second - 1) / time.Second)
+}
+
+// maxExtrapolation is how far past the newer of its two snapshots an input's View may reach:
+// the browser SDK extrapolates up to 100 ms when a snapshot is late, and this leaves a
+// margin for a client that does a little more.
+const maxExtrapolation = 150 * time.Millisecond
 func (c RoomConfig) snapshotEvery() int { return c.TickRate / c.SnapshotRate }
 
 // CreateOptions are given when a room is created.

@@ -164,13 +164,13 @@ func (r *Room[I]) update() {
 	}
 	rc.mu.Unlock()
 	// A client can have seen no later state than the previous tick's.
-	latest, back := state.Tick(rc.tick-1), rc.cfg.rewindTicks()
+	latest, back, ahead := state.Tick(rc.tick-1), rc.cfg.rewindTicks(), rc.cfg.ticks(maxExtrapolation)
 	for i := range r.batch {
 		in := &r.batch[i]
 		if in.Seq > in.Player.lastSeq {
 			in.Player.lastSeq = in.Seq
 		}
-		in.View = in.View.Clamp(latest, back)
+		in.View = in.View.Clamp(latest, back, ahead)
 	}
 	r.game.Update(r, r.batch)
 	clear(r.batch)

@@ -24,15 +24,13 @@ type View struct {
 // IsZero reports whether v is the zero View: no view given.
 func (v View) IsZero() bool { return v == View{} }
 
-// MaxExtrapolation bounds View.T: a client extrapolates for a moment, not for long, and a
-// larger T would let a client name a place the entity never was near.
-const MaxExtrapolation = 4.0
-
 // Clamp limits v to what a server may judge against when latest is the newest tick whose
-// state is complete (the tick before the one being simulated), rewinding at most back ticks:
-// each tick is brought into [latest−back, latest] (no client has seen further, and no
-// action reaches further back), and T into [0, MaxExtrapolation]. The zero View stays zero.
-func (v View) Clamp(latest, back Tick) View {
+// state is complete (the tick before the one being simulated): each tick is brought into
+// [latest−back, latest] (no client has seen further, and no action reaches further back),
+// and T into [0, 1+ahead/(To−From)], so that an extrapolation reaches at most ahead ticks
+// past To (a client extrapolates for a moment, not for long; further would let it name a
+// place the entity never came near). The zero View stays zero.
+func (v View) Clamp(latest, back, ahead Tick) View {
 	if v.IsZero() {
 		return v
 	}
@@ -43,9 +41,9 @@ func (v View) Clamp(latest, back Tick) View {
 	v.From = min(max(v.From, oldest), latest)
 	v.To = min(max(v.To, oldest), latest)
 	if !(v.T > 0) || v.From == v.To { // NaN included
-		v.T = 0
+		return View{From: v.From, To: v.To}
 	}
-	v.T = min(v.T, MaxExtrapolation)
+	v.T = min(v.T, 1+float64(ahead)/float64(v.To-v.From))
 	return v
 }
 

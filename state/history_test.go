@@ -6,7 +6,7 @@ import (
 )
 
 func TestViewClampKeepsViewsWithinTheRewindLimit(t *testing.T) {
-	const latest, back = 100, 30
+	const latest, back, ahead = 100, 30, 6
 	cases := []struct {
 		name string
 		in   View
@@ -21,20 +21,21 @@ func TestViewClampKeepsViewsWithinTheRewindLimit(t *testing.T) {
 		{"starting before the limit: starts at it", View{From: 68, To: 72, T: 0.5}, View{From: 70, To: 72, T: 0.5}},
 		{"ticks the wrong way round are swapped", View{From: 92, To: 90, T: 0.5}, View{From: 90, To: 92, T: 0.5}},
 		{"extrapolation is kept up to the bound", View{From: 96, To: 98, T: 2.5}, View{From: 96, To: 98, T: 2.5}},
-		{"extrapolation beyond the bound is bounded", View{From: 96, To: 98, T: 40}, View{From: 96, To: 98, T: MaxExtrapolation}},
+		{"extrapolation reaches at most 6 ticks past To", View{From: 96, To: 98, T: 40}, View{From: 96, To: 98, T: 4}},
+		{"over a longer span, fewer spans", View{From: 90, To: 96, T: 40}, View{From: 90, To: 96, T: 2}},
 		{"a negative blend is From", View{From: 96, To: 98, T: -1}, View{From: 96, To: 98}},
 		{"NaN is From", View{From: 96, To: 98, T: math.NaN()}, View{From: 96, To: 98}},
 		{"one tick: T means nothing", View{From: 96, To: 96, T: 0.7}, View{From: 96, To: 96}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			if got := c.in.Clamp(latest, back); got != c.want {
-				t.Fatalf("%+v.Clamp(%d, %d) = %+v, want %+v", c.in, latest, back, got, c.want)
+			if got := c.in.Clamp(latest, back, ahead); got != c.want {
+				t.Fatalf("%+v.Clamp(%d, %d, %d) = %+v, want %+v", c.in, latest, back, ahead, got, c.want)
 			}
 		})
 	}
 	// Early in a room the limit reaches below tick 1: tick 1 is the oldest.
-	if got := (View{From: 0, To: 2, T: 0.5}).Clamp(5, 30); got != (View{From: 1, To: 2, T: 0.5}) {
+	if got := (View{From: 0, To: 2, T: 0.5}).Clamp(5, 30, 6); got != (View{From: 1, To: 2, T: 0.5}) {
 		t.Fatalf("early clamp: %+v", got)
 	}
 }
