@@ -129,6 +129,7 @@ func (c RoomConfig) ticks(d time.Duration) state.Tick {
 // the browser SDK extrapolates up to 100 ms when a snapshot is late, and this leaves a
 // margin for a client that does a little more.
 const maxExtrapolation = 150 * time.Millisecond
+
 func (c RoomConfig) snapshotEvery() int { return c.TickRate / c.SnapshotRate }
 
 // CreateOptions are given when a room is created.
