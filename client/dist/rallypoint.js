@@ -1671,9 +1671,14 @@ var InterpolationBuffer = class {
   get size() {
     return this.snaps.length;
   }
-  /** Frame statistics since the buffer was made. */
+  /** Frame statistics since the buffer was made, or since {@link InterpolationBuffer.resetStats}. */
   get stats() {
     return { ...this.st };
+  }
+  /** Starts the frame statistics afresh: to measure a window of play, not the page's start. */
+  resetStats() {
+    this.st.frames = this.st.stale = this.st.held = this.st.longestHold = 0;
+    this.holdStart = void 0;
   }
   /**
    * The two snapshots around the render time at local time `now` and the blend factor;
@@ -2228,6 +2233,7 @@ var Client = class {
   close() {
     this.closing = true;
     this.stopTimers();
+    this.endLinger();
     const g = globalThis;
     g.removeEventListener?.("online", this.wake);
     globalThis.document?.removeEventListener?.("visibilitychange", this.wake);
@@ -2263,10 +2269,17 @@ var Client = class {
       this.connectTimer = void 0;
       if (this.ws !== ws || ws.readyState === OPEN) return;
       this.ws = void 0;
-      abandon(ws, 4e3, "connect timeout");
+      this.linger(ws);
       this.dropped("connect timeout", 1006);
     }, this.opts.connectTimeout ?? 5e3);
     ws.onopen = () => {
+      if (this.ws !== ws) {
+        if (this.lingering !== ws) return abandon(ws, 1e3, "superseded");
+        this.stopTimers();
+        if (this.ws !== void 0) abandon(this.ws, 1e3, "superseded");
+        this.ws = ws;
+      }
+      this.endLinger();
       clearTimeout(this.connectTimer);
       this.connectTimer = void 0;
       if (ws.protocol !== SUBPROTOCOL) {
@@ -2309,6 +2322,7 @@ var Client = class {
     ws.onerror = () => {
     };
     ws.onclose = (ev) => {
+      if (this.lingering === ws) this.lingering = void 0;
       if (this.ws !== ws) return;
       this.ws = void 0;
       this.dropped("closed", ev.code);
@@ -2352,6 +2366,22 @@ var Client = class {
     clearTimeout(this.timer);
     this.timer = void 0;
     this.open();
+  }
+  /** Keeps ws, an attempt that timed out, for one more connectTimeout in case it opens. */
+  linger(ws) {
+    this.endLinger();
+    this.lingering = ws;
+    this.lingerTimer = setTimeout(() => {
+      if (this.lingering === ws) abandon(ws, 4e3, "connect timeout");
+      this.lingering = this.lingerTimer = void 0;
+    }, this.opts.connectTimeout ?? 5e3);
+  }
+  /** Closes a lingering attempt, if any. */
+  endLinger() {
+    clearTimeout(this.lingerTimer);
+    const ws = this.lingering;
+    this.lingering = this.lingerTimer = void 0;
+    if (ws !== void 0 && ws !== this.ws) abandon(ws, 4e3, "connect timeout");
   }
   stopTimers() {
     if (this.timer !== void 0) clearTimeout(this.timer);

@@ -53,7 +53,15 @@ export interface ConnectOptions {
    * would reach the server all at once, stale.
    */
   stallAfter?: number;
-  /** A connection attempt not open within this long (ms, default 5000) is abandoned and another made. */
+  /**
+   * A connection attempt not open within this long (ms, default 5000) is given up on and
+   * another made at once. The one given up on is not closed yet: it may still open for as long
+   * again, beside the new one, and whichever opens first is kept. A fresh attempt every few
+   * seconds is what gets through soonest when a dead link comes back (an old attempt's lost
+   * packets wait for the kernel's retransmission, 1, 3, 7 s apart); the lingering one is what
+   * lets a handshake that needs more than this (a busy server, a slow link) open at all.
+   * What it costs: two sockets at most while connecting.
+   */
   connectTimeout?: number;
   /**
    * When a resume finds the seat gone (the grace period ran out, the room ended), join
@@ -284,6 +292,9 @@ export class Client {
   private nextReq = 1;
   private closing = false;
   private attempt = 0;
+  /** An attempt that timed out and may still open (see {@link ClientOptions.connectTimeout}). */
+  private lingering: WebSocketLike | undefined;
+  private lingerTimer: ReturnType<typeof setTimeout> | undefined;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private connectTimer: ReturnType<typeof setTimeout> | undefined;
   private pinger: ReturnType<typeof setTimeout> | undefined;
@@ -574,6 +585,7 @@ export class Client {
   close(): void {
     this.closing = true;
     this.stopTimers();
+    this.endLinger();
     const g = globalThis as { removeEventListener?: (type: string, fn: () => void) => void };
     g.removeEventListener?.("online", this.wake);
     (globalThis as { document?: { removeEventListener?: (type: string, fn: () => void) => void } }).document?.removeEventListener?.("visibilitychange", this.wake);
@@ -613,10 +625,18 @@ export class Client {
       this.connectTimer = undefined;
       if (this.ws !== ws || ws.readyState === OPEN) return;
       this.ws = undefined;
-      abandon(ws, 4000, "connect timeout");
+      this.linger(ws);
       this.dropped("connect timeout", 1006);
     }, this.opts.connectTimeout ?? 5000);
     ws.onopen = () => {
+      if (this.ws !== ws) {
+        if (this.lingering !== ws) return abandon(ws, 1000, "superseded");
+        // An attempt given up on opened first: keep it, and drop the newer one.
+        this.stopTimers();
+        if (this.ws !== undefined) abandon(this.ws, 1000, "superseded");
+        this.ws = ws;
+      }
+      this.endLinger();
       clearTimeout(this.connectTimer);
       this.connectTimer = undefined;
       if (ws.protocol !== SUBPROTOCOL) {
@@ -660,6 +680,7 @@ export class Client {
       // onclose follows with the details.
     };
     ws.onclose = (ev) => {
+      if (this.lingering === ws) this.lingering = undefined;
       if (this.ws !== ws) return;
       this.ws = undefined;
       this.dropped("closed", ev.code);
@@ -706,6 +727,24 @@ export class Client {
     clearTimeout(this.timer);
     this.timer = undefined;
     this.open();
+  }
+
+  /** Keeps ws, an attempt that timed out, for one more connectTimeout in case it opens. */
+  private linger(ws: WebSocketLike): void {
+    this.endLinger();
+    this.lingering = ws;
+    this.lingerTimer = setTimeout(() => {
+      if (this.lingering === ws) abandon(ws, 4000, "connect timeout");
+      this.lingering = this.lingerTimer = undefined;
+    }, this.opts.connectTimeout ?? 5000);
+  }
+
+  /** Closes a lingering attempt, if any. */
+  private endLinger(): void {
+    clearTimeout(this.lingerTimer);
+    const ws = this.lingering;
+    this.lingering = this.lingerTimer = undefined;
+    if (ws !== undefined && ws !== this.ws) abandon(ws, 4000, "connect timeout");
   }
 
   private stopTimers(): void {

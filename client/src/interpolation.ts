@@ -207,9 +207,15 @@ export class InterpolationBuffer {
     return this.snaps.length;
   }
 
-  /** Frame statistics since the buffer was made. */
+  /** Frame statistics since the buffer was made, or since {@link InterpolationBuffer.resetStats}. */
   get stats(): InterpolationStats {
     return { ...this.st };
+  }
+
+  /** Starts the frame statistics afresh: to measure a window of play, not the page's start. */
+  resetStats(): void {
+    this.st.frames = this.st.stale = this.st.held = this.st.longestHold = 0;
+    this.holdStart = undefined;
   }
 
   /**

@@ -103,7 +103,7 @@ test("outside a room, answered pings keep a quiet link alive; unanswered ones en
   assert.ok(noticed >= 2900 && noticed <= 3400, `unanswered pings noticed after ${noticed} ms`);
 });
 
-test("a connection attempt that never opens is abandoned after connectTimeout, and another made at once", async (t) => {
+test("a connection attempt not open within connectTimeout gets a fresh one beside it; the old one may still open, for twice as long in all", async (t) => {
   const env = setup(t, { connectTimeout: 2000 });
   env.advance(1990);
   assert.equal(env.sockets.length, 1);
@@ -111,12 +111,28 @@ test("a connection attempt that never opens is abandoned after connectTimeout, a
   assert.equal(env.states.at(-1).state, "reconnecting");
   assert.equal(env.states.at(-1).reason, "connect timeout");
   env.advance(10);
-  assert.equal(env.sockets.length, 2);
-  env.advance(2010);
-  env.advance(10);
-  assert.equal(env.sockets.length, 3, "attempts go on while the link is silent, without waiting for a backoff");
-  await seat(env, 2);
+  assert.equal(env.sockets.length, 2, "attempts go on while the link is silent, without waiting for a backoff");
+  assert.equal(env.sockets[0].closedWith, undefined, "the attempt given up on lingers");
+  env.advance(2000);
+  assert.equal(env.sockets.length, 3);
+  assert.notEqual(env.sockets[0].closedWith, undefined, "one lingering attempt at a time: the oldest is closed");
+  assert.equal(env.sockets[1].closedWith, undefined);
+  // The lingering attempt opens first (a slow handshake finishing): it is kept, the newer closed.
+  await seat(env, 1);
   assert.equal(env.client.state, "open");
+  assert.notEqual(env.sockets[2].closedWith, undefined, "the newer attempt is dropped");
+  env.advance(500);
+  assert.equal(env.sockets.length, 3, "no more attempts once open");
+  // A lingering attempt that never opens is closed 2 connectTimeouts after it began, also
+  // when the next attempt does not time out but is refused (and waits for the backoff).
+  env.sockets[1].drop(1006);
+  while (env.sockets.length === 3) env.advance(10);
+  const began = env.now();
+  while (env.sockets.length === 4) env.advance(10);
+  env.sockets[4].drop(1006);
+  while (env.sockets[3].closedWith === undefined && env.now() - began < 20000) env.advance(10);
+  const took = env.now() - began;
+  assert.ok(took >= 3970 && took <= 4030, `a lingering attempt closed after ${took} ms, want 4000`);
 });
 
 test("a stalled room stops inputs, which are not queued; they go again once snapshots flow", async (t) => {

@@ -140,6 +140,13 @@ test("interpolation: stats count frames, stale and held frames, the longest hold
   const s = b.stats;
   assert.equal(s.frames, 50);
   assert.ok(s.stale > 40 && s.held > 30 && s.longestHold >= 300, JSON.stringify(s));
+  // resetStats measures a window: the hold before it is not counted in it.
+  b.resetStats();
+  for (let tick = 62; tick <= 120; tick += 2) b.push(tick, st(tick), (tick * 1000) / 60 + 500);
+  for (let now = 1500; now < 2000; now += 10) b.sample(now);
+  const w = b.stats;
+  assert.equal(w.frames, 50);
+  assert.ok(w.longestHold < 300, `longest hold in the window ${w.longestHold} ms, before it ${s.longestHold} ms`);
 });
 
 test("interpolation: entities only in `to` wait, entities only in `from` stay, kinds picked", () => {

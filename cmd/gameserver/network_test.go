@@ -365,6 +365,7 @@ type blackoutResult struct {
 	StalledMs       *float64 `json:"stalledMs"`
 	FirstSnapshotMs *float64 `json:"firstSnapshotMs"`
 	ContinueMs      *float64 `json:"continueMs"`
+	DeadMs          float64  `json:"deadAfterReturnMs"` // shooter: waiting to respawn after the return, not counted in ContinueMs
 	SamePlayer      bool     `json:"samePlayer"`
 	Resumed         *struct {
 		Player  int     `json:"player"`
@@ -406,6 +407,9 @@ func checkBlackout(t *testing.T, run e2eRun, name, game string, lost bool, table
 	}
 	line := fmt.Sprintf("blackout %-14s noticed after %s (%s); %s; play continues %s after the return",
 		name, f(r.NoticedMs), r.NoticedReason, back, f(r.ContinueMs))
+	if r.DeadMs > 0 {
+		line += fmt.Sprintf(" (not counting %.0f ms dead, waiting to respawn)", r.DeadMs)
+	}
 	if game == "crossword" {
 		line += fmt.Sprintf("; the letter typed during it delivered %s after the return", f(r.LetterSeenMs))
 	}
@@ -420,7 +424,9 @@ func checkBlackout(t *testing.T, run e2eRun, name, game string, lost bool, table
 	case lost && r.Rejoined == nil:
 		t.Errorf("after a %d s blackout, longer than the seat is held, the page did not join again: %s", r.Seconds, diag())
 	}
-	if r.NoticedMs == nil || *r.NoticedMs > 3500 {
+	// About 3 s (3.0-3.3 s on a quiet machine); the margin is for a CI machine that runs the
+	// race detector over every package at once, where the page's timers fire late (4.1 s seen).
+	if r.NoticedMs == nil || *r.NoticedMs > 5000 {
 		t.Errorf("the page noticed the silent link after %s, want about 3 s (states %s)", f(r.NoticedMs), r.States)
 	}
 	// Resuming takes a round trip or two after the return; joining anew takes one more (the

@@ -42,7 +42,7 @@ const (
 	// wsGUID is the key suffix of RFC 6455 §1.3 / §4.2.2.
 	wsGUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 	// ioTimeout is how long any read or write may make no progress before the case fails.
-	ioTimeout = 5 * time.Second
+	ioTimeout = 30 * time.Second
 	// failFastTimeout is how long a fail-fast case waits for the close after the first bad
 	// fragment before it concludes the server is waiting for more input.
 	failFastTimeout = 4 * time.Second

@@ -53,7 +53,15 @@ export interface ConnectOptions {
      * would reach the server all at once, stale.
      */
     stallAfter?: number;
-    /** A connection attempt not open within this long (ms, default 5000) is abandoned and another made. */
+    /**
+     * A connection attempt not open within this long (ms, default 5000) is given up on and
+     * another made at once. The one given up on is not closed yet: it may still open for as long
+     * again, beside the new one, and whichever opens first is kept. A fresh attempt every few
+     * seconds is what gets through soonest when a dead link comes back (an old attempt's lost
+     * packets wait for the kernel's retransmission, 1, 3, 7 s apart); the lingering one is what
+     * lets a handshake that needs more than this (a busy server, a slow link) open at all.
+     * What it costs: two sockets at most while connecting.
+     */
     connectTimeout?: number;
     /**
      * When a resume finds the seat gone (the grace period ran out, the room ended), join
@@ -247,6 +255,9 @@ export declare class Client {
     private nextReq;
     private closing;
     private attempt;
+    /** An attempt that timed out and may still open (see {@link ClientOptions.connectTimeout}). */
+    private lingering;
+    private lingerTimer;
     private timer;
     private connectTimer;
     private pinger;
@@ -380,6 +391,10 @@ export declare class Client {
     private setStalled;
     /** Cuts a backoff wait short (the browser is online again, the tab is visible again). */
     private retryNow;
+    /** Keeps ws, an attempt that timed out, for one more connectTimeout in case it opens. */
+    private linger;
+    /** Closes a lingering attempt, if any. */
+    private endLinger;
     private stopTimers;
     /** Returns the tick to acknowledge (0 for none) and forgets it, with its timer. */
     private takeAck;

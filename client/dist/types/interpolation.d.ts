@@ -118,8 +118,10 @@ export declare class InterpolationBuffer {
     renderTime(now: number): number;
     /** How many snapshots are buffered. */
     get size(): number;
-    /** Frame statistics since the buffer was made. */
+    /** Frame statistics since the buffer was made, or since {@link InterpolationBuffer.resetStats}. */
     get stats(): InterpolationStats;
+    /** Starts the frame statistics afresh: to measure a window of play, not the page's start. */
+    resetStats(): void;
     /**
      * The two snapshots around the render time at local time `now` and the blend factor;
      * undefined while the buffer is empty. Call it once per drawn frame: it moves the render

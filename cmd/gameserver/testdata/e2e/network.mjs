@@ -232,6 +232,7 @@ function armShooting() {
     if (lastSnap > 0) rec.trouble.maxGapMs = Math.max(rec.trouble.maxGapMs, now - lastSnap);
     lastSnap = now;
   });
+  rp.client.buffer.resetStats(); // the window measured, not the page's start
   rec.buffer0 = rp.client.buffer.stats;
   rec.stats0 = { ...rp.stats };
   window.__rpShoot = rec;
@@ -340,11 +341,18 @@ function armMonitor() {
   c.on('error', (e) => m.joins.push({ at: Date.now(), error: e.code, message: e.message }));
   c.on('snapshot', () => { if (m.snapshots.length < 5000) m.snapshots.push(Date.now()); });
   if (window.rp.stats) {
+    // Steps, and the spans the player was dead (no inputs are sent while dead: a bot may
+    // shoot the player during the outage, and the respawn takes 2 s).
+    m.dead = [];
     let last = window.rp.stats.predictedSteps;
+    let deadSince = 0;
     (function watch() {
       const n = window.rp.stats.predictedSteps;
       if (n !== last && m.steps.length < 5000) m.steps.push(Date.now());
       last = n;
+      const alive = window.rp.alive();
+      if (!alive && deadSince === 0) deadSince = Date.now();
+      if (alive && deadSince !== 0) { m.dead.push([deadSince, Date.now()]); deadSince = 0; }
       setTimeout(watch, 5);
     })();
   }
@@ -402,8 +410,10 @@ async function shooterBlackout(env, entry) {
     const m = await p.page.evaluate(() => window.__rpMon);
     const steps = m.steps.find((t) => t >= when.endMs);
     const t = timeline(m, when);
-    const cont = t.firstSnapshotMs === null || steps === undefined ? null : Math.max(t.firstSnapshotMs, steps - when.endMs);
-    return { seconds: entry.seconds, me, ...t, continueMs: cont, samePlayer: t.resumed !== null && t.resumed.player === me && t.resumed.resumed };
+    // Time spent dead after the return (waiting to respawn) is the game, not the link.
+    const deadMs = steps === undefined ? 0 : m.dead.reduce((sum, [a, b]) => sum + Math.max(0, Math.min(b, steps) - Math.max(a, when.endMs)), 0);
+    const cont = t.firstSnapshotMs === null || steps === undefined ? null : Math.max(t.firstSnapshotMs, steps - when.endMs - deadMs);
+    return { seconds: entry.seconds, me, ...t, continueMs: cont, deadAfterReturnMs: Math.round(deadMs), samePlayer: t.resumed !== null && t.resumed.player === me && t.resumed.resumed };
   } finally {
     await closeAll([p]);
   }
