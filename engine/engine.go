@@ -134,7 +134,10 @@ func (c RoomConfig) snapshotEvery() int { return c.TickRate / c.SnapshotRate }
 
 // CreateOptions are given when a room is created.
 type CreateOptions struct {
-	Private  bool // not listed and not chosen by quick play; joined by id (or code)
+	// Private rooms are not listed, not chosen by quick play, and joined only by their code
+	// or a seat reservation: a room id shows in logs, metrics and URLs, so it is no secret,
+	// and a join by id is refused (CodePrivate). Code guesses are rate-limited; ids are not.
+	Private  bool
 	Metadata map[string]string
 }
 

@@ -370,6 +370,11 @@ func (s *session) join(n int) bool {
 		if rc == nil {
 			return respond(CodeNotFound, "no room "+opts.Room)
 		}
+		if rc.private { // set at creation, never changed
+			// The code is the key of a private room: its id is no secret, and the code's
+			// guesses are rate-limited where ids are not.
+			return respond(CodePrivate, "room "+opts.Room+" is private: join it with its code")
+		}
 	case opts.Game == "":
 		return respond(CodeNotFound, "join needs a game, a room or a resume token")
 	case opts.Create:
