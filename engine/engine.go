@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/lithammer/shortuuid/v4"
+
 	"github.com/rallypoint/rallypoint/match"
 	"github.com/rallypoint/rallypoint/net/ws"
 	"github.com/rallypoint/rallypoint/state"
@@ -413,6 +415,15 @@ func (e *Engine) Shutdown(ctx context.Context) error {
 }
 
 // sessions maps resume tokens to seats.
+//
+// A token is rotated on every resume (RFC 6749 §10.4 does the same with refresh tokens, for
+// the same reason): the 0x11 answering a resume carries a new token and the one used dies,
+// so a token seen once (a log line, a shared screen, a proxy) cannot take the seat over
+// later. Killing the used token at once would cost a player whose link dropped again before
+// the answer arrived the seat itself (they hold only the used token), and that is just when
+// links drop: so the used token stays honoured until the new connection acknowledges a
+// snapshot, which it can only have received after the 0x11 with the new token. The window
+// in which a copied token still works is one round trip after each resume.
 type sessions struct {
 	mu      sync.Mutex
 	byToken map[string]*Player
@@ -426,9 +437,36 @@ func (s *sessions) add(p *Player) {
 
 func (s *sessions) remove(p *Player) {
 	s.mu.Lock()
-	if s.byToken[p.token] == p {
-		delete(s.byToken, p.token)
+	s.forget(p, p.token)
+	s.forget(p, p.prevToken)
+	s.mu.Unlock()
+}
+
+// forget drops token if it names p; s.mu is held.
+func (s *sessions) forget(p *Player, token string) {
+	if token != "" && s.byToken[token] == p {
+		delete(s.byToken, token)
 	}
+}
+
+// rotate gives p a new token after a resume made with used (p's token or its previous one):
+// used stays valid until confirm, every other token of p dies.
+func (s *sessions) rotate(p *Player, used string) {
+	next := shortuuid.New()
+	s.mu.Lock()
+	s.forget(p, p.token)
+	s.forget(p, p.prevToken)
+	p.token, p.prevToken = next, used
+	s.byToken[next] = p
+	s.byToken[used] = p
+	s.mu.Unlock()
+}
+
+// confirm retires p's previous token: the client has its new one.
+func (s *sessions) confirm(p *Player) {
+	s.mu.Lock()
+	s.forget(p, p.prevToken)
+	p.prevToken = ""
 	s.mu.Unlock()
 }
 

@@ -183,8 +183,12 @@ func (s *session) handle(data []byte) bool {
 // reached: the client cannot have seen it, and taking it would leave every later, genuine
 // acknowledgement looking stale. The room still checks that the acknowledged snapshot is in
 // its history and was sent through the player's current view before using it as a baseline.
+//
+// Only the connection that holds the seat acknowledges: after a resume, the connection it
+// replaced may still deliver a few messages, and its ticks say nothing of what the new one
+// received (nor that the new one has its resume token: see sessions).
 func (s *session) ack(p *Player, tick uint32) {
-	if tick > p.ackTick.Load() && tick <= p.room.publicTick.Load() {
+	if tick > p.ackTick.Load() && tick <= p.room.publicTick.Load() && p.conn.Load() == s.c {
 		p.ackTick.Store(tick)
 	}
 }
@@ -362,7 +366,7 @@ func (s *session) join(n int) bool {
 		if p == nil {
 			return respond(CodeNotFound, "unknown or expired resume token")
 		}
-		rc, cmd.kind, cmd.player = p.room, cmdRejoin, p
+		rc, cmd.kind, cmd.player, cmd.token = p.room, cmdRejoin, p, opts.Token
 	case opts.Room != "":
 		s.e.mu.Lock()
 		rc = s.e.rooms[opts.Room]
