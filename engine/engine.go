@@ -170,6 +170,8 @@ type Engine struct {
 
 	sessions sessions
 	lobby    *lobby
+
+	panicLogs *logLimiter // lines about inputs that made the game's decoder panic
 }
 
 // New makes an engine.
@@ -218,6 +220,7 @@ func New(opts Options) *Engine {
 		e.accept.Limits.PongTimeout = peer - peer/2
 	}
 	e.sessions.byToken = make(map[string]*Player)
+	e.panicLogs = newLogLimiter(5, 10*time.Second)
 	e.lobby = newLobby(e)
 	return e
 }

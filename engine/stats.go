@@ -90,6 +90,7 @@ type Metrics struct {
 	Panics        atomic.Int64
 	InputsDropped atomic.Int64 // inputs beyond RoomConfig.MaxInputsPerTick, not queued
 	Malformed     atomic.Int64 // malformed client messages
+	InputPanics   atomic.Int64 // inputs refused because the game's input decoder panicked on them
 	TickLateness  Histogram
 }
 
