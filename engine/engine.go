@@ -64,6 +64,15 @@ type RoomConfig struct {
 	// Floods are stopped by the connection's message rate limit (1008, 240 messages/s
 	// sustained).
 	MaxInputsPerTick int
+	// MaxPendingRequests bounds a player's requests ([5, req, name, payload]) waiting for the
+	// room's next tick, where Game.Request answers them. One over the bound is answered at
+	// once with [21, req, 8, "too many requests waiting"] and goes no further; the player and
+	// the connection stay, since a burst after a stall is not an attack. A sustained flood
+	// is closed by the connection's message rate limit (1008). Default 8: an honest client
+	// waits for its answers, and 8 a tick at 30 Hz is already the 240 messages a second the
+	// rate limit allows; each waiting request holds its payload (up to the 64 KiB message
+	// limit), so the bound is also 512 KiB of memory per player at most.
+	MaxPendingRequests int
 	// MaxRewind bounds lag compensation: an input's View (what the client drew when it
 	// made the input) is limited to this far before the tick that applies it, so that a
 	// player on a bad link cannot hit someone who reached cover longer ago. Real views are
@@ -91,6 +100,7 @@ func (c RoomConfig) withDefaults() (RoomConfig, error) {
 	def(&c.SnapshotRate, c.TickRate)
 	def(&c.MaxPlayers, 16)
 	def(&c.MaxInputsPerTick, max(16, c.TickRate))
+	def(&c.MaxPendingRequests, 8)
 	def(&c.MaxCatchUp, 3)
 	def(&c.SnapshotHistory, 64)
 	def(&c.FrameCacheSize, 256)
@@ -106,7 +116,7 @@ func (c RoomConfig) withDefaults() (RoomConfig, error) {
 	if c.TickRate < 1 || c.TickRate > 1000 || c.SnapshotRate < 1 || c.TickRate%c.SnapshotRate != 0 {
 		return c, fmt.Errorf("engine: TickRate %d and SnapshotRate %d: the snapshot rate must divide the tick rate", c.TickRate, c.SnapshotRate)
 	}
-	if c.MaxPlayers < 1 || c.MaxInputsPerTick < 1 || c.MaxCatchUp < 0 || c.SnapshotHistory < 2 || c.FrameCacheSize < 1 {
+	if c.MaxPlayers < 1 || c.MaxInputsPerTick < 1 || c.MaxPendingRequests < 1 || c.MaxCatchUp < 0 || c.SnapshotHistory < 2 || c.FrameCacheSize < 1 {
 		return c, errors.New("engine: RoomConfig has a negative or zero limit")
 	}
 	return c, nil

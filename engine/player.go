@@ -26,8 +26,9 @@ type Player struct {
 	room      *roomCore
 	session   string // id of the connection that took the seat (reservations are keyed by it)
 
-	conn    atomic.Pointer[ws.Conn] // nil while dropped
-	ackTick atomic.Uint32           // last snapshot tick the client acknowledged
+	conn     atomic.Pointer[ws.Conn] // nil while dropped
+	ackTick  atomic.Uint32           // last snapshot tick the client acknowledged
+	requests atomic.Int32            // requests queued for the room, not yet answered
 
 	// Owned by the room goroutine.
 	lastSeq   uint32        // highest input sequence handed to Update

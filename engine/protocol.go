@@ -51,7 +51,7 @@ const (
 	CodeNotFound       Code = 5  // no such game, room, join code or resume token
 	CodeFull           Code = 6  // the room has no free seat
 	CodeLocked         Code = 7  // the room accepts no new players
-	CodeRateLimited    Code = 8  // too many messages; the connection is dropped
+	CodeRateLimited    Code = 8  // too many requests waiting (the connection stays); a sustained message flood is closed with 1008
 	CodeRoomEnded      Code = 9  // the room ended (the game ended it or the server is stopping)
 	CodeInternal       Code = 10 // the game failed; the room ended
 	CodeAlreadyJoined  Code = 11 // a connection is in one room at a time

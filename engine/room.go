@@ -394,6 +394,7 @@ func (rc *roomCore) removePlayer(p *Player, why LeaveReason) {
 
 func (rc *roomCore) handleRequest(c *command) {
 	p := c.player
+	p.requests.Add(-1)
 	if p.left {
 		return
 	}

@@ -170,7 +170,16 @@ func (s *session) handle(data []byte) bool {
 			_ = s.e.writeMsg(s.c, KindResponse, req, uint64(CodeNotJoined), "join a room first")
 			return true
 		}
-		p.room.enqueue(command{kind: cmdRequest, player: p, req: req, name: name, payload: payload})
+		if p.requests.Add(1) > int32(p.room.cfg.MaxPendingRequests) {
+			p.requests.Add(-1)
+			s.e.metrics.RequestsRefused.Add(1)
+			_ = s.e.writeMsg(s.c, KindResponse, req, uint64(CodeRateLimited), "too many requests waiting for an answer; wait for one")
+			return true
+		}
+		if !p.room.enqueue(command{kind: cmdRequest, player: p, req: req, name: name, payload: payload}) {
+			p.requests.Add(-1)
+			_ = s.e.writeMsg(s.c, KindResponse, req, uint64(CodeRoomEnded), "the room has ended")
+		}
 	default:
 		return s.fail(CodeUnknownKind, "unknown message kind")
 	}

@@ -91,7 +91,10 @@ type Metrics struct {
 	InputsDropped atomic.Int64 // inputs beyond RoomConfig.MaxInputsPerTick, not queued
 	Malformed     atomic.Int64 // malformed client messages
 	InputPanics   atomic.Int64 // inputs refused because the game's input decoder panicked on them
-	TickLateness  Histogram
+	// RequestsRefused counts requests answered with CodeRateLimited because the player
+	// already had RoomConfig.MaxPendingRequests waiting.
+	RequestsRefused atomic.Int64
+	TickLateness    Histogram
 }
 
 func (m *Metrics) observeLateness(d time.Duration) {
