@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
+	"net/netip"
 	"slices"
 	"sort"
 	"sync"
@@ -42,6 +44,47 @@ type Options struct {
 	// MaxRooms bounds the rooms running at once, so that clients asking for new rooms cannot
 	// exhaust the server; default 10000.
 	MaxRooms int
+
+	// MaxConnsPerClient bounds the WebSocket connections one client (ClientKey: an IPv4
+	// address or an IPv6 /64, behind trusted proxies the address they forwarded for) holds
+	// at once, handshakes included. One more is refused before the upgrade with 429 Too
+	// Many Requests and Retry-After (Metrics.ConnsRefusedPerClient). Default 64: a family or
+	// a LAN party behind one NAT, each player with a tab or two, stays far below it; a
+	// school or a carrier-grade NAT may need more, which is what the option is for.
+	MaxConnsPerClient int
+	// MaxConns bounds the engine's connections in all, handshakes included; one more is
+	// refused with 503 Service Unavailable and Retry-After (Metrics.ConnsRefused). Default:
+	// three quarters of the process's open-file limit (the rest is for listeners, logs and
+	// the HTTP connections that are not games), at most 50,000, at least 64. Each idle
+	// connection costs a file descriptor and a few KiB; a seated player, its share of the
+	// room's work too, so set it to what the machine was measured to hold.
+	MaxConns int
+
+	// TrustedProxies are the reverse proxies (and load balancers) in front of the server,
+	// as CIDR prefixes: a request from one of them is attributed to the address it says it
+	// forwarded for (ForwardedHeader); see ClientKey. Empty: no proxy is believed, the peer
+	// is the client. Never list a prefix clients can send from: they could then claim any
+	// address, and every per-client limit would be theirs to multiply.
+	TrustedProxies []netip.Prefix
+	// ForwardedHeader is the header the trusted proxies write: "X-Forwarded-For" (the
+	// default; nginx's $proxy_add_x_forwarded_for, HAProxy's forwardfor, most load
+	// balancers) or "Forwarded" (RFC 7239). Only one is read: a proxy passes the other one
+	// through untouched from the client, and believing it would let the client choose its
+	// own key.
+	ForwardedHeader string
+	// IPv6Prefix is how many leading bits of an IPv6 address make a client key; default 64.
+	IPv6Prefix int
+
+	// PublicHosts pins the host names this server is reached under by browsers, e.g.
+	// "play.example.com" or "*.example.com" (path.Match patterns; a pattern without a port
+	// matches any port). When set, a browser request (one with an Origin header) must be
+	// addressed to one of them (its Host) and come from a page on one of them or on
+	// Accept.OriginPatterns, else it is refused with 403 and a reason
+	// (Metrics.OriginsRefused, and a log line, rate-limited). Without it the check is
+	// same-host (Origin equals Host) plus Accept.OriginPatterns, which a DNS-rebinding page
+	// passes: its name resolves to this server, so its Origin and Host agree. Non-browser
+	// clients send no Origin and are not affected. RFC 6455 §10.2.
+	PublicHosts []string
 }
 
 // RoomConfig says how a game's rooms run. Zero fields take the defaults given.
@@ -181,7 +224,14 @@ type Engine struct {
 	sessions sessions
 	lobby    *lobby
 
-	panicLogs *logLimiter // lines about inputs that made the game's decoder panic
+	panicLogs  *logLimiter // lines about inputs that made the game's decoder panic
+	originLogs *logLimiter // lines about refused origins
+
+	connLimit   connLimits
+	proxies     []netip.Prefix
+	fwdHeader   string
+	v6Prefix    int
+	publicHosts []string
 }
 
 // New makes an engine.
@@ -231,6 +281,37 @@ func New(opts Options) *Engine {
 	}
 	e.sessions.byToken = make(map[string]*Player)
 	e.panicLogs = newLogLimiter(5, 10*time.Second)
+	e.originLogs = newLogLimiter(5, 10*time.Second)
+	e.connLimit = connLimits{perClient: opts.MaxConnsPerClient, total: opts.MaxConns, byKey: make(map[string]int)}
+	if e.connLimit.perClient <= 0 {
+		e.connLimit.perClient = 64
+	}
+	if e.connLimit.total <= 0 {
+		e.connLimit.total = 50000
+		if fd := fdLimit(); fd > 0 {
+			e.connLimit.total = max(64, min(e.connLimit.total, fd-fd/4))
+		}
+	}
+	e.proxies = slices.Clone(opts.TrustedProxies)
+	e.fwdHeader = http.CanonicalHeaderKey(opts.ForwardedHeader)
+	if e.fwdHeader == "" {
+		e.fwdHeader = "X-Forwarded-For"
+	}
+	e.v6Prefix = opts.IPv6Prefix
+	if e.v6Prefix <= 0 || e.v6Prefix > 128 {
+		e.v6Prefix = 64
+	}
+	e.publicHosts = slices.Clone(opts.PublicHosts)
+	// A page on a pinned host may open connections addressed to another pinned host (the
+	// site on www., the game server on play.).
+	// ws matches an Origin's host with its port, so a name pinned without one allows any.
+	e.accept.OriginPatterns = slices.Clip(opts.Accept.OriginPatterns)
+	for _, h := range opts.PublicHosts {
+		e.accept.OriginPatterns = append(e.accept.OriginPatterns, h)
+		if _, _, err := net.SplitHostPort(h); err != nil {
+			e.accept.OriginPatterns = append(e.accept.OriginPatterns, h+":*")
+		}
+	}
 	e.lobby = newLobby(e)
 	return e
 }
@@ -524,8 +605,37 @@ func (e *Engine) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "server shutting down", http.StatusServiceUnavailable)
 		return
 	}
+	if !e.checkHost(w, r) {
+		return
+	}
+	key := e.ClientKey(r)
+	switch e.connLimit.acquire(key) {
+	case http.StatusTooManyRequests:
+		e.metrics.ConnsRefusedPerClient.Add(1)
+		refuse(w, http.StatusTooManyRequests, connRetryClient,
+			fmt.Sprintf("too many connections from your address (%d open); close one or try again later", e.connLimit.perClient))
+		return
+	case http.StatusServiceUnavailable:
+		e.metrics.ConnsRefused.Add(1)
+		refuse(w, http.StatusServiceUnavailable, connRetryServer,
+			fmt.Sprintf("server full (%d connections); try again later", e.connLimit.total))
+		return
+	}
+	e.metrics.Conns.Add(1)
+	defer func() {
+		e.connLimit.release(key)
+		e.metrics.Conns.Add(-1)
+	}()
+	// A refused handshake closes its connection: the client came for a WebSocket, not to
+	// reuse the connection for other requests (and ws.Dial reads a refusal's body to EOF).
+	// A 101 is written on the hijacked connection, without this header.
+	w.Header().Set("Connection", "close")
 	c, err := ws.Accept(w, r, &e.accept)
 	if err != nil {
+		var he *ws.HandshakeError
+		if errors.As(err, &he) && he.Status == http.StatusForbidden {
+			e.originRefused(r, he.Reason)
+		}
 		return
 	}
 	if c.Subprotocol() != Subprotocol {
@@ -540,6 +650,6 @@ func (e *Engine) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		delete(e.conns, c)
 		e.mu.Unlock()
 	}()
-	s := &session{e: e, c: c}
+	s := &session{e: e, c: c, key: key}
 	s.serve()
 }

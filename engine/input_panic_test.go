@@ -32,9 +32,9 @@ func (in *fragileInput) DecodeMsgpack(dec *msgpack.Decoder) error {
 		panic("the decoder has a bug")
 	case "panic error":
 		panic(errors.New("the decoder has a bug"))
-	case "nil map":
-		var m map[string]int
-		m["x"] = 1
+	case "nil pointer":
+		var m map[string]*fragileInput
+		in.Add = m["x"].Add
 	case "index":
 		var s []int
 		in.Add = int64(s[in.Add])
@@ -77,7 +77,7 @@ func TestInputDecoderPanicIsRefusedNotFatal(t *testing.T) {
 		{"fine", false},
 		{"panic", true},
 		{"panic error", true},
-		{"nil map", true},
+		{"nil pointer", true},
 		{"index", true},
 	}
 	var want int64

@@ -23,6 +23,7 @@ type session struct {
 	e      *Engine
 	c      *ws.Conn
 	id     string // identifies the connection's player to the matchmaker and reservations
+	key    string // the client, for per-client limits (Engine.ClientKey)
 	player *Player
 	ticket string // the matchmaking ticket waiting for this connection, if any
 	feed   func() // cancels the lobby feed, if following one
@@ -360,7 +361,7 @@ func (s *session) join(n int) bool {
 		cmd.claimed = true
 		s.putTicket("")
 	case opts.Code != "":
-		room, err := s.e.lobby.codes.Lookup(opts.Code, clientKey(s.c.RemoteAddr()))
+		room, err := s.e.lobby.codes.Lookup(opts.Code, s.key)
 		if errors.Is(err, match.ErrTooManyGuesses) {
 			return respond(CodeTooManyGuesses, err.Error())
 		}

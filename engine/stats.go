@@ -94,7 +94,16 @@ type Metrics struct {
 	// RequestsRefused counts requests answered with CodeRateLimited because the player
 	// already had RoomConfig.MaxPendingRequests waiting.
 	RequestsRefused atomic.Int64
-	TickLateness    Histogram
+	// Conns are the connections the engine holds (handshakes included);
+	// ConnsRefusedPerClient and ConnsRefused count those refused by
+	// Options.MaxConnsPerClient (429) and Options.MaxConns (503).
+	Conns                 atomic.Int64
+	ConnsRefusedPerClient atomic.Int64
+	ConnsRefused          atomic.Int64
+	// OriginsRefused counts browser handshakes refused for their Origin or, with
+	// Options.PublicHosts, their Host (403).
+	OriginsRefused atomic.Int64
+	TickLateness   Histogram
 }
 
 func (m *Metrics) observeLateness(d time.Duration) {
