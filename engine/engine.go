@@ -5,12 +5,16 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
+	"net/netip"
 	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/lithammer/shortuuid/v4"
 
 	"github.com/rallypoint/rallypoint/match"
 	"github.com/rallypoint/rallypoint/net/ws"
@@ -40,6 +44,47 @@ type Options struct {
 	// MaxRooms bounds the rooms running at once, so that clients asking for new rooms cannot
 	// exhaust the server; default 10000.
 	MaxRooms int
+
+	// MaxConnsPerClient bounds the WebSocket connections one client (ClientKey: an IPv4
+	// address or an IPv6 /64, behind trusted proxies the address they forwarded for) holds
+	// at once, handshakes included. One more is refused before the upgrade with 429 Too
+	// Many Requests and Retry-After (Metrics.ConnsRefusedPerClient). Default 64: a family or
+	// a LAN party behind one NAT, each player with a tab or two, stays far below it; a
+	// school or a carrier-grade NAT may need more, which is what the option is for.
+	MaxConnsPerClient int
+	// MaxConns bounds the engine's connections in all, handshakes included; one more is
+	// refused with 503 Service Unavailable and Retry-After (Metrics.ConnsRefused). Default:
+	// three quarters of the process's open-file limit (the rest is for listeners, logs and
+	// the HTTP connections that are not games), at most 50,000, at least 64. Each idle
+	// connection costs a file descriptor and a few KiB; a seated player, its share of the
+	// room's work too, so set it to what the machine was measured to hold.
+	MaxConns int
+
+	// TrustedProxies are the reverse proxies (and load balancers) in front of the server,
+	// as CIDR prefixes: a request from one of them is attributed to the address it says it
+	// forwarded for (ForwardedHeader); see ClientKey. Empty: no proxy is believed, the peer
+	// is the client. Never list a prefix clients can send from: they could then claim any
+	// address, and every per-client limit would be theirs to multiply.
+	TrustedProxies []netip.Prefix
+	// ForwardedHeader is the header the trusted proxies write: "X-Forwarded-For" (the
+	// default; nginx's $proxy_add_x_forwarded_for, HAProxy's forwardfor, most load
+	// balancers) or "Forwarded" (RFC 7239). Only one is read: a proxy passes the other one
+	// through untouched from the client, and believing it would let the client choose its
+	// own key.
+	ForwardedHeader string
+	// IPv6Prefix is how many leading bits of an IPv6 address make a client key; default 64.
+	IPv6Prefix int
+
+	// PublicHosts pins the host names this server is reached under by browsers, e.g.
+	// "play.example.com" or "*.example.com" (path.Match patterns; a pattern without a port
+	// matches any port). When set, a browser request (one with an Origin header) must be
+	// addressed to one of them (its Host) and come from a page on one of them or on
+	// Accept.OriginPatterns, else it is refused with 403 and a reason
+	// (Metrics.OriginsRefused, and a log line, rate-limited). Without it the check is
+	// same-host (Origin equals Host) plus Accept.OriginPatterns, which a DNS-rebinding page
+	// passes: its name resolves to this server, so its Origin and Host agree. Non-browser
+	// clients send no Origin and are not affected. RFC 6455 §10.2.
+	PublicHosts []string
 }
 
 // RoomConfig says how a game's rooms run. Zero fields take the defaults given.
@@ -62,6 +107,15 @@ type RoomConfig struct {
 	// Floods are stopped by the connection's message rate limit (1008, 240 messages/s
 	// sustained).
 	MaxInputsPerTick int
+	// MaxPendingRequests bounds a player's requests ([5, req, name, payload]) waiting for the
+	// room's next tick, where Game.Request answers them. One over the bound is answered at
+	// once with [21, req, 8, "too many requests waiting"] and goes no further; the player and
+	// the connection stay, since a burst after a stall is not an attack. A sustained flood
+	// is closed by the connection's message rate limit (1008). Default 8: an honest client
+	// waits for its answers, and 8 a tick at 30 Hz is already the 240 messages a second the
+	// rate limit allows; each waiting request holds its payload (up to the 64 KiB message
+	// limit), so the bound is also 512 KiB of memory per player at most.
+	MaxPendingRequests int
 	// MaxRewind bounds lag compensation: an input's View (what the client drew when it
 	// made the input) is limited to this far before the tick that applies it, so that a
 	// player on a bad link cannot hit someone who reached cover longer ago. Real views are
@@ -89,6 +143,7 @@ func (c RoomConfig) withDefaults() (RoomConfig, error) {
 	def(&c.SnapshotRate, c.TickRate)
 	def(&c.MaxPlayers, 16)
 	def(&c.MaxInputsPerTick, max(16, c.TickRate))
+	def(&c.MaxPendingRequests, 8)
 	def(&c.MaxCatchUp, 3)
 	def(&c.SnapshotHistory, 64)
 	def(&c.FrameCacheSize, 256)
@@ -104,7 +159,7 @@ func (c RoomConfig) withDefaults() (RoomConfig, error) {
 	if c.TickRate < 1 || c.TickRate > 1000 || c.SnapshotRate < 1 || c.TickRate%c.SnapshotRate != 0 {
 		return c, fmt.Errorf("engine: TickRate %d and SnapshotRate %d: the snapshot rate must divide the tick rate", c.TickRate, c.SnapshotRate)
 	}
-	if c.MaxPlayers < 1 || c.MaxInputsPerTick < 1 || c.MaxCatchUp < 0 || c.SnapshotHistory < 2 || c.FrameCacheSize < 1 {
+	if c.MaxPlayers < 1 || c.MaxInputsPerTick < 1 || c.MaxPendingRequests < 1 || c.MaxCatchUp < 0 || c.SnapshotHistory < 2 || c.FrameCacheSize < 1 {
 		return c, errors.New("engine: RoomConfig has a negative or zero limit")
 	}
 	return c, nil
@@ -134,7 +189,10 @@ func (c RoomConfig) snapshotEvery() int { return c.TickRate / c.SnapshotRate }
 
 // CreateOptions are given when a room is created.
 type CreateOptions struct {
-	Private  bool // not listed and not chosen by quick play; joined by id (or code)
+	// Private rooms are not listed, not chosen by quick play, and joined only by their code
+	// or a seat reservation: a room id shows in logs, metrics and URLs, so it is no secret,
+	// and a join by id is refused (CodePrivate). Code guesses are rate-limited; ids are not.
+	Private  bool
 	Metadata map[string]string
 }
 
@@ -165,6 +223,15 @@ type Engine struct {
 
 	sessions sessions
 	lobby    *lobby
+
+	panicLogs  *logLimiter // lines about inputs that made the game's decoder panic
+	originLogs *logLimiter // lines about refused origins
+
+	connLimit   connLimits
+	proxies     []netip.Prefix
+	fwdHeader   string
+	v6Prefix    int
+	publicHosts []string
 }
 
 // New makes an engine.
@@ -213,6 +280,38 @@ func New(opts Options) *Engine {
 		e.accept.Limits.PongTimeout = peer - peer/2
 	}
 	e.sessions.byToken = make(map[string]*Player)
+	e.panicLogs = newLogLimiter(5, 10*time.Second)
+	e.originLogs = newLogLimiter(5, 10*time.Second)
+	e.connLimit = connLimits{perClient: opts.MaxConnsPerClient, total: opts.MaxConns, byKey: make(map[string]int)}
+	if e.connLimit.perClient <= 0 {
+		e.connLimit.perClient = 64
+	}
+	if e.connLimit.total <= 0 {
+		e.connLimit.total = 50000
+		if fd := fdLimit(); fd > 0 {
+			e.connLimit.total = max(64, min(e.connLimit.total, fd-fd/4))
+		}
+	}
+	e.proxies = slices.Clone(opts.TrustedProxies)
+	e.fwdHeader = http.CanonicalHeaderKey(opts.ForwardedHeader)
+	if e.fwdHeader == "" {
+		e.fwdHeader = "X-Forwarded-For"
+	}
+	e.v6Prefix = opts.IPv6Prefix
+	if e.v6Prefix <= 0 || e.v6Prefix > 128 {
+		e.v6Prefix = 64
+	}
+	e.publicHosts = slices.Clone(opts.PublicHosts)
+	// A page on a pinned host may open connections addressed to another pinned host (the
+	// site on www., the game server on play.).
+	// ws matches an Origin's host with its port, so a name pinned without one allows any.
+	e.accept.OriginPatterns = slices.Clip(opts.Accept.OriginPatterns)
+	for _, h := range opts.PublicHosts {
+		e.accept.OriginPatterns = append(e.accept.OriginPatterns, h)
+		if _, _, err := net.SplitHostPort(h); err != nil {
+			e.accept.OriginPatterns = append(e.accept.OriginPatterns, h+":*")
+		}
+	}
 	e.lobby = newLobby(e)
 	return e
 }
@@ -410,6 +509,15 @@ func (e *Engine) Shutdown(ctx context.Context) error {
 }
 
 // sessions maps resume tokens to seats.
+//
+// A token is rotated on every resume (RFC 6749 §10.4 does the same with refresh tokens, for
+// the same reason): the 0x11 answering a resume carries a new token and the one used dies,
+// so a token seen once (a log line, a shared screen, a proxy) cannot take the seat over
+// later. Killing the used token at once would cost a player whose link dropped again before
+// the answer arrived the seat itself (they hold only the used token), and that is just when
+// links drop: so the used token stays honoured until the new connection acknowledges a
+// snapshot, which it can only have received after the 0x11 with the new token. The window
+// in which a copied token still works is one round trip after each resume.
 type sessions struct {
 	mu      sync.Mutex
 	byToken map[string]*Player
@@ -423,9 +531,36 @@ func (s *sessions) add(p *Player) {
 
 func (s *sessions) remove(p *Player) {
 	s.mu.Lock()
-	if s.byToken[p.token] == p {
-		delete(s.byToken, p.token)
+	s.forget(p, p.token)
+	s.forget(p, p.prevToken)
+	s.mu.Unlock()
+}
+
+// forget drops token if it names p; s.mu is held.
+func (s *sessions) forget(p *Player, token string) {
+	if token != "" && s.byToken[token] == p {
+		delete(s.byToken, token)
 	}
+}
+
+// rotate gives p a new token after a resume made with used (p's token or its previous one):
+// used stays valid until confirm, every other token of p dies.
+func (s *sessions) rotate(p *Player, used string) {
+	next := shortuuid.New()
+	s.mu.Lock()
+	s.forget(p, p.token)
+	s.forget(p, p.prevToken)
+	p.token, p.prevToken = next, used
+	s.byToken[next] = p
+	s.byToken[used] = p
+	s.mu.Unlock()
+}
+
+// confirm retires p's previous token: the client has its new one.
+func (s *sessions) confirm(p *Player) {
+	s.mu.Lock()
+	s.forget(p, p.prevToken)
+	p.prevToken = ""
 	s.mu.Unlock()
 }
 
@@ -470,8 +605,37 @@ func (e *Engine) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "server shutting down", http.StatusServiceUnavailable)
 		return
 	}
+	if !e.checkHost(w, r) {
+		return
+	}
+	key := e.ClientKey(r)
+	switch e.connLimit.acquire(key) {
+	case http.StatusTooManyRequests:
+		e.metrics.ConnsRefusedPerClient.Add(1)
+		refuse(w, http.StatusTooManyRequests, connRetryClient,
+			fmt.Sprintf("too many connections from your address (%d open); close one or try again later", e.connLimit.perClient))
+		return
+	case http.StatusServiceUnavailable:
+		e.metrics.ConnsRefused.Add(1)
+		refuse(w, http.StatusServiceUnavailable, connRetryServer,
+			fmt.Sprintf("server full (%d connections); try again later", e.connLimit.total))
+		return
+	}
+	e.metrics.Conns.Add(1)
+	defer func() {
+		e.connLimit.release(key)
+		e.metrics.Conns.Add(-1)
+	}()
+	// A refused handshake closes its connection: the client came for a WebSocket, not to
+	// reuse the connection for other requests (and ws.Dial reads a refusal's body to EOF).
+	// A 101 is written on the hijacked connection, without this header.
+	w.Header().Set("Connection", "close")
 	c, err := ws.Accept(w, r, &e.accept)
 	if err != nil {
+		var he *ws.HandshakeError
+		if errors.As(err, &he) && he.Status == http.StatusForbidden {
+			e.originRefused(r, he.Reason)
+		}
 		return
 	}
 	if c.Subprotocol() != Subprotocol {
@@ -486,6 +650,6 @@ func (e *Engine) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		delete(e.conns, c)
 		e.mu.Unlock()
 	}()
-	s := &session{e: e, c: c}
+	s := &session{e: e, c: c, key: key}
 	s.serve()
 }

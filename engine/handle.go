@@ -2,7 +2,9 @@ package engine
 
 import (
 	"errors"
+	"fmt"
 	"log/slog"
+	"runtime/debug"
 	"time"
 
 	"github.com/vmihailenco/msgpack/v5"
@@ -141,8 +143,8 @@ func (r *Room[I]) pushInput(p *Player, seq uint32, view state.View, dec *msgpack
 	}
 	var zero I
 	*v = zero
-	if err := dec.Decode(v); err != nil {
-		return &Error{Code: CodeMalformed, Message: "input does not decode: " + err.Error()}
+	if err := r.decodeInput(dec, v); err != nil {
+		return err
 	}
 	rc := r.core
 	rc.mu.Lock()
@@ -174,4 +176,34 @@ func (r *Room[I]) update() {
 	}
 	r.game.Update(r, r.batch)
 	clear(r.batch)
+}
+
+// errInputPanicked answers an input whose decoding panicked.
+var errInputPanicked = &Error{Code: CodeMalformed, Message: "input does not decode: the game's decoder failed on it"}
+
+// decodeInput decodes one input into v on the connection's goroutine, where a panic would
+// take the whole server down: the room's guard runs on the room's goroutine only. A panic
+// in the game's decoder (a custom DecodeMsgpack, a msgpack hook) refuses that input as
+// malformed rather than ending the room as a panic in Update does. The decoder ran on
+// bytes from one client, into a value no one else holds (the connection's scratch), and
+// touched no room state (it runs concurrently with the room, so it must not): the room is
+// intact, and ending it would let any one client end every room it can join by sending
+// the bytes that trip the bug, which "no client can hurt another" forbids. The panic is
+// counted (Metrics.InputPanics) and logged with its stack, rate-limited, so the bug is seen.
+func (r *Room[I]) decodeInput(dec *msgpack.Decoder, v *I) (err error) {
+	defer func() {
+		if x := recover(); x != nil {
+			rc := r.core
+			rc.e.metrics.InputPanics.Add(1)
+			if ok, held := rc.e.panicLogs.allow(); ok {
+				rc.log.Error("the game's input decoder panicked; the input is refused, the room goes on",
+					"panic", fmt.Sprint(x), "suppressed", held, "stack", string(debug.Stack()))
+			}
+			err = errInputPanicked
+		}
+	}()
+	if err := dec.Decode(v); err != nil {
+		return &Error{Code: CodeMalformed, Message: "input does not decode: " + err.Error()}
+	}
+	return nil
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"net"
 	"net/http"
 	"slices"
 	"strconv"
@@ -187,19 +186,6 @@ func (rc *roomCore) entry() match.Entry {
 		ID: rc.id, Game: rc.game, Players: len(rc.players) + pending, MaxPlayers: rc.cfg.MaxPlayers,
 		Locked: rc.locked || rc.ended, Private: rc.private, Metadata: copyMeta(rc.metadata),
 	}
-}
-
-// clientKey is what join-code guessing is rate-limited by: the client's address, so that
-// reconnecting does not reset the allowance.
-func clientKey(c net.Addr) string {
-	if c == nil {
-		return ""
-	}
-	host, _, err := net.SplitHostPort(c.String())
-	if err != nil {
-		return c.String()
-	}
-	return host
 }
 
 // RoomsHandler serves the room listing as JSON: GET ?game=G&free=N&sort=free|players|created

@@ -225,3 +225,46 @@ func TestConcurrentQuickPlaysFillRoomsWithoutRefusals(t *testing.T) {
 		t.Fatalf("%d players in %d rooms (%v), want %d full rooms", players, len(perRoom), perRoom, players/seats)
 	}
 }
+
+// A private room's code (or a reservation) is the only way in: its room id, which shows in
+// logs and URLs and is not rate-limited like code guesses, is refused with CodePrivate. A
+// public room is still joined by id, and the private room's own players resume by token.
+func TestPrivateRoomIsNotJoinedByItsID(t *testing.T) {
+	te := startEngine(t, engine.RoomConfig{Grace: 5 * time.Second}, engine.Options{})
+	host := te.dial(t)
+	priv, err := host.Join(ctx5(t), engine.JoinOptions{Game: "tally", Create: true, Private: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, err := te.dial(t).Join(ctx5(t), engine.JoinOptions{Game: "tally", Create: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	host.Conn().CloseNow() // the host's seat is held; it comes back by token
+	waitFor(t, "the host dropped", func() bool { return te.log.has("drop") })
+	tests := []struct {
+		name     string
+		opts     engine.JoinOptions
+		wantCode engine.Code
+		wantRoom string
+	}{
+		{"private room by id", engine.JoinOptions{Room: priv.Room}, engine.CodePrivate, ""},
+		{"private room by id, with its game", engine.JoinOptions{Room: priv.Room, Game: "tally"}, engine.CodePrivate, ""},
+		{"private room by code", engine.JoinOptions{Code: priv.Code}, engine.CodeOK, priv.Room},
+		{"private room by a wrong code", engine.JoinOptions{Code: "XXXXXX"}, engine.CodeNotFound, ""},
+		{"private room by resume token", engine.JoinOptions{Token: priv.Token}, engine.CodeOK, priv.Room},
+		{"public room by id", engine.JoinOptions{Room: pub.Room}, engine.CodeOK, pub.Room},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			j, err := te.dial(t).Join(ctx5(t), tt.opts)
+			var e *engine.Error
+			switch {
+			case tt.wantCode == engine.CodeOK && (err != nil || j.Room != tt.wantRoom):
+				t.Fatalf("joined %q, %v; want room %q", j.Room, err, tt.wantRoom)
+			case tt.wantCode != engine.CodeOK && (!asError(err, &e) || e.Code != tt.wantCode):
+				t.Fatalf("joined %q, %v; want code %d", j.Room, err, tt.wantCode)
+			}
+		})
+	}
+}

@@ -18,12 +18,17 @@ type Player struct {
 	// Meta is what the client sent as "meta" when joining (msgpack; nil if none).
 	Meta msgpack.RawMessage
 
-	token   string
-	room    *roomCore
-	session string // id of the connection that took the seat (reservations are keyed by it)
+	// token resumes the seat; prevToken, the token the last resume was made with, is still
+	// honoured until the new connection shows it received token (see sessions.rotate).
+	// Both are written on the room goroutine under sessions.mu.
+	token     string
+	prevToken string
+	room      *roomCore
+	session   string // id of the connection that took the seat (reservations are keyed by it)
 
-	conn    atomic.Pointer[ws.Conn] // nil while dropped
-	ackTick atomic.Uint32           // last snapshot tick the client acknowledged
+	conn     atomic.Pointer[ws.Conn] // nil while dropped
+	ackTick  atomic.Uint32           // last snapshot tick the client acknowledged
+	requests atomic.Int32            // requests queued for the room, not yet answered
 
 	// Owned by the room goroutine.
 	lastSeq   uint32        // highest input sequence handed to Update

@@ -51,7 +51,7 @@ const (
 	CodeNotFound       Code = 5  // no such game, room, join code or resume token
 	CodeFull           Code = 6  // the room has no free seat
 	CodeLocked         Code = 7  // the room accepts no new players
-	CodeRateLimited    Code = 8  // too many messages; the connection is dropped
+	CodeRateLimited    Code = 8  // too many requests waiting (the connection stays); a sustained message flood is closed with 1008
 	CodeRoomEnded      Code = 9  // the room ended (the game ended it or the server is stopping)
 	CodeInternal       Code = 10 // the game failed; the room ended
 	CodeAlreadyJoined  Code = 11 // a connection is in one room at a time
@@ -60,6 +60,7 @@ const (
 	CodeTimeout        Code = 14 // the seat's grace period ended
 	CodeBusy           Code = 15 // already queued, matched or seated
 	CodeTooManyGuesses Code = 16 // too many wrong join codes; wait a minute
+	CodePrivate        Code = 17 // the room is private: join it with its code (or a reservation)
 )
 
 func (c Code) String() string {
@@ -98,6 +99,8 @@ func (c Code) String() string {
 		return "busy"
 	case CodeTooManyGuesses:
 		return "too many guesses"
+	case CodePrivate:
+		return "private room"
 	}
 	return "unknown"
 }
@@ -126,7 +129,8 @@ type JoinOptions struct {
 	Token  string `msgpack:"token,omitempty"`
 	// Reservation is a seat reservation token from KindMatched (or from a Go server).
 	Reservation string `msgpack:"reservation,omitempty"`
-	// Private, with Create, makes a private room: unlisted, joined by its code or id.
+	// Private, with Create, makes a private room: unlisted, joined by its code (or a seat
+	// reservation) only; a join by its room id is refused with CodePrivate.
 	Private bool               `msgpack:"private,omitempty"`
 	Meta    msgpack.RawMessage `msgpack:"meta,omitempty"`
 }

@@ -59,6 +59,7 @@ type command struct {
 	why     LeaveReason
 	reply   chan joinResult
 	session string // the joining connection's id (reservations are held by it)
+	token   string // the resume token a rejoin was made with
 	claimed bool   // the joiner took a reserved seat, already counted against capacity
 }
 
@@ -309,6 +310,13 @@ func (rc *roomCore) handleRejoin(c *command) {
 		c.reply <- joinResult{err: &Error{Code: CodeNotFound, Message: "the seat is no longer held"}}
 		return
 	}
+	if c.token != p.token && c.token != p.prevToken {
+		// Two resumes with the same token raced and the other came first: this one's token
+		// died with that rotation.
+		c.reply <- joinResult{err: &Error{Code: CodeNotFound, Message: "unknown or expired resume token"}}
+		return
+	}
+	rc.e.sessions.rotate(p, c.token)
 	if old := p.conn.Swap(c.conn); old != nil && old != c.conn {
 		go old.Close(ws.StatusPolicyViolation, "replaced by a newer connection of the same player")
 	}
@@ -386,6 +394,7 @@ func (rc *roomCore) removePlayer(p *Player, why LeaveReason) {
 
 func (rc *roomCore) handleRequest(c *command) {
 	p := c.player
+	p.requests.Add(-1)
 	if p.left {
 		return
 	}
@@ -422,6 +431,11 @@ func (rc *roomCore) sendSnapshots() {
 		conn := p.conn.Load()
 		if conn == nil {
 			continue
+		}
+		if p.prevToken != "" && p.baseline() != 0 {
+			// The client acknowledged a snapshot on the connection that resumed, so it has
+			// the 0x11 that went before it, and the new token: the one it resumed with dies.
+			rc.e.sessions.confirm(p)
 		}
 		key, filter := rc.sim.view(p)
 		// The baseline is the tick the player acknowledged, if it is still in the ring and was

@@ -23,6 +23,7 @@ type session struct {
 	e      *Engine
 	c      *ws.Conn
 	id     string // identifies the connection's player to the matchmaker and reservations
+	key    string // the client, for per-client limits (Engine.ClientKey)
 	player *Player
 	ticket string // the matchmaking ticket waiting for this connection, if any
 	feed   func() // cancels the lobby feed, if following one
@@ -78,7 +79,7 @@ func (s *session) handle(data []byte) bool {
 	if err != nil || n < 1 {
 		return s.malformed("a message is a msgpack array [kind, ...]")
 	}
-	kind, err := s.dec.DecodeUint()
+	kind, err := decodeUint(s.dec, math.MaxUint8)
 	if err != nil {
 		return s.malformed("the first element of a message is its kind, an unsigned integer")
 	}
@@ -87,9 +88,9 @@ func (s *session) handle(data []byte) bool {
 		if n < 3 || n > 5 {
 			return s.malformed("input is [3, seq, input], [3, seq, input, ack_tick] or [3, seq, input, ack_tick, view]")
 		}
-		seq, err := s.dec.DecodeUint32()
+		seq, err := decodeUint(s.dec, math.MaxUint32)
 		if err != nil {
-			return s.malformed("input sequence must be an unsigned integer")
+			return s.malformed("input sequence must be an unsigned 32-bit integer")
 		}
 		var (
 			ack  uint32
@@ -106,7 +107,7 @@ func (s *session) handle(data []byte) bool {
 		if p == nil {
 			return s.fail(CodeNotJoined, "join a room before sending input")
 		}
-		if err := p.room.sim.pushInput(p, seq, view, s.dec, &s.scratch); err != nil {
+		if err := p.room.sim.pushInput(p, uint32(seq), view, s.dec, &s.scratch); err != nil {
 			if errors.Is(err, errInputDropped) {
 				// Silently: the input acknowledgement tells the client what was applied, and
 				// its reconciliation corrects the prediction.
@@ -159,7 +160,7 @@ func (s *session) handle(data []byte) bool {
 		if n != 4 {
 			return s.malformed("request is [5, req, name, payload]")
 		}
-		req, err1 := s.dec.DecodeUint64()
+		req, err1 := decodeUint(s.dec, math.MaxUint64)
 		name, err2 := s.dec.DecodeString()
 		payload, err3 := s.dec.DecodeRaw()
 		if err1 != nil || err2 != nil || err3 != nil {
@@ -170,7 +171,16 @@ func (s *session) handle(data []byte) bool {
 			_ = s.e.writeMsg(s.c, KindResponse, req, uint64(CodeNotJoined), "join a room first")
 			return true
 		}
-		p.room.enqueue(command{kind: cmdRequest, player: p, req: req, name: name, payload: payload})
+		if p.requests.Add(1) > int32(p.room.cfg.MaxPendingRequests) {
+			p.requests.Add(-1)
+			s.e.metrics.RequestsRefused.Add(1)
+			_ = s.e.writeMsg(s.c, KindResponse, req, uint64(CodeRateLimited), "too many requests waiting for an answer; wait for one")
+			return true
+		}
+		if !p.room.enqueue(command{kind: cmdRequest, player: p, req: req, name: name, payload: payload}) {
+			p.requests.Add(-1)
+			_ = s.e.writeMsg(s.c, KindResponse, req, uint64(CodeRoomEnded), "the room has ended")
+		}
 	default:
 		return s.fail(CodeUnknownKind, "unknown message kind")
 	}
@@ -183,8 +193,12 @@ func (s *session) handle(data []byte) bool {
 // reached: the client cannot have seen it, and taking it would leave every later, genuine
 // acknowledgement looking stale. The room still checks that the acknowledged snapshot is in
 // its history and was sent through the player's current view before using it as a baseline.
+//
+// Only the connection that holds the seat acknowledges: after a resume, the connection it
+// replaced may still deliver a few messages, and its ticks say nothing of what the new one
+// received (nor that the new one has its resume token: see sessions).
 func (s *session) ack(p *Player, tick uint32) {
-	if tick > p.ackTick.Load() && tick <= p.room.publicTick.Load() {
+	if tick > p.ackTick.Load() && tick <= p.room.publicTick.Load() && p.conn.Load() == s.c {
 		p.ackTick.Store(tick)
 	}
 }
@@ -251,20 +265,54 @@ func decodeTick(dec *msgpack.Decoder) (uint32, error) {
 	if c == msgpcode.Nil {
 		return 0, dec.Skip()
 	}
-	v, err := dec.DecodeInt64()
-	switch {
-	case err != nil:
-		return 0, err
-	case v < 0 || v > math.MaxUint32:
+	v, err := decodeUint(dec, math.MaxUint32)
+	if err != nil {
 		return 0, errBadTick
 	}
 	return uint32(v), nil
 }
 
+// decodeUint reads an unsigned integer no larger than max, in any msgpack integer encoding
+// (PROTOCOL.md: "integers of any width"), so a non-negative value sent as int64 is taken.
+// Everything else is an error, never a wrapped value: the decoder's own DecodeUint32 and
+// DecodeUint64 convert -1 into 4294967295 and 2^64-1 and truncate 2^32 to 0, which let a
+// client pick a sequence number no honest client can reach (and an input ignored without a
+// word). A sequence number, a tick or a request id out of its range is a malformed message.
+func decodeUint(dec *msgpack.Decoder, max uint64) (uint64, error) {
+	c, err := dec.PeekCode()
+	if err != nil {
+		return 0, err
+	}
+	var v uint64
+	switch {
+	case msgpcode.IsFixedNum(c) && int8(c) >= 0, c == msgpcode.Uint8, c == msgpcode.Uint16,
+		c == msgpcode.Uint32, c == msgpcode.Uint64:
+		if v, err = dec.DecodeUint64(); err != nil {
+			return 0, err
+		}
+	case c == msgpcode.Int8, c == msgpcode.Int16, c == msgpcode.Int32, c == msgpcode.Int64:
+		i, err := dec.DecodeInt64()
+		if err != nil {
+			return 0, err
+		}
+		if i < 0 {
+			return 0, errNotUnsigned
+		}
+		v = uint64(i)
+	default:
+		return 0, errNotUnsigned
+	}
+	if v > max {
+		return 0, errNotUnsigned
+	}
+	return v, nil
+}
+
 var (
-	errBadTick = errors.New("engine: a snapshot tick is an unsigned 32-bit integer")
-	errView    = errors.New("an input's view is [from_tick, span, t_milli], unsigned integers, or nil")
-	errAck     = errors.New("an input's acknowledgement is a snapshot tick, an unsigned integer, or nil")
+	errNotUnsigned = errors.New("engine: not an unsigned integer in range")
+	errBadTick     = errors.New("engine: a snapshot tick is an unsigned 32-bit integer")
+	errView        = errors.New("an input's view is [from_tick, span, t_milli], unsigned integers, or nil")
+	errAck         = errors.New("an input's acknowledgement is a snapshot tick, an unsigned integer, or nil")
 )
 
 func (s *session) malformed(msg string) bool {
@@ -281,7 +329,7 @@ func (s *session) join(n int) bool {
 	if n != 3 {
 		return s.malformed("join is [1, req, options]")
 	}
-	req, err := s.dec.DecodeUint64()
+	req, err := decodeUint(s.dec, math.MaxUint64)
 	if err != nil {
 		return s.malformed("join request id must be an unsigned integer")
 	}
@@ -313,7 +361,7 @@ func (s *session) join(n int) bool {
 		cmd.claimed = true
 		s.putTicket("")
 	case opts.Code != "":
-		room, err := s.e.lobby.codes.Lookup(opts.Code, clientKey(s.c.RemoteAddr()))
+		room, err := s.e.lobby.codes.Lookup(opts.Code, s.key)
 		if errors.Is(err, match.ErrTooManyGuesses) {
 			return respond(CodeTooManyGuesses, err.Error())
 		}
@@ -328,13 +376,18 @@ func (s *session) join(n int) bool {
 		if p == nil {
 			return respond(CodeNotFound, "unknown or expired resume token")
 		}
-		rc, cmd.kind, cmd.player = p.room, cmdRejoin, p
+		rc, cmd.kind, cmd.player, cmd.token = p.room, cmdRejoin, p, opts.Token
 	case opts.Room != "":
 		s.e.mu.Lock()
 		rc = s.e.rooms[opts.Room]
 		s.e.mu.Unlock()
 		if rc == nil {
 			return respond(CodeNotFound, "no room "+opts.Room)
+		}
+		if rc.private { // set at creation, never changed
+			// The code is the key of a private room: its id is no secret, and the code's
+			// guesses are rate-limited where ids are not.
+			return respond(CodePrivate, "room "+opts.Room+" is private: join it with its code")
 		}
 	case opts.Game == "":
 		return respond(CodeNotFound, "join needs a game, a room or a resume token")
@@ -427,7 +480,7 @@ func (s *session) match(n int) bool {
 	if n != 3 {
 		return s.malformed("match is [7, req, options]")
 	}
-	req, err := s.dec.DecodeUint64()
+	req, err := decodeUint(s.dec, math.MaxUint64)
 	if err != nil {
 		return s.malformed("match request id must be an unsigned integer")
 	}
@@ -477,7 +530,7 @@ func (s *session) cancel(n int) bool {
 	if n != 3 {
 		return s.malformed("cancel is [8, req, ticket]")
 	}
-	req, err1 := s.dec.DecodeUint64()
+	req, err1 := decodeUint(s.dec, math.MaxUint64)
 	id, err2 := s.dec.DecodeString()
 	if err1 != nil || err2 != nil {
 		return s.malformed("cancel is [8, req, ticket]")
@@ -501,7 +554,7 @@ func (s *session) follow(n int) bool {
 	if n != 3 {
 		return s.malformed("lobby is [9, req, game]")
 	}
-	req, err1 := s.dec.DecodeUint64()
+	req, err1 := decodeUint(s.dec, math.MaxUint64)
 	game, err2 := s.dec.DecodeString()
 	if err1 != nil || err2 != nil {
 		return s.malformed("lobby is [9, req, game]")

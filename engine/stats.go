@@ -90,7 +90,20 @@ type Metrics struct {
 	Panics        atomic.Int64
 	InputsDropped atomic.Int64 // inputs beyond RoomConfig.MaxInputsPerTick, not queued
 	Malformed     atomic.Int64 // malformed client messages
-	TickLateness  Histogram
+	InputPanics   atomic.Int64 // inputs refused because the game's input decoder panicked on them
+	// RequestsRefused counts requests answered with CodeRateLimited because the player
+	// already had RoomConfig.MaxPendingRequests waiting.
+	RequestsRefused atomic.Int64
+	// Conns are the connections the engine holds (handshakes included);
+	// ConnsRefusedPerClient and ConnsRefused count those refused by
+	// Options.MaxConnsPerClient (429) and Options.MaxConns (503).
+	Conns                 atomic.Int64
+	ConnsRefusedPerClient atomic.Int64
+	ConnsRefused          atomic.Int64
+	// OriginsRefused counts browser handshakes refused for their Origin or, with
+	// Options.PublicHosts, their Host (403).
+	OriginsRefused atomic.Int64
+	TickLateness   Histogram
 }
 
 func (m *Metrics) observeLateness(d time.Duration) {

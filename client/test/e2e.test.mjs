@@ -184,6 +184,16 @@ test("join, snapshots and acks, inputs, requests, pings, events, reconnection", 
   assert.deepEqual(plain(client.entities()), { 7: { kind: 3, fields: ["x"] } });
   assert.deepEqual((await nextNonPing(conn)).msg, [Kind.Ack, 42]);
 
+  // The server rotates the token on every resume (the one used dies once this connection
+  // acknowledges a snapshot): the next resume must use the newest token, "T2".
+  const resumedAgain = once(client, "joined");
+  conn.ws.terminate();
+  conn = await srv.accept();
+  const rejoin2 = await nextNonPing(conn);
+  assert.deepEqual(rejoin2.msg[2], { token: "T2" });
+  conn.ws.send(encodeMessage([Kind.Joined, rejoin2.msg[1], "R", 1, "T3", 50, 60, 30, ""]));
+  assert.equal((await resumedAgain).token, "T3");
+
   // Left: no resume after that. close(): closed for good.
   const left = once(client, "left");
   conn.ws.send(example("left"));
@@ -191,7 +201,7 @@ test("join, snapshots and acks, inputs, requests, pings, events, reconnection", 
   assert.equal(client.joined, undefined);
   client.close();
   assert.equal(client.state, "closed");
-  assert.deepEqual(states, ["open", "reconnecting", "open", "closed"]);
+  assert.deepEqual(states, ["open", "reconnecting", "open", "reconnecting", "open", "closed"]);
   await srv.close();
 });
 

@@ -31,6 +31,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"net/netip"
 	"os"
 	"os/signal"
 	"syscall"
@@ -44,7 +45,21 @@ func main() {
 	origins := flag.String("origins", "", "comma-separated browser origins (host patterns such as *.example.com) allowed besides the page's own host")
 	pprofAddr := flag.String("pprof", "", "address for net/http/pprof (e.g. 127.0.0.1:6060); empty disables it")
 	peerTimeout := flag.Duration("peer-timeout", 8*time.Second, "drop a connection whose peer has said nothing this long (a dead link) and start its seat's grace period")
+	publicHosts := flag.String("public-hosts", "", "comma-separated host names browsers reach this server under (patterns such as *.example.com); when set, a browser connection addressed to another name is refused (DNS rebinding)")
+	trustedProxies := flag.String("trusted-proxies", "", "comma-separated CIDRs (or addresses) of reverse proxies whose forwarded-for header names the client, for per-client limits")
+	forwardedHeader := flag.String("forwarded-header", "X-Forwarded-For", "the header the trusted proxies write: X-Forwarded-For or Forwarded (RFC 7239)")
+	maxConns := flag.Int("max-conns", 0, "game connections in all, beyond which the upgrade is refused with 503 (0: 3/4 of the open-file limit, at most 50000)")
+	maxConnsPerClient := flag.Int("max-conns-per-client", 64, "game connections per client address (IPv6: per /64), beyond which the upgrade is refused with 429")
 	flag.Parse()
+	proxies, err := parsePrefixes(*trustedProxies)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "gameserver: -trusted-proxies:", err)
+		os.Exit(2)
+	}
+	if h := http.CanonicalHeaderKey(*forwardedHeader); h != "X-Forwarded-For" && h != "Forwarded" {
+		fmt.Fprintln(os.Stderr, "gameserver: -forwarded-header is X-Forwarded-For or Forwarded")
+		os.Exit(2)
+	}
 	if (*tlsCert == "") != (*tlsKey == "") {
 		fmt.Fprintln(os.Stderr, "gameserver: -tls-cert and -tls-key go together")
 		os.Exit(2)
@@ -70,7 +85,12 @@ func main() {
 		}
 		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, NextProtos: []string{"http/1.1"}})
 	}
-	if err := run(ctx, ln, log, options{origins: splitList(*origins), peerTimeout: *peerTimeout}); err != nil {
+	opts := options{
+		origins: splitList(*origins), peerTimeout: *peerTimeout,
+		publicHosts: splitList(*publicHosts), trustedProxies: proxies, forwardedHeader: *forwardedHeader,
+		maxConns: *maxConns, maxConnsPerClient: *maxConnsPerClient,
+	}
+	if err := run(ctx, ln, log, opts); err != nil {
 		log.Error("server stopped", "err", err)
 		os.Exit(1)
 	}
@@ -80,6 +100,31 @@ func main() {
 type options struct {
 	origins     []string      // browser origins allowed besides the page's own host
 	peerTimeout time.Duration // engine.Options.PeerTimeout; 0 is the engine's default
+	// The engine's connection and client-key settings (engine.Options fields of the same
+	// names); zero values are the engine's defaults.
+	publicHosts       []string
+	trustedProxies    []netip.Prefix
+	forwardedHeader   string
+	maxConns          int
+	maxConnsPerClient int
+}
+
+// parsePrefixes reads a comma-separated list of CIDR prefixes; a bare address is its own
+// prefix (/32 or /128).
+func parsePrefixes(v string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, s := range splitList(v) {
+		if p, err := netip.ParsePrefix(s); err == nil {
+			out = append(out, p.Masked())
+			continue
+		}
+		a, err := netip.ParseAddr(s)
+		if err != nil {
+			return nil, fmt.Errorf("%q is neither a CIDR prefix nor an address", s)
+		}
+		out = append(out, netip.PrefixFrom(a, a.BitLen()))
+	}
+	return out, nil
 }
 
 // run serves on ln until ctx ends, then shuts down gracefully.

@@ -188,9 +188,41 @@ func TestMetricsExportsEngineAndConnectionSeries(t *testing.T) {
 	resp.Body.Close()
 	for _, want := range []string{"rallypoint_rooms 1", "rallypoint_players 1", "rallypoint_connections 1",
 		"rallypoint_tick_lateness_seconds_bucket", "rallypoint_bytes_out_total", "rallypoint_compression_ratio",
-		"rallypoint_slow_consumers_total 0", "go_goroutines ", "process_resident_memory_bytes "} {
+		"rallypoint_slow_consumers_total 0", "go_goroutines ", "process_resident_memory_bytes ",
+		"rallypoint_game_connections 1", `rallypoint_connections_refused_total{limit="client"} 0`,
+		`rallypoint_connections_refused_total{limit="server"} 0`, "rallypoint_origins_refused_total 0",
+		"rallypoint_requests_refused_total 0", "rallypoint_input_decoder_panics_total 0",
+		"rallypoint_malformed_messages_total 0"} {
 		if !strings.Contains(string(body), want) {
 			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+}
+
+func TestParsePrefixes(t *testing.T) {
+	tests := []struct {
+		in   string
+		want string // the prefixes, space-separated; "error" for a refusal
+	}{
+		{"", ""},
+		{"10.0.0.0/8", "10.0.0.0/8"},
+		{"10.1.2.3/8, ::1", "10.0.0.0/8 ::1/128"},
+		{"192.0.2.7,2001:db8::/32", "192.0.2.7/32 2001:db8::/32"},
+		{"proxy.example.com", "error"},
+		{"10.0.0.0/33", "error"},
+	}
+	for _, tt := range tests {
+		ps, err := parsePrefixes(tt.in)
+		got := "error"
+		if err == nil {
+			var s []string
+			for _, p := range ps {
+				s = append(s, p.String())
+			}
+			got = strings.Join(s, " ")
+		}
+		if got != tt.want {
+			t.Errorf("parsePrefixes(%q) = %q, want %q", tt.in, got, tt.want)
 		}
 	}
 }

@@ -14,7 +14,9 @@ type collector struct {
 	ws *ws.Metrics
 
 	rooms, players, conns, ticks, encodes, panics, floods, slow, replaced *prometheus.Desc
-	bytesIn, bytesOut, payloadIn, payloadOut, ratio, lateness             *prometheus.Desc
+	// The engine's hostile-client limits.
+	malformed, inputPanics, requestsRefused, gameConns, connsRefused, originsRefused *prometheus.Desc
+	bytesIn, bytesOut, payloadIn, payloadOut, ratio, lateness                        *prometheus.Desc
 }
 
 func newCollector(e *engine.Metrics, w *ws.Metrics) *collector {
@@ -38,12 +40,21 @@ func newCollector(e *engine.Metrics, w *ws.Metrics) *collector {
 		payloadOut: d("payload_out_total", "Message bytes sent, before compression."),
 		ratio:      d("compression_ratio", "Bytes written over message bytes sent (lower is better; framing included)."),
 		lateness:   d("tick_lateness_seconds", "How late room ticks started against their schedule."),
+
+		malformed:       d("malformed_messages_total", "Client messages refused as malformed (0x16 code 1)."),
+		inputPanics:     d("input_decoder_panics_total", "Inputs refused because the game's input decoder panicked on them."),
+		requestsRefused: d("requests_refused_total", "Requests answered with code 8: the player already had MaxPendingRequests waiting."),
+		gameConns:       d("game_connections", "Connections the game endpoint holds, handshakes included (engine.Options.MaxConns bounds them)."),
+		connsRefused: prometheus.NewDesc("rallypoint_connections_refused_total",
+			"Game connections refused before the upgrade: limit=client (429, MaxConnsPerClient) or server (503, MaxConns).", []string{"limit"}, nil),
+		originsRefused: d("origins_refused_total", "Browser handshakes refused (403) for their Origin or, with -public-hosts, their Host."),
 	}
 }
 
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{c.rooms, c.players, c.conns, c.ticks, c.encodes, c.panics, c.floods,
-		c.slow, c.replaced, c.bytesIn, c.bytesOut, c.payloadIn, c.payloadOut, c.ratio, c.lateness} {
+		c.slow, c.replaced, c.bytesIn, c.bytesOut, c.payloadIn, c.payloadOut, c.ratio, c.lateness,
+		c.malformed, c.inputPanics, c.requestsRefused, c.gameConns, c.connsRefused, c.originsRefused} {
 		ch <- d
 	}
 }
@@ -64,6 +75,13 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	counter(c.floods, c.e.InputsDropped.Load())
 	counter(c.slow, c.ws.SlowConsumers.Load())
 	counter(c.replaced, c.ws.LatestReplaced.Load())
+	counter(c.malformed, c.e.Malformed.Load())
+	counter(c.inputPanics, c.e.InputPanics.Load())
+	counter(c.requestsRefused, c.e.RequestsRefused.Load())
+	gauge(c.gameConns, c.e.Conns.Load())
+	ch <- prometheus.MustNewConstMetric(c.connsRefused, prometheus.CounterValue, float64(c.e.ConnsRefusedPerClient.Load()), "client")
+	ch <- prometheus.MustNewConstMetric(c.connsRefused, prometheus.CounterValue, float64(c.e.ConnsRefused.Load()), "server")
+	counter(c.originsRefused, c.e.OriginsRefused.Load())
 	counter(c.bytesIn, c.ws.BytesIn.Load())
 	counter(c.bytesOut, c.ws.BytesOut.Load())
 	counter(c.payloadIn, c.ws.PayloadIn.Load())

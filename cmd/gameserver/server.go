@@ -36,7 +36,9 @@ type server struct {
 // always allowed.
 func newServer(log *slog.Logger, opts options) *server {
 	m := new(ws.Metrics)
-	e := engine.New(engine.Options{Logger: log, PeerTimeout: opts.peerTimeout, Accept: ws.AcceptOptions{Metrics: m, OriginPatterns: opts.origins}})
+	e := engine.New(engine.Options{Logger: log, PeerTimeout: opts.peerTimeout, Accept: ws.AcceptOptions{Metrics: m, OriginPatterns: opts.origins},
+		PublicHosts: opts.publicHosts, TrustedProxies: opts.trustedProxies, ForwardedHeader: opts.forwardedHeader,
+		MaxConns: opts.maxConns, MaxConnsPerClient: opts.maxConnsPerClient})
 	// The example games, with their defaults: both are checked by their own tests, so an
 	// error here is a bug in this binary, not a condition to handle.
 	if err := crossword.Register(e); err != nil {

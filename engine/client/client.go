@@ -21,9 +21,12 @@ import (
 
 // Joined is the server's answer to a successful join.
 type Joined struct {
-	Room         string
-	Player       uint32
-	Token        string // resume token: Join with it after a drop to take the same seat
+	Room   string
+	Player uint32
+	// Token resumes the seat: Join with it after a drop. Every resume answers with a new
+	// token and the one used dies once this connection acknowledges a snapshot (the client
+	// does so on its own), so keep the Token of the latest Joined, not the first.
+	Token        string
 	Tick         uint32
 	TickRate     int
 	SnapshotRate int
