@@ -137,10 +137,16 @@ func TestConnectionsArePerClientAndInAllBounded(t *testing.T) {
 			{from: "198.51.100.4", want: ok},
 			{from: "198.51.100.5", want: full},
 		}},
-		{"behind an untrusted proxy everyone is one client", engine.Options{MaxConnsPerClient: 2}, []dial{
-			{from: "198.51.100.1", want: ok},
+		{"loopback (a load generator, a proxy on this host not trusted) is not limited per client", engine.Options{MaxConnsPerClient: 2}, []dial{
+			{from: "198.51.100.1", want: ok}, // the header is not believed: each is 127.0.0.1
 			{from: "198.51.100.2", want: ok},
-			{from: "198.51.100.3", want: perClient},
+			{from: "198.51.100.3", want: ok},
+		}},
+		{"a trusted proxy's forwarded loopback is loopback", engine.Options{MaxConnsPerClient: 1, TrustedProxies: loopback}, []dial{
+			{from: "::1", want: ok},
+			{from: "::1", want: ok},
+			{from: "198.51.100.1", want: ok},
+			{from: "198.51.100.1", want: perClient},
 		}},
 	}
 	for _, tt := range tests {

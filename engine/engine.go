@@ -51,6 +51,8 @@ type Options struct {
 	// Many Requests and Retry-After (Metrics.ConnsRefusedPerClient). Default 64: a family or
 	// a LAN party behind one NAT, each player with a tab or two, stays far below it; a
 	// school or a carrier-grade NAT may need more, which is what the option is for.
+	// Loopback clients are not limited per client (a load generator on this host, or a
+	// reverse proxy here that is not in TrustedProxies, behind which everyone shares one key).
 	MaxConnsPerClient int
 	// MaxConns bounds the engine's connections in all, handshakes included; one more is
 	// refused with 503 Service Unavailable and Retry-After (Metrics.ConnsRefused). Default:
