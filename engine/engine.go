@@ -54,6 +54,15 @@ type RoomConfig struct {
 	Grace time.Duration
 	// EmptyTimeout ends a room that has had no players this long; default 30s; negative never.
 	EmptyTimeout time.Duration
+	// TickWhenEmpty keeps the room ticking at TickRate while nobody holds a seat. By default
+	// an empty room sleeps: it runs no tick (so no Update, no Snapshot) until someone joins,
+	// it is stopped or its EmptyTimeout ends it, and it gives back its snapshot history and
+	// frames. Tick numbers resume where they stopped, so the game's world is paused while
+	// nobody is there. Set it for a game whose world must go on alone (a day-night cycle, a
+	// scheduled event); it costs what an occupied room costs: 600 empty shooter rooms
+	// ticking with their bots took 0.44 of a core (BenchmarkEmptyRoomsCPU), and a room's
+	// snapshot history stays in memory. Metrics.RoomsAsleep counts the sleeping rooms.
+	TickWhenEmpty bool
 	// MaxInputsPerTick bounds the inputs one player may have waiting for a tick; inputs
 	// beyond it are dropped (Metrics.InputsDropped), the player is not. Default: one second
 	// of inputs at one per tick (TickRate), at least 16. A client that sends one input per

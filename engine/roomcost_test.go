@@ -187,3 +187,25 @@ func benchRoomCount() int {
 	}
 	return 200
 }
+
+// TestEmptyRoomCostsAtMost32KiB: a client that creates rooms and leaves them empty must not
+// be able to hold much memory with each (issue 11: 330 KiB per empty room, 1.9 GiB for
+// 5,538 of them). Empty rooms sleep, so they are measured once all are asleep.
+func TestEmptyRoomCostsAtMost32KiB(t *testing.T) {
+	const n, budget = 200, 32 << 10
+	for _, game := range []string{"idle", shooter.Name} {
+		e := costEngine(t)
+		before := liveBytes()
+		for range n {
+			if _, err := e.CreateRoom(game, engine.CreateOptions{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		waitFor(t, "every empty room asleep", func() bool { return e.Metrics().RoomsAsleep.Load() == n })
+		per := (liveBytes() - before) / n
+		t.Logf("%s: %.1f KiB per empty room", game, float64(per)/1024)
+		if per > budget {
+			t.Errorf("%s: an empty room holds %d bytes, more than %d", game, per, budget)
+		}
+	}
+}
