@@ -38,8 +38,25 @@ type Options struct {
 	// Metrics receives counters; nil makes a fresh one (see Engine.Metrics).
 	Metrics *Metrics
 	// MaxRooms bounds the rooms running at once, so that clients asking for new rooms cannot
-	// exhaust the server; default 10000.
+	// exhaust the server; default 10000. Beyond it a join that would create a room is
+	// answered with code 6 (room full); Metrics.RoomsRefusedMax counts them.
 	MaxRooms int
+	// ClientRoomBurst and ClientRoomEvery are one client's budget for explicit creates
+	// ({"create": true}): ClientRoomBurst rooms at once, then one more every
+	// ClientRoomEvery. Defaults 10 and 6 s (ten a minute, sustained): more than a player
+	// hosting game after game needs, and a hostile address holds at most ten rooms plus one
+	// per 6 s. Negative ClientRoomBurst turns the budget off. Beyond it the join is
+	// answered with code 17 (too many rooms) and the wait; Metrics.RoomsRefusedClient.
+	// See budget.go for who is charged what.
+	ClientRoomBurst int
+	ClientRoomEvery time.Duration
+	// RoomBurst and RoomEvery are the server-wide budget for rooms clients cause (creates,
+	// quick play, matchmaking): RoomBurst at once, then one every RoomEvery. Defaults 200
+	// and 10 ms (100 rooms a second: a load generator starting 500 shooter players a second
+	// needs 63). Negative RoomBurst turns it off. Beyond it: code 17 and the wait;
+	// Metrics.RoomsRefusedRate.
+	RoomBurst int
+	RoomEvery time.Duration
 }
 
 // RoomConfig says how a game's rooms run. Zero fields take the defaults given.
@@ -174,6 +191,7 @@ type Engine struct {
 
 	sessions sessions
 	lobby    *lobby
+	budget   *roomBudget
 }
 
 // New makes an engine.
@@ -221,6 +239,20 @@ func New(opts Options) *Engine {
 	if e.accept.Limits.PongTimeout == 0 {
 		e.accept.Limits.PongTimeout = peer - peer/2
 	}
+	client, server := rate{opts.ClientRoomBurst, opts.ClientRoomEvery}, rate{opts.RoomBurst, opts.RoomEvery}
+	if client.burst == 0 {
+		client.burst = 10
+	}
+	if client.every <= 0 {
+		client.every = 6 * time.Second
+	}
+	if server.burst == 0 {
+		server.burst = 200
+	}
+	if server.every <= 0 {
+		server.every = 10 * time.Millisecond
+	}
+	e.budget = newRoomBudget(client, server, e.clock.Now())
 	e.sessions.byToken = make(map[string]*Player)
 	e.lobby = newLobby(e)
 	return e
@@ -255,16 +287,17 @@ var ErrTooManyRooms = errors.New("engine: too many rooms")
 // ErrShuttingDown is returned once Shutdown has begun.
 var ErrShuttingDown = errors.New("engine: shutting down")
 
-// CreateRoom starts a room of a registered game.
+// CreateRoom starts a room of a registered game. It is bounded by Options.MaxRooms, not by
+// the creation budgets, which ration what clients cause.
 func (e *Engine) CreateRoom(game string, opts CreateOptions) (RoomInfo, error) {
-	rc, err := e.createRoom(game, opts)
+	rc, err := e.createRoom(game, opts, creator{})
 	if err != nil {
 		return RoomInfo{}, err
 	}
 	return *rc.info.Load(), nil
 }
 
-func (e *Engine) createRoom(game string, opts CreateOptions) (*roomCore, error) {
+func (e *Engine) createRoom(game string, opts CreateOptions, by creator) (*roomCore, error) {
 	if e.closing.Load() {
 		return nil, ErrShuttingDown
 	}
@@ -276,7 +309,17 @@ func (e *Engine) createRoom(game string, opts CreateOptions) (*roomCore, error) 
 	}
 	if len(e.rooms) >= e.maxRooms {
 		e.mu.Unlock()
+		e.metrics.RoomsRefusedMax.Add(1)
 		return nil, fmt.Errorf("%w (%d running)", ErrTooManyRooms, e.maxRooms)
+	}
+	if err := e.budget.take(by, e.clock.Now()); err != nil {
+		e.mu.Unlock()
+		if errors.Is(err, ErrClientRoomBudget) {
+			e.metrics.RoomsRefusedClient.Add(1)
+		} else {
+			e.metrics.RoomsRefusedRate.Add(1)
+		}
+		return nil, err
 	}
 	rc := newRoomCore(e, game, reg.cfg, opts)
 	rc.sim = reg.newRoom(rc)
@@ -291,6 +334,7 @@ func (e *Engine) createRoom(game string, opts CreateOptions) (*roomCore, error) 
 	}
 	rc.publishInfo()
 	e.metrics.Rooms.Add(1)
+	e.metrics.RoomsCreated.Add(1)
 	go rc.run()
 	return rc, nil
 }
@@ -359,7 +403,7 @@ func (e *Engine) quickPlay(game string, skip []string) (*roomCore, error) {
 	}
 	if rc == nil {
 		var err error
-		if rc, err = e.createRoom(game, CreateOptions{}); err != nil {
+		if rc, err = e.createRoom(game, CreateOptions{}, creator{rated: true}); err != nil {
 			return nil, err
 		}
 	}

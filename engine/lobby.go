@@ -137,7 +137,7 @@ func (l *lobby) openRooms(mode string) []match.OpenRoom {
 func (l *lobby) matched(m match.Match, ttl time.Duration) {
 	room := m.Room
 	if room == "" {
-		rc, err := l.e.createRoom(m.Mode, CreateOptions{})
+		rc, err := l.e.createRoom(m.Mode, CreateOptions{}, creator{rated: true})
 		if err != nil {
 			l.e.log.Warn("matchmaking: cannot create a room", "mode", m.Mode, "err", err)
 			l.mm.Release(m.Players()...)

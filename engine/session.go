@@ -340,7 +340,8 @@ func (s *session) join(n int) bool {
 		return respond(CodeNotFound, "join needs a game, a room or a resume token")
 	case opts.Create:
 		var err error
-		if rc, err = s.e.createRoom(opts.Game, CreateOptions{Private: opts.Private}); err != nil {
+		by := creator{rated: true, key: clientKey(s.c.RemoteAddr())}
+		if rc, err = s.e.createRoom(opts.Game, CreateOptions{Private: opts.Private}, by); err != nil {
 			return respond(createErrCode(err), err.Error())
 		}
 	default:
@@ -405,6 +406,8 @@ func createErrCode(err error) Code {
 		return CodeFull
 	case errors.Is(err, ErrShuttingDown):
 		return CodeShutdown
+	case errors.Is(err, ErrClientRoomBudget), errors.Is(err, ErrRoomRate):
+		return CodeTooManyRooms
 	}
 	return CodeNotFound
 }

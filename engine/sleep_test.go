@@ -34,7 +34,7 @@ func tickerRoom(t *testing.T, clock Clock, cfg RoomConfig) (*roomCore, *ticker) 
 	if err := Register(e, "ticker", cfg, func() Game[int] { return g }); err != nil {
 		t.Fatal(err)
 	}
-	rc, err := e.createRoom("ticker", CreateOptions{})
+	rc, err := e.createRoom("ticker", CreateOptions{}, creator{})
 	if err != nil {
 		t.Fatal(err)
 	}

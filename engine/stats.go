@@ -101,15 +101,21 @@ func (s *RoomStats) Lateness() []time.Duration {
 // Metrics counts what an engine's rooms do. Export it however you like (the gameserver
 // turns it into Prometheus series).
 type Metrics struct {
-	Rooms         atomic.Int64
-	RoomsAsleep   atomic.Int64 // empty rooms sleeping instead of ticking (RoomConfig.TickWhenEmpty)
-	Players       atomic.Int64
-	Ticks         atomic.Int64
-	Encodes       atomic.Int64 // snapshot frames encoded (cache misses)
-	Panics        atomic.Int64
-	InputsDropped atomic.Int64 // inputs beyond RoomConfig.MaxInputsPerTick, not queued
-	Malformed     atomic.Int64 // malformed client messages
-	TickLateness  Histogram
+	Rooms        atomic.Int64
+	RoomsAsleep  atomic.Int64 // empty rooms sleeping instead of ticking (RoomConfig.TickWhenEmpty)
+	RoomsCreated atomic.Int64 // rooms started, ever
+	// Rooms refused: Options.MaxRooms reached, a client's budget spent, the server's rate
+	// spent (Options.ClientRoomBurst, RoomBurst).
+	RoomsRefusedMax    atomic.Int64
+	RoomsRefusedClient atomic.Int64
+	RoomsRefusedRate   atomic.Int64
+	Players            atomic.Int64
+	Ticks              atomic.Int64
+	Encodes            atomic.Int64 // snapshot frames encoded (cache misses)
+	Panics             atomic.Int64
+	InputsDropped      atomic.Int64 // inputs beyond RoomConfig.MaxInputsPerTick, not queued
+	Malformed          atomic.Int64 // malformed client messages
+	TickLateness       Histogram
 }
 
 func (m *Metrics) observeLateness(d time.Duration) {
