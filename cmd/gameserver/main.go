@@ -44,6 +44,15 @@ func main() {
 	origins := flag.String("origins", "", "comma-separated browser origins (host patterns such as *.example.com) allowed besides the page's own host")
 	pprofAddr := flag.String("pprof", "", "address for net/http/pprof (e.g. 127.0.0.1:6060); empty disables it")
 	peerTimeout := flag.Duration("peer-timeout", 8*time.Second, "drop a connection whose peer has said nothing this long (a dead link) and start its seat's grace period")
+	var o options
+	flag.DurationVar(&o.idleTimeout, "http-idle-timeout", defaultIdleTimeout, "close an HTTP keep-alive connection idle this long between requests (WebSocket connections are not affected)")
+	flag.DurationVar(&o.readHeaderTimeout, "http-read-header-timeout", defaultReadHeaderTimeout, "close an HTTP connection whose request headers take longer than this to arrive")
+	flag.IntVar(&o.maxHeaderBytes, "http-max-header-bytes", defaultMaxHeaderBytes, "largest request header accepted; larger ones get 431")
+	flag.IntVar(&o.clientRoomBurst, "client-room-burst", 0, "rooms one client address may create at once ({create: true}); then one per -client-room-every; 0 is the engine's default (10), negative no limit")
+	flag.DurationVar(&o.clientRoomEvery, "client-room-every", 0, "a client address gets one more room to create this often; 0 is the engine's default (6s)")
+	flag.IntVar(&o.roomBurst, "room-burst", 0, "rooms clients together may cause at once (create, quick play, matchmaking); 0 is the engine's default (200), negative no limit")
+	flag.DurationVar(&o.roomEvery, "room-every", 0, "clients together get one more room this often; 0 is the engine's default (10ms: 100 a second)")
+	flag.IntVar(&o.maxRooms, "max-rooms", 0, "rooms running at once; 0 is the engine's default (10000)")
 	flag.Parse()
 	if (*tlsCert == "") != (*tlsKey == "") {
 		fmt.Fprintln(os.Stderr, "gameserver: -tls-cert and -tls-key go together")
@@ -70,7 +79,8 @@ func main() {
 		}
 		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, NextProtos: []string{"http/1.1"}})
 	}
-	if err := run(ctx, ln, log, options{origins: splitList(*origins), peerTimeout: *peerTimeout}); err != nil {
+	o.origins, o.peerTimeout = splitList(*origins), *peerTimeout
+	if err := run(ctx, ln, log, o); err != nil {
 		log.Error("server stopped", "err", err)
 		os.Exit(1)
 	}
@@ -80,17 +90,24 @@ func main() {
 type options struct {
 	origins     []string      // browser origins allowed besides the page's own host
 	peerTimeout time.Duration // engine.Options.PeerTimeout; 0 is the engine's default
+
+	// The HTTP server's limits (see httpServer); 0 is the default.
+	idleTimeout       time.Duration
+	readHeaderTimeout time.Duration
+	maxHeaderBytes    int
+
+	// Room limits: engine.Options of the same names; 0 is the engine's default.
+	clientRoomBurst int
+	clientRoomEvery time.Duration
+	roomBurst       int
+	roomEvery       time.Duration
+	maxRooms        int
 }
 
 // run serves on ln until ctx ends, then shuts down gracefully.
 func run(ctx context.Context, ln net.Listener, log *slog.Logger, opts options) error {
 	s := newServer(log, opts)
-	hs := &http.Server{
-		Handler:           s.routes(),
-		ReadHeaderTimeout: 10 * time.Second,
-		MaxHeaderBytes:    16 << 10,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
+	hs := s.httpServer(opts)
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	log.Info("rallypoint listening", "addr", ln.Addr().String(), "pages", "/ /crossword/ /shooter/",

@@ -15,6 +15,7 @@ type collector struct {
 
 	rooms, players, conns, ticks, encodes, panics, floods, slow, replaced *prometheus.Desc
 	bytesIn, bytesOut, payloadIn, payloadOut, ratio, lateness             *prometheus.Desc
+	roomsAsleep, roomsCreated, roomsRefused                               *prometheus.Desc
 }
 
 func newCollector(e *engine.Metrics, w *ws.Metrics) *collector {
@@ -38,12 +39,19 @@ func newCollector(e *engine.Metrics, w *ws.Metrics) *collector {
 		payloadOut: d("payload_out_total", "Message bytes sent, before compression."),
 		ratio:      d("compression_ratio", "Bytes written over message bytes sent (lower is better; framing included)."),
 		lateness:   d("tick_lateness_seconds", "How late room ticks started against their schedule."),
+
+		roomsAsleep:  d("rooms_asleep", "Empty rooms sleeping instead of ticking."),
+		roomsCreated: d("rooms_created_total", "Rooms started."),
+		roomsRefused: prometheus.NewDesc("rallypoint_rooms_refused_total",
+			"Room creations refused: max_rooms (the server's room limit), client (a client address's budget), rate (the server-wide creation rate).",
+			[]string{"reason"}, nil),
 	}
 }
 
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{c.rooms, c.players, c.conns, c.ticks, c.encodes, c.panics, c.floods,
-		c.slow, c.replaced, c.bytesIn, c.bytesOut, c.payloadIn, c.payloadOut, c.ratio, c.lateness} {
+		c.slow, c.replaced, c.bytesIn, c.bytesOut, c.payloadIn, c.payloadOut, c.ratio, c.lateness,
+		c.roomsAsleep, c.roomsCreated, c.roomsRefused} {
 		ch <- d
 	}
 }
@@ -57,6 +65,11 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	}
 	gauge(c.rooms, c.e.Rooms.Load())
 	gauge(c.players, c.e.Players.Load())
+	gauge(c.roomsAsleep, c.e.RoomsAsleep.Load())
+	counter(c.roomsCreated, c.e.RoomsCreated.Load())
+	for reason, v := range map[string]int64{"max_rooms": c.e.RoomsRefusedMax.Load(), "client": c.e.RoomsRefusedClient.Load(), "rate": c.e.RoomsRefusedRate.Load()} {
+		ch <- prometheus.MustNewConstMetric(c.roomsRefused, prometheus.CounterValue, float64(v), reason)
+	}
 	gauge(c.conns, c.ws.Open.Load())
 	counter(c.ticks, c.e.Ticks.Load())
 	counter(c.encodes, c.e.Encodes.Load())
