@@ -271,3 +271,41 @@ func TestCreatingRoomsIsBudgetedServerWide(t *testing.T) {
 		t.Fatalf("RoomsRefusedRate = %d, want 1", n)
 	}
 }
+
+// TestRoomsListingIsPaged: /rooms answers one bounded page however many rooms run, with
+// totals for every room (issue 11: /rooms took 629 ms with 5,538 rooms).
+func TestRoomsListingIsPaged(t *testing.T) {
+	const n = engine.MaxRoomsPage + 100
+	te := startEngine(t, engine.RoomConfig{}, engine.Options{})
+	for range n {
+		if _, err := te.e.CreateRoom("tally", engine.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	srv := httptest.NewServer(te.e.RoomsHandler())
+	defer srv.Close()
+	tests := []struct {
+		query string
+		want  int
+	}{
+		{"", engine.DefaultRoomsPage},
+		{"?limit=7", 7},
+		{"?limit=-1", engine.DefaultRoomsPage},
+		{"?limit=1000000", engine.MaxRoomsPage},
+	}
+	for _, tt := range tests {
+		resp, err := http.Get(srv.URL + tt.query)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var body struct {
+			Rooms []struct{ ID string }          `json:"rooms"`
+			Games map[string]struct{ Rooms int } `json:"games"`
+		}
+		err = json.NewDecoder(resp.Body).Decode(&body)
+		resp.Body.Close()
+		if err != nil || len(body.Rooms) != tt.want || body.Games["tally"].Rooms != n {
+			t.Fatalf("GET /rooms%s: %d rooms listed, totals %+v, %v; want %d listed of %d", tt.query, len(body.Rooms), body.Games, err, tt.want, n)
+		}
+	}
+}
