@@ -3,7 +3,6 @@ module github.com/rallypoint/rallypoint
 go 1.26.0
 
 require (
-	github.com/hashicorp/golang-lru/v2 v2.0.7
 	github.com/klauspost/compress v1.20.3
 	github.com/lithammer/shortuuid/v4 v4.3.0
 	github.com/prometheus/client_golang v1.25.0

@@ -101,7 +101,9 @@ type RoomConfig struct {
 	MaxCatchUp int
 	// SnapshotHistory is how many snapshots are kept as delta baselines; default 64.
 	SnapshotHistory int
-	// FrameCacheSize is how many encoded snapshot frames a room keeps; default 256.
+	// FrameCacheSize is how many encoded snapshot frames of one tick a room shares between
+	// its players (distinct views × baselines); default 256. Frames of past ticks are
+	// released (state.FrameCache).
 	FrameCacheSize int
 }
 

@@ -19,6 +19,11 @@
 //	-tls-cert, -tls-key    serve HTTPS and wss:// with this certificate and key
 //	-origins a.com,*.b.com other browser origins (host patterns) allowed to connect
 //	-pprof 127.0.0.1:6060  serve net/http/pprof on this separate address (off by default)
+//	-http-idle-timeout 60s, -http-read-header-timeout 10s, -http-max-header-bytes 16384
+//	                       the HTTP server's limits (WebSocket connections are not affected
+//	                       by the idle timeout)
+//	-client-room-burst, -client-room-every, -room-burst, -room-every, -max-rooms
+//	                       room creation budgets (PROTOCOL.md, "Room limits")
 package main
 
 import (
