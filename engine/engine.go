@@ -390,8 +390,9 @@ func (e *Engine) EndRoom(id, message string) bool {
 
 // quickPlay finds the fullest public, unlocked room of game with a free seat (match.QuickPlay),
 // or creates one, and counts the seat as taken until the caller's join is answered
-// (doneJoining). The directory lists a room's players as of its last join, so without that
-// count concurrent joins would all pick the same last seat and all but one be refused.
+// (handleJoin, or doneJoining if the room ended first). The directory lists a room's
+// players as of its last join, so without that count concurrent joins would all pick the
+// same last seat and all but one be refused.
 // Rooms in skip, which refused this player already, are passed over.
 func (e *Engine) quickPlay(game string, skip []string) (*roomCore, error) {
 	e.quickMu.Lock()
@@ -413,14 +414,20 @@ func (e *Engine) quickPlay(game string, skip []string) (*roomCore, error) {
 	return rc, nil
 }
 
-// doneJoining releases the seat quickPlay counted in rc once its join is answered (the room
-// then lists the player, or refused them).
+// doneJoining releases the seat quickPlay counted in rc when the room never answered the
+// join (it ended first). A room that answers releases it itself, in handleJoin, in the same
+// step as it lists the player.
 func (e *Engine) doneJoining(rc *roomCore) {
 	e.quickMu.Lock()
+	e.releaseJoining(rc)
+	e.quickMu.Unlock()
+}
+
+// releaseJoining is doneJoining with e.quickMu held.
+func (e *Engine) releaseJoining(rc *roomCore) {
 	if e.joining[rc.id]--; e.joining[rc.id] <= 0 {
 		delete(e.joining, rc.id)
 	}
-	e.quickMu.Unlock()
 }
 
 // Shutdown ends every room (players get close 1001 after a last tick applies the inputs

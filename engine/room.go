@@ -60,6 +60,7 @@ type command struct {
 	reply   chan joinResult
 	session string // the joining connection's id (reservations are held by it)
 	claimed bool   // the joiner took a reserved seat, already counted against capacity
+	quick   bool   // quick play handed out this seat and counts it (Engine.joining)
 }
 
 type joinResult struct {
@@ -339,6 +340,15 @@ func (rc *roomCore) handleCommands() {
 }
 
 func (rc *roomCore) handleJoin(c *command) {
+	if c.quick {
+		// Quick play counts the seat it handed out as taken until the join is answered. The
+		// room releases that count and publishes its new player count in one step, under
+		// quickMu: released after publishing, a quick play in between would count the seat
+		// twice and open a needless room; released before, it would hand out a seat twice.
+		// (Rooms that wake at once on a join made that window common.)
+		rc.e.quickMu.Lock()
+		defer func() { rc.e.releaseJoining(rc); rc.e.quickMu.Unlock() }()
+	}
 	fail := func(code Code, msg string) { c.reply <- joinResult{err: &Error{Code: code, Message: msg}} }
 	switch {
 	case rc.ended:
