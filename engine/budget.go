@@ -24,7 +24,7 @@ import (
 // one address (a campus NAT) must not be refused for filling rooms. Rooms made by the Go API
 // (Engine.CreateRoom) are the embedder's choice and only bounded by Options.MaxRooms.
 //
-// A refused client gets a join answer [21, req, 17, message] naming the wait, and keeps its
+// A refused client gets a join answer [21, req, 18, message] naming the wait, and keeps its
 // connection. Metrics.RoomsRefusedClient and RoomsRefusedRate count the refusals.
 
 // ErrClientRoomBudget is returned when one client creates rooms faster than its budget.

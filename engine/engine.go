@@ -46,14 +46,14 @@ type Options struct {
 	// ClientRoomEvery. Defaults 10 and 6 s (ten a minute, sustained): more than a player
 	// hosting game after game needs, and a hostile address holds at most ten rooms plus one
 	// per 6 s. Negative ClientRoomBurst turns the budget off. Beyond it the join is
-	// answered with code 17 (too many rooms) and the wait; Metrics.RoomsRefusedClient.
+	// answered with code 18 (too many rooms) and the wait; Metrics.RoomsRefusedClient.
 	// See budget.go for who is charged what.
 	ClientRoomBurst int
 	ClientRoomEvery time.Duration
 	// RoomBurst and RoomEvery are the server-wide budget for rooms clients cause (creates,
 	// quick play, matchmaking): RoomBurst at once, then one every RoomEvery. Defaults 200
 	// and 10 ms (100 rooms a second: a load generator starting 500 shooter players a second
-	// needs 63). Negative RoomBurst turns it off. Beyond it: code 17 and the wait;
+	// needs 63). Negative RoomBurst turns it off. Beyond it: code 18 and the wait;
 	// Metrics.RoomsRefusedRate.
 	RoomBurst int
 	RoomEvery time.Duration

@@ -227,7 +227,7 @@ func TestConcurrentQuickPlaysFillRoomsWithoutRefusals(t *testing.T) {
 }
 
 // TestCreatingRoomsIsBudgetedPerClient: one address creating rooms as fast as it can gets
-// code 17 once its burst is spent, keeps its connection, and may still play (issue 11: one
+// code 18 once its burst is spent, keeps its connection, and may still play (issue 11: one
 // address created 10,450 rooms in 47 s).
 func TestCreatingRoomsIsBudgetedPerClient(t *testing.T) {
 	te := startEngine(t, engine.RoomConfig{}, engine.Options{ClientRoomBurst: 3, ClientRoomEvery: time.Hour})
@@ -239,7 +239,7 @@ func TestCreatingRoomsIsBudgetedPerClient(t *testing.T) {
 		case i < 3 && err != nil:
 			t.Fatalf("room %d of a burst of 3: %v", i+1, err)
 		case i >= 3 && (!asError(err, &e) || e.Code != engine.CodeTooManyRooms || !strings.Contains(e.Message, "wait")):
-			t.Fatalf("room %d beyond a burst of 3: %v, want code 17 with the wait", i+1, err)
+			t.Fatalf("room %d beyond a burst of 3: %v, want code 18 with the wait", i+1, err)
 		case i >= 3:
 			// Refused, not closed: the same connection joins an existing room.
 			if _, err := c.Join(ctx5(t), engine.JoinOptions{Game: "tally"}); err != nil {
@@ -264,7 +264,7 @@ func TestCreatingRoomsIsBudgetedServerWide(t *testing.T) {
 		case i < 2 && err != nil:
 			t.Fatalf("player %d: %v", i+1, err)
 		case i == 2 && (!asError(err, &e) || e.Code != engine.CodeTooManyRooms):
-			t.Fatalf("third one-seat room with a server burst of 2: %v, want code 17", err)
+			t.Fatalf("third one-seat room with a server burst of 2: %v, want code 18", err)
 		}
 	}
 	if n := te.e.Metrics().RoomsRefusedRate.Load(); n != 1 {

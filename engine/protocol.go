@@ -60,7 +60,7 @@ const (
 	CodeTimeout        Code = 14 // the seat's grace period ended
 	CodeBusy           Code = 15 // already queued, matched or seated
 	CodeTooManyGuesses Code = 16 // too many wrong join codes; wait a minute
-	CodeTooManyRooms   Code = 17 // rooms created too fast (by this client or by all); the message says how long to wait
+	CodeTooManyRooms   Code = 18 // rooms created too fast (by this client or by all); the message says how long to wait
 )
 
 func (c Code) String() string {
