@@ -432,7 +432,7 @@ func TestFakeClockRunsTicksWithoutSleeping(t *testing.T) {
 	clock := &engine.FakeClock{}
 	e := engine.New(engine.Options{Clock: clock, Logger: slog.New(slog.DiscardHandler)})
 	done := make(chan *engine.RoomStats, 1)
-	err := engine.Register(e, "slow", engine.RoomConfig{TickRate: 100, MaxCatchUp: 2, EmptyTimeout: -1},
+	err := engine.Register(e, "slow", engine.RoomConfig{TickRate: 100, MaxCatchUp: 2, EmptyTimeout: -1, TickWhenEmpty: true},
 		func() engine.Game[int] { return &slowGame{clock: clock, done: done} })
 	if err != nil {
 		t.Fatal(err)

@@ -136,7 +136,7 @@ func (l *lobby) openRooms(mode string) []match.OpenRoom {
 func (l *lobby) matched(m match.Match, ttl time.Duration) {
 	room := m.Room
 	if room == "" {
-		rc, err := l.e.createRoom(m.Mode, CreateOptions{})
+		rc, err := l.e.createRoom(m.Mode, CreateOptions{}, creator{rated: true})
 		if err != nil {
 			l.e.log.Warn("matchmaking: cannot create a room", "mode", m.Mode, "err", err)
 			l.mm.Release(m.Players()...)
@@ -188,17 +188,30 @@ func (rc *roomCore) entry() match.Entry {
 	}
 }
 
+// Listing page sizes of RoomsHandler: a request without limit gets DefaultRoomsPage rooms,
+// and none gets more than MaxRoomsPage. The cost of a listing is one scan of the directory
+// plus the page (selected without sorting everything, then encoded), so the page bounds
+// what a client polling /rooms can make the server do.
+const (
+	DefaultRoomsPage = 100
+	MaxRoomsPage     = 500
+)
+
 // RoomsHandler serves the room listing as JSON: GET ?game=G&free=N&sort=free|players|created
-// &limit=N&meta.KEY=VALUE. Private rooms are never listed.
+// &limit=N&meta.KEY=VALUE answers {"rooms": [...], "games": {G: {"rooms": n, "players": p}}}:
+// the first page of rooms (limit, default DefaultRoomsPage, at most MaxRoomsPage) and, for
+// each game, how many rooms and players pass the filter in all, for a lobby that shows
+// counts. Private rooms are never listed or counted.
 func (e *Engine) RoomsHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
 		f := match.Filter{Game: q.Get("game"), SortBy: match.SortKey(q.Get("sort"))}
 		f.MinFreeSeats, _ = strconv.Atoi(q.Get("free"))
 		f.Limit, _ = strconv.Atoi(q.Get("limit"))
-		if f.Limit <= 0 || f.Limit > 1000 {
-			f.Limit = 1000
+		if f.Limit <= 0 {
+			f.Limit = DefaultRoomsPage
 		}
+		f.Limit = min(f.Limit, MaxRoomsPage)
 		for k, v := range q {
 			if name, ok := strings.CutPrefix(k, "meta."); ok && len(v) > 0 {
 				if f.Metadata == nil {
@@ -207,12 +220,16 @@ func (e *Engine) RoomsHandler() http.Handler {
 				f.Metadata[name] = v[0]
 			}
 		}
-		rooms := []roomJSON{}
-		for _, en := range e.lobby.dir.List(f) {
+		list := e.lobby.dir.List(f)
+		rooms := make([]roomJSON, 0, len(list))
+		for _, en := range list {
 			rooms = append(rooms, toJSON(en))
 		}
 		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(map[string]any{"rooms": rooms})
+		_ = json.NewEncoder(w).Encode(struct {
+			Rooms []roomJSON              `json:"rooms"`
+			Games map[string]match.Totals `json:"games"`
+		}{rooms, e.lobby.dir.Totals(f)})
 	})
 }
 

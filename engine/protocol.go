@@ -61,6 +61,7 @@ const (
 	CodeBusy           Code = 15 // already queued, matched or seated
 	CodeTooManyGuesses Code = 16 // too many wrong join codes; wait a minute
 	CodePrivate        Code = 17 // the room is private: join it with its code (or a reservation)
+	CodeTooManyRooms   Code = 18 // rooms created too fast (by this client or by all); the message says how long to wait
 )
 
 func (c Code) String() string {
@@ -101,6 +102,8 @@ func (c Code) String() string {
 		return "too many guesses"
 	case CodePrivate:
 		return "private room"
+	case CodeTooManyRooms:
+		return "too many rooms"
 	}
 	return "unknown"
 }

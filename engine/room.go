@@ -61,6 +61,7 @@ type command struct {
 	session string // the joining connection's id (reservations are held by it)
 	token   string // the resume token a rejoin was made with
 	claimed bool   // the joiner took a reserved seat, already counted against capacity
+	quick   bool   // quick play handed out this seat and counts it (Engine.joining)
 }
 
 type joinResult struct {
@@ -97,7 +98,8 @@ type roomCore struct {
 
 	mu   sync.Mutex
 	cmds []command
-	work []command // the loop's swap buffer
+	work []command     // the loop's swap buffer
+	wake chan struct{} // while the room sleeps: closed by enqueue and requestStop
 
 	code       string // join code of a private room
 	info       atomic.Pointer[RoomInfo]
@@ -171,14 +173,81 @@ func (rc *roomCore) enqueue(c command) bool {
 	}
 	rc.mu.Lock()
 	rc.cmds = append(rc.cmds, c)
+	rc.wakeLocked()
 	rc.mu.Unlock()
 	return true
+}
+
+// wakeLocked wakes the room if it sleeps; rc.mu is held.
+func (rc *roomCore) wakeLocked() {
+	if rc.wake != nil {
+		close(rc.wake)
+		rc.wake = nil
+	}
 }
 
 // requestStop ends the room at its next tick.
 func (rc *roomCore) requestStop(why EndReason) {
 	rc.stopWhy.CompareAndSwap(nil, &why)
 	rc.stopOnce.Do(func() { close(rc.stop) })
+	rc.mu.Lock()
+	rc.wakeLocked()
+	rc.mu.Unlock()
+}
+
+// asleep reports whether the room may sleep instead of ticking: nobody holds a seat and the
+// game did not ask to tick when empty.
+func (rc *roomCore) asleep() bool {
+	return len(rc.players) == 0 && !rc.cfg.TickWhenEmpty
+}
+
+// sleep parks an empty room until a command arrives (a join, a reservation's end), it is
+// stopped, or its EmptyTimeout is up, and reports whether it should go on ticking (false:
+// it is stopping). Meanwhile it runs no tick and holds no snapshot history or frames: an
+// empty room costs its structs and a parked goroutine, not 60 game updates a second.
+//
+// When it wakes, its schedule resumes from where it stopped: the next tick is due at once
+// and numbered one after the last, as if the time asleep had not passed. So the game's
+// tick numbers stay consecutive (Update's "one fixed step" holds, timers counted in ticks
+// are paused rather than fired all at once), and the time asleep is neither lateness nor
+// skipped ticks in the stats and metrics.
+func (rc *roomCore) sleep() bool {
+	rc.mu.Lock()
+	if len(rc.cmds) > 0 {
+		rc.mu.Unlock()
+		return true
+	}
+	wake := make(chan struct{})
+	rc.wake = wake
+	rc.mu.Unlock()
+	rc.release()
+	rc.e.metrics.RoomsAsleep.Add(1)
+	if rc.cfg.EmptyTimeout < 0 {
+		<-wake // no deadline: a clock's SleepUntil would need one
+	} else {
+		rc.clock.SleepUntil(rc.emptySince+rc.cfg.EmptyTimeout, wake)
+	}
+	rc.e.metrics.RoomsAsleep.Add(-1)
+	rc.mu.Lock()
+	if rc.wake == wake {
+		rc.wake = nil
+	}
+	rc.mu.Unlock()
+	select {
+	case <-rc.stop:
+		return false
+	default:
+	}
+	rc.sched.resume(rc.clock.Now())
+	return true
+}
+
+// release lets go of what only players need: the snapshot history (their baselines), the
+// encoded frames and the send buffers. They grow again when someone joins.
+func (rc *roomCore) release() {
+	rc.ring.Reset()
+	rc.frames.Clear()
+	rc.buf, rc.sends, rc.leads, rc.bcast = nil, nil, nil, nil
 }
 
 // run is the room's goroutine: a fixed-step loop at cfg.TickRate.
@@ -195,7 +264,7 @@ func (rc *roomCore) run() {
 	rc.sched = schedule{t0: rc.clock.Now() + phase, dt: dt, maxCatchUp: int64(rc.cfg.MaxCatchUp)}
 	rc.emptySince = rc.clock.Now()
 	for !rc.ended {
-		if !rc.clock.SleepUntil(rc.sched.due(), rc.stop) {
+		if (rc.asleep() && !rc.sleep()) || !rc.clock.SleepUntil(rc.sched.due(), rc.stop) {
 			// Stopping: one last tick so that every input a client saw accepted is applied
 			// and acknowledged, then goodbye.
 			rc.step(true)
@@ -272,6 +341,15 @@ func (rc *roomCore) handleCommands() {
 }
 
 func (rc *roomCore) handleJoin(c *command) {
+	if c.quick {
+		// Quick play counts the seat it handed out as taken until the join is answered. The
+		// room releases that count and publishes its new player count in one step, under
+		// quickMu: released after publishing, a quick play in between would count the seat
+		// twice and open a needless room; released before, it would hand out a seat twice.
+		// (Rooms that wake at once on a join made that window common.)
+		rc.e.quickMu.Lock()
+		defer func() { rc.e.releaseJoining(rc); rc.e.quickMu.Unlock() }()
+	}
 	fail := func(code Code, msg string) { c.reply <- joinResult{err: &Error{Code: code, Message: msg}} }
 	switch {
 	case rc.ended:
@@ -420,7 +498,12 @@ func (rc *roomCore) sendJoined(p *Player, req uint64) {
 
 // sendSnapshots records the world and sends each connected player a delta against the tick it
 // acknowledged. Players with the same view and baseline share one encoded, compressed frame.
+// With no player connected it does nothing, not even the game's Snapshot: no one would
+// receive it, and a player who connects later starts from a full snapshot anyway.
 func (rc *roomCore) sendSnapshots() {
+	if !rc.anyConnected() {
+		return
+	}
 	tick := state.Tick(rc.tick)
 	b := rc.ring.Builder()
 	b.Begin(tick)
@@ -465,6 +548,15 @@ func (rc *roomCore) sendSnapshots() {
 		rc.sends = append(rc.sends, send)
 	}
 	rc.writeSnapshots()
+}
+
+func (rc *roomCore) anyConnected() bool {
+	for _, p := range rc.players {
+		if p.conn.Load() != nil {
+			return true
+		}
+	}
+	return false
 }
 
 // snapshotSend is one player's share of a snapshot: the shared frame and, in rc.leads[lead:end],

@@ -33,5 +33,14 @@ func (s *schedule) woke(now time.Duration) (lateness time.Duration) {
 	return lateness
 }
 
+// resume re-anchors the schedule after the room slept: the next tick is due at now, and
+// those after it dt apart, as if the time asleep had not passed. Nothing counts as late or
+// skipped.
+func (s *schedule) resume(now time.Duration) {
+	if now > s.due() {
+		s.t0 = now - time.Duration(s.k)*s.dt
+	}
+}
+
 // ran advances to the next tick.
 func (s *schedule) ran() { s.k++ }

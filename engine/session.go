@@ -393,7 +393,8 @@ func (s *session) join(n int) bool {
 		return respond(CodeNotFound, "join needs a game, a room or a resume token")
 	case opts.Create:
 		var err error
-		if rc, err = s.e.createRoom(opts.Game, CreateOptions{Private: opts.Private}); err != nil {
+		by := creator{rated: true, key: s.key}
+		if rc, err = s.e.createRoom(opts.Game, CreateOptions{Private: opts.Private}, by); err != nil {
 			return respond(createErrCode(err), err.Error())
 		}
 	default:
@@ -420,28 +421,37 @@ func (s *session) join(n int) bool {
 func (s *session) quickJoin(cmd command, game string, respond func(Code, string) bool) bool {
 	const attempts = 4
 	var skip []string
+	cmd.quick = true
 	for i := 1; ; i++ {
 		rc, err := s.e.quickPlay(game, skip)
 		if err != nil {
 			return respond(createErrCode(err), err.Error())
 		}
 		cmd.reply = make(chan joinResult, 1)
-		code, msg := CodeOK, ""
+		code, msg, answered := CodeOK, "", false
 		if !rc.enqueue(cmd) {
 			code, msg = CodeRoomEnded, "the room has ended"
 		} else {
 			select {
 			case res := <-cmd.reply:
+				answered = true
 				if res.err != nil {
 					code, msg = res.err.Code, res.err.Message
 				} else {
 					s.player = res.player
 				}
 			case <-rc.finished:
+				select {
+				case <-cmd.reply:
+					answered = true
+				default:
+				}
 				code, msg = CodeRoomEnded, "the room has ended"
 			}
 		}
-		s.e.doneJoining(rc)
+		if !answered { // a room that answers releases quick play's count itself (handleJoin)
+			s.e.doneJoining(rc)
+		}
 		if code == CodeOK {
 			return true
 		}
@@ -458,6 +468,8 @@ func createErrCode(err error) Code {
 		return CodeFull
 	case errors.Is(err, ErrShuttingDown):
 		return CodeShutdown
+	case errors.Is(err, ErrClientRoomBudget), errors.Is(err, ErrRoomRate):
+		return CodeTooManyRooms
 	}
 	return CodeNotFound
 }

@@ -50,11 +50,17 @@ func (h *Histogram) Count() int64 {
 }
 func (h *Histogram) Sum() time.Duration { return time.Duration(h.sum.Load()) }
 
-// RoomStats keeps a room's recent tick lateness exactly (the last 4096 ticks), for
-// percentiles in tests and benchmarks.
+// roomStatsSamples is how many recent ticks a RoomStats keeps: 17 s at 60 Hz.
+const roomStatsSamples = 1024
+
+// RoomStats keeps a room's recent tick lateness exactly (the last 1024 ticks, to the
+// microsecond), for percentiles in tests and benchmarks. Its memory grows with the ticks the
+// room runs, to 4 KiB: a room that never ticks (empty, asleep) costs none. It used to hold
+// 4096 nanosecond samples from the start, 32 KiB in every room, the largest part of an
+// empty room's cost (issue 11).
 type RoomStats struct {
 	mu    sync.Mutex
-	late  [4096]time.Duration
+	late  []uint32 // microseconds; a ring once full
 	n     int
 	ticks int64
 }
@@ -62,8 +68,16 @@ type RoomStats struct {
 func newRoomStats() *RoomStats { return &RoomStats{} }
 
 func (s *RoomStats) record(d time.Duration) {
+	us := uint32(min(max(d, 0)/time.Microsecond, 1<<32-1))
 	s.mu.Lock()
-	s.late[s.n%len(s.late)] = d
+	if len(s.late) < roomStatsSamples {
+		if len(s.late) == cap(s.late) { // grow by doubling, to exactly roomStatsSamples
+			s.late = append(make([]uint32, 0, min(max(2*cap(s.late), 64), roomStatsSamples)), s.late...)
+		}
+		s.late = append(s.late, us)
+	} else {
+		s.late[s.n%roomStatsSamples] = us
+	}
 	s.n++
 	s.ticks++
 	s.mu.Unlock()
@@ -73,24 +87,35 @@ func (s *RoomStats) record(d time.Duration) {
 func (s *RoomStats) Lateness() []time.Duration {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.n <= len(s.late) {
-		return append([]time.Duration(nil), s.late[:s.n]...)
+	out := make([]time.Duration, 0, len(s.late))
+	start := 0
+	if s.n > len(s.late) {
+		start = s.n % len(s.late)
 	}
-	i := s.n % len(s.late)
-	return append(append([]time.Duration(nil), s.late[i:]...), s.late[:i]...)
+	for i := range s.late {
+		out = append(out, time.Duration(s.late[(start+i)%len(s.late)])*time.Microsecond)
+	}
+	return out
 }
 
 // Metrics counts what an engine's rooms do. Export it however you like (the gameserver
 // turns it into Prometheus series).
 type Metrics struct {
-	Rooms         atomic.Int64
-	Players       atomic.Int64
-	Ticks         atomic.Int64
-	Encodes       atomic.Int64 // snapshot frames encoded (cache misses)
-	Panics        atomic.Int64
-	InputsDropped atomic.Int64 // inputs beyond RoomConfig.MaxInputsPerTick, not queued
-	Malformed     atomic.Int64 // malformed client messages
-	InputPanics   atomic.Int64 // inputs refused because the game's input decoder panicked on them
+	Rooms        atomic.Int64
+	RoomsAsleep  atomic.Int64 // empty rooms sleeping instead of ticking (RoomConfig.TickWhenEmpty)
+	RoomsCreated atomic.Int64 // rooms started, ever
+	// Rooms refused: Options.MaxRooms reached, a client's budget spent, the server's rate
+	// spent (Options.ClientRoomBurst, RoomBurst).
+	RoomsRefusedMax    atomic.Int64
+	RoomsRefusedClient atomic.Int64
+	RoomsRefusedRate   atomic.Int64
+	Players            atomic.Int64
+	Ticks              atomic.Int64
+	Encodes            atomic.Int64 // snapshot frames encoded (cache misses)
+	Panics             atomic.Int64
+	InputsDropped      atomic.Int64 // inputs beyond RoomConfig.MaxInputsPerTick, not queued
+	Malformed          atomic.Int64 // malformed client messages
+	InputPanics        atomic.Int64 // inputs refused because the game's input decoder panicked on them
 	// RequestsRefused counts requests answered with CodeRateLimited because the player
 	// already had RoomConfig.MaxPendingRequests waiting.
 	RequestsRefused atomic.Int64

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	lru "github.com/hashicorp/golang-lru/v2"
 	"github.com/lithammer/shortuuid/v4"
 )
 
@@ -45,6 +46,12 @@ type CodeOptions struct {
 	// that is too much.
 	Guesses int
 	Per     time.Duration
+	// MaxClients bounds how many clients' buckets are kept (default 65,536, about 6 MiB at
+	// most): the least recently seen client is forgotten first. Without a bound, guesses from
+	// ever new addresses (an IPv6 block, a botnet) would grow the table without end; what the
+	// bound costs is that such a crowd, once past it, evicts buckets and earns fresh guesses,
+	// which it could do anyway by being that many clients.
+	MaxClients int
 	// Clock drives the buckets' refill; nil is the wall clock.
 	Clock Clock
 }
@@ -52,8 +59,7 @@ type CodeOptions struct {
 // Codes gives private rooms short join codes and finds rooms by code.
 //
 // Memory: two map entries per room, and a bucket (about 100 bytes) per client that guessed
-// wrong within the last Per; buckets that have refilled are pruned as the table grows, in
-// amortized O(1) per lookup.
+// wrong, in an LRU of at most CodeOptions.MaxClients.
 type Codes struct {
 	clock   Clock
 	length  int
@@ -62,8 +68,7 @@ type Codes struct {
 	mu      sync.Mutex
 	rooms   map[string]string // code -> room
 	codes   map[string]string // room -> code
-	buckets map[string]*bucket
-	pruneAt int
+	buckets *lru.Cache[string, *bucket]
 }
 
 type bucket struct {
@@ -74,13 +79,11 @@ type bucket struct {
 // NewCodes makes an empty registry.
 func NewCodes(opts CodeOptions) (*Codes, error) {
 	c := &Codes{
-		clock:   clockOrSystem(opts.Clock),
-		length:  opts.Length,
-		burst:   float64(opts.Guesses),
-		rooms:   make(map[string]string),
-		codes:   make(map[string]string),
-		buckets: make(map[string]*bucket),
-		pruneAt: 1024,
+		clock:  clockOrSystem(opts.Clock),
+		length: opts.Length,
+		burst:  float64(opts.Guesses),
+		rooms:  make(map[string]string),
+		codes:  make(map[string]string),
 	}
 	if c.length == 0 {
 		c.length = 6
@@ -94,6 +97,14 @@ func NewCodes(opts CodeOptions) (*Codes, error) {
 	}
 	if c.burst == 0 {
 		c.burst = 5
+	}
+	maxClients := opts.MaxClients
+	if maxClients <= 0 {
+		maxClients = 1 << 16
+	}
+	var err error
+	if c.buckets, err = lru.New[string, *bucket](maxClients); err != nil {
+		return nil, fmt.Errorf("match: %w", err)
 	}
 	per := opts.Per
 	if per == 0 {
@@ -175,7 +186,7 @@ func (c *Codes) Lookup(code, client string) (string, error) {
 	now := c.clock.Now()
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	b := c.buckets[client]
+	b, _ := c.buckets.Get(client)
 	if b != nil {
 		c.refill(b, now)
 		if b.tokens < 1 {
@@ -186,9 +197,8 @@ func (c *Codes) Lookup(code, client string) (string, error) {
 		return room, nil
 	}
 	if b == nil {
-		c.prune(now)
 		b = &bucket{tokens: c.burst, at: now}
-		c.buckets[client] = b
+		c.buckets.Add(client, b)
 	}
 	b.tokens--
 	return "", ErrCodeNotFound
@@ -199,19 +209,4 @@ func (c *Codes) refill(b *bucket, now time.Time) {
 		b.tokens = min(c.burst, b.tokens+d.Seconds()*c.perSec)
 	}
 	b.at = now
-}
-
-// prune drops the buckets that have refilled, once the table has doubled since the last
-// prune; c.mu is held.
-func (c *Codes) prune(now time.Time) {
-	if len(c.buckets) < c.pruneAt {
-		return
-	}
-	for k, b := range c.buckets {
-		c.refill(b, now)
-		if b.tokens >= c.burst {
-			delete(c.buckets, k)
-		}
-	}
-	c.pruneAt = max(1024, 2*len(c.buckets))
 }

@@ -2,6 +2,7 @@ package match
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -134,14 +135,23 @@ func TestLookupRateLimitsGuessing(t *testing.T) {
 	}
 }
 
-func TestGuessBucketsArePruned(t *testing.T) {
+// TestGuessBucketsAreBounded: guesses from ever new clients keep at most MaxClients
+// buckets, and a client seen recently keeps its spent allowance through the churn.
+func TestGuessBucketsAreBounded(t *testing.T) {
 	clock := NewFakeClock(t0)
-	c, _ := NewCodes(CodeOptions{Clock: clock})
-	for i := range 5000 {
-		c.Lookup("XXXXXX", string(rune(i)))
-		clock.Advance(50 * time.Millisecond) // buckets refill in 12 s: ~240 live at a time
+	c, _ := NewCodes(CodeOptions{Clock: clock, MaxClients: 1024})
+	for range 5 {
+		c.Lookup("XXXXXX", "mallory")
 	}
-	if n := len(c.buckets); n > 2048 {
-		t.Fatalf("%d buckets kept", n)
+	for i := range 5000 {
+		c.Lookup("XXXXXX", fmt.Sprint("crowd", i))
+		if i%500 == 0 {
+			if _, err := c.Lookup("XXXXXX", "mallory"); !errors.Is(err, ErrTooManyGuesses) {
+				t.Fatalf("after %d other clients, mallory's guess: %v, want ErrTooManyGuesses", i, err)
+			}
+		}
+	}
+	if n := c.buckets.Len(); n > 1024 {
+		t.Fatalf("%d buckets kept, want at most 1024", n)
 	}
 }

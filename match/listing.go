@@ -189,17 +189,70 @@ func (d *Directory) Len() int {
 
 // List returns the public rooms that pass the filter, sorted by f.SortBy, ties broken by
 // age and then ID so that pages are stable.
+//
+// Cost: one O(rooms) scan under the read lock. With a Limit of k, only the best k matches
+// are kept as it goes (a bounded heap, O(rooms · log k)) and only those are copied and
+// sorted: a listing of the first 100 of 5,000 rooms does not sort or copy 5,000 entries.
 func (d *Directory) List(f Filter) []Entry {
+	less := f.order()
 	d.mu.RLock()
-	out := make([]Entry, 0, min(len(d.rooms), max(f.Limit, 16)))
+	var best []*Entry
+	if f.Limit > 0 {
+		best = make([]*Entry, 0, min(f.Limit, len(d.rooms)))
+	} else {
+		best = make([]*Entry, 0, min(len(d.rooms), 16))
+	}
 	for _, e := range d.rooms {
-		if f.match(e) {
-			out = append(out, *e)
+		switch {
+		case !f.match(e):
+		case f.Limit <= 0 || len(best) < f.Limit:
+			best = append(best, e)
+			if f.Limit > 0 {
+				siftUp(best, len(best)-1, less)
+			}
+		case less(e, best[0]) < 0: // better than the worst kept: replace it
+			best[0] = e
+			siftDown(best, 0, less)
 		}
 	}
+	out := make([]Entry, len(best))
+	for i, e := range best {
+		out[i] = *e
+	}
 	d.mu.RUnlock()
-	slices.SortFunc(out, func(a, b Entry) int {
-		switch f.SortBy {
+	slices.SortFunc(out, func(a, b Entry) int { return less(&a, &b) })
+	return out
+}
+
+// Totals counts the public rooms and players that pass f (its Limit and SortBy ignored),
+// by game: what a lobby shows as "N players in M rooms" without listing every room. Cost:
+// one O(rooms) scan under the read lock, nothing copied.
+func (d *Directory) Totals(f Filter) map[string]Totals {
+	out := map[string]Totals{}
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	for _, e := range d.rooms {
+		if f.match(e) {
+			t := out[e.Game]
+			t.Rooms++
+			t.Players += e.Players
+			out[e.Game] = t
+		}
+	}
+	return out
+}
+
+// Totals are the rooms and players of one game in a listing.
+type Totals struct {
+	Rooms   int `json:"rooms"`
+	Players int `json:"players"`
+}
+
+// order is the listing's comparison: negative when a comes before b.
+func (f *Filter) order() func(a, b *Entry) int {
+	by := f.SortBy
+	return func(a, b *Entry) int {
+		switch by {
 		case SortFree:
 			if a.FreeSeats() != b.FreeSeats() {
 				return b.FreeSeats() - a.FreeSeats()
@@ -209,12 +262,37 @@ func (d *Directory) List(f Filter) []Entry {
 				return b.Players - a.Players
 			}
 		}
-		return olderFirst(&a, &b)
-	})
-	if f.Limit > 0 && len(out) > f.Limit {
-		out = out[:f.Limit]
+		return olderFirst(a, b)
 	}
-	return out
+}
+
+// siftUp and siftDown keep h a heap whose root is the entry that sorts last (the worst of
+// those kept), so that a better one can replace it in O(log k).
+func siftUp(h []*Entry, i int, less func(a, b *Entry) int) {
+	for i > 0 {
+		p := (i - 1) / 2
+		if less(h[p], h[i]) >= 0 {
+			return
+		}
+		h[p], h[i] = h[i], h[p]
+		i = p
+	}
+}
+
+func siftDown(h []*Entry, i int, less func(a, b *Entry) int) {
+	for {
+		w := i
+		for _, c := range []int{2*i + 1, 2*i + 2} {
+			if c < len(h) && less(h[c], h[w]) > 0 {
+				w = c
+			}
+		}
+		if w == i {
+			return
+		}
+		h[w], h[i] = h[i], h[w]
+		i = w
+	}
 }
 
 func olderFirst(a, b *Entry) int {

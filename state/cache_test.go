@@ -27,31 +27,84 @@ func TestFrameCacheCountsHitsAndMisses(t *testing.T) {
 	}
 }
 
-func TestFrameCacheEvictsTheLeastRecentlyUsed(t *testing.T) {
-	c := NewFrameCache[int](2)
-	a, b, d := FrameKey{Tick: 1}, FrameKey{Tick: 2}, FrameKey{Tick: 3}
-	c.Add(a, 1)
-	c.Add(b, 2)
-	c.Get(a) // b is now the least recently used
-	c.Add(d, 3)
-	if _, ok := c.Get(b); ok {
-		t.Error("b survived, though least recently used")
+// TestFrameCacheReleasesFramesOfOlderTicks: a frame is used during its own tick only, so
+// frames of earlier ticks must not stay pinned (issue 11: a room's cache held 256 stale
+// frames, about 150 KiB in an 8-player shooter room).
+func TestFrameCacheReleasesFramesOfOlderTicks(t *testing.T) {
+	tests := []struct {
+		name string
+		next func(c *FrameCache[*int])
+	}{
+		{"Add of a newer tick", func(c *FrameCache[*int]) { c.Add(FrameKey{View: 3, Tick: 11}, new(int)) }},
+		{"Get of a newer tick", func(c *FrameCache[*int]) { c.Get(FrameKey{Tick: 11}) }},
+		{"Clear", func(c *FrameCache[*int]) { c.Clear() }},
 	}
-	if _, ok := c.Get(a); !ok {
-		t.Error("a was evicted, though used recently")
-	}
-	if c.Len() != 2 {
-		t.Errorf("Len() = %d, want 2", c.Len())
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := NewFrameCache[*int](8)
+			old := FrameKey{View: 1, Baseline: 9, Tick: 10}
+			c.Add(old, new(int))
+			c.Add(FrameKey{View: 2, Tick: 10}, new(int))
+			tt.next(c)
+			if _, ok := c.frames[old]; ok {
+				t.Fatal("a frame of tick 10 is still held")
+			}
+			for k := range c.frames {
+				if k.Tick != 11 {
+					t.Errorf("frame %+v held after moving past tick 10", k)
+				}
+			}
+		})
 	}
 }
 
-func TestFrameCacheDefaultSize(t *testing.T) {
-	c := NewFrameCache[int](0)
-	for i := range DefaultFrameCacheSize + 10 {
-		c.Add(FrameKey{Tick: Tick(i + 1)}, i)
+func TestFrameCacheIgnoresFramesOfPastTicks(t *testing.T) {
+	c := NewFrameCache[int](8)
+	c.Add(FrameKey{Tick: 5}, 5)
+	c.Add(FrameKey{Tick: 4}, 4)
+	if _, ok := c.Get(FrameKey{Tick: 4}); ok {
+		t.Error("a frame of a past tick was stored")
 	}
-	if c.Len() != DefaultFrameCacheSize {
-		t.Errorf("NewFrameCache(0) holds %d frames, want %d", c.Len(), DefaultFrameCacheSize)
+	if v, ok := c.Get(FrameKey{Tick: 5}); !ok || v != 5 {
+		t.Errorf("Get(tick 5) = %d, %v", v, ok)
+	}
+}
+
+func TestFrameCacheHoldsAtMostSizeFramesOfATick(t *testing.T) {
+	for _, size := range []int{0, 1, 3} {
+		want := size
+		if size == 0 {
+			want = DefaultFrameCacheSize
+		}
+		c := NewFrameCache[int](size)
+		for i := range want + 10 {
+			c.Add(FrameKey{View: ViewKey(i), Tick: 7}, i)
+		}
+		if c.Len() != want {
+			t.Errorf("NewFrameCache(%d) holds %d frames of one tick, want %d", size, c.Len(), want)
+		}
+		// The frames stored first stay: a full tick does not churn.
+		if v, ok := c.Get(FrameKey{View: 0, Tick: 7}); !ok || v != 0 {
+			t.Errorf("NewFrameCache(%d): first frame Get = %d, %v", size, v, ok)
+		}
+	}
+}
+
+func TestFrameCacheAddAllocatesNothingOnceGrown(t *testing.T) {
+	c := NewFrameCache[int](16)
+	tick := Tick(1)
+	fill := func() {
+		tick++
+		for v := range 8 {
+			k := FrameKey{View: ViewKey(v), Baseline: tick - 1, Tick: tick}
+			if _, ok := c.Get(k); !ok {
+				c.Add(k, v)
+			}
+		}
+	}
+	fill()
+	if n := testing.AllocsPerRun(100, fill); n != 0 {
+		t.Errorf("a tick of 8 frames allocates %.1f times", n)
 	}
 }
 

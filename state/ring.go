@@ -108,5 +108,19 @@ func (r *Ring) Latest() *Snapshot {
 	return r.slots[(r.start+r.count-1)%len(r.slots)]
 }
 
+// Reset empties the ring and lets go of every snapshot's memory, including the ones kept for
+// recycling: for a room that nobody is in, whose baselines no one can use. The ring then
+// costs its slots (a pointer each) until snapshots are pushed again, and the first ring's
+// worth of them allocate, sized like the last ones the builder made. Snapshots that were in
+// the ring must not be used afterwards. Reset must not be called between Begin and Finish.
+func (r *Ring) Reset() {
+	if r.b.cur != nil {
+		panic("state: Ring.Reset while a snapshot is being built")
+	}
+	clear(r.slots)
+	clear(r.free)
+	r.start, r.count, r.free = 0, 0, r.free[:0]
+}
+
 // Len returns the number of snapshots the ring holds, at most its size.
 func (r *Ring) Len() int { return r.count }

@@ -102,3 +102,33 @@ func TestRingPushPanicsOnMisuse(t *testing.T) {
 		})
 	}
 }
+
+// TestRingResetLetsGoOfEverySnapshot: an empty room resets its ring, and must then hold no
+// snapshot, neither as a baseline nor for recycling (issue 11: empty rooms held 64).
+func TestRingResetLetsGoOfEverySnapshot(t *testing.T) {
+	r := NewRing(3)
+	pushTicks(r, 1, 2, 3, 4, 5)
+	old := r.Latest()
+	r.Reset()
+	if r.Len() != 0 || r.Latest() != nil || r.Get(5) != nil {
+		t.Fatalf("after Reset: Len %d, Latest %v, Get(5) %v", r.Len(), r.Latest(), r.Get(5))
+	}
+	if len(r.free) != 0 {
+		t.Fatalf("after Reset, %d snapshots are kept for recycling", len(r.free))
+	}
+	for i, s := range r.slots {
+		if s != nil {
+			t.Fatalf("after Reset, slot %d still points at tick %d", i, s.Tick())
+		}
+	}
+	// Ticks go on from where they were, into new memory.
+	pushTicks(r, 6, 7, 8, 9)
+	if r.Len() != 3 || r.Latest().Tick() != 9 || r.Get(7) == nil {
+		t.Fatalf("after Reset and 4 pushes: Len %d, Latest %d", r.Len(), r.Latest().Tick())
+	}
+	for _, s := range r.slots {
+		if s == old {
+			t.Fatal("a snapshot from before Reset came back")
+		}
+	}
+}

@@ -51,6 +51,10 @@ export const Code = {
   TimedOut: 14,
   Busy: 15,
   TooManyCodes: 16,
+  /** The room is private: join it with its code (or a reservation), not its room id. */
+  Private: 17,
+  /** Rooms created too fast, by this address or by all clients; the message says how long to wait. */
+  TooManyRooms: 18,
   /** Not a server code: the connection closed before an answer arrived. */
   Disconnected: -1,
 } as const;

@@ -19,6 +19,11 @@
 //	-tls-cert, -tls-key    serve HTTPS and wss:// with this certificate and key
 //	-origins a.com,*.b.com other browser origins (host patterns) allowed to connect
 //	-pprof 127.0.0.1:6060  serve net/http/pprof on this separate address (off by default)
+//	-http-idle-timeout 60s, -http-read-header-timeout 10s, -http-max-header-bytes 16384
+//	                       the HTTP server's limits (WebSocket connections are not affected
+//	                       by the idle timeout)
+//	-client-room-burst, -client-room-every, -room-burst, -room-every, -max-rooms
+//	                       room creation budgets (PROTOCOL.md, "Room limits")
 package main
 
 import (
@@ -50,6 +55,15 @@ func main() {
 	forwardedHeader := flag.String("forwarded-header", "X-Forwarded-For", "the header the trusted proxies write: X-Forwarded-For or Forwarded (RFC 7239)")
 	maxConns := flag.Int("max-conns", 0, "game connections in all, beyond which the upgrade is refused with 503 (0: 3/4 of the open-file limit, at most 50000)")
 	maxConnsPerClient := flag.Int("max-conns-per-client", 64, "game connections per client address (IPv6: per /64), beyond which the upgrade is refused with 429")
+	var o options
+	flag.DurationVar(&o.idleTimeout, "http-idle-timeout", defaultIdleTimeout, "close an HTTP keep-alive connection idle this long between requests (WebSocket connections are not affected)")
+	flag.DurationVar(&o.readHeaderTimeout, "http-read-header-timeout", defaultReadHeaderTimeout, "close an HTTP connection whose request headers take longer than this to arrive")
+	flag.IntVar(&o.maxHeaderBytes, "http-max-header-bytes", defaultMaxHeaderBytes, "largest request header accepted; larger ones get 431")
+	flag.IntVar(&o.clientRoomBurst, "client-room-burst", 0, "rooms one client address may create at once ({create: true}); then one per -client-room-every; 0 is the engine's default (10), negative no limit")
+	flag.DurationVar(&o.clientRoomEvery, "client-room-every", 0, "a client address gets one more room to create this often; 0 is the engine's default (6s)")
+	flag.IntVar(&o.roomBurst, "room-burst", 0, "rooms clients together may cause at once (create, quick play, matchmaking); 0 is the engine's default (200), negative no limit")
+	flag.DurationVar(&o.roomEvery, "room-every", 0, "clients together get one more room this often; 0 is the engine's default (10ms: 100 a second)")
+	flag.IntVar(&o.maxRooms, "max-rooms", 0, "rooms running at once; 0 is the engine's default (10000)")
 	flag.Parse()
 	proxies, err := parsePrefixes(*trustedProxies)
 	if err != nil {
@@ -85,12 +99,10 @@ func main() {
 		}
 		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, NextProtos: []string{"http/1.1"}})
 	}
-	opts := options{
-		origins: splitList(*origins), peerTimeout: *peerTimeout,
-		publicHosts: splitList(*publicHosts), trustedProxies: proxies, forwardedHeader: *forwardedHeader,
-		maxConns: *maxConns, maxConnsPerClient: *maxConnsPerClient,
-	}
-	if err := run(ctx, ln, log, opts); err != nil {
+	o.origins, o.peerTimeout = splitList(*origins), *peerTimeout
+	o.publicHosts, o.trustedProxies, o.forwardedHeader = splitList(*publicHosts), proxies, *forwardedHeader
+	o.maxConns, o.maxConnsPerClient = *maxConns, *maxConnsPerClient
+	if err := run(ctx, ln, log, o); err != nil {
 		log.Error("server stopped", "err", err)
 		os.Exit(1)
 	}
@@ -107,6 +119,18 @@ type options struct {
 	forwardedHeader   string
 	maxConns          int
 	maxConnsPerClient int
+
+	// The HTTP server's limits (see httpServer); 0 is the default.
+	idleTimeout       time.Duration
+	readHeaderTimeout time.Duration
+	maxHeaderBytes    int
+
+	// Room limits: engine.Options of the same names; 0 is the engine's default.
+	clientRoomBurst int
+	clientRoomEvery time.Duration
+	roomBurst       int
+	roomEvery       time.Duration
+	maxRooms        int
 }
 
 // parsePrefixes reads a comma-separated list of CIDR prefixes; a bare address is its own
@@ -130,12 +154,7 @@ func parsePrefixes(v string) ([]netip.Prefix, error) {
 // run serves on ln until ctx ends, then shuts down gracefully.
 func run(ctx context.Context, ln net.Listener, log *slog.Logger, opts options) error {
 	s := newServer(log, opts)
-	hs := &http.Server{
-		Handler:           s.routes(),
-		ReadHeaderTimeout: 10 * time.Second,
-		MaxHeaderBytes:    16 << 10,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
+	hs := s.httpServer(opts)
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	log.Info("rallypoint listening", "addr", ln.Addr().String(), "pages", "/ /crossword/ /shooter/",

@@ -192,7 +192,9 @@ func TestMetricsExportsEngineAndConnectionSeries(t *testing.T) {
 		"rallypoint_game_connections 1", `rallypoint_connections_refused_total{limit="client"} 0`,
 		`rallypoint_connections_refused_total{limit="server"} 0`, "rallypoint_origins_refused_total 0",
 		"rallypoint_requests_refused_total 0", "rallypoint_input_decoder_panics_total 0",
-		"rallypoint_malformed_messages_total 0"} {
+		"rallypoint_malformed_messages_total 0",
+
+		"rallypoint_rooms_asleep 0", "rallypoint_rooms_created_total 1", `rallypoint_rooms_refused_total{reason="client"} 0`} {
 		if !strings.Contains(string(body), want) {
 			t.Errorf("/metrics lacks %q", want)
 		}

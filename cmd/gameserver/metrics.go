@@ -17,6 +17,7 @@ type collector struct {
 	// The engine's hostile-client limits.
 	malformed, inputPanics, requestsRefused, gameConns, connsRefused, originsRefused *prometheus.Desc
 	bytesIn, bytesOut, payloadIn, payloadOut, ratio, lateness                        *prometheus.Desc
+	roomsAsleep, roomsCreated, roomsRefused                                          *prometheus.Desc
 }
 
 func newCollector(e *engine.Metrics, w *ws.Metrics) *collector {
@@ -48,13 +49,19 @@ func newCollector(e *engine.Metrics, w *ws.Metrics) *collector {
 		connsRefused: prometheus.NewDesc("rallypoint_connections_refused_total",
 			"Game connections refused before the upgrade: limit=client (429, MaxConnsPerClient) or server (503, MaxConns).", []string{"limit"}, nil),
 		originsRefused: d("origins_refused_total", "Browser handshakes refused (403) for their Origin or, with -public-hosts, their Host."),
+		roomsAsleep:    d("rooms_asleep", "Empty rooms sleeping instead of ticking."),
+		roomsCreated:   d("rooms_created_total", "Rooms started."),
+		roomsRefused: prometheus.NewDesc("rallypoint_rooms_refused_total",
+			"Room creations refused: max_rooms (the server's room limit), client (a client address's budget), rate (the server-wide creation rate).",
+			[]string{"reason"}, nil),
 	}
 }
 
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{c.rooms, c.players, c.conns, c.ticks, c.encodes, c.panics, c.floods,
 		c.slow, c.replaced, c.bytesIn, c.bytesOut, c.payloadIn, c.payloadOut, c.ratio, c.lateness,
-		c.malformed, c.inputPanics, c.requestsRefused, c.gameConns, c.connsRefused, c.originsRefused} {
+		c.malformed, c.inputPanics, c.requestsRefused, c.gameConns, c.connsRefused, c.originsRefused,
+		c.roomsAsleep, c.roomsCreated, c.roomsRefused} {
 		ch <- d
 	}
 }
@@ -68,6 +75,11 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	}
 	gauge(c.rooms, c.e.Rooms.Load())
 	gauge(c.players, c.e.Players.Load())
+	gauge(c.roomsAsleep, c.e.RoomsAsleep.Load())
+	counter(c.roomsCreated, c.e.RoomsCreated.Load())
+	for reason, v := range map[string]int64{"max_rooms": c.e.RoomsRefusedMax.Load(), "client": c.e.RoomsRefusedClient.Load(), "rate": c.e.RoomsRefusedRate.Load()} {
+		ch <- prometheus.MustNewConstMetric(c.roomsRefused, prometheus.CounterValue, float64(v), reason)
+	}
 	gauge(c.conns, c.ws.Open.Load())
 	counter(c.ticks, c.e.Ticks.Load())
 	counter(c.encodes, c.e.Encodes.Load())

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -36,9 +37,15 @@ type server struct {
 // always allowed.
 func newServer(log *slog.Logger, opts options) *server {
 	m := new(ws.Metrics)
-	e := engine.New(engine.Options{Logger: log, PeerTimeout: opts.peerTimeout, Accept: ws.AcceptOptions{Metrics: m, OriginPatterns: opts.origins},
+	e := engine.New(engine.Options{
+		Logger: log, PeerTimeout: opts.peerTimeout,
+		Accept:      ws.AcceptOptions{Metrics: m, OriginPatterns: opts.origins},
 		PublicHosts: opts.publicHosts, TrustedProxies: opts.trustedProxies, ForwardedHeader: opts.forwardedHeader,
-		MaxConns: opts.maxConns, MaxConnsPerClient: opts.maxConnsPerClient})
+		MaxConns: opts.maxConns, MaxConnsPerClient: opts.maxConnsPerClient,
+		MaxRooms:        opts.maxRooms,
+		ClientRoomBurst: opts.clientRoomBurst, ClientRoomEvery: opts.clientRoomEvery,
+		RoomBurst: opts.roomBurst, RoomEvery: opts.roomEvery,
+	})
 	// The example games, with their defaults: both are checked by their own tests, so an
 	// error here is a bug in this binary, not a condition to handle.
 	if err := crossword.Register(e); err != nil {
@@ -48,6 +55,50 @@ func newServer(log *slog.Logger, opts options) *server {
 		panic("gameserver: " + err.Error())
 	}
 	return &server{log: log, metrics: m, engine: e, conns: make(map[*ws.Conn]struct{})}
+}
+
+// The HTTP server's defaults (flags -http-idle-timeout, -http-read-header-timeout,
+// -http-max-header-bytes).
+const (
+	// defaultIdleTimeout closes a keep-alive connection that sends no new request for a
+	// minute: a browser reuses its connection within seconds, and an idle one costs a
+	// goroutine and buffers (issue 11: 2,000 idle connections were held forever).
+	defaultIdleTimeout = 60 * time.Second
+	// defaultReadHeaderTimeout bounds a slow request (Slowloris): a real client sends its
+	// headers in one segment.
+	defaultReadHeaderTimeout = 10 * time.Second
+	// defaultMaxHeaderBytes is far above a browser's WebSocket handshake (about 1 KiB with
+	// cookies of a few hundred bytes); larger headers get 431.
+	defaultMaxHeaderBytes = 16 << 10
+)
+
+// httpServer is the http.Server the gameserver runs, with its limits:
+//
+//   - IdleTimeout closes keep-alive connections idle between requests. It does not touch
+//     WebSocket connections: net/http lets go of a connection when a handler hijacks it
+//     (clearing its deadlines), and net/ws then keeps its own (PeerTimeout, pings).
+//   - ReadHeaderTimeout closes a connection whose request headers do not arrive in time.
+//     The game endpoint reads no body, so there is no ReadTimeout: it would count against
+//     nothing but slow uploads to pages that take none.
+//   - MaxHeaderBytes refuses larger headers with 431 Request Header Fields Too Large.
+func (s *server) httpServer(opts options) *http.Server {
+	def := func(v, d time.Duration) time.Duration {
+		if v <= 0 {
+			return d
+		}
+		return v
+	}
+	maxHeader := opts.maxHeaderBytes
+	if maxHeader <= 0 {
+		maxHeader = defaultMaxHeaderBytes
+	}
+	return &http.Server{
+		Handler:           s.routes(),
+		IdleTimeout:       def(opts.idleTimeout, defaultIdleTimeout),
+		ReadHeaderTimeout: def(opts.readHeaderTimeout, defaultReadHeaderTimeout),
+		MaxHeaderBytes:    maxHeader,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
 }
 
 func (s *server) routes() http.Handler {

@@ -34,7 +34,7 @@ func TestStartPageLinksBothGames(t *testing.T) {
 	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "text/html; charset=utf-8" {
 		t.Fatalf("/: %d %q", resp.StatusCode, resp.Header.Get("Content-Type"))
 	}
-	for _, want := range []string{`href="/crossword/"`, `href="/shooter/"`, `href="/metrics"`, `fetch("/rooms"`} {
+	for _, want := range []string{`href="/crossword/"`, `href="/shooter/"`, `href="/metrics"`, `fetch("/rooms?limit=1"`} {
 		if !strings.Contains(body, want) {
 			t.Errorf("the start page lacks %s", want)
 		}
@@ -166,5 +166,16 @@ func TestRoomsCountsWhatTheStartPageShows(t *testing.T) {
 	}
 	if len(list.Rooms) != 1 || players["crossword"] != 1 {
 		t.Fatalf("/rooms after one crossword player joined: %s", body)
+	}
+	// The start page reads the totals of /rooms?limit=1.
+	_, body = fetch(t, "http://"+addr+"/rooms?limit=1")
+	var totals struct {
+		Games map[string]struct{ Rooms, Players int } `json:"games"`
+	}
+	if err := json.Unmarshal([]byte(body), &totals); err != nil {
+		t.Fatalf("/rooms?limit=1: %v in %s", err, body)
+	}
+	if g := totals.Games["crossword"]; g.Rooms != 1 || g.Players != 1 {
+		t.Fatalf("/rooms?limit=1 totals after one crossword player joined: %s", body)
 	}
 }

@@ -48,6 +48,10 @@ export declare const Code: {
     readonly TimedOut: 14;
     readonly Busy: 15;
     readonly TooManyCodes: 16;
+    /** The room is private: join it with its code (or a reservation), not its room id. */
+    readonly Private: 17;
+    /** Rooms created too fast, by this address or by all clients; the message says how long to wait. */
+    readonly TooManyRooms: 18;
     /** Not a server code: the connection closed before an answer arrived. */
     readonly Disconnected: -1;
 };
