@@ -90,7 +90,14 @@ type Metrics struct {
 	Panics        atomic.Int64
 	InputsDropped atomic.Int64 // inputs beyond RoomConfig.MaxInputsPerTick, not queued
 	Malformed     atomic.Int64 // malformed client messages
-	TickLateness  Histogram
+	// BaselinesLost counts acknowledgements that came too late to be used: the tick had left
+	// the room's ring (RoomConfig.SnapshotHistory) before it was acknowledged, or was not
+	// sent on the player's connection. Each costs that player a full snapshot.
+	BaselinesLost atomic.Int64
+	// BaselineResets counts [4, 0] from clients that could not apply a delta (they do not
+	// hold its baseline) and asked for a full snapshot.
+	BaselineResets atomic.Int64
+	TickLateness   Histogram
 }
 
 func (m *Metrics) observeLateness(d time.Duration) {
