@@ -269,3 +269,40 @@ func TestSlowPlayerGetsFewerSmallSnapshotsAndOthersAreUnaffected(t *testing.T) {
 	t.Logf("slow: %d snapshots up to tick %d, largest delta %d B; full snapshot %d B; fast: %v snapshots; lost baselines %d, replaced unsent %d",
 		len(slowRecs), last, maxDelta, fullSize, fastCounts, e.Metrics().BaselinesLost.Load(), wm.LatestReplaced.Load())
 }
+
+// TestAckZeroAsksForAFullSnapshot: a client that got a delta against a baseline it does not
+// hold sends [4, 0]; the next snapshot is full, and acknowledgements then work as before.
+func TestAckZeroAsksForAFullSnapshot(t *testing.T) {
+	te := startEngine(t, engine.RoomConfig{TickRate: 30, SnapshotRate: 30}, engine.Options{})
+	rp := te.rawJoin(t)
+	tick, _ := rp.snapshot()
+	rp.send(engine.KindAck, tick)
+	for { // deltas once the acknowledgement is in
+		if _, base := rp.snapshot(); base != 0 {
+			break
+		}
+	}
+	before := te.e.Metrics().BaselineResets.Load()
+	rp.send(engine.KindAck, 0)
+	full := 0
+	for i := 0; full == 0; i++ { // deltas already on their way, then a full snapshot
+		if i == 100 {
+			t.Fatal("no full snapshot in the 100 after [4, 0]")
+		}
+		if tk, base := rp.snapshot(); base == 0 {
+			full = tk
+		}
+	}
+	if got := te.e.Metrics().BaselineResets.Load() - before; got != 1 {
+		t.Errorf("BaselineResets rose by %d, want 1", got)
+	}
+	rp.send(engine.KindAck, full)
+	for {
+		if tk, base := rp.snapshot(); base != 0 {
+			if base < full {
+				t.Fatalf("delta of tick %d against %d, from before the reset at %d", tk, base, full)
+			}
+			break
+		}
+	}
+}
