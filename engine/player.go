@@ -36,9 +36,22 @@ type Player struct {
 	dropped   bool          // connection lost, seat held
 	graceEnds time.Duration // when a dropped seat is released
 	left      bool
-	// sentViews remembers the view each recent snapshot was encoded for, by tick: a delta is
-	// valid only against a baseline the client saw through the same view.
-	sentViews [64]sentView
+	// sent remembers the snapshots recently sent to this player and the view each was
+	// encoded for, in the order they were sent (sent[sentN%len] is the next slot), each
+	// pinned in the room's ring (state.Ring.Pin) until the client acknowledges a newer one or
+	// len(sent) more have been sent: an acknowledgement that arrives after its tick left
+	// the ring (a client behind a backlog, on a starved machine) still finds its baseline.
+	// sent[sentLo%len] is the oldest still pinned. A delta is valid only against a baseline
+	// the client saw through the same view.
+	sent   [64]sentSnap
+	sentN  int
+	sentLo int
+	// base is the snapshot the client last acknowledged, pinned until a newer
+	// acknowledgement, and baseKey the view it was sent through. nil: the next snapshot is
+	// full.
+	base    *state.Snapshot
+	baseKey state.ViewKey
+	seenAck state.Tick // the acknowledgement base was chosen for
 
 	// Guarded by room.mu.
 	queued int // inputs waiting for the next tick
@@ -50,17 +63,61 @@ func (p *Player) Connected() bool { return p.conn.Load() != nil }
 // baseline is the snapshot tick the next delta for this player is computed against.
 func (p *Player) baseline() state.Tick { return state.Tick(p.ackTick.Load()) }
 
-type sentView struct {
-	tick state.Tick
+type sentSnap struct {
+	snap *state.Snapshot // nil once unpinned
 	key  state.ViewKey
 }
 
-func (p *Player) noteSent(tick state.Tick, key state.ViewKey) {
-	p.sentViews[tick%state.Tick(len(p.sentViews))] = sentView{tick, key}
+// noteSent records that snap went to the player for view key, pinning it in ring.
+func (p *Player) noteSent(ring *state.Ring, snap *state.Snapshot, key state.ViewKey) {
+	if p.sentN-p.sentLo == len(p.sent) {
+		p.releaseSent(ring, p.sentLo+1)
+	}
+	ring.Pin(snap)
+	p.sent[p.sentN%len(p.sent)] = sentSnap{snap, key}
+	p.sentN++
 }
 
-// sawThrough reports whether the snapshot of tick was sent to this player for view key.
-func (p *Player) sawThrough(tick state.Tick, key state.ViewKey) bool {
-	v := p.sentViews[tick%state.Tick(len(p.sentViews))]
-	return v.tick == tick && v.key == key
+// findSent returns the snapshot of tick sent to this player, and its view, if it is still
+// pinned. It searches from the newest: the tick acknowledged is nearly always one of the
+// last few.
+func (p *Player) findSent(tick state.Tick) (*state.Snapshot, state.ViewKey, bool) {
+	for i := p.sentN - 1; i >= p.sentLo; i-- {
+		v := p.sent[i%len(p.sent)]
+		if v.snap.Tick() == tick {
+			return v.snap, v.key, true
+		}
+		if v.snap.Tick() < tick {
+			break
+		}
+	}
+	return nil, 0, false
+}
+
+// releaseSent unpins the sent snapshots before index upto.
+func (p *Player) releaseSent(ring *state.Ring, upto int) {
+	for ; p.sentLo < upto; p.sentLo++ {
+		v := &p.sent[p.sentLo%len(p.sent)]
+		ring.Unpin(v.snap)
+		*v = sentSnap{}
+	}
+}
+
+// releaseOlder unpins the sent snapshots older than tick: the client acknowledged tick,
+// and the next delta goes against it or a newer one.
+func (p *Player) releaseOlder(ring *state.Ring, tick state.Tick) {
+	for p.sentLo < p.sentN && p.sent[p.sentLo%len(p.sent)].snap.Tick() < tick {
+		p.releaseSent(ring, p.sentLo+1)
+	}
+}
+
+// forgetSent lets go of everything pinned for the player: it left, dropped or resumed on a
+// new connection, which starts from a full snapshot.
+func (p *Player) forgetSent(ring *state.Ring) {
+	p.releaseSent(ring, p.sentN)
+	if p.base != nil {
+		ring.Unpin(p.base)
+		p.base = nil
+	}
+	p.seenAck = 0
 }

@@ -401,6 +401,7 @@ func (rc *roomCore) handleRejoin(c *command) {
 	wasDropped := p.dropped
 	p.dropped = false
 	p.ackTick.Store(0) // the new connection starts from a full snapshot
+	p.forgetSent(rc.ring)
 	// Input numbering is per connection: a client numbers from 1 again after resuming. Inputs
 	// still queued from the old connection are dropped with it, and last_seq starts over, or
 	// the acknowledgement of the old connection's highest seq would discard the new one's
@@ -421,6 +422,7 @@ func (rc *roomCore) handleDrop(c *command) {
 	}
 	p.dropped = true
 	p.graceEnds = rc.clock.Now() + rc.cfg.Grace
+	p.forgetSent(rc.ring) // a resume starts from a full snapshot: nothing to hold for it
 	rc.sim.drop(p)
 }
 
@@ -450,6 +452,7 @@ func (rc *roomCore) removePlayer(p *Player, why LeaveReason) {
 	}
 	rc.players = append(rc.players[:idx], rc.players[idx+1:]...)
 	p.left = true
+	p.forgetSent(rc.ring)
 	rc.e.sessions.remove(p)
 	rc.e.metrics.Players.Add(-1)
 	if len(rc.players) == 0 {
@@ -521,16 +524,12 @@ func (rc *roomCore) sendSnapshots() {
 			rc.e.sessions.confirm(p)
 		}
 		key, filter := rc.sim.view(p)
-		// The baseline is the tick the player acknowledged, if it is still in the ring and was
-		// seen through the same view; otherwise the player gets a full snapshot.
-		base := rc.ring.Get(p.baseline())
+		base := rc.baseline(p, key)
 		baseTick := state.Tick(0)
-		if base != nil && base.Tick() < tick && p.sawThrough(base.Tick(), key) {
+		if base != nil {
 			baseTick = base.Tick()
-		} else {
-			base = nil
 		}
-		p.noteSent(tick, key)
+		p.noteSent(rc.ring, snap, key)
 		fk := state.FrameKey{View: key, Baseline: baseTick, Tick: tick}
 		pm, ok := rc.frames.Get(fk)
 		if !ok {
@@ -557,6 +556,36 @@ func (rc *roomCore) anyConnected() bool {
 		}
 	}
 	return false
+}
+
+// baseline returns the snapshot p's next delta goes against, or nil for a full snapshot. It
+// is the tick p last acknowledged, found among the snapshots recently sent to p, which stay
+// pinned in the ring until p acknowledges a newer one (Player.sent), and then pinned itself
+// until the next acknowledgement, however long that takes. On a busy machine
+// acknowledgements come late, and a baseline that had left the ring meant a full snapshot,
+// many times the size of a delta, to exactly the players who were already behind. It is
+// used only if p still has the view it was sent through.
+func (rc *roomCore) baseline(p *Player, key state.ViewKey) *state.Snapshot {
+	if ack := p.baseline(); ack != p.seenAck {
+		p.seenAck = ack
+		if p.base != nil {
+			rc.ring.Unpin(p.base)
+			p.base = nil
+		}
+		if ack != 0 {
+			if s, k, ok := p.findSent(ack); ok {
+				rc.ring.Pin(s)
+				p.base, p.baseKey = s, k
+			} else {
+				rc.e.metrics.BaselinesLost.Add(1)
+			}
+			p.releaseOlder(rc.ring, ack)
+		}
+	}
+	if p.base == nil || p.baseKey != key || p.base.Tick() >= state.Tick(rc.tick) {
+		return nil
+	}
+	return p.base
 }
 
 // snapshotSend is one player's share of a snapshot: the shared frame and, in rc.leads[lead:end],

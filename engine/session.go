@@ -128,7 +128,11 @@ func (s *session) handle(data []byte) bool {
 			return s.malformed("ack is [4, tick]")
 		}
 		if p := s.player; p != nil {
-			s.ack(p, tick)
+			if tick == 0 {
+				s.resetBaseline(p)
+			} else {
+				s.ack(p, tick)
+			}
 		}
 	case KindPing:
 		if n != 2 {
@@ -195,12 +199,28 @@ func (s *session) handle(data []byte) bool {
 // its history and was sent through the player's current view before using it as a baseline.
 //
 // Only the connection that holds the seat acknowledges: after a resume, the connection it
-// replaced may still deliver a few messages, and its ticks say nothing of what the new one
-// received (nor that the new one has its resume token: see sessions).
+// replaced may still deliver a few messages, and its ticks were sent on the old connection:
+// taking one would make the new connection's next delta go against a state its client never
+// had (nor would it prove that the new one has its resume token: see sessions).
 func (s *session) ack(p *Player, tick uint32) {
-	if tick > p.ackTick.Load() && tick <= p.room.publicTick.Load() && p.conn.Load() == s.c {
+	if p.conn.Load() != s.c {
+		return
+	}
+	if tick > p.ackTick.Load() && tick <= p.room.publicTick.Load() {
 		p.ackTick.Store(tick)
 	}
+}
+
+// resetBaseline handles [4, 0]: the client could not apply a delta because it does not hold
+// its baseline (its state diverged, or it dropped old states), so the next snapshot is full
+// and later acknowledgements start over. Without it such a client would get deltas against
+// the same unknown tick forever, each refused, its state frozen.
+func (s *session) resetBaseline(p *Player) {
+	if p.conn.Load() != s.c {
+		return
+	}
+	s.e.metrics.BaselineResets.Add(1)
+	p.ackTick.Store(0)
 }
 
 // peekInputTail reads what follows the input in [3, seq, input, ack_tick, view] (n elements)

@@ -14,7 +14,8 @@ const DefaultRingSize = 64
 // as the largest scene it has held.
 //
 // The price of recycling: a *Snapshot must not be used once it has left the ring (n pushes
-// after its own). Look baselines up with Get at each use instead of keeping pointers.
+// after its own), unless it is pinned (Pin). Look baselines up with Get at each use, or pin
+// the ones kept longer.
 //
 // A Ring is not safe for concurrent use; it belongs to its room's goroutine. The snapshots it
 // holds may be read by other goroutines while no Push can recycle them.
@@ -59,12 +60,54 @@ func (r *Ring) Push(s *Snapshot) {
 		r.slots[r.start] = nil
 		r.start = (r.start + 1) % n
 		r.count--
-		if old.ring == r {
-			r.free = append(r.free, old)
+		if old.pins > 0 {
+			old.left = true // recycled by its last Unpin
+		} else {
+			r.recycle(old)
 		}
 	}
 	r.slots[(r.start+r.count)%n] = s
 	r.count++
+}
+
+// maxFree bounds the snapshots a ring keeps for reuse: one is what a steady room needs;
+// the rest, released together by Unpin, go to the garbage collector.
+const maxFree = 2
+
+// recycle keeps s, which left the ring and is pinned by no one, for the builder to reuse.
+func (r *Ring) recycle(s *Snapshot) {
+	if s.ring == r && len(r.free) < maxFree {
+		r.free = append(r.free, s)
+	}
+}
+
+// Pin keeps s, a snapshot this ring holds, from being recycled when it leaves the ring,
+// until as many Unpin calls as Pin calls. The engine pins the snapshot each player last
+// acknowledged, so that a late acknowledgement still has its baseline and the player gets a
+// small delta rather than a full snapshot (the Quake 3 model: a baseline outlives the ring
+// as long as the client holds it). The cost is the memory of the pinned snapshots that left
+// the ring: at most one per pinning player, and players who acknowledged the same tick
+// share it.
+func (r *Ring) Pin(s *Snapshot) {
+	if s == nil || s.ring != r {
+		panic("state: Ring.Pin of a snapshot this ring did not build")
+	}
+	if s.left && s.pins == 0 {
+		panic("state: Ring.Pin of a snapshot already recycled")
+	}
+	s.pins++
+}
+
+// Unpin undoes one Pin. A snapshot that left the ring is recycled at its last Unpin.
+func (r *Ring) Unpin(s *Snapshot) {
+	if s == nil || s.ring != r || s.pins <= 0 {
+		panic("state: Ring.Unpin without a Pin")
+	}
+	s.pins--
+	if s.pins == 0 && s.left {
+		s.left = false
+		r.recycle(s)
+	}
 }
 
 // take returns a snapshot that left the ring, emptied, or a new one that the ring will

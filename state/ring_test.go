@@ -132,3 +132,63 @@ func TestRingResetLetsGoOfEverySnapshot(t *testing.T) {
 		}
 	}
 }
+
+// TestRingPinnedSnapshotOutlivesTheRing: a pinned snapshot keeps its contents after it
+// leaves the ring, however many snapshots are built meanwhile, and is recycled only at its
+// last Unpin; an unpinned one is recycled as before.
+func TestRingPinnedSnapshotOutlivesTheRing(t *testing.T) {
+	tests := []struct {
+		name      string
+		pins      int
+		unpins    int
+		later     int  // snapshots pushed after tick 1 while pinned
+		recycled  bool // tick 1's memory back in the free list at the end
+		untouched bool // tick 1 still reads as tick 1 at the end
+	}{
+		{"NotPinned", 0, 0, 5, true, false},
+		{"PinnedLongAfter", 1, 0, 20, false, true},
+		{"TwoPinsOneUnpin", 2, 1, 20, false, true},
+		{"UnpinnedAfterLeaving", 1, 1, 20, true, true}, // free, not reused yet
+		{"UnpinnedBeforeLeaving", 1, 1, 0, false, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := NewRing(2)
+			pushTicks(r, 1)
+			first := r.Latest()
+			for range tt.pins {
+				r.Pin(first)
+			}
+			for i := range tt.later {
+				pushTicks(r, Tick(2+i))
+			}
+			if tt.pins > 0 && (first.Tick() != 1 || first.Len() != 1) {
+				t.Fatalf("pinned snapshot reads tick %d with %d entities after leaving the ring", first.Tick(), first.Len())
+			}
+			for range tt.unpins {
+				r.Unpin(first)
+			}
+			inFree := false
+			for _, s := range r.free {
+				inFree = inFree || s == first
+			}
+			if inFree != tt.recycled {
+				t.Errorf("recycled = %v, want %v", inFree, tt.recycled)
+			}
+			if got := first.Tick() == 1 && first.Len() == 1; got != tt.untouched {
+				t.Errorf("tick 1 untouched = %v, want %v", got, tt.untouched)
+			}
+		})
+	}
+}
+
+func TestRingUnpinWithoutPinPanics(t *testing.T) {
+	defer func() {
+		if msg, _ := recover().(string); !strings.Contains(msg, "without a Pin") {
+			t.Errorf("panic %q", msg)
+		}
+	}()
+	r := NewRing(2)
+	pushTicks(r, 1)
+	r.Unpin(r.Latest())
+}

@@ -29,6 +29,8 @@ type Snapshot struct {
 	bounds []uint32
 	arena  []byte
 	ring   *Ring // the ring whose builder made it and may recycle it, or nil
+	pins   int   // Ring.Pin holders: while above 0 the ring does not recycle it
+	left   bool  // it left its ring while pinned; the last Unpin recycles it
 }
 
 // entity is one entity of a Snapshot. 16 bytes, so that sorting moves little.

@@ -5,7 +5,9 @@ package bpool
 
 import (
 	"math/bits"
+	"os"
 	"sync"
+	"sync/atomic"
 )
 
 const (
@@ -38,10 +40,32 @@ func Get(n int) *[]byte {
 	return &b
 }
 
+// PoisonByte is what Put fills a buffer with while poisoning is on: 0xc1 is the one byte
+// msgpack never uses, so a message parsed from a released buffer fails loudly.
+const PoisonByte = 0xc1
+
+// poison makes Put overwrite every buffer it takes back, so that a use after release (a
+// frame still queued, a message a reader still parses) is corrupt for certain instead of
+// only when the pool hands the buffer out again in time. Off by default: it costs a memset
+// per Put. Tests turn it on with SetPoison; a load run with RALLYPOINT_BPOOL_POISON=1 in its
+// environment.
+var poison atomic.Bool
+
+func init() { poison.Store(os.Getenv("RALLYPOINT_BPOOL_POISON") == "1") }
+
+// SetPoison turns poisoning on or off and returns the previous setting.
+func SetPoison(on bool) (was bool) { return poison.Swap(on) }
+
 // Put returns b for reuse. The caller must not touch it afterwards.
 func Put(b *[]byte) {
 	if b == nil {
 		return
+	}
+	if full := (*b)[:cap(*b)]; poison.Load() && len(full) > 0 {
+		full[0] = PoisonByte
+		for n := 1; n < len(full); n *= 2 { // doubling copies: fast even under -race
+			copy(full[n:], full[:n])
+		}
 	}
 	c := cap(*b)
 	if c < 1<<minShift || c&(c-1) != 0 {

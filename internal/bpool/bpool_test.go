@@ -37,3 +37,29 @@ func BenchmarkGetPut(b *testing.B) {
 		Put(Get(1024))
 	}
 }
+
+func TestPoisonOverwritesReleasedBuffers(t *testing.T) {
+	tests := []struct {
+		name string
+		on   bool
+		want byte
+	}{
+		{"Off", false, 'x'},
+		{"On", true, PoisonByte},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			was := SetPoison(tt.on)
+			defer SetPoison(was)
+			b := Get(600)
+			*b = append(*b, "xxxx"...)
+			held := (*b)[:4] // a reference kept past Put: the bug poisoning exposes
+			Put(b)
+			for i, c := range held {
+				if c != tt.want {
+					t.Fatalf("byte %d after Put is %#x, want %#x", i, c, tt.want)
+				}
+			}
+		})
+	}
+}

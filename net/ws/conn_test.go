@@ -454,11 +454,12 @@ func TestWriteLatestWithKeepsTheLeadWithItsMessage(t *testing.T) {
 		if p[0] != 'a' {
 			t.Fatalf("got %q where a lead was due", p)
 		}
+		lead := p[1] // p is the connection's until the next ReadMessage
 		_, q, err := cl.ReadMessage()
-		if err != nil || len(q) != 2 || q[0] != 's' || q[1] != p[1] {
-			t.Fatalf("lead %d followed by %q, %v", p[1], q, err)
+		if err != nil || len(q) != 2 || q[0] != 's' || q[1] != lead {
+			t.Fatalf("lead %d followed by %q, %v", lead, q, err)
 		}
-		last = p[1]
+		last = lead
 	}
 	if last != 199 {
 		t.Fatalf("last unit %d, want 199", last)

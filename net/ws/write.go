@@ -402,14 +402,23 @@ func (c *Conn) CloseNow() error {
 }
 
 // drainUntilClose reads and discards messages until the peer's close frame or an error.
+//
+// It runs on Close's goroutine while the application's reader is between two ReadMessage
+// calls, and so possibly still parsing the message the last one returned, which stays valid
+// until the next ReadMessage (its contract). That buffer is set aside and left in r.msg for
+// the next ReadMessage to release; the drain reads into buffers of its own. Releasing it
+// here let the drain's next read, or any other connection's, write into a message still
+// being parsed: the load generator's "malformed snapshot" at shutdown (issue 11).
 func (r *reader) drainUntilClose() {
+	held := r.msg
+	r.msg = nil
 	if r.err == nil {
 		for {
-			if r.msg != nil {
+			_, _, err := r.readMessage()
+			if r.msg != nil { // the drain's own message, or what an error left of it
 				bpool.Put(r.msg)
 				r.msg = nil
 			}
-			_, _, err := r.readMessage()
 			if err != nil {
 				r.err = ErrClosed
 				if pc, ok := err.(*peerClose); ok {
@@ -420,6 +429,7 @@ func (r *reader) drainUntilClose() {
 		}
 	}
 	r.release()
+	r.msg = held
 	r.c.markRecvd()
 }
 
