@@ -273,6 +273,10 @@ func (r *reader) grow(dst **[]byte, n int) error {
 	size := l + n
 	if size <= maxPooledMessage {
 		size = pooledCap(size)
+	} else {
+		// Grow geometrically, as far as a message can be, so that a message arriving in many
+		// small fragments is copied a logarithmic number of times, not once per fragment.
+		size = max(size, min(2*capOf(old), int(r.c.lim.MaxMessageSize)+len(inflateEnd)))
 	}
 	if err := r.cover(size - capOf(old)); err != nil {
 		return err

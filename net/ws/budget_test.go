@@ -679,3 +679,33 @@ func TestClosedConnectionsReturnTheirBudget(t *testing.T) {
 		})
 	}
 }
+
+// TestManySmallFragmentsGrowTheBufferGeometrically reads a 1 MiB message in 64-byte
+// fragments and counts how often the message buffer was replaced: growing by each fragment
+// would copy the message once per fragment (16,384 times, quadratic work).
+func TestManySmallFragmentsGrowTheBufferGeometrically(t *testing.T) {
+	m := new(Metrics)
+	lim := Limits{MaxMessageSize: 4 << 20, MaxFrameSize: 4 << 20, PingInterval: -1}
+	sc, cl := acceptPair(t, &AcceptOptions{Limits: lim, Metrics: m, Compression: CompressionOptions{Mode: CompressionDisabled}},
+		&DialOptions{Compression: CompressionOptions{Mode: CompressionDisabled}})
+	var wire []byte
+	for i := range 1 << 14 {
+		b0 := byte(0x00)
+		if i == 0 {
+			b0 = 0x02
+		}
+		if i == 1<<14-1 {
+			b0 |= 0x80
+		}
+		wire = append(wire, clientFrame(b0, make([]byte, 64))...)
+	}
+	go cl.NetConn().Write(wire)
+	_, p, err := sc.ReadMessage()
+	if err != nil || len(p) != 1<<20 {
+		t.Fatalf("read %d bytes: %v", len(p), err)
+	}
+	// Each buffer above 64 KiB that was replaced was freed: 128 KiB, 256 KiB, 512 KiB.
+	if freed := m.LargeBuffersFreed.Load(); freed > 2<<20 {
+		t.Fatalf("%d KiB of buffers freed while growing to 1 MiB: the buffer grew in small steps", freed>>10)
+	}
+}
