@@ -238,7 +238,8 @@ func TestDeflateBombsStayWithinTheMemoryBudget(t *testing.T) {
 		}
 	}()
 
-	// The honest player: small messages, each echoed, for as long as the attack lasts.
+	// The honest player: small messages at a player's pace (a hundred a second, well inside
+	// the message rate limit of both ends), each echoed, for as long as the attack lasts.
 	honest := dial(t, url, nil)
 	attackDone := make(chan struct{})
 	honestErr := make(chan error, 1)
@@ -259,7 +260,7 @@ func TestDeflateBombsStayWithinTheMemoryBudget(t *testing.T) {
 			case <-attackDone:
 				honestErr <- nil
 				return
-			default:
+			case <-time.After(10 * time.Millisecond):
 			}
 		}
 	}()
