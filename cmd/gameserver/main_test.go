@@ -188,7 +188,8 @@ func TestMetricsExportsEngineAndConnectionSeries(t *testing.T) {
 	resp.Body.Close()
 	for _, want := range []string{"rallypoint_rooms 1", "rallypoint_players 1", "rallypoint_connections 1",
 		"rallypoint_tick_lateness_seconds_bucket", "rallypoint_bytes_out_total", "rallypoint_compression_ratio",
-		"rallypoint_slow_consumers_total 0", "go_goroutines ", "process_resident_memory_bytes "} {
+		"rallypoint_slow_consumers_total 0", "rallypoint_ws_frame_floods_total 0", "rallypoint_ws_budget_held_bytes 0",
+		"go_goroutines ", "process_resident_memory_bytes "} {
 		if !strings.Contains(string(body), want) {
 			t.Errorf("/metrics lacks %q", want)
 		}
