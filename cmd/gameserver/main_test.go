@@ -188,7 +188,7 @@ func TestMetricsExportsEngineAndConnectionSeries(t *testing.T) {
 	resp.Body.Close()
 	for _, want := range []string{"rallypoint_rooms 1", "rallypoint_players 1", "rallypoint_connections 1",
 		"rallypoint_tick_lateness_seconds_bucket", "rallypoint_bytes_out_total", "rallypoint_compression_ratio",
-		"rallypoint_slow_consumers_total 0", "go_goroutines ", "process_resident_memory_bytes ",
+		"rallypoint_slow_consumers_total 0", "rallypoint_ws_frame_floods_total 0", "rallypoint_ws_budget_held_bytes 0", "go_goroutines ", "process_resident_memory_bytes ",
 		"rallypoint_game_connections 1", `rallypoint_connections_refused_total{limit="client"} 0`,
 		`rallypoint_connections_refused_total{limit="server"} 0`, "rallypoint_origins_refused_total 0",
 		"rallypoint_requests_refused_total 0", "rallypoint_input_decoder_panics_total 0",

@@ -15,9 +15,10 @@ type collector struct {
 
 	rooms, players, conns, ticks, encodes, panics, floods, slow, replaced *prometheus.Desc
 	// The engine's hostile-client limits.
-	malformed, inputPanics, requestsRefused, gameConns, connsRefused, originsRefused *prometheus.Desc
-	bytesIn, bytesOut, payloadIn, payloadOut, ratio, lateness                        *prometheus.Desc
-	roomsAsleep, roomsCreated, roomsRefused                                          *prometheus.Desc
+	malformed, inputPanics, requestsRefused, gameConns, connsRefused, originsRefused                *prometheus.Desc
+	bytesIn, bytesOut, payloadIn, payloadOut, ratio, lateness                                       *prometheus.Desc
+	roomsAsleep, roomsCreated, roomsRefused                                                         *prometheus.Desc
+	frameFloods, pongsSkipped, budgetHeld, budgetWaits, budgetRefused, inflateThrottled, largeFreed *prometheus.Desc
 }
 
 func newCollector(e *engine.Metrics, w *ws.Metrics) *collector {
@@ -54,6 +55,13 @@ func newCollector(e *engine.Metrics, w *ws.Metrics) *collector {
 		roomsRefused: prometheus.NewDesc("rallypoint_rooms_refused_total",
 			"Room creations refused: max_rooms (the server's room limit), client (a client address's budget), rate (the server-wide creation rate).",
 			[]string{"reason"}, nil),
+		frameFloods:      d("ws_frame_floods_total", "Connections closed with 1008 for sending frames faster than the frame budget."),
+		pongsSkipped:     d("ws_pongs_skipped_total", "Pongs not sent because a newer ping came before they went out (RFC 6455 §5.5.3)."),
+		budgetHeld:       d("ws_budget_held_bytes", "Bytes inbound messages hold now against their memory budget."),
+		budgetWaits:      d("ws_budget_waits_total", "Reads that waited for the inbound memory budget."),
+		budgetRefused:    d("ws_budget_refused_total", "Connections closed with 1013 because the inbound memory budget stayed full."),
+		inflateThrottled: d("ws_inflate_throttled_total", "Pauses of a connection that inflated faster than its inflate rate."),
+		largeFreed:       d("ws_large_buffers_freed_bytes_total", "Bytes of large inbound buffers left to the garbage collector instead of a pool."),
 	}
 }
 
@@ -61,7 +69,8 @@ func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{c.rooms, c.players, c.conns, c.ticks, c.encodes, c.panics, c.floods,
 		c.slow, c.replaced, c.bytesIn, c.bytesOut, c.payloadIn, c.payloadOut, c.ratio, c.lateness,
 		c.malformed, c.inputPanics, c.requestsRefused, c.gameConns, c.connsRefused, c.originsRefused,
-		c.roomsAsleep, c.roomsCreated, c.roomsRefused} {
+		c.roomsAsleep, c.roomsCreated, c.roomsRefused,
+		c.frameFloods, c.pongsSkipped, c.budgetHeld, c.budgetWaits, c.budgetRefused, c.inflateThrottled, c.largeFreed} {
 		ch <- d
 	}
 }
@@ -98,6 +107,13 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	counter(c.bytesOut, c.ws.BytesOut.Load())
 	counter(c.payloadIn, c.ws.PayloadIn.Load())
 	counter(c.payloadOut, c.ws.PayloadOut.Load())
+	counter(c.frameFloods, c.ws.FrameFloods.Load())
+	counter(c.pongsSkipped, c.ws.PongsSkipped.Load())
+	gauge(c.budgetHeld, c.ws.BudgetHeld.Load())
+	counter(c.budgetWaits, c.ws.BudgetWaits.Load())
+	counter(c.budgetRefused, c.ws.BudgetRefused.Load())
+	counter(c.inflateThrottled, c.ws.InflateThrottled.Load())
+	counter(c.largeFreed, c.ws.LargeBuffersFreed.Load())
 	if p := c.ws.PayloadOut.Load(); p > 0 {
 		ch <- prometheus.MustNewConstMetric(c.ratio, prometheus.GaugeValue, float64(c.ws.BytesOut.Load())/float64(p))
 	}

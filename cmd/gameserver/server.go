@@ -130,14 +130,26 @@ func (s *server) routes() http.Handler {
 	return mux
 }
 
+// echoBudget bounds what all /echo connections together hold in messages above 64 KiB:
+// eight messages at the 16 MiB limit at once. It is /echo's own, so that echo traffic never
+// takes memory from other users of ws.DefaultMemoryBudget (the game endpoint's messages, at
+// most 64 KiB, fit their allowance and never touch a budget).
+var echoBudget = ws.NewMemoryBudget(ws.BudgetOptions{Limit: 128 << 20})
+
 // echoOptions are those of a public echo service: any origin (it holds nothing a foreign
-// page could abuse), messages up to 16 MiB so that large-message tests pass.
+// page could abuse), messages up to 16 MiB so that large-message tests pass. What a message
+// of that size would let a client cost us is bounded in all (echoBudget: a bomb that finds
+// it full gets 1013) and per connection in time (the default 8 MiB/s of inflation, with a
+// burst of two full messages rather than the default ten seconds' worth, so a client doing
+// bomb round trips buys at most 8 MiB/s of inflating and recompressing after 32 MiB).
 var echoOptions = ws.AcceptOptions{
 	InsecureSkipOriginCheck: true,
 	Limits: ws.Limits{
 		MaxFrameSize:   16 << 20,
 		MaxMessageSize: 16 << 20,
 		MaxQueuedBytes: 64 << 20,
+		MemoryBudget:   echoBudget,
+		InflateBurst:   32 << 20,
 	},
 }
 

@@ -234,7 +234,9 @@ func (z *inflater) release() {
 // at the first byte that cannot be UTF-8.
 func (r *reader) inflateMessage(text bool) error {
 	z := &r.inflate
-	r.zbuf = bpool.Grow(r.zbuf, len(inflateEnd))
+	if err := r.grow(&r.zbuf, len(inflateEnd)); err != nil {
+		return err
+	}
 	*r.zbuf = append(*r.zbuf, inflateEnd...)
 	z.src.Reset(*r.zbuf)
 	if z.fr == nil {
@@ -258,7 +260,10 @@ func (r *reader) inflateMessage(text bool) error {
 			if len(m)+grow > limit+1 {
 				grow = limit + 1 - len(m)
 			}
-			r.msg = bpool.Grow(r.msg, grow)
+			if err := r.grow(&r.msg, grow); err != nil {
+				z.release()
+				return err
+			}
 			m = *r.msg
 		}
 		n, err := z.fr.Read(m[len(m):cap(m)])
@@ -288,6 +293,7 @@ func (r *reader) inflateMessage(text bool) error {
 	} else {
 		z.release()
 	}
+	r.chargeInflate(len(*r.msg))
 	return nil
 }
 

@@ -150,6 +150,12 @@ func (c *Conn) closeNetConn() {
 	_ = c.nc.Close()
 	c.metrics.Open.Add(-1)
 	c.w.shutdown()
+	// A connection closed while nobody reads (by keepalive, a failed write, CloseNow) gives
+	// its message memory back to the budget now; a reader in progress does so as it fails.
+	if c.r.active.CompareAndSwap(false, true) {
+		c.r.abandon()
+		c.r.active.Store(false)
+	}
 	c.markRecvd()
 	c.markSent()
 }

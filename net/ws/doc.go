@@ -37,7 +37,9 @@
 // permessage-deflate is negotiated by default without context takeover in either direction
 // (see CompressionMode for what each choice costs). Messages under a threshold go
 // uncompressed. Inflation stops at Limits.MaxMessageSize, so a decompression bomb costs no
-// more memory than an honest message of the limit's size.
+// more memory than an honest message of the limit's size; the memory all connections'
+// messages hold together is bounded by a MemoryBudget, and the work of inflating by
+// Limits.MaxInflateRate per connection.
 //
 // # Memory
 //
@@ -45,6 +47,22 @@
 // of its own (beyond the one the application reads from): on Unix it waits for readability
 // through syscall.RawConn and borrows a pooled buffer only when bytes arrive, and keepalive
 // runs on a timer. Steady-state reads and writes allocate nothing.
+//
+// Message buffers up to Limits.MessageAllowance (64 KiB) are pooled and free of any budget.
+// Larger ones are reserved from the connection's MemoryBudget before they are allocated
+// (shared by the server, DefaultMemoryBudget unless Limits names one), grow as the bytes
+// arrive rather than by what a frame header announces, and go to the garbage collector, not
+// a pool, once the message is done; after a burst of them the budget returns the memory to
+// the operating system. A peer that finds the budget full waits (Limits.MemoryWait) and then
+// gets 1013 Try Again Later.
+//
+// # Floods
+//
+// Every frame counts against Limits.MaxFramesPerSecond, data fragments in proportion to how
+// little payload they carry and control frames in full, so empty continuation frames or
+// pings sent without end get 1008 while a large message in small fragments does not. A ping
+// that arrives while the pong of an earlier one still waits to be written replaces it (RFC
+// 6455 §5.5.3): a ping flood cannot make this side queue pongs.
 //
 // # Origins
 //

@@ -41,13 +41,19 @@ func (m *memConn) SetDeadline(time.Time) error      { return nil }
 func (m *memConn) SetReadDeadline(time.Time) error  { return nil }
 func (m *memConn) SetWriteDeadline(time.Time) error { return nil }
 
-var fuzzLimits = Limits{MaxFrameSize: 1 << 16, MaxMessageSize: 1 << 16, CloseTimeout: time.Millisecond, PingInterval: -1, IdleTimeout: -1}
+var fuzzLimits = Limits{MaxFrameSize: 1 << 16, MaxMessageSize: 1 << 16, CloseTimeout: time.Millisecond, PingInterval: -1, IdleTimeout: -1,
+	// Small enough that the budget, the frame bucket and the inflate bucket are reached by
+	// short inputs, so fuzzing explores their paths too.
+	MessageAllowance: 1 << 10, MemoryWait: -1, FrameBurst: 64, MaxFramesPerSecond: 1, InflateBurst: 1 << 16, MaxInflateRate: 1 << 30}
 
 // readAll feeds stream to a server-side connection and reads until it fails, checking the
 // invariants every input must keep.
 func readAll(t *testing.T, stream []byte, deflate bool) {
 	mc := &memConn{in: bytes.NewReader(stream)}
-	c := newConn(mc, true, fuzzLimits, new(Metrics))
+	lim := fuzzLimits
+	lim.MemoryBudget = NewMemoryBudget(BudgetOptions{Limit: 48 << 10, ReturnToOSAfter: -1})
+	m := new(Metrics)
+	c := newConn(mc, true, lim, m)
 	if deflate {
 		c.useDeflate(deflateParams{serverNoContextTakeover: true}, CompressionOptions{})
 	}
@@ -68,8 +74,14 @@ func readAll(t *testing.T, stream []byte, deflate bool) {
 		if i > len(stream) {
 			t.Fatal("more messages than input bytes")
 		}
+		if h := lim.MemoryBudget.InUse(); h > lim.MemoryBudget.Limit() || h != m.BudgetHeld.Load() {
+			t.Fatalf("budget in use %d (limit %d), connection holds %d", h, lim.MemoryBudget.Limit(), m.BudgetHeld.Load())
+		}
 	}
 	c.CloseNow()
+	if h := lim.MemoryBudget.InUse(); h != 0 || m.BudgetHeld.Load() != 0 {
+		t.Fatalf("the connection ended holding %d bytes of the budget (metric %d)", h, m.BudgetHeld.Load())
+	}
 }
 
 // clientFrame encodes a masked frame as a client would send it.

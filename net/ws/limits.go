@@ -52,7 +52,63 @@ type Limits struct {
 	// Defaults 1024 messages and 4 MiB.
 	MaxQueuedMessages int
 	MaxQueuedBytes    int
+
+	// MaxFramesPerSecond is the sustained rate of frames a peer may send, judged by a token
+	// bucket of FrameBurst frames; a peer that empties the bucket gets 1008 "frame rate limit
+	// exceeded". MaxMessagesPerSecond counts messages, so without this a peer could send
+	// endless empty continuation frames or pings, each costing a header parse (and, for a
+	// ping, a pong) and none starting a message. Every frame is counted, but not every frame
+	// costs the same: a control frame costs one token, and a data frame costs one token less
+	// a 64th for each payload byte, so a fragment of 64 bytes or more costs nothing. Such a
+	// fragment is paid for by its payload, which MaxMessageSize and MaxMessagesPerSecond
+	// already bound, so a legitimate message cut into many fragments (4 MiB in 64-byte
+	// fragments is 65,536 frames) is never judged a flood, while a flood of empty or
+	// one-byte frames is, after FrameBurst. The alternative of exempting every fragment that
+	// carries payload would leave one-byte fragments free: six bytes of header for one of
+	// payload. Default twice MaxMessagesPerSecond (every small message is a frame too), at
+	// least 2000; negative turns it off.
+	MaxFramesPerSecond float64
+	// FrameBurst is how many frames beyond the sustained rate a peer may send at once.
+	// Default ten seconds' worth of MaxFramesPerSecond, for the same reason as MessageBurst.
+	FrameBurst int
+
+	// MemoryBudget bounds what inbound messages hold across all connections that share it
+	// (see MemoryBudget). Default DefaultMemoryBudget, shared by the whole process.
+	MemoryBudget *MemoryBudget
+	// MessageAllowance is how many bytes of message buffers a connection may hold without
+	// reserving them from MemoryBudget: small messages never wait for, and are never refused
+	// by, the budget. Default 64 KiB; negative accounts every byte.
+	MessageAllowance int
+	// MemoryWait is how long a read waits for MemoryBudget to have room for a message that
+	// needs it, before the peer gets 1013 Try Again Later (registered in the IANA WebSocket
+	// Close Code Number Registry of RFC 6455 §11.7: "the server is overloaded", which is the
+	// truth, and tells a client to reconnect later rather than that it broke a rule, which
+	// 1008 would). Waiting lets an honest large message through a brief peak of other large
+	// messages, and while it waits the connection reads nothing, so its peer is held back by
+	// TCP flow control; the cost is the memory it already holds, kept for at most this long.
+	// Refusing at once instead would close honest clients for a peak that lasts
+	// milliseconds. Default 1s; negative refuses at once.
+	MemoryWait time.Duration
+	// MaxInflateRate is how many bytes per second of compressed messages a connection may
+	// inflate, judged by a token bucket of InflateBurst bytes. Inflation is the one place
+	// where a few bytes from the peer buy much work here (1 KiB of deflate can inflate to
+	// 1 MiB; an echo service then compresses it again). When a message overdraws the bucket
+	// it is still delivered whole, and reading then pauses until the bucket is refilled, so
+	// the connection's sustained inflation is held to the rate and the peer is slowed by TCP
+	// flow control, never closed: a burst after a stall is no attack. While paused the
+	// connection holds no message buffer. A pause lasts at most MaxMessageSize divided by
+	// the rate (2 s for 16 MiB at the default); keep it below PingInterval+PongTimeout.
+	// Default 8 MiB/s; negative turns it off.
+	MaxInflateRate float64
+	// InflateBurst is how many inflated bytes a connection may produce at once beyond the
+	// sustained rate. Default ten seconds' worth of MaxInflateRate, and at least twice
+	// MaxMessageSize.
+	InflateBurst int64
 }
+
+// framePayloadCredit is the payload size from which a data frame costs nothing against
+// MaxFramesPerSecond; smaller frames cost in proportion to the payload they lack.
+const framePayloadCredit = 64
 
 // withDefaults returns l with every zero field replaced by its default.
 func (l Limits) withDefaults() Limits {
@@ -81,6 +137,29 @@ func (l Limits) withDefaults() Limits {
 	}
 	if l.MessageBurst == 0 {
 		l.MessageBurst = int(math.Ceil(10 * max(1, l.MaxMessagesPerSecond)))
+	}
+	if l.MaxFramesPerSecond == 0 {
+		l.MaxFramesPerSecond = max(2000, 2*l.MaxMessagesPerSecond)
+	}
+	if l.FrameBurst == 0 {
+		l.FrameBurst = int(math.Ceil(10 * max(1, l.MaxFramesPerSecond)))
+	}
+	if l.MemoryBudget == nil {
+		l.MemoryBudget = DefaultMemoryBudget
+	}
+	if l.MessageAllowance == 0 {
+		l.MessageAllowance = 64 << 10
+	} else if l.MessageAllowance < 0 {
+		l.MessageAllowance = 0
+	}
+	if l.MemoryWait == 0 {
+		l.MemoryWait = time.Second
+	}
+	if l.MaxInflateRate == 0 {
+		l.MaxInflateRate = 8 << 20
+	}
+	if l.InflateBurst == 0 {
+		l.InflateBurst = max(int64(math.Ceil(10*max(1, l.MaxInflateRate))), 2*l.MaxMessageSize)
 	}
 	if l.MaxQueuedMessages == 0 {
 		l.MaxQueuedMessages = 1024

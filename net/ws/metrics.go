@@ -19,6 +19,27 @@ type Metrics struct {
 	SlowConsumers  atomic.Int64 // connections closed because their outbound queue filled
 	LatestReplaced atomic.Int64 // latest-wins messages replaced before they were sent
 	ProtocolErrors atomic.Int64 // connections failed for a protocol violation or a limit
+
+	// FrameFloods counts connections closed with 1008 for sending frames faster than
+	// Limits.MaxFramesPerSecond allows.
+	FrameFloods atomic.Int64
+	// PongsSkipped counts pongs not sent because a newer ping arrived before they went out:
+	// only the most recent ping is answered (RFC 6455 §5.5.3).
+	PongsSkipped atomic.Int64
+	// BudgetHeld is a gauge: bytes these connections hold now against their MemoryBudget.
+	BudgetHeld atomic.Int64
+	// BudgetWaits counts reads that had to wait for their MemoryBudget to have room.
+	BudgetWaits atomic.Int64
+	// BudgetRefused counts connections closed with 1013 because their MemoryBudget stayed
+	// full for Limits.MemoryWait.
+	BudgetRefused atomic.Int64
+	// InflateThrottled counts pauses of a connection's reading because it inflated more than
+	// Limits.MaxInflateRate allows; InflateThrottledNanos is their total length.
+	InflateThrottled      atomic.Int64
+	InflateThrottledNanos atomic.Int64
+	// LargeBuffersFreed counts bytes of inbound message buffers above the pooling size that
+	// were left to the garbage collector after use instead of being kept in a pool.
+	LargeBuffersFreed atomic.Int64
 }
 
 // DefaultMetrics is used by connections whose options name no Metrics.

@@ -35,6 +35,14 @@ type reader struct {
 	// token bucket for Limits.MaxMessagesPerSecond
 	tokens   float64
 	tokensAt int64
+	// token bucket for Limits.MaxFramesPerSecond
+	frameTokens float64
+	framesAt    int64
+	// token bucket for Limits.MaxInflateRate, in bytes; negative is debt
+	inflTokens float64
+	inflAt     int64
+
+	held int64 // bytes of r.msg and r.zbuf reserved from Limits.MemoryBudget
 
 	inflate inflater
 
@@ -49,8 +57,13 @@ type reader struct {
 
 func (r *reader) init(c *Conn) {
 	r.c = c
+	now := monoNow()
 	r.tokens = float64(c.lim.MessageBurst)
-	r.tokensAt = monoNow()
+	r.tokensAt = now
+	r.frameTokens = float64(c.lim.FrameBurst)
+	r.framesAt = now
+	r.inflTokens = float64(c.lim.InflateBurst)
+	r.inflAt = now
 	if c.raw != nil && sysIOSupported {
 		r.rawFn = r.rawRead
 	}
@@ -82,11 +95,15 @@ func (c *Conn) ReadMessage() (MessageType, []byte, error) {
 	}
 	defer r.active.Store(false)
 	if r.msg != nil {
-		bpool.Put(r.msg)
+		r.putBuf(r.msg)
 		r.msg = nil
+		r.settle()
 	}
 	if r.err != nil {
 		return 0, nil, r.err
+	}
+	if d := r.inflateWait(); d > 0 {
+		r.pause(d)
 	}
 	// Wait for the next bytes here, at the shallowest point: an idle connection spends its
 	// life blocked in this call, and a shallow stack lets its goroutine keep the minimum
@@ -100,24 +117,40 @@ func (c *Conn) ReadMessage() (MessageType, []byte, error) {
 	}
 	typ, p, err := r.readMessage()
 	if err != nil {
-		r.err = c.readFailed(err)
+		// Give the message memory back first: failing the connection may wait up to
+		// CloseTimeout for a peer that does not answer.
 		r.release()
+		r.err = c.readFailed(err)
 		return 0, nil, r.err
 	}
 	return typ, p, nil
 }
 
-// release returns borrowed buffers once reading is over.
+// release returns borrowed buffers once reading is over. r.msg is never the application's
+// here: a failed read leaves in it only the message it could not finish.
 func (r *reader) release() {
 	if r.buf != nil {
 		bpool.Put(r.buf)
 		r.buf = nil
 	}
 	if r.zbuf != nil {
-		bpool.Put(r.zbuf)
+		r.putBuf(r.zbuf)
 		r.zbuf = nil
 	}
+	if r.msg != nil {
+		r.putBuf(r.msg)
+		r.msg = nil
+	}
+	r.settle()
 	r.inflate.release()
+}
+
+// abandon releases what the reader holds when the connection closes while no read is in
+// progress. The last message returned may still be in the application's hands, so its
+// buffer is left to the garbage collector instead of a pool; its reservation is returned.
+func (r *reader) abandon() {
+	r.msg = nil
+	r.release()
 }
 
 // buffered is the number of unread bytes in the read buffer.
@@ -214,37 +247,51 @@ func (r *reader) readHeader(h *header) error {
 	}
 }
 
+// payloadStep is the least a message buffer grows by while a frame's payload arrives. The
+// buffer grows as bytes come, not by the length a header announces, so a peer that announces
+// a large frame and sends it slowly holds only what it sent.
+const payloadStep = 32 << 10
+
 // readPayload appends a frame payload of length n to *dst, unmasking it and handing every
 // newly arrived piece to check (which may be nil) before waiting for more.
 func (r *reader) readPayload(dst **[]byte, n int64, key uint32, check func([]byte) error) error {
-	*dst = bpool.Grow(*dst, int(n))
 	pos := 0
 	remaining := int(n)
 	for remaining > 0 {
+		b := **dst
+		if len(b) == cap(b) {
+			if err := r.grow(dst, min(remaining, max(len(b), payloadStep))); err != nil {
+				return err
+			}
+			b = **dst
+		}
+		room := min(cap(b)-len(b), remaining)
+		start := len(b)
 		if r.buffered() == 0 {
-			if remaining >= directReadMin {
-				b := **dst
-				start := len(b)
-				b = b[:start+remaining]
+			if room >= directReadMin {
+				b = b[:start+room]
 				**dst = b
-				return r.readDirect(b[start:], func(chunk []byte) error {
+				err := r.readDirect(b[start:], func(chunk []byte) error {
 					pos = maskBytes(key, pos, chunk)
 					if check != nil {
 						return check(chunk)
 					}
 					return nil
 				})
+				if err != nil {
+					return err
+				}
+				remaining -= room
+				continue
 			}
 			if err := r.fill(); err != nil {
 				return err
 			}
 		}
 		avail := (*r.buf)[r.pos:]
-		if len(avail) > remaining {
-			avail = avail[:remaining]
+		if len(avail) > room {
+			avail = avail[:room]
 		}
-		b := **dst
-		start := len(b)
 		b = append(b, avail...)
 		**dst = b
 		r.pos += len(avail)
@@ -312,6 +359,33 @@ func (r *reader) takeToken() bool {
 	return true
 }
 
+// takeFrame spends h's cost from the frame rate limit's bucket, which refills at
+// MaxFramesPerSecond up to FrameBurst frames. A control frame costs one; a data frame one
+// less a framePayloadCredit-th per payload byte (see Limits.MaxFramesPerSecond).
+func (r *reader) takeFrame(h *header) bool {
+	rate := r.c.lim.MaxFramesPerSecond
+	if rate < 0 {
+		return true
+	}
+	cost := 1.0
+	if !h.op.isControl() {
+		if h.length >= framePayloadCredit {
+			return true
+		}
+		cost -= float64(h.length) / framePayloadCredit
+	}
+	now := r.c.lastRead.Load()
+	if now > r.framesAt {
+		r.frameTokens = min(float64(r.c.lim.FrameBurst), r.frameTokens+float64(now-r.framesAt)*rate/1e9)
+		r.framesAt = now
+	}
+	if r.frameTokens < cost {
+		return false
+	}
+	r.frameTokens -= cost
+	return true
+}
+
 // readMessage reads frames until a whole data message is in r.msg, handling the control
 // frames interleaved with its fragments (RFC 6455 §5.4, §5.5).
 func (r *reader) readMessage() (MessageType, []byte, error) {
@@ -323,6 +397,9 @@ func (r *reader) readMessage() (MessageType, []byte, error) {
 		total      int64
 	)
 	r.msg = bpool.Get(0)
+	if err := r.cover(0); err != nil {
+		return 0, nil, err
+	}
 	checkText := func(p []byte) error {
 		if !r.utf8.write(p) {
 			return protoErr(StatusInvalidFramePayloadData, "invalid UTF-8 in text message")
@@ -344,6 +421,10 @@ func (r *reader) readMessage() (MessageType, []byte, error) {
 			return 0, nil, protoErr(StatusProtocolError, "masked server frame (RFC 6455 §5.1)")
 		case h.rsv1 && (!c.deflate || h.op == opContinuation || h.op.isControl()):
 			return 0, nil, protoErr(StatusProtocolError, "RSV1 set outside the first frame of a compressed message (RFC 7692 §6)")
+		}
+		if !r.takeFrame(&h) {
+			c.metrics.FrameFloods.Add(1)
+			return 0, nil, protoErr(StatusPolicyViolation, "frame rate limit exceeded")
 		}
 		if h.op.isControl() {
 			if !h.fin {
@@ -385,7 +466,10 @@ func (r *reader) readMessage() (MessageType, []byte, error) {
 		}
 		if compressed {
 			if r.zbuf == nil {
-				r.zbuf = bpool.Get(int(h.length) + 8)
+				r.zbuf = bpool.Get(int(min(h.length+int64(len(inflateEnd)), readBufSize)))
+				if err := r.cover(0); err != nil {
+					return 0, nil, err
+				}
 			}
 			if err := r.readPayload(&r.zbuf, h.length, h.maskKey, nil); err != nil {
 				return 0, nil, err
@@ -405,8 +489,9 @@ func (r *reader) readMessage() (MessageType, []byte, error) {
 	}
 	if compressed {
 		err := r.inflateMessage(msgOp == opText)
-		bpool.Put(r.zbuf)
+		r.putBuf(r.zbuf)
 		r.zbuf = nil
+		r.settle()
 		if err != nil {
 			return 0, nil, err
 		}
@@ -425,8 +510,9 @@ func (r *reader) control(op opcode, p []byte) error {
 	c := r.c
 	switch op {
 	case opPing:
-		// §5.5.2: answer with a pong carrying the same application data, as soon as practical.
-		return c.sendControl(opPong, p)
+		// §5.5.2: answer with a pong carrying the same application data, as soon as practical;
+		// §5.5.3: a pong still waiting to go out may be replaced by this one.
+		return c.w.sendPong(c.frame(opPong, false, p))
 	case opPong:
 		// §5.5.3: a pong may be unsolicited; any frame already proved the peer alive.
 		c.pingSent.Store(0)

@@ -40,6 +40,11 @@ type writer struct {
 	latest    outFrame // latest-wins slot, written after the queue
 	hasLatest bool
 
+	// pong is the answer to the most recent ping, waiting while someone else writes. A newer
+	// ping's pong replaces it (RFC 6455 §5.5.3), so a ping flood cannot queue pongs.
+	pong    outFrame
+	hasPong bool
+
 	busy   bool // someone is writing to the socket; only they may
 	closed bool // our close frame is queued or the transport is gone: no more frames
 	dead   bool // the transport is gone
@@ -80,7 +85,7 @@ func (w *writer) sendLocked(f outFrame, latest bool) error {
 	if f.close {
 		w.closed = true
 	}
-	if !w.busy && len(w.queue) == 0 && !w.hasLatest && w.rawFn != nil {
+	if !w.busy && !w.pending() && w.rawFn != nil {
 		// Fast path: nothing ahead of us, so try the socket directly.
 		w.busy = true
 		w.mu.Unlock()
@@ -103,7 +108,7 @@ func (w *writer) sendLocked(f outFrame, latest bool) error {
 				c.markSent()
 			}
 			w.mu.Lock()
-			if len(w.queue) == 0 && !w.hasLatest || w.dead {
+			if !w.pending() || w.dead {
 				w.busy = false
 				w.mu.Unlock()
 				return nil
@@ -150,19 +155,44 @@ func (w *writer) sendLocked(f outFrame, latest bool) error {
 	return nil
 }
 
+// pending reports whether frames wait to be written.
+func (w *writer) pending() bool { return len(w.queue) > 0 || w.hasLatest || w.hasPong }
+
+// sendPong sends a pong, or, when a write is in progress, leaves it in the pong slot,
+// replacing a pong that has not gone out yet: RFC 6455 §5.5.3 lets an endpoint answer only
+// the most recently processed ping. Unless this side is behind with writing, every ping is
+// still answered.
+func (w *writer) sendPong(f outFrame) error {
+	w.mu.Lock()
+	if w.closed || !w.busy {
+		return w.sendLocked(f, false)
+	}
+	if w.hasPong {
+		w.pong.release()
+		w.c.metrics.PongsSkipped.Add(1)
+	}
+	w.pong, w.hasPong = f, true
+	w.mu.Unlock()
+	return nil
+}
+
 // flush writes queued frames until none are left. It runs on its own goroutine, which
 // exists only while there is a backlog.
 func (w *writer) flush() {
 	c := w.c
 	for {
 		w.mu.Lock()
-		if w.dead || (len(w.queue) == 0 && !w.hasLatest) {
+		if w.dead || !w.pending() {
 			w.busy = false
 			w.mu.Unlock()
 			return
 		}
 		batch := w.queue
 		w.queue, w.spare = w.spare[:0], nil
+		if w.hasPong {
+			batch = append(batch, w.pong)
+			w.pong, w.hasPong = outFrame{}, false
+		}
 		if w.hasLatest {
 			batch = append(batch, w.latest)
 			w.latest, w.hasLatest = outFrame{}, false
@@ -222,6 +252,10 @@ func (w *writer) shutdown() {
 		w.latest.release()
 		w.hasLatest = false
 	}
+	if w.hasPong {
+		w.pong.release()
+		w.hasPong = false
+	}
 	if w.comp != nil {
 		w.comp.free()
 		w.comp = nil
@@ -244,6 +278,10 @@ func (w *writer) dropUnsentLocked() {
 	if w.hasLatest {
 		w.latest.release()
 		w.hasLatest = false
+	}
+	if w.hasPong {
+		w.pong.release()
+		w.hasPong = false
 	}
 }
 
@@ -416,8 +454,9 @@ func (r *reader) drainUntilClose() {
 		for {
 			_, _, err := r.readMessage()
 			if r.msg != nil { // the drain's own message, or what an error left of it
-				bpool.Put(r.msg)
+				r.putBuf(r.msg)
 				r.msg = nil
+				r.settle()
 			}
 			if err != nil {
 				r.err = ErrClosed
