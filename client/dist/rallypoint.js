@@ -1762,10 +1762,12 @@ function interpolate(sample, fields) {
 
 // src/mirror.ts
 var SnapshotError = class extends Error {
-  constructor(reason, message) {
+  constructor(reason, message, tick = 0, baseline = 0) {
     super(`rallypoint: snapshot: ${message}`);
     this.name = "SnapshotError";
     this.reason = reason;
+    this.tick = tick;
+    this.baseline = baseline;
   }
 };
 var EMPTY = /* @__PURE__ */ new Map();
@@ -1817,12 +1819,12 @@ var SnapshotMirror = class {
     if (tick === void 0 || tick === 0 || tick > 4294967295) throw malformed("bad tick");
     if (baseline === void 0 || baseline >= tick) throw malformed("bad baseline");
     if (this.latestTick !== 0 && tick <= this.latestTick) {
-      throw new SnapshotError("stale", `tick ${tick}, latest ${this.latestTick}`);
+      throw new SnapshotError("stale", `tick ${tick}, latest ${this.latestTick}`, tick, baseline);
     }
     let base = EMPTY;
     if (baseline !== 0) {
       const b = this.states.get(baseline);
-      if (b === void 0) throw new SnapshotError("baseline", `unknown baseline tick ${baseline}`);
+      if (b === void 0) throw new SnapshotError("baseline", `unknown baseline tick ${baseline}`, tick, baseline);
       base = b;
     }
     const [, , added, removed, changed] = body;
@@ -1986,6 +1988,7 @@ var RallypointError = class extends Error {
 };
 
 // src/client.ts
+var RESET_INTERVALS = 4;
 var OPEN = 1;
 var FINAL_CLOSES = /* @__PURE__ */ new Set([1002, 1003, 1007, 1010]);
 function uint(v) {
@@ -2020,6 +2023,8 @@ var Client = class {
     /** Local time of the oldest ping sent since the server was last heard (0: none). */
     this.unanswered = 0;
     this.isStalled = false;
+    this.reacked = 0;
+    this.snapStats = { snapshots: 0, baselineMisses: 0, baselineResets: 0 };
     this.wake = () => this.retryNow();
     /** Inputs sent and not yet acknowledged. */
     this.inputs = new InputBuffer();
@@ -2184,6 +2189,10 @@ var Client = class {
   /** The latest replicated state: entity id → {kind, fields}. */
   entities() {
     return this.mirror.state;
+  }
+  /** Counts of snapshots applied and of baselines missed (a copy). */
+  get stats() {
+    return { ...this.snapStats };
   }
   /** The latest applied snapshot tick. */
   get tick() {
@@ -2491,6 +2500,8 @@ var Client = class {
         this.lastSnapshot = 0;
         this.setStalled(false, 0);
         this.mirror.reset();
+        this.resetAt = void 0;
+        this.reacked = 0;
         this.buffer.reset(j.tickRate, j.snapshotRate);
         this.clock.setTickRate(j.tickRate);
         this.clock.resetTick();
@@ -2548,17 +2559,53 @@ var Client = class {
       applied = this.mirror.apply(body);
     } catch (e) {
       if (e instanceof SnapshotError) {
-        if (e.reason !== "stale") this.emit("error", new RallypointError(Code.Malformed, e.message));
+        if (e.reason === "baseline") this.onBaselineMiss(e.tick, e.baseline);
+        else if (e.reason !== "stale") this.emit("error", new RallypointError(Code.Malformed, e.message));
         return;
       }
       throw e;
     }
+    this.snapStats.snapshots++;
+    if (applied.baseline === 0) this.resetAt = void 0;
     const now = this.now();
     this.lastSnapshot = now;
     if (this.isStalled) this.setStalled(false, 0);
     this.queueAck(applied.tick);
     this.buffer.push(applied.tick, applied.state, now);
     this.emit("snapshot", { tick: applied.tick, baseline: applied.baseline, state: applied.state, lastInputSeq: this.lastInputSeq });
+  }
+  /**
+   * A snapshot's delta names a baseline the mirror does not hold: drop it (a guessed state
+   * would diverge silently) and recover. A baseline at or below the latest applied tick
+   * means the server encodes against an older acknowledgement than the latest one (which is
+   * on its way, or the mirror let the old state go): acknowledge the latest tick again, once.
+   * A newer one means the server believes this client holds a state it never applied, which
+   * no acknowledgement can mend: `[4, 0]` asks for a full snapshot, once, and again only if
+   * none came within RESET_INTERVALS snapshot intervals and a round trip.
+   */
+  onBaselineMiss(tick, baseline) {
+    this.snapStats.baselineMisses++;
+    const latest = this.mirror.tick;
+    let action = "wait";
+    if (baseline <= latest) {
+      if (latest > this.reacked) {
+        this.reacked = latest;
+        if (this.unacked === latest) this.takeAck();
+        this.send([Kind.Ack, latest]);
+        action = "reack";
+      }
+    } else {
+      const now = this.now();
+      const rate = this.joinedInfo?.snapshotRate || 30;
+      if (this.resetAt === void 0 || now - this.resetAt >= RESET_INTERVALS * 1e3 / rate + this.clock.rtt) {
+        this.resetAt = now;
+        this.reacked = 0;
+        this.snapStats.baselineResets++;
+        this.send([Kind.Ack, 0]);
+        action = "reset";
+      }
+    }
+    this.emit("baselineMiss", { tick, baseline, latest, action });
   }
 };
 function abandon(ws, code, reason) {

@@ -178,6 +178,46 @@ export interface SnapshotEvent {
   lastInputSeq: number;
 }
 
+/**
+ * A snapshot dropped because its delta names a baseline the mirror does not hold, and what
+ * the client did about it (PROTOCOL.md, "Recovering a lost baseline"). The state shown
+ * stays that of the latest applied tick until the recovery brings a newer one.
+ */
+export interface BaselineMissEvent {
+  /** The dropped snapshot's tick. */
+  tick: number;
+  /** The baseline it named. */
+  baseline: number;
+  /** The latest applied tick. */
+  latest: number;
+  /**
+   * "reack": the baseline is at or below `latest`, which was acknowledged again (the next
+   * delta is against it). "reset": the baseline is newer than anything applied, so
+   * `[4, 0]` asked the server for a full snapshot. "wait": the same was done already and
+   * its answer is on the way, so nothing was sent.
+   */
+  action: "reack" | "reset" | "wait";
+}
+
+/** Counts of a {@link Client}'s snapshots, for a page's diagnostics. */
+export interface SnapshotStats {
+  /** Snapshot bodies applied. */
+  snapshots: number;
+  /** Deltas dropped because the mirror did not hold their baseline. */
+  baselineMisses: number;
+  /** `[4, 0]` sent for a full snapshot after such a miss. */
+  baselineResets: number;
+}
+
+/**
+ * After `[4, 0]`, how many snapshot intervals (plus the smoothed round trip) the client
+ * waits for the full snapshot before it may ask again. Deltas against the unknown baseline
+ * keep coming until the server has read the request, and each further ask costs the server
+ * a full snapshot; but a request can be lost to a resume that moved the seat, and then
+ * asking again is the only way out.
+ */
+const RESET_INTERVALS = 4;
+
 /** Connection states. */
 export type ConnectionState = "connecting" | "open" | "reconnecting" | "closed";
 
@@ -227,6 +267,7 @@ export interface ClientEvents {
   state: StateChange;
   pong: { rtt: number; smoothedRtt: number; tick: number };
   stall: StallChange;
+  baselineMiss: BaselineMissEvent;
 }
 
 type Handler<T> = (value: T) => void;
@@ -313,6 +354,10 @@ export class Client {
   /** Local time of the oldest ping sent since the server was last heard (0: none). */
   private unanswered = 0;
   private isStalled = false;
+  /** Recovery from a delta against a baseline not held: when [4, 0] went out (undefined: no full snapshot asked for), and the latest tick acknowledged again. */
+  private resetAt: number | undefined;
+  private reacked = 0;
+  private readonly snapStats: SnapshotStats = { snapshots: 0, baselineMisses: 0, baselineResets: 0 };
   /** The frame last drawn, [from_tick, span, t_milli], sent with inputs. */
   private view: [number, number, number] | undefined;
   private readonly wake = () => this.retryNow();
@@ -515,6 +560,11 @@ export class Client {
   /** The latest replicated state: entity id → {kind, fields}. */
   entities(): State {
     return this.mirror.state;
+  }
+
+  /** Counts of snapshots applied and of baselines missed (a copy). */
+  get stats(): SnapshotStats {
+    return { ...this.snapStats };
   }
 
   /** The latest applied snapshot tick. */
@@ -860,6 +910,8 @@ export class Client {
         this.lastSnapshot = 0;
         this.setStalled(false, 0);
         this.mirror.reset();
+        this.resetAt = undefined;
+        this.reacked = 0;
         this.buffer.reset(j.tickRate, j.snapshotRate);
         this.clock.setTickRate(j.tickRate);
         this.clock.resetTick();
@@ -920,11 +972,14 @@ export class Client {
       applied = this.mirror.apply(body);
     } catch (e) {
       if (e instanceof SnapshotError) {
-        if (e.reason !== "stale") this.emit("error", new RallypointError(Code.Malformed, e.message));
+        if (e.reason === "baseline") this.onBaselineMiss(e.tick, e.baseline);
+        else if (e.reason !== "stale") this.emit("error", new RallypointError(Code.Malformed, e.message));
         return;
       }
       throw e;
     }
+    this.snapStats.snapshots++;
+    if (applied.baseline === 0) this.resetAt = undefined; // the full snapshot asked for, if one was
     const now = this.now();
     this.lastSnapshot = now;
     if (this.isStalled) this.setStalled(false, 0);
@@ -933,6 +988,40 @@ export class Client {
     this.queueAck(applied.tick);
     this.buffer.push(applied.tick, applied.state, now);
     this.emit("snapshot", { tick: applied.tick, baseline: applied.baseline, state: applied.state, lastInputSeq: this.lastInputSeq });
+  }
+
+  /**
+   * A snapshot's delta names a baseline the mirror does not hold: drop it (a guessed state
+   * would diverge silently) and recover. A baseline at or below the latest applied tick
+   * means the server encodes against an older acknowledgement than the latest one (which is
+   * on its way, or the mirror let the old state go): acknowledge the latest tick again, once.
+   * A newer one means the server believes this client holds a state it never applied, which
+   * no acknowledgement can mend: `[4, 0]` asks for a full snapshot, once, and again only if
+   * none came within RESET_INTERVALS snapshot intervals and a round trip.
+   */
+  private onBaselineMiss(tick: number, baseline: number): void {
+    this.snapStats.baselineMisses++;
+    const latest = this.mirror.tick;
+    let action: BaselineMissEvent["action"] = "wait";
+    if (baseline <= latest) {
+      if (latest > this.reacked) {
+        this.reacked = latest;
+        if (this.unacked === latest) this.takeAck(); // it goes now
+        this.send([Kind.Ack, latest]);
+        action = "reack";
+      }
+    } else {
+      const now = this.now();
+      const rate = this.joinedInfo?.snapshotRate || 30;
+      if (this.resetAt === undefined || now - this.resetAt >= (RESET_INTERVALS * 1000) / rate + this.clock.rtt) {
+        this.resetAt = now;
+        this.reacked = 0;
+        this.snapStats.baselineResets++;
+        this.send([Kind.Ack, 0]);
+        action = "reset";
+      }
+    }
+    this.emit("baselineMiss", { tick, baseline, latest, action });
   }
 }
 

@@ -16,6 +16,7 @@
 
 export { connect, Client } from "./client.js";
 export type {
+  BaselineMissEvent,
   ClientEvents,
   ConnectOptions,
   ConnectionState,
@@ -27,6 +28,7 @@ export type {
   RoomChange,
   RoomInfo,
   SnapshotEvent,
+  SnapshotStats,
   StallChange,
   StateChange,
   WebSocketConstructor,

@@ -26,10 +26,16 @@ export interface AppliedSnapshot {
 export class SnapshotError extends Error {
   /** "malformed", "stale" (not newer than the latest state) or "baseline" (unknown baseline). */
   readonly reason: "malformed" | "stale" | "baseline";
-  constructor(reason: "malformed" | "stale" | "baseline", message: string) {
+  /** The body's tick, when it was read (0 otherwise). */
+  readonly tick: number;
+  /** For "baseline": the tick the body is a delta against, which the mirror does not hold. */
+  readonly baseline: number;
+  constructor(reason: "malformed" | "stale" | "baseline", message: string, tick = 0, baseline = 0) {
     super(`rallypoint: snapshot: ${message}`);
     this.name = "SnapshotError";
     this.reason = reason;
+    this.tick = tick;
+    this.baseline = baseline;
   }
 }
 
@@ -97,12 +103,12 @@ export class SnapshotMirror {
     if (tick === undefined || tick === 0 || tick > 0xffffffff) throw malformed("bad tick");
     if (baseline === undefined || baseline >= tick) throw malformed("bad baseline");
     if (this.latestTick !== 0 && tick <= this.latestTick) {
-      throw new SnapshotError("stale", `tick ${tick}, latest ${this.latestTick}`);
+      throw new SnapshotError("stale", `tick ${tick}, latest ${this.latestTick}`, tick, baseline);
     }
     let base: State = EMPTY;
     if (baseline !== 0) {
       const b = this.states.get(baseline);
-      if (b === undefined) throw new SnapshotError("baseline", `unknown baseline tick ${baseline}`);
+      if (b === undefined) throw new SnapshotError("baseline", `unknown baseline tick ${baseline}`, tick, baseline);
       base = b;
     }
     const [, , added, removed, changed] = body as unknown[];

@@ -25,6 +25,11 @@ type peer struct {
 // seatBot starts one bot of the game driver makes against a peer, answers its join and
 // returns both ends.
 func seatBot(t *testing.T, game string, driver func(r *runner) gameDriver) (*bot, *peer) {
+	return seatBotAt(t, game, driver, 30)
+}
+
+// seatBotAt is seatBot with the snapshot rate (Hz) the join answer announces.
+func seatBotAt(t *testing.T, game string, driver func(r *runner) gameDriver, snapRate int) (*bot, *peer) {
 	conns := make(chan *ws.Conn, 1)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if c, err := ws.Accept(w, r, &ws.AcceptOptions{Subprotocols: []string{engine.Subprotocol}}); err == nil {
@@ -53,7 +58,7 @@ func seatBot(t *testing.T, game string, driver func(r *runner) gameDriver) (*bot
 	if m := p.read(); m[0] != int64(engine.KindJoin) {
 		t.Fatalf("bot sent %v, want a join", m)
 	}
-	p.send(engine.KindJoined, uint64(joinReq), "R", uint64(1), "T", uint64(0), uint64(60), uint64(30), "")
+	p.send(engine.KindJoined, uint64(joinReq), "R", uint64(1), "T", uint64(0), uint64(60), uint64(snapRate), "")
 	if err := <-started; err != nil {
 		t.Fatal(err)
 	}

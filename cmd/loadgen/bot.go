@@ -51,6 +51,8 @@ type bot struct {
 	stepBuf []byte // scheduler's write scratch (inputs, pings)
 
 	lastTick  uint32 // read loop: latest applied snapshot tick
+	resetAt   int64  // read loop: mono time [4, 0] went out, 0 when no full snapshot is asked for
+	reacked   uint32 // read loop: the latest tick acknowledged again after a baseline miss
 	seq       uint32 // scheduler: last input sequence number sent
 	inputAck  uint32 // scheduler: the tick the input beginInput started carries (0: none)
 	inputView uint32 // scheduler: the snapshot tick that input says the bot aimed at (0: none)
@@ -76,7 +78,8 @@ type counters struct {
 	snapshots      atomic.Int64
 	events         atomic.Int64
 	protocolErrors atomic.Int64
-	baselineMisses atomic.Int64
+	baselineMisses atomic.Int64 // deltas dropped: their baseline was not held
+	baselineResets atomic.Int64 // [4, 0] sent after such a miss
 	pongs          atomic.Int64
 	inputs         atomic.Int64
 }
@@ -294,33 +297,32 @@ func (b *bot) onSnapshot(body []byte, now int64) error {
 	if b.beh == nil {
 		return fmt.Errorf("loadgen: snapshot before joined")
 	}
-	var tick uint32
+	r := &b.rd
+	r.reset(body)
+	r.arrayLen()
+	tick, baseline := uint32(r.int()), uint32(r.int())
 	if b.mirror != nil {
-		t, err := b.mirror.Apply(body)
+		_, err := b.mirror.Apply(body) // it checks everything, the header included
 		switch {
 		case errors.Is(err, state.ErrUnknownBaseline):
-			return b.baselineMiss()
+			return b.baselineMiss(baseline, now)
 		case err != nil:
 			return fmt.Errorf("loadgen: snapshot: %w", err)
 		}
-		tick = uint32(t)
-	} else {
+	} else if r.err != nil || tick <= b.lastTick {
 		// Without a mirror, check what it would check first: the tick, in order.
-		r := &b.rd
-		r.reset(body)
-		r.arrayLen()
-		tick = uint32(r.int())
-		if r.err != nil || tick <= b.lastTick {
-			return fmt.Errorf("loadgen: snapshot of tick %d after tick %d", tick, b.lastTick)
-		}
+		return fmt.Errorf("loadgen: snapshot of tick %d after tick %d", tick, b.lastTick)
 	}
 	switch err := b.beh.snapshot(body, now); {
 	case errors.Is(err, errBaselineMiss):
-		return b.baselineMiss()
+		return b.baselineMiss(baseline, now)
 	case err != nil:
 		return err
 	}
 	b.lastTick = tick
+	if baseline == 0 {
+		b.resetAt = 0 // the full snapshot asked for, if one was
+	}
 	if b.firstSnap.Load() == 0 {
 		b.firstSnap.Store(now)
 	}
@@ -328,12 +330,40 @@ func (b *bot) onSnapshot(body []byte, now int64) error {
 	return b.acknowledge(tick)
 }
 
-// baselineMiss handles a delta against a state we no longer hold: our acknowledgements fell
-// further behind than we keep states. Acknowledge the latest tick again and wait for a delta
-// against it (PROTOCOL.md, Snapshots).
-func (b *bot) baselineMiss() error {
+// resetIntervals is how many snapshot intervals a bot waits after [4, 0] for the full
+// snapshot before it may ask again (each ask costs the server a full snapshot; deltas
+// against the lost baseline keep coming until the server has read it).
+const resetIntervals = 4
+
+// baselineMiss handles a delta against a baseline tick we do not hold (PROTOCOL.md,
+// "Recovering a lost baseline"): the snapshot is dropped. A baseline at or below the
+// latest tick applied means the server encodes against an older acknowledgement than our
+// latest (the mirror let that state go, or our acknowledgement is on its way): acknowledge
+// the latest tick again, once. A baseline above it means the server believes we hold a
+// state we never applied, which no acknowledgement can mend: send [4, 0] for a full
+// snapshot, once, then again only if none came within resetIntervals snapshot intervals.
+func (b *bot) baselineMiss(baseline uint32, now int64) error {
 	b.n.baselineMisses.Add(1)
-	return b.acknowledge(b.lastTick)
+	if baseline <= b.lastTick {
+		if b.lastTick <= b.reacked {
+			return nil // acknowledged again already
+		}
+		b.reacked = b.lastTick
+		return b.acknowledge(b.lastTick)
+	}
+	rate := int64(b.snapshotRate)
+	if rate <= 0 {
+		rate = 10
+	}
+	if b.resetAt != 0 && now-b.resetAt < resetIntervals*int64(time.Second)/rate {
+		return nil // asked already: the full snapshot is on its way
+	}
+	b.resetAt, b.reacked = max(now, 1), 0
+	b.n.baselineResets.Add(1)
+	p := appendUint(appendUint(appendArray(b.readBuf[:0], 2), engine.KindAck), 0)
+	b.readBuf = p
+	_ = b.c.WriteMessage(ws.MessageBinary, p) // a failed write ends the connection: the read loop sees it
+	return nil
 }
 
 // acknowledge has tick acknowledged: by the next input, or at once with [4, tick].

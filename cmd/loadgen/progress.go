@@ -14,6 +14,7 @@ type totals struct {
 	events         int64
 	protocolErrors int64
 	baselineMisses int64
+	baselineResets int64
 	pongs          int64
 	inputs         int64
 	bytesIn        int64 // WebSocket wire bytes, frame headers included
@@ -45,6 +46,7 @@ func (rep *reporter) snapshot() totals {
 		t.events += b.n.events.Load()
 		t.protocolErrors += b.n.protocolErrors.Load()
 		t.baselineMisses += b.n.baselineMisses.Load()
+		t.baselineResets += b.n.baselineResets.Load()
 		t.pongs += b.n.pongs.Load()
 		t.inputs += b.n.inputs.Load()
 	}

@@ -28,6 +28,7 @@ type result struct {
 	messagesOutPerS  float64 // all bots together: inputs, acknowledgements, pings
 	pongs            int64
 	baselineMisses   int64
+	baselineResets   int64
 
 	joinErrors     int64
 	closes         int64 // unexpected: a connection that ended, or a bot that left its room, without our asking
@@ -86,6 +87,7 @@ func (r *runner) result(start, end totals, scrape *scraper) *result {
 	final := r.statsNow()
 	res.protocolErrors = final.protocolErrors
 	res.baselineMisses = final.baselineMisses
+	res.baselineResets = final.baselineResets
 	if secs := res.duration.Seconds(); secs > 0 {
 		res.snapshotsPerS = float64(end.snapshots-start.snapshots) / secs
 		res.inputsPerS = float64(end.inputs-start.inputs) / secs
@@ -141,7 +143,8 @@ func (res *result) write(w io.Writer) {
 	add("inputs/s", "%s total", thousands(int64(math.Round(res.inputsPerS))))
 	add("messages out/s", "%s total, %.1f per player (inputs, acknowledgements, pings)", thousands(int64(math.Round(res.messagesOutPerS))), perPlayer(res.messagesOutPerS, res.seated))
 	if res.baselineMisses > 0 {
-		add("baseline misses", "%d (deltas against a state the mirror had dropped; re-acknowledged)", res.baselineMisses)
+		add("baseline misses", "%d (deltas against a state not held: dropped; %d answered with [4, 0], the rest by acknowledging the latest tick again)",
+			res.baselineMisses, res.baselineResets)
 	}
 	for _, r := range res.rows {
 		add(r.name, "%s", r.value)

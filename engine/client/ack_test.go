@@ -29,6 +29,11 @@ type fakeServer struct {
 // startFake serves one connection, dials it with a client whose ack delay is delay (the
 // default if nil), answers the client's join and returns both ends.
 func startFake(t *testing.T, delay *time.Duration) (*fakeServer, *client.Client) {
+	return startFakeAt(t, delay, 30)
+}
+
+// startFakeAt is startFake with the snapshot rate (Hz) the join answer announces.
+func startFakeAt(t *testing.T, delay *time.Duration, snapRate int) (*fakeServer, *client.Client) {
 	fs := &fakeServer{t: t, conn: make(chan *ws.Conn, 1)}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c, err := ws.Accept(w, r, &ws.AcceptOptions{Subprotocols: []string{engine.Subprotocol}})
@@ -63,7 +68,7 @@ func startFake(t *testing.T, delay *time.Duration) (*fakeServer, *client.Client)
 	if m := fs.read(); m[0] != int64(engine.KindJoin) {
 		t.Fatalf("first message %v, want a join", m)
 	}
-	fs.send(engine.KindJoined, uint64(1), "R", uint64(1), "T", uint64(0), uint64(60), uint64(30), "")
+	fs.send(engine.KindJoined, uint64(1), "R", uint64(1), "T", uint64(0), uint64(60), uint64(snapRate), "")
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}

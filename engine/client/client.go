@@ -34,16 +34,44 @@ type Joined struct {
 }
 
 // Event is a reliable event, an error, a departure notice, a match or a lobby change from
-// the server.
+// the server, or the client's own notice that it dropped a snapshot (KindBaselineMiss).
 type Event struct {
-	Kind    int // engine.KindEvent, KindError, KindLeft, KindMatched or KindRoom
+	Kind    int // engine.KindEvent, KindError, KindLeft, KindMatched, KindRoom or KindBaselineMiss
 	Name    string
 	Code    engine.Code
 	Message string
 	Payload msgpack.RawMessage
 	// For KindMatched: the ticket, the room and the reservation to join with.
 	Ticket, Room, Reservation string
+	// For KindBaselineMiss: the dropped snapshot's tick and the baseline it named.
+	Tick, Baseline uint32
+	// For KindBaselineMiss: true when the client sent [4, 0] for a full snapshot, false when
+	// it acknowledged its latest tick again (Message says which).
+	Reset bool
 }
+
+// KindBaselineMiss is the Kind of the Event a Client emits when it drops a snapshot whose
+// delta names a baseline it does not hold. It is not a server message kind (those are
+// unsigned bytes): the client recovers by itself (see Stats), and the event only tells a bot
+// or a test that it happened.
+const KindBaselineMiss = -1
+
+// Stats are a Client's counts of snapshots, for bots and tests to report. A client that
+// misses baselines often is acknowledging ticks it then loses: a bug in the client, or a
+// server whose acknowledgement handling is wrong.
+type Stats struct {
+	Snapshots      int64 // snapshot bodies applied
+	BaselineMisses int64 // deltas dropped because the mirror did not hold their baseline
+	BaselineResets int64 // [4, 0] sent for a full snapshot, after a miss ahead of the mirror
+}
+
+// resetIntervals is how many snapshot intervals, on top of the last measured round trip,
+// a Client waits after [4, 0] for the full snapshot before it may ask again. Deltas against
+// the unknown baseline keep coming until the server reads the request (a round trip and
+// whatever the latest-wins slot held), and each further [4, 0] costs the server a full
+// snapshot; but the request can also be lost to the server (a resume moved the seat off
+// this connection while it was on its way), and then asking again is the only way out.
+const resetIntervals = 4
 
 // DefaultAckDelay is how long a Client waits, after applying a snapshot, for an input to
 // carry its acknowledgement before it sends [4, tick] on its own: one input interval of a
@@ -64,7 +92,12 @@ type Client struct {
 	pending  map[uint64]chan response
 	rtt      time.Duration
 	changed  chan struct{} // closed and replaced whenever a snapshot is applied
-	snapErrs int
+	stats    Stats
+	snapRate int // the room's snapshot rate (Hz), from the latest Joined
+
+	// Recovery from a delta whose baseline the mirror lacks (see onBaselineMiss).
+	resetAt time.Time // when [4, 0] went out; zero: no full snapshot asked for
+	reacked uint32    // the latest tick acknowledged again after a miss
 
 	// The acknowledgement of the latest snapshot waits for an input to carry it.
 	unacked  uint32        // applied snapshot tick not yet acknowledged (0: none)
@@ -119,8 +152,9 @@ func Dial(ctx context.Context, url string, opts *ws.DialOptions) (*Client, error
 // Conn is the underlying WebSocket connection.
 func (cl *Client) Conn() *ws.Conn { return cl.c }
 
-// Events delivers reliable events, errors and departure notices. If nobody reads it, events
-// beyond 1024 are dropped rather than stalling the connection.
+// Events delivers reliable events, errors and departure notices, and the client's own
+// KindBaselineMiss notices. If nobody reads it, events beyond 1024 are dropped rather than
+// stalling the connection.
 func (cl *Client) Events() <-chan Event { return cl.events }
 
 // Done is closed when the connection ends; Err then says why.
@@ -373,10 +407,19 @@ func (cl *Client) dispatch(dec *msgpack.Decoder, data []byte) error {
 		}
 		cl.mu.Lock()
 		tick, err := cl.mirror.Apply(body)
+		if errors.Is(err, state.ErrUnknownBaseline) {
+			cl.mu.Unlock()
+			return cl.onBaselineMiss(body)
+		}
 		if err != nil {
-			cl.snapErrs++
 			cl.mu.Unlock()
 			return fmt.Errorf("client: apply snapshot: %w", err)
+		}
+		cl.stats.Snapshots++
+		if !cl.resetAt.IsZero() {
+			if _, base, _ := snapshotHeader(body); base == 0 {
+				cl.resetAt = time.Time{} // the full snapshot asked for (or one the server chose)
+			}
 		}
 		cl.tick = uint32(tick)
 		close(cl.changed)
@@ -424,6 +467,8 @@ func (cl *Client) dispatch(dec *msgpack.Decoder, data []byte) error {
 		cl.mu.Lock()
 		cl.mirror = state.NewMirror(128)
 		cl.tick, cl.unacked = 0, 0
+		cl.resetAt, cl.reacked = time.Time{}, 0
+		cl.snapRate = snapRate
 		cl.mu.Unlock()
 		cl.reply(req, response{kind: kind, joined: j})
 	case engine.KindResponse:
@@ -479,6 +524,99 @@ func (cl *Client) dispatch(dec *msgpack.Decoder, data []byte) error {
 		// Unknown kinds are ignored: a newer server may send more.
 	}
 	return nil
+}
+
+// onBaselineMiss handles a snapshot whose delta names a baseline the mirror does not hold
+// (PROTOCOL.md, "Recovering a lost baseline"). The snapshot is dropped: guessing a state
+// would diverge silently. If the baseline is at or below the latest tick applied, the
+// server is encoding against an acknowledgement older than our latest one (ours is on its
+// way, or the mirror let that old state go): acknowledging the latest tick again makes the
+// next delta one we can apply. If it is above, the server believes we hold a state we never
+// applied, and no acknowledgement of ours can fix that: [4, 0] makes it forget them and send
+// a full snapshot. It is sent once, then again only if no full snapshot came within
+// resetIntervals snapshot intervals and a round trip. Both are counted in Stats and reported
+// on Events as KindBaselineMiss; the connection stays open.
+func (cl *Client) onBaselineMiss(body []byte) error {
+	tick, baseline, ok := snapshotHeader(body)
+	if !ok {
+		return errProtocol // Apply read both already: cannot happen
+	}
+	now := time.Now()
+	cl.mu.Lock()
+	cl.stats.BaselineMisses++
+	latest := cl.tick
+	var ack uint32
+	reset, send := false, false
+	switch {
+	case baseline <= latest:
+		ack = latest
+		if latest > cl.reacked {
+			cl.reacked, send = latest, true
+			if cl.unacked == latest {
+				cl.unacked = 0 // it goes now; the timer finds nothing
+			}
+		}
+	case cl.resetAt.IsZero() || now.Sub(cl.resetAt) >= cl.resetWait():
+		cl.resetAt, cl.reacked = now, 0
+		cl.stats.BaselineResets++
+		reset, send = true, true
+	default:
+		reset = true // asked already: the full snapshot is on its way
+	}
+	cl.mu.Unlock()
+
+	ev := Event{Kind: KindBaselineMiss, Tick: tick, Baseline: baseline, Reset: reset}
+	switch {
+	case !reset && send:
+		ev.Message = fmt.Sprintf("snapshot %d is a delta against tick %d, not held: acknowledged tick %d again", tick, baseline, ack)
+	case !reset:
+		ev.Message = fmt.Sprintf("snapshot %d is a delta against tick %d, not held: tick %d already acknowledged again", tick, baseline, ack)
+	case send:
+		ev.Message = fmt.Sprintf("snapshot %d is a delta against tick %d, newer than tick %d applied: asked for a full snapshot", tick, baseline, latest)
+	default:
+		ev.Message = fmt.Sprintf("snapshot %d is a delta against tick %d, newer than tick %d applied: waiting for the full snapshot asked for", tick, baseline, latest)
+	}
+	select {
+	case cl.events <- ev:
+	default:
+	}
+	if !send {
+		return nil
+	}
+	return cl.send(engine.KindAck, ack) // ack is 0 for a reset: [4, 0]
+}
+
+// resetWait is how long after [4, 0] the client waits for the full snapshot before it may
+// ask again: resetIntervals snapshot intervals (at 30 Hz if the rate is unknown) plus the
+// last measured round trip. The caller holds cl.mu.
+func (cl *Client) resetWait() time.Duration {
+	rate := cl.snapRate
+	if rate <= 0 {
+		rate = 30
+	}
+	return resetIntervals*time.Second/time.Duration(rate) + cl.rtt
+}
+
+// snapshotHeader reads the tick and the baseline of a snapshot body, [tick, baseline, ...].
+func snapshotHeader(body []byte) (tick, baseline uint32, ok bool) {
+	dec := msgpack.NewDecoder(bytes.NewReader(body))
+	if n, err := dec.DecodeArrayLen(); err != nil || n < 2 {
+		return 0, 0, false
+	}
+	if err := dec.Decode(&tick); err != nil {
+		return 0, 0, false
+	}
+	if err := dec.Decode(&baseline); err != nil {
+		return 0, 0, false
+	}
+	return tick, baseline, true
+}
+
+// Stats returns the client's counts of snapshots applied and of baselines missed.
+func (cl *Client) Stats() Stats {
+	cl.mu.Lock()
+	defer cl.mu.Unlock()
+	return cl.stats
 }
 
 func (cl *Client) reply(req uint64, r response) {

@@ -170,6 +170,35 @@ export interface SnapshotEvent {
     /** The highest input seq the server had applied at this tick (0 if none). */
     lastInputSeq: number;
 }
+/**
+ * A snapshot dropped because its delta names a baseline the mirror does not hold, and what
+ * the client did about it (PROTOCOL.md, "Recovering a lost baseline"). The state shown
+ * stays that of the latest applied tick until the recovery brings a newer one.
+ */
+export interface BaselineMissEvent {
+    /** The dropped snapshot's tick. */
+    tick: number;
+    /** The baseline it named. */
+    baseline: number;
+    /** The latest applied tick. */
+    latest: number;
+    /**
+     * "reack": the baseline is at or below `latest`, which was acknowledged again (the next
+     * delta is against it). "reset": the baseline is newer than anything applied, so
+     * `[4, 0]` asked the server for a full snapshot. "wait": the same was done already and
+     * its answer is on the way, so nothing was sent.
+     */
+    action: "reack" | "reset" | "wait";
+}
+/** Counts of a {@link Client}'s snapshots, for a page's diagnostics. */
+export interface SnapshotStats {
+    /** Snapshot bodies applied. */
+    snapshots: number;
+    /** Deltas dropped because the mirror did not hold their baseline. */
+    baselineMisses: number;
+    /** `[4, 0]` sent for a full snapshot after such a miss. */
+    baselineResets: number;
+}
 /** Connection states. */
 export type ConnectionState = "connecting" | "open" | "reconnecting" | "closed";
 /** A connection state change. */
@@ -222,6 +251,7 @@ export interface ClientEvents {
         tick: number;
     };
     stall: StallChange;
+    baselineMiss: BaselineMissEvent;
 }
 type Handler<T> = (value: T) => void;
 /**
@@ -276,6 +306,10 @@ export declare class Client {
     /** Local time of the oldest ping sent since the server was last heard (0: none). */
     private unanswered;
     private isStalled;
+    /** Recovery from a delta against a baseline not held: when [4, 0] went out (undefined: no full snapshot asked for), and the latest tick acknowledged again. */
+    private resetAt;
+    private reacked;
+    private readonly snapStats;
     /** The frame last drawn, [from_tick, span, t_milli], sent with inputs. */
     private view;
     private readonly wake;
@@ -349,6 +383,8 @@ export declare class Client {
     reconcile<S>(authoritativeState: S, applyInput: (state: S, input: unknown, seq: number) => S): S;
     /** The latest replicated state: entity id → {kind, fields}. */
     entities(): State;
+    /** Counts of snapshots applied and of baselines missed (a copy). */
+    get stats(): SnapshotStats;
     /** The latest applied snapshot tick. */
     get tick(): number;
     /** Smoothed round-trip time (ms, 0 before the first pong). */
@@ -417,5 +453,15 @@ export declare class Client {
     private dispatch;
     private take;
     private onSnapshot;
+    /**
+     * A snapshot's delta names a baseline the mirror does not hold: drop it (a guessed state
+     * would diverge silently) and recover. A baseline at or below the latest applied tick
+     * means the server encodes against an older acknowledgement than the latest one (which is
+     * on its way, or the mirror let the old state go): acknowledge the latest tick again, once.
+     * A newer one means the server believes this client holds a state it never applied, which
+     * no acknowledgement can mend: `[4, 0]` asks for a full snapshot, once, and again only if
+     * none came within RESET_INTERVALS snapshot intervals and a round trip.
+     */
+    private onBaselineMiss;
 }
 export {};

@@ -22,7 +22,11 @@ export interface AppliedSnapshot {
 export declare class SnapshotError extends Error {
     /** "malformed", "stale" (not newer than the latest state) or "baseline" (unknown baseline). */
     readonly reason: "malformed" | "stale" | "baseline";
-    constructor(reason: "malformed" | "stale" | "baseline", message: string);
+    /** The body's tick, when it was read (0 otherwise). */
+    readonly tick: number;
+    /** For "baseline": the tick the body is a delta against, which the mirror does not hold. */
+    readonly baseline: number;
+    constructor(reason: "malformed" | "stale" | "baseline", message: string, tick?: number, baseline?: number);
 }
 /**
  * Keeps the replicated state: the latest tick and a ring of the states of the last
