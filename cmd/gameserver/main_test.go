@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -225,6 +226,62 @@ func TestParsePrefixes(t *testing.T) {
 		}
 		if got != tt.want {
 			t.Errorf("parsePrefixes(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+// TestEchoConnectionsAreLimitedPerClient: /echo holds up to 16 MiB per message each way, so
+// one client gets echoConnsPerClient connections and then 429 with Retry-After (issue 11:
+// three clients that never read grew the server by hundreds of MiB); another client is not
+// affected, nor is a loopback peer (a benchmark on this host).
+func TestEchoConnectionsAreLimitedPerClient(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	loopback := []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
+	go func() { errc <- run(ctx, ln, slog.New(slog.DiscardHandler), options{trustedProxies: loopback}) }()
+	defer func() { cancel(); <-errc }()
+	url := "ws://" + ln.Addr().String() + "/echo"
+	dial := func(from string) int {
+		h := http.Header{}
+		if from != "" {
+			h.Set("X-Forwarded-For", from)
+		}
+		dctx, dcancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer dcancel()
+		c, resp, err := ws.Dial(dctx, url, &ws.DialOptions{Header: h})
+		if err != nil {
+			if resp == nil {
+				t.Fatalf("dial from %q: %v", from, err)
+			}
+			if resp.Header.Get("Retry-After") == "" {
+				t.Errorf("%d without Retry-After", resp.StatusCode)
+			}
+			return resp.StatusCode
+		}
+		t.Cleanup(func() { c.CloseNow() })
+		return http.StatusSwitchingProtocols
+	}
+	tests := []struct {
+		from string
+		n    int
+		want int // status of the last
+	}{
+		{"198.51.100.1", echoConnsPerClient, http.StatusSwitchingProtocols},
+		{"198.51.100.1", 1, http.StatusTooManyRequests},
+		{"198.51.100.2", 1, http.StatusSwitchingProtocols},
+		{"", echoConnsPerClient + 2, http.StatusSwitchingProtocols}, // loopback: limited in all only
+	}
+	for i, tt := range tests {
+		var got int
+		for range tt.n {
+			got = dial(tt.from)
+		}
+		if got != tt.want {
+			t.Fatalf("step %d: %d connections from %q: the last got %d, want %d", i, tt.n, tt.from, got, tt.want)
 		}
 	}
 }

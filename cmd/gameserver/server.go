@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strings"
 	"sync"
 	"time"
@@ -27,9 +29,58 @@ type server struct {
 	metrics *ws.Metrics
 	engine  *engine.Engine
 
-	mu    sync.Mutex
-	conns map[*ws.Conn]struct{}
-	wg    sync.WaitGroup
+	mu        sync.Mutex
+	conns     map[*ws.Conn]struct{}
+	echoConns map[string]int // open /echo connections by client key (engine.ClientKey)
+	echoTotal int
+	wg        sync.WaitGroup
+}
+
+// /echo's connection limits: a public echo service is not the game, and each of its
+// connections may hold a 16 MiB message on each side, so few are allowed per client and in
+// all (loopback peers, a benchmark on this host, are limited in all only). The game
+// endpoint's own limits are engine.Options.MaxConnsPerClient and MaxConns.
+const (
+	echoConnsPerClient = 8
+	echoConnsTotal     = 256
+)
+
+// echoAcquire takes an /echo slot for key, or reports why not (429 or 503).
+func (s *server) echoAcquire(key string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case s.echoTotal >= echoConnsTotal:
+		return http.StatusServiceUnavailable
+	case s.echoConns[key] >= echoConnsPerClient && !isLoopback(key):
+		return http.StatusTooManyRequests
+	}
+	if s.echoConns == nil {
+		s.echoConns = make(map[string]int)
+	}
+	s.echoConns[key]++
+	s.echoTotal++
+	return 0
+}
+
+func (s *server) echoRelease(key string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.echoTotal--
+	if s.echoConns[key]--; s.echoConns[key] <= 0 {
+		delete(s.echoConns, key)
+	}
+}
+
+// isLoopback reports whether a client key (an address, or an IPv6 prefix) is loopback.
+func isLoopback(key string) bool {
+	if a, err := netip.ParseAddr(key); err == nil {
+		return a.IsLoopback()
+	}
+	if p, err := netip.ParsePrefix(key); err == nil {
+		return p.Contains(netip.IPv6Loopback())
+	}
+	return false
 }
 
 // newServer builds the server. opts.origins are extra browser origins allowed to open game
@@ -147,7 +198,7 @@ var echoOptions = ws.AcceptOptions{
 	Limits: ws.Limits{
 		MaxFrameSize:   16 << 20,
 		MaxMessageSize: 16 << 20,
-		MaxQueuedBytes: 64 << 20,
+		MaxQueuedBytes: 16 << 20, // one message: the echo loop writes each before reading on
 		MemoryBudget:   echoBudget,
 		InflateBurst:   32 << 20,
 	},
@@ -155,6 +206,20 @@ var echoOptions = ws.AcceptOptions{
 
 // echo sends every message back as it came, text as text and binary as binary.
 func (s *server) echo(w http.ResponseWriter, r *http.Request) {
+	key := s.engine.ClientKey(r)
+	switch s.echoAcquire(key) {
+	case http.StatusTooManyRequests:
+		w.Header().Set("Retry-After", "5")
+		w.Header().Set("Connection", "close")
+		http.Error(w, fmt.Sprintf("too many echo connections from your address (%d open)", echoConnsPerClient), http.StatusTooManyRequests)
+		return
+	case http.StatusServiceUnavailable:
+		w.Header().Set("Retry-After", "15")
+		w.Header().Set("Connection", "close")
+		http.Error(w, fmt.Sprintf("echo service full (%d connections)", echoConnsTotal), http.StatusServiceUnavailable)
+		return
+	}
+	defer s.echoRelease(key)
 	opts := echoOptions
 	opts.Metrics = s.metrics
 	c, err := ws.Accept(w, r, &opts)
