@@ -24,10 +24,16 @@ type letterTracker struct {
 
 // letter is one correct letter typed by a bot.
 type letter struct {
-	sent int64        // mono time it was written to the socket
-	got  atomic.Int64 // bots that saw it and were receiving snapshots before it was sent
-	last atomic.Int64 // mono time the last of those bots saw it
+	key  uint64
+	sent int64         // mono time it was written to the socket
+	tick atomic.Uint32 // the earliest snapshot tick a bot saw it in, 0 until one did: it was placed by then
+	got  atomic.Int64  // bots that saw it and were receiving snapshots before it was sent
+	last atomic.Int64  // mono time the last of those bots saw it
+	want int64         // report: the bots that should have seen it
 }
+
+// puzzle is the index of the letter's puzzle.
+func (l *letter) puzzle() int { return int(l.key >> 48) }
 
 func newLetterTracker() *letterTracker {
 	return &letterTracker{pending: make(map[uint64]*letter)}
@@ -51,18 +57,28 @@ func (t *letterTracker) send(key uint64, at int64) {
 		}
 		t.retire(l)
 	}
-	t.pending[key] = &letter{sent: at}
+	t.pending[key] = &letter{key: key, sent: at}
 }
 
 // observe records that a bot whose first snapshot came at since saw the letter key at time
-// at, and returns the letter, or nil when it is not tracked (sent by nobody of ours, or too
-// long ago) or when the bot was not yet receiving snapshots when it was sent: such a bot
-// got the letter in its first, full snapshot, which says nothing about propagation.
-func (t *letterTracker) observe(key uint64, at, since int64) *letter {
+// at in the snapshot of tick, and returns the letter, or nil when it is not tracked (sent by
+// nobody of ours, or too long ago) or when the bot was not yet receiving snapshots when it
+// was sent: such a bot got the letter in its first, full snapshot, which says nothing about
+// propagation.
+func (t *letterTracker) observe(key uint64, at int64, tick uint32, since int64) *letter {
 	t.mu.RLock()
 	l := t.pending[key]
 	t.mu.RUnlock()
-	if l == nil || l.sent <= since || at < l.sent {
+	if l == nil || at < l.sent {
+		return nil
+	}
+	for {
+		old := l.tick.Load()
+		if (old != 0 && old <= tick) || l.tick.CompareAndSwap(old, tick) {
+			break
+		}
+	}
+	if l.sent <= since {
 		return nil
 	}
 	l.got.Add(1)
@@ -90,7 +106,7 @@ func (t *letterTracker) sweep(now int64) {
 // retire keeps a letter that some bot saw; the others were never placed (the square was
 // filled first by someone else, or the puzzle had moved on) and are dropped.
 func (t *letterTracker) retire(l *letter) {
-	if l.got.Load() > 0 {
+	if l.tick.Load() != 0 {
 		t.placed = append(t.placed, l)
 	}
 }
