@@ -44,7 +44,11 @@ func newCrosswordDriver(r *runner) (*crosswordDriver, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &crosswordDriver{r: r, puzzles: map[string]int{}, list: ps, letters: newLetterTracker(), unknown: map[string]bool{}}
+	window := letterWindow
+	if r.cfg.ChaosEvery > 0 {
+		window += stallMax
+	}
+	d := &crosswordDriver{r: r, puzzles: map[string]int{}, list: ps, letters: newLetterTracker(window), unknown: map[string]bool{}}
 	for i, p := range ps {
 		d.puzzles[p.ID] = i
 	}

@@ -8,7 +8,9 @@ import (
 
 // letterWindow is how long after it was sent a letter is matched with what the bots see: a
 // delivery later than that counts as missing. Puzzles repeat after several rounds, far
-// longer than this, so a key never names letters of two rounds at once.
+// longer than this, so a key never names letters of two rounds at once. With chaos the
+// window is longer by the longest stall (stallMax): a letter sent as a bot began to stall
+// reaches it only after the stall, and that is not a lost letter.
 const letterWindow = 10 * time.Second
 
 // letterTracker follows the crossword's correct letters from the bot that typed one to every
@@ -17,7 +19,8 @@ const letterWindow = 10 * time.Second
 // whose send it was, and bots that typed the same square at the same time are told apart.
 type letterTracker struct {
 	mu      sync.RWMutex
-	pending map[uint64]*letter // by letterKey, while younger than letterWindow
+	window  time.Duration      // letterWindow, or more with chaos
+	pending map[uint64]*letter // by letterKey, while younger than window
 	placed  []*letter          // seen by some bot, out of pending
 	sent    atomic.Int64       // correct letters sent
 }
@@ -35,8 +38,8 @@ type letter struct {
 // puzzle is the index of the letter's puzzle.
 func (l *letter) puzzle() int { return int(l.key >> 48) }
 
-func newLetterTracker() *letterTracker {
-	return &letterTracker{pending: make(map[uint64]*letter)}
+func newLetterTracker(window time.Duration) *letterTracker {
+	return &letterTracker{window: window, pending: make(map[uint64]*letter)}
 }
 
 // letterKey packs a letter's identity: puzzle index, square index, player id.
@@ -45,14 +48,14 @@ func letterKey(puzzle, square int, player uint32) uint64 {
 }
 
 // send records that a bot is about to write a correct letter at time at. If the same bot
-// typed the same square less than letterWindow ago, the first send stands: the server
+// typed the same square less than the window ago, the first send stands: the server
 // placed that one, and the later one found the square filled.
 func (t *letterTracker) send(key uint64, at int64) {
 	t.sent.Add(1)
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if l := t.pending[key]; l != nil {
-		if at-l.sent < int64(letterWindow) {
+		if at-l.sent < int64(t.window) {
 			return
 		}
 		t.retire(l)
@@ -91,12 +94,12 @@ func (t *letterTracker) observe(key uint64, at int64, tick uint32, since int64) 
 	return l
 }
 
-// sweep retires the letters older than letterWindow.
+// sweep retires the letters older than the window.
 func (t *letterTracker) sweep(now int64) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	for k, l := range t.pending {
-		if now-l.sent > int64(letterWindow) {
+		if now-l.sent > int64(t.window) {
 			delete(t.pending, k)
 			t.retire(l)
 		}

@@ -7,7 +7,7 @@ import (
 
 func TestLetterTracker(t *testing.T) {
 	ms := int64(time.Millisecond)
-	tr := newLetterTracker()
+	tr := newLetterTracker(letterWindow)
 	a, b, c := letterKey(0, 4, 7), letterKey(0, 4, 8), letterKey(1, 4, 7)
 	tr.send(a, 100*ms)
 	tr.send(a, 150*ms) // typed again before seeing it: the first send stands
