@@ -238,7 +238,8 @@ func (b *bot) drop(after time.Duration) {
 // cut drops c's transport abruptly: a TCP reset (SO_LINGER 0), no FIN and no close frame,
 // so the server learns of it at its next read or write, as when a phone changes networks.
 // (A link that goes silent without a reset is the server's silent-peer timeout's business,
-// 8 s; a resume replaces such a connection at once.)
+// 8 s; a resume replaces such a connection at once. Over wss:// the connection is a TLS one
+// and is closed without the reset.)
 func cut(c *ws.Conn) {
 	if tc, ok := c.NetConn().(*net.TCPConn); ok {
 		_ = tc.SetLinger(0)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/rallypoint/rallypoint/engine"
 	"github.com/rallypoint/rallypoint/examples/crossword"
+	"github.com/rallypoint/rallypoint/examples/shooter"
 	"github.com/rallypoint/rallypoint/net/ws"
 )
 
@@ -197,6 +198,31 @@ func TestCrosswordChaos(t *testing.T) {
 	}
 	if res.seated != cfg.Players {
 		t.Errorf("%d bots seated, want %d", res.seated, cfg.Players)
+	}
+}
+
+// TestShooterChaos: shooter bots acknowledge on their inputs and number them per
+// connection; after a resume they number from 1 again and keep fighting, without an error.
+func TestShooterChaos(t *testing.T) {
+	url := startServer(t, shooter.Register)
+	cfg := testConfig(url, "shooter")
+	cfg.Players = 16
+	cfg.Concurrency = 1 // rooms of exactly 8 (see TestShooterBotsFight)
+	cfg.Duration = 4 * time.Second
+	cfg.ChaosEvery = time.Second
+	cfg.ChaosWeights = [chaosKinds]int{1, 3, 1}
+	var out bytes.Buffer
+	res, err := run(context.Background(), cfg, &out, &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("\n%s", out.String())
+	c := res.chaos
+	if res.errors() != 0 || c == nil || c.drops == 0 || c.resumes != c.drops {
+		t.Errorf("%d errors, chaos %+v: want none, and every drop resumed", res.errors(), c)
+	}
+	if f := res.fight; f == nil || f.shots == 0 {
+		t.Errorf("fight %+v: the bots did not play", f)
 	}
 }
 
