@@ -8,7 +8,8 @@ import (
 
 // letterWindow is how long after it was sent a letter is matched with what the bots see: a
 // delivery later than that counts as missing. Puzzles repeat after several rounds, far
-// longer than this, so a key never names letters of two rounds at once. With chaos the
+// longer than this (the shipped five, each followed by the 5 s pause, come back after 25 s
+// at the very least), so a key never names letters of two rounds at once. With chaos the
 // window is longer by the longest stall (stallMax): a letter sent as a bot began to stall
 // reaches it only after the stall, and that is not a lost letter.
 const letterWindow = 10 * time.Second
