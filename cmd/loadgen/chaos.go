@@ -98,7 +98,8 @@ func (s *chaosStats) refuse(code engine.Code) {
 	s.refused[code]++
 }
 
-// refusals returns the number of refused resumes and their codes, as "5:2 14:1".
+// refusals returns the number of refused resumes and their counts by code, as
+// "5 (not found): 2 14 (timeout): 1".
 func (s *chaosStats) refusals() (int64, string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
