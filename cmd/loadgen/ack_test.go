@@ -30,6 +30,13 @@ func seatBot(t *testing.T, game string, driver func(r *runner) gameDriver) (*bot
 
 // seatBotAt is seatBot with the snapshot rate (Hz) the join answer announces.
 func seatBotAt(t *testing.T, game string, driver func(r *runner) gameDriver, snapRate int) (*bot, *peer) {
+	b, p, _ := seatBotConns(t, game, driver, snapRate)
+	return b, p
+}
+
+// seatBotConns is seatBotAt that also returns the server ends of the bot's later
+// connections (a resume), as they are accepted.
+func seatBotConns(t *testing.T, game string, driver func(r *runner) gameDriver, snapRate int) (*bot, *peer, <-chan *ws.Conn) {
 	conns := make(chan *ws.Conn, 1)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if c, err := ws.Accept(w, r, &ws.AcceptOptions{Subprotocols: []string{engine.Subprotocol}}); err == nil {
@@ -63,7 +70,7 @@ func seatBotAt(t *testing.T, game string, driver func(r *runner) gameDriver, sna
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { b.closing.Store(true); b.c.CloseNow() })
-	return b, p
+	return b, p, conns
 }
 
 func (p *peer) send(v ...any) {

@@ -39,9 +39,10 @@ type bot struct {
 	mirror *state.Mirror
 	beh    behavior
 
-	// Set by the read loop before joined is signalled, then read-only.
+	// Set by the read loop before joined is signalled, then read-only until a resume.
 	player       uint32
 	room         string
+	token        string // the resume token of the latest 0x11: they rotate on every resume
 	tickRate     int
 	snapshotRate int
 	joined       chan error // one value: nil when seated, the reason otherwise
@@ -70,6 +71,8 @@ type bot struct {
 	unacked    atomic.Uint32
 
 	n counters
+
+	chaos botChaos // chaos.go
 }
 
 // counters are one bot's tallies, summed by the reporter; atomics, because the reporter
@@ -104,6 +107,21 @@ var errNotSeated = errors.New("loadgen: connection ended before the join was ans
 // start dials, joins by quick play and starts the read loop. It returns once the bot is
 // seated, or with the reason it could not be.
 func (b *bot) start(ctx context.Context) error {
+	return b.open(ctx, engine.JoinOptions{Game: b.r.game.name(), Meta: b.r.meta(b.idx)})
+}
+
+// joinRefusedError is the server's answer [21, req, code, message] to the bot's join.
+type joinRefusedError struct {
+	code engine.Code
+	msg  string
+}
+
+func (e *joinRefusedError) Error() string { return fmt.Sprintf("join refused: %s: %s", e.code, e.msg) }
+
+// open dials, starts the read loop and joins with opts: by quick play at the start, with the
+// resume token after a drop (chaos.go). It returns once the bot is seated, or with the reason
+// it could not be. The previous connection's read loop, if any, must have ended.
+func (b *bot) open(ctx context.Context, join engine.JoinOptions) error {
 	cfg := &b.r.cfg
 	opts := &ws.DialOptions{
 		Subprotocols: []string{engine.Subprotocol},
@@ -128,19 +146,21 @@ func (b *bot) start(ctx context.Context) error {
 		return fmt.Errorf("loadgen: server did not agree to %s", engine.Subprotocol)
 	}
 	b.c = c
-	if cfg.Mirror {
+	if cfg.Mirror && b.mirror == nil {
+		// A resumed bot keeps its mirror: the server starts the new connection with a full
+		// snapshot, which the mirror applies over what it had.
 		b.mirror = state.NewMirror(cfg.MirrorRing)
 	}
 	b.joined = make(chan error, 1)
 	b.done = make(chan struct{})
 	go b.readLoop()
 
-	join, err := engine.Marshal([]any{engine.KindJoin, joinReq, engine.JoinOptions{Game: b.r.game.name(), Meta: b.r.meta(b.idx)}})
+	msg, err := engine.Marshal([]any{engine.KindJoin, joinReq, join})
 	if err != nil {
 		c.CloseNow()
 		return err
 	}
-	if err := c.WriteMessage(ws.MessageBinary, join); err != nil {
+	if err := c.WriteMessage(ws.MessageBinary, msg); err != nil {
 		c.CloseNow()
 		return err
 	}
@@ -157,9 +177,11 @@ func (b *bot) start(ctx context.Context) error {
 	return nil
 }
 
-// readLoop reads until the connection ends; it owns the mirror and the read scratch.
+// readLoop reads until the connection ends; it owns the mirror and the read scratch. It
+// stalls when the chaos asks it to (chaos.go), between two messages.
 func (b *bot) readLoop() {
 	defer close(b.done)
+	defer b.stallNotBegun()
 	for {
 		_, data, err := b.c.ReadMessage()
 		if err != nil {
@@ -175,6 +197,9 @@ func (b *bot) readLoop() {
 			b.ended(err)
 			return
 		}
+		if d := b.chaos.stallFor.Swap(0); d > 0 {
+			b.stall(time.Duration(d))
+		}
 	}
 }
 
@@ -188,7 +213,7 @@ func (b *bot) ended(err error) {
 	if wasUp && !b.closing.Load() {
 		b.lost.Store(true)
 		b.r.closes.Add(1)
-		b.r.errs.add("close", err)
+		b.r.errs.add(b.closeCategory(), err)
 	}
 }
 
@@ -227,7 +252,11 @@ func (b *bot) dispatch(data []byte, now int64) error {
 			return fmt.Errorf("loadgen: malformed pong")
 		}
 		b.n.pongs.Add(1)
-		b.r.recordRTT(now - int64(t*1e6))
+		if sent := int64(t * 1e6); sent >= b.chaos.stallEnd {
+			// A ping sent before the end of a stall was answered in time but read late: its
+			// round trip is the stall's, not the network's.
+			b.r.recordRTT(now - sent)
+		}
 	case engine.KindJoined:
 		return b.onJoined(r, n)
 	case engine.KindResponse:
@@ -235,7 +264,7 @@ func (b *bot) dispatch(data []byte, now int64) error {
 		msg := r.str()
 		if r.err == nil && req == joinReq {
 			select {
-			case b.joined <- fmt.Errorf("join refused: %s: %s", engine.Code(code), msg):
+			case b.joined <- &joinRefusedError{engine.Code(code), string(msg)}:
 			default:
 			}
 		}
@@ -250,7 +279,7 @@ func (b *bot) dispatch(data []byte, now int64) error {
 		if !b.closing.Load() && b.up.Swap(false) {
 			b.lost.Store(true)
 			b.r.closes.Add(1)
-			b.r.errs.add("close", fmt.Errorf("left the room: %d (%s): %s", code, engine.Code(code), msg))
+			b.r.errs.add(b.closeCategory(), fmt.Errorf("left the room: %d (%s): %s", code, engine.Code(code), msg))
 		}
 	default:
 		// Unknown kinds are ignored: a newer server may send more (PROTOCOL.md).
@@ -266,11 +295,21 @@ func (b *bot) onJoined(r *rd, n int) error {
 	r.int() // req
 	room := r.str()
 	player := r.int()
-	r.skip() // token
+	token := r.str()
 	r.skip() // tick
 	tickRate, snapRate := r.int(), r.int()
 	if r.err != nil {
 		return fmt.Errorf("loadgen: malformed joined message")
+	}
+	b.token = string(token) // a new one after every resume: only the latest keeps working
+	if b.beh != nil {
+		// A resume (PROTOCOL.md, "Sessions"): the same seat, the same player id.
+		if uint32(player) != b.player || string(room) != b.room {
+			return fmt.Errorf("loadgen: resumed as player %d in room %q, was %d in %q", player, room, b.player, b.room)
+		}
+		b.up.Store(true)
+		b.joined <- nil
+		return nil
 	}
 	b.room, b.player = string(room), uint32(player)
 	b.tickRate, b.snapshotRate = int(tickRate), int(snapRate)
@@ -325,6 +364,10 @@ func (b *bot) onSnapshot(body []byte, now int64) error {
 	}
 	if b.firstSnap.Load() == 0 {
 		b.firstSnap.Store(now)
+	}
+	if b.chaos.resumeAt != 0 {
+		b.r.chaos.latency.Record((now - b.chaos.resumeAt) / 1e3)
+		b.chaos.resumeAt = 0
 	}
 	b.n.snapshots.Add(1)
 	return b.acknowledge(tick)
@@ -386,6 +429,9 @@ func (b *bot) tick(now int64) {
 	if !b.up.Load() {
 		return
 	}
+	if b.r.cfg.ChaosEvery > 0 && b.chaosStep(now) {
+		return // dropped: the bot is down until it resumes
+	}
 	if b.nextPing == 0 {
 		// The first ping at a random point of the interval, so that pings spread evenly.
 		b.nextPing = now + b.rng.Int64N(int64(b.r.cfg.PingEvery)+1)
@@ -399,7 +445,9 @@ func (b *bot) tick(now int64) {
 		_ = b.c.WriteMessage(ws.MessageBinary, p)
 	}
 	pending := b.unacked.Load()
-	b.beh.step(now)
+	if now >= b.chaos.pauseUntil {
+		b.beh.step(now)
+	}
 	// A tick that was waiting before the step and that the step's input did not take (it
 	// sent none) goes alone now; a newer one, arrived meanwhile, waits for the next step.
 	if pending != 0 && b.unacked.CompareAndSwap(pending, 0) {

@@ -34,6 +34,12 @@ type config struct {
 	NetJitter    time.Duration // one-way jitter each way (uniform, delay ± jitter)
 	NetLoss      float64       // probability a chunk is lost and retransmitted, in [0, 1]
 	NetBandwidth int64         // bytes per second each way; 0 is unlimited
+
+	// Chaos (chaos.go): each bot, at random times with mean ChaosEvery (0: never), stalls
+	// its reads, drops its connection and resumes its seat, or pauses its play; ChaosWeights
+	// are the odds of each, in that order.
+	ChaosEvery   time.Duration
+	ChaosWeights [chaosKinds]int
 }
 
 // defaults are the flags' defaults.
@@ -53,6 +59,8 @@ var defaults = config{
 	PingEvery:   2 * time.Second,
 	InputHz:     60,
 	TypeEvery:   10 * time.Second,
+
+	ChaosWeights: [chaosKinds]int{2, 2, 1}, // stall, drop, pause
 }
 
 // normalize checks cfg and completes it: the endpoint path (/play when the URL names only
@@ -112,6 +120,20 @@ func (cfg *config) normalize() error {
 		return errors.New("-net-loss must be in [0, 1]")
 	case cfg.NetBandwidth < 0:
 		return errors.New("-net-bandwidth must not be negative")
+	case cfg.ChaosEvery < 0:
+		return errors.New("-chaos-every must not be negative")
+	case cfg.ChaosEvery > 0 && cfg.ChaosEvery < minChaosEvery:
+		return fmt.Errorf("-chaos-every must be 0 (off) or at least %v", minChaosEvery)
+	}
+	sum := 0
+	for _, w := range cfg.ChaosWeights {
+		if w < 0 {
+			return errors.New("-chaos-weights must not be negative")
+		}
+		sum += w
+	}
+	if sum == 0 {
+		return errors.New("-chaos-weights must not all be 0")
 	}
 	return nil
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"slices"
-	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -32,6 +31,7 @@ type crosswordDriver struct {
 	letters *letterTracker
 
 	wrongSent atomic.Int64 // wrong letters typed
+	caughtUp  atomic.Int64 // tracked letters a bot first saw in a full snapshot after its first (a resume or a baseline reset)
 	wrongGot  atomic.Int64 // "wrong" events received
 	untracked atomic.Int64 // letters typed into puzzles the bots do not know
 
@@ -44,7 +44,11 @@ func newCrosswordDriver(r *runner) (*crosswordDriver, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &crosswordDriver{r: r, puzzles: map[string]int{}, list: ps, letters: newLetterTracker(), unknown: map[string]bool{}}
+	window := letterWindow
+	if r.cfg.ChaosEvery > 0 {
+		window += stallMax
+	}
+	d := &crosswordDriver{r: r, puzzles: map[string]int{}, list: ps, letters: newLetterTracker(window), unknown: map[string]bool{}}
 	for i, p := range ps {
 		d.puzzles[p.ID] = i
 	}
@@ -70,12 +74,21 @@ type crosswordBot struct {
 	b *bot
 	d *crosswordDriver
 
-	mu      sync.Mutex // the grids, shared by the read loop and step
+	mu      sync.Mutex // the grids and the visits, shared by the read loop and step
 	gs      grids
-	nextAct int64 // step's own
+	visits  []visit // the rounds of known puzzles this bot saw, in order
+	nextAct int64   // step's own
 
 	got    atomic.Int64 // tracked letters of the measured phase seen
 	solved atomic.Int64 // "solved" events
+}
+
+// visit is a stretch of a puzzle's round that one bot saw: the ticks of its first and last
+// snapshots of it. A bot that stalls or drops through the end of a round never sees the
+// letters placed after its last snapshot of it: those are not due to it (see report).
+type visit struct {
+	puzzle      int
+	first, last uint32
 }
 
 func (cb *crosswordBot) inputAck(seq, tick uint32) {}
@@ -94,18 +107,29 @@ func (cb *crosswordBot) snapshot(body []byte, now int64) error {
 		cb.d.unknown[g.id] = true
 		cb.d.mu.Unlock()
 	}
+	if g.puzzle >= 0 {
+		if n := len(cb.visits); n > 0 && prev != nil && g.id == prev.id {
+			cb.visits[n-1].last = g.tick
+		} else {
+			cb.visits = append(cb.visits, visit{puzzle: g.puzzle, first: g.tick, last: g.tick})
+		}
+	}
 	if prev == nil || g.puzzle < 0 {
 		return nil // the first snapshot shows what was there before this player came
 	}
 	same := g.id == prev.id
 	since := cb.b.firstSnap.Load()
+	full := isFull(body)
 	for sq, c := range g.letters {
 		if c == 0 || (same && sq < len(prev.letters) && prev.letters[sq] != 0) {
 			continue
 		}
-		l := cb.d.letters.observe(letterKey(g.puzzle, sq, g.by[sq]), now, since)
+		l := cb.d.letters.observe(letterKey(g.puzzle, sq, g.by[sq]), now, g.tick, since)
 		if l != nil && cb.b.r.inWindow(l.sent) {
 			cb.got.Add(1)
+			if full {
+				cb.d.caughtUp.Add(1)
+			}
 		}
 	}
 	return nil
@@ -215,45 +239,79 @@ func pick(b *bot, n int, ok func(int) bool) (int, bool) {
 
 // report adds the letters' propagation: for each correct letter placed during the measured
 // phase, the time from its send until the last bot that should see it did. A bot should see
-// every letter sent after its first snapshot; missing deliveries at bots whose connection
-// stayed up are errors.
+// every letter sent after its first snapshot, in every round of a puzzle it saw after the
+// letter was placed: a bot that stalled or dropped through the end of a round (chaos.go) is
+// not due the letters of that round placed after its last snapshot of it, and one that
+// resumed into a round is due every letter of it, which its first snapshot after the resume
+// carries. Missing deliveries at bots whose connection stayed up (or resumed) are errors, and
+// so are bots whose final grid differs from the others'.
 func (d *crosswordDriver) report(res *result) {
 	r := d.r
 	var good []*bot // seated and never lost
+	var all []*crosswordBot
+	tickRate := 0
 	for _, b := range r.startedBots() {
-		if b.beh != nil && !b.lost.Load() && b.firstSnap.Load() != 0 {
+		cb, ok := b.beh.(*crosswordBot)
+		if !ok {
+			continue
+		}
+		all = append(all, cb)
+		tickRate = max(tickRate, b.tickRate)
+		if !b.lost.Load() && b.firstSnap.Load() != 0 {
 			good = append(good, b)
 		}
 	}
-	firsts := make([]int64, len(good))
-	for i, b := range good {
-		firsts[i] = b.firstSnap.Load()
-	}
-	slices.Sort(firsts)
+	rounds := newRounds(all, uint32(max(tickRate, 1))) // every bot's visits: the rounds as all saw them
 
 	var sent []int64 // send times of the placed letters of the measured phase
-	var prop []int64 // ns, letters every good bot saw
-	incomplete := 0
+	byRound := map[int][]*letter{}
 	for _, l := range d.letters.finish() {
 		if !r.inWindow(l.sent) {
 			continue
 		}
 		sent = append(sent, l.sent)
-		want := int64(sort.Search(len(firsts), func(i int) bool { return firsts[i] >= l.sent }))
-		if l.got.Load() >= want {
-			prop = append(prop, l.last.Load()-l.sent)
-		} else {
-			incomplete++
+		if id := rounds.of(l.puzzle(), l.tick.Load()); id >= 0 {
+			byRound[id] = append(byRound[id], l)
 		}
 	}
 	slices.Sort(sent)
 	var missing int64
 	for _, b := range good {
+		cb := b.beh.(*crosswordBot)
 		f := b.firstSnap.Load()
-		want := int64(len(sent) - sort.Search(len(sent), func(i int) bool { return sent[i] > f }))
-		missing += max(0, want-b.beh.(*crosswordBot).got.Load())
+		cb.mu.Lock()
+		seen := map[int]uint32{} // round -> the last tick of it this bot applied
+		for _, v := range cb.visits {
+			if id := rounds.of(v.puzzle, v.first); id >= 0 {
+				seen[id] = max(seen[id], v.last)
+			}
+		}
+		cb.mu.Unlock()
+		var want int64
+		for id, last := range seen {
+			for _, l := range byRound[id] {
+				if l.sent > f && l.tick.Load() <= last {
+					want++
+					l.want++
+				}
+			}
+		}
+		missing += max(0, want-cb.got.Load())
+	}
+	var prop []int64 // ns, letters every good bot due them saw
+	incomplete := 0
+	for _, ls := range byRound {
+		for _, l := range ls {
+			if l.got.Load() >= l.want {
+				prop = append(prop, l.last.Load()-l.sent)
+			} else {
+				incomplete++
+			}
+		}
 	}
 	res.gameErrors += missing
+	diverged, grids := finalGrids(good)
+	res.gameErrors += int64(diverged)
 
 	var solved int64
 	for _, b := range r.startedBots() {
@@ -269,8 +327,10 @@ func (d *crosswordDriver) report(res *result) {
 		row{"letters placed", fmt.Sprintf("%d in the measured phase (%d correct sent in all, %d wrong)",
 			len(sent), d.letters.sent.Load(), d.wrongSent.Load())},
 		row{"letters to every player", fmt.Sprintf("%d of %d; %d deliveries missing", len(prop), len(sent), missing)},
+		row{"final grids", fmt.Sprintf("%d of %d players differ from the latest grid of their puzzle", diverged, grids)},
 		row{"letter propagation ms", fmt.Sprintf("p50 %.2f  p90 %.2f  p99 %.2f  max %.2f  (send to the last player's mirror)",
 			res.letters.p50, res.letters.p90, res.letters.p99, res.letters.max)},
+		row{"letters caught up", fmt.Sprintf("%d deliveries by a full snapshot after a resume or a baseline reset", d.caughtUp.Load())},
 		row{"puzzles solved", fmt.Sprintf("%d (\"wrong\" events: %d)", solved, d.wrongGot.Load())},
 	)
 	if incomplete > 0 {
@@ -281,4 +341,118 @@ func (d *crosswordDriver) report(res *result) {
 	if len(d.unknown) > 0 {
 		res.rows = append(res.rows, row{"unknown puzzles", fmt.Sprintf("%d (letters typed at random, untracked: %d)", len(d.unknown), d.untracked.Load())})
 	}
+}
+
+// rounds are the stretches of ticks in which each puzzle was on the board, as the bots saw
+// them: the union of their visits, per puzzle. A puzzle comes back only after every other
+// one has had a round, so two visits of one puzzle less than a second of ticks apart are of
+// the same round.
+type rounds struct {
+	spans map[int][]span // by puzzle, in tick order
+	ids   map[int]int    // first id of each puzzle's spans
+}
+
+type span struct{ first, last uint32 }
+
+func newRounds(bots []*crosswordBot, slack uint32) *rounds {
+	byPuzzle := map[int][]span{}
+	for _, cb := range bots {
+		cb.mu.Lock()
+		for _, v := range cb.visits {
+			byPuzzle[v.puzzle] = append(byPuzzle[v.puzzle], span{v.first, v.last})
+		}
+		cb.mu.Unlock()
+	}
+	rs := &rounds{spans: map[int][]span{}, ids: map[int]int{}}
+	next := 0
+	for p, ss := range byPuzzle {
+		slices.SortFunc(ss, func(a, b span) int { return int(int64(a.first) - int64(b.first)) })
+		merged := ss[:1]
+		for _, s := range ss[1:] {
+			m := &merged[len(merged)-1]
+			if s.first <= m.last+slack {
+				m.last = max(m.last, s.last)
+				continue
+			}
+			merged = append(merged, s)
+		}
+		rs.spans[p] = merged
+		rs.ids[p] = next
+		next += len(merged)
+	}
+	return rs
+}
+
+// of returns the id of the round of puzzle that holds tick, -1 if none does.
+func (rs *rounds) of(puzzle int, tick uint32) int {
+	ss := rs.spans[puzzle]
+	i, _ := slices.BinarySearchFunc(ss, tick, func(s span, t uint32) int {
+		switch {
+		case s.last < t:
+			return -1
+		case s.first > t:
+			return 1
+		}
+		return 0
+	})
+	if i < len(ss) && ss[i].first <= tick && tick <= ss[i].last {
+		return rs.ids[puzzle] + i
+	}
+	return -1
+}
+
+// finalGrids compares the bots' final grids: nothing is typed while the run settles, so
+// every bot's latest grid of a puzzle must show the same letters, placed by the same
+// players, as the latest grid of that puzzle any bot has. It returns how many differ, of how
+// many grids compared.
+func finalGrids(bots []*bot) (diverged, compared int) {
+	latest := map[string]*grid{}
+	var grids []*grid
+	for _, b := range bots {
+		cb := b.beh.(*crosswordBot)
+		cb.mu.Lock()
+		g := cb.gs.latest()
+		cb.mu.Unlock()
+		if g == nil || g.id == "" {
+			continue
+		}
+		grids = append(grids, g)
+		if ref := latest[g.id]; ref == nil || g.tick > ref.tick {
+			latest[g.id] = g
+		}
+	}
+	for _, g := range grids {
+		if !sameLetters(g, latest[g.id]) {
+			diverged++
+		}
+	}
+	return diverged, len(grids)
+}
+
+// sameLetters reports whether two grids of a puzzle show the same letters by the same
+// players (a grid holds squares up to the last one it has heard of).
+func sameLetters(a, b *grid) bool {
+	n := max(len(a.letters), len(b.letters))
+	at := func(g *grid, i int) (byte, uint32) {
+		if i < len(g.letters) {
+			return g.letters[i], g.by[i]
+		}
+		return 0, 0
+	}
+	for i := range n {
+		la, ba := at(a, i)
+		lb, bb := at(b, i)
+		if la != lb || (la != 0 && ba != bb) {
+			return false
+		}
+	}
+	return true
+}
+
+// isFull reports whether a snapshot body is full: its baseline, the second element, is 0.
+func isFull(body []byte) bool {
+	r := rd{b: body}
+	r.arrayLen()
+	r.int()
+	return r.int() == 0 && r.err == nil
 }

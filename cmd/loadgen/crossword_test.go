@@ -178,3 +178,68 @@ func countTrue(bs []bool) int {
 	}
 	return n
 }
+
+func TestRoundsSplitAPuzzlesVisits(t *testing.T) {
+	visits := func(vs ...visit) *crosswordBot { return &crosswordBot{visits: vs} }
+	rs := newRounds([]*crosswordBot{
+		visits(visit{0, 10, 50}, visit{1, 60, 90}, visit{0, 300, 320}),
+		visits(visit{0, 45, 58}),   // overlaps the first round of puzzle 0
+		visits(visit{0, 65, 66}),   // within the slack of it (a stalled bot's last look)
+		visits(visit{1, 95, 120}),  // puzzle 1's round, after a gap of 5 ticks
+		visits(visit{0, 200, 210}), // a later round of puzzle 0
+		visits(visit{1, 60, 61}, visit{2, 121, 130}),
+	}, 10)
+	tests := []struct {
+		puzzle int
+		tick   uint32
+		same   uint32 // a tick of the same round, 0 for "no round holds tick"
+	}{
+		{0, 10, 66}, {0, 58, 12}, {0, 200, 210}, {0, 310, 300}, {1, 60, 120}, {2, 125, 121},
+		{0, 100, 0}, {0, 250, 0}, {3, 10, 0},
+	}
+	for _, tt := range tests {
+		id := rs.of(tt.puzzle, tt.tick)
+		if tt.same == 0 {
+			if id != -1 {
+				t.Errorf("puzzle %d tick %d: round %d, want none", tt.puzzle, tt.tick, id)
+			}
+			continue
+		}
+		if id < 0 || rs.of(tt.puzzle, tt.same) != id {
+			t.Errorf("puzzle %d: ticks %d and %d in rounds %d and %d, want one", tt.puzzle, tt.tick, tt.same, id, rs.of(tt.puzzle, tt.same))
+		}
+	}
+	if a, b, c := rs.of(0, 20), rs.of(0, 205), rs.of(0, 310); a == b || b == c || a == c {
+		t.Errorf("puzzle 0's three rounds have ids %d, %d, %d: want three", a, b, c)
+	}
+}
+
+func TestFinalGridsFindADivergentPlayer(t *testing.T) {
+	g := func(tick uint32, id string, letters string, by ...uint32) *grid {
+		return &grid{tick: tick, id: id, letters: []byte(letters), by: by}
+	}
+	tests := []struct {
+		name  string
+		grids []*grid
+		want  int
+	}{
+		{"all equal", []*grid{g(10, "a", "AB", 1, 2), g(11, "a", "AB", 1, 2)}, 0},
+		{"shorter but equal", []*grid{g(10, "a", "A\x00", 1, 0), g(11, "a", "A", 1)}, 0},
+		{"a letter missing", []*grid{g(10, "a", "A\x00", 1, 0), g(11, "a", "AB", 1, 2)}, 1},
+		{"placed by another", []*grid{g(12, "a", "AB", 1, 3), g(11, "a", "AB", 1, 2), g(10, "a", "AB", 1, 2)}, 2},
+		{"another puzzle", []*grid{g(10, "a", "AB", 1, 2), g(30, "b", "", 0)}, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var bots []*bot
+			for _, gr := range tt.grids {
+				cb := &crosswordBot{}
+				cb.gs.ring[0], cb.gs.n = *gr, 1
+				bots = append(bots, &bot{beh: cb})
+			}
+			if got, n := finalGrids(bots); got != tt.want || n != len(tt.grids) {
+				t.Errorf("%d of %d differ, want %d of %d", got, n, tt.want, len(tt.grids))
+			}
+		})
+	}
+}

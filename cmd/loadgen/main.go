@@ -13,7 +13,8 @@
 //	go run ./cmd/loadgen -url ws://127.0.0.1:8080 -game shooter -players 8 -net-delay 50ms -net-jitter 20ms
 //
 // The -net-* flags put a simulated network path (net/netsim) between the bots and the
-// server.
+// server. -chaos-every makes the bots stall, drop and resume, and pause at random
+// (chaos.go).
 //
 // README.md in this folder describes every flag and number. The exit status is 1 when the
 // run counted errors, 2 for bad flags.
@@ -56,6 +57,11 @@ func main() {
 	flag.Float64Var(&cfg.NetLoss, "net-loss", 0, "simulated path: probability in [0, 1] that a chunk is lost and retransmitted (it, and what follows, arrive 200ms + 2×delay late)")
 	flag.Func("net-bandwidth", "simulated path: bandwidth each direction, unlimited, 256kbit, 1mbit, 10kB, 1MB or bytes/s (default unlimited)", func(s string) (err error) {
 		cfg.NetBandwidth, err = netsim.ParseBandwidth(s)
+		return err
+	})
+	flag.DurationVar(&cfg.ChaosEvery, "chaos-every", 0, "chaos: each bot, at random times this far apart on average, stalls its reads (1-8 s), drops its connection and resumes its seat (after 0.5-5 s) or pauses its play (1-5 s); 0 is off")
+	flag.Func("chaos-weights", "chaos: the odds of a stall, a drop and a pause (default 2,2,1)", func(s string) (err error) {
+		cfg.ChaosWeights, err = parseChaosWeights(s)
 		return err
 	})
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the load generator to this file")

@@ -90,7 +90,7 @@ func (rep *reporter) line(prev, cur totals) {
 	if secs <= 0 {
 		return
 	}
-	errs := r.joinErrors.Load() + r.closes.Load() + cur.protocolErrors
+	errs := r.joinErrors.Load() + r.closes.Load() + cur.protocolErrors + r.chaos.errors()
 	s := fmt.Sprintf("t=%ds %s connected=%d/%d snapshots/s=%s in=%s/s errors=%d",
 		cur.at/1e9, phaseNames[r.phase.Load()], cur.connected, r.cfg.Players,
 		thousands(int64(float64(cur.snapshots-prev.snapshots)/secs+0.5)),

@@ -35,8 +35,11 @@ type result struct {
 	protocolErrors int64 // server error messages, malformed or inconsistent messages
 	gameErrors     int64 // counted by the game, e.g. the crossword's missing letter deliveries
 
-	letters *letterStats // crossword only
-	fight   *fightStats  // shooter only
+	letters *letterStats  // crossword only
+	fight   *fightStats   // shooter only
+	chaos   *chaosSummary // with -chaos-every only
+
+	chaosErrors int64 // resumes refused or failed (a stalled bot closed counts in closes)
 
 	server      []row // from -metrics-url
 	rows        []row // the game's
@@ -62,7 +65,7 @@ type row struct{ name, value string }
 
 // errors is the number the summary line reports.
 func (res *result) errors() int64 {
-	return res.joinErrors + res.closes + res.protocolErrors + res.gameErrors
+	return res.joinErrors + res.closes + res.protocolErrors + res.gameErrors + res.chaosErrors
 }
 
 // result computes the run's result from the counters at the start and end of the measured
@@ -100,6 +103,10 @@ func (r *runner) result(start, end totals, scrape *scraper) *result {
 	if scrape != nil {
 		res.server = scrape.rows()
 	}
+	if r.cfg.ChaosEvery > 0 {
+		res.chaosErrors = r.chaos.errors()
+		res.chaosRows(r, &r.chaos)
+	}
 	return res
 }
 
@@ -109,10 +116,19 @@ func (r *runner) statsNow() totals { return (&reporter{r: r}).snapshot() }
 // summary is the last line of the report, in the exact form scripts parse:
 //
 //	players=N duration_s=D rtt_p50_ms=X rtt_p99_ms=Y snapshots_per_s=Z bytes_in_per_player_s=B errors=E
+//
+// With -chaos-every the chaos counts follow, after errors:
+//
+//	... errors=E chaos_stalls=S chaos_drops=D chaos_pauses=P resumes=R resumes_refused=F stalled_closed=C resume_p50_ms=X resume_p99_ms=Y
 func (res *result) summary() string {
-	return fmt.Sprintf("players=%d duration_s=%s rtt_p50_ms=%.2f rtt_p99_ms=%.2f snapshots_per_s=%.1f bytes_in_per_player_s=%d errors=%d",
+	s := fmt.Sprintf("players=%d duration_s=%s rtt_p50_ms=%.2f rtt_p99_ms=%.2f snapshots_per_s=%.1f bytes_in_per_player_s=%d errors=%d",
 		res.players, seconds(res.duration), res.rttP50, res.rttP99, res.snapshotsPerS,
 		int64(math.Round(res.bytesInPerPlayer)), res.errors())
+	if c := res.chaos; c != nil {
+		s += fmt.Sprintf(" chaos_stalls=%d chaos_drops=%d chaos_pauses=%d resumes=%d resumes_refused=%d stalled_closed=%d resume_p50_ms=%.2f resume_p99_ms=%.2f",
+			c.stalls, c.drops, c.pauses, c.resumes, c.refused+c.failed, c.slowClosed, c.p50, c.p99)
+	}
+	return s
 }
 
 // seconds formats d in seconds with one decimal, or none when it is whole.
@@ -135,6 +151,9 @@ func (res *result) write(w io.Writer) {
 	add("protocol errors", "%d", res.protocolErrors)
 	if res.gameErrors > 0 {
 		add(res.game+" errors", "%d", res.gameErrors)
+	}
+	if res.chaosErrors > 0 {
+		add("resume errors", "%d", res.chaosErrors)
 	}
 	add("rtt ms (ping/pong)", "p50 %.2f  p90 %.2f  p99 %.2f  max %.2f  (%d pongs)", res.rttP50, res.rttP90, res.rttP99, res.rttMax, res.rttN)
 	add("snapshots/s", "%s total, %.1f per player", thousands(int64(math.Round(res.snapshotsPerS))), perPlayer(res.snapshotsPerS, res.seated))

@@ -47,6 +47,9 @@ type runner struct {
 	joinErrors atomic.Int64
 	closes     atomic.Int64 // connections that ended (or left the room) without our asking
 
+	chaos   chaosStats     // chaos.go
+	chaosWG sync.WaitGroup // the resumes under way
+
 	phase                    atomic.Int32
 	measureStart, measureEnd atomic.Int64 // mono times
 }
@@ -151,6 +154,7 @@ func run(ctx context.Context, cfg config, out, progress io.Writer) (*result, err
 	endSnap := rep.snapshot()
 	r.phase.Store(phaseSettle)
 	scrape.end(ctx)
+	r.awaitChaos(ctx) // stalled bots read again, dropped ones resume: then the usual settle
 
 	select {
 	case <-time.After(r.game.settle()):
@@ -158,6 +162,7 @@ func run(ctx context.Context, cfg config, out, progress io.Writer) (*result, err
 	}
 	r.phase.Store(phaseDone)
 	r.sched.stop()
+	r.chaosWG.Wait() // no resume is under way when the bots shut down
 	rep.stop()
 	r.shutdown()
 

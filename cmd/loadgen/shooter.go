@@ -83,6 +83,13 @@ type shooterBot struct {
 // carry the acknowledgements (see bot).
 func (sb *shooterBot) acksOnInputs() {}
 
+// resumed forgets the input numbering of the dropped connection: the new one numbers from 1.
+func (sb *shooterBot) resumed() {
+	sb.mu.Lock()
+	sb.ackSeq, sb.ackTick, sb.authSeq = 0, 0, 0
+	sb.mu.Unlock()
+}
+
 func (sb *shooterBot) inputAck(seq, tick uint32) {
 	sb.mu.Lock()
 	sb.ackSeq, sb.ackTick = seq, tick
