@@ -136,9 +136,12 @@ func cellOf(c *client.Client, p *crossword.Puzzle, row, col int) (letter string,
 	return
 }
 
+// waitFor polls cond until it holds. Its deadline is a hang detector, not a timing: CI runs
+// every package under the race detector at once on two cores, where 200 bots' last inputs
+// have taken more than 5 s to be acknowledged.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(20 * time.Second)
 	for !cond() {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting for %s", what)
