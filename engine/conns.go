@@ -26,7 +26,7 @@ func (l *connLimits) acquire(key string) int {
 	switch {
 	case l.n >= l.total:
 		return 503
-	case l.byKey[key] >= l.perClient && !loopbackKey(key):
+	case l.byKey[key] >= l.perClient && !IsLoopbackKey(key):
 		return 429
 	}
 	l.n++
@@ -43,13 +43,13 @@ func (l *connLimits) release(key string) {
 	l.mu.Unlock()
 }
 
-// loopbackKey reports whether key (Engine.ClientKey) is a loopback address, which the
+// IsLoopbackKey reports whether key (Engine.ClientKey) is a loopback address, which the
 // per-client limit leaves alone: such a peer is the operator's own load generator or health
 // check, or a reverse proxy on this host that is not in TrustedProxies. Behind such a proxy
 // every player shares its key, and limiting that key would lock out everyone after the 64th;
 // the limit in all still holds. What it costs: a hostile process on the server's own host is
 // not limited per client, and it is on the host already.
-func loopbackKey(key string) bool {
+func IsLoopbackKey(key string) bool {
 	if a, err := netip.ParseAddr(key); err == nil {
 		return a.IsLoopback()
 	}

@@ -6,7 +6,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/netip"
 	"strings"
 	"sync"
 	"time"
@@ -52,7 +51,7 @@ func (s *server) echoAcquire(key string) int {
 	switch {
 	case s.echoTotal >= echoConnsTotal:
 		return http.StatusServiceUnavailable
-	case s.echoConns[key] >= echoConnsPerClient && !isLoopback(key):
+	case s.echoConns[key] >= echoConnsPerClient && !engine.IsLoopbackKey(key):
 		return http.StatusTooManyRequests
 	}
 	if s.echoConns == nil {
@@ -70,17 +69,6 @@ func (s *server) echoRelease(key string) {
 	if s.echoConns[key]--; s.echoConns[key] <= 0 {
 		delete(s.echoConns, key)
 	}
-}
-
-// isLoopback reports whether a client key (an address, or an IPv6 prefix) is loopback.
-func isLoopback(key string) bool {
-	if a, err := netip.ParseAddr(key); err == nil {
-		return a.IsLoopback()
-	}
-	if p, err := netip.ParsePrefix(key); err == nil {
-		return p.Contains(netip.IPv6Loopback())
-	}
-	return false
 }
 
 // newServer builds the server. opts.origins are extra browser origins allowed to open game
