@@ -17,8 +17,9 @@ type collector struct {
 	// The engine's hostile-client limits.
 	malformed, inputPanics, requestsRefused, gameConns, connsRefused, originsRefused                *prometheus.Desc
 	bytesIn, bytesOut, payloadIn, payloadOut, ratio, lateness                                       *prometheus.Desc
-	roomsAsleep, roomsCreated, roomsRefused                                                         *prometheus.Desc
+	roomsAsleep, roomsCreated, roomsRefused, snapshotsHeld, baselinesLost, baselineResets           *prometheus.Desc
 	frameFloods, pongsSkipped, budgetHeld, budgetWaits, budgetRefused, inflateThrottled, largeFreed *prometheus.Desc
+	peersSilent, writeFailures                                                                      *prometheus.Desc
 }
 
 func newCollector(e *engine.Metrics, w *ws.Metrics) *collector {
@@ -51,6 +52,9 @@ func newCollector(e *engine.Metrics, w *ws.Metrics) *collector {
 			"Game connections refused before the upgrade: limit=client (429, MaxConnsPerClient) or server (503, MaxConns).", []string{"limit"}, nil),
 		originsRefused: d("origins_refused_total", "Browser handshakes refused (403) for their Origin or, with -public-hosts, their Host."),
 		roomsAsleep:    d("rooms_asleep", "Empty rooms sleeping instead of ticking."),
+		snapshotsHeld:  d("snapshots_held_total", "Snapshots not sent to a player whose acknowledgements were an AckWindow behind (a client that could not keep up)."),
+		baselinesLost:  d("baselines_lost_total", "Acknowledgements that came too late to serve as a delta baseline (each cost a full snapshot)."),
+		baselineResets: d("baseline_resets_total", "Full snapshots asked for with [4, 0] by clients that could not apply a delta."),
 		roomsCreated:   d("rooms_created_total", "Rooms started."),
 		roomsRefused: prometheus.NewDesc("rallypoint_rooms_refused_total",
 			"Room creations refused: max_rooms (the server's room limit), client (a client address's budget), rate (the server-wide creation rate).",
@@ -61,6 +65,8 @@ func newCollector(e *engine.Metrics, w *ws.Metrics) *collector {
 		budgetWaits:      d("ws_budget_waits_total", "Reads that waited for the inbound memory budget."),
 		budgetRefused:    d("ws_budget_refused_total", "Connections closed with 1013 because the inbound memory budget stayed full."),
 		inflateThrottled: d("ws_inflate_throttled_total", "Pauses of a connection that inflated faster than its inflate rate."),
+		peersSilent:      d("ws_peers_silent_total", "Connections dropped because a ping went unanswered for the pong timeout (-peer-timeout)."),
+		writeFailures:    d("ws_write_failures_total", "Connections dropped because a write to the socket failed (reset by the peer, or not read for the write timeout)."),
 		largeFreed:       d("ws_large_buffers_freed_bytes_total", "Bytes of large inbound buffers left to the garbage collector instead of a pool."),
 	}
 }
@@ -69,8 +75,8 @@ func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{c.rooms, c.players, c.conns, c.ticks, c.encodes, c.panics, c.floods,
 		c.slow, c.replaced, c.bytesIn, c.bytesOut, c.payloadIn, c.payloadOut, c.ratio, c.lateness,
 		c.malformed, c.inputPanics, c.requestsRefused, c.gameConns, c.connsRefused, c.originsRefused,
-		c.roomsAsleep, c.roomsCreated, c.roomsRefused,
-		c.frameFloods, c.pongsSkipped, c.budgetHeld, c.budgetWaits, c.budgetRefused, c.inflateThrottled, c.largeFreed} {
+		c.roomsAsleep, c.roomsCreated, c.roomsRefused, c.snapshotsHeld, c.baselinesLost, c.baselineResets,
+		c.frameFloods, c.pongsSkipped, c.budgetHeld, c.budgetWaits, c.budgetRefused, c.inflateThrottled, c.largeFreed, c.peersSilent, c.writeFailures} {
 		ch <- d
 	}
 }
@@ -86,6 +92,9 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	gauge(c.players, c.e.Players.Load())
 	gauge(c.roomsAsleep, c.e.RoomsAsleep.Load())
 	counter(c.roomsCreated, c.e.RoomsCreated.Load())
+	counter(c.snapshotsHeld, c.e.SnapshotsHeld.Load())
+	counter(c.baselinesLost, c.e.BaselinesLost.Load())
+	counter(c.baselineResets, c.e.BaselineResets.Load())
 	for reason, v := range map[string]int64{"max_rooms": c.e.RoomsRefusedMax.Load(), "client": c.e.RoomsRefusedClient.Load(), "rate": c.e.RoomsRefusedRate.Load()} {
 		ch <- prometheus.MustNewConstMetric(c.roomsRefused, prometheus.CounterValue, float64(v), reason)
 	}
@@ -114,6 +123,8 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	counter(c.budgetRefused, c.ws.BudgetRefused.Load())
 	counter(c.inflateThrottled, c.ws.InflateThrottled.Load())
 	counter(c.largeFreed, c.ws.LargeBuffersFreed.Load())
+	counter(c.peersSilent, c.ws.PeersSilent.Load())
+	counter(c.writeFailures, c.ws.WriteFailures.Load())
 	if p := c.ws.PayloadOut.Load(); p > 0 {
 		ch <- prometheus.MustNewConstMetric(c.ratio, prometheus.GaugeValue, float64(c.ws.BytesOut.Load())/float64(p))
 	}

@@ -341,15 +341,20 @@ func TestPongTimeoutDropsSilentPeer(t *testing.T) {
 		nc.Write([]byte("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: " + acceptKey(key) + "\r\n\r\n"))
 		time.Sleep(3 * time.Second)
 	}()
+	m := new(Metrics)
 	c := dial(t, "ws://"+ln.Addr().String(), &DialOptions{
 		Compression: CompressionOptions{Mode: CompressionDisabled},
 		Limits:      Limits{PingInterval: 100 * time.Millisecond, PongTimeout: 100 * time.Millisecond},
+		Metrics:     m,
 	})
 	start := time.Now()
 	_, _, err = c.ReadMessage()
 	var ce *CloseError
 	if !errors.As(err, &ce) || !strings.Contains(ce.Reason, "pong") {
 		t.Fatalf("got %v, want a pong timeout", err)
+	}
+	if n, w := m.PeersSilent.Load(), m.WriteFailures.Load(); n != 1 || w != 0 {
+		t.Fatalf("PeersSilent %d, WriteFailures %d: want 1 and 0", n, w)
 	}
 	if d := time.Since(start); d > 2*time.Second {
 		t.Fatalf("pong timeout took %v", d)
@@ -497,5 +502,26 @@ func TestWritesWorkLongAfterABacklog(t *testing.T) {
 		if _, p, err := cl.ReadMessage(); err != nil || len(p) != 1 || p[0] != byte(i) {
 			t.Fatalf("message %d after the backlog: %v %v", i, p, err)
 		}
+	}
+}
+
+// TestWriteTimeoutCountsAWriteFailure: a peer that reads nothing while a backlog waits is
+// dropped after WriteTimeout, and Metrics.WriteFailures says why.
+func TestWriteTimeoutCountsAWriteFailure(t *testing.T) {
+	const timeout = 100 * time.Millisecond
+	m := new(Metrics)
+	sc, _ := acceptPair(t, &AcceptOptions{Metrics: m, Limits: Limits{WriteTimeout: timeout},
+		Compression: CompressionOptions{Mode: CompressionDisabled}}, nil)
+	big := payload(1<<20, false)
+	for range 4 {
+		if err := sc.WriteMessage(MessageBinary, big); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for end := time.Now().Add(5 * time.Second); m.WriteFailures.Load() == 0 && time.Now().Before(end); {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n, s := m.WriteFailures.Load(), m.PeersSilent.Load(); n != 1 || s != 0 {
+		t.Fatalf("WriteFailures %d, PeersSilent %d: want 1 and 0", n, s)
 	}
 }

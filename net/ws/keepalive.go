@@ -40,6 +40,7 @@ func (c *Conn) keepalive() {
 		heard := c.lastRead.Load()
 		if sent := c.pingSent.Load(); sent != 0 && heard < sent {
 			if now-sent >= int64(c.lim.PongTimeout) {
+				c.metrics.PeersSilent.Add(1)
 				c.setFailure(StatusAbnormalClosure, "no pong within the pong timeout", true)
 				c.closeNetConn()
 				return

@@ -37,6 +37,13 @@ type Metrics struct {
 	// Limits.MaxInflateRate allows; InflateThrottledNanos is their total length.
 	InflateThrottled      atomic.Int64
 	InflateThrottledNanos atomic.Int64
+	// PeersSilent counts connections dropped because a ping went unanswered, and nothing
+	// else arrived, for Limits.PongTimeout; WriteFailures, those whose write to the socket
+	// failed (the peer reset the connection, or did not read for Limits.WriteTimeout).
+	// Together with SlowConsumers they say why an operator's players dropped when nobody
+	// closed anything.
+	PeersSilent   atomic.Int64
+	WriteFailures atomic.Int64
 	// LargeBuffersFreed counts bytes of inbound message buffers above the pooling size that
 	// were left to the garbage collector after use instead of being kept in a pool.
 	LargeBuffersFreed atomic.Int64

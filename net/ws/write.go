@@ -286,6 +286,9 @@ func (w *writer) dropUnsentLocked() {
 }
 
 func (c *Conn) writeFailed(err error) {
+	if !c.ncClosed.Load() {
+		c.metrics.WriteFailures.Add(1)
+	}
 	c.setFailure(StatusAbnormalClosure, truncateReason("write failed: "+err.Error()), true)
 	c.closeNetConn()
 }
