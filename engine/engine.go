@@ -152,6 +152,20 @@ type RoomConfig struct {
 	// 1% loss. Default 1 s, as Valve's Source engine (sv_maxunlag); negative turns rewinding
 	// off (every View becomes the latest tick).
 	MaxRewind time.Duration
+	// AckWindow is how far a player's snapshots may run ahead of its acknowledgements. Once
+	// the oldest snapshot the player has not acknowledged was sent AckWindow ago, it gets
+	// one snapshot per AckWindow until an acknowledgement comes, then the full rate again:
+	// a client that cannot keep up (a starved phone, a link slower than the snapshots)
+	// gets fewer snapshots instead of a queue that grows in the sockets' buffers, where
+	// latest-wins cannot replace them, until its pings time out and its deltas name
+	// baselines it has long let go. It is flow control by acknowledgement, as TCP's window,
+	// at the level where skipping a snapshot is harmless: every delta is against a tick
+	// the client acknowledged, never against the one before it. Default 1 s, above any
+	// round trip a game is played over (a 200 ms path with jitter and a TCP retransmission
+	// acknowledges within about 600 ms); negative turns it off. A client must acknowledge
+	// the snapshots it applies (PROTOCOL.md), or it gets one a window.
+	// Metrics.SnapshotsHeld counts the snapshots held back.
+	AckWindow time.Duration
 	// MaxCatchUp is how many overdue ticks run back to back before the loop skips ahead.
 	// Default 3.
 	MaxCatchUp int
@@ -183,6 +197,9 @@ func (c RoomConfig) withDefaults() (RoomConfig, error) {
 	if c.MaxRewind == 0 {
 		c.MaxRewind = time.Second
 	}
+	if c.AckWindow == 0 {
+		c.AckWindow = time.Second
+	}
 	if c.EmptyTimeout == 0 {
 		c.EmptyTimeout = 30 * time.Second
 	}
@@ -203,6 +220,14 @@ func (c RoomConfig) rewindTicks() state.Tick {
 		return 0
 	}
 	return c.ticks(c.MaxRewind)
+}
+
+// ackWindow is AckWindow in ticks, rounded up (0 when off).
+func (c RoomConfig) ackWindow() state.Tick {
+	if c.AckWindow <= 0 {
+		return 0
+	}
+	return c.ticks(c.AckWindow)
 }
 
 // ticks is d in ticks, rounded up.

@@ -46,6 +46,10 @@ type Player struct {
 	sent   [64]sentSnap
 	sentN  int
 	sentLo int
+	// unacked is the index (counted as sentN) of the first snapshot sent that the client
+	// has not acknowledged, nor any newer one: sent[unacked:sentN] are in flight
+	// (RoomConfig.AckWindow).
+	unacked int
 	// base is the snapshot the client last acknowledged, pinned until a newer
 	// acknowledgement, and baseKey the view it was sent through. nil: the next snapshot is
 	// full.
@@ -78,20 +82,35 @@ func (p *Player) noteSent(ring *state.Ring, snap *state.Snapshot, key state.View
 	p.sentN++
 }
 
-// findSent returns the snapshot of tick sent to this player, and its view, if it is still
-// pinned. It searches from the newest: the tick acknowledged is nearly always one of the
-// last few.
-func (p *Player) findSent(tick state.Tick) (*state.Snapshot, state.ViewKey, bool) {
+// findSent returns the index (counted as sentN) of the snapshot of tick sent to this
+// player, if it is still pinned, or -1. It searches from the newest: the tick acknowledged
+// is nearly always one of the last few.
+func (p *Player) findSent(tick state.Tick) int {
 	for i := p.sentN - 1; i >= p.sentLo; i-- {
-		v := p.sent[i%len(p.sent)]
-		if v.snap.Tick() == tick {
-			return v.snap, v.key, true
+		t := p.sent[i%len(p.sent)].snap.Tick()
+		if t == tick {
+			return i
 		}
-		if v.snap.Tick() < tick {
+		if t < tick {
 			break
 		}
 	}
-	return nil, 0, false
+	return -1
+}
+
+// behind reports whether p's next snapshot, of tick, is to be held back because the
+// client's acknowledgements are a window (in ticks; 0: no window) behind: the oldest
+// snapshot in flight is that old, and the last one went less than a window ago (one a
+// window still goes, so that a client which dropped what it got, and has nothing newer to
+// acknowledge, is not left waiting forever).
+func (p *Player) behind(tick, window state.Tick) bool {
+	from := max(p.unacked, p.sentLo)
+	if window == 0 || from >= p.sentN {
+		return false
+	}
+	oldest := p.sent[from%len(p.sent)].snap.Tick()
+	last := p.sent[(p.sentN-1)%len(p.sent)].snap.Tick()
+	return tick-oldest >= window && tick-last < window
 }
 
 // releaseSent unpins the sent snapshots before index upto.
@@ -120,4 +139,5 @@ func (p *Player) forgetSent(ring *state.Ring) {
 		p.base = nil
 	}
 	p.seenAck = 0
+	p.unacked = p.sentN
 }

@@ -525,6 +525,10 @@ func (rc *roomCore) sendSnapshots() {
 		}
 		key, filter := rc.sim.view(p)
 		base := rc.baseline(p, key)
+		if p.behind(tick, rc.cfg.ackWindow()) {
+			rc.e.metrics.SnapshotsHeld.Add(1)
+			continue
+		}
 		baseTick := state.Tick(0)
 		if base != nil {
 			baseTick = base.Tick()
@@ -572,10 +576,16 @@ func (rc *roomCore) baseline(p *Player, key state.ViewKey) *state.Snapshot {
 			rc.ring.Unpin(p.base)
 			p.base = nil
 		}
+		// An acknowledgement says the client is caught up to it: what was sent before it
+		// is no longer in flight. One not found (too old, or [4, 0] asking for a full
+		// snapshot) says the client is listening now: nothing is.
+		p.unacked = p.sentN
 		if ack != 0 {
-			if s, k, ok := p.findSent(ack); ok {
-				rc.ring.Pin(s)
-				p.base, p.baseKey = s, k
+			if i := p.findSent(ack); i >= 0 {
+				v := p.sent[i%len(p.sent)]
+				rc.ring.Pin(v.snap)
+				p.base, p.baseKey = v.snap, v.key
+				p.unacked = i + 1
 			} else {
 				rc.e.metrics.BaselinesLost.Add(1)
 			}

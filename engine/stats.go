@@ -135,7 +135,10 @@ type Metrics struct {
 	// BaselineResets counts [4, 0] from clients that could not apply a delta (they do not
 	// hold its baseline) and asked for a full snapshot.
 	BaselineResets atomic.Int64
-	TickLateness   Histogram
+	// SnapshotsHeld counts snapshots not sent to a player whose acknowledgements were more
+	// than RoomConfig.AckWindow behind: a client that could not keep up.
+	SnapshotsHeld atomic.Int64
+	TickLateness  Histogram
 }
 
 func (m *Metrics) observeLateness(d time.Duration) {
