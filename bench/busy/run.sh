@@ -10,7 +10,7 @@
 set -u
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 BIN=$(mktemp -d)
-trap 'rm -rf "$BIN"' EXIT
+trap 'rm -rf "$BIN"; [ -n "${HOG:-}" ] && kill -- -$HOG 2>/dev/null' EXIT
 (cd "$ROOT" && go build -o "$BIN/gs" ./cmd/gameserver && go build -o "$BIN/lg" ./cmd/loadgen) || exit 2
 GAME=$1; N=$2; DUR=$3; shift 3
 PORT=${PORT:-18080}
@@ -19,19 +19,21 @@ GS=$!
 sleep 1
 # The hog: a fuzzer with one worker, for the whole run (its corpus is kept).
 HOGT=${HOG_TARGET:-FuzzDelta}; HOGP=${HOG_PKG:-./state}
-(cd "$ROOT" && exec go test -run XXX -fuzz "^$HOGT\$" -fuzztime 30m -parallel 1 $HOGP) > /tmp/hog-$GAME.log 2>&1 &
+# It runs in a process group of its own (setsid): go test starts the test binary, which starts
+# its fuzz worker, and killing go test alone would leave both running, hogging the next run.
+(cd "$ROOT" && exec setsid go test -run XXX -fuzz "^$HOGT\$" -fuzztime 30m -parallel 1 $HOGP) > /tmp/hog-$GAME.log 2>&1 &
 HOG=$!
 sleep 3
 tick() { awk '{print $14+$15}' /proc/$GS/stat; }
 c0=$(tick); t0=$(date +%s.%N)
-"$BIN/lg" -url ws://127.0.0.1:$PORT -game $GAME -players $N -duration $DUR -metrics-url http://127.0.0.1:$PORT/metrics "$@" > /tmp/lg-$GAME.out 2> /tmp/lg-$GAME.err
+/usr/bin/time -f "loadgen: cpu %U+%S s, peak RSS %M KiB" -o /tmp/lgtime-$GAME.txt "$BIN/lg" -url ws://127.0.0.1:$PORT -game $GAME -players $N -duration $DUR -metrics-url http://127.0.0.1:$PORT/metrics "$@" > /tmp/lg-$GAME.out 2> /tmp/lg-$GAME.err
 rc=$?
 c1=$(tick); t1=$(date +%s.%N)
 rss=$(awk '/VmHWM/{print $2}' /proc/$GS/status)
-curl -s http://127.0.0.1:$PORT/metrics | grep -E "^rallypoint_(bytes|ws_|baseline|slow|connections_refused|players |rooms )" > /tmp/metrics-$GAME.txt
-kill $HOG 2>/dev/null; pkill -f "fuzz \^$HOGT" 2>/dev/null
+curl -s http://127.0.0.1:$PORT/metrics | grep -E "^rallypoint_(bytes|ws_|baseline|snapshots_held|slow|connections_refused|players |rooms )" > /tmp/metrics-$GAME.txt
+kill -- -$HOG 2>/dev/null
 kill $GS; wait $GS 2>/dev/null
-tail -40 /tmp/lg-$GAME.out
+tail -40 /tmp/lg-$GAME.out; cat /tmp/lgtime-$GAME.txt
 echo "loadgen exit $rc"
 awk -v c0=$c0 -v c1=$c1 -v t0=$t0 -v t1=$t1 -v n=$N -v rss=$rss 'BEGIN{cpu=(c1-c0)/100; w=t1-t0; printf "server: cpu %.1f s over %.1f s wall (%.2f cores), peak RSS %.0f MiB, %.1f KiB per player\n", cpu, w, cpu/w, rss/1024, rss/n}'
 cat /tmp/metrics-$GAME.txt

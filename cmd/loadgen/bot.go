@@ -146,11 +146,6 @@ func (b *bot) open(ctx context.Context, join engine.JoinOptions) error {
 		return fmt.Errorf("loadgen: server did not agree to %s", engine.Subprotocol)
 	}
 	b.c = c
-	if cfg.Mirror && b.mirror == nil {
-		// A resumed bot keeps its mirror: the server starts the new connection with a full
-		// snapshot, which the mirror applies over what it had.
-		b.mirror = state.NewMirror(cfg.MirrorRing)
-	}
 	b.joined = make(chan error, 1)
 	b.done = make(chan struct{})
 	go b.readLoop()
@@ -313,6 +308,11 @@ func (b *bot) onJoined(r *rd, n int) error {
 	}
 	b.room, b.player = string(room), uint32(player)
 	b.tickRate, b.snapshotRate = int(tickRate), int(snapRate)
+	if b.r.cfg.Mirror {
+		// Made once, at the first join: a resumed bot keeps its mirror, and the server
+		// starts the new connection with a full snapshot, which it applies over what it had.
+		b.mirror = state.NewMirror(mirrorRing(b.r.cfg.MirrorRing, b.snapshotRate))
+	}
 	b.beh = b.r.game.newBehavior(b)
 	_, b.ackOnInput = b.beh.(inputAcker)
 	b.up.Store(true)
@@ -371,6 +371,18 @@ func (b *bot) onSnapshot(body []byte, now int64) error {
 	}
 	b.n.snapshots.Add(1)
 	return b.acknowledge(tick)
+}
+
+// mirrorRing is how many states a bot's mirror keeps: n, or with n 0 a second of snapshots
+// and two more. The server sends snapshots up to its acknowledgement window ahead of a
+// client's acknowledgements (RoomConfig.AckWindow, 1 s by default), each a delta against the
+// latest acknowledged tick, so a mirror that keeps fewer drops deltas whose baselines it has
+// let go when the bot falls behind, as a starved browser would not (the SDK keeps 128).
+func mirrorRing(n, snapshotRate int) int {
+	if n > 0 {
+		return n
+	}
+	return max(8, snapshotRate+2)
 }
 
 // resetIntervals is how many snapshot intervals a bot waits after [4, 0] for the full

@@ -92,6 +92,11 @@ func TestDroppedBotResumesWithTheLatestToken(t *testing.T) {
 	if m := p2.read(); m[0] != int64(engine.KindAck) || m[1] != int64(20) {
 		t.Fatalf("the resumed bot sent %v, want [4, 20]", m)
 	}
+	// resume counts the resume when open returns, which can be after the read loop
+	// acknowledged the snapshot: wait for it a little.
+	for end := time.Now().Add(2 * time.Second); r.chaos.resumes.Load() == 0 && time.Now().Before(end); {
+		time.Sleep(time.Millisecond)
+	}
 	if n, lat := r.chaos.resumes.Load(), r.chaos.latency.Count(); n != 1 || lat != 1 || !b.up.Load() {
 		t.Fatalf("%d resumes, %d latencies, up %v: want one resume, timed, seated", n, lat, b.up.Load())
 	}

@@ -55,7 +55,7 @@ var defaults = config{
 	NamePrefix:  "bot",
 	Compress:    true,
 	Mirror:      true,
-	MirrorRing:  8,
+	MirrorRing:  0,
 	PingEvery:   2 * time.Second,
 	InputHz:     60,
 	TypeEvery:   10 * time.Second,
@@ -102,8 +102,8 @@ func (cfg *config) normalize() error {
 		return errors.New("-concurrency must be at least 1")
 	case cfg.JoinTimeout <= 0:
 		return errors.New("-join-timeout must be positive")
-	case cfg.MirrorRing < 2:
-		return errors.New("-mirror-ring must be at least 2")
+	case cfg.MirrorRing < 0 || cfg.MirrorRing == 1:
+		return errors.New("-mirror-ring must be 0 (a second of snapshots) or at least 2")
 	case cfg.PingEvery <= 0:
 		return errors.New("-ping-every must be positive")
 	case cfg.InputHz <= 0 || cfg.InputHz > 200:

@@ -41,6 +41,7 @@ func TestNormalizeRejectsBadConfigs(t *testing.T) {
 		"no ramp":         func(c *config) { c.Ramp = 0 },
 		"no concurrency":  func(c *config) { c.Concurrency = 0 },
 		"tiny mirror":     func(c *config) { c.MirrorRing = 1 },
+		"negative mirror": func(c *config) { c.MirrorRing = -1 },
 		"input rate zero": func(c *config) { c.InputHz = 0 },
 		"no typing":       func(c *config) { c.TypeEvery = 0 },
 		"no pings":        func(c *config) { c.PingEvery = 0 },
@@ -56,6 +57,19 @@ func TestNormalizeRejectsBadConfigs(t *testing.T) {
 		change(&cfg)
 		if err := cfg.normalize(); err == nil {
 			t.Errorf("%s: accepted", name)
+		}
+	}
+}
+
+func TestMirrorRingCoversTheAckWindow(t *testing.T) {
+	for _, tc := range []struct{ flag, rate, want int }{
+		{0, 10, 12}, // the crossword: a second of snapshots and two more
+		{0, 30, 32}, // the shooter
+		{0, 2, 8},   // at least 8
+		{5, 30, 5},  // as asked
+	} {
+		if got := mirrorRing(tc.flag, tc.rate); got != tc.want {
+			t.Errorf("mirrorRing(%d, %d) = %d, want %d", tc.flag, tc.rate, got, tc.want)
 		}
 	}
 }

@@ -46,7 +46,7 @@ func main() {
 	flag.StringVar(&cfg.Origin, "origin", cfg.Origin, `Origin header: "auto" sends the server's own page origin, as a browser on it would; "" sends none`)
 	flag.BoolVar(&cfg.Compress, "compress", cfg.Compress, "offer permessage-deflate, as browsers do")
 	flag.BoolVar(&cfg.Mirror, "mirror", cfg.Mirror, "apply every snapshot to a full state.Mirror as the browser SDK does; false keeps only what the bots play with, for the largest runs")
-	flag.IntVar(&cfg.MirrorRing, "mirror-ring", cfg.MirrorRing, "snapshot states each bot's mirror keeps (memory: one state each)")
+	flag.IntVar(&cfg.MirrorRing, "mirror-ring", cfg.MirrorRing, "snapshot states each bot's mirror keeps (memory: one state each); 0: a second of snapshots and two more")
 	flag.DurationVar(&cfg.PingEvery, "ping-every", cfg.PingEvery, "each bot pings this often (the browser SDK's default), to measure RTT")
 	flag.Float64Var(&cfg.InputHz, "input-hz", cfg.InputHz, "shooter: inputs per second per bot; a browser sends one per 1/60 s step")
 	flag.DurationVar(&cfg.TypeEvery, "type-every", cfg.TypeEvery, "crossword: mean time between a bot's actions (a letter or a cursor move), jittered by ±50%")
