@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -523,5 +524,49 @@ func TestWriteTimeoutCountsAWriteFailure(t *testing.T) {
 	}
 	if n, s := m.WriteFailures.Load(), m.PeersSilent.Load(); n != 1 || s != 0 {
 		t.Fatalf("WriteFailures %d, PeersSilent %d: want 1 and 0", n, s)
+	}
+}
+
+// TestFlushWaitsUntilTheQueueIsWritten: Flush returns once a backlog the peer was not
+// reading has gone to the socket, at once when there is none, and with the connection's
+// error when the peer never reads.
+func TestFlushWaitsUntilTheQueueIsWritten(t *testing.T) {
+	sc, cl := acceptPair(t, &AcceptOptions{Compression: CompressionOptions{Mode: CompressionDisabled}}, nil)
+	if err := sc.Flush(); err != nil {
+		t.Fatalf("Flush with nothing queued: %v", err)
+	}
+	big := payload(1<<20, false)
+	for range 4 {
+		if err := sc.WriteMessage(MessageBinary, big); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var reading atomic.Bool
+	go func() {
+		time.Sleep(100 * time.Millisecond)
+		reading.Store(true)
+		for range 4 {
+			if _, _, err := cl.ReadMessage(); err != nil {
+				return
+			}
+		}
+	}()
+	if err := sc.Flush(); err != nil {
+		t.Fatalf("Flush: %v", err)
+	}
+	if !reading.Load() {
+		t.Fatal("Flush returned before the peer read anything, with 4 MiB queued")
+	}
+
+	const timeout = 100 * time.Millisecond
+	sc2, _ := acceptPair(t, &AcceptOptions{Limits: Limits{WriteTimeout: timeout},
+		Compression: CompressionOptions{Mode: CompressionDisabled}}, nil)
+	for range 4 {
+		if err := sc2.WriteMessage(MessageBinary, big); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := sc2.Flush(); err == nil {
+		t.Fatal("Flush to a peer that never reads returned nil")
 	}
 }

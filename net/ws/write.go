@@ -45,9 +45,10 @@ type writer struct {
 	pong    outFrame
 	hasPong bool
 
-	busy   bool // someone is writing to the socket; only they may
-	closed bool // our close frame is queued or the transport is gone: no more frames
-	dead   bool // the transport is gone
+	busy   bool          // someone is writing to the socket; only they may
+	closed bool          // our close frame is queued or the transport is gone: no more frames
+	dead   bool          // the transport is gone
+	idle   chan struct{} // made by Flush while busy; closed when busy ends (stopLocked)
 
 	nb     net.Buffers
 	nbBack [][]byte
@@ -96,7 +97,7 @@ func (w *writer) sendLocked(f outFrame, latest bool) error {
 		if err != nil {
 			f.release()
 			w.mu.Lock()
-			w.busy = false
+			w.stopLocked()
 			w.mu.Unlock()
 			c.writeFailed(err)
 			return err
@@ -109,7 +110,7 @@ func (w *writer) sendLocked(f outFrame, latest bool) error {
 			}
 			w.mu.Lock()
 			if !w.pending() || w.dead {
-				w.busy = false
+				w.stopLocked()
 				w.mu.Unlock()
 				return nil
 			}
@@ -155,6 +156,44 @@ func (w *writer) sendLocked(f outFrame, latest bool) error {
 	return nil
 }
 
+// stopLocked ends a turn at writing, and wakes Flush.
+func (w *writer) stopLocked() {
+	w.busy = false
+	if w.idle != nil {
+		close(w.idle)
+		w.idle = nil
+	}
+}
+
+// Flush waits until every message written before it has been handed to the socket, or the
+// connection has failed (its error is returned then). WriteMessage never waits for a slow
+// peer; Flush is for a caller that should: an echo, a proxy or a file transfer that must
+// not read more than it can pass on, and so holds one message in memory rather than a
+// queue of them. A peer that does not read fails the connection after Limits.WriteTimeout.
+func (c *Conn) Flush() error {
+	w := &c.w
+	for {
+		w.mu.Lock()
+		if w.dead {
+			w.mu.Unlock()
+			if ce := c.failure.Load(); ce != nil {
+				return ce
+			}
+			return ErrClosed
+		}
+		if !w.busy {
+			w.mu.Unlock()
+			return nil
+		}
+		if w.idle == nil {
+			w.idle = make(chan struct{})
+		}
+		ch := w.idle
+		w.mu.Unlock()
+		<-ch
+	}
+}
+
 // pending reports whether frames wait to be written.
 func (w *writer) pending() bool { return len(w.queue) > 0 || w.hasLatest || w.hasPong }
 
@@ -183,7 +222,7 @@ func (w *writer) flush() {
 	for {
 		w.mu.Lock()
 		if w.dead || !w.pending() {
-			w.busy = false
+			w.stopLocked()
 			w.mu.Unlock()
 			return
 		}
@@ -226,7 +265,7 @@ func (w *writer) flush() {
 		w.mu.Unlock()
 		if err != nil {
 			w.mu.Lock()
-			w.busy = false
+			w.stopLocked()
 			w.mu.Unlock()
 			c.writeFailed(err)
 			return
@@ -241,6 +280,10 @@ func (w *writer) flush() {
 func (w *writer) shutdown() {
 	w.mu.Lock()
 	w.closed, w.dead = true, true
+	if w.idle != nil { // a flusher still writing ends its turn later; Flush need not wait for it
+		close(w.idle)
+		w.idle = nil
+	}
 	for i := range w.queue {
 		if i == 0 && w.busy {
 			continue // a flusher may be writing it; it releases its own batch
