@@ -1,6 +1,7 @@
 package ws
 
 import (
+	"runtime"
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
@@ -42,10 +43,20 @@ type MemoryBudget struct {
 	mu    sync.Mutex
 	freed chan struct{} // closed (and cleared) when bytes are released while someone waits
 
+	garbage   atomic.Int64 // bytes of large buffers dropped since the last collection it forced
+	collect   atomic.Bool  // a forced collection runs
+	collects  atomic.Int64 // collections forced
 	dropped   atomic.Int64 // bytes of large buffers dropped since memory was last returned
 	lastDrop  atomic.Int64 // monoNow of the last drop
 	returnArm atomic.Bool  // a return is scheduled
 	returns   atomic.Int64 // times memory was returned to the OS
+
+	// Inflation of large messages, server-wide (BudgetOptions.InflateRate), as a virtual
+	// clock: inflTAT is when the bytes charged so far would have been inflated at the rate
+	// (monoNow nanoseconds); a charge that pushes it more than the burst past now waits.
+	inflRate  float64
+	inflBurst int64 // nanoseconds of inflation at inflRate that may go without waiting
+	inflTAT   atomic.Int64
 }
 
 // BudgetOptions configures a MemoryBudget. The zero value is the default.
@@ -63,6 +74,18 @@ type BudgetOptions struct {
 	// after a burst of large messages. Default 32 MiB; negative never returns memory (the Go
 	// runtime's own scavenger then returns it over minutes).
 	ReturnToOSAfter int64
+	// InflateRate is how many bytes per second all connections sharing the budget may
+	// inflate together, counting only messages above their connection's allowance (so a
+	// game's inputs never wait for what others send). Each connection's own
+	// Limits.MaxInflateRate (8 MiB/s) bounds one client; this bounds many, each within its
+	// own rate, which together would keep cores busy inflating and, on an echo service,
+	// compressing again. A connection whose large message overdraws it pauses its reading
+	// as the per-connection limit does: it is slowed, never closed. Default 64 MiB/s (about
+	// a fifth of one core at deflate's inflation speed); negative turns it off.
+	InflateRate float64
+	// InflateBurst is how many bytes may be inflated at once beyond InflateRate. Default
+	// Limit.
+	InflateBurst int64
 }
 
 // NewMemoryBudget returns a budget configured by o.
@@ -73,7 +96,43 @@ func NewMemoryBudget(o BudgetOptions) *MemoryBudget {
 	if o.ReturnToOSAfter == 0 {
 		o.ReturnToOSAfter = 32 << 20
 	}
-	return &MemoryBudget{limit: o.Limit, returnAfter: o.ReturnToOSAfter, quiet: time.Second}
+	if o.InflateRate == 0 {
+		o.InflateRate = 64 << 20
+	}
+	if o.InflateBurst <= 0 {
+		o.InflateBurst = o.Limit
+	}
+	b := &MemoryBudget{limit: o.Limit, returnAfter: o.ReturnToOSAfter, quiet: time.Second, inflRate: o.InflateRate}
+	if o.InflateRate > 0 {
+		b.inflBurst = int64(float64(o.InflateBurst) / o.InflateRate * 1e9)
+	}
+	return b
+}
+
+// chargeInflate spends n inflated bytes of the server-wide rate at now. It returns how long
+// the caller must wait to stay within the rate, or refuse when that would be longer than
+// horizon: many connections are queued for the rate, and this one had better be turned
+// away (1013) than kept waiting so long that its peer's pongs go unread. It is GCRA, the
+// leaky bucket as a virtual clock: one atomic value, no timer and no lock. The debt is
+// capped at the horizon, so that an attack that ran into it does not keep everyone waiting
+// long after it ended.
+func (b *MemoryBudget) chargeInflate(n int, now int64, horizon time.Duration) (wait time.Duration, refuse bool) {
+	if b.inflRate <= 0 || n <= 0 {
+		return 0, false
+	}
+	cost := int64(float64(n) / b.inflRate * 1e9)
+	for {
+		tat := b.inflTAT.Load()
+		next := max(tat, now) + cost
+		wait = time.Duration(next - b.inflBurst - now)
+		refuse = wait > horizon
+		if refuse {
+			next = now + b.inflBurst + int64(horizon)
+		}
+		if b.inflTAT.CompareAndSwap(tat, next) {
+			return max(wait, 0), refuse
+		}
+	}
 }
 
 // DefaultMemoryBudget is the process-wide budget of connections whose Limits name none, so
@@ -88,6 +147,10 @@ func (b *MemoryBudget) InUse() int64 { return b.used.Load() }
 
 // Peak is the most bytes ever reserved at once.
 func (b *MemoryBudget) Peak() int64 { return b.peak.Load() }
+
+// Collections is how many garbage collections the budget forced to keep the garbage of
+// large messages below a quarter of its limit.
+func (b *MemoryBudget) Collections() int64 { return b.collects.Load() }
 
 // Returns is how many times the budget returned memory to the operating system.
 func (b *MemoryBudget) Returns() int64 { return b.returns.Load() }
@@ -167,6 +230,22 @@ func (b *MemoryBudget) release(n int64) {
 // droppedLarge notes that a buffer of n bytes was left to the garbage collector rather than
 // pooled, and schedules returning memory to the OS once enough has been dropped.
 func (b *MemoryBudget) droppedLarge(n int) {
+	if b.garbage.Add(int64(n)) >= b.limit/4 && b.collect.CompareAndSwap(false, true) {
+		// Pace the collector by the garbage large messages make. Left to GOGC, it runs
+		// when the heap doubles from what was live at the last collection, and with a
+		// budget's worth of messages live that let a burst of 15 MiB bombs on /echo
+		// (each inflated in doubling buffers: 32 MiB of garbage per message) reach 650 MiB
+		// for a 128 MiB budget. A collection per quarter of the budget dropped bounds the
+		// garbage to about that; it costs a mark of the live heap (milliseconds for a game
+		// server) per quarter budget of large messages read, and only large messages
+		// (above Limits.MessageAllowance, which a game's never are) make any.
+		b.garbage.Store(0)
+		b.collects.Add(1)
+		go func() {
+			runtime.GC()
+			b.collect.Store(false)
+		}()
+	}
 	if b.returnAfter < 0 {
 		return
 	}
@@ -316,6 +395,39 @@ func (r *reader) chargeInflate(n int) {
 	}
 	r.refillInflate(monoNow())
 	r.inflTokens -= float64(n)
+}
+
+// chargeShared charges the server-wide inflate rate (BudgetOptions.InflateRate) for a
+// message above the allowance, as it inflates: inflated is how much of it is inflated so
+// far. It runs each time the message's buffer grows, so no more than half a message is
+// inflated before it is paid for, and a connection over the rate pauses in the middle of
+// its message (holding its buffer, which the memory budget counts) or, when the wait would
+// be too long, is refused with 1013.
+func (r *reader) chargeShared(inflated int) error {
+	n := inflated - r.inflCharged
+	if inflated <= r.c.lim.MessageAllowance || n <= 0 {
+		return nil
+	}
+	r.inflCharged = inflated
+	wait, refuse := r.c.lim.MemoryBudget.chargeInflate(n, monoNow(), r.maxSharedInflateWait())
+	if refuse {
+		r.c.metrics.BudgetRefused.Add(1)
+		return protoErr(StatusTryAgainLater, "server busy: inflate rate exhausted")
+	}
+	if wait > 0 {
+		r.pause(wait)
+	}
+	return nil
+}
+
+// maxSharedInflateWait is the longest a connection waits for the server-wide inflate rate:
+// as long as its own rate can make it wait for one message, at least a second.
+func (r *reader) maxSharedInflateWait() time.Duration {
+	l := &r.c.lim
+	if l.MaxInflateRate <= 0 {
+		return 2 * time.Second
+	}
+	return max(time.Second, time.Duration(float64(l.MaxMessageSize)/l.MaxInflateRate*1e9))
 }
 
 func (r *reader) refillInflate(now int64) {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"runtime"
 	"sync"
 
 	"github.com/klauspost/compress/flate"
@@ -134,6 +135,15 @@ func getCompressor(windowBits, level int) *compressor {
 
 func (cw *compressor) free() { compressors[cw.key].Put(cw) }
 
+// yieldEvery is how many bytes a large message is inflated or compressed in before its
+// goroutine yields (runtime.Gosched). Go's scheduler has no priorities and preempts a busy
+// goroutine only every 10 ms or more: a few connections inflating 15 MiB bombs at once
+// (about 100 ms of CPU each) held a game room's tick 160 ms behind them in the run queue.
+// Yielding every 256 KiB (a millisecond or two) lets a room's tick or a player's read run
+// between the chunks; a game's messages, far smaller, never yield. It costs one Gosched
+// per 256 KiB.
+const yieldEvery = 256 << 10
+
 // deflateTail is the empty stored block a sync flush ends with; RFC 7692 §7.2.1 removes it
 // from every compressed message and §7.2.2 puts it back before inflating.
 var deflateTail = []byte{0x00, 0x00, 0xff, 0xff}
@@ -142,11 +152,19 @@ var deflateTail = []byte{0x00, 0x00, 0xff, 0xff}
 // fresh restarts the window (no context takeover). It returns the buffer and the payload's
 // offset; ok is false when compression did not make the payload smaller.
 func (cw *compressor) compressInto(p []byte, fresh bool) (buf *[]byte, ok bool) {
-	buf = bpool.Get(maxHeaderSize + len(p)/2 + 64)
+	// Half the input is a fair guess for what a game sends; a large message starts smaller
+	// and the buffer grows as output comes (a 15 MiB message of zeros compresses to 15 KiB,
+	// and sizing for half of it allocated 7.5 MiB per message for nothing).
+	buf = bpool.Get(maxHeaderSize + min(len(p)/2, 256<<10) + 64)
 	*buf = (*buf)[:maxHeaderSize]
 	cw.out = buf
 	if fresh {
 		cw.fw.Reset(cw)
+	}
+	for len(p) > yieldEvery {
+		_, _ = cw.fw.Write(p[:yieldEvery])
+		p = p[yieldEvery:]
+		runtime.Gosched()
 	}
 	_, _ = cw.fw.Write(p)
 	_ = cw.fw.Flush()
@@ -250,9 +268,14 @@ func (r *reader) inflateMessage(text bool) error {
 		_ = z.fr.(flate.Resetter).Reset(&z.src, z.dict)
 	}
 	limit := int(r.c.lim.MaxMessageSize)
+	r.inflCharged = 0
 	for {
 		m := *r.msg
 		if len(m) == cap(m) {
+			if err := r.chargeShared(len(m)); err != nil {
+				z.release()
+				return err
+			}
 			grow := len(m)
 			if grow < 4096 {
 				grow = 4096
@@ -266,7 +289,14 @@ func (r *reader) inflateMessage(text bool) error {
 			}
 			m = *r.msg
 		}
-		n, err := z.fr.Read(m[len(m):cap(m)])
+		// Read at most yieldEvery at a time, and let other goroutines run between (see
+		// yieldEvery).
+		end := cap(m)
+		if len(m) >= yieldEvery {
+			end = min(end, len(m)+yieldEvery)
+			runtime.Gosched()
+		}
+		n, err := z.fr.Read(m[len(m):end])
 		if n > 0 {
 			chunk := m[len(m) : len(m)+n]
 			*r.msg = m[:len(m)+n]
@@ -294,7 +324,7 @@ func (r *reader) inflateMessage(text bool) error {
 		z.release()
 	}
 	r.chargeInflate(len(*r.msg))
-	return nil
+	return r.chargeShared(len(*r.msg))
 }
 
 // remember keeps the last 32 KiB of what the peer sent, the window its next message may use.

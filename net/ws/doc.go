@@ -39,7 +39,10 @@
 // uncompressed. Inflation stops at Limits.MaxMessageSize, so a decompression bomb costs no
 // more memory than an honest message of the limit's size; the memory all connections'
 // messages hold together is bounded by a MemoryBudget, and the work of inflating by
-// Limits.MaxInflateRate per connection.
+// Limits.MaxInflateRate per connection and by the budget's InflateRate for all of them.
+// Inflating or compressing a large message yields the CPU every 256 KiB, so that a few
+// connections doing it never hold a latency-sensitive goroutine (a game room's tick) for
+// Go's 10 ms preemption slices in turn.
 //
 // # Memory
 //

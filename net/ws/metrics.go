@@ -31,7 +31,7 @@ type Metrics struct {
 	// BudgetWaits counts reads that had to wait for their MemoryBudget to have room.
 	BudgetWaits atomic.Int64
 	// BudgetRefused counts connections closed with 1013 because their MemoryBudget stayed
-	// full for Limits.MemoryWait.
+	// full for Limits.MemoryWait, or its InflateRate had them wait too long.
 	BudgetRefused atomic.Int64
 	// InflateThrottled counts pauses of a connection's reading because it inflated more than
 	// Limits.MaxInflateRate allows; InflateThrottledNanos is their total length.

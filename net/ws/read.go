@@ -41,6 +41,8 @@ type reader struct {
 	// token bucket for Limits.MaxInflateRate, in bytes; negative is debt
 	inflTokens float64
 	inflAt     int64
+	// bytes of the message being inflated charged to the budget's InflateRate
+	inflCharged int
 
 	held int64 // bytes of r.msg and r.zbuf reserved from Limits.MemoryBudget
 
