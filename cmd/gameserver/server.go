@@ -170,10 +170,13 @@ func (s *server) routes() http.Handler {
 }
 
 // echoBudget bounds what all /echo connections together hold in messages above 64 KiB:
-// eight messages at the 16 MiB limit at once. It is /echo's own, so that echo traffic never
+// four messages at the 16 MiB limit at once, and as much again in their echoes (the echo
+// loop flushes each before it reads on). It is /echo's own, so that echo traffic never
 // takes memory from other users of ws.DefaultMemoryBudget (the game endpoint's messages, at
-// most 64 KiB, fit their allowance and never touch a budget).
-var echoBudget = ws.NewMemoryBudget(ws.BudgetOptions{Limit: 128 << 20})
+// most 64 KiB, fit their allowance and never touch a budget). Its inflate rate, 32 MiB/s
+// for all /echo connections together after a burst of 32 MiB, bounds the CPU of inflating
+// and compressing again however many connections take turns.
+var echoBudget = ws.NewMemoryBudget(ws.BudgetOptions{Limit: 64 << 20, InflateRate: 32 << 20, InflateBurst: 32 << 20})
 
 // echoOptions are those of a public echo service: any origin (it holds nothing a foreign
 // page could abuse), messages up to 16 MiB so that large-message tests pass. What a message
@@ -186,7 +189,8 @@ var echoOptions = ws.AcceptOptions{
 	Limits: ws.Limits{
 		MaxFrameSize:   16 << 20,
 		MaxMessageSize: 16 << 20,
-		MaxQueuedBytes: 16 << 20, // one message: the echo loop writes each before reading on
+		MaxQueuedBytes: 16 << 20, // one message: the echo loop flushes each before reading on
+		WriteTimeout:   5 * time.Second, // a peer that reads nothing of its echo for 5 s is gone
 		MemoryBudget:   echoBudget,
 		InflateBurst:   32 << 20,
 	},
@@ -225,7 +229,11 @@ func (s *server) echo(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			return
 		}
-		if err := c.WriteMessage(typ, p); err != nil {
+		// Flush before reading on: the message just read stays counted in echoBudget until
+		// the next read, so waiting for its echo to be on the wire bounds what /echo holds
+		// outbound by the budget too. Without it each connection could keep a 16 MiB echo
+		// queued for a peer that does not read while reading the next one.
+		if err := c.WriteMessage(typ, p); err != nil || c.Flush() != nil {
 			return
 		}
 	}
