@@ -13,7 +13,8 @@ BIN=$(mktemp -d)
 trap 'rm -rf "$BIN"; [ -n "${HOG:-}" ] && kill -- -$HOG 2>/dev/null' EXIT
 (cd "$ROOT" && go build -o "$BIN/gs" ./cmd/gameserver && go build -o "$BIN/lg" ./cmd/loadgen) || exit 2
 GAME=$1; N=$2; DUR=$3; shift 3
-PORT=${PORT:-18080}
+# A port of its own unless told: a fixed one met other servers on this machine.
+PORT=${PORT:-$((20000 + RANDOM % 20000))}
 "$BIN/gs" -addr 127.0.0.1:$PORT > /tmp/gs-$GAME.log 2>&1 &
 GS=$!
 sleep 1
