@@ -5,6 +5,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/rallypoint/rallypoint/internal/bpool"
 )
 
 // TestServerWideInflateRateBoundsManyConnections: four connections sending bombs, each
@@ -161,7 +163,8 @@ func TestCompressingALargeMessageAllocatesWhatItProduces(t *testing.T) {
 	p := make([]byte, 15<<20)
 	cw := getCompressor(15, 1)
 	defer cw.free()
-	buf, _ := cw.compressInto(p, true) // warm the compressor
+	warm, _ := cw.compressInto(p, true) // warm the compressor
+	bpool.Put(warm)
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
 	buf, ok := cw.compressInto(p, true)
