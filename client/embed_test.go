@@ -3,6 +3,7 @@ package client
 import (
 	"bytes"
 	"context"
+	"github.com/rallypoint/rallypoint/internal/peertest"
 	"io/fs"
 	"net/http"
 	"net/http/httptest"
@@ -73,24 +74,16 @@ func TestHandler(t *testing.T) {
 	}
 }
 
-// nodeTools returns node, or skips the test when node or client/node_modules is missing
-// (fails it when CI=true, so that a broken install step cannot hide these tests).
+// nodeTools returns node, after making sure client/node_modules is installed (npm ci when
+// npm is there), or skips the test when it cannot be (fails it when CI=true, so that a
+// broken install step cannot hide these tests).
 func nodeTools(t *testing.T) string {
 	t.Helper()
-	missing := func(what string) {
-		msg := what + ": install Node.js and run `npm ci` in client/ (as .ci/run does)"
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
 	node, err := exec.LookPath("node")
 	if err != nil {
-		missing("node not found")
+		peertest.Missing(t, "node not found: install Node.js (as .ci/run does)")
 	}
-	if _, err := os.Stat(filepath.Join("node_modules", "esbuild")); err != nil {
-		missing("client/node_modules not installed")
-	}
+	peertest.NPM(t, ".", "esbuild")
 	return node
 }
 
