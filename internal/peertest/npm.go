@@ -83,6 +83,9 @@ func npmCI(dir string, pkgs []string) error {
 	if err != nil {
 		return fmt.Errorf("npm ci in %s failed (%v): %s", dir, err, lastLines(strings.TrimSpace(string(out)), 5))
 	}
+	if abs, err := filepath.Abs(dir); err == nil {
+		dir = abs
+	}
 	Notef("installed the npm packages of %s with `npm ci` (%v)", dir, time.Since(start).Round(time.Second))
 	return nil
 }

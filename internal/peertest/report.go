@@ -95,18 +95,25 @@ func parentStdout() *os.File {
 	if err != nil {
 		return nil
 	}
-	args := strings.Split(strings.TrimRight(string(cmdline), "\x00"), "\x00")
-	if len(args) < 2 || !strings.HasSuffix(args[0], "go") || args[1] != "test" {
+	if !plainGoTest(strings.Split(strings.TrimRight(string(cmdline), "\x00"), "\x00")) {
 		return nil
-	}
-	for _, a := range args[2:] {
-		if a == "-json" || a == "--json" || strings.HasPrefix(a, "-json=") {
-			return nil
-		}
 	}
 	f, err := os.OpenFile("/proc/"+strconv.Itoa(ppid)+"/fd/1", os.O_WRONLY|os.O_APPEND, 0)
 	if err != nil {
 		return nil
 	}
 	return f
+}
+
+// plainGoTest reports whether args are those of `go test` without -json.
+func plainGoTest(args []string) bool {
+	if len(args) < 2 || filepath.Base(args[0]) != "go" || args[1] != "test" {
+		return false
+	}
+	for _, a := range args[2:] {
+		if a == "-json" || a == "--json" || strings.HasPrefix(a, "-json=") || strings.HasPrefix(a, "--json=") {
+			return false
+		}
+	}
+	return true
 }
