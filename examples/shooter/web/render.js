@@ -291,7 +291,9 @@ export class Renderer {
     ctx.textAlign = "center";
     ctx.textBaseline = "bottom";
     ctx.fillStyle = p.me ? "#ffffff" : COLORS.text;
-    ctx.fillText(p.name, sx, sy - 11);
+    // Kept on the screen: on a phone the arena reaches its edges.
+    const half = ctx.measureText(p.name).width / 2 + 2;
+    ctx.fillText(p.name, Math.max(half, Math.min(this.w - half, sx)), sy - 11);
   }
 
   drawRocket(r) {

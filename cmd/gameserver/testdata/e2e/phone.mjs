@@ -27,6 +27,7 @@ const ATTEMPTS = 3; // a bot may kill the player mid-walk: walk again after the 
 // How long the fight may take to land a hit: the bots are often behind walls, and kill the
 // player now and then (2 s to respawn).
 const FIGHT_MS = 30000;
+const WALK_MS = 600;
 
 // ---- the shooter ----------------------------------------------------------------------------
 
@@ -184,8 +185,10 @@ function aimPlan(bots) {
 
 // fireAtABot holds both sticks: the left thumb moves, the right one aims at a bot and fires
 // (the blaster fires while the aim stick leans), re-aimed as fast as the page answers as
-// the bots and the player move, until a shot hits a bot or FIGHT_MS. The documentation
-// picture is taken right after the first hit, both thumbs down and the tracer on the screen.
+// the bots and the player move, until a shot hits a bot or FIGHT_MS. It opens with WALK_MS
+// of walking towards the bot whatever is in the way, so that moving and firing happen at
+// once even when a bot stands in the open from the start. The documentation picture is
+// taken right after the first hit, both thumbs down and the tracer on the screen.
 async function fireAtABot(env, p) {
   await waitAlive(env, p);
   await p.page.evaluate(armShots);
@@ -203,7 +206,7 @@ async function fireAtABot(env, p) {
     if (plan !== null) {
       out.aimed++;
       if (plan.clear) out.clearAims++;
-      const move = plan.move ?? { x: 0, y: 0 };
+      const move = Date.now() - t0 < WALK_MS ? plan.aim : plan.move ?? { x: 0, y: 0 };
       await touch(p, 'touchMove', [
         { id: 1, x: moveF.x + move.x * LEAN, y: moveF.y + move.y * LEAN },
         { id: 2, x: aimF.x + plan.aim.x * LEAN, y: aimF.y + plan.aim.y * LEAN },
