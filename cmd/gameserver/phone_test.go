@@ -29,10 +29,10 @@ const (
 
 	// A phone held upright turns the 5:3 arena a quarter round so that it spans the screen's
 	// width; on its side the arena spans its height. Below these shares it is a strip again.
-	minArenaWidthUpright  = 0.95
-	minArenaHeightOnSide  = 0.80
-	layoutTolerance       = 0.5 // CSS px: boxes are fractional
-	stickMovesFromSamples = 1   // world units the server's position must move while the stick is held
+	minArenaWidthUpright = 0.95
+	minArenaHeightOnSide = 0.80
+	layoutTolerance      = 0.5 // CSS px: boxes are fractional
+	minStickMove         = 1   // world units the server's position must move while the stick leans
 )
 
 // TestBrowserPlaysOnAPhone plays both example games with touches only. The shooter shows
@@ -163,7 +163,7 @@ func checkPhoneShooter(t *testing.T, run e2eRun) {
 		t.Errorf("a finger on the move stick's place is not holding it: rp.touch().held = %v\n%s", m.Held, diag)
 	case m.MovedSteps == 0:
 		t.Errorf("no input with movement bits while the move stick leaned\n%s", diag)
-	case m.Distance < stickMovesFromSamples:
+	case m.Distance < minStickMove:
 		t.Errorf("the server's position stayed at %v while the move stick leaned (%d inputs with movement bits sent)\n%s", m.From, m.MovedSteps, diag)
 	}
 
