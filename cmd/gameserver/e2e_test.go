@@ -35,8 +35,7 @@ import (
 const (
 	// e2eTimeout bounds the whole browser run; the driver gets a little less, so that it
 	// reports its own timeout (with what it saw) before the test gives up on it.
-	e2eTimeout    = 60 * time.Second
-	driverTimeout = 55
+	e2eTimeout = 60 * time.Second
 
 	// maxLetterLatency is how soon a letter typed on one page must show on another.
 	maxLetterLatency = 1000 // ms
@@ -55,23 +54,46 @@ func TestBrowserPlaysTheExampleGames(t *testing.T) {
 	if testing.Short() {
 		t.Skip("browser end-to-end test skipped in -short mode")
 	}
+	out := screenshotDir(t, "crossword.png", "shooter.png")
+	docs := ""
+	if os.Getenv("RP_UPDATE_SCREENSHOTS") == "1" {
+		docs = filepath.Join(peertest.RepoRoot(t), "docs", "screenshots")
+	}
+	cells, park := crosswordPlan(t, docs != "")
+	run := runDriver(t, driverRun{timeout: e2eTimeout, out: out, docs: docs, cells: cells, park: park})
+
+	t.Run("crossword", func(t *testing.T) { checkCrossword(t, run, cells) })
+	t.Run("shooter", func(t *testing.T) { checkShooter(t, run) })
+	t.Run("screenshots", func(t *testing.T) {
+		checkScreenshots(t, run, screenshotPaths(out, docs, "crossword.png", "shooter.png"))
+	})
+}
+
+// driverRun is what one run of testdata/e2e/driver.mjs plays.
+type driverRun struct {
+	timeout   time.Duration // for the whole run; the driver gets 5 s less, to report its own timeout
+	out, docs string        // where it saves its screenshots; docs: also the documentation's ("" none)
+	cells     []placement   // crossword letters to type
+	park      []placement   // squares the crossword pages' cursors rest on for the picture
+	scenarios string        // driver.mjs --scenarios; "" for its default (crossword,shooter)
+}
+
+// runDriver serves the gameserver in process and plays its pages in headless Chromium with
+// driver.mjs, returning what the driver printed. It fails the test when the driver could
+// not run the browser at all; the scenario results say the rest.
+func runDriver(t *testing.T, r driverRun) e2eRun {
+	t.Helper()
 	chromium := peertest.Chromium(t)
 	node := peertest.Node(t)
 	script, err := filepath.Abs(filepath.Join("testdata", "e2e", "driver.mjs"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	out := screenshotDir(t)
-	docs := ""
-	if os.Getenv("RP_UPDATE_SCREENSHOTS") == "1" {
-		docs = filepath.Join(peertest.RepoRoot(t), "docs", "screenshots")
-	}
-	cells, park := crosswordPlan(t, docs != "")
-	cellsJSON, err := json.Marshal(cells)
+	cellsJSON, err := json.Marshal(r.cells)
 	if err != nil {
 		t.Fatal(err)
 	}
-	parkJSON, err := json.Marshal(park)
+	parkJSON, err := json.Marshal(r.park)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,7 +104,7 @@ func TestBrowserPlaysTheExampleGames(t *testing.T) {
 			t.Errorf("server shutdown: %v", err)
 		}
 	}()
-	ctx, cancel := context.WithTimeout(context.Background(), e2eTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), r.timeout)
 	defer cancel()
 
 	// Registered before the driver starts, so it runs after peertest has stopped the driver:
@@ -93,9 +115,14 @@ func TestBrowserPlaysTheExampleGames(t *testing.T) {
 			killBrowser(t, driver.Lines())
 		}
 	})
-	driver = peertest.Start(ctx, t, node, script,
-		"--url", "http://"+addr, "--out", out, "--docs", docs, "--cells", string(cellsJSON), "--park", string(parkJSON),
-		"--chromium", chromium, "--peers", peertest.PeersDir(t), "--timeout", strconv.Itoa(driverTimeout))
+	args := []string{
+		script, "--url", "http://" + addr, "--out", r.out, "--docs", r.docs, "--cells", string(cellsJSON), "--park", string(parkJSON),
+		"--chromium", chromium, "--peers", peertest.PeersDir(t), "--timeout", strconv.Itoa(int(r.timeout/time.Second) - 5),
+	}
+	if r.scenarios != "" {
+		args = append(args, "--scenarios", r.scenarios)
+	}
+	driver = peertest.Start(ctx, t, node, args...)
 	lines, runErr := driver.Wait(ctx)
 	run := e2eRun{lines: lines}
 	if b, ok := run.event("browser"); ok {
@@ -105,16 +132,28 @@ func TestBrowserPlaysTheExampleGames(t *testing.T) {
 		t.Fatalf("driver could not run the browser: %s\n%s", l.Str("error"), run.diagnostics(""))
 	}
 	if runErr != nil {
-		t.Logf("driver: %v", runErr) // the scenario results below say what went wrong
+		t.Logf("driver: %v", runErr) // the scenario results say what went wrong
 	}
-
-	t.Run("crossword", func(t *testing.T) { checkCrossword(t, run, cells) })
-	t.Run("shooter", func(t *testing.T) { checkShooter(t, run) })
-	t.Run("screenshots", func(t *testing.T) { checkScreenshots(t, run, out, docs) })
+	return run
 }
 
-// screenshotDir is where the driver saves the screenshots it takes in every run.
-func screenshotDir(t *testing.T) string {
+// screenshotPaths are the files a run must have saved: each name in out, and in docs when set.
+func screenshotPaths(out, docs string, names ...string) []string {
+	var paths []string
+	for _, dir := range []string{out, docs} {
+		if dir == "" {
+			continue
+		}
+		for _, n := range names {
+			paths = append(paths, filepath.Join(dir, n))
+		}
+	}
+	return paths
+}
+
+// screenshotDir is where the driver saves the screenshots it takes in every run; the named
+// ones left by an earlier run are removed.
+func screenshotDir(t *testing.T, names ...string) string {
 	dir := os.Getenv("RP_E2E_OUT")
 	if dir == "" {
 		dir = filepath.Join(os.TempDir(), "rallypoint-e2e")
@@ -127,7 +166,7 @@ func screenshotDir(t *testing.T) string {
 		t.Fatal(err)
 	}
 	// A failed run must not leave the last run's pictures looking like its own.
-	for _, name := range []string{"crossword.png", "shooter.png"} {
+	for _, name := range names {
 		if err := os.Remove(filepath.Join(dir, name)); err != nil && !os.IsNotExist(err) {
 			t.Fatal(err)
 		}
@@ -501,14 +540,12 @@ const (
 	maxBackgroundFraction = 0.97
 )
 
-func checkScreenshots(t *testing.T, run e2eRun, out, docs string) {
-	want := map[string]bool{
-		filepath.Join(out, "crossword.png"): true,
-		filepath.Join(out, "shooter.png"):   true,
-	}
-	if docs != "" {
-		want[filepath.Join(docs, "crossword.png")] = true
-		want[filepath.Join(docs, "shooter.png")] = true
+// checkScreenshots checks every screenshot the driver reported, and that it reported each of
+// paths.
+func checkScreenshots(t *testing.T, run e2eRun, paths []string) {
+	want := map[string]bool{}
+	for _, p := range paths {
+		want[p] = true
 	}
 	for _, l := range run.lines {
 		if l.Str("event") != "screenshot" {

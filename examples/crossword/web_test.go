@@ -49,6 +49,7 @@ func TestWebServesThePageWithItsTypes(t *testing.T) {
 		{"/crossword.js", "text/javascript; charset=utf-8", `from "/client/rallypoint.js"`},
 		{"/puzzle.js", "text/javascript; charset=utf-8", "export class Puzzle"},
 		{"/view.js", "text/javascript; charset=utf-8", "export class View"},
+		{"/typing.js", "text/javascript; charset=utf-8", "export class Typing"},
 		{"/crossword.css", "text/css; charset=utf-8", ".cell"},
 	}
 	for _, tc := range cases {
@@ -175,7 +176,7 @@ func TestWebLoadsOnlyWhatItServes(t *testing.T) {
 			queue = append(queue, ref)
 		}
 	}
-	for _, want := range []string{"/crossword/crossword.js", "/crossword/puzzle.js", "/crossword/view.js", "/crossword/crossword.css", "/client/rallypoint.js"} {
+	for _, want := range []string{"/crossword/crossword.js", "/crossword/puzzle.js", "/crossword/view.js", "/crossword/typing.js", "/crossword/crossword.css", "/client/rallypoint.js"} {
 		if !seen[want] {
 			t.Errorf("the page never loads %s (loaded: %v)", want, seen)
 		}

@@ -35,6 +35,7 @@ var pageFiles = []struct {
 	{"/sim.js", "text/javascript; charset=utf-8", "export function step("},
 	{"/render.js", "text/javascript; charset=utf-8", "export class Renderer"},
 	{"/input.js", "text/javascript; charset=utf-8", "export class Controls"},
+	{"/touch.js", "text/javascript; charset=utf-8", "export class TouchControls"},
 }
 
 func get(t *testing.T, h http.Handler, method, path string, header map[string]string) (*http.Response, string) {
@@ -153,7 +154,7 @@ func TestWebMountedUnderPrefix(t *testing.T) {
 			}
 		}
 	}
-	for _, want := range []string{"shooter.js", "sim.js", "input.js", "render.js"} {
+	for _, want := range []string{"shooter.js", "sim.js", "input.js", "render.js", "touch.js"} {
 		if !seen[want] {
 			t.Errorf("%s is not imported by the page", want)
 		}

@@ -10,6 +10,7 @@ import {
   ACROSS, DOWN, BOARD_ID, CURSOR_BASE, KIND_CELL, KIND_CURSOR,
   Puzzle, color, dirName, readBoard, readCell, readCursor,
 } from "./puzzle.js";
+import { Typing } from "./typing.js";
 import { View } from "./view.js";
 
 const params = new URLSearchParams(location.search);
@@ -45,6 +46,13 @@ const model = {
 let clicked;
 
 const view = new View();
+// A phone's keyboard (through a hidden input) and the letter pad type as the keys do.
+const typing = new Typing(document.getElementById("keys"), document.getElementById("pad"), document.getElementById("pad-toggle"), {
+  letter: (ch) => act(() => typeLetter(ch)),
+  backspace: () => act(backspace),
+  turn: () => act(turn),
+  next: (back) => act(() => nextClue(back)),
+});
 const client = connect(url);
 const sender = inputSender(client);
 // After a (re)join, the letters still pending are sent again once a snapshot shows the puzzle.
@@ -77,6 +85,8 @@ window.rp = {
   pending: () => [...model.pending.values()].map((p) => ({ row: p.row, col: p.col, letter: p.letter, sent: p.sentAt !== 0 })),
   /** Letters typed while offline that were refused for good (the puzzle changed meanwhile). */
   refused: 0,
+  /** How many letters and Backspaces came through the hidden input, that is from a phone's keyboard (or an IME). */
+  typed: () => typing.count,
 };
 
 // ---- the connection ---------------------------------------------------------------------
@@ -411,6 +421,14 @@ function nextClue(back) {
   }
 }
 
+/** Runs what a typing key does, as the keydown handler would: with a puzzle only, then repaints. */
+function act(fn) {
+  if (model.puzzle === undefined) return;
+  fn();
+  clicked = undefined;
+  view.paint(model);
+}
+
 function clickCell(row, col) {
   const pz = model.puzzle;
   const { dir } = model.cursor;
@@ -422,6 +440,9 @@ function clickCell(row, col) {
   }
   clicked = { row, col };
   view.paint(model);
+  // A finger chose where to type: bring up the phone's keyboard (this runs in the tap's
+  // handler, as phones require).
+  if (view.touched()) typing.focus();
 }
 
 function clickClue(clue) {
@@ -430,7 +451,25 @@ function clickClue(clue) {
   moveCursor(at.row, at.col, clue.dir);
   clicked = undefined;
   view.paint(model);
+  if (view.touched()) typing.focus();
 }
+
+// The clue bar on a phone: the arrows go to the previous and next clue, a tap on the clue
+// turns (as a second tap on the square does). Pressing them leaves the focus where it is,
+// so the phone's keyboard stays up.
+for (const [id, back] of [["clue-prev", true], ["clue-next", false]]) {
+  const b = document.getElementById(id);
+  b.addEventListener("mousedown", (e) => e.preventDefault());
+  b.addEventListener("click", () => {
+    if (model.puzzle !== undefined) nextClue(back);
+  });
+}
+document.getElementById("cluebar").addEventListener("mousedown", (e) => {
+  if (!view.touched() || model.puzzle === undefined || e.target instanceof HTMLButtonElement) return;
+  e.preventDefault();
+  act(turn);
+  typing.focus();
+});
 
 window.addEventListener("keydown", (e) => {
   if (model.puzzle === undefined || e.ctrlKey || e.metaKey || e.altKey) return;

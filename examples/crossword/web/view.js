@@ -25,12 +25,38 @@ export class View {
     this.grid = $("grid");
     this.board = $("board");
     this.peersLayer = $("peers");
+    this.keys = $("keys"); // the hidden input a phone's keyboard types into (typing.js)
+    this.keysAt = "";
+    /**
+     * What the last pointer was: "mouse", "touch" or "pen". A tap reaches the squares as an
+     * emulated mousedown, like a click; this tells the page that a finger made it.
+     */
+    this.pointer = "mouse";
+    document.addEventListener(
+      "pointerdown",
+      (e) => {
+        this.pointer = e.pointerType || "mouse";
+        if (this.pointer !== "mouse") this.setTouch();
+      },
+      { capture: true, passive: true },
+    );
+    if (window.matchMedia?.("(pointer: coarse)").matches) this.setTouch();
     this.cells = []; // per square: {el, letter, key}, undefined for black squares
     this.peerEls = new Map(); // player id → element
     this.clueEls = []; // per clue index: {li, ans, key}
     this.scoreKey = "";
     this.activeClue = -1;
     this.puzzle = undefined;
+  }
+
+  /** Shows the controls for fingers (html.touch): on a phone from the start, elsewhere from the first touch. */
+  setTouch() {
+    document.documentElement.classList.add("touch");
+  }
+
+  /** Whether the pointer that made the last press was a finger (or a pen), not a mouse. */
+  touched() {
+    return this.pointer !== "mouse";
   }
 
   /** Builds the grid and the clue lists of a new puzzle. */
@@ -140,6 +166,18 @@ export class View {
     }
     $("clue-key").textContent = word ? `${word.number} ${word.dir === DOWN ? "Down" : "Across"}` : "";
     $("clue-text").textContent = word ? word.text : "";
+
+    // The hidden input sits on your square: focusing it scrolls that square into view
+    // above the phone's keyboard, as the browser does for the field being typed into.
+    const at = `${cur.row},${cur.col}`;
+    if (at !== this.keysAt) {
+      this.keysAt = at;
+      const s = this.keys.style;
+      s.left = `${(100 * cur.col) / pz.width}%`;
+      s.top = `${(100 * cur.row) / pz.height}%`;
+      s.width = `${100 / pz.width}%`;
+      s.height = `${100 / pz.height}%`;
+    }
 
     const filled = m.letters.filter((l) => l).length;
     $("progress-bar").style.width = `${(100 * filled) / pz.white}%`;

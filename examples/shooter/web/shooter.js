@@ -63,8 +63,14 @@ const name = (params.get("name") || `Player${100 + Math.floor(Math.random() * 90
 
 const canvas = /** @type {HTMLCanvasElement} */ (document.getElementById("arena"));
 canvas.focus();
-const controls = new Controls(canvas);
 const renderer = new Renderer(canvas);
+const controls = new Controls(canvas, renderer);
+// With touch controls on (a phone, or the first touch), the layout is made for thumbs.
+renderer.touch = controls.touch;
+controls.touch.onEnable = () => renderer.resize();
+renderer.resize();
+// Safari zooms on a pinch whatever the viewport says; a pinch here is two thumbs playing.
+document.addEventListener("gesturestart", (e) => e.preventDefault());
 // autoRejoin: when the seat could not be resumed (the link was down longer than the server
 // holds a seat), the SDK quick-plays a new arena by itself.
 const client = connect(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/play`, { autoRejoin: true });
@@ -92,7 +98,7 @@ const game = {
   link: "", // what the connection is going through, when not well: shown over the arena
 };
 
-const stats = { predictedSteps: 0, reconciliations: 0, mispredictions: 0 };
+const stats = { predictedSteps: 0, movedSteps: 0, reconciliations: 0, mispredictions: 0 };
 /** The other players as drawn in the last frame. */
 let rendered = [];
 
@@ -121,7 +127,7 @@ const rp = {
   alive: () => game.alive,
   /** How many inputs the server has not acknowledged yet. */
   pending: () => client.pendingInputs().length,
-  /** predictedSteps: inputs sent and applied locally; reconciliations: snapshots re-predicted from; mispredictions: reconciliations that did not land on the predicted position (respawns excepted). */
+  /** predictedSteps: inputs sent and applied locally; movedSteps: those with movement bits; reconciliations: snapshots re-predicted from; mispredictions: reconciliations that did not land on the predicted position (respawns excepted). */
   stats,
   /** The other players as last rendered: [{id, x, y, bot, alive}], interpolated. */
   others: () => rendered.map((o) => ({ ...o })),
@@ -138,6 +144,19 @@ const rp = {
   autopilot: null,
   /** Blaster shots the autopilot fired, for tests: [{seq, aim, target, kind, at, from, to, view}]. */
   fired: [],
+  /** The viewport point (CSS px) where the world point (x, y) is drawn: {x, y}. */
+  toScreen: (x, y) => renderer.toScreen(x, y),
+  /**
+   * The touch controls as drawn: {enabled, turned (the arena a quarter turn round), move and
+   * aim (where each stick rests, {x, y}), rocket (the button, {x, y, r}), held (which of
+   * "move", "aim", "rocket" a finger holds)}. CSS px of the viewport.
+   */
+  touch: () => {
+    const t = controls.touch;
+    const { move, aim, rocket } = renderer.thumbs;
+    const held = [t.move && "move", t.aim && "aim", t.rocket !== null && "rocket"].filter(Boolean);
+    return { enabled: t.enabled, turned: renderer.turned, move: { ...move }, aim: { ...aim }, rocket: { ...rocket }, held };
+  },
 };
 window.rp = rp;
 
@@ -334,9 +353,12 @@ function inputStep() {
   sim.stepInto(stepped, keys, game.walls);
   let fire = controls.fire();
   const auto = rp.autopilot === null ? null : rp.autopilot({ x: stepped.x, y: stepped.y }, rendered, game.walls);
+  const stick = controls.touch.aimAngle();
   if (auto) {
     game.aim = aimAt(stepped, auto.x, auto.y, game.aim);
     fire = auto.fire;
+  } else if (stick !== null) {
+    game.aim = Math.round(stick * 1000); // a stick gives a direction, not a point
   } else {
     game.aim = aimFromPointer(stepped, game.aim);
   }
@@ -345,6 +367,7 @@ function inputStep() {
   game.pred.x = stepped.x;
   game.pred.y = stepped.y;
   stats.predictedSteps++;
+  if (keys !== 0) stats.movedSteps++;
   // Held buttons fire whenever the cooldown allows, as on the server (for the HUD only).
   const cd = game.cooldown;
   if (cd.blaster > 0) cd.blaster--;
@@ -432,7 +455,7 @@ function frame(now, draw) {
   lastDraw = now;
   rp.frames++;
   rp.lastDraw = { at: now, x: game.pred.x + game.offset.x, y: game.pred.y + game.offset.y };
-  renderer.draw({ now, walls: game.walls, players, rockets, scores: scores(), hud: hud(now), pointer: controls.pointer });
+  renderer.draw({ now, walls: game.walls, players, rockets, scores: scores(), hud: hud(now), pointer: controls.pointer, touch: controls.touch });
 }
 
 function playerOf(id, f, x, y, aim) {

@@ -60,7 +60,7 @@ export async function run(env, cells, park) {
   }
 }
 
-function cellSelector(row, col) {
+export function cellSelector(row, col) {
   return `[data-row="${row}"][data-col="${col}"]`;
 }
 
@@ -70,7 +70,23 @@ export async function place(env, from, to, cell) {
   const { row, col, letter } = cell;
   const out = { row, col, letter, from: from.name, to: to.name };
   await from.page.click(cellSelector(row, col), { timeout: env.stepTimeout });
-  out.before = await to.page.evaluate(({ row, col, letter, timeoutMs }) => {
+  out.before = await watch(env, to, cell);
+  await from.page.evaluate(() => {
+    window.__rpKeyAt = undefined;
+    window.addEventListener('keydown', () => { window.__rpKeyAt = Date.now(); }, { capture: true, once: true });
+  });
+  await from.page.keyboard.press(letter.toLowerCase());
+  out.keyAt = await from.page.evaluate(() => window.__rpKeyAt ?? null);
+  Object.assign(out, await seen(env, to, out.keyAt));
+  // The typing page shows its own letter too, once its own snapshot brings it.
+  out.own = await showsAll(from, [cell], env.stepTimeout);
+  return out;
+}
+
+// watch arms a watcher in page p that notes when it shows cell's letter (polling every 2 ms)
+// and returns what p showed there before.
+export async function watch(env, p, { row, col, letter }) {
+  return p.page.evaluate(({ row, col, letter, timeoutMs }) => {
     const before = String(window.rp.letterAt(row, col));
     window.__rpSeen = undefined;
     const t0 = Date.now();
@@ -83,20 +99,14 @@ export async function place(env, from, to, cell) {
     })();
     return before;
   }, { row, col, letter, timeoutMs: env.stepTimeout });
-  await from.page.evaluate(() => {
-    window.__rpKeyAt = undefined;
-    window.addEventListener('keydown', () => { window.__rpKeyAt = Date.now(); }, { capture: true, once: true });
-  });
-  await from.page.keyboard.press(letter.toLowerCase());
-  out.keyAt = await from.page.evaluate(() => window.__rpKeyAt ?? null);
-  await to.page.waitForFunction(() => window.__rpSeen !== undefined, null, { timeout: env.stepTimeout + 5000, polling: 20 });
-  const seen = await to.page.evaluate(() => window.__rpSeen);
-  out.seen = seen.ok;
-  out.last = seen.last;
-  out.elapsedMs = out.keyAt === null ? null : seen.at - out.keyAt;
-  // The typing page shows its own letter too, once its own snapshot brings it.
-  out.own = await showsAll(from, [cell], env.stepTimeout);
-  return out;
+}
+
+// seen waits for watch's verdict in page p: {seen, last, elapsedMs} with the time from
+// typedAt (Date.now(), one clock on one machine) to the poll that saw the letter.
+export async function seen(env, p, typedAt) {
+  await p.page.waitForFunction(() => window.__rpSeen !== undefined, null, { timeout: env.stepTimeout + 5000, polling: 20 });
+  const s = await p.page.evaluate(() => window.__rpSeen);
+  return { seen: s.ok, last: s.last, elapsedMs: typedAt === null ? null : s.at - typedAt };
 }
 
 // showsAll polls until the page shows every placed letter; it returns which ones it shows.

@@ -7,6 +7,9 @@
 //        [--chromium /usr/bin/chromium]
 //        [--peers testdata/peers] [--timeout SECONDS]
 //
+// --scenarios phone-shooter,phone-crossword plays the pages as a phone instead (phone.mjs):
+// touches only, at 390 × 844 and on its side; the crossword types the first two --cells.
+//
 // It runs with the repository's testdata/peers as its working directory (peertest.Start does
 // that) and loads playwright-core and lib.mjs from there (--peers): the packages are installed
 // once, by `npm ci` in testdata/peers. It never downloads a browser: it runs --chromium.
@@ -15,13 +18,15 @@
 // process group, so the Go test can kill what is left if this process is killed), then per
 // page "console", "pageerror", "requestfailed", "http" (status >= 400), "websocket" and
 // "screenshot" lines, one {"event":"crossword",...} and one {"event":"shooter",...} result
-// (with "error" when the scenario could not finish), and {"event":"done"}.
+// (with "error" when the scenario could not finish; "phone-crossword" and "phone-shooter"
+// for the phone scenarios), and {"event":"done"}.
 import fs from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import * as crossword from './crossword.mjs';
 import * as shooter from './shooter.mjs';
+import * as phone from './phone.mjs';
 import { drive, scenario } from './browser.mjs';
 
 const peersArg = process.argv.indexOf('--peers');
@@ -58,6 +63,8 @@ await drive({
     const plays = [
       ['crossword', () => crossword.run(env, cells, JSON.parse(args.park) || [])],
       ['shooter', () => shooter.run(env)],
+      ['phone-shooter', () => phone.shooter(env)],
+      ['phone-crossword', () => phone.crossword(env, cells)],
     ];
     let ok = true;
     for (const [name, play] of plays) {

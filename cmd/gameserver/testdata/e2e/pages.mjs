@@ -2,18 +2,32 @@
 // browser context with its diagnostics reported, wait for the page's `window.rp` debug hooks,
 // check their shape, and take screenshots.
 
+import fs from 'node:fs';
 import path from 'node:path';
 
 // VIEWPORT is the size of every page: the size of the screenshots in docs/screenshots.
 export const VIEWPORT = { width: 1280, height: 800 };
 
+// PHONE is the phone the phone scenarios emulate: 390 × 844 CSS pixels held upright (an
+// iPhone 12 to 15, and about what most Android phones offer), and on its side.
+export const PHONE = { width: 390, height: 844 };
+export const PHONE_LANDSCAPE = { width: 844, height: 390 };
+
 // openPage opens url in a fresh browser context (its own storage, so that two pages are two
 // players, as two people on two machines would be) and reports the page's console messages,
 // uncaught errors, failed requests and HTTP errors as JSON lines tagged with name. Those lines
-// are what the Go test prints when an assertion fails.
-export async function openPage(env, name, url) {
-  const context = await env.browser.newContext({ viewport: VIEWPORT, deviceScaleFactor: 1 });
+// are what the Go test prints when an assertion fails. With opts.phone ({width, height}) the
+// page is a phone before it loads: DevTools' mobile emulation at that size (a mobile
+// viewport, `pointer: coarse`) and touch emulation, so that Input.dispatchTouchEvent on the
+// returned `cdp` session sends real touches.
+export async function openPage(env, name, url, opts = {}) {
+  const context = await env.browser.newContext({ viewport: opts.phone ?? VIEWPORT, deviceScaleFactor: 1 });
   const page = await context.newPage();
+  let cdp = null;
+  if (opts.phone) {
+    cdp = await context.newCDPSession(page);
+    await emulatePhone(cdp, opts.phone);
+  }
   page.on('console', (msg) => {
     const loc = msg.location();
     env.emit({ event: 'console', page: name, type: msg.type(), text: msg.text(), at: loc && loc.url ? `${loc.url}:${loc.lineNumber}` : '' });
@@ -31,7 +45,51 @@ export async function openPage(env, name, url) {
   const res = await page.goto(url, { timeout: env.stepTimeout, waitUntil: 'load' });
   if (!res) throw new Error(`${name}: GET ${url} gave no response`);
   if (res.status() !== 200) throw new Error(`${name}: GET ${url} answered HTTP ${res.status()}`);
-  return { name, page, context };
+  return { name, page, context, cdp };
+}
+
+// emulatePhone makes the page behind cdp a phone of size {width, height} (portrait when
+// taller than wide), with touch; called again, it turns the phone. The page sees a resize.
+export async function emulatePhone(cdp, size) {
+  const portrait = size.height >= size.width;
+  await cdp.send('Emulation.setDeviceMetricsOverride', {
+    width: size.width, height: size.height, deviceScaleFactor: 1, mobile: true,
+    screenOrientation: portrait ? { type: 'portraitPrimary', angle: 0 } : { type: 'landscapePrimary', angle: 90 },
+  });
+  await cdp.send('Emulation.setTouchEmulationEnabled', { enabled: true, maxTouchPoints: 5 });
+}
+
+// touch sends one touch event through cdp: type touchStart, touchMove or touchEnd, and the
+// fingers on the screen after it ([{id, x, y}] in CSS pixels; [] after the last lifts).
+// Chromium works out which finger went down, moved or lifted from the list.
+export async function touch(p, type, fingers) {
+  await p.cdp.send('Input.dispatchTouchEvent', { type, touchPoints: fingers.map((f) => ({ id: f.id, x: f.x, y: f.y, radiusX: 8, radiusY: 8, force: 1 })) });
+}
+
+// tap touches the middle of the element that selector names (scrolled into view first)
+// with one finger and lifts it, as a tap.
+export async function tap(p, selector) {
+  const at = await p.page.evaluate((selector) => {
+    const e = document.querySelector(selector);
+    if (!e) return null;
+    e.scrollIntoView({ block: 'nearest' });
+    const r = e.getBoundingClientRect();
+    return { x: r.x + r.width / 2, y: r.y + r.height / 2 };
+  }, selector);
+  if (at === null) throw new Error(`${p.name}: nothing to tap at ${selector}`);
+  await touch(p, 'touchStart', [{ id: 1, ...at }]);
+  await touch(p, 'touchEnd', []);
+  return at;
+}
+
+// captureScreenshot saves the page as dir/file (PNG) through DevTools' Page.captureScreenshot,
+// at the emulated size, and reports it as screenshot does.
+export async function captureScreenshot(env, p, dir, file, kind) {
+  const out = path.join(dir, file);
+  const shot = await p.cdp.send('Page.captureScreenshot', { format: 'png' });
+  fs.writeFileSync(out, Buffer.from(shot.data, 'base64'));
+  env.emit({ event: 'screenshot', page: p.name, kind, path: out });
+  return out;
 }
 
 // waitReady waits for window.rp and its `ready`: a promise (awaited) or a boolean (polled).
