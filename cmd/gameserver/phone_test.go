@@ -6,7 +6,7 @@
 // moves: what passes here is what a finger can do.
 //
 //	go test -run TestBrowserPlaysOnAPhone ./cmd/gameserver
-//	RP_UPDATE_SCREENSHOTS=1 go test -run TestBrowserPlaysOnAPhone ./cmd/gameserver   # also docs/img/*-phone.png
+//	RP_UPDATE_SCREENSHOTS=1 go test -run TestBrowserPlaysOnAPhone ./cmd/gameserver   # also docs/screenshots/*-phone.png
 
 package main
 
@@ -52,7 +52,7 @@ func TestBrowserPlaysOnAPhone(t *testing.T) {
 	out := screenshotDir(t, names...)
 	docs := ""
 	if os.Getenv("RP_UPDATE_SCREENSHOTS") == "1" {
-		docs = filepath.Join(peertest.RepoRoot(t), "docs", "img")
+		docs = filepath.Join(peertest.RepoRoot(t), "docs", "screenshots")
 	}
 	cells, _ := crosswordPlan(t, false)
 	run := runDriver(t, driverRun{timeout: phoneTimeout, out: out, docs: docs, cells: cells, scenarios: "phone-shooter,phone-crossword"})
