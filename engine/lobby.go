@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
@@ -76,15 +77,23 @@ type MatchmakingOptions struct {
 }
 
 // EnableMatchmaking starts the in-memory matchmaker. Clients then queue with [7, req, opts]
-// and get [25, ticket, room, reservation, ttl_ms] when matched (PROTOCOL.md).
+// and get [25, ticket, room, reservation, ttl_ms] when matched (PROTOCOL.md). Each queue must
+// name a registered game whose rooms seat at least the queue's MaxPlayers.
 func (e *Engine) EnableMatchmaking(opts MatchmakingOptions) error {
 	l := e.lobby
 	for _, q := range opts.Queues {
 		e.mu.Lock()
-		_, ok := e.games[q.Mode]
+		reg, ok := e.games[q.Mode]
 		e.mu.Unlock()
 		if !ok {
 			return errors.New("engine: matchmaking queue " + strconv.Quote(q.Mode) + " names no registered game")
+		}
+		// A match is seated in one room: a queue that can match more players than a room
+		// seats would reserve seats the room then refuses ("room full") to the players last
+		// to arrive.
+		if q.MaxPlayers > reg.cfg.MaxPlayers {
+			return fmt.Errorf("engine: matchmaking queue %q: MaxPlayers %d exceeds the %d seats of a %q room (RoomConfig.MaxPlayers)",
+				q.Mode, q.MaxPlayers, reg.cfg.MaxPlayers, q.Mode)
 		}
 	}
 	mm, err := match.NewLocal(match.Options{

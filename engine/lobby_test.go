@@ -352,3 +352,60 @@ func TestRoomsListingIsPaged(t *testing.T) {
 		}
 	}
 }
+
+// TestMatchmakingRefusesQueuesLargerThanTheRoom: a queue that could match more players than
+// the game's rooms seat used to be accepted; 4 players matched into a 2-seat room, and the 2
+// refused "room full" could not queue again (issue 12). EnableMatchmaking now refuses it.
+func TestMatchmakingRefusesQueuesLargerThanTheRoom(t *testing.T) {
+	tests := []struct {
+		name    string
+		queue   match.QueueConfig
+		wantErr string // "" for accepted
+	}{
+		{"as large as the room", match.QueueConfig{Mode: "tally", MinPlayers: 2, MaxPlayers: 2}, ""},
+		{"smaller than the room", match.QueueConfig{Mode: "tally", MinPlayers: 1, MaxPlayers: 1}, ""},
+		{"larger than the room", match.QueueConfig{Mode: "tally", MinPlayers: 2, MaxPlayers: 4}, `MaxPlayers 4 exceeds the 2 seats of a "tally" room`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			te := startEngine(t, engine.RoomConfig{MaxPlayers: 2}, engine.Options{})
+			err := te.e.EnableMatchmaking(engine.MatchmakingOptions{Queues: []match.QueueConfig{tt.queue}})
+			switch {
+			case tt.wantErr == "" && err != nil:
+				t.Fatalf("refused: %v", err)
+			case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
+				t.Fatalf("EnableMatchmaking answered %v, want an error saying %q", err, tt.wantErr)
+			case tt.wantErr != "" && te.e.Matchmaker() != nil:
+				t.Fatal("a refused configuration left a matchmaker running")
+			}
+		})
+	}
+}
+
+// TestPlayerRefusedAfterAMatchMayQueueAgain: a matched player whose join is refused (here by
+// the game; a full or locked room, or one that ended, alike) is released: the seat it
+// claimed goes back, and it may queue again rather than being told it "holds a seat".
+func TestPlayerRefusedAfterAMatchMayQueueAgain(t *testing.T) {
+	te := startEngine(t, engine.RoomConfig{MaxPlayers: 4}, engine.Options{})
+	enableMatchmaking(t, te, match.QueueConfig{MinPlayers: 2, MaxPlayers: 2}, 0)
+	a, b := te.dial(t), te.dial(t)
+	for _, c := range []*client.Client{a, b} {
+		if _, err := c.Match(ctx5(t), engine.MatchOptions{Game: "tally"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ma := waitEvent(t, a, engine.KindMatched)
+	waitEvent(t, b, engine.KindMatched)
+	meta, _ := msgpack.Marshal("mallory") // tally refuses mallories
+	_, err := a.Join(ctx5(t), engine.JoinOptions{Reservation: ma.Reservation, Meta: meta})
+	var e *engine.Error
+	if !asError(err, &e) || e.Code != engine.CodeRefused {
+		t.Fatalf("the refused join answered %v", err)
+	}
+	if pending, claimed := te.e.Reservations().Count(ma.Room); pending != 1 || claimed != 0 {
+		t.Fatalf("seats of the room after the refusal: %d reserved (b's), %d claimed; want 1 and 0", pending, claimed)
+	}
+	if _, err := a.Match(ctx5(t), engine.MatchOptions{Game: "tally"}); err != nil {
+		t.Fatalf("the refused player cannot queue again: %v", err)
+	}
+}

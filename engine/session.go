@@ -375,6 +375,14 @@ func (s *session) join(n int) bool {
 		if err != nil {
 			return respond(CodeNotFound, err.Error())
 		}
+		// A claimed seat no longer expires: if the room does not seat the player after all
+		// (it ended, filled, or the game refused), the seat is released here, or the player
+		// would hold it, unable to queue again, until the room ended.
+		respond = func(code Code, msg string) bool {
+			s.e.lobby.res.Release(s.id)
+			_ = s.e.writeMsg(s.c, KindResponse, req, uint64(code), msg)
+			return true
+		}
 		if rc = s.e.room(room); rc == nil {
 			return respond(CodeRoomEnded, "the room has ended")
 		}
