@@ -188,12 +188,12 @@ func (e *Engine) room(id string) *roomCore {
 	return e.rooms[id]
 }
 
-// entryOf is a room's directory entry: reserved seats count as taken.
-func (rc *roomCore) entry() match.Entry {
-	pending, _ := rc.e.lobby.res.Count(rc.id)
+// entry is a room's directory entry: connected players, and the seats held for dropped
+// players and reserved for matched ones (taken, not free).
+func (rc *roomCore) entry(info *RoomInfo) match.Entry {
 	return match.Entry{
-		ID: rc.id, Game: rc.game, Players: len(rc.players) + pending, MaxPlayers: rc.cfg.MaxPlayers,
-		Locked: rc.locked || rc.ended, Private: rc.private, Metadata: copyMeta(rc.metadata),
+		ID: rc.id, Game: rc.game, Players: info.Players, Held: info.Held, MaxPlayers: rc.cfg.MaxPlayers,
+		Locked: rc.locked || rc.ended, Private: rc.private, Metadata: info.Metadata,
 	}
 }
 
@@ -207,10 +207,11 @@ const (
 )
 
 // RoomsHandler serves the room listing as JSON: GET ?game=G&free=N&sort=free|players|created
-// &limit=N&meta.KEY=VALUE answers {"rooms": [...], "games": {G: {"rooms": n, "players": p}}}:
-// the first page of rooms (limit, default DefaultRoomsPage, at most MaxRoomsPage) and, for
-// each game, how many rooms and players pass the filter in all, for a lobby that shows
-// counts. Private rooms are never listed or counted.
+// &limit=N&meta.KEY=VALUE answers {"rooms": [...], "games": {G: {"rooms": n, "players": p,
+// "held": h}}}: the first page of rooms (limit, default DefaultRoomsPage, at most
+// MaxRoomsPage) and, for each game, how many rooms, connected players and held seats pass
+// the filter in all, for a lobby that shows counts. Private rooms are never listed or
+// counted.
 func (e *Engine) RoomsHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
@@ -242,17 +243,20 @@ func (e *Engine) RoomsHandler() http.Handler {
 	})
 }
 
+// roomJSON is a room in /rooms and in the lobby feed: players connected, and the seats held
+// for players who dropped (within their grace period) or were matched and have not joined.
 type roomJSON struct {
 	ID         string            `json:"id" msgpack:"id"`
 	Game       string            `json:"game" msgpack:"game"`
 	Players    int               `json:"players" msgpack:"players"`
+	Held       int               `json:"held" msgpack:"held"`
 	MaxPlayers int               `json:"max_players" msgpack:"max_players"`
 	Locked     bool              `json:"locked" msgpack:"locked"`
 	Metadata   map[string]string `json:"metadata" msgpack:"metadata"`
 }
 
 func toJSON(en match.Entry) roomJSON {
-	return roomJSON{ID: en.ID, Game: en.Game, Players: en.Players, MaxPlayers: en.MaxPlayers, Locked: en.Locked, Metadata: en.Metadata}
+	return roomJSON{ID: en.ID, Game: en.Game, Players: en.Players, Held: en.Held, MaxPlayers: en.MaxPlayers, Locked: en.Locked, Metadata: en.Metadata}
 }
 
 func newSessionID() string { return shortuuid.New() }

@@ -71,9 +71,14 @@ type joinResult struct {
 
 // RoomInfo describes a room for listings.
 type RoomInfo struct {
-	ID         string
-	Game       string
-	Players    int
+	ID   string
+	Game string
+	// Players are the players connected now.
+	Players int
+	// Held are the seats taken by no one connected: players who dropped, within their
+	// grace period (RoomConfig.Grace), and seats reserved for matched players who have not
+	// joined yet. Players + Held seats are taken; the rest are free.
+	Held       int
 	MaxPlayers int
 	Locked     bool
 	Private    bool
@@ -107,6 +112,7 @@ type roomCore struct {
 
 	// Owned by the room goroutine.
 	players    []*Player
+	away       int // players in rc.players whose connection dropped (within their grace period)
 	nextID     uint32
 	tick       uint32
 	sched      schedule
@@ -153,14 +159,19 @@ func copyMeta(m map[string]string) map[string]string {
 	return out
 }
 
-// publishInfo makes the room's listing data visible to other goroutines.
+// publishInfo makes the room's listing data visible to other goroutines: after every change
+// of its seats (a join, a leave, a drop, a resume, a reservation made or ended), its lock or
+// its metadata.
 func (rc *roomCore) publishInfo() {
-	rc.info.Store(&RoomInfo{
-		ID: rc.id, Game: rc.game, Players: len(rc.players), MaxPlayers: rc.cfg.MaxPlayers,
-		Locked: rc.locked, Private: rc.private, Metadata: copyMeta(rc.metadata), Code: rc.code,
-	})
+	pending, _ := rc.e.lobby.res.Count(rc.id)
+	info := &RoomInfo{
+		ID: rc.id, Game: rc.game, Players: len(rc.players) - rc.away, Held: rc.away + pending,
+		MaxPlayers: rc.cfg.MaxPlayers, Locked: rc.locked, Private: rc.private,
+		Metadata: copyMeta(rc.metadata), Code: rc.code,
+	}
+	rc.info.Store(info)
 	if !rc.ended {
-		rc.e.lobby.dir.Update(rc.entry())
+		rc.e.lobby.dir.Update(rc.entry(info))
 	}
 }
 
@@ -409,6 +420,9 @@ func (rc *roomCore) handleRejoin(c *command) {
 	rc.sim.forgetInputs(p)
 	p.lastSeq = 0
 	if wasDropped {
+		rc.away--
+		rc.e.metrics.PlayersAway.Add(-1)
+		rc.publishInfo()
 		rc.sim.rejoin(p)
 	}
 	rc.sendJoined(p, c.req)
@@ -423,6 +437,9 @@ func (rc *roomCore) handleDrop(c *command) {
 	p.dropped = true
 	p.graceEnds = rc.clock.Now() + rc.cfg.Grace
 	p.forgetSent(rc.ring) // a resume starts from a full snapshot: nothing to hold for it
+	rc.away++
+	rc.e.metrics.PlayersAway.Add(1)
+	rc.publishInfo()
 	rc.sim.drop(p)
 }
 
@@ -455,6 +472,10 @@ func (rc *roomCore) removePlayer(p *Player, why LeaveReason) {
 	p.forgetSent(rc.ring)
 	rc.e.sessions.remove(p)
 	rc.e.metrics.Players.Add(-1)
+	if p.dropped {
+		rc.away--
+		rc.e.metrics.PlayersAway.Add(-1)
+	}
 	if len(rc.players) == 0 {
 		rc.emptySince = rc.clock.Now()
 	}
@@ -684,6 +705,8 @@ func (rc *roomCore) end(why EndReason) {
 	case CodeShutdown:
 		status = ws.StatusGoingAway
 	}
+	rc.e.metrics.PlayersAway.Add(-int64(rc.away))
+	rc.away = 0
 	for _, p := range rc.players {
 		p.left = true
 		rc.e.sessions.remove(p)
