@@ -448,7 +448,7 @@ func TestCountsSayConnectedPlayersAndHeldSeatsApart(t *testing.T) {
 			t.Fatal(err)
 		}
 		var body struct {
-			Rooms []struct{ Players, Held int } `json:"rooms"`
+			Rooms []struct{ Players, Held int }          `json:"rooms"`
 			Games map[string]struct{ Players, Held int } `json:"games"`
 		}
 		err = json.NewDecoder(resp.Body).Decode(&body)
