@@ -189,7 +189,7 @@ var echoOptions = ws.AcceptOptions{
 	Limits: ws.Limits{
 		MaxFrameSize:   16 << 20,
 		MaxMessageSize: 16 << 20,
-		MaxQueuedBytes: 16 << 20, // one message: the echo loop flushes each before reading on
+		MaxQueuedBytes: 16 << 20,        // one message: the echo loop flushes each before reading on
 		WriteTimeout:   5 * time.Second, // a peer that reads nothing of its echo for 5 s is gone
 		MemoryBudget:   echoBudget,
 		InflateBurst:   32 << 20,
