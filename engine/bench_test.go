@@ -149,7 +149,7 @@ func benchTick(tb testing.TB, rc *roomCore, players []*Player, input []byte, dec
 	for _, p := range players {
 		br.reset(input)
 		dec.Reset(br)
-		if err := rc.sim.pushInput(p, rc.tick+1, state.View{}, dec, &br.scratch); err != nil {
+		if err := rc.sim.pushInput(p, rc.tick+1, state.View{}, input, dec, &br.scratch); err != nil {
 			tb.Fatal(err)
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"reflect"
 	"slices"
 	"sort"
 	"sync"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/lithammer/shortuuid/v4"
 
+	"github.com/rallypoint/rallypoint/internal/msgcheck"
 	"github.com/rallypoint/rallypoint/match"
 	"github.com/rallypoint/rallypoint/net/ws"
 	"github.com/rallypoint/rallypoint/state"
@@ -400,8 +402,9 @@ func Register[I any](e *Engine, name string, cfg RoomConfig, newGame func() Game
 	if _, dup := e.games[name]; dup {
 		return fmt.Errorf("engine: game %q registered twice", name)
 	}
+	schema := msgcheck.For(reflect.TypeFor[I]())
 	e.games[name] = &registration{name: name, cfg: cfg, newRoom: func(rc *roomCore) sim {
-		return &Room[I]{core: rc, game: newGame()}
+		return &Room[I]{core: rc, game: newGame(), schema: schema}
 	}}
 	return nil
 }

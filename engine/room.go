@@ -26,9 +26,11 @@ type sim interface {
 	leave(p *Player, why LeaveReason)
 	// forgetInputs drops p's queued inputs (a seat taken over by a new connection).
 	forgetInputs(p *Player)
-	// pushInput decodes one input on the connection's goroutine and queues it for the tick.
-	// scratch is the caller's reusable decoding space, so that decoding does not allocate.
-	pushInput(p *Player, seq uint32, view state.View, dec *msgpack.Decoder, scratch *any) error
+	// pushInput decodes one input on the connection's goroutine and queues it for the tick:
+	// raw holds the input (and whatever follows it in the message), dec is positioned at
+	// its start. scratch is the caller's reusable decoding space, so that decoding does not
+	// allocate.
+	pushInput(p *Player, seq uint32, view state.View, raw []byte, dec *msgpack.Decoder, scratch *any) error
 	update()
 	snapshot(b *state.Builder)
 	view(p *Player) (state.ViewKey, state.Filter)

@@ -107,7 +107,8 @@ func (s *session) handle(data []byte) bool {
 		if p == nil {
 			return s.fail(CodeNotJoined, "join a room before sending input")
 		}
-		if err := p.room.sim.pushInput(p, uint32(seq), view, s.dec, &s.scratch); err != nil {
+		at := s.br.Size() - int64(s.br.Len()) // where the input starts (the decoder does not buffer a bytes.Reader)
+		if err := p.room.sim.pushInput(p, uint32(seq), view, data[at:], s.dec, &s.scratch); err != nil {
 			if errors.Is(err, errInputDropped) {
 				// Silently: the input acknowledgement tells the client what was applied, and
 				// its reconciliation corrects the prediction.
@@ -116,6 +117,9 @@ func (s *session) handle(data []byte) bool {
 				return true
 			}
 			e := asError(err, CodeMalformed)
+			if e.Code == CodeMalformed {
+				return s.malformed(e.Message)
+			}
 			return s.fail(e.Code, e.Message)
 		}
 		s.ack(p, ack)
