@@ -257,6 +257,9 @@ type registration struct {
 	name    string
 	cfg     RoomConfig
 	newRoom func(rc *roomCore) sim
+	// emptyWarned is set once a room of the game has sent its players a snapshot without
+	// a single entity, and said so in the log (roomCore.sendSnapshots).
+	emptyWarned atomic.Bool
 }
 
 // Engine hosts rooms of registered games and serves players over WebSocket. It is an
@@ -454,6 +457,7 @@ func (e *Engine) createRoom(game string, opts CreateOptions, by creator) (*roomC
 	}
 	rc := newRoomCore(e, game, reg.cfg, opts)
 	rc.sim = reg.newRoom(rc)
+	rc.emptyWarned = &reg.emptyWarned
 	e.rooms[rc.id] = rc
 	e.mu.Unlock()
 	if opts.Private {

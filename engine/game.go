@@ -10,7 +10,8 @@ import (
 // factory given to Register and calls every method on that room's goroutine, one at a time:
 // game code never takes a lock, and the game's own struct fields are its typed state.
 //
-// Embed Hooks[I] to get no-op versions of the optional methods.
+// Embed Hooks[I] to get no-op versions of the optional methods. Update and Snapshot are
+// not among them: a game without them would compile and show its players nothing.
 type Game[I any] interface {
 	// Start runs once before the first tick. An error ends the room before anyone joins.
 	Start(r *Room[I]) error
@@ -28,7 +29,10 @@ type Game[I any] interface {
 	// Update advances the simulation by one fixed step, r.DT(), with the inputs that arrived
 	// since the previous tick, in arrival order.
 	Update(r *Room[I], inputs []Input[I])
-	// Snapshot describes the replicated world at this tick. It runs at the snapshot rate.
+	// Snapshot describes the replicated world at this tick: b.Add each entity players see.
+	// It runs at the snapshot rate while a player is connected. A Snapshot that adds
+	// nothing while players are connected is logged once per game (a warning: the players
+	// see an empty world), since it is most often a forgotten b.Add.
 	Snapshot(r *Room[I], b *state.Builder)
 	// View says what a player sees: players with the same key must have the same filter, and
 	// then share encoded frames. Return (0, nil) for "everything".
@@ -41,7 +45,10 @@ type Game[I any] interface {
 }
 
 // Hooks gives a Game no-op versions of the optional methods: embed it and implement what
-// your game needs.
+// your game needs, Update and Snapshot at least. Snapshot has no no-op here on purpose: a
+// game that embedded one and forgot its own compiled, ran, and sent every player an empty
+// world without a word (issue 12). A game with nothing to replicate (events only) says so
+// with an empty Snapshot of its own.
 type Hooks[I any] struct{}
 
 func (Hooks[I]) Start(*Room[I]) error                                 { return nil }
@@ -49,7 +56,6 @@ func (Hooks[I]) Join(*Room[I], *Player) error                         { return n
 func (Hooks[I]) Drop(*Room[I], *Player)                               {}
 func (Hooks[I]) Rejoin(*Room[I], *Player)                             {}
 func (Hooks[I]) Leave(*Room[I], *Player, LeaveReason)                 {}
-func (Hooks[I]) Snapshot(*Room[I], *state.Builder)                    {}
 func (Hooks[I]) View(*Room[I], *Player) (state.ViewKey, state.Filter) { return 0, nil }
 func (Hooks[I]) Request(*Room[I], *Player, string, msgpack.RawMessage) (any, error) {
 	return nil, Reject("this game serves no requests")

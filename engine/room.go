@@ -111,6 +111,9 @@ type roomCore struct {
 	code       string // join code of a private room
 	info       atomic.Pointer[RoomInfo]
 	publicTick atomic.Uint32 // rc.tick, for other goroutines (pongs)
+	// emptyWarned is the game's (registration.emptyWarned): an empty snapshot is logged
+	// once per game, not per room. nil for rooms built by hand in tests.
+	emptyWarned *atomic.Bool
 
 	// Owned by the room goroutine.
 	players    []*Player
@@ -535,6 +538,13 @@ func (rc *roomCore) sendSnapshots() {
 	b.Begin(tick)
 	rc.sim.snapshot(b)
 	snap := b.Finish()
+	if snap.Len() == 0 && rc.emptyWarned != nil && rc.emptyWarned.CompareAndSwap(false, true) {
+		// Most often a Snapshot that forgets b.Add: the game runs and its players see
+		// nothing, which nobody notices without a word. Once per game: a game whose world
+		// is empty at times would otherwise say it in every room.
+		rc.log.Warn("the game's Snapshot added no entity while players are connected: they see an empty world (a Snapshot that never calls b.Add?); logged once per game",
+			"tick", rc.tick, "players", len(rc.players))
+	}
 	rc.ring.Push(snap)
 	for _, p := range rc.players {
 		conn := p.conn.Load()
