@@ -3,10 +3,12 @@ package engine_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http/httptest"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -758,5 +760,52 @@ func TestAnEmptySnapshotIsLoggedOncePerGame(t *testing.T) {
 	}
 	if n := count("tally"); n != 0 {
 		t.Fatalf("%d warnings for a game with entities", n)
+	}
+}
+
+// farewell records who Terminate and Leave see.
+type farewell struct {
+	engine.Hooks[int]
+	log *gameLog
+}
+
+func (g *farewell) Update(*engine.Room[int], []engine.Input[int]) {}
+func (g *farewell) Snapshot(_ *engine.Room[int], b *state.Builder) {
+	b.Add(1, 1, &score{1})
+}
+func (g *farewell) Leave(_ *engine.Room[int], p *engine.Player, why engine.LeaveReason) {
+	g.log.add("leave:" + why.String())
+}
+func (g *farewell) Terminate(r *engine.Room[int], why engine.EndReason) {
+	g.log.add(fmt.Sprintf("terminate:%d players", len(r.Players())))
+}
+
+// TestTerminateSeesThePlayersSeatedAtTheEnd: when a room ends, the players still seated get
+// no Leave (there was a LeftRoomEnded reason for it, never given, issue 12); Terminate lists
+// them in r.Players(), connected or within their grace period.
+func TestTerminateSeesThePlayersSeatedAtTheEnd(t *testing.T) {
+	te := startEngine(t, engine.RoomConfig{}, engine.Options{})
+	log := &gameLog{}
+	if err := engine.Register(te.e, "farewell", engine.RoomConfig{Grace: time.Minute}, func() engine.Game[int] { return &farewell{log: log} }); err != nil {
+		t.Fatal(err)
+	}
+	a, b := te.dial(t), te.dial(t)
+	j, err := a.Join(ctx5(t), engine.JoinOptions{Game: "farewell"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Join(ctx5(t), engine.JoinOptions{Room: j.Room}); err != nil {
+		t.Fatal(err)
+	}
+	b.Conn().CloseNow() // b's seat is held
+	waitFor(t, "b's seat held", func() bool { info, _ := te.e.Room(j.Room); return info.Held == 1 })
+	te.e.EndRoom(j.Room, "closing time")
+	if ev := waitEvent(t, a, engine.KindLeft); ev.Code != engine.CodeRoomEnded {
+		t.Fatalf("a was told %+v", ev)
+	}
+	log.mu.Lock()
+	defer log.mu.Unlock()
+	if !slices.Equal(log.events, []string{"terminate:2 players"}) {
+		t.Fatalf("hooks at the end: %v", log.events)
 	}
 }

@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"fmt"
+
 	"github.com/vmihailenco/msgpack/v5"
 
 	"github.com/rallypoint/rallypoint/state"
@@ -24,7 +26,8 @@ type Game[I any] interface {
 	// Rejoin says a dropped player is back on a new connection, as the same Player.
 	Rejoin(r *Room[I], p *Player)
 	// Leave says a player is gone for good: they left, their grace period ended, or they were
-	// kicked. The Player must not be used afterwards.
+	// kicked. The Player must not be used afterwards. When the room ends, Leave is not
+	// called for the players still seated: Terminate is, with r.Players() still listing them.
 	Leave(r *Room[I], p *Player, why LeaveReason)
 	// Update advances the simulation by one fixed step, r.DT(), with the inputs that arrived
 	// since the previous tick, in arrival order.
@@ -40,7 +43,9 @@ type Game[I any] interface {
 	// Request answers a client's request; the result is msgpack-encoded into the response.
 	// Return Reject(reason) to refuse it.
 	Request(r *Room[I], p *Player, name string, payload msgpack.RawMessage) (any, error)
-	// Terminate runs once when the room ends, for whatever reason.
+	// Terminate runs once when the room ends, for whatever reason. r.Players() are the
+	// players seated at the end (connected or not), who get no Leave: keep their results
+	// here. They are told (KindLeft) and disconnected once it returns.
 	Terminate(r *Room[I], why EndReason)
 }
 
@@ -78,15 +83,21 @@ type Input[I any] struct {
 type LeaveReason int
 
 const (
-	LeftByChoice    LeaveReason = iota // the client sent KindLeave or closed the connection cleanly
-	LeftTimeout                        // the grace period after a drop ended
-	LeftKicked                         // the game called Room.Kick
-	LeftRoomEnded                      // the room ended
-	LeftRateLimited                    // reserved: inputs beyond the per-tick bound are now dropped, not the player
+	LeftByChoice LeaveReason = iota // the client sent KindLeave
+	LeftTimeout                     // the grace period after a drop ended (a lost link, or a connection closed without KindLeave)
+	LeftKicked                      // the game called Room.Kick
 )
 
 func (w LeaveReason) String() string {
-	return [...]string{"left", "timed out", "kicked", "room ended", "rate limited"}[w]
+	switch w {
+	case LeftByChoice:
+		return "left"
+	case LeftTimeout:
+		return "timed out"
+	case LeftKicked:
+		return "kicked"
+	}
+	return fmt.Sprintf("LeaveReason(%d)", int(w))
 }
 
 // EndReason says why a room ended.

@@ -489,11 +489,8 @@ func (rc *roomCore) removePlayer(p *Player, why LeaveReason) {
 	rc.e.lobby.res.Release(p.session)
 	if c := p.conn.Swap(nil); c != nil {
 		code := CodeOK
-		switch why {
-		case LeftKicked:
+		if why == LeftKicked {
 			code = CodeRoomEnded
-		case LeftRateLimited:
-			code = CodeRateLimited
 		}
 		rc.e.writeMsg(c, KindLeft, uint64(code), why.String())
 	}
