@@ -252,16 +252,6 @@ func (rc *rawConn) closed(wait time.Duration) bool {
 
 func (rc *rawConn) Close() error { return rc.c.Close() }
 
-// deflated compresses p as one permessage-deflate message: a raw DEFLATE stream, flushed,
-// without the final empty stored block's 00 00 ff ff (RFC 7692 §7.2.1).
-func deflated(p []byte) []byte {
-	var b bytes.Buffer
-	w, _ := flate.NewWriter(&b, flate.BestCompression)
-	_, _ = w.Write(p)
-	_ = w.Flush()
-	return bytes.TrimSuffix(b.Bytes(), []byte{0, 0, 0xff, 0xff})
-}
-
 // bombs holds decompression bombs by inflated size, built once: a megabyte of zeros
 // deflates to about a kilobyte. They are built from 64 KiB of zeros at a time, under a
 // lock: the suite measures the memory of its own process, and 24 attackers each building

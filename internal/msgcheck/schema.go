@@ -419,9 +419,6 @@ func under(err error, seg string) error {
 	default:
 		fe.Path = seg + "." + fe.Path
 	}
-	if strings.HasPrefix(fe.Path, ".") {
-		fe.Path = fe.Path[1:]
-	}
 	return fe
 }
 

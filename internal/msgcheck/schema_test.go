@@ -52,7 +52,7 @@ type input struct {
 	Custom  custom               `msgpack:"custom"`
 	Tree    tree                 `msgpack:"tree"`
 	Skipped int8                 `msgpack:"-"`
-	hidden  int8                 //nolint:unused // unexported: never decoded
+	hidden  int8                 // unexported: never decoded, so never checked
 	ByName  map[int8]interface{} `msgpack:"by_id"`
 }
 
@@ -81,6 +81,7 @@ func TestSchemaNamesTheFieldAndRefusesWhatTheDecoderWouldWrap(t *testing.T) {
 		{"nil everywhere", map[string]any{"kind": nil, "row": nil, "moves": nil, "tree": nil, "ptr": nil}, "", "", ""},
 		{"unknown fields are skipped", map[string]any{"later": map[string]any{"a": []any{1, "x"}}, "row": 1}, "", "", ""},
 		{"an inlined field", map[string]any{"team": 3}, "", "", ""},
+		{"unexported and skipped fields are unknown names", map[string]any{"hidden": 500, "Skipped": "x", "-": 1}, "", "", ""},
 		{"an alias", map[string]any{"k": 7}, "", "", ""},
 		{"an int8 at its bounds", map[string]any{"row": -128}, "", "", ""},
 		{"integers for floats", map[string]any{"aim": 3, "moves": []any{map[string]any{"y": -2}}}, "", "", ""},
@@ -125,6 +126,9 @@ func TestSchemaNamesTheFieldAndRefusesWhatTheDecoderWouldWrap(t *testing.T) {
 				}
 				if decErr != nil {
 					t.Fatalf("the schema accepted what the decoder refuses: %v", decErr)
+				}
+				if decoded.hidden != 0 || decoded.Skipped != 0 {
+					t.Fatalf("the decoder set fields the schema ignores: %+v", decoded)
 				}
 				return
 			}

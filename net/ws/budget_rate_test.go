@@ -161,7 +161,7 @@ func TestCompressingALargeMessageAllocatesWhatItProduces(t *testing.T) {
 	p := make([]byte, 15<<20)
 	cw := getCompressor(15, 1)
 	defer cw.free()
-	buf, _ := cw.compressInto(p, true) // warm the compressor
+	_, _ = cw.compressInto(p, true) // warm the compressor
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
 	buf, ok := cw.compressInto(p, true)
