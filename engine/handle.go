@@ -51,6 +51,19 @@ func (r *Room[I]) Send(p *Player, name string, payload any) error {
 
 // Broadcast sends a reliable event to every connected player, encoded once.
 func (r *Room[I]) Broadcast(name string, payload any) error {
+	return r.broadcast(name, payload, r.core.players)
+}
+
+// BroadcastTo sends a reliable event to the listed players (a team, the players near an
+// explosion), encoded and framed once as Broadcast is, where a Send to each would encode it
+// once per player. Players not connected (dropped, within their grace period), gone, or of
+// another room are skipped; list a player once, or they get it as often as listed. The
+// list is only read: it may be the game's own, reused from tick to tick.
+func (r *Room[I]) BroadcastTo(players []*Player, name string, payload any) error {
+	return r.broadcast(name, payload, players)
+}
+
+func (r *Room[I]) broadcast(name string, payload any, to []*Player) error {
 	b, err := Marshal([]any{KindEvent, name, payload})
 	if err != nil {
 		return err
@@ -62,7 +75,10 @@ func (r *Room[I]) Broadcast(name string, payload any) error {
 	// One frame for everyone, written in parallel for large rooms: a crossword "word" event
 	// to 5,000 players is 5,000 syscalls, which on the room goroutine alone held up ticks.
 	conns := r.core.bcast[:0]
-	for _, p := range r.core.players {
+	for _, p := range to {
+		if p == nil || p.room != r.core || p.left {
+			continue
+		}
 		if c := p.conn.Load(); c != nil {
 			conns = append(conns, c)
 		}
@@ -90,6 +106,16 @@ func (r *Room[I]) Unlock() { r.core.locked = false; r.core.publishInfo() }
 func (r *Room[I]) SetMetadata(key, value string) {
 	r.core.metadata[key] = value
 	r.core.publishInfo()
+}
+
+// CreateOptions are the options the room was created with (by Engine.CreateRoom, a
+// client's {"create": true}, quick play or a match): whether it is private, and the
+// metadata it started with. SetMetadata changes the listing, not these. The Metadata map is
+// a copy.
+func (r *Room[I]) CreateOptions() CreateOptions {
+	o := r.core.created
+	o.Metadata = copyMeta(o.Metadata)
+	return o
 }
 
 // Stats are the room's loop statistics.

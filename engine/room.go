@@ -108,7 +108,8 @@ type roomCore struct {
 	work []command     // the loop's swap buffer
 	wake chan struct{} // while the room sleeps: closed by enqueue and requestStop
 
-	code       string // join code of a private room
+	code       string        // join code of a private room
+	created    CreateOptions // as given, Metadata copied (Room.CreateOptions)
 	info       atomic.Pointer[RoomInfo]
 	publicTick atomic.Uint32 // rc.tick, for other goroutines (pongs)
 	// emptyWarned is the game's (registration.emptyWarned): an empty snapshot is logged
@@ -149,6 +150,7 @@ func newRoomCore(e *Engine, game string, cfg RoomConfig, opts CreateOptions) *ro
 		frames:   state.NewFrameCache[*ws.PreparedMessage](cfg.FrameCacheSize),
 		private:  opts.Private,
 		metadata: copyMeta(opts.Metadata),
+		created:  CreateOptions{Private: opts.Private, Metadata: copyMeta(opts.Metadata)},
 		nextID:   1,
 		stats:    newRoomStats(),
 	}
