@@ -6,6 +6,7 @@ import (
 	"math"
 	"net"
 	"os"
+	"reflect"
 	"slices"
 	"strconv"
 	"sync"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/vmihailenco/msgpack/v5"
 
+	"github.com/rallypoint/rallypoint/internal/msgcheck"
 	"github.com/rallypoint/rallypoint/net/ws"
 	"github.com/rallypoint/rallypoint/state"
 )
@@ -121,7 +123,7 @@ func benchRoom(tb testing.TB, n, views int) (*roomCore, []*Player) {
 	e := New(Options{Clock: &FakeClock{}, Logger: slog.New(slog.DiscardHandler)})
 	cfg, _ := RoomConfig{TickRate: 60, SnapshotRate: 30, MaxPlayers: n, EmptyTimeout: -1, MaxInputsPerTick: 1 << 20}.withDefaults()
 	rc := newRoomCore(e, "arena", cfg, CreateOptions{})
-	rc.sim = &Room[arenaInput]{core: rc, game: &arena{views: views}}
+	rc.sim = &Room[arenaInput]{core: rc, game: &arena{views: views}, schema: msgcheck.For(reflect.TypeFor[arenaInput]())}
 	if err := rc.sim.start(); err != nil {
 		tb.Fatal(err)
 	}
@@ -149,7 +151,7 @@ func benchTick(tb testing.TB, rc *roomCore, players []*Player, input []byte, dec
 	for _, p := range players {
 		br.reset(input)
 		dec.Reset(br)
-		if err := rc.sim.pushInput(p, rc.tick+1, state.View{}, dec, &br.scratch); err != nil {
+		if err := rc.sim.pushInput(p, rc.tick+1, state.View{}, input, dec, &br.scratch); err != nil {
 			tb.Fatal(err)
 		}
 	}

@@ -1,7 +1,10 @@
 package engine_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -9,6 +12,7 @@ import (
 	"net/http/httptest"
 	"net/netip"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/rallypoint/rallypoint/engine"
@@ -283,5 +287,66 @@ func TestPublicHostsRefuseDNSRebinding(t *testing.T) {
 				t.Fatalf("OriginsRefused = %d", refused)
 			}
 		})
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for a logger's concurrent writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestRefusedOriginsAreLoggedRateLimited: a page on another origin used to meet only
+// "connection closed", with nothing in the server's log (issue 12). Each refusal is answered
+// 403 with the reason in the body (which curl and operators read; a browser does not expose
+// it), counted, and logged with the origin and the host, at most 5 lines per 10 s: a hostile
+// page can make every visitor's browser try.
+func TestRefusedOriginsAreLoggedRateLimited(t *testing.T) {
+	var logs syncBuffer
+	te := startEngine(t, engine.RoomConfig{}, engine.Options{Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
+	addr := strings.TrimPrefix(te.url, "ws://")
+	const tries = 8
+	for range tries {
+		h := http.Header{}
+		h.Set("Origin", "https://evil.test")
+		_, resp, err := ws.Dial(ctx5(t), te.url, &ws.DialOptions{Header: h, Subprotocols: []string{engine.Subprotocol}})
+		if err == nil || resp == nil {
+			t.Fatalf("a foreign origin was not refused before the upgrade: %v", err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != http.StatusForbidden || !strings.Contains(string(body), `origin not allowed: "evil.test" is not "`+addr+`"`) {
+			t.Fatalf("refusal %d %q", resp.StatusCode, body)
+		}
+	}
+	if n := te.e.Metrics().OriginsRefused.Load(); n != tries {
+		t.Fatalf("OriginsRefused = %d, want %d", n, tries)
+	}
+	var lines []map[string]any
+	for _, l := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(l), &m); err != nil {
+			t.Fatalf("log line %q: %v", l, err)
+		}
+		if m["msg"] == "refused a browser connection for its origin" {
+			lines = append(lines, m)
+		}
+	}
+	if len(lines) != 5 {
+		t.Fatalf("%d log lines for %d refusals, want the first 5: %v", len(lines), tries, lines)
+	}
+	if l := lines[0]; l["level"] != "WARN" || l["origin"] != "https://evil.test" || l["host"] != addr || !strings.Contains(fmt.Sprint(l["reason"]), "evil.test") {
+		t.Fatalf("log line %v lacks the level, origin, host or reason", l)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"reflect"
 	"slices"
 	"sort"
 	"sync"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/lithammer/shortuuid/v4"
 
+	"github.com/rallypoint/rallypoint/internal/msgcheck"
 	"github.com/rallypoint/rallypoint/match"
 	"github.com/rallypoint/rallypoint/net/ws"
 	"github.com/rallypoint/rallypoint/state"
@@ -255,6 +257,9 @@ type registration struct {
 	name    string
 	cfg     RoomConfig
 	newRoom func(rc *roomCore) sim
+	// emptyWarned is set once a room of the game has sent its players a snapshot without
+	// a single entity, and said so in the log (roomCore.sendSnapshots).
+	emptyWarned atomic.Bool
 }
 
 // Engine hosts rooms of registered games and serves players over WebSocket. It is an
@@ -400,8 +405,9 @@ func Register[I any](e *Engine, name string, cfg RoomConfig, newGame func() Game
 	if _, dup := e.games[name]; dup {
 		return fmt.Errorf("engine: game %q registered twice", name)
 	}
+	schema := msgcheck.For(reflect.TypeFor[I]())
 	e.games[name] = &registration{name: name, cfg: cfg, newRoom: func(rc *roomCore) sim {
-		return &Room[I]{core: rc, game: newGame()}
+		return &Room[I]{core: rc, game: newGame(), schema: schema}
 	}}
 	return nil
 }
@@ -451,6 +457,7 @@ func (e *Engine) createRoom(game string, opts CreateOptions, by creator) (*roomC
 	}
 	rc := newRoomCore(e, game, reg.cfg, opts)
 	rc.sim = reg.newRoom(rc)
+	rc.emptyWarned = &reg.emptyWarned
 	e.rooms[rc.id] = rc
 	e.mu.Unlock()
 	if opts.Private {

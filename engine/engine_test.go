@@ -3,10 +3,12 @@ package engine_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http/httptest"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -468,6 +470,8 @@ type slowGame struct {
 	done  chan *engine.RoomStats
 }
 
+func (g *slowGame) Snapshot(*engine.Room[int], *state.Builder) {} // nothing to replicate
+
 func (g *slowGame) Update(r *engine.Room[int], _ []engine.Input[int]) {
 	switch r.Tick() {
 	case 500:
@@ -710,5 +714,98 @@ func TestResumedSeatNumbersInputsAfresh(t *testing.T) {
 	waitFor(t, "score 7 after resume", func() bool { v, _ := scoreOf(b, j.Player); return v == 7 })
 	if seq, _ := b.InputAck(); seq != 1 {
 		t.Fatalf("after resuming and sending input 1, the server acknowledges input %d", seq)
+	}
+}
+
+// blank is a game whose Snapshot forgets to add anything.
+type blank struct{ engine.Hooks[int] }
+
+func (blank) Update(*engine.Room[int], []engine.Input[int]) {}
+func (blank) Snapshot(*engine.Room[int], *state.Builder)    {}
+
+// TestAnEmptySnapshotIsLoggedOncePerGame: a game that showed its players nothing used to do
+// so silently (issue 12). A game can no longer leave Snapshot out (Hooks has none to embed:
+// that is a compile error), and a Snapshot that adds no entity while players are connected
+// is logged, once per game however many rooms it runs; a game with entities is not.
+func TestAnEmptySnapshotIsLoggedOncePerGame(t *testing.T) {
+	var logs syncBuffer
+	te := startEngine(t, engine.RoomConfig{TickRate: 20}, engine.Options{Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
+	if err := engine.Register(te.e, "blank", engine.RoomConfig{TickRate: 20}, func() engine.Game[int] { return blank{} }); err != nil {
+		t.Fatal(err)
+	}
+	const warning = "the game's Snapshot added no entity"
+	count := func(game string) int {
+		n := 0
+		for _, l := range strings.Split(logs.String(), "\n") {
+			if strings.Contains(l, warning) && strings.Contains(l, `"game":"`+game+`"`) {
+				n++
+			}
+		}
+		return n
+	}
+	for range 2 { // two rooms of each game, each with a player who gets snapshots
+		for _, game := range []string{"blank", "tally"} {
+			c := te.dial(t)
+			j, err := c.Join(ctx5(t), engine.JoinOptions{Game: game, Create: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := c.WaitSnapshot(ctx5(t), j.Tick+2); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if n := count("blank"); n != 1 {
+		t.Fatalf("%d warnings for the game with empty snapshots, want 1:\n%s", n, logs.String())
+	}
+	if n := count("tally"); n != 0 {
+		t.Fatalf("%d warnings for a game with entities", n)
+	}
+}
+
+// farewell records who Terminate and Leave see.
+type farewell struct {
+	engine.Hooks[int]
+	log *gameLog
+}
+
+func (g *farewell) Update(*engine.Room[int], []engine.Input[int]) {}
+func (g *farewell) Snapshot(_ *engine.Room[int], b *state.Builder) {
+	b.Add(1, 1, &score{1})
+}
+func (g *farewell) Leave(_ *engine.Room[int], p *engine.Player, why engine.LeaveReason) {
+	g.log.add("leave:" + why.String())
+}
+func (g *farewell) Terminate(r *engine.Room[int], why engine.EndReason) {
+	g.log.add(fmt.Sprintf("terminate:%d players", len(r.Players())))
+}
+
+// TestTerminateSeesThePlayersSeatedAtTheEnd: when a room ends, the players still seated get
+// no Leave (there was a LeftRoomEnded reason for it, never given, issue 12); Terminate lists
+// them in r.Players(), connected or within their grace period.
+func TestTerminateSeesThePlayersSeatedAtTheEnd(t *testing.T) {
+	te := startEngine(t, engine.RoomConfig{}, engine.Options{})
+	log := &gameLog{}
+	if err := engine.Register(te.e, "farewell", engine.RoomConfig{Grace: time.Minute}, func() engine.Game[int] { return &farewell{log: log} }); err != nil {
+		t.Fatal(err)
+	}
+	a, b := te.dial(t), te.dial(t)
+	j, err := a.Join(ctx5(t), engine.JoinOptions{Game: "farewell"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Join(ctx5(t), engine.JoinOptions{Room: j.Room}); err != nil {
+		t.Fatal(err)
+	}
+	b.Conn().CloseNow() // b's seat is held
+	waitFor(t, "b's seat held", func() bool { info, _ := te.e.Room(j.Room); return info.Held == 1 })
+	te.e.EndRoom(j.Room, "closing time")
+	if ev := waitEvent(t, a, engine.KindLeft); ev.Code != engine.CodeRoomEnded {
+		t.Fatalf("a was told %+v", ev)
+	}
+	log.mu.Lock()
+	defer log.mu.Unlock()
+	if !slices.Equal(log.events, []string{"terminate:2 players"}) {
+		t.Fatalf("hooks at the end: %v", log.events)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/vmihailenco/msgpack/v5"
 
 	"github.com/rallypoint/rallypoint/engine"
+	"github.com/rallypoint/rallypoint/state"
 )
 
 // fragileInput has a custom decoder with bugs that the input's first element chooses.
@@ -47,6 +48,8 @@ type fragile struct {
 	engine.Hooks[fragileInput]
 	total *atomic.Int64
 }
+
+func (g *fragile) Snapshot(*engine.Room[fragileInput], *state.Builder) {} // nothing to replicate
 
 func (g *fragile) Update(_ *engine.Room[fragileInput], inputs []engine.Input[fragileInput]) {
 	for _, in := range inputs {

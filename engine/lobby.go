@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
@@ -76,15 +77,23 @@ type MatchmakingOptions struct {
 }
 
 // EnableMatchmaking starts the in-memory matchmaker. Clients then queue with [7, req, opts]
-// and get [25, ticket, room, reservation, ttl_ms] when matched (PROTOCOL.md).
+// and get [25, ticket, room, reservation, ttl_ms] when matched (PROTOCOL.md). Each queue must
+// name a registered game whose rooms seat at least the queue's MaxPlayers.
 func (e *Engine) EnableMatchmaking(opts MatchmakingOptions) error {
 	l := e.lobby
 	for _, q := range opts.Queues {
 		e.mu.Lock()
-		_, ok := e.games[q.Mode]
+		reg, ok := e.games[q.Mode]
 		e.mu.Unlock()
 		if !ok {
 			return errors.New("engine: matchmaking queue " + strconv.Quote(q.Mode) + " names no registered game")
+		}
+		// A match is seated in one room: a queue that can match more players than a room
+		// seats would reserve seats the room then refuses ("room full") to the players last
+		// to arrive.
+		if q.MaxPlayers > reg.cfg.MaxPlayers {
+			return fmt.Errorf("engine: matchmaking queue %q: MaxPlayers %d exceeds the %d seats of a %q room (RoomConfig.MaxPlayers)",
+				q.Mode, q.MaxPlayers, reg.cfg.MaxPlayers, q.Mode)
 		}
 	}
 	mm, err := match.NewLocal(match.Options{
@@ -179,12 +188,12 @@ func (e *Engine) room(id string) *roomCore {
 	return e.rooms[id]
 }
 
-// entryOf is a room's directory entry: reserved seats count as taken.
-func (rc *roomCore) entry() match.Entry {
-	pending, _ := rc.e.lobby.res.Count(rc.id)
+// entry is a room's directory entry: connected players, and the seats held for dropped
+// players and reserved for matched ones (taken, not free).
+func (rc *roomCore) entry(info *RoomInfo) match.Entry {
 	return match.Entry{
-		ID: rc.id, Game: rc.game, Players: len(rc.players) + pending, MaxPlayers: rc.cfg.MaxPlayers,
-		Locked: rc.locked || rc.ended, Private: rc.private, Metadata: copyMeta(rc.metadata),
+		ID: rc.id, Game: rc.game, Players: info.Players, Held: info.Held, MaxPlayers: rc.cfg.MaxPlayers,
+		Locked: rc.locked || rc.ended, Private: rc.private, Metadata: info.Metadata,
 	}
 }
 
@@ -198,10 +207,11 @@ const (
 )
 
 // RoomsHandler serves the room listing as JSON: GET ?game=G&free=N&sort=free|players|created
-// &limit=N&meta.KEY=VALUE answers {"rooms": [...], "games": {G: {"rooms": n, "players": p}}}:
-// the first page of rooms (limit, default DefaultRoomsPage, at most MaxRoomsPage) and, for
-// each game, how many rooms and players pass the filter in all, for a lobby that shows
-// counts. Private rooms are never listed or counted.
+// &limit=N&meta.KEY=VALUE answers {"rooms": [...], "games": {G: {"rooms": n, "players": p,
+// "held": h}}}: the first page of rooms (limit, default DefaultRoomsPage, at most
+// MaxRoomsPage) and, for each game, how many rooms, connected players and held seats pass
+// the filter in all, for a lobby that shows counts. Private rooms are never listed or
+// counted.
 func (e *Engine) RoomsHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
@@ -233,17 +243,20 @@ func (e *Engine) RoomsHandler() http.Handler {
 	})
 }
 
+// roomJSON is a room in /rooms and in the lobby feed: players connected, and the seats held
+// for players who dropped (within their grace period) or were matched and have not joined.
 type roomJSON struct {
 	ID         string            `json:"id" msgpack:"id"`
 	Game       string            `json:"game" msgpack:"game"`
 	Players    int               `json:"players" msgpack:"players"`
+	Held       int               `json:"held" msgpack:"held"`
 	MaxPlayers int               `json:"max_players" msgpack:"max_players"`
 	Locked     bool              `json:"locked" msgpack:"locked"`
 	Metadata   map[string]string `json:"metadata" msgpack:"metadata"`
 }
 
 func toJSON(en match.Entry) roomJSON {
-	return roomJSON{ID: en.ID, Game: en.Game, Players: en.Players, MaxPlayers: en.MaxPlayers, Locked: en.Locked, Metadata: en.Metadata}
+	return roomJSON{ID: en.ID, Game: en.Game, Players: en.Players, Held: en.Held, MaxPlayers: en.MaxPlayers, Locked: en.Locked, Metadata: en.Metadata}
 }
 
 func newSessionID() string { return shortuuid.New() }

@@ -2,6 +2,7 @@ package engine_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -351,4 +352,150 @@ func TestRoomsListingIsPaged(t *testing.T) {
 			t.Fatalf("GET /rooms%s: %d rooms listed, totals %+v, %v; want %d listed of %d", tt.query, len(body.Rooms), body.Games, err, tt.want, n)
 		}
 	}
+}
+
+// TestMatchmakingRefusesQueuesLargerThanTheRoom: a queue that could match more players than
+// the game's rooms seat used to be accepted; 4 players matched into a 2-seat room, and the 2
+// refused "room full" could not queue again (issue 12). EnableMatchmaking now refuses it.
+func TestMatchmakingRefusesQueuesLargerThanTheRoom(t *testing.T) {
+	tests := []struct {
+		name    string
+		queue   match.QueueConfig
+		wantErr string // "" for accepted
+	}{
+		{"as large as the room", match.QueueConfig{Mode: "tally", MinPlayers: 2, MaxPlayers: 2}, ""},
+		{"smaller than the room", match.QueueConfig{Mode: "tally", MinPlayers: 1, MaxPlayers: 1}, ""},
+		{"larger than the room", match.QueueConfig{Mode: "tally", MinPlayers: 2, MaxPlayers: 4}, `MaxPlayers 4 exceeds the 2 seats of a "tally" room`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			te := startEngine(t, engine.RoomConfig{MaxPlayers: 2}, engine.Options{})
+			err := te.e.EnableMatchmaking(engine.MatchmakingOptions{Queues: []match.QueueConfig{tt.queue}})
+			switch {
+			case tt.wantErr == "" && err != nil:
+				t.Fatalf("refused: %v", err)
+			case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
+				t.Fatalf("EnableMatchmaking answered %v, want an error saying %q", err, tt.wantErr)
+			case tt.wantErr != "" && te.e.Matchmaker() != nil:
+				t.Fatal("a refused configuration left a matchmaker running")
+			}
+		})
+	}
+}
+
+// TestPlayerRefusedAfterAMatchMayQueueAgain: a matched player whose join is refused (here by
+// the game; a full or locked room, or one that ended, alike) is released: the seat it
+// claimed goes back, and it may queue again rather than being told it "holds a seat".
+func TestPlayerRefusedAfterAMatchMayQueueAgain(t *testing.T) {
+	te := startEngine(t, engine.RoomConfig{MaxPlayers: 4}, engine.Options{})
+	enableMatchmaking(t, te, match.QueueConfig{MinPlayers: 2, MaxPlayers: 2}, 0)
+	a, b := te.dial(t), te.dial(t)
+	for _, c := range []*client.Client{a, b} {
+		if _, err := c.Match(ctx5(t), engine.MatchOptions{Game: "tally"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ma := waitEvent(t, a, engine.KindMatched)
+	waitEvent(t, b, engine.KindMatched)
+	meta, _ := msgpack.Marshal("mallory") // tally refuses mallories
+	_, err := a.Join(ctx5(t), engine.JoinOptions{Reservation: ma.Reservation, Meta: meta})
+	var e *engine.Error
+	if !asError(err, &e) || e.Code != engine.CodeRefused {
+		t.Fatalf("the refused join answered %v", err)
+	}
+	if pending, claimed := te.e.Reservations().Count(ma.Room); pending != 1 || claimed != 0 {
+		t.Fatalf("seats of the room after the refusal: %d reserved (b's), %d claimed; want 1 and 0", pending, claimed)
+	}
+	if _, err := a.Match(ctx5(t), engine.MatchOptions{Game: "tally"}); err != nil {
+		t.Fatalf("the refused player cannot queue again: %v", err)
+	}
+}
+
+// TestCountsSayConnectedPlayersAndHeldSeatsApart: a player whose link dropped keeps their
+// seat for the grace period, but is no longer a player in the room's counts: the listing
+// (RoomInfo, the directory, /rooms, the lobby feed) reports connected players and the held
+// seats separately, and the seat is still not free (issue 12: the page header and /rooms
+// counted players who had left).
+func TestCountsSayConnectedPlayersAndHeldSeatsApart(t *testing.T) {
+	te := startEngine(t, engine.RoomConfig{MaxPlayers: 2, Grace: 5 * time.Second}, engine.Options{})
+	srv := httptest.NewServer(te.e.RoomsHandler())
+	defer srv.Close()
+	watcher := te.dial(t)
+	if _, err := watcher.FollowLobby(ctx5(t), "tally"); err != nil {
+		t.Fatal(err)
+	}
+	a, b := te.dial(t), te.dial(t)
+	ja, err := a.Join(ctx5(t), engine.JoinOptions{Game: "tally"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Join(ctx5(t), engine.JoinOptions{Room: ja.Room}); err != nil {
+		t.Fatal(err)
+	}
+	type counts struct{ players, held int }
+	check := func(want counts) {
+		t.Helper()
+		waitFor(t, fmt.Sprintf("the room's info to say %+v", want), func() bool {
+			info, _ := te.e.Room(ja.Room)
+			return (counts{info.Players, info.Held}) == want
+		})
+		en, _ := te.e.Directory().Get(ja.Room)
+		if got := (counts{en.Players, en.Held}); got != want || en.FreeSeats() != 2-want.players-want.held {
+			t.Errorf("directory entry %+v, free %d; want %+v", got, en.FreeSeats(), want)
+		}
+		resp, err := http.Get(srv.URL + "?game=tally")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var body struct {
+			Rooms []struct{ Players, Held int }          `json:"rooms"`
+			Games map[string]struct{ Players, Held int } `json:"games"`
+		}
+		err = json.NewDecoder(resp.Body).Decode(&body)
+		resp.Body.Close()
+		if err != nil || len(body.Rooms) != 1 || (counts{body.Rooms[0].Players, body.Rooms[0].Held}) != want ||
+			(counts{body.Games["tally"].Players, body.Games["tally"].Held}) != want {
+			t.Errorf("/rooms: %+v, %v; want %+v", body, err, want)
+		}
+		// The feed's latest change for the room says the same.
+		var last struct{ Players, Held int }
+		for {
+			select {
+			case ev := <-watcher.Events():
+				if ev.Kind == engine.KindRoom {
+					var room struct {
+						Players int `msgpack:"players"`
+						Held    int `msgpack:"held"`
+					}
+					if err := msgpack.Unmarshal(ev.Payload, &room); err != nil {
+						t.Fatal(err)
+					}
+					last.Players, last.Held = room.Players, room.Held
+				}
+				continue
+			case <-time.After(100 * time.Millisecond):
+			}
+			break
+		}
+		if (counts{last.Players, last.Held}) != want {
+			t.Errorf("lobby feed's last change: %+v; want %+v", last, want)
+		}
+		if got := te.e.Metrics().PlayersAway.Load(); got != int64(want.held) {
+			t.Errorf("Metrics.PlayersAway = %d, want %d", got, want.held)
+		}
+	}
+	check(counts{2, 0})
+	a.Conn().CloseNow()
+	waitFor(t, "a's drop", func() bool { return te.log.has("drop") })
+	check(counts{1, 1})
+	// The held seat is taken: the room is full to a newcomer.
+	if _, err := te.dial(t).Join(ctx5(t), engine.JoinOptions{Room: ja.Room}); err == nil {
+		t.Error("a newcomer took the seat held for a dropped player")
+	}
+	if _, err := te.dial(t).Join(ctx5(t), engine.JoinOptions{Token: ja.Token}); err != nil {
+		t.Fatal(err)
+	}
+	check(counts{2, 0})
+	b.Leave()
+	check(counts{1, 0})
 }

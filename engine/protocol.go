@@ -39,7 +39,9 @@ const (
 	KindRoom     = 0x1A // [26, change, room]: a lobby feed change (0 added, 1 updated, 2 removed)
 )
 
-// Code is an error code carried by KindError, KindResponse and KindLeft.
+// Code is an error code carried by KindError, KindResponse and KindLeft. 14 is reserved: it
+// was "timed out", for a seat whose grace period ended, which no server sent (the player is
+// gone by then; a late resume gets CodeNotFound).
 type Code uint16
 
 const (
@@ -51,13 +53,12 @@ const (
 	CodeNotFound       Code = 5  // no such game, room, join code or resume token
 	CodeFull           Code = 6  // the room has no free seat
 	CodeLocked         Code = 7  // the room accepts no new players
-	CodeRateLimited    Code = 8  // too many requests waiting (the connection stays); a sustained message flood is closed with 1008
+	CodeRateLimited    Code = 8  // too many requests waiting (RoomConfig.MaxPendingRequests; the connection stays); a sustained message flood is closed with 1008 instead
 	CodeRoomEnded      Code = 9  // the room ended (the game ended it or the server is stopping)
 	CodeInternal       Code = 10 // the game failed; the room ended
 	CodeAlreadyJoined  Code = 11 // a connection is in one room at a time
 	CodeBadRequest     Code = 12 // the game rejected a request
 	CodeShutdown       Code = 13 // the server is shutting down
-	CodeTimeout        Code = 14 // the seat's grace period ended
 	CodeBusy           Code = 15 // already queued, matched or seated
 	CodeTooManyGuesses Code = 16 // too many wrong join codes; wait a minute
 	CodePrivate        Code = 17 // the room is private: join it with its code (or a reservation)
@@ -94,8 +95,6 @@ func (c Code) String() string {
 		return "bad request"
 	case CodeShutdown:
 		return "server shutting down"
-	case CodeTimeout:
-		return "timed out"
 	case CodeBusy:
 		return "busy"
 	case CodeTooManyGuesses:

@@ -26,9 +26,11 @@ type sim interface {
 	leave(p *Player, why LeaveReason)
 	// forgetInputs drops p's queued inputs (a seat taken over by a new connection).
 	forgetInputs(p *Player)
-	// pushInput decodes one input on the connection's goroutine and queues it for the tick.
-	// scratch is the caller's reusable decoding space, so that decoding does not allocate.
-	pushInput(p *Player, seq uint32, view state.View, dec *msgpack.Decoder, scratch *any) error
+	// pushInput decodes one input on the connection's goroutine and queues it for the tick:
+	// raw holds the input (and whatever follows it in the message), dec is positioned at
+	// its start. scratch is the caller's reusable decoding space, so that decoding does not
+	// allocate.
+	pushInput(p *Player, seq uint32, view state.View, raw []byte, dec *msgpack.Decoder, scratch *any) error
 	update()
 	snapshot(b *state.Builder)
 	view(p *Player) (state.ViewKey, state.Filter)
@@ -71,9 +73,14 @@ type joinResult struct {
 
 // RoomInfo describes a room for listings.
 type RoomInfo struct {
-	ID         string
-	Game       string
-	Players    int
+	ID   string
+	Game string
+	// Players are the players connected now.
+	Players int
+	// Held are the seats taken by no one connected: players who dropped, within their
+	// grace period (RoomConfig.Grace), and seats reserved for matched players who have not
+	// joined yet. Players + Held seats are taken; the rest are free.
+	Held       int
 	MaxPlayers int
 	Locked     bool
 	Private    bool
@@ -101,12 +108,17 @@ type roomCore struct {
 	work []command     // the loop's swap buffer
 	wake chan struct{} // while the room sleeps: closed by enqueue and requestStop
 
-	code       string // join code of a private room
+	code       string        // join code of a private room
+	created    CreateOptions // as given, Metadata copied (Room.CreateOptions)
 	info       atomic.Pointer[RoomInfo]
 	publicTick atomic.Uint32 // rc.tick, for other goroutines (pongs)
+	// emptyWarned is the game's (registration.emptyWarned): an empty snapshot is logged
+	// once per game, not per room. nil for rooms built by hand in tests.
+	emptyWarned *atomic.Bool
 
 	// Owned by the room goroutine.
 	players    []*Player
+	away       int // players in rc.players whose connection dropped (within their grace period)
 	nextID     uint32
 	tick       uint32
 	sched      schedule
@@ -138,6 +150,7 @@ func newRoomCore(e *Engine, game string, cfg RoomConfig, opts CreateOptions) *ro
 		frames:   state.NewFrameCache[*ws.PreparedMessage](cfg.FrameCacheSize),
 		private:  opts.Private,
 		metadata: copyMeta(opts.Metadata),
+		created:  CreateOptions{Private: opts.Private, Metadata: copyMeta(opts.Metadata)},
 		nextID:   1,
 		stats:    newRoomStats(),
 	}
@@ -153,14 +166,19 @@ func copyMeta(m map[string]string) map[string]string {
 	return out
 }
 
-// publishInfo makes the room's listing data visible to other goroutines.
+// publishInfo makes the room's listing data visible to other goroutines: after every change
+// of its seats (a join, a leave, a drop, a resume, a reservation made or ended), its lock or
+// its metadata.
 func (rc *roomCore) publishInfo() {
-	rc.info.Store(&RoomInfo{
-		ID: rc.id, Game: rc.game, Players: len(rc.players), MaxPlayers: rc.cfg.MaxPlayers,
-		Locked: rc.locked, Private: rc.private, Metadata: copyMeta(rc.metadata), Code: rc.code,
-	})
+	pending, _ := rc.e.lobby.res.Count(rc.id)
+	info := &RoomInfo{
+		ID: rc.id, Game: rc.game, Players: len(rc.players) - rc.away, Held: rc.away + pending,
+		MaxPlayers: rc.cfg.MaxPlayers, Locked: rc.locked, Private: rc.private,
+		Metadata: copyMeta(rc.metadata), Code: rc.code,
+	}
+	rc.info.Store(info)
 	if !rc.ended {
-		rc.e.lobby.dir.Update(rc.entry())
+		rc.e.lobby.dir.Update(rc.entry(info))
 	}
 }
 
@@ -409,6 +427,9 @@ func (rc *roomCore) handleRejoin(c *command) {
 	rc.sim.forgetInputs(p)
 	p.lastSeq = 0
 	if wasDropped {
+		rc.away--
+		rc.e.metrics.PlayersAway.Add(-1)
+		rc.publishInfo()
 		rc.sim.rejoin(p)
 	}
 	rc.sendJoined(p, c.req)
@@ -423,6 +444,9 @@ func (rc *roomCore) handleDrop(c *command) {
 	p.dropped = true
 	p.graceEnds = rc.clock.Now() + rc.cfg.Grace
 	p.forgetSent(rc.ring) // a resume starts from a full snapshot: nothing to hold for it
+	rc.away++
+	rc.e.metrics.PlayersAway.Add(1)
+	rc.publishInfo()
 	rc.sim.drop(p)
 }
 
@@ -455,6 +479,10 @@ func (rc *roomCore) removePlayer(p *Player, why LeaveReason) {
 	p.forgetSent(rc.ring)
 	rc.e.sessions.remove(p)
 	rc.e.metrics.Players.Add(-1)
+	if p.dropped {
+		rc.away--
+		rc.e.metrics.PlayersAway.Add(-1)
+	}
 	if len(rc.players) == 0 {
 		rc.emptySince = rc.clock.Now()
 	}
@@ -463,11 +491,8 @@ func (rc *roomCore) removePlayer(p *Player, why LeaveReason) {
 	rc.e.lobby.res.Release(p.session)
 	if c := p.conn.Swap(nil); c != nil {
 		code := CodeOK
-		switch why {
-		case LeftKicked:
+		if why == LeftKicked {
 			code = CodeRoomEnded
-		case LeftRateLimited:
-			code = CodeRateLimited
 		}
 		rc.e.writeMsg(c, KindLeft, uint64(code), why.String())
 	}
@@ -512,6 +537,13 @@ func (rc *roomCore) sendSnapshots() {
 	b.Begin(tick)
 	rc.sim.snapshot(b)
 	snap := b.Finish()
+	if snap.Len() == 0 && rc.emptyWarned != nil && rc.emptyWarned.CompareAndSwap(false, true) {
+		// Most often a Snapshot that forgets b.Add: the game runs and its players see
+		// nothing, which nobody notices without a word. Once per game: a game whose world
+		// is empty at times would otherwise say it in every room.
+		rc.log.Warn("the game's Snapshot added no entity while players are connected: they see an empty world (a Snapshot that never calls b.Add?); logged once per game",
+			"tick", rc.tick, "players", len(rc.players))
+	}
 	rc.ring.Push(snap)
 	for _, p := range rc.players {
 		conn := p.conn.Load()
@@ -684,6 +716,8 @@ func (rc *roomCore) end(why EndReason) {
 	case CodeShutdown:
 		status = ws.StatusGoingAway
 	}
+	rc.e.metrics.PlayersAway.Add(-int64(rc.away))
+	rc.away = 0
 	for _, p := range rc.players {
 		p.left = true
 		rc.e.sessions.remove(p)

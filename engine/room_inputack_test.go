@@ -176,7 +176,7 @@ func TestInputAckGoesOnlyWhenItChanged(t *testing.T) {
 			pp.seq++
 			pp.br.reset(pp.in)
 			pp.dec.Reset(pp.br)
-			if err := pp.rc.sim.pushInput(pp.p, pp.seq, state.View{}, pp.dec, &pp.br.scratch); err != nil {
+			if err := pp.rc.sim.pushInput(pp.p, pp.seq, state.View{}, pp.in, pp.dec, &pp.br.scratch); err != nil {
 				t.Fatal(err)
 			}
 		}

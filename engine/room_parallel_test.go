@@ -66,7 +66,7 @@ func TestLargeRoomSnapshotsReachEveryPlayer(t *testing.T) {
 	for i := 0; i < n; i += 3 { // every third player sends input 1
 		br.reset(in)
 		dec.Reset(br)
-		if err := rc.sim.pushInput(players[i], 1, state.View{}, dec, &br.scratch); err != nil {
+		if err := rc.sim.pushInput(players[i], 1, state.View{}, in, dec, &br.scratch); err != nil {
 			t.Fatal(err)
 		}
 	}

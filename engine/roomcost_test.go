@@ -15,6 +15,7 @@ import (
 	"github.com/rallypoint/rallypoint/engine"
 	"github.com/rallypoint/rallypoint/examples/shooter"
 	"github.com/rallypoint/rallypoint/net/ws"
+	"github.com/rallypoint/rallypoint/state"
 )
 
 // liveBytes is the heap in use plus goroutine stacks after a full collection: what the
@@ -77,6 +78,7 @@ func costEngine(tb testing.TB) *engine.Engine {
 type idleGame struct{ engine.Hooks[int] }
 
 func (*idleGame) Update(*engine.Room[int], []engine.Input[int]) {}
+func (*idleGame) Snapshot(*engine.Room[int], *state.Builder)    {}
 
 // roomCost creates n rooms of game with players seated in each (on drained socket pairs
 // made before the first reading, so that a connection's own buffers are not counted),

@@ -60,37 +60,42 @@ func (s *session) serve() {
 			}
 			return
 		}
-		if !s.handle(data) {
-			return
-		}
+		s.handle(data)
 	}
 }
 
-// handle processes one message; false ends the connection.
-func (s *session) handle(data []byte) bool {
+// handle processes one message. Nothing a client sends ends its connection here: a
+// malformed message is answered (KindError) and dropped; floods are the connection's
+// limits' business (net/ws, 1008).
+func (s *session) handle(data []byte) {
 	// Lengths are checked before the decoder sees them: it grows its reusable buffer for
 	// whatever a string header claims, so a few 6-byte lies could hold gigabytes.
 	if err := msgcheck.Valid(data, msgcheck.MaxDepth); err != nil {
-		return s.malformed("not one well-formed msgpack value: " + err.Error())
+		s.malformed("not one well-formed msgpack value: " + err.Error())
+		return
 	}
 	s.br.Reset(data)
 	s.dec.Reset(&s.br)
 	n, err := s.dec.DecodeArrayLen()
 	if err != nil || n < 1 {
-		return s.malformed("a message is a msgpack array [kind, ...]")
+		s.malformed("a message is a msgpack array [kind, ...]")
+		return
 	}
 	kind, err := decodeUint(s.dec, math.MaxUint8)
 	if err != nil {
-		return s.malformed("the first element of a message is its kind, an unsigned integer")
+		s.malformed("the first element of a message is its kind, an unsigned integer")
+		return
 	}
 	switch kind {
 	case KindInput:
 		if n < 3 || n > 5 {
-			return s.malformed("input is [3, seq, input], [3, seq, input, ack_tick] or [3, seq, input, ack_tick, view]")
+			s.malformed("input is [3, seq, input], [3, seq, input, ack_tick] or [3, seq, input, ack_tick, view]")
+			return
 		}
 		seq, err := decodeUint(s.dec, math.MaxUint32)
 		if err != nil {
-			return s.malformed("input sequence must be an unsigned 32-bit integer")
+			s.malformed("input sequence must be an unsigned 32-bit integer")
+			return
 		}
 		var (
 			ack  uint32
@@ -100,32 +105,42 @@ func (s *session) handle(data []byte) bool {
 			// The acknowledgement and the view are checked before the input is queued: a
 			// malformed message never reaches the room, not even in part.
 			if ack, view, err = s.peekInputTail(n); err != nil {
-				return s.malformed(err.Error())
+				s.malformed(err.Error())
+				return
 			}
 		}
 		p := s.player
 		if p == nil {
-			return s.fail(CodeNotJoined, "join a room before sending input")
+			s.fail(CodeNotJoined, "join a room before sending input")
+			return
 		}
-		if err := p.room.sim.pushInput(p, uint32(seq), view, s.dec, &s.scratch); err != nil {
+		at := s.br.Size() - int64(s.br.Len()) // where the input starts (the decoder does not buffer a bytes.Reader)
+		if err := p.room.sim.pushInput(p, uint32(seq), view, data[at:], s.dec, &s.scratch); err != nil {
 			if errors.Is(err, errInputDropped) {
 				// Silently: the input acknowledgement tells the client what was applied, and
 				// its reconciliation corrects the prediction.
 				s.e.metrics.InputsDropped.Add(1)
 				s.ack(p, ack)
-				return true
+				return
 			}
 			e := asError(err, CodeMalformed)
-			return s.fail(e.Code, e.Message)
+			if e.Code == CodeMalformed {
+				s.malformed(e.Message)
+				return
+			}
+			s.fail(e.Code, e.Message)
+			return
 		}
 		s.ack(p, ack)
 	case KindAck:
 		if n != 2 {
-			return s.malformed("ack is [4, tick]")
+			s.malformed("ack is [4, tick]")
+			return
 		}
 		tick, err := decodeTick(s.dec)
 		if err != nil {
-			return s.malformed("ack is [4, tick]")
+			s.malformed("ack is [4, tick]")
+			return
 		}
 		if p := s.player; p != nil {
 			if tick == 0 {
@@ -136,11 +151,13 @@ func (s *session) handle(data []byte) bool {
 		}
 	case KindPing:
 		if n != 2 {
-			return s.malformed("ping is [6, client_time]")
+			s.malformed("ping is [6, client_time]")
+			return
 		}
 		t, err := s.dec.DecodeInterface()
 		if err != nil {
-			return s.malformed("ping time must be a number")
+			s.malformed("ping time must be a number")
+			return
 		}
 		var tick uint32
 		if p := s.player; p != nil {
@@ -148,13 +165,13 @@ func (s *session) handle(data []byte) bool {
 		}
 		_ = s.e.writeMsg(s.c, KindPong, t, float64(time.Now().UnixNano())/1e6, uint64(tick))
 	case KindJoin:
-		return s.join(n)
+		s.join(n)
 	case KindMatch:
-		return s.match(n)
+		s.match(n)
 	case KindCancel:
-		return s.cancel(n)
+		s.cancel(n)
 	case KindLobby:
-		return s.follow(n)
+		s.follow(n)
 	case KindLeave:
 		if p := s.player; p != nil {
 			p.room.enqueue(command{kind: cmdLeave, player: p, why: LeftByChoice})
@@ -162,33 +179,34 @@ func (s *session) handle(data []byte) bool {
 		}
 	case KindRequest:
 		if n != 4 {
-			return s.malformed("request is [5, req, name, payload]")
+			s.malformed("request is [5, req, name, payload]")
+			return
 		}
 		req, err1 := decodeUint(s.dec, math.MaxUint64)
 		name, err2 := s.dec.DecodeString()
 		payload, err3 := s.dec.DecodeRaw()
 		if err1 != nil || err2 != nil || err3 != nil {
-			return s.malformed("request is [5, req, name, payload]")
+			s.malformed("request is [5, req, name, payload]")
+			return
 		}
 		p := s.player
 		if p == nil {
 			_ = s.e.writeMsg(s.c, KindResponse, req, uint64(CodeNotJoined), "join a room first")
-			return true
+			return
 		}
 		if p.requests.Add(1) > int32(p.room.cfg.MaxPendingRequests) {
 			p.requests.Add(-1)
 			s.e.metrics.RequestsRefused.Add(1)
 			_ = s.e.writeMsg(s.c, KindResponse, req, uint64(CodeRateLimited), "too many requests waiting for an answer; wait for one")
-			return true
+			return
 		}
 		if !p.room.enqueue(command{kind: cmdRequest, player: p, req: req, name: name, payload: payload}) {
 			p.requests.Add(-1)
 			_ = s.e.writeMsg(s.c, KindResponse, req, uint64(CodeRoomEnded), "the room has ended")
 		}
 	default:
-		return s.fail(CodeUnknownKind, "unknown message kind")
+		s.fail(CodeUnknownKind, "unknown message kind")
 	}
-	return true
 }
 
 // ack records that the client applied the snapshot of tick (from [4, tick] or an input's
@@ -335,37 +353,40 @@ var (
 	errAck         = errors.New("an input's acknowledgement is a snapshot tick, an unsigned integer, or nil")
 )
 
-func (s *session) malformed(msg string) bool {
+func (s *session) malformed(msg string) {
 	s.e.metrics.Malformed.Add(1)
-	return s.fail(CodeMalformed, msg)
+	s.fail(CodeMalformed, msg)
 }
 
-func (s *session) fail(code Code, msg string) bool {
+func (s *session) fail(code Code, msg string) {
 	_ = s.e.writeMsg(s.c, KindError, uint64(code), msg)
-	return true
 }
 
-func (s *session) join(n int) bool {
+func (s *session) join(n int) {
 	if n != 3 {
-		return s.malformed("join is [1, req, options]")
+		s.malformed("join is [1, req, options]")
+		return
 	}
 	req, err := decodeUint(s.dec, math.MaxUint64)
 	if err != nil {
-		return s.malformed("join request id must be an unsigned integer")
+		s.malformed("join request id must be an unsigned integer")
+		return
 	}
 	var opts JoinOptions
 	if err := s.dec.Decode(&opts); err != nil {
-		return s.malformed("join options must be a map: " + err.Error())
+		s.malformed("join options must be a map: " + err.Error())
+		return
 	}
-	respond := func(code Code, msg string) bool {
+	respond := func(code Code, msg string) {
 		_ = s.e.writeMsg(s.c, KindResponse, req, uint64(code), msg)
-		return true
 	}
 	if s.player != nil {
-		return respond(CodeAlreadyJoined, "this connection is already in a room; leave first")
+		respond(CodeAlreadyJoined, "this connection is already in a room; leave first")
+		return
 	}
 	if s.e.closing.Load() {
-		return respond(CodeShutdown, "server shutting down")
+		respond(CodeShutdown, "server shutting down")
+		return
 	}
 	var rc *roomCore
 	cmd := command{kind: cmdJoin, conn: s.c, req: req, payload: opts.Meta, reply: make(chan joinResult, 1), session: s.id}
@@ -373,28 +394,41 @@ func (s *session) join(n int) bool {
 	case opts.Reservation != "":
 		room, err := s.e.lobby.res.Claim(opts.Reservation, s.id)
 		if err != nil {
-			return respond(CodeNotFound, err.Error())
+			respond(CodeNotFound, err.Error())
+			return
+		}
+		// A claimed seat no longer expires: if the room does not seat the player after all
+		// (it ended, filled, or the game refused), the seat is released here, or the player
+		// would hold it, unable to queue again, until the room ended.
+		respond = func(code Code, msg string) {
+			s.e.lobby.res.Release(s.id)
+			_ = s.e.writeMsg(s.c, KindResponse, req, uint64(code), msg)
 		}
 		if rc = s.e.room(room); rc == nil {
-			return respond(CodeRoomEnded, "the room has ended")
+			respond(CodeRoomEnded, "the room has ended")
+			return
 		}
 		cmd.claimed = true
 		s.putTicket("")
 	case opts.Code != "":
 		room, err := s.e.lobby.codes.Lookup(opts.Code, s.key)
 		if errors.Is(err, match.ErrTooManyGuesses) {
-			return respond(CodeTooManyGuesses, err.Error())
+			respond(CodeTooManyGuesses, err.Error())
+			return
 		}
 		if err != nil {
-			return respond(CodeNotFound, "no room has that code")
+			respond(CodeNotFound, "no room has that code")
+			return
 		}
 		if rc = s.e.room(room); rc == nil {
-			return respond(CodeNotFound, "no room has that code")
+			respond(CodeNotFound, "no room has that code")
+			return
 		}
 	case opts.Token != "":
 		p := s.e.sessions.get(opts.Token)
 		if p == nil {
-			return respond(CodeNotFound, "unknown or expired resume token")
+			respond(CodeNotFound, "unknown or expired resume token")
+			return
 		}
 		rc, cmd.kind, cmd.player, cmd.token = p.room, cmdRejoin, p, opts.Token
 	case opts.Room != "":
@@ -402,50 +436,57 @@ func (s *session) join(n int) bool {
 		rc = s.e.rooms[opts.Room]
 		s.e.mu.Unlock()
 		if rc == nil {
-			return respond(CodeNotFound, "no room "+opts.Room)
+			respond(CodeNotFound, "no room "+opts.Room)
+			return
 		}
 		if rc.private { // set at creation, never changed
 			// The code is the key of a private room: its id is no secret, and the code's
 			// guesses are rate-limited where ids are not.
-			return respond(CodePrivate, "room "+opts.Room+" is private: join it with its code")
+			respond(CodePrivate, "room "+opts.Room+" is private: join it with its code")
+			return
 		}
 	case opts.Game == "":
-		return respond(CodeNotFound, "join needs a game, a room or a resume token")
+		respond(CodeNotFound, "join needs a game, a room or a resume token")
+		return
 	case opts.Create:
 		var err error
 		by := creator{rated: true, key: s.key}
 		if rc, err = s.e.createRoom(opts.Game, CreateOptions{Private: opts.Private}, by); err != nil {
-			return respond(createErrCode(err), err.Error())
+			respond(createErrCode(err), err.Error())
+			return
 		}
 	default:
-		return s.quickJoin(cmd, opts.Game, respond)
+		s.quickJoin(cmd, opts.Game, respond)
+		return
 	}
 	if !rc.enqueue(cmd) {
-		return respond(CodeRoomEnded, "the room has ended")
+		respond(CodeRoomEnded, "the room has ended")
+		return
 	}
 	select {
 	case res := <-cmd.reply:
 		if res.err != nil {
-			return respond(res.err.Code, res.err.Message)
+			respond(res.err.Code, res.err.Message)
+			return
 		}
 		s.player = res.player
 	case <-rc.finished:
-		return respond(CodeRoomEnded, "the room has ended")
+		respond(CodeRoomEnded, "the room has ended")
 	}
-	return true
 }
 
 // quickJoin seats the player in the fullest room of game with a free seat. A room that
 // refuses anyway (it filled through a code or a reservation, the game locked it, it ended)
 // is passed over and the next one tried, a few times, before the refusal is reported.
-func (s *session) quickJoin(cmd command, game string, respond func(Code, string) bool) bool {
+func (s *session) quickJoin(cmd command, game string, respond func(Code, string)) {
 	const attempts = 4
 	var skip []string
 	cmd.quick = true
 	for i := 1; ; i++ {
 		rc, err := s.e.quickPlay(game, skip)
 		if err != nil {
-			return respond(createErrCode(err), err.Error())
+			respond(createErrCode(err), err.Error())
+			return
 		}
 		cmd.reply = make(chan joinResult, 1)
 		code, msg, answered := CodeOK, "", false
@@ -473,10 +514,11 @@ func (s *session) quickJoin(cmd command, game string, respond func(Code, string)
 			s.e.doneJoining(rc)
 		}
 		if code == CodeOK {
-			return true
+			return
 		}
 		if i == attempts || (code != CodeFull && code != CodeLocked && code != CodeRoomEnded) {
-			return respond(code, msg)
+			respond(code, msg)
+			return
 		}
 		skip = append(skip, rc.id)
 	}
@@ -508,41 +550,48 @@ type MatchOptions struct {
 
 // match queues this connection's player: [7, req, options] → [21, req, 0, ticket], later
 // [25, ticket, room, reservation, ttl_ms].
-func (s *session) match(n int) bool {
+func (s *session) match(n int) {
 	if n != 3 {
-		return s.malformed("match is [7, req, options]")
+		s.malformed("match is [7, req, options]")
+		return
 	}
 	req, err := decodeUint(s.dec, math.MaxUint64)
 	if err != nil {
-		return s.malformed("match request id must be an unsigned integer")
+		s.malformed("match request id must be an unsigned integer")
+		return
 	}
 	var opts MatchOptions
 	if err := s.dec.Decode(&opts); err != nil {
-		return s.malformed("match options must be a map: " + err.Error())
+		s.malformed("match options must be a map: " + err.Error())
+		return
 	}
-	respond := func(code Code, payload any) bool {
+	respond := func(code Code, payload any) {
 		_ = s.e.writeMsg(s.c, KindResponse, req, uint64(code), payload)
-		return true
 	}
 	mm := s.e.lobby.mm
 	switch {
 	case mm == nil:
-		return respond(CodeNotFound, "this server has no matchmaking")
+		respond(CodeNotFound, "this server has no matchmaking")
+		return
 	case s.player != nil:
-		return respond(CodeAlreadyJoined, "leave the room before queueing")
+		respond(CodeAlreadyJoined, "leave the room before queueing")
+		return
 	}
 	if s.getTicket() != "" {
-		return respond(CodeBusy, "this connection already has a ticket")
+		respond(CodeBusy, "this connection already has a ticket")
+		return
 	}
 	t := match.NewTicket(opts.Game, s.id)
 	t.Strings, t.Numbers = opts.Strings, opts.Numbers
 	if opts.Party != "" {
 		members, done, err := s.e.lobby.gather(s, opts)
 		if err != nil {
-			return respond(CodeBadRequest, err.Error())
+			respond(CodeBadRequest, err.Error())
+			return
 		}
 		if !done {
-			return respond(CodeOK, "") // waiting for the rest of the party; 0x19 follows
+			respond(CodeOK, "") // waiting for the rest of the party; 0x19 follows
+			return
 		}
 		t.Players = members
 	}
@@ -551,21 +600,24 @@ func (s *session) match(n int) bool {
 		if errors.Is(err, match.ErrPlayerBusy) {
 			code = CodeBusy
 		}
-		return respond(code, err.Error())
+		respond(code, err.Error())
+		return
 	}
 	s.e.lobby.setTicket(t.Players, t.ID)
-	return respond(CodeOK, t.ID)
+	respond(CodeOK, t.ID)
 }
 
 // cancel withdraws a waiting ticket: [8, req, ticket].
-func (s *session) cancel(n int) bool {
+func (s *session) cancel(n int) {
 	if n != 3 {
-		return s.malformed("cancel is [8, req, ticket]")
+		s.malformed("cancel is [8, req, ticket]")
+		return
 	}
 	req, err1 := decodeUint(s.dec, math.MaxUint64)
 	id, err2 := s.dec.DecodeString()
 	if err1 != nil || err2 != nil {
-		return s.malformed("cancel is [8, req, ticket]")
+		s.malformed("cancel is [8, req, ticket]")
+		return
 	}
 	code, msg := CodeOK, ""
 	if mm := s.e.lobby.mm; mm == nil || id != s.getTicket() {
@@ -576,20 +628,21 @@ func (s *session) cancel(n int) bool {
 		s.putTicket("")
 	}
 	_ = s.e.writeMsg(s.c, KindResponse, req, uint64(code), msg)
-	return true
 }
 
 // follow subscribes the connection to the room listing of a game: [9, req, game] answers
 // with the current public rooms, then [26, change, room] for every change. [9, req, ""]
 // stops. A connection that does not keep up is unsubscribed (the directory drops it).
-func (s *session) follow(n int) bool {
+func (s *session) follow(n int) {
 	if n != 3 {
-		return s.malformed("lobby is [9, req, game]")
+		s.malformed("lobby is [9, req, game]")
+		return
 	}
 	req, err1 := decodeUint(s.dec, math.MaxUint64)
 	game, err2 := s.dec.DecodeString()
 	if err1 != nil || err2 != nil {
-		return s.malformed("lobby is [9, req, game]")
+		s.malformed("lobby is [9, req, game]")
+		return
 	}
 	if s.feed != nil {
 		s.feed()
@@ -597,7 +650,7 @@ func (s *session) follow(n int) bool {
 	}
 	if game == "" {
 		_ = s.e.writeMsg(s.c, KindResponse, req, uint64(CodeOK), nil)
-		return true
+		return
 	}
 	changes, cancel := s.e.lobby.dir.Subscribe(game)
 	s.feed = cancel
@@ -615,7 +668,6 @@ func (s *session) follow(n int) bool {
 			}
 		}
 	}()
-	return true
 }
 
 func (s *session) getTicket() string {

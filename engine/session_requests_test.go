@@ -7,6 +7,7 @@ import (
 	"github.com/vmihailenco/msgpack/v5"
 
 	"github.com/rallypoint/rallypoint/engine"
+	"github.com/rallypoint/rallypoint/state"
 )
 
 // gated answers requests by echoing their name, except that "block" holds the room's
@@ -18,6 +19,7 @@ type gated struct {
 }
 
 func (g *gated) Update(*engine.Room[int], []engine.Input[int]) {}
+func (g *gated) Snapshot(*engine.Room[int], *state.Builder)    {}
 
 func (g *gated) Request(_ *engine.Room[int], _ *engine.Player, name string, _ msgpack.RawMessage) (any, error) {
 	if name == "block" {

@@ -6,6 +6,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/rallypoint/rallypoint/state"
 )
 
 // ticker is a game that records the tick of every Update.
@@ -20,6 +22,9 @@ func (g *ticker) Update(r *Room[int], _ []Input[int]) {
 	g.ticks = append(g.ticks, r.Tick())
 	g.mu.Unlock()
 }
+
+// Snapshot replicates nothing: the tests watch ticks, not state.
+func (g *ticker) Snapshot(*Room[int], *state.Builder) {}
 
 func (g *ticker) seen() []uint32 {
 	g.mu.Lock()

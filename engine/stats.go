@@ -109,7 +109,8 @@ type Metrics struct {
 	RoomsRefusedMax    atomic.Int64
 	RoomsRefusedClient atomic.Int64
 	RoomsRefusedRate   atomic.Int64
-	Players            atomic.Int64
+	Players            atomic.Int64 // seated players, connected or within their grace period
+	PlayersAway        atomic.Int64 // of those, the ones whose connection dropped (their seat held)
 	Ticks              atomic.Int64
 	Encodes            atomic.Int64 // snapshot frames encoded (cache misses)
 	Panics             atomic.Int64

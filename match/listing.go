@@ -9,9 +9,15 @@ import (
 
 // Entry is a room as the lobby sees it.
 type Entry struct {
-	ID         string
-	Game       string
-	Players    int
+	ID   string
+	Game string
+	// Players are the players connected now: what a lobby shows as "in the room".
+	Players int
+	// Held are the seats taken by no one connected: a player who dropped and whose seat is
+	// kept for a reconnect (the engine's grace period), a seat reserved for a matched player
+	// on the way. They are not joinable (FreeSeats), but counting them as players showed
+	// rooms full of people who had left.
+	Held       int
 	MaxPlayers int
 	Locked     bool // accepts no new players
 	Private    bool // never listed, fed or chosen by quick play; joined by code or id
@@ -19,8 +25,11 @@ type Entry struct {
 	Created    time.Time // set by the directory on the first Update when zero
 }
 
-// FreeSeats is MaxPlayers - Players, never negative.
-func (e Entry) FreeSeats() int { return max(e.MaxPlayers-e.Players, 0) }
+// Taken is the seats in use: Players + Held.
+func (e Entry) Taken() int { return e.Players + e.Held }
+
+// FreeSeats is MaxPlayers - Players - Held, never negative.
+func (e Entry) FreeSeats() int { return max(e.MaxPlayers-e.Taken(), 0) }
 
 // ChangeKind says what happened to a listed room.
 type ChangeKind int
@@ -55,7 +64,7 @@ type SortKey string
 const (
 	SortCreated SortKey = "created" // oldest first (the default)
 	SortFree    SortKey = "free"    // most free seats first
-	SortPlayers SortKey = "players" // most players first
+	SortPlayers SortKey = "players" // most players connected first
 )
 
 // Filter selects rooms from a Directory. Private rooms are never listed.
@@ -224,9 +233,9 @@ func (d *Directory) List(f Filter) []Entry {
 	return out
 }
 
-// Totals counts the public rooms and players that pass f (its Limit and SortBy ignored),
-// by game: what a lobby shows as "N players in M rooms" without listing every room. Cost:
-// one O(rooms) scan under the read lock, nothing copied.
+// Totals counts the public rooms, connected players and held seats that pass f (its Limit
+// and SortBy ignored), by game: what a lobby shows as "N players in M rooms" without listing
+// every room. Cost: one O(rooms) scan under the read lock, nothing copied.
 func (d *Directory) Totals(f Filter) map[string]Totals {
 	out := map[string]Totals{}
 	d.mu.RLock()
@@ -236,16 +245,19 @@ func (d *Directory) Totals(f Filter) map[string]Totals {
 			t := out[e.Game]
 			t.Rooms++
 			t.Players += e.Players
+			t.Held += e.Held
 			out[e.Game] = t
 		}
 	}
 	return out
 }
 
-// Totals are the rooms and players of one game in a listing.
+// Totals are the rooms, connected players and held seats (Entry.Held) of one game in a
+// listing.
 type Totals struct {
 	Rooms   int `json:"rooms"`
 	Players int `json:"players"`
+	Held    int `json:"held"`
 }
 
 // order is the listing's comparison: negative when a comes before b.

@@ -203,6 +203,37 @@ func TestListFirstPageIsThePrefixOfTheWholeListing(t *testing.T) {
 	}
 }
 
+// TestHeldSeatsAreTakenButNotPlayers: a seat held for a dropped player or a matched one on
+// the way is not free, and not a player: listings and totals say both apart (issue 12: rooms
+// of people who had left showed as full of players).
+func TestHeldSeatsAreTakenButNotPlayers(t *testing.T) {
+	d, _ := lobby(t,
+		Entry{ID: "a", Game: "shooter", Players: 2, Held: 5, MaxPlayers: 8},
+		Entry{ID: "b", Game: "shooter", Players: 3, MaxPlayers: 8},
+		Entry{ID: "c", Game: "shooter", Players: 0, Held: 8, MaxPlayers: 8},
+	)
+	tests := []struct {
+		name string
+		f    Filter
+		want []string
+	}{
+		{"two free seats", Filter{MinFreeSeats: 2}, []string{"b"}},
+		{"one free seat", Filter{MinFreeSeats: 1}, []string{"a", "b"}},
+		{"most players connected", Filter{SortBy: SortPlayers}, []string{"b", "a", "c"}},
+		{"most free seats", Filter{SortBy: SortFree}, []string{"b", "a", "c"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := entryIDs(d.List(tt.f)); !slices.Equal(got, tt.want) {
+				t.Fatalf("List = %v, want %v", got, tt.want)
+			}
+		})
+	}
+	if got, want := d.Totals(Filter{}), (Totals{Rooms: 3, Players: 5, Held: 13}); got["shooter"] != want {
+		t.Fatalf("Totals = %+v, want %+v", got["shooter"], want)
+	}
+}
+
 func TestTotalsCountEveryMatchingRoom(t *testing.T) {
 	d, _ := lobby(t, lobbyRooms...)
 	got := d.Totals(Filter{})

@@ -2,7 +2,8 @@ package match
 
 // QuickPlay picks the room a player asking to "just play" game should join: among the
 // public, unlocked rooms that pass f (its Game is set to game, its MinFreeSeats raised to at
-// least 1, its sorting ignored), the fullest, so that rooms fill up and start rather than
+// least 1, its sorting ignored), the fullest (most seats taken, held ones included: their
+// players are coming back or on their way), so that rooms fill up and start rather than
 // spreading players thin; the older on a tie. ok is false when no room fits: create one.
 //
 // The choice is advisory: another player may take the last seat first, and the room's join
@@ -18,7 +19,7 @@ func QuickPlay(d *Directory, game string, f Filter) (room Entry, ok bool) {
 		if !f.match(e) {
 			continue
 		}
-		if best == nil || e.Players > best.Players || (e.Players == best.Players && olderFirst(e, best) < 0) {
+		if best == nil || e.Taken() > best.Taken() || (e.Taken() == best.Taken() && olderFirst(e, best) < 0) {
 			best = e
 		}
 	}

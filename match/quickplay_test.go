@@ -23,6 +23,14 @@ func TestQuickPlayPicksTheFullestOpenRoom(t *testing.T) {
 			{ID: "y", Game: "shooter", Players: 3, MaxPlayers: 8},
 		}, Filter{}, "z"},
 		{"empty lobby", nil, Filter{}, ""},
+		{"held seats count as taken", []Entry{
+			{ID: "x", Game: "shooter", Players: 3, MaxPlayers: 8},
+			{ID: "h", Game: "shooter", Players: 1, Held: 3, MaxPlayers: 8},
+		}, Filter{}, "h"},
+		{"a room whose free seats are held is full", []Entry{
+			{ID: "x", Game: "shooter", Players: 3, MaxPlayers: 8},
+			{ID: "h", Game: "shooter", Players: 2, Held: 6, MaxPlayers: 8},
+		}, Filter{}, "x"},
 		{"Accept passes over the fullest", lobbyRooms, Filter{Accept: func(e Entry) bool { return e.ID != "b" }}, "g"},
 		{"Accept refuses all: create one", lobbyRooms, Filter{Accept: func(Entry) bool { return false }}, ""},
 	} {

@@ -667,6 +667,8 @@ func msgpackAttacks() []attack {
 			mp(engine.KindInput, 1, input, []int{1}),
 			mp(engine.KindInput, 1, input, nil, "view"),
 			mp(engine.KindInput, 1, "not an input"),
+			mp(engine.KindInput, 1, map[string]any{"kind": "cursor", "row": "a", "col": 0}), // a string for the game's int
+			mp(engine.KindInput, 1, map[string]any{"kind": 7, "row": 0, "col": 0}),          // an int for the game's string
 			mp(engine.KindPing))},
 		{family: "msgpack", name: "out-of-range numbers", run: malformed("203.0.113.30", engine.CodeMalformed,
 			mp(engine.KindInput, -1, input),
@@ -677,7 +679,8 @@ func msgpackAttacks() []attack {
 			mp(256),
 			mp(-1),
 			mp(engine.KindRequest, -1, "me", nil),
-			mp(engine.KindInput, 2, input, nil, []any{uint64(1 << 32), 0, 0}))},
+			mp(engine.KindInput, 2, input, nil, []any{uint64(1 << 32), 0, 0}),
+			mp(engine.KindInput, 3, map[string]any{"kind": "cursor", "row": uint64(1 << 63), "col": 0}))}, // above the game's int64
 		{family: "msgpack", name: "unknown kind", run: malformed("203.0.113.30", engine.CodeUnknownKind, mp(0x7f), mp(0x10, 1))},
 	}
 }

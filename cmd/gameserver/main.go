@@ -45,7 +45,7 @@ import (
 
 func main() {
 	addr := flag.String("addr", ":8080", "listen address")
-	tlsCert := flag.String("tls-cert", "", "TLS certificate file (PEM); with -tls-key serves HTTPS and wss://")
+	tlsCert := flag.String("tls-cert", "", "TLS certificate file (PEM); with -tls-key serves HTTPS and wss:// (WebSocket writes then take net/ws's queued path, a goroutine per burst; a TLS-terminating proxy in front keeps the direct one)")
 	tlsKey := flag.String("tls-key", "", "TLS private key file (PEM)")
 	origins := flag.String("origins", "", "comma-separated browser origins (host patterns such as *.example.com) allowed besides the page's own host")
 	pprofAddr := flag.String("pprof", "", "address for net/http/pprof (e.g. 127.0.0.1:6060); empty disables it")

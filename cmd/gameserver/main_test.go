@@ -187,7 +187,7 @@ func TestMetricsExportsEngineAndConnectionSeries(t *testing.T) {
 	}
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	for _, want := range []string{"rallypoint_rooms 1", "rallypoint_players 1", "rallypoint_connections 1",
+	for _, want := range []string{"rallypoint_rooms 1", "rallypoint_players 1", "rallypoint_players_away 0", "rallypoint_connections 1",
 		"rallypoint_tick_lateness_seconds_bucket", "rallypoint_bytes_out_total", "rallypoint_compression_ratio",
 		"rallypoint_slow_consumers_total 0", "rallypoint_ws_frame_floods_total 0", "rallypoint_ws_budget_held_bytes 0", "go_goroutines ", "process_resident_memory_bytes ",
 		"rallypoint_game_connections 1", `rallypoint_connections_refused_total{limit="client"} 0`,

@@ -13,7 +13,7 @@ type collector struct {
 	e  *engine.Metrics
 	ws *ws.Metrics
 
-	rooms, players, conns, ticks, encodes, panics, floods, slow, replaced *prometheus.Desc
+	rooms, players, playersAway, conns, ticks, encodes, panics, floods, slow, replaced *prometheus.Desc
 	// The engine's hostile-client limits.
 	malformed, inputPanics, requestsRefused, gameConns, connsRefused, originsRefused                *prometheus.Desc
 	bytesIn, bytesOut, payloadIn, payloadOut, ratio, lateness                                       *prometheus.Desc
@@ -28,21 +28,22 @@ func newCollector(e *engine.Metrics, w *ws.Metrics) *collector {
 	}
 	return &collector{
 		e: e, ws: w,
-		rooms:      d("rooms", "Rooms running."),
-		players:    d("players", "Players seated in rooms (connected or within their grace period)."),
-		conns:      d("connections", "WebSocket connections open."),
-		ticks:      d("ticks_total", "Room ticks run."),
-		encodes:    d("snapshot_encodes_total", "Snapshot frames encoded (frame cache misses)."),
-		panics:     d("room_panics_total", "Rooms ended by a panic in game code."),
-		floods:     d("inputs_dropped_total", "Inputs dropped because a player already had a tick's maximum waiting."),
-		slow:       d("slow_consumers_total", "Connections closed because their outbound queue filled."),
-		replaced:   d("snapshots_replaced_total", "Latest-wins messages replaced before they were sent."),
-		bytesIn:    d("bytes_in_total", "WebSocket bytes read after the handshake."),
-		bytesOut:   d("bytes_out_total", "WebSocket bytes written after the handshake."),
-		payloadIn:  d("payload_in_total", "Message bytes received, after inflation."),
-		payloadOut: d("payload_out_total", "Message bytes sent, before compression."),
-		ratio:      d("compression_ratio", "Bytes written over message bytes sent (lower is better; framing included)."),
-		lateness:   d("tick_lateness_seconds", "How late room ticks started against their schedule."),
+		rooms:       d("rooms", "Rooms running."),
+		players:     d("players", "Players seated in rooms (connected or within their grace period)."),
+		playersAway: d("players_away", "Seated players whose connection dropped: their seat is held for the grace period."),
+		conns:       d("connections", "WebSocket connections open."),
+		ticks:       d("ticks_total", "Room ticks run."),
+		encodes:     d("snapshot_encodes_total", "Snapshot frames encoded (frame cache misses)."),
+		panics:      d("room_panics_total", "Rooms ended by a panic in game code."),
+		floods:      d("inputs_dropped_total", "Inputs dropped because a player already had a tick's maximum waiting."),
+		slow:        d("slow_consumers_total", "Connections closed because their outbound queue filled."),
+		replaced:    d("snapshots_replaced_total", "Latest-wins messages replaced before they were sent."),
+		bytesIn:     d("bytes_in_total", "WebSocket bytes read after the handshake."),
+		bytesOut:    d("bytes_out_total", "WebSocket bytes written after the handshake."),
+		payloadIn:   d("payload_in_total", "Message bytes received, after inflation."),
+		payloadOut:  d("payload_out_total", "Message bytes sent, before compression."),
+		ratio:       d("compression_ratio", "Bytes written over message bytes sent (lower is better; framing included)."),
+		lateness:    d("tick_lateness_seconds", "How late room ticks started against their schedule."),
 
 		malformed:       d("malformed_messages_total", "Client messages refused as malformed (0x16 code 1)."),
 		inputPanics:     d("input_decoder_panics_total", "Inputs refused because the game's input decoder panicked on them."),
@@ -72,7 +73,7 @@ func newCollector(e *engine.Metrics, w *ws.Metrics) *collector {
 }
 
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.rooms, c.players, c.conns, c.ticks, c.encodes, c.panics, c.floods,
+	for _, d := range []*prometheus.Desc{c.rooms, c.players, c.playersAway, c.conns, c.ticks, c.encodes, c.panics, c.floods,
 		c.slow, c.replaced, c.bytesIn, c.bytesOut, c.payloadIn, c.payloadOut, c.ratio, c.lateness,
 		c.malformed, c.inputPanics, c.requestsRefused, c.gameConns, c.connsRefused, c.originsRefused,
 		c.roomsAsleep, c.roomsCreated, c.roomsRefused, c.snapshotsHeld, c.baselinesLost, c.baselineResets,
@@ -90,6 +91,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	}
 	gauge(c.rooms, c.e.Rooms.Load())
 	gauge(c.players, c.e.Players.Load())
+	gauge(c.playersAway, c.e.PlayersAway.Load())
 	gauge(c.roomsAsleep, c.e.RoomsAsleep.Load())
 	counter(c.roomsCreated, c.e.RoomsCreated.Load())
 	counter(c.snapshotsHeld, c.e.SnapshotsHeld.Load())

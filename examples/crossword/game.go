@@ -198,6 +198,7 @@ type Game struct {
 	clues    msgpack.RawMessage
 
 	players map[*engine.Player]*player
+	away    int       // players in g.players whose connection dropped (seat held for the grace period)
 	cursors list.List // of *player: the shown cursors, the most recently moved first
 	seq     uint64    // orders score changes, for ties
 
@@ -215,6 +216,7 @@ type player struct {
 	row, col int
 	dir      Direction
 	shown    *list.Element // in g.cursors, nil if not shown
+	away     bool          // dropped, seat held: not counted among the players shown
 }
 
 // Start loads the first puzzle.
@@ -258,16 +260,25 @@ func (g *Game) Join(r *engine.Room[Input], p *engine.Player) error {
 	return nil
 }
 
-// Drop hides the player's cursor while they are away.
+// Drop hides the player's cursor while they are away, and leaves them out of the players
+// shown until they are back.
 func (g *Game) Drop(r *engine.Room[Input], p *engine.Player) {
 	if pl := g.players[p]; pl != nil {
 		g.hide(pl)
+		if !pl.away {
+			pl.away = true
+			g.away++
+		}
 	}
 }
 
 // Rejoin tells the player their score again: events sent while away were missed.
 func (g *Game) Rejoin(r *engine.Room[Input], p *engine.Player) {
 	if pl := g.players[p]; pl != nil {
+		if pl.away {
+			pl.away = false
+			g.away--
+		}
 		_ = r.Send(p, "score", ScoreEvent{pl.score})
 	}
 }
@@ -275,6 +286,9 @@ func (g *Game) Rejoin(r *engine.Room[Input], p *engine.Player) {
 // Leave forgets the player; the letters they placed stay theirs.
 func (g *Game) Leave(r *engine.Room[Input], p *engine.Player, _ engine.LeaveReason) {
 	if pl := g.players[p]; pl != nil {
+		if pl.away {
+			g.away--
+		}
 		g.hide(pl)
 		if pl.score > 0 {
 			g.topDirty = true
@@ -467,7 +481,8 @@ func (g *Game) Snapshot(r *engine.Room[Input], b *state.Builder) {
 }
 
 // board is the entity of kind KindBoard: [puzzle, title, author, width, height, mask, clues,
-// scoreboard, next, players]. The first seven change only with the puzzle.
+// scoreboard, next, players], players being those connected. The first seven change only
+// with the puzzle.
 type board struct{ g *Game }
 
 func (b board) AppendFields(f *state.Fields) {
@@ -481,7 +496,7 @@ func (b board) AppendFields(f *state.Fields) {
 	_ = f.Value(g.clues)
 	_ = f.Value(g.topBytes)
 	f.Uint(uint64(g.nextAt))
-	f.Int(int64(len(g.players)))
+	f.Int(int64(len(g.players) - g.away)) // connected: a seat held for a dropped player is no one at the board
 }
 
 // cell is the entity of kind KindCell: [letter or "", id of the player who placed it or 0].

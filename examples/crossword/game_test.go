@@ -176,6 +176,31 @@ func typeLetter(t *testing.T, c *client.Client, row, col int, letter string) {
 	}
 }
 
+// TestBoardCountsConnectedPlayers: the page's header shows the board's players, which used
+// to count a player whose link dropped for the whole grace period (issue 12).
+func TestBoardCountsConnectedPlayers(t *testing.T) {
+	s := start(t, nil)
+	a, ja := s.join(t, "ann", "")
+	b, jb := s.join(t, "bob", ja.Room)
+	players := func(n int) func() bool {
+		return func() bool { v, ok := boardOf(a); return ok && v.players == n }
+	}
+	waitFor(t, "2 players on the board", players(2))
+	b.Conn().CloseNow()
+	waitFor(t, "1 player on the board while bob's seat is held", players(1))
+	c, err := client.Dial(ctx5(t), s.url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Conn().CloseNow() })
+	if _, err := c.Join(ctx5(t), engine.JoinOptions{Token: jb.Token}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "2 players on the board once bob is back", players(2))
+	c.Leave()
+	waitFor(t, "1 player on the board once bob left", players(1))
+}
+
 func TestCorrectLetterReachesTheOtherPlayer(t *testing.T) {
 	s := start(t, nil) // as the gameserver registers it
 	first := builtin(t, "01-take-wing")

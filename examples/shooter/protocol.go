@@ -45,6 +45,11 @@ func (in Input) EncodeMsgpack(enc *msgpack.Encoder) error {
 // JavaScript number that missed a Math.round should cost a little precision, not the
 // input. It does not allocate, which matters at one input per player per tick.
 //
+// Each element is checked against its range and a refusal names it ("shooter: input
+// [keys, aim, fire]: keys 500 not in 0..255"): the engine checks the fields of an input
+// struct itself, but not those of a type that decodes itself, and the decoder's
+// DecodeUint8 would take 500 as 244 without a word.
+//
 // It refuses a longer array rather than skipping what it does not know: skipping a str or
 // bin whose header claims more bytes than the message holds makes vmihailenco/msgpack
 // (v5.4.1) grow the decoder's buffer, which the engine reuses for the connection's every
@@ -59,17 +64,43 @@ func (in *Input) DecodeMsgpack(dec *msgpack.Decoder) error {
 		return fmt.Errorf("shooter: input of %d elements, want [keys, aim, fire] (the view goes on the input message since rallypoint.v1 inputs carry one)", n)
 	}
 	*in = Input{}
-	if in.Keys, err = dec.DecodeUint8(); err != nil {
+	if in.Keys, err = decodeByte(dec, "keys"); err != nil {
 		return err
 	}
 	if in.Aim, err = decodeNumber(dec); err != nil {
 		return err
 	}
-	in.Fire, err = dec.DecodeUint8()
+	in.Fire, err = decodeByte(dec, "fire")
 	return err
 }
 
-// decodeNumber reads an integer, or a float rounded to the nearest integer.
+// maxAim bounds the aim a client may send, in milliradians: far above ±π·1000, which is
+// all a page sends, and far below what an int holds on any platform.
+const maxAim = math.MaxInt32
+
+// decodeByte reads a bitmask element of the input, an integer in 0..255.
+func decodeByte(dec *msgpack.Decoder, name string) (uint8, error) {
+	c, err := dec.PeekCode()
+	if err != nil {
+		return 0, err
+	}
+	if c == msgpcode.Float || c == msgpcode.Double {
+		return 0, fmt.Errorf("shooter: input [keys, aim, fire]: %s must be an integer in 0..255, not a float", name)
+	}
+	v, err := dec.DecodeInt64()
+	if err != nil {
+		return 0, fmt.Errorf("shooter: input [keys, aim, fire]: %s must be an integer in 0..255: %w", name, err)
+	}
+	if c == msgpcode.Uint64 && v < 0 { // above MaxInt64: DecodeInt64 wrapped it
+		return 0, fmt.Errorf("shooter: input [keys, aim, fire]: %s %d not in 0..255", name, uint64(v))
+	}
+	if v < 0 || v > math.MaxUint8 {
+		return 0, fmt.Errorf("shooter: input [keys, aim, fire]: %s %d not in 0..255", name, v)
+	}
+	return uint8(v), nil
+}
+
+// decodeNumber reads the aim: an integer, or a float rounded to the nearest integer.
 func decodeNumber(dec *msgpack.Decoder) (int, error) {
 	c, err := dec.PeekCode()
 	if err != nil {
@@ -80,12 +111,19 @@ func decodeNumber(dec *msgpack.Decoder) (int, error) {
 		if err != nil {
 			return 0, err
 		}
-		if math.IsNaN(f) || math.Abs(f) > math.MaxInt32 {
-			return 0, fmt.Errorf("shooter: input number %v out of range", f)
+		if math.IsNaN(f) || math.Abs(f) > maxAim {
+			return 0, fmt.Errorf("shooter: input [keys, aim, fire]: aim %v not in ±%d", f, maxAim)
 		}
 		return int(math.Round(f)), nil
 	}
-	return dec.DecodeInt()
+	v, err := dec.DecodeInt64()
+	if err != nil {
+		return 0, fmt.Errorf("shooter: input [keys, aim, fire]: aim must be a number: %w", err)
+	}
+	if (c == msgpcode.Uint64 && v < 0) || v < -maxAim || v > maxAim {
+		return 0, fmt.Errorf("shooter: input [keys, aim, fire]: aim not in ±%d", maxAim)
+	}
+	return int(v), nil
 }
 
 // Entity kinds of the replicated state.

@@ -2,6 +2,7 @@ package shooter
 
 import (
 	"bytes"
+	"strings"
 	"testing"
 
 	"github.com/vmihailenco/msgpack/v5"
@@ -40,6 +41,13 @@ func TestInputDecoding(t *testing.T) {
 		{"a string aim", []any{0, "up", 0}, Input{}, true},
 		{"a string claiming 2 GiB", msgpack.RawMessage{0x93, 0, 0xdb, 0x7f, 0xff, 0xff, 0xff, 0, 0}, Input{}, true},
 		{"an absurd float aim", []any{0, 1e300, 0}, Input{}, true},
+		{"keys at their largest", []any{255, 0, 255}, Input{255, 0, 255}, false},
+		{"keys 500 (was taken as 244)", []any{500, 0, 0}, Input{}, true},
+		{"keys -1 (was taken as 255)", []any{-1, 0, 0}, Input{}, true},
+		{"fire 256 (was taken as 0)", []any{0, 0, 256}, Input{}, true},
+		{"fire 2^64-1", []any{0, 0, uint64(1<<64 - 1)}, Input{}, true},
+		{"a float for keys", []any{1.5, 0, 0}, Input{}, true},
+		{"an absurd integer aim", []any{0, int64(1) << 40, 0}, Input{}, true},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -52,7 +60,34 @@ func TestInputDecoding(t *testing.T) {
 			if (err != nil) != c.err || (err == nil && got != c.want) {
 				t.Fatalf("got %+v, %v; want %+v, error %v", got, err, c.want, c.err)
 			}
+
 		})
+	}
+}
+
+// TestInputRefusalsNameTheElement: an element out of range or of the wrong type is refused
+// with its name and value, not wrapped (issue 12: 500 keys arrived as 244).
+func TestInputRefusalsNameTheElement(t *testing.T) {
+	tests := []struct {
+		wire []any
+		want string
+	}{
+		{[]any{500, 0, 0}, "keys 500 not in 0..255"},
+		{[]any{-1, 0, 0}, "keys -1 not in 0..255"},
+		{[]any{0, 0, 256}, "fire 256 not in 0..255"},
+		{[]any{0, 0, uint64(1<<64 - 1)}, "fire 18446744073709551615 not in 0..255"},
+		{[]any{1.5, 0, 0}, "keys must be an integer in 0..255, not a float"},
+		{[]any{"w", 0, 0}, "keys must be an integer in 0..255"},
+		{[]any{0, int64(1) << 40, 0}, "aim not in ±2147483647"},
+		{[]any{0, "up", 0}, "aim must be a number"},
+	}
+	for _, tt := range tests {
+		b, _ := msgpack.Marshal(tt.wire)
+		var got Input
+		err := msgpack.Unmarshal(b, &got)
+		if err == nil || !strings.Contains(err.Error(), "shooter: input [keys, aim, fire]: "+tt.want) {
+			t.Errorf("%v: %v, want an error saying %q", tt.wire, err, tt.want)
+		}
 	}
 }
 

@@ -33,6 +33,22 @@ var (
 // Valid reports whether b holds exactly one well-formed msgpack value whose arrays and maps
 // nest at most maxDepth deep (MaxDepth when maxDepth <= 0).
 func Valid(b []byte, maxDepth int) error {
+	i, err := walk(b, maxDepth)
+	if err != nil {
+		return err
+	}
+	if i != len(b) {
+		return fmt.Errorf("%w: %d of %d bytes", ErrTrailing, len(b)-i, len(b))
+	}
+	return nil
+}
+
+// Size returns how many bytes the well-formed msgpack value at the start of b takes (nested
+// at most MaxDepth deep), without decoding it.
+func Size(b []byte) (int, error) { return walk(b, MaxDepth) }
+
+// walk checks the value at the start of b and returns its size.
+func walk(b []byte, maxDepth int) (int, error) {
 	if maxDepth <= 0 {
 		maxDepth = MaxDepth
 	}
@@ -53,29 +69,26 @@ func Valid(b []byte, maxDepth int) error {
 		}
 		stack[depth]--
 		if i >= len(b) {
-			return ErrTruncated
+			return 0, ErrTruncated
 		}
 		skip, children, err := header(b[i:])
 		if err != nil {
-			return err
+			return 0, err
 		}
 		// Every byte of a payload, and at least one byte per child, must still be there.
 		if skip > uint64(len(b)-i) || children > uint64(len(b)-i)-skip {
-			return ErrTruncated
+			return 0, ErrTruncated
 		}
 		i += int(skip)
 		if children > 0 {
 			if depth == maxDepth {
-				return ErrTooDeep
+				return 0, ErrTooDeep
 			}
 			depth++
 			stack[depth] = children
 		}
 	}
-	if i != len(b) {
-		return fmt.Errorf("%w: %d of %d bytes", ErrTrailing, len(b)-i, len(b))
-	}
-	return nil
+	return i, nil
 }
 
 // header decodes the type at b[0]: skip is the size of the header and any payload it

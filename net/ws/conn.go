@@ -53,7 +53,8 @@ func monoNow() int64 { return int64(time.Since(epoch)) }
 // One goroutine at a time may call ReadMessage. Writes (WriteMessage, WritePrepared,
 // WriteLatest, Ping, Close) are safe from any number of goroutines and never block on a slow
 // peer: frames go straight to the socket when it has room and otherwise wait in a bounded
-// queue that a short-lived goroutine drains.
+// queue that a short-lived goroutine drains. Over TLS (no file descriptor) every frame goes
+// through that queue and its goroutine: see the package doc, TLS.
 type Conn struct {
 	nc      net.Conn
 	raw     syscall.RawConn // nil when nc is not backed by a file descriptor (TLS, net.Pipe)

@@ -16,13 +16,27 @@
 // # Writing
 //
 // WriteMessage, WritePrepared, WriteLatest, Ping and Close are safe from any number of
-// goroutines and never block on the peer. A frame goes straight to the socket when nothing is
-// ahead of it and the socket has room (the common case: one syscall, no goroutine); otherwise
-// it waits in an ordered queue that a goroutine, alive only while there is a backlog, drains
-// with one vectored write for everything ready. The queue is bounded (Limits.MaxQueuedMessages,
-// MaxQueuedBytes): a peer that does not read is closed with 1008 and counted in
-// Metrics.SlowConsumers instead of growing the server's memory. WriteLatest fills a
-// latest-wins slot for messages that supersede each other (snapshots).
+// goroutines and never block on the peer. On Unix, over a connection with a file descriptor
+// (a TCP or Unix socket: a syscall.Conn), a frame goes straight to the socket when nothing is
+// ahead of it and the socket has room (the common case: one non-blocking syscall, no
+// goroutine); otherwise it waits in an ordered queue that a goroutine, alive only while there
+// is a backlog, drains with one vectored write for everything ready. The queue is bounded
+// (Limits.MaxQueuedMessages, MaxQueuedBytes): a peer that does not read is closed with 1008
+// and counted in Metrics.SlowConsumers instead of growing the server's memory. WriteLatest
+// fills a latest-wins slot for messages that supersede each other (snapshots).
+//
+// # TLS
+//
+// A *tls.Conn has no file descriptor to write to (the bytes must be encrypted first), and
+// neither has a net.Pipe; nor is the direct path built on other systems. There every frame
+// takes the queue: the first write of a burst starts the flushing goroutine, which writes
+// what is ready through the connection's Write and exits, so a server sending a snapshot
+// to each idle player starts a short-lived goroutine per player per snapshot; the vectored
+// write becomes one Write, hence one TLS record, per frame; and a read waits holding its 4
+// KiB buffer, besides crypto/tls's own per-connection buffers. Everything else (limits,
+// ordering, latest-wins, slow consumers, PreparedMessage sharing the compression and
+// framing) is the same. For the direct path, terminate TLS in front of the server (a
+// reverse proxy or a load balancer) and serve plain TCP to it.
 //
 // # Broadcasting
 //
@@ -47,9 +61,10 @@
 // # Memory
 //
 // An idle connection holds no read buffer, no write buffer, no compressor and no goroutine
-// of its own (beyond the one the application reads from): on Unix it waits for readability
-// through syscall.RawConn and borrows a pooled buffer only when bytes arrive, and keepalive
-// runs on a timer. Steady-state reads and writes allocate nothing.
+// of its own (beyond the one the application reads from): on Unix, over a socket, it waits
+// for readability through syscall.RawConn and borrows a pooled buffer only when bytes
+// arrive (over TLS it holds one while waiting: see TLS), and keepalive runs on a timer.
+// Steady-state reads and writes allocate nothing.
 //
 // Message buffers up to Limits.MessageAllowance (64 KiB) are pooled and free of any budget.
 // Larger ones are reserved from the connection's MemoryBudget before they are allocated

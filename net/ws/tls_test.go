@@ -1,0 +1,61 @@
+package ws
+
+import (
+	"context"
+	"crypto/tls"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestDirectWritesNeedADescriptor pins what the package doc says of TLS: the write that
+// goes straight to the socket, with no goroutine, and the read that waits without a buffer
+// need the connection's file descriptor (syscall.Conn). A *tls.Conn has none, so over TLS
+// (the gameserver's -tls-cert) every write goes through the flushing goroutine; the doc
+// promised the direct path without saying so (issue 12). Both kinds of connection still
+// carry messages both ways.
+func TestDirectWritesNeedADescriptor(t *testing.T) {
+	for _, secure := range []bool{false, true} {
+		name := map[bool]string{false: "tcp", true: "tls"}[secure]
+		t.Run(name, func(t *testing.T) {
+			server := make(chan *Conn, 1)
+			h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				c, err := Accept(w, r, nil)
+				if err != nil {
+					return
+				}
+				server <- c
+			})
+			var srv *httptest.Server
+			opts := &DialOptions{}
+			if secure {
+				srv = httptest.NewTLSServer(h)
+				opts.TLSConfig = &tls.Config{RootCAs: srv.Client().Transport.(*http.Transport).TLSClientConfig.RootCAs}
+			} else {
+				srv = httptest.NewServer(h)
+			}
+			defer srv.Close()
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			cli, _, err := Dial(ctx, "ws"+strings.TrimPrefix(srv.URL, "http"), opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer cli.CloseNow()
+			sc := <-server
+			defer sc.CloseNow()
+			direct := sc.w.rawFn != nil && sc.r.rawFn != nil
+			if want := !secure && sysIOSupported; direct != want {
+				t.Fatalf("direct socket I/O %v, want %v", direct, want)
+			}
+			if err := sc.WriteMessage(MessageBinary, []byte("hi")); err != nil {
+				t.Fatal(err)
+			}
+			if _, p, err := cli.ReadMessage(); err != nil || string(p) != "hi" {
+				t.Fatalf("read %q, %v", p, err)
+			}
+		})
+	}
+}
