@@ -156,7 +156,10 @@ export interface Matched {
 export interface RoomInfo {
   id: string;
   game: string;
+  /** Players connected now. */
   players: number;
+  /** Seats held but not connected: players dropped within their grace period, and seats reserved for a match that nobody has claimed yet. They are taken: free seats are max_players - players - held. */
+  held: number;
   max_players: number;
   locked: boolean;
   metadata: unknown;

@@ -43,7 +43,7 @@ test("server messages decode", () => {
   assert.deepEqual(decodeMessage(example("room")), [
     Kind.Room,
     0,
-    { id: "R", game: "duel", players: 1, max_players: 2, locked: false, metadata: null },
+    { id: "R", game: "duel", players: 1, held: 0, max_players: 2, locked: false, metadata: null },
   ]);
   assert.deepEqual(decodeMessage(example("inputack")), [Kind.InputAck, 7, 30]);
   assert.deepEqual(decodeMessage(example("event")), [Kind.Event, "solved", "CAT"]);
