@@ -1990,6 +1990,7 @@ var RallypointError = class extends Error {
 // src/client.ts
 var RESET_INTERVALS = 4;
 var OPEN = 1;
+var REFUSED_MESSAGE = "rallypoint: the server refused the connection before it opened (a page on an origin it does not allow, a full server, too many connections from this address, or nothing listening); the server's log says which";
 var FINAL_CLOSES = /* @__PURE__ */ new Set([1002, 1003, 1007, 1010]);
 function uint(v) {
   if (typeof v === "number") return v;
@@ -2278,6 +2279,7 @@ var Client = class {
     }
     ws.binaryType = "arraybuffer";
     this.ws = ws;
+    let opened = false;
     this.connectTimer = setTimeout(() => {
       this.connectTimer = void 0;
       if (this.ws !== ws || ws.readyState === OPEN) return;
@@ -2292,6 +2294,7 @@ var Client = class {
         if (this.ws !== void 0) abandon(this.ws, 1e3, "superseded");
         this.ws = ws;
       }
+      opened = true;
       this.endLinger();
       clearTimeout(this.connectTimer);
       this.connectTimer = void 0;
@@ -2338,6 +2341,11 @@ var Client = class {
       if (this.lingering === ws) this.lingering = void 0;
       if (this.ws !== ws) return;
       this.ws = void 0;
+      if (!opened) {
+        this.emit("error", new RallypointError(Code.Disconnected, REFUSED_MESSAGE));
+        this.dropped("refused", ev.code);
+        return;
+      }
       this.dropped("closed", ev.code);
     };
   }
@@ -2431,8 +2439,8 @@ var Client = class {
       if (t !== 0) this.send([Kind.Ack, t]);
     }, delay);
   }
-  failPending() {
-    const err = new RallypointError(Code.Disconnected, "rallypoint: connection closed");
+  failPending(reason = "closed") {
+    const err = new RallypointError(Code.Disconnected, reason === "refused" ? REFUSED_MESSAGE : "rallypoint: connection closed");
     const p = [...this.pending.values()];
     this.pending.clear();
     for (const x of p) x.reject(err);
@@ -2445,7 +2453,7 @@ var Client = class {
    */
   dropped(reason, code) {
     this.stopTimers();
-    this.failPending();
+    this.failPending(reason);
     this.outbox = [];
     this.inputs.reset();
     this.lastInputSeq = 0;

@@ -234,7 +234,10 @@ export interface StateChange {
   delay?: number;
   /**
    * Why the connection was lost, when it was: "silent" (nothing heard for silenceTimeout),
-   * "connect timeout", "closed" (the socket closed; see `code`), "offline".
+   * "connect timeout", "closed" (the socket closed; see `code`), "refused" (it closed before
+   * it ever opened: the server refused the handshake, for a page on an origin it does not
+   * allow, a full server or too many connections from this address, or nothing listens
+   * there; a browser does not tell which), "offline".
    */
   reason?: string;
   /** The WebSocket close code, for reason "closed". */
@@ -283,6 +286,10 @@ interface Pending {
 }
 
 const OPEN = 1;
+
+/** What a connection that closed before it opened is reported as (StateChange reason "refused"). */
+const REFUSED_MESSAGE =
+  "rallypoint: the server refused the connection before it opened (a page on an origin it does not allow, a full server, too many connections from this address, or nothing listening); the server's log says which";
 
 /**
  * Close codes after which reconnecting would fail the same way: a protocol error, data the
@@ -674,6 +681,7 @@ export class Client {
     }
     ws.binaryType = "arraybuffer";
     this.ws = ws;
+    let opened = false;
     this.connectTimer = setTimeout(() => {
       this.connectTimer = undefined;
       if (this.ws !== ws || ws.readyState === OPEN) return;
@@ -689,6 +697,7 @@ export class Client {
         if (this.ws !== undefined) abandon(this.ws, 1000, "superseded");
         this.ws = ws;
       }
+      opened = true;
       this.endLinger();
       clearTimeout(this.connectTimer);
       this.connectTimer = undefined;
@@ -736,6 +745,13 @@ export class Client {
       if (this.lingering === ws) this.lingering = undefined;
       if (this.ws !== ws) return;
       this.ws = undefined;
+      if (!opened) {
+        // The browser hides the HTTP status of a refused handshake (a 403 for the origin,
+        // 429 or 503 for limits): all a page sees is 1006 before open. Say that much.
+        this.emit("error", new RallypointError(Code.Disconnected, REFUSED_MESSAGE));
+        this.dropped("refused", ev.code);
+        return;
+      }
       this.dropped("closed", ev.code);
     };
   }
@@ -838,8 +854,8 @@ export class Client {
     }, delay);
   }
 
-  private failPending(): void {
-    const err = new RallypointError(Code.Disconnected, "rallypoint: connection closed");
+  private failPending(reason = "closed"): void {
+    const err = new RallypointError(Code.Disconnected, reason === "refused" ? REFUSED_MESSAGE : "rallypoint: connection closed");
     const p = [...this.pending.values()];
     this.pending.clear();
     for (const x of p) x.reject(err);
@@ -853,7 +869,7 @@ export class Client {
    */
   private dropped(reason: string, code: number): void {
     this.stopTimers();
-    this.failPending();
+    this.failPending(reason);
     this.outbox = [];
     // seq counts per connection: the pending inputs cannot be matched any more.
     this.inputs.reset();

@@ -223,3 +223,21 @@ test("a resume that finds the seat gone says so; with autoRejoin, join again the
     });
   }
 });
+
+test("a connection that closes before it ever opened is reported as refused, with a reason the page can show", async (t) => {
+  const env = setup(t);
+  const errors = [];
+  env.client.on("error", (e) => errors.push(e));
+  env.sockets[0].drop(1006); // a 403 for the page's origin, as a browser reports it
+  assert.equal(env.states.at(-1).state, "reconnecting");
+  assert.equal(env.states.at(-1).reason, "refused");
+  assert.equal(errors.length, 1);
+  assert.match(errors[0].message, /refused the connection before it opened \(a page on an origin/);
+
+  // One that opened and then closed is "closed", as before.
+  env.advance(5000);
+  await seat(env, 1);
+  env.sockets[1].drop(1006);
+  assert.equal(env.states.at(-1).reason, "closed");
+  assert.equal(errors.length, 1);
+});

@@ -214,7 +214,10 @@ export interface StateChange {
     delay?: number;
     /**
      * Why the connection was lost, when it was: "silent" (nothing heard for silenceTimeout),
-     * "connect timeout", "closed" (the socket closed; see `code`), "offline".
+     * "connect timeout", "closed" (the socket closed; see `code`), "refused" (it closed before
+     * it ever opened: the server refused the handshake, for a page on an origin it does not
+     * allow, a full server or too many connections from this address, or nothing listens
+     * there; a browser does not tell which), "offline".
      */
     reason?: string;
     /** The WebSocket close code, for reason "closed". */
