@@ -2128,6 +2128,43 @@ var Client = class {
     if (options.partySize !== void 0) o.party_size = options.partySize;
     return this.call(false, (req) => [Kind.Match, req, o]).then(str);
   }
+  /**
+   * Matchmaking in one call: queues with `options`, waits for the match and takes the seat
+   * reserved in it. Resolves with the join answer. Rejects when the queue refuses
+   * (`Code.JoinRefused`, say), when the reserved seat is refused (it expired: `ttlMs` passed
+   * before the join reached the server), or when `signal` aborts, which withdraws the ticket.
+   * A party member before the last gets the ticket "" and waits for the match like the rest.
+   */
+  findMatch(options, signal) {
+    return new Promise((resolve, reject) => {
+      let ticket;
+      let done = false;
+      const finish = (f) => {
+        if (done) return;
+        done = true;
+        off();
+        signal?.removeEventListener("abort", onAbort);
+        f();
+      };
+      const off = this.on("matched", (m) => {
+        if (ticket !== void 0 && ticket !== "" && m.ticket !== ticket) return;
+        finish(() => this.join({ reservation: m.reservation }).then(resolve, reject));
+      });
+      const onAbort = () => finish(() => {
+        if (ticket !== void 0 && ticket !== "") this.cancelMatch(ticket).catch(() => void 0);
+        reject(new RallypointError(Code.Disconnected, "rallypoint: matchmaking aborted"));
+      });
+      if (signal?.aborted) return onAbort();
+      signal?.addEventListener("abort", onAbort);
+      this.match(options).then(
+        (t) => {
+          ticket = t;
+          if (done && t !== "" && signal?.aborted) this.cancelMatch(t).catch(() => void 0);
+        },
+        (e) => finish(() => reject(e))
+      );
+    });
+  }
   /** Withdraws a waiting matchmaking ticket. */
   cancelMatch(ticket) {
     return this.call(false, (req) => [Kind.Cancel, req, ticket]).then(() => void 0);

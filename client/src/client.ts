@@ -499,6 +499,47 @@ export class Client {
     return this.call(false, (req) => [Kind.Match, req, o]).then(str);
   }
 
+  /**
+   * Matchmaking in one call: queues with `options`, waits for the match and takes the seat
+   * reserved in it. Resolves with the join answer. Rejects when the queue refuses
+   * (`Code.JoinRefused`, say), when the reserved seat is refused (it expired: `ttlMs` passed
+   * before the join reached the server), or when `signal` aborts, which withdraws the ticket.
+   * A party member before the last gets the ticket "" and waits for the match like the rest.
+   */
+  findMatch(options: MatchOptions, signal?: AbortSignal): Promise<Joined> {
+    return new Promise<Joined>((resolve, reject) => {
+      let ticket: string | undefined;
+      let done = false;
+      const finish = (f: () => void) => {
+        if (done) return;
+        done = true;
+        off();
+        signal?.removeEventListener("abort", onAbort);
+        f();
+      };
+      const off = this.on("matched", (m) => {
+        // Only one ticket of ours waits at a time; until the answer with it comes, the
+        // first match is ours.
+        if (ticket !== undefined && ticket !== "" && m.ticket !== ticket) return;
+        finish(() => this.join({ reservation: m.reservation }).then(resolve, reject));
+      });
+      const onAbort = () =>
+        finish(() => {
+          if (ticket !== undefined && ticket !== "") this.cancelMatch(ticket).catch(() => undefined);
+          reject(new RallypointError(Code.Disconnected, "rallypoint: matchmaking aborted"));
+        });
+      if (signal?.aborted) return onAbort();
+      signal?.addEventListener("abort", onAbort);
+      this.match(options).then(
+        (t) => {
+          ticket = t;
+          if (done && t !== "" && signal?.aborted) this.cancelMatch(t).catch(() => undefined);
+        },
+        (e: unknown) => finish(() => reject(e)),
+      );
+    });
+  }
+
   /** Withdraws a waiting matchmaking ticket. */
   cancelMatch(ticket: string): Promise<void> {
     return this.call(false, (req) => [Kind.Cancel, req, ticket]).then(() => undefined);

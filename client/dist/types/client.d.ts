@@ -355,6 +355,14 @@ export declare class Client {
     request<T = unknown>(name: string, payload?: unknown): Promise<T>;
     /** Queues for matchmaking; resolves with the ticket ("" for a party member before the last). The match arrives as a "matched" event. */
     match(options: MatchOptions): Promise<string>;
+    /**
+     * Matchmaking in one call: queues with `options`, waits for the match and takes the seat
+     * reserved in it. Resolves with the join answer. Rejects when the queue refuses
+     * (`Code.JoinRefused`, say), when the reserved seat is refused (it expired: `ttlMs` passed
+     * before the join reached the server), or when `signal` aborts, which withdraws the ticket.
+     * A party member before the last gets the ticket "" and waits for the match like the rest.
+     */
+    findMatch(options: MatchOptions, signal?: AbortSignal): Promise<Joined>;
     /** Withdraws a waiting matchmaking ticket. */
     cancelMatch(ticket: string): Promise<void>;
     /** Follows the room listing of a game: resolves with the rooms now, then "room" events; "" stops. */
