@@ -60,7 +60,10 @@ func TestServerWideInflateRateBoundsManyConnections(t *testing.T) {
 
 // TestServerWideInflateRateRefusesALongQueue: when so many connections wait for the
 // budget's inflate rate that one would wait longer than a message's worth of its own rate,
-// it is closed with 1013 instead, and the others still get their messages through.
+// it is closed with 1013 instead. The first connection's message, within the burst, goes
+// through; then seven at once ask for seven times what the burst and the horizon allow, so
+// some are refused (under the race detector's slow inflater, possibly all seven: each is
+// charged as it inflates, and they interleave).
 func TestServerWideInflateRateRefusesALongQueue(t *testing.T) {
 	const (
 		msgSize = 1 << 20
@@ -76,13 +79,21 @@ func TestServerWideInflateRateRefusesALongQueue(t *testing.T) {
 	for i := range attackers {
 		attackers[i] = attack(t, url, true)
 	}
-	for _, a := range attackers {
+	if _, err := attackers[0].Write(bomb); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(hangDetector); m.MessagesIn.Load() < 1; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the first message, within the burst, was never read")
+		}
+	}
+	for _, a := range attackers[1:] {
 		if _, err := a.Write(bomb); err != nil {
 			t.Fatal(err)
 		}
 	}
 	refused := 0
-	for _, a := range attackers {
+	for _, a := range attackers[1:] {
 		_ = a.SetReadDeadline(time.Now().Add(2 * time.Second))
 		op, p, err := a.next()
 		if err == nil && op == opClose && len(p) >= 2 && StatusCode(uint16(p[0])<<8|uint16(p[1])) == StatusTryAgainLater {
@@ -90,10 +101,17 @@ func TestServerWideInflateRateRefusesALongQueue(t *testing.T) {
 		}
 	}
 	t.Logf("%d of %d connections refused; %d messages read; %d refusals counted", refused, conns, m.MessagesIn.Load(), m.BudgetRefused.Load())
-	if refused == 0 || refused == conns {
-		t.Fatalf("%d of %d connections refused with 1013: want some, not all", refused, conns)
+	if refused == 0 {
+		t.Fatalf("none of the %d connections after the first was refused with 1013", conns-1)
 	}
-	if m.BudgetRefused.Load() != int64(refused) {
+	// The ones not refused pause for the rate (up to the horizon at each charge) and then
+	// get their messages through.
+	for deadline := time.Now().Add(hangDetector); m.BudgetRefused.Load()+m.MessagesIn.Load() < conns; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d messages read and %d refused of %d", m.MessagesIn.Load(), m.BudgetRefused.Load(), conns)
+		}
+	}
+	if m.BudgetRefused.Load() < int64(refused) {
 		t.Fatalf("BudgetRefused %d, %d closes with 1013 seen", m.BudgetRefused.Load(), refused)
 	}
 }
