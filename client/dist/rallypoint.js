@@ -2067,6 +2067,16 @@ var Client = class {
     set.add(handler);
     return () => this.off(event, handler);
   }
+  /**
+   * Subscribes to the game's events of one name (`Room.Send`, `Broadcast` and
+   * `BroadcastTo` on the server): `client.onEvent("solved", (word) => ...)`. Returns a
+   * function that unsubscribes.
+   */
+  onEvent(name, handler) {
+    return this.on("event", (e) => {
+      if (e.name === name) handler(e.payload);
+    });
+  }
   /** Unsubscribes a handler. */
   off(event, handler) {
     this.handlers.get(event)?.delete(handler);
@@ -2100,6 +2110,50 @@ var Client = class {
     this.rejoinWith = options.token === void 0 && options.reservation === void 0 ? { ...options } : void 0;
     return this.call(false, (req) => [Kind.Join, req, o]);
   }
+  /** The seat saved in {@link ConnectOptions.storage} by an earlier page, if any. */
+  savedSeat() {
+    const st = this.opts.storage;
+    if (st === void 0) return void 0;
+    try {
+      const v = JSON.parse(st.getItem(this.storageKey) ?? "null");
+      if (v !== null && typeof v.token === "string" && v.token !== "" && typeof v.room === "string") {
+        return { room: v.room, token: v.token, savedAt: typeof v.savedAt === "number" ? v.savedAt : 0 };
+      }
+    } catch {
+    }
+    return void 0;
+  }
+  /**
+   * Takes back the seat an earlier page saved (see {@link ConnectOptions.storage}): after a
+   * reload, the same player in the same room, if its grace period has not run out. Resolves
+   * with the join answer, or undefined when no seat was saved; a refused resume (the seat is
+   * gone) forgets the saved seat and rejects, and the page offers a new game.
+   */
+  async resumeSaved() {
+    const seat = this.savedSeat();
+    if (seat === void 0) return void 0;
+    try {
+      return await this.join({ token: seat.token });
+    } catch (e) {
+      this.forgetSeat();
+      throw e;
+    }
+  }
+  get storageKey() {
+    return this.opts.storageKey ?? `rallypoint:${this.url}`;
+  }
+  saveSeat(room, token) {
+    try {
+      this.opts.storage?.setItem(this.storageKey, JSON.stringify({ room, token, savedAt: Date.now() }));
+    } catch {
+    }
+  }
+  forgetSeat() {
+    try {
+      this.opts.storage?.removeItem(this.storageKey);
+    } catch {
+    }
+  }
   /** Quick play: the fullest public room of `game` with a free seat, or a new one. */
   quickPlay(game, meta) {
     return this.join({ game, meta });
@@ -2111,6 +2165,7 @@ var Client = class {
   /** Leaves the room for good (the seat is released at once); the connection stays open. */
   leave() {
     this.resumeToken = "";
+    this.forgetSeat();
     this.joinedInfo = void 0;
     this.rejoinWith = void 0;
     this.send([Kind.Leave]);
@@ -2552,6 +2607,7 @@ var Client = class {
         this.clock.resetTick();
         this.resumeToken = j.token;
         this.joinedInfo = j;
+        this.saveSeat(j.room, j.token);
         const p = this.take(uint(m[1]));
         j.resumed = p?.resume ?? false;
         p?.resolve(j);
@@ -2580,6 +2636,7 @@ var Client = class {
       }
       case Kind.Left:
         this.resumeToken = "";
+        this.forgetSeat();
         this.joinedInfo = void 0;
         this.view = void 0;
         this.emit("left", { code: uint(m[1]), message: str(m[2]) });

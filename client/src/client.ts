@@ -83,12 +83,37 @@ export interface ConnectOptions {
   ackDelay?: number;
   /** States kept as delta baselines (default 128). */
   baselines?: number;
+  /**
+   * Where to keep the seat across a page reload (`localStorage` or `sessionStorage` in a
+   * browser; default none): the resume token of the room joined is saved under
+   * `storageKey`, and {@link Client.resumeSaved} takes the seat back after the reload, as the
+   * same player, within the room's grace period (30 s by default). Leaving the room, or
+   * being told it is over, forgets it.
+   */
+  storage?: SeatStorage;
+  /** The key of the saved seat in `storage` (default "rallypoint:" and the URL). */
+  storageKey?: string;
   /** Interpolation buffer tuning. */
   interpolation?: InterpolationOptions;
   /** Local clock in ms (default performance.now). */
   now?: () => number;
   /** Random numbers in [0, 1) for backoff jitter (default Math.random). */
   random?: () => number;
+}
+
+/** The part of the Web Storage API the saved seat needs (localStorage has it). */
+export interface SeatStorage {
+  getItem(key: string): string | null;
+  setItem(key: string, value: string): void;
+  removeItem(key: string): void;
+}
+
+/** A seat saved in {@link ConnectOptions.storage}. */
+export interface SavedSeat {
+  room: string;
+  token: string;
+  /** When it was saved (ms since the epoch). */
+  savedAt: number;
 }
 
 /** Options of {@link Client.join}; one of game, room, code, token or reservation is needed. */
@@ -427,6 +452,17 @@ export class Client {
     return () => this.off(event, handler);
   }
 
+  /**
+   * Subscribes to the game's events of one name (`Room.Send`, `Broadcast` and
+   * `BroadcastTo` on the server): `client.onEvent("solved", (word) => ...)`. Returns a
+   * function that unsubscribes.
+   */
+  onEvent<T = unknown>(name: string, handler: (payload: T) => void): () => void {
+    return this.on("event", (e) => {
+      if (e.name === name) handler(e.payload as T);
+    });
+  }
+
   /** Unsubscribes a handler. */
   off<K extends keyof ClientEvents>(event: K, handler: Handler<ClientEvents[K]>): void {
     this.handlers.get(event)?.delete(handler as Handler<never>);
@@ -466,6 +502,58 @@ export class Client {
     return this.call(false, (req) => [Kind.Join, req, o]) as Promise<Joined>;
   }
 
+  /** The seat saved in {@link ConnectOptions.storage} by an earlier page, if any. */
+  savedSeat(): SavedSeat | undefined {
+    const st = this.opts.storage;
+    if (st === undefined) return undefined;
+    try {
+      const v = JSON.parse(st.getItem(this.storageKey) ?? "null") as Partial<SavedSeat> | null;
+      if (v !== null && typeof v.token === "string" && v.token !== "" && typeof v.room === "string") {
+        return { room: v.room, token: v.token, savedAt: typeof v.savedAt === "number" ? v.savedAt : 0 };
+      }
+    } catch {
+      // unreadable: as good as none
+    }
+    return undefined;
+  }
+
+  /**
+   * Takes back the seat an earlier page saved (see {@link ConnectOptions.storage}): after a
+   * reload, the same player in the same room, if its grace period has not run out. Resolves
+   * with the join answer, or undefined when no seat was saved; a refused resume (the seat is
+   * gone) forgets the saved seat and rejects, and the page offers a new game.
+   */
+  async resumeSaved(): Promise<Joined | undefined> {
+    const seat = this.savedSeat();
+    if (seat === undefined) return undefined;
+    try {
+      return await this.join({ token: seat.token });
+    } catch (e) {
+      this.forgetSeat();
+      throw e;
+    }
+  }
+
+  private get storageKey(): string {
+    return this.opts.storageKey ?? `rallypoint:${this.url}`;
+  }
+
+  private saveSeat(room: string, token: string): void {
+    try {
+      this.opts.storage?.setItem(this.storageKey, JSON.stringify({ room, token, savedAt: Date.now() }));
+    } catch {
+      // storage full or denied: the seat is simply not kept across a reload
+    }
+  }
+
+  private forgetSeat(): void {
+    try {
+      this.opts.storage?.removeItem(this.storageKey);
+    } catch {
+      // as above
+    }
+  }
+
   /** Quick play: the fullest public room of `game` with a free seat, or a new one. */
   quickPlay(game: string, meta?: unknown): Promise<Joined> {
     return this.join({ game, meta });
@@ -479,6 +567,7 @@ export class Client {
   /** Leaves the room for good (the seat is released at once); the connection stays open. */
   leave(): void {
     this.resumeToken = "";
+    this.forgetSeat();
     this.joinedInfo = undefined;
     this.rejoinWith = undefined;
     this.send([Kind.Leave]);
@@ -977,6 +1066,7 @@ export class Client {
         this.clock.resetTick();
         this.resumeToken = j.token;
         this.joinedInfo = j;
+        this.saveSeat(j.room, j.token);
         const p = this.take(uint(m[1]));
         j.resumed = p?.resume ?? false;
         p?.resolve(j);
@@ -1005,6 +1095,7 @@ export class Client {
       }
       case Kind.Left:
         this.resumeToken = "";
+        this.forgetSeat();
         this.joinedInfo = undefined;
         this.view = undefined;
         this.emit("left", { code: uint(m[1]), message: str(m[2]) });

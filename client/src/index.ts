@@ -27,6 +27,8 @@ export type {
   Matched,
   RoomChange,
   RoomInfo,
+  SavedSeat,
+  SeatStorage,
   SnapshotEvent,
   SnapshotStats,
   StallChange,

@@ -345,6 +345,13 @@ type crosswordResult struct {
 		ElapsedMs *float64 `json:"elapsedMs"`
 	} `json:"placements"`
 	Consistent []string `json:"consistent"`
+	// Reload is page A reloaded after the placements: its player before and after, and
+	// what it shows at the placed squares.
+	Reload struct {
+		Before     any    `json:"before"`
+		After      any    `json:"after"`
+		Consistent string `json:"consistent"`
+	} `json:"reload"`
 }
 
 func checkCrossword(t *testing.T, run e2eRun, cells []placement) {
@@ -401,6 +408,11 @@ func checkCrossword(t *testing.T, run e2eRun, cells []placement) {
 		if got != want.String() {
 			t.Errorf("%s shows %q at the placed squares, want %q", r.Pages[i].Name, got, want.String())
 		}
+	}
+	if rl := r.Reload; rl.Before == nil || fmt.Sprint(rl.Before) != fmt.Sprint(rl.After) {
+		t.Errorf("reloading %s made it player %v, was %v: the seat saved in sessionStorage must be resumed", r.Pages[0].Name, rl.After, rl.Before)
+	} else if rl.Consistent != want.String() {
+		t.Errorf("after its reload %s shows %q at the placed squares, want %q", r.Pages[0].Name, rl.Consistent, want.String())
 	}
 }
 

@@ -83,12 +83,35 @@ export interface ConnectOptions {
     ackDelay?: number;
     /** States kept as delta baselines (default 128). */
     baselines?: number;
+    /**
+     * Where to keep the seat across a page reload (`localStorage` or `sessionStorage` in a
+     * browser; default none): the resume token of the room joined is saved under
+     * `storageKey`, and {@link Client.resumeSaved} takes the seat back after the reload, as the
+     * same player, within the room's grace period (30 s by default). Leaving the room, or
+     * being told it is over, forgets it.
+     */
+    storage?: SeatStorage;
+    /** The key of the saved seat in `storage` (default "rallypoint:" and the URL). */
+    storageKey?: string;
     /** Interpolation buffer tuning. */
     interpolation?: InterpolationOptions;
     /** Local clock in ms (default performance.now). */
     now?: () => number;
     /** Random numbers in [0, 1) for backoff jitter (default Math.random). */
     random?: () => number;
+}
+/** The part of the Web Storage API the saved seat needs (localStorage has it). */
+export interface SeatStorage {
+    getItem(key: string): string | null;
+    setItem(key: string, value: string): void;
+    removeItem(key: string): void;
+}
+/** A seat saved in {@link ConnectOptions.storage}. */
+export interface SavedSeat {
+    room: string;
+    token: string;
+    /** When it was saved (ms since the epoch). */
+    savedAt: number;
 }
 /** Options of {@link Client.join}; one of game, room, code, token or reservation is needed. */
 export interface JoinOptions {
@@ -339,12 +362,30 @@ export declare class Client {
     get extensions(): string;
     /** Subscribes to an event; returns a function that unsubscribes. */
     on<K extends keyof ClientEvents>(event: K, handler: Handler<ClientEvents[K]>): () => void;
+    /**
+     * Subscribes to the game's events of one name (`Room.Send`, `Broadcast` and
+     * `BroadcastTo` on the server): `client.onEvent("solved", (word) => ...)`. Returns a
+     * function that unsubscribes.
+     */
+    onEvent<T = unknown>(name: string, handler: (payload: T) => void): () => void;
     /** Unsubscribes a handler. */
     off<K extends keyof ClientEvents>(event: K, handler: Handler<ClientEvents[K]>): void;
     private emit;
     private setState;
     /** Takes a seat; resolves with the join answer, rejects with a {@link RallypointError}. */
     join(options: JoinOptions): Promise<Joined>;
+    /** The seat saved in {@link ConnectOptions.storage} by an earlier page, if any. */
+    savedSeat(): SavedSeat | undefined;
+    /**
+     * Takes back the seat an earlier page saved (see {@link ConnectOptions.storage}): after a
+     * reload, the same player in the same room, if its grace period has not run out. Resolves
+     * with the join answer, or undefined when no seat was saved; a refused resume (the seat is
+     * gone) forgets the saved seat and rejects, and the page offers a new game.
+     */
+    resumeSaved(): Promise<Joined | undefined>;
+    private get storageKey();
+    private saveSeat;
+    private forgetSeat;
     /** Quick play: the fullest public room of `game` with a free seat, or a new one. */
     quickPlay(game: string, meta?: unknown): Promise<Joined>;
     /** Joins the private room with this join code. */

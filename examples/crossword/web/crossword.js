@@ -53,7 +53,9 @@ const typing = new Typing(document.getElementById("keys"), document.getElementBy
   turn: () => act(turn),
   next: (back) => act(() => nextClue(back)),
 });
-const client = connect(url);
+// sessionStorage keeps the seat across a reload of this tab (not in other tabs, which would
+// fight over it): a reload within the grace period comes back as the same player.
+const client = connect(url, { storage: sessionStorage });
 const sender = inputSender(client);
 // After a (re)join, the letters still pending are sent again once a snapshot shows the puzzle.
 let resendAfterSnapshot = false;
@@ -299,9 +301,18 @@ setInterval(() => {
   if (client.joined !== undefined && model.me.score > 0 && !model.board.scoreboard.some((e) => e.id === model.me.id)) refreshMe(false);
 }, 10000);
 
-function join() {
+async function join() {
   const meta = { name };
   const room = params.get("room");
+  const saved = client.savedSeat();
+  if (saved !== undefined && (room === null || saved.room === room)) {
+    try {
+      await client.resumeSaved(); // the page was reloaded: the same seat
+      return;
+    } catch {
+      // the seat is gone (its grace ran out): a new one below
+    }
+  }
   (room ? client.join({ room, meta }) : client.quickPlay("crossword", meta)).catch((e) => {
     view.setConnection("left", "could not join");
     view.toast([`Could not join: ${e.message}`], "bad", 8000);

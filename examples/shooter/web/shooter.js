@@ -73,7 +73,9 @@ renderer.resize();
 document.addEventListener("gesturestart", (e) => e.preventDefault());
 // autoRejoin: when the seat could not be resumed (the link was down longer than the server
 // holds a seat), the SDK quick-plays a new arena by itself.
-const client = connect(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/play`, { autoRejoin: true });
+// sessionStorage keeps the seat across a reload of this tab: back as the same player, score
+// and all, within the grace period.
+const client = connect(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/play`, { autoRejoin: true, storage: sessionStorage });
 const room = params.get("room"); // join this room rather than quick play (tests, links to a friend)
 const fresh = params.get("new") === "1"; // always a new room (tests that want the arena to themselves)
 
@@ -172,7 +174,9 @@ async function play() {
     if (!game.seated) {
       game.message = "Joining…";
       const meta = { name };
-      const joined = await (room ? client.join({ room, meta }) : fresh ? client.join({ game: "shooter", create: true, meta }) : client.quickPlay("shooter", meta));
+      const saved = client.savedSeat();
+      const resumed = saved !== undefined && (room === null || saved.room === room) ? await client.resumeSaved().catch(() => undefined) : undefined;
+      const joined = resumed ?? (await (room ? client.join({ room, meta }) : fresh ? client.join({ game: "shooter", create: true, meta }) : client.quickPlay("shooter", meta)));
       game.me = rp.me = joined.player;
     }
     if (game.walls === null) game.walls = parseMap(await client.request("map"));

@@ -42,6 +42,14 @@ export async function run(env, cells, park) {
     result.consistent = await Promise.all(pages.map((p) => showsAll(p, cells, env.stepTimeout)));
     for (const [i, p] of pages.entries()) result.pages[i].players = await playersOf(p);
 
+    // A reload keeps the seat: the page saved it in sessionStorage and resumes it, the same
+    // player (and so the same letters' color and score), with every letter still there.
+    const before = await pages[0].page.evaluate(() => window.rp.me);
+    await pages[0].page.reload();
+    await waitReady(pages[0], env.stepTimeout);
+    const after = await pages[0].page.evaluate(() => window.rp.me);
+    result.reload = { before, after, consistent: await showsAll(pages[0], cells, env.stepTimeout) };
+
     await screenshot(env, pages[0], env.out, 'crossword.png', 'check');
     if (env.docs) {
       // Park each page's cursor on its own empty square, so that the picture shows several
