@@ -2127,11 +2127,12 @@ var Client = class {
    * Takes back the seat an earlier page saved (see {@link ConnectOptions.storage}): after a
    * reload, the same player in the same room, if its grace period has not run out. Resolves
    * with the join answer, or undefined when no seat was saved; a refused resume (the seat is
-   * gone) forgets the saved seat and rejects, and the page offers a new game.
+   * gone) forgets the saved seat and rejects, and the page offers a new game. With `room`
+   * (a page opened for a given room), a seat saved in another room is left alone.
    */
-  async resumeSaved() {
+  async resumeSaved(room) {
     const seat = this.savedSeat();
-    if (seat === void 0) return void 0;
+    if (seat === void 0 || room != null && seat.room !== room) return void 0;
     try {
       return await this.join({ token: seat.token });
     } catch (e) {

@@ -521,11 +521,12 @@ export class Client {
    * Takes back the seat an earlier page saved (see {@link ConnectOptions.storage}): after a
    * reload, the same player in the same room, if its grace period has not run out. Resolves
    * with the join answer, or undefined when no seat was saved; a refused resume (the seat is
-   * gone) forgets the saved seat and rejects, and the page offers a new game.
+   * gone) forgets the saved seat and rejects, and the page offers a new game. With `room`
+   * (a page opened for a given room), a seat saved in another room is left alone.
    */
-  async resumeSaved(): Promise<Joined | undefined> {
+  async resumeSaved(room?: string | null): Promise<Joined | undefined> {
     const seat = this.savedSeat();
-    if (seat === undefined) return undefined;
+    if (seat === undefined || (room != null && seat.room !== room)) return undefined;
     try {
       return await this.join({ token: seat.token });
     } catch (e) {

@@ -63,6 +63,8 @@ test("a seat saved in storage is taken back after a reload, and forgotten when i
   // A saved seat whose grace ran out: the resume is refused, and the seat forgotten.
   storage.setItem("rallypoint:ws://fake/play", JSON.stringify({ room: "R", token: "old", savedAt: 1 }));
   const third = page(t, storage);
+  assert.equal(await third.client.resumeSaved("another room"), undefined, "a page opened for another room leaves the seat alone");
+  assert.equal(third.sent(Kind.Join).length, 0);
   const refused = third.client.resumeSaved().catch((e) => e);
   const [r3] = third.sent(Kind.Join);
   third.ws.deliver([Kind.Response, r3[1], Code.JoinRefused, "no such seat"]);

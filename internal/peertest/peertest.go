@@ -53,14 +53,23 @@ func RepoRoot(t testing.TB) string {
 	if err != nil {
 		t.Fatalf("peertest: getwd: %v", err)
 	}
+	root, ok := findRoot(dir)
+	if !ok {
+		t.Fatalf("peertest: no go.mod for module %s above the working directory", modulePath)
+	}
+	return root
+}
+
+// findRoot walks up from dir to the directory holding the repository's root go.mod.
+func findRoot(dir string) (string, bool) {
 	for {
 		data, err := os.ReadFile(filepath.Join(dir, "go.mod"))
 		if err == nil && isRootModule(data) {
-			return dir
+			return dir, true
 		}
 		parent := filepath.Dir(dir)
 		if parent == dir {
-			t.Fatalf("peertest: no go.mod for module %s above the working directory", modulePath)
+			return "", false
 		}
 		dir = parent
 	}

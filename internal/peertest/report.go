@@ -72,19 +72,12 @@ func packageName() string {
 	if err != nil {
 		return "?"
 	}
-	for root := dir; ; {
-		if data, err := os.ReadFile(filepath.Join(root, "go.mod")); err == nil && isRootModule(data) {
-			if rel, err := filepath.Rel(root, dir); err == nil {
-				return "./" + filepath.ToSlash(rel)
-			}
-			return dir
+	if root, ok := findRoot(dir); ok {
+		if rel, err := filepath.Rel(root, dir); err == nil {
+			return "./" + filepath.ToSlash(rel)
 		}
-		parent := filepath.Dir(root)
-		if parent == root {
-			return dir
-		}
-		root = parent
 	}
+	return dir
 }
 
 // parentStdout opens the go command's standard output, when the parent is a go command

@@ -380,9 +380,10 @@ export declare class Client {
      * Takes back the seat an earlier page saved (see {@link ConnectOptions.storage}): after a
      * reload, the same player in the same room, if its grace period has not run out. Resolves
      * with the join answer, or undefined when no seat was saved; a refused resume (the seat is
-     * gone) forgets the saved seat and rejects, and the page offers a new game.
+     * gone) forgets the saved seat and rejects, and the page offers a new game. With `room`
+     * (a page opened for a given room), a seat saved in another room is left alone.
      */
-    resumeSaved(): Promise<Joined | undefined>;
+    resumeSaved(room?: string | null): Promise<Joined | undefined>;
     private get storageKey();
     private saveSeat;
     private forgetSeat;

@@ -304,14 +304,10 @@ setInterval(() => {
 async function join() {
   const meta = { name };
   const room = params.get("room");
-  const saved = client.savedSeat();
-  if (saved !== undefined && (room === null || saved.room === room)) {
-    try {
-      await client.resumeSaved(); // the page was reloaded: the same seat
-      return;
-    } catch {
-      // the seat is gone (its grace ran out): a new one below
-    }
+  try {
+    if ((await client.resumeSaved(room)) !== undefined) return; // the page was reloaded: the same seat
+  } catch {
+    // the seat is gone (its grace ran out): a new one below
   }
   (room ? client.join({ room, meta }) : client.quickPlay("crossword", meta)).catch((e) => {
     view.setConnection("left", "could not join");

@@ -174,8 +174,7 @@ async function play() {
     if (!game.seated) {
       game.message = "Joining…";
       const meta = { name };
-      const saved = client.savedSeat();
-      const resumed = saved !== undefined && (room === null || saved.room === room) ? await client.resumeSaved().catch(() => undefined) : undefined;
+      const resumed = await client.resumeSaved(room).catch(() => undefined); // a reload: the same seat
       const joined = resumed ?? (await (room ? client.join({ room, meta }) : fresh ? client.join({ game: "shooter", create: true, meta }) : client.quickPlay("shooter", meta)));
       game.me = rp.me = joined.player;
     }
