@@ -32,25 +32,44 @@ export const Kind = {
   Room: 0x1a,
 } as const;
 
-/** Result and error codes carried by responses (0x15), errors (0x16) and departures (0x18). */
+/**
+ * Result and error codes carried by responses (0x15), errors (0x16) and departures (0x18).
+ * The names are the Go package protocol's without their `Code` prefix (`protocol.CodeRefused`
+ * is `Code.Refused`); a Go test (protocol/sdk_test.go) fails if the two tables differ. 14 is
+ * reserved and never sent.
+ */
 export const Code = {
   OK: 0,
+  /** The message could not be decoded. */
   Malformed: 1,
+  /** The message kind is not one this server knows. */
   UnknownKind: 2,
+  /** The message needs a joined room. */
   NotJoined: 3,
-  JoinRefused: 4,
+  /** The game refused the join (or a matchmaking queue refused the ticket); the message says why. */
+  Refused: 4,
+  /** No such game, room, join code or resume token. */
   NotFound: 5,
-  RoomFull: 6,
-  RoomLocked: 7,
+  /** The room has no free seat. */
+  Full: 6,
+  /** The room accepts no new players. */
+  Locked: 7,
+  /** Too many requests waiting for an answer; the connection stays open. */
   RateLimited: 8,
+  /** The room ended (the game ended it or the server is stopping). */
   RoomEnded: 9,
+  /** The game failed; the room ended. */
   Internal: 10,
+  /** A connection is in one room at a time. */
   AlreadyJoined: 11,
+  /** The game rejected a request. */
   BadRequest: 12,
-  ShuttingDown: 13,
-  TimedOut: 14,
+  /** The server is shutting down. */
+  Shutdown: 13,
+  /** Already queued, matched or seated. */
   Busy: 15,
-  TooManyCodes: 16,
+  /** Too many wrong join codes from this address; wait a minute. */
+  TooManyGuesses: 16,
   /** The room is private: join it with its code (or a reservation), not its room id. */
   Private: 17,
   /** Rooms created too fast, by this address or by all clients; the message says how long to wait. */

@@ -40,9 +40,9 @@ test("findMatch rejects when the queue refuses, and withdraws the ticket when ab
   const { client, ws, sent } = setup(t);
   const refused = client.findMatch({ game: "nope" }).catch((e) => e);
   const [m1] = sent(Kind.Match);
-  ws.deliver([Kind.Response, m1[1], Code.JoinRefused, "no queue for nope"]);
+  ws.deliver([Kind.Response, m1[1], Code.Refused, "no queue for nope"]);
   const e = await refused;
-  assert.equal(e.code, Code.JoinRefused);
+  assert.equal(e.code, Code.Refused);
   assert.match(e.message, /no queue/);
 
   const ac = new AbortController();

@@ -67,9 +67,9 @@ test("a seat saved in storage is taken back after a reload, and forgotten when i
   assert.equal(third.sent(Kind.Join).length, 0);
   const refused = third.client.resumeSaved().catch((e) => e);
   const [r3] = third.sent(Kind.Join);
-  third.ws.deliver([Kind.Response, r3[1], Code.JoinRefused, "no such seat"]);
+  third.ws.deliver([Kind.Response, r3[1], Code.Refused, "no such seat"]);
   const e = await refused;
-  assert.equal(e.code, Code.JoinRefused);
+  assert.equal(e.code, Code.Refused);
   assert.equal(third.client.savedSeat(), undefined);
   await flush();
 });

@@ -400,7 +400,7 @@ export declare class Client {
     /**
      * Matchmaking in one call: queues with `options`, waits for the match and takes the seat
      * reserved in it. Resolves with the join answer. Rejects when the queue refuses
-     * (`Code.JoinRefused`, say), when the reserved seat is refused (it expired: `ttlMs` passed
+     * (`Code.Refused`, say), when the reserved seat is refused (it expired: `ttlMs` passed
      * before the join reached the server), or when `signal` aborts, which withdraws the ticket.
      * A party member before the last gets the ticket "" and waits for the match like the rest.
      */

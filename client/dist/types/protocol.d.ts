@@ -29,25 +29,44 @@ export declare const Kind: {
     readonly Matched: 25;
     readonly Room: 26;
 };
-/** Result and error codes carried by responses (0x15), errors (0x16) and departures (0x18). */
+/**
+ * Result and error codes carried by responses (0x15), errors (0x16) and departures (0x18).
+ * The names are the Go package protocol's without their `Code` prefix (`protocol.CodeRefused`
+ * is `Code.Refused`); a Go test (protocol/sdk_test.go) fails if the two tables differ. 14 is
+ * reserved and never sent.
+ */
 export declare const Code: {
     readonly OK: 0;
+    /** The message could not be decoded. */
     readonly Malformed: 1;
+    /** The message kind is not one this server knows. */
     readonly UnknownKind: 2;
+    /** The message needs a joined room. */
     readonly NotJoined: 3;
-    readonly JoinRefused: 4;
+    /** The game refused the join (or a matchmaking queue refused the ticket); the message says why. */
+    readonly Refused: 4;
+    /** No such game, room, join code or resume token. */
     readonly NotFound: 5;
-    readonly RoomFull: 6;
-    readonly RoomLocked: 7;
+    /** The room has no free seat. */
+    readonly Full: 6;
+    /** The room accepts no new players. */
+    readonly Locked: 7;
+    /** Too many requests waiting for an answer; the connection stays open. */
     readonly RateLimited: 8;
+    /** The room ended (the game ended it or the server is stopping). */
     readonly RoomEnded: 9;
+    /** The game failed; the room ended. */
     readonly Internal: 10;
+    /** A connection is in one room at a time. */
     readonly AlreadyJoined: 11;
+    /** The game rejected a request. */
     readonly BadRequest: 12;
-    readonly ShuttingDown: 13;
-    readonly TimedOut: 14;
+    /** The server is shutting down. */
+    readonly Shutdown: 13;
+    /** Already queued, matched or seated. */
     readonly Busy: 15;
-    readonly TooManyCodes: 16;
+    /** Too many wrong join codes from this address; wait a minute. */
+    readonly TooManyGuesses: 16;
     /** The room is private: join it with its code (or a reservation), not its room id. */
     readonly Private: 17;
     /** Rooms created too fast, by this address or by all clients; the message says how long to wait. */
