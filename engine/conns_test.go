@@ -16,7 +16,7 @@ import (
 	"testing"
 
 	"github.com/rallypoint/rallypoint/engine"
-	"github.com/rallypoint/rallypoint/engine/client"
+	"github.com/rallypoint/rallypoint/gameclient"
 	"github.com/rallypoint/rallypoint/net/ws"
 )
 
@@ -193,7 +193,7 @@ func TestCodeGuessesAreLimitedPerNetwork(t *testing.T) {
 	te := startEngine(t, engine.RoomConfig{}, engine.Options{TrustedProxies: loopback})
 	guess := func(from string) engine.Code {
 		h := http.Header{"X-Forwarded-For": {from}}
-		c, err := client.Dial(ctx5(t), te.url, &ws.DialOptions{Header: h})
+		c, err := gameclient.Dial(ctx5(t), te.url, &ws.DialOptions{Header: h})
 		if err != nil {
 			t.Fatal(err)
 		}

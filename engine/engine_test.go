@@ -18,7 +18,7 @@ import (
 	"github.com/vmihailenco/msgpack/v5"
 
 	"github.com/rallypoint/rallypoint/engine"
-	"github.com/rallypoint/rallypoint/engine/client"
+	"github.com/rallypoint/rallypoint/gameclient"
 	"github.com/rallypoint/rallypoint/net/ws"
 	"github.com/rallypoint/rallypoint/state"
 )
@@ -149,11 +149,11 @@ func startEngine(t *testing.T, cfg engine.RoomConfig, opts engine.Options) *test
 	return te
 }
 
-func (te *testEngine) dial(t *testing.T) *client.Client {
+func (te *testEngine) dial(t *testing.T) *gameclient.Client {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	c, err := client.Dial(ctx, te.url, nil)
+	c, err := gameclient.Dial(ctx, te.url, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -168,7 +168,7 @@ func ctx5(t *testing.T) context.Context {
 }
 
 // scoreOf reads a player's replicated score from a client's mirror.
-func scoreOf(c *client.Client, id uint32) (v int64, ok bool) {
+func scoreOf(c *gameclient.Client, id uint32) (v int64, ok bool) {
 	c.State(func(m *state.Mirror, _ uint32) {
 		e, found := m.Entity(state.ID(id))
 		if found {
@@ -495,7 +495,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-func waitEvent(t *testing.T, c *client.Client, kind int) client.Event {
+func waitEvent(t *testing.T, c *gameclient.Client, kind int) gameclient.Event {
 	t.Helper()
 	timeout := time.After(5 * time.Second)
 	for {
@@ -649,7 +649,7 @@ func TestChangingViewNeverBreaksDeltas(t *testing.T) {
 	srv := httptest.NewServer(e)
 	defer srv.Close()
 	defer e.Shutdown(context.Background())
-	c, err := client.Dial(ctx5(t), "ws"+strings.TrimPrefix(srv.URL, "http"), nil)
+	c, err := gameclient.Dial(ctx5(t), "ws"+strings.TrimPrefix(srv.URL, "http"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

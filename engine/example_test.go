@@ -9,7 +9,7 @@ import (
 
 	"github.com/rallypoint/rallypoint/client"
 	"github.com/rallypoint/rallypoint/engine"
-	engineclient "github.com/rallypoint/rallypoint/engine/client"
+	"github.com/rallypoint/rallypoint/gameclient"
 	"github.com/rallypoint/rallypoint/state"
 )
 
@@ -70,10 +70,10 @@ func TestClickerPlays(t *testing.T) {
 	srv := httptest.NewServer(e)
 	t.Cleanup(srv.Close)
 	url := "ws" + strings.TrimPrefix(srv.URL, "http")
-	var players [2]*engineclient.Client
+	var players [2]*gameclient.Client
 	var ids [2]uint32
 	for i := range players {
-		c, err := engineclient.Dial(ctx5(t), url, nil)
+		c, err := gameclient.Dial(ctx5(t), url, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

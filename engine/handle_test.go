@@ -9,7 +9,7 @@ import (
 	"github.com/vmihailenco/msgpack/v5"
 
 	"github.com/rallypoint/rallypoint/engine"
-	"github.com/rallypoint/rallypoint/engine/client"
+	"github.com/rallypoint/rallypoint/gameclient"
 	"github.com/rallypoint/rallypoint/state"
 )
 
@@ -89,7 +89,7 @@ func TestBroadcastToReachesTheListedPlayersOnly(t *testing.T) {
 	if _, err := outsider.Join(ctx5(t), engine.JoinOptions{Room: elsewhere.ID}); err != nil {
 		t.Fatal(err)
 	}
-	c := make([]*client.Client, 4)
+	c := make([]*gameclient.Client, 4)
 	for i := range c {
 		c[i] = te.dial(t)
 		j, err := c[i].Join(ctx5(t), engine.JoinOptions{Room: room.ID})

@@ -13,7 +13,7 @@ import (
 	"github.com/vmihailenco/msgpack/v5"
 
 	"github.com/rallypoint/rallypoint/engine"
-	"github.com/rallypoint/rallypoint/engine/client"
+	"github.com/rallypoint/rallypoint/gameclient"
 	"github.com/rallypoint/rallypoint/match"
 )
 
@@ -201,7 +201,7 @@ func TestPartyIsMatchedWhole(t *testing.T) {
 func TestConcurrentQuickPlaysFillRoomsWithoutRefusals(t *testing.T) {
 	const players, seats = 40, 8
 	te := startEngine(t, engine.RoomConfig{MaxPlayers: seats}, engine.Options{})
-	conns := make([]*client.Client, players)
+	conns := make([]*gameclient.Client, players)
 	for i := range conns {
 		conns[i] = te.dial(t)
 	}
@@ -390,7 +390,7 @@ func TestPlayerRefusedAfterAMatchMayQueueAgain(t *testing.T) {
 	te := startEngine(t, engine.RoomConfig{MaxPlayers: 4}, engine.Options{})
 	enableMatchmaking(t, te, match.QueueConfig{MinPlayers: 2, MaxPlayers: 2}, 0)
 	a, b := te.dial(t), te.dial(t)
-	for _, c := range []*client.Client{a, b} {
+	for _, c := range []*gameclient.Client{a, b} {
 		if _, err := c.Match(ctx5(t), engine.MatchOptions{Game: "tally"}); err != nil {
 			t.Fatal(err)
 		}

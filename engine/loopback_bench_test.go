@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/rallypoint/rallypoint/engine"
-	"github.com/rallypoint/rallypoint/engine/client"
+	"github.com/rallypoint/rallypoint/gameclient"
 	"github.com/rallypoint/rallypoint/state"
 )
 
@@ -60,11 +60,11 @@ func BenchmarkLoopbackRooms(b *testing.B) {
 	url := "ws" + strings.TrimPrefix(srv.URL, "http")
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	var clients []*client.Client
+	var clients []*gameclient.Client
 	for range rooms {
 		var room string
 		for i := range 8 {
-			c, err := client.Dial(ctx, url, nil)
+			c, err := gameclient.Dial(ctx, url, nil)
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -536,18 +536,6 @@ func createErrCode(err error) Code {
 	return CodeNotFound
 }
 
-// MatchOptions is the map a client sends with KindMatch.
-type MatchOptions struct {
-	Game    string             `msgpack:"game"`
-	Strings map[string]string  `msgpack:"strings,omitempty"` // e.g. {"region": "eu"}
-	Numbers map[string]float64 `msgpack:"numbers,omitempty"` // e.g. {"rating": 1500}
-	// Party and PartySize queue a party that must play together: each member sends the same
-	// random Party id and size, and one ticket is made when the last has arrived. The
-	// options of the first member (rating, region) stand for the party.
-	Party     string `msgpack:"party,omitempty"`
-	PartySize int    `msgpack:"party_size,omitempty"`
-}
-
 // match queues this connection's player: [7, req, options] → [21, req, 0, ticket], later
 // [25, ticket, room, reservation, ttl_ms].
 func (s *session) match(n int) {

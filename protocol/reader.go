@@ -83,6 +83,11 @@ func (r *Reader) Offset() int { return r.off }
 // Len is how many bytes are left to read.
 func (r *Reader) Len() int { return len(r.b) - r.off }
 
+// Fail records err as the Reader's error, unless one is recorded already: for a caller that
+// finds a value well formed but wrong for the protocol (a field mask wider than 64 bits, a
+// tick above 32 bits), so that the rest of its reads stop as they would on bad bytes.
+func (r *Reader) Fail(err error) { r.fail(err) }
+
 func (r *Reader) fail(err error) {
 	if r.err == nil {
 		r.err = err

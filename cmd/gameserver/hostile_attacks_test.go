@@ -33,7 +33,7 @@ import (
 	"time"
 
 	"github.com/rallypoint/rallypoint/engine"
-	"github.com/rallypoint/rallypoint/engine/client"
+	"github.com/rallypoint/rallypoint/gameclient"
 	"github.com/rallypoint/rallypoint/net/ws"
 )
 
@@ -973,8 +973,8 @@ func resumeRace(t *testing.T, hs *hostileServer) {
 
 // clientConn is a seated client and its join answer.
 type clientConn struct {
-	cl *client.Client
-	j  client.Joined
+	cl *gameclient.Client
+	j  gameclient.Joined
 }
 
 func errCode(err error) engine.Code {

@@ -26,8 +26,8 @@ import (
 	"time"
 
 	"github.com/rallypoint/rallypoint/engine"
-	"github.com/rallypoint/rallypoint/engine/client"
 	"github.com/rallypoint/rallypoint/examples/shooter"
+	"github.com/rallypoint/rallypoint/gameclient"
 	"github.com/rallypoint/rallypoint/net/ws"
 	"github.com/rallypoint/rallypoint/state"
 )
@@ -127,12 +127,12 @@ func (hs *hostileServer) url(path string) string { return "ws://" + hs.addr + pa
 
 // dialAs connects a protocol client to /play as the client at address from (sent as
 // X-Forwarded-For, which the suite's server believes); "" is loopback itself.
-func (hs *hostileServer) dialAs(ctx context.Context, from string) (*client.Client, error) {
+func (hs *hostileServer) dialAs(ctx context.Context, from string) (*gameclient.Client, error) {
 	var o ws.DialOptions
 	if from != "" {
 		o.Header = http.Header{"X-Forwarded-For": {from}}
 	}
-	return client.Dial(ctx, hs.url("/play"), &o)
+	return gameclient.Dial(ctx, hs.url("/play"), &o)
 }
 
 // honest is the player no attack may touch: a shooter player in a room of its own that
@@ -141,7 +141,7 @@ func (hs *hostileServer) dialAs(ctx context.Context, from string) (*client.Clien
 // when each snapshot arrives.
 type honest struct {
 	hs  *hostileServer
-	cl  *client.Client
+	cl  *gameclient.Client
 	mu  sync.Mutex
 	at  time.Time     // when the latest snapshot arrived (or the window began)
 	gap time.Duration // the longest wait in this window
@@ -192,7 +192,7 @@ func (h *honest) connect() error {
 }
 
 // play sends 60 inputs a second: walk in a square, aim around, fire now and then.
-func (h *honest) play(cl *client.Client) {
+func (h *honest) play(cl *gameclient.Client) {
 	defer h.wg.Done()
 	tick := time.NewTicker(time.Second / 60)
 	defer tick.Stop()
@@ -216,7 +216,7 @@ func (h *honest) play(cl *client.Client) {
 }
 
 // watch notes the arrival of every snapshot the client applies.
-func (h *honest) watch(cl *client.Client) {
+func (h *honest) watch(cl *gameclient.Client) {
 	defer h.wg.Done()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/rallypoint/rallypoint/engine"
-	"github.com/rallypoint/rallypoint/engine/client"
+	"github.com/rallypoint/rallypoint/gameclient"
 	"github.com/rallypoint/rallypoint/net/ws"
 )
 
@@ -119,11 +119,11 @@ func TestShutdownSendsGoingAway(t *testing.T) {
 }
 
 // playCrossword joins the crossword on /play and waits for its second snapshot.
-func playCrossword(t *testing.T, addr string) *client.Client {
+func playCrossword(t *testing.T, addr string) *gameclient.Client {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	c, err := client.Dial(ctx, "ws://"+addr+"/play", nil)
+	c, err := gameclient.Dial(ctx, "ws://"+addr+"/play", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -149,7 +149,7 @@ func TestShooterIsPlayableOverPlay(t *testing.T) {
 	defer stop()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	c, err := client.Dial(ctx, "ws://"+addr+"/play", nil)
+	c, err := gameclient.Dial(ctx, "ws://"+addr+"/play", nil)
 	if err != nil {
 		t.Fatal(err)
 	}

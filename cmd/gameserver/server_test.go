@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/rallypoint/rallypoint/engine"
-	"github.com/rallypoint/rallypoint/engine/client"
+	"github.com/rallypoint/rallypoint/gameclient"
 )
 
 // serveWith runs the real server with opts on a loopback port until the test ends.
@@ -98,7 +98,7 @@ func TestIdleTimeoutSparesWebSockets(t *testing.T) {
 	addr := serveWith(t, options{idleTimeout: idle, readHeaderTimeout: idle})
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	c, err := client.Dial(ctx, "ws://"+addr+"/play", nil)
+	c, err := gameclient.Dial(ctx, "ws://"+addr+"/play", nil)
 	if err != nil {
 		t.Fatal(err)
 	}

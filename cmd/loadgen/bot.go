@@ -8,8 +8,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/rallypoint/rallypoint/engine"
 	"github.com/rallypoint/rallypoint/net/ws"
+	"github.com/rallypoint/rallypoint/protocol"
 	"github.com/rallypoint/rallypoint/state"
 )
 
@@ -24,9 +24,10 @@ import (
 // step goes alone. Other bots (the crossword's, which type every few seconds) acknowledge
 // each snapshot at once.
 //
-// It does not use engine/client, whose per-snapshot path allocates (the acknowledgement is
+// It does not use gameclient, whose per-snapshot path allocates (the acknowledgement is
 // encoded by reflection, a channel is made per snapshot) and which hides the snapshot bodies
-// that the bots' zero-allocation game logic reads. Two goroutines touch a bot: its own read
+// that the bots' zero-allocation game logic reads; it reads messages with the same scanner
+// (protocol.Reader) and writes them with protocol's Append functions. Two goroutines touch a bot: its own read
 // loop, which handles what the server sends, and a scheduler shard, which calls step at the
 // input rate; each has its own write buffer (WriteMessage copies), and the behaviors guard
 // what both use.
@@ -47,9 +48,9 @@ type bot struct {
 	snapshotRate int
 	joined       chan error // one value: nil when seated, the reason otherwise
 
-	rd      rd     // read loop's scanner
-	readBuf []byte // read loop's write scratch (acknowledgements)
-	stepBuf []byte // scheduler's write scratch (inputs, pings)
+	rd      protocol.Reader // read loop's scanner
+	readBuf []byte          // read loop's write scratch (acknowledgements)
+	stepBuf []byte          // scheduler's write scratch (inputs, pings)
 
 	lastTick  uint32 // read loop: latest applied snapshot tick
 	resetAt   int64  // read loop: mono time [4, 0] went out, 0 when no full snapshot is asked for
@@ -107,12 +108,12 @@ var errNotSeated = errors.New("loadgen: connection ended before the join was ans
 // start dials, joins by quick play and starts the read loop. It returns once the bot is
 // seated, or with the reason it could not be.
 func (b *bot) start(ctx context.Context) error {
-	return b.open(ctx, engine.JoinOptions{Game: b.r.game.name(), Meta: b.r.meta(b.idx)})
+	return b.open(ctx, protocol.JoinOptions{Game: b.r.game.name(), Meta: b.r.meta(b.idx)})
 }
 
 // joinRefusedError is the server's answer [21, req, code, message] to the bot's join.
 type joinRefusedError struct {
-	code engine.Code
+	code protocol.Code
 	msg  string
 }
 
@@ -121,10 +122,10 @@ func (e *joinRefusedError) Error() string { return fmt.Sprintf("join refused: %s
 // open dials, starts the read loop and joins with opts: by quick play at the start, with the
 // resume token after a drop (chaos.go). It returns once the bot is seated, or with the reason
 // it could not be. The previous connection's read loop, if any, must have ended.
-func (b *bot) open(ctx context.Context, join engine.JoinOptions) error {
+func (b *bot) open(ctx context.Context, join protocol.JoinOptions) error {
 	cfg := &b.r.cfg
 	opts := &ws.DialOptions{
-		Subprotocols: []string{engine.Subprotocol},
+		Subprotocols: []string{protocol.Subprotocol},
 		Metrics:      &b.r.wsm,
 		// nil dials the server; set, the simulated path in front of it (netpath.go).
 		NetDialContext: b.r.netDial,
@@ -141,16 +142,16 @@ func (b *bot) open(ctx context.Context, join engine.JoinOptions) error {
 	if err != nil {
 		return err
 	}
-	if c.Subprotocol() != engine.Subprotocol {
+	if c.Subprotocol() != protocol.Subprotocol {
 		c.CloseNow()
-		return fmt.Errorf("loadgen: server did not agree to %s", engine.Subprotocol)
+		return fmt.Errorf("loadgen: server did not agree to %s", protocol.Subprotocol)
 	}
 	b.c = c
 	b.joined = make(chan error, 1)
 	b.done = make(chan struct{})
 	go b.readLoop()
 
-	msg, err := engine.Marshal([]any{engine.KindJoin, joinReq, join})
+	msg, err := protocol.Marshal([]any{protocol.KindJoin, joinReq, join})
 	if err != nil {
 		c.CloseNow()
 		return err
@@ -215,35 +216,35 @@ func (b *bot) ended(err error) {
 // dispatch handles one server message.
 func (b *bot) dispatch(data []byte, now int64) error {
 	r := &b.rd
-	r.reset(data)
-	n := r.arrayLen()
-	kind := r.int()
-	if r.err != nil || n < 1 {
+	r.Reset(data)
+	n := r.ArrayLen()
+	kind := r.Int()
+	if r.Err() != nil || n < 1 {
 		return fmt.Errorf("loadgen: message is not [kind, ...]: % x", head(data))
 	}
 	switch kind {
-	case engine.KindSnapshot:
+	case protocol.KindSnapshot:
 		if n != 2 {
 			return fmt.Errorf("loadgen: snapshot message of %d elements", n)
 		}
-		return b.onSnapshot(data[r.off:], now) // the body is the rest: the mirror checks it
-	case engine.KindInputAck:
-		seq, tick := r.int(), r.int()
-		if r.err != nil {
+		return b.onSnapshot(data[r.Offset():], now) // the body is the rest: the mirror checks it
+	case protocol.KindInputAck:
+		seq, tick := r.Int(), r.Int()
+		if r.Err() != nil {
 			return fmt.Errorf("loadgen: malformed input ack")
 		}
 		b.beh.inputAck(uint32(seq), uint32(tick))
-	case engine.KindEvent:
-		name := r.str()
-		payload := r.raw()
-		if r.err != nil {
+	case protocol.KindEvent:
+		name := r.Str()
+		payload := r.Raw()
+		if r.Err() != nil {
 			return fmt.Errorf("loadgen: malformed event")
 		}
 		b.n.events.Add(1)
 		b.beh.event(name, payload, now)
-	case engine.KindPong:
-		t := r.number()
-		if r.err != nil {
+	case protocol.KindPong:
+		t := r.Float()
+		if r.Err() != nil {
 			return fmt.Errorf("loadgen: malformed pong")
 		}
 		b.n.pongs.Add(1)
@@ -252,29 +253,29 @@ func (b *bot) dispatch(data []byte, now int64) error {
 			// round trip is the stall's, not the network's.
 			b.r.recordRTT(now - sent)
 		}
-	case engine.KindJoined:
+	case protocol.KindJoined:
 		return b.onJoined(r, n)
-	case engine.KindResponse:
-		req, code := r.int(), r.int()
-		msg := r.str()
-		if r.err == nil && req == joinReq {
+	case protocol.KindResponse:
+		req, code := r.Int(), r.Int()
+		msg := r.Str()
+		if r.Err() == nil && req == joinReq {
 			select {
-			case b.joined <- &joinRefusedError{engine.Code(code), string(msg)}:
+			case b.joined <- &joinRefusedError{protocol.Code(code), string(msg)}:
 			default:
 			}
 		}
-	case engine.KindError:
-		code := r.int()
-		msg := r.str()
+	case protocol.KindError:
+		code := r.Int()
+		msg := r.Str()
 		b.n.protocolErrors.Add(1)
-		b.r.errs.add("protocol", fmt.Errorf("server error %d (%s): %s", code, engine.Code(code), msg))
-	case engine.KindLeft:
-		code := r.int()
-		msg := r.str()
+		b.r.errs.add("protocol", fmt.Errorf("server error %d (%s): %s", code, protocol.Code(code), msg))
+	case protocol.KindLeft:
+		code := r.Int()
+		msg := r.Str()
 		if !b.closing.Load() && b.up.Swap(false) {
 			b.lost.Store(true)
 			b.r.closes.Add(1)
-			b.r.errs.add(b.closeCategory(), fmt.Errorf("left the room: %d (%s): %s", code, engine.Code(code), msg))
+			b.r.errs.add(b.closeCategory(), fmt.Errorf("left the room: %d (%s): %s", code, protocol.Code(code), msg))
 		}
 	default:
 		// Unknown kinds are ignored: a newer server may send more (PROTOCOL.md).
@@ -283,17 +284,17 @@ func (b *bot) dispatch(data []byte, now int64) error {
 }
 
 // onJoined reads [17, req, room, player, token, tick, tick_rate, snapshot_rate, code].
-func (b *bot) onJoined(r *rd, n int) error {
+func (b *bot) onJoined(r *protocol.Reader, n int) error {
 	if n < 8 {
 		return fmt.Errorf("loadgen: joined message of %d elements", n)
 	}
-	r.int() // req
-	room := r.str()
-	player := r.int()
-	token := r.str()
-	r.skip() // tick
-	tickRate, snapRate := r.int(), r.int()
-	if r.err != nil {
+	r.Int() // req
+	room := r.Str()
+	player := r.Int()
+	token := r.Str()
+	r.Skip() // tick
+	tickRate, snapRate := r.Int(), r.Int()
+	if r.Err() != nil {
 		return fmt.Errorf("loadgen: malformed joined message")
 	}
 	b.token = string(token) // a new one after every resume: only the latest keeps working
@@ -337,9 +338,9 @@ func (b *bot) onSnapshot(body []byte, now int64) error {
 		return fmt.Errorf("loadgen: snapshot before joined")
 	}
 	r := &b.rd
-	r.reset(body)
-	r.arrayLen()
-	tick, baseline := uint32(r.int()), uint32(r.int())
+	r.Reset(body)
+	r.ArrayLen()
+	tick, baseline := uint32(r.Int()), uint32(r.Int())
 	if b.mirror != nil {
 		_, err := b.mirror.Apply(body) // it checks everything, the header included
 		switch {
@@ -348,7 +349,7 @@ func (b *bot) onSnapshot(body []byte, now int64) error {
 		case err != nil:
 			return fmt.Errorf("loadgen: snapshot: %w", err)
 		}
-	} else if r.err != nil || tick <= b.lastTick {
+	} else if r.Err() != nil || tick <= b.lastTick {
 		// Without a mirror, check what it would check first: the tick, in order.
 		return fmt.Errorf("loadgen: snapshot of tick %d after tick %d", tick, b.lastTick)
 	}
@@ -415,7 +416,7 @@ func (b *bot) baselineMiss(baseline uint32, now int64) error {
 	}
 	b.resetAt, b.reacked = max(now, 1), 0
 	b.n.baselineResets.Add(1)
-	p := appendUint(appendUint(appendArray(b.readBuf[:0], 2), engine.KindAck), 0)
+	p := protocol.AppendUint(protocol.AppendUint(protocol.AppendArray(b.readBuf[:0], 2), protocol.KindAck), 0)
 	b.readBuf = p
 	_ = b.c.WriteMessage(ws.MessageBinary, p) // a failed write ends the connection: the read loop sees it
 	return nil
@@ -430,7 +431,7 @@ func (b *bot) acknowledge(tick uint32) error {
 		b.unacked.Store(tick)
 		return nil
 	}
-	p := appendUint(appendUint(appendArray(b.readBuf[:0], 2), engine.KindAck), uint64(tick))
+	p := protocol.AppendUint(protocol.AppendUint(protocol.AppendArray(b.readBuf[:0], 2), protocol.KindAck), uint64(tick))
 	b.readBuf = p
 	_ = b.c.WriteMessage(ws.MessageBinary, p) // a failed write ends the connection: the read loop sees it
 	return nil
@@ -452,7 +453,7 @@ func (b *bot) tick(now int64) {
 		b.nextPing = now + int64(b.r.cfg.PingEvery)
 		// [6, client_time]: our clock in ms, echoed by the pong; read now rather than at the
 		// start of the shard's round, which may be a little earlier.
-		p := appendFloat64(appendUint(appendArray(b.stepBuf[:0], 2), engine.KindPing), float64(b.r.mono())/1e6)
+		p := protocol.AppendFloat64(protocol.AppendUint(protocol.AppendArray(b.stepBuf[:0], 2), protocol.KindPing), float64(b.r.mono())/1e6)
 		b.stepBuf = p
 		_ = b.c.WriteMessage(ws.MessageBinary, p)
 	}
@@ -463,7 +464,7 @@ func (b *bot) tick(now int64) {
 	// A tick that was waiting before the step and that the step's input did not take (it
 	// sent none) goes alone now; a newer one, arrived meanwhile, waits for the next step.
 	if pending != 0 && b.unacked.CompareAndSwap(pending, 0) {
-		p := appendUint(appendUint(appendArray(b.stepBuf[:0], 2), engine.KindAck), uint64(pending))
+		p := protocol.AppendUint(protocol.AppendUint(protocol.AppendArray(b.stepBuf[:0], 2), protocol.KindAck), uint64(pending))
 		b.stepBuf = p
 		_ = b.c.WriteMessage(ws.MessageBinary, p)
 	}
@@ -485,7 +486,7 @@ func (b *bot) beginInput(view uint32) []byte {
 	case b.inputAck != 0:
 		n = 4
 	}
-	return appendUint(appendUint(appendArray(b.stepBuf[:0], n), engine.KindInput), uint64(b.seq))
+	return protocol.AppendUint(protocol.AppendUint(protocol.AppendArray(b.stepBuf[:0], n), protocol.KindInput), uint64(b.seq))
 }
 
 // sendInput writes the message beginInput started, with its acknowledgement and view: one
@@ -493,12 +494,12 @@ func (b *bot) beginInput(view uint32) []byte {
 func (b *bot) sendInput(p []byte) {
 	switch {
 	case b.inputAck != 0:
-		p = appendUint(p, uint64(b.inputAck))
+		p = protocol.AppendUint(p, uint64(b.inputAck))
 	case b.inputView != 0:
 		p = append(p, 0xc0) // nil: no acknowledgement, a view follows
 	}
 	if b.inputView != 0 {
-		p = appendUint(appendUint(appendUint(appendArray(p, 3), uint64(b.inputView)), 0), 0)
+		p = protocol.AppendUint(protocol.AppendUint(protocol.AppendUint(protocol.AppendArray(p, 3), uint64(b.inputView)), 0), 0)
 	}
 	b.stepBuf = p
 	b.n.inputs.Add(1)
@@ -513,7 +514,7 @@ func (b *bot) shutdown() {
 	b.closing.Store(true)
 	b.up.Store(false)
 	var p [2]byte
-	_ = b.c.WriteMessage(ws.MessageBinary, appendUint(appendArray(p[:0], 1), engine.KindLeave))
+	_ = b.c.WriteMessage(ws.MessageBinary, protocol.AppendUint(protocol.AppendArray(p[:0], 1), protocol.KindLeave))
 	_ = b.c.Close(ws.StatusNormalClosure, "load test over")
 	select {
 	case <-b.done:

@@ -12,8 +12,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/rallypoint/rallypoint/engine"
 	"github.com/rallypoint/rallypoint/net/ws"
+	"github.com/rallypoint/rallypoint/protocol"
 )
 
 // Chaos mode (-chaos-every D): the bots misbehave as real clients do, to show that overload
@@ -86,14 +86,14 @@ type chaosStats struct {
 	latency               hist         // µs from the start of a resume to its first snapshot
 
 	mu      sync.Mutex
-	refused map[engine.Code]int64 // resumes refused, by the code of [21, req, code, message]
+	refused map[protocol.Code]int64 // resumes refused, by the code of [21, req, code, message]
 }
 
-func (s *chaosStats) refuse(code engine.Code) {
+func (s *chaosStats) refuse(code protocol.Code) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.refused == nil {
-		s.refused = map[engine.Code]int64{}
+		s.refused = map[protocol.Code]int64{}
 	}
 	s.refused[code]++
 }
@@ -103,7 +103,7 @@ func (s *chaosStats) refuse(code engine.Code) {
 func (s *chaosStats) refusals() (int64, string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	codes := make([]engine.Code, 0, len(s.refused))
+	codes := make([]protocol.Code, 0, len(s.refused))
 	var n int64
 	for c, k := range s.refused {
 		codes = append(codes, c)
@@ -265,7 +265,7 @@ func (b *bot) resume(after time.Duration) {
 	}
 	b.closing.Store(false)
 	b.chaos.resumeAt = max(r.mono(), 1)
-	err := b.open(context.Background(), engine.JoinOptions{Token: b.token})
+	err := b.open(context.Background(), protocol.JoinOptions{Token: b.token})
 	if err == nil {
 		r.chaos.resumes.Add(1)
 		return

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/rallypoint/rallypoint/examples/crossword"
+	"github.com/rallypoint/rallypoint/protocol"
 )
 
 // Crossword bots play as people do: every -type-every on average (with jitter) a bot either
@@ -181,11 +182,11 @@ func (cb *crosswordBot) step(now int64) {
 		known := g.puzzle >= 0
 		cb.mu.Unlock()
 		// {"kind": "letter", "row": r, "col": c, "letter": "A"}
-		p = appendMap(p, 4)
-		p = appendStr(appendStr(p, "kind"), "letter")
-		p = appendInt(appendStr(p, "row"), int64(row))
-		p = appendInt(appendStr(p, "col"), int64(col))
-		p = append(appendStr(p, "letter"), 0xa1, letter)
+		p = protocol.AppendMap(p, 4)
+		p = protocol.AppendStr(protocol.AppendStr(p, "kind"), "letter")
+		p = protocol.AppendInt(protocol.AppendStr(p, "row"), int64(row))
+		p = protocol.AppendInt(protocol.AppendStr(p, "col"), int64(col))
+		p = append(protocol.AppendStr(p, "letter"), 0xa1, letter)
 		switch {
 		case key != 0:
 			cb.d.letters.send(key, b.r.mono())
@@ -205,11 +206,11 @@ func (cb *crosswordBot) step(now int64) {
 	if b.rng.IntN(2) == 1 {
 		dir = "down"
 	}
-	p = appendMap(p, 4)
-	p = appendStr(appendStr(p, "kind"), "cursor")
-	p = appendInt(appendStr(p, "row"), int64(row))
-	p = appendInt(appendStr(p, "col"), int64(col))
-	p = appendStr(appendStr(p, "dir"), dir)
+	p = protocol.AppendMap(p, 4)
+	p = protocol.AppendStr(protocol.AppendStr(p, "kind"), "cursor")
+	p = protocol.AppendInt(protocol.AppendStr(p, "row"), int64(row))
+	p = protocol.AppendInt(protocol.AppendStr(p, "col"), int64(col))
+	p = protocol.AppendStr(protocol.AppendStr(p, "dir"), dir)
 	b.sendInput(p)
 }
 
@@ -451,8 +452,8 @@ func sameLetters(a, b *grid) bool {
 
 // isFull reports whether a snapshot body is full: its baseline, the second element, is 0.
 func isFull(body []byte) bool {
-	r := rd{b: body}
-	r.arrayLen()
-	r.int()
-	return r.int() == 0 && r.err == nil
+	r := protocol.NewReader(body)
+	r.ArrayLen()
+	r.Int()
+	return r.Int() == 0 && r.Err() == nil
 }

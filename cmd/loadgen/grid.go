@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/rallypoint/rallypoint/examples/crossword"
+	"github.com/rallypoint/rallypoint/protocol"
 	"github.com/rallypoint/rallypoint/state"
 )
 
@@ -32,7 +33,7 @@ type grid struct {
 type grids struct {
 	ring    [gridHistory]grid
 	n       int
-	rd      rd
+	rd      protocol.Reader
 	puzzles map[string]int
 	stale   int64 // bodies whose baseline had left the ring: rebuilt from the mirror
 }
@@ -57,11 +58,11 @@ func (gs *grids) get(t uint32) *grid {
 // applied, and returns it.
 func (gs *grids) apply(body []byte, m *state.Mirror) (*grid, error) {
 	r := &gs.rd
-	r.reset(body)
-	r.arrayLen()
-	tick, baseline := uint32(r.int()), uint32(r.int())
-	if r.err != nil {
-		return nil, fmt.Errorf("loadgen: crossword snapshot: %w", r.err)
+	r.Reset(body)
+	r.ArrayLen()
+	tick, baseline := uint32(r.Int()), uint32(r.Int())
+	if r.Err() != nil {
+		return nil, fmt.Errorf("loadgen: crossword snapshot: %w", r.Err())
 	}
 	var base *grid
 	if baseline != 0 {
@@ -85,27 +86,27 @@ func (gs *grids) apply(body []byte, m *state.Mirror) (*grid, error) {
 	next.tick = tick
 	gs.n++
 
-	for range r.arrayLen() { // added: [id, kind, [fields...]]
-		r.arrayLen()
-		id := state.ID(r.int())
-		r.skip() // kind: the id says it
-		nf := r.arrayLen()
+	for range r.ArrayLen() { // added: [id, kind, [fields...]]
+		r.ArrayLen()
+		id := state.ID(r.Int())
+		r.Skip() // kind: the id says it
+		nf := r.ArrayLen()
 		gs.entity(r, next, id, uint64(1)<<nf-1, nf)
 	}
-	for range r.arrayLen() { // removed
-		if sq := int(r.int()) - 1; sq >= 0 && sq < len(next.letters) {
+	for range r.ArrayLen() { // removed
+		if sq := int(r.Int()) - 1; sq >= 0 && sq < len(next.letters) {
 			next.letters[sq], next.by[sq] = 0, 0
 		}
 	}
-	for range r.arrayLen() { // changed: [id, mask, values...]
-		k := r.arrayLen()
-		id := state.ID(r.int())
-		mask := uint64(r.int())
+	for range r.ArrayLen() { // changed: [id, mask, values...]
+		k := r.ArrayLen()
+		id := state.ID(r.Int())
+		mask := uint64(r.Int())
 		gs.entity(r, next, id, mask, k-2)
 	}
-	if r.err != nil {
+	if r.Err() != nil {
 		gs.n-- // drop the half-built grid
-		return nil, fmt.Errorf("loadgen: crossword snapshot: %w", r.err)
+		return nil, fmt.Errorf("loadgen: crossword snapshot: %w", r.Err())
 	}
 	return next, nil
 }
@@ -130,14 +131,14 @@ func (g *grid) square(id state.ID) int {
 }
 
 // entity reads the n listed fields (mask says which) of entity id into g.
-func (gs *grids) entity(r *rd, g *grid, id state.ID, mask uint64, n int) {
+func (gs *grids) entity(r *protocol.Reader, g *grid, id state.ID, mask uint64, n int) {
 	sq := -1
 	if id < crossword.BoardID {
 		sq = g.square(id)
 	}
-	for i := 0; n > 0 && r.err == nil; i++ {
+	for i := 0; n > 0 && r.Err() == nil; i++ {
 		if i >= 64 {
-			r.fail()
+			r.Fail(protocol.ErrRange) // a mask names 64 fields at most
 			return
 		}
 		if mask&(1<<i) == 0 {
@@ -147,13 +148,13 @@ func (gs *grids) entity(r *rd, g *grid, id state.ID, mask uint64, n int) {
 		switch {
 		case sq >= 0 && i == 0: // the letter, "" when empty
 			g.letters[sq] = 0
-			if s := r.str(); len(s) == 1 {
+			if s := r.Str(); len(s) == 1 {
 				g.letters[sq] = s[0]
 			}
 		case sq >= 0 && i == 1: // who placed it
-			g.by[sq] = uint32(r.int())
+			g.by[sq] = uint32(r.Int())
 		case id == crossword.BoardID && i == 0:
-			if s := r.str(); string(s) != g.id {
+			if s := r.Str(); string(s) != g.id {
 				g.id = string(s)
 				g.puzzle = -1
 				if p, ok := gs.puzzles[g.id]; ok {
@@ -161,15 +162,15 @@ func (gs *grids) entity(r *rd, g *grid, id state.ID, mask uint64, n int) {
 				}
 			}
 		case id == crossword.BoardID && i == 3:
-			g.width = int(r.int())
+			g.width = int(r.Int())
 		case id == crossword.BoardID && i == 4:
-			g.height = int(r.int())
+			g.height = int(r.Int())
 		case id == crossword.BoardID && i == 5:
-			if s := r.str(); string(s) != g.mask {
+			if s := r.Str(); string(s) != g.mask {
 				g.mask = string(s)
 			}
 		default:
-			r.skip()
+			r.Skip()
 		}
 	}
 }
@@ -185,9 +186,9 @@ func (gs *grids) rebuild(tick uint32, m *state.Mirror) (*grid, error) {
 		for _, f := range e.Fields {
 			raw = append(raw, f...)
 		}
-		r := rd{b: raw}
+		r := protocol.NewReader(raw)
 		gs.entity(&r, next, e.ID, uint64(1)<<len(e.Fields)-1, len(e.Fields))
-		if r.err != nil {
+		if r.Err() != nil {
 			return nil, fmt.Errorf("loadgen: crossword entity %d: unexpected fields", e.ID)
 		}
 	}

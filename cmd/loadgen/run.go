@@ -14,6 +14,7 @@ import (
 	"github.com/vmihailenco/msgpack/v5"
 
 	"github.com/rallypoint/rallypoint/net/ws"
+	"github.com/rallypoint/rallypoint/protocol"
 )
 
 // A run has four phases: the ramp starts the bots at cfg.Ramp a second; the measured phase
@@ -94,9 +95,9 @@ func (r *runner) recordRTT(d int64) {
 
 // meta is the join meta of bot i: {"name": "prefix-i"}, as the pages send a typed name.
 func (r *runner) meta(i int) msgpack.RawMessage {
-	b := appendMap(nil, 1)
-	b = appendStr(b, "name")
-	return appendStr(b, fmt.Sprintf("%s-%d", r.cfg.NamePrefix, i+1))
+	b := protocol.AppendMap(nil, 1)
+	b = protocol.AppendStr(b, "name")
+	return protocol.AppendStr(b, fmt.Sprintf("%s-%d", r.cfg.NamePrefix, i+1))
 }
 
 // run performs one load test and writes the report to out: the table, then the summary

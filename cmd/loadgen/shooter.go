@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/rallypoint/rallypoint/examples/shooter"
+	"github.com/rallypoint/rallypoint/protocol"
 )
 
 // Shooter bots play as a browser does: one input per 1/60 s simulation step, [keys, aim,
@@ -118,23 +119,23 @@ func (sb *shooterBot) event(name, payload []byte, now int64) {
 	// The payloads are arrays: shot [by, x1, y1, x2, y2, hit], boom [x, y, by, hit],
 	// kill [killer, victim, weapon, killer_name, victim_name].
 	var by, hit, killer, victim int64
-	r := &rd{b: payload}
-	n := r.arrayLen()
+	r := protocol.NewReader(payload)
+	n := r.ArrayLen()
 	for i := range n {
 		switch {
 		case string(name) == "shot" && i == 0, string(name) == "boom" && i == 2:
-			by = r.int()
+			by = r.Int()
 		case string(name) == "shot" && i == 5, string(name) == "boom" && i == 3:
-			hit = r.int()
+			hit = r.Int()
 		case string(name) == "kill" && i == 0:
-			killer = r.int()
+			killer = r.Int()
 		case string(name) == "kill" && i == 1:
-			victim = r.int()
+			victim = r.Int()
 		default:
-			r.skip()
+			r.Skip()
 		}
 	}
-	if r.err != nil {
+	if r.Err() != nil {
 		return
 	}
 	me := int64(sb.b.player)
@@ -218,10 +219,10 @@ func (sb *shooterBot) step(now int64) {
 	sb.mu.Unlock()
 
 	// [3, seq, [keys, aim, fire], ack_tick, [view, 0, 0]]: aimed at the snapshot of seen.tick
-	p = appendArray(p, 3)
-	p = appendUint(p, uint64(keys))
-	p = appendInt(p, aim)
-	p = appendUint(p, uint64(fire))
+	p = protocol.AppendArray(p, 3)
+	p = protocol.AppendUint(p, uint64(keys))
+	p = protocol.AppendInt(p, aim)
+	p = protocol.AppendUint(p, uint64(fire))
 	b.sendInput(p)
 }
 

@@ -5,6 +5,7 @@ import (
 	"slices"
 
 	"github.com/rallypoint/rallypoint/examples/shooter"
+	"github.com/rallypoint/rallypoint/protocol"
 	"github.com/rallypoint/rallypoint/state"
 )
 
@@ -38,7 +39,7 @@ type shView struct {
 type views struct {
 	ring  [viewHistory]shView
 	n     int // views pushed
-	rd    rd
+	rd    protocol.Reader
 	stale int64 // bodies whose baseline had left the ring: rebuilt from the mirror
 }
 
@@ -74,11 +75,11 @@ func (vs *views) at(t uint32) *shView {
 // apply builds the view of a snapshot body that the mirror m (nil if none) has just applied.
 func (vs *views) apply(body []byte, m *state.Mirror) error {
 	r := &vs.rd
-	r.reset(body)
-	r.arrayLen()
-	tick, baseline := uint32(r.int()), uint32(r.int())
-	if r.err != nil {
-		return fmt.Errorf("loadgen: shooter snapshot: %w", r.err)
+	r.Reset(body)
+	r.ArrayLen()
+	tick, baseline := uint32(r.Int()), uint32(r.Int())
+	if r.Err() != nil {
+		return fmt.Errorf("loadgen: shooter snapshot: %w", r.Err())
 	}
 	var base *shView
 	if baseline != 0 {
@@ -100,14 +101,14 @@ func (vs *views) apply(body []byte, m *state.Mirror) error {
 	next.tick = tick
 	vs.n++
 
-	for range r.arrayLen() { // added: [id, kind, [fields...]]
-		r.arrayLen()
-		id := uint32(r.int())
-		kind := r.int()
-		nf := r.arrayLen()
+	for range r.ArrayLen() { // added: [id, kind, [fields...]]
+		r.ArrayLen()
+		id := uint32(r.Int())
+		kind := r.Int()
+		nf := r.ArrayLen()
 		if kind != int64(shooter.KindPlayer) {
 			for range nf {
-				r.skip()
+				r.Skip()
 			}
 			continue
 		}
@@ -115,34 +116,34 @@ func (vs *views) apply(body []byte, m *state.Mirror) error {
 		readPlayer(r, &p, 1<<nf-1, nf)
 		next.put(p)
 	}
-	for range r.arrayLen() { // removed
-		next.remove(uint32(r.int()))
+	for range r.ArrayLen() { // removed
+		next.remove(uint32(r.Int()))
 	}
-	for range r.arrayLen() { // changed: [id, mask, values...]
-		k := r.arrayLen()
-		id := uint32(r.int())
-		mask := uint64(r.int())
+	for range r.ArrayLen() { // changed: [id, mask, values...]
+		k := r.ArrayLen()
+		id := uint32(r.Int())
+		mask := uint64(r.Int())
 		if p := next.find(id); p != nil {
 			readPlayer(r, p, mask, k-2)
 		} else {
 			for range k - 2 {
-				r.skip()
+				r.Skip()
 			}
 		}
 	}
-	if r.err != nil {
+	if r.Err() != nil {
 		vs.n-- // drop the half-built view
-		return fmt.Errorf("loadgen: shooter snapshot: %w", r.err)
+		return fmt.Errorf("loadgen: shooter snapshot: %w", r.Err())
 	}
 	return nil
 }
 
 // readPlayer reads the n listed fields (mask says which) of a player:
 // [x·Grid, y·Grid, aim, health, alive, frags, deaths, name, color, bot].
-func readPlayer(r *rd, p *shPlayer, mask uint64, n int) {
-	for i := 0; n > 0 && r.err == nil; i++ {
+func readPlayer(r *protocol.Reader, p *shPlayer, mask uint64, n int) {
+	for i := 0; n > 0 && r.Err() == nil; i++ {
 		if i >= 64 {
-			r.fail()
+			r.Fail(protocol.ErrRange) // a mask names 64 fields at most
 			return
 		}
 		if mask&(1<<i) == 0 {
@@ -151,15 +152,15 @@ func readPlayer(r *rd, p *shPlayer, mask uint64, n int) {
 		n--
 		switch i {
 		case 0:
-			p.x = float64(r.int()) / shooter.Grid
+			p.x = float64(r.Int()) / shooter.Grid
 		case 1:
-			p.y = float64(r.int()) / shooter.Grid
+			p.y = float64(r.Int()) / shooter.Grid
 		case 3:
-			p.health = int(r.int())
+			p.health = int(r.Int())
 		case 4:
-			p.alive = r.bool()
+			p.alive = r.Bool()
 		default:
-			r.skip()
+			r.Skip()
 		}
 	}
 }

@@ -16,8 +16,8 @@ import (
 	"github.com/vmihailenco/msgpack/v5"
 
 	"github.com/rallypoint/rallypoint/engine"
-	"github.com/rallypoint/rallypoint/engine/client"
 	"github.com/rallypoint/rallypoint/examples/crossword"
+	"github.com/rallypoint/rallypoint/gameclient"
 	"github.com/rallypoint/rallypoint/state"
 )
 
@@ -56,7 +56,7 @@ func ctx5(t *testing.T) context.Context {
 }
 
 // join dials and takes a seat: in room, or by quick play if room is "".
-func (s *server) join(t *testing.T, name, room string) (*client.Client, client.Joined) {
+func (s *server) join(t *testing.T, name, room string) (*gameclient.Client, gameclient.Joined) {
 	t.Helper()
 	c, j, err := s.tryJoin(ctx5(t), name, room)
 	if err != nil {
@@ -66,10 +66,10 @@ func (s *server) join(t *testing.T, name, room string) (*client.Client, client.J
 	return c, j
 }
 
-func (s *server) tryJoin(ctx context.Context, name, room string) (*client.Client, client.Joined, error) {
-	c, err := client.Dial(ctx, s.url, nil)
+func (s *server) tryJoin(ctx context.Context, name, room string) (*gameclient.Client, gameclient.Joined, error) {
+	c, err := gameclient.Dial(ctx, s.url, nil)
 	if err != nil {
-		return nil, client.Joined{}, err
+		return nil, gameclient.Joined{}, err
 	}
 	meta, _ := msgpack.Marshal(map[string]string{"name": name})
 	opts := engine.JoinOptions{Game: crossword.Name, Meta: meta}
@@ -79,7 +79,7 @@ func (s *server) tryJoin(ctx context.Context, name, room string) (*client.Client
 	j, err := c.Join(ctx, opts)
 	if err != nil {
 		c.Conn().CloseNow()
-		return nil, client.Joined{}, err
+		return nil, gameclient.Joined{}, err
 	}
 	return c, j, nil
 }
@@ -110,7 +110,7 @@ type boardView struct {
 	players       int
 }
 
-func boardOf(c *client.Client) (b boardView, ok bool) {
+func boardOf(c *gameclient.Client) (b boardView, ok bool) {
 	c.State(func(m *state.Mirror, _ uint32) {
 		e, found := m.Entity(crossword.BoardID)
 		if !found {
@@ -126,7 +126,7 @@ func boardOf(c *client.Client) (b boardView, ok bool) {
 }
 
 // cellOf reads a square of the replicated grid.
-func cellOf(c *client.Client, p *crossword.Puzzle, row, col int) (letter string, by uint32, ok bool) {
+func cellOf(c *gameclient.Client, p *crossword.Puzzle, row, col int) (letter string, by uint32, ok bool) {
 	c.State(func(m *state.Mirror, _ uint32) {
 		e, found := m.Entity(state.ID(row*p.Width + col + 1))
 		if found && e.Kind == crossword.KindCell {
@@ -151,7 +151,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 }
 
 // waitEvent returns the next game event called name, decoding its payload into out.
-func waitEvent(t *testing.T, c *client.Client, name string, out any) {
+func waitEvent(t *testing.T, c *gameclient.Client, name string, out any) {
 	t.Helper()
 	timeout := time.After(5 * time.Second)
 	for {
@@ -169,7 +169,7 @@ func waitEvent(t *testing.T, c *client.Client, name string, out any) {
 	}
 }
 
-func typeLetter(t *testing.T, c *client.Client, row, col int, letter string) {
+func typeLetter(t *testing.T, c *gameclient.Client, row, col int, letter string) {
 	t.Helper()
 	if _, err := c.SendInput(crossword.Input{Kind: "letter", Row: row, Col: col, Letter: letter}); err != nil {
 		t.Fatal(err)
@@ -188,7 +188,7 @@ func TestBoardCountsConnectedPlayers(t *testing.T) {
 	waitFor(t, "2 players on the board", players(2))
 	b.Conn().CloseNow()
 	waitFor(t, "1 player on the board while bob's seat is held", players(1))
-	c, err := client.Dial(ctx5(t), s.url, nil)
+	c, err := gameclient.Dial(ctx5(t), s.url, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -281,7 +281,7 @@ func TestCompletingAWordCreditsTheFinisher(t *testing.T) {
 }
 
 // solve types every letter of the puzzle, a few per tick.
-func solve(t *testing.T, c *client.Client, p *crossword.Puzzle) {
+func solve(t *testing.T, c *gameclient.Client, p *crossword.Puzzle) {
 	t.Helper()
 	for sq := range len(p.Solution) {
 		if p.Solution[sq] == '#' {
@@ -329,7 +329,7 @@ func TestSolvingSendsSolvedAndTheNextPuzzleArrives(t *testing.T) {
 func TestOnlyTheMostRecentlyMovedCursorsAreReplicated(t *testing.T) {
 	p := builtin(t, "02-seven-up")
 	s := start(t, &crossword.Options{Puzzles: []*crossword.Puzzle{p}, MaxCursors: 3})
-	var cs []*client.Client
+	var cs []*gameclient.Client
 	var ids []uint32
 	for i := range 5 {
 		c, j := s.join(t, fmt.Sprint("p", i), "")
@@ -380,7 +380,7 @@ func TestTwoHundredBotsKeepEveryMirrorConsistent(t *testing.T) {
 	p := builtin(t, "02-seven-up")
 	s := start(t, &crossword.Options{Puzzles: []*crossword.Puzzle{p}, MaxCursors: 64})
 	c0, j0 := s.join(t, "bot0", "")
-	cs := make([]*client.Client, bots)
+	cs := make([]*gameclient.Client, bots)
 	cs[0] = c0
 	var wg sync.WaitGroup
 	errs := make(chan error, bots)

@@ -14,8 +14,8 @@ import (
 	"github.com/vmihailenco/msgpack/v5"
 
 	"github.com/rallypoint/rallypoint/engine"
-	"github.com/rallypoint/rallypoint/engine/client"
 	"github.com/rallypoint/rallypoint/examples/shooter"
+	"github.com/rallypoint/rallypoint/gameclient"
 	"github.com/rallypoint/rallypoint/state"
 )
 
@@ -83,14 +83,14 @@ func ctx10(t *testing.T) context.Context {
 
 // seat is a connected player.
 type seat struct {
-	*client.Client
-	client.Joined
+	*gameclient.Client
+	gameclient.Joined
 }
 
 // joinShooter dials and takes a seat by quick play (or with opts.Token, the same seat again).
 func joinShooter(t *testing.T, url, name string, opts engine.JoinOptions) seat {
 	t.Helper()
-	c, err := client.Dial(ctx10(t), url, nil)
+	c, err := gameclient.Dial(ctx10(t), url, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -161,7 +161,7 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 
 // nextEvent returns the next game event called name (skipping others) decoded into out,
 // false if none comes within the deadline.
-func nextEvent(c *client.Client, name string, out any, within time.Duration) bool {
+func nextEvent(c *gameclient.Client, name string, out any, within time.Duration) bool {
 	timeout := time.After(within)
 	for {
 		select {

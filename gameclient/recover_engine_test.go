@@ -1,4 +1,4 @@
-package client_test
+package gameclient_test
 
 import (
 	"context"
@@ -14,7 +14,7 @@ import (
 	"github.com/vmihailenco/msgpack/v5"
 
 	"github.com/rallypoint/rallypoint/engine"
-	"github.com/rallypoint/rallypoint/engine/client"
+	"github.com/rallypoint/rallypoint/gameclient"
 	"github.com/rallypoint/rallypoint/net/ws"
 	"github.com/rallypoint/rallypoint/state"
 )
@@ -151,7 +151,7 @@ func TestClientRecoversThroughTheEngine(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second) // a hang detector
 	defer cancel()
-	c, err := client.Dial(ctx, lp.url, nil)
+	c, err := gameclient.Dial(ctx, lp.url, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -206,7 +206,7 @@ func TestClientRecoversThroughTheEngine(t *testing.T) {
 	for {
 		select {
 		case ev := <-c.Events():
-			if ev.Kind != client.KindBaselineMiss {
+			if ev.Kind != gameclient.KindBaselineMiss {
 				continue
 			}
 			if !ev.Reset || ev.Baseline != lost {

@@ -1,4 +1,4 @@
-package client_test
+package gameclient_test
 
 import (
 	"context"
@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rallypoint/rallypoint/engine"
-	"github.com/rallypoint/rallypoint/engine/client"
+	"github.com/rallypoint/rallypoint/gameclient"
+	"github.com/rallypoint/rallypoint/protocol"
 	"github.com/rallypoint/rallypoint/state"
 )
 
@@ -33,7 +33,7 @@ func delta(tick, base int, changed map[int]int) []any {
 func sortedKeys(m map[int]int) []int { return slices.Sorted(maps.Keys(m)) }
 
 // mirrorOf is the client's latest tick and state, entity id -> its one field.
-func mirrorOf(t *testing.T, c *client.Client) (int, map[int]int) {
+func mirrorOf(t *testing.T, c *gameclient.Client) (int, map[int]int) {
 	t.Helper()
 	got := map[int]int{}
 	var tick int
@@ -60,7 +60,7 @@ type recoverStep struct {
 	want [][]any // [4, tick] or [4, 0]
 }
 
-func ack(tick int) []any { return []any{int64(engine.KindAck), int64(tick)} }
+func ack(tick int) []any { return []any{int64(protocol.KindAck), int64(tick)} }
 
 // TestClientRecoversFromAnUnknownBaseline: a delta against a baseline the client does not
 // hold is dropped, never applied and never a reason to close; a baseline at or below the
@@ -74,7 +74,7 @@ func TestClientRecoversFromAnUnknownBaseline(t *testing.T) {
 		steps    []recoverStep
 		tick     int
 		state    map[int]int
-		stats    client.Stats
+		stats    gameclient.Stats
 		resets   []bool // the Reset of each KindBaselineMiss event, in order
 	}{
 		{
@@ -90,7 +90,7 @@ func TestClientRecoversFromAnUnknownBaseline(t *testing.T) {
 			},
 			tick:   22,
 			state:  map[int]int{1: 5, 2: 6, 3: 8},
-			stats:  client.Stats{Snapshots: 4, BaselineMisses: 2, BaselineResets: 1},
+			stats:  gameclient.Stats{Snapshots: 4, BaselineMisses: 2, BaselineResets: 1},
 			resets: []bool{true, true},
 		},
 		{
@@ -105,7 +105,7 @@ func TestClientRecoversFromAnUnknownBaseline(t *testing.T) {
 			},
 			tick:   28,
 			state:  map[int]int{1: 6},
-			stats:  client.Stats{Snapshots: 3, BaselineMisses: 2},
+			stats:  gameclient.Stats{Snapshots: 3, BaselineMisses: 2},
 			resets: []bool{false, false},
 		},
 		{
@@ -117,7 +117,7 @@ func TestClientRecoversFromAnUnknownBaseline(t *testing.T) {
 			},
 			tick:   10,
 			state:  map[int]int{1: 2},
-			stats:  client.Stats{Snapshots: 1, BaselineMisses: 1, BaselineResets: 1},
+			stats:  gameclient.Stats{Snapshots: 1, BaselineMisses: 1, BaselineResets: 1},
 			resets: []bool{true},
 		},
 		{
@@ -131,7 +131,7 @@ func TestClientRecoversFromAnUnknownBaseline(t *testing.T) {
 			},
 			tick:   18,
 			state:  map[int]int{1: 4},
-			stats:  client.Stats{Snapshots: 2, BaselineMisses: 2, BaselineResets: 2},
+			stats:  gameclient.Stats{Snapshots: 2, BaselineMisses: 2, BaselineResets: 2},
 			resets: []bool{true, true},
 		},
 		{
@@ -146,7 +146,7 @@ func TestClientRecoversFromAnUnknownBaseline(t *testing.T) {
 			},
 			tick:   22,
 			state:  map[int]int{1: 5},
-			stats:  client.Stats{Snapshots: 3, BaselineMisses: 2, BaselineResets: 2},
+			stats:  gameclient.Stats{Snapshots: 3, BaselineMisses: 2, BaselineResets: 2},
 			resets: []bool{true, true},
 		},
 	}
@@ -158,7 +158,7 @@ func TestClientRecoversFromAnUnknownBaseline(t *testing.T) {
 				if st.wait > 0 {
 					time.Sleep(st.wait) // at least this long: the timeout has passed
 				}
-				fs.send(engine.KindSnapshot, st.body)
+				fs.send(protocol.KindSnapshot, st.body)
 				for _, want := range st.want {
 					if m := fs.read(); len(m) != len(want) || m[0] != want[0] || m[1] != want[1] {
 						t.Fatalf("step %d (snapshot %v): the client sent %v, want %v", i, st.body[:2], m, want)
@@ -184,7 +184,7 @@ func TestClientRecoversFromAnUnknownBaseline(t *testing.T) {
 			for len(resets) < len(tt.resets) {
 				select {
 				case ev := <-c.Events():
-					if ev.Kind != client.KindBaselineMiss {
+					if ev.Kind != gameclient.KindBaselineMiss {
 						t.Fatalf("event %+v, want only baseline misses", ev)
 					}
 					if ev.Tick == 0 || ev.Baseline == 0 || ev.Message == "" {

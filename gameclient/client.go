@@ -1,7 +1,7 @@
 // Package client is the Go side of the rallypoint.v1 protocol: bots, the load generator and
 // tests use it to join rooms, send inputs and keep a mirror of the replicated state exactly
 // as a browser does with the JavaScript SDK.
-package client
+package gameclient
 
 import (
 	"bytes"
@@ -14,8 +14,8 @@ import (
 
 	"github.com/vmihailenco/msgpack/v5"
 
-	"github.com/rallypoint/rallypoint/engine"
 	"github.com/rallypoint/rallypoint/net/ws"
+	"github.com/rallypoint/rallypoint/protocol"
 	"github.com/rallypoint/rallypoint/state"
 )
 
@@ -36,9 +36,9 @@ type Joined struct {
 // Event is a reliable event, an error, a departure notice, a match or a lobby change from
 // the server, or the client's own notice that it dropped a snapshot (KindBaselineMiss).
 type Event struct {
-	Kind    int // engine.KindEvent, KindError, KindLeft, KindMatched, KindRoom or KindBaselineMiss
+	Kind    int // protocol.KindEvent, KindError, KindLeft, KindMatched, KindRoom or KindBaselineMiss
 	Name    string
-	Code    engine.Code
+	Code    protocol.Code
 	Message string
 	Payload msgpack.RawMessage
 	// For KindMatched: the ticket, the room and the reservation to join with.
@@ -78,7 +78,7 @@ const resetIntervals = 4
 // 60 Hz client, rounded up. See SetAckDelay.
 const DefaultAckDelay = 20 * time.Millisecond
 
-// Client is one connection to an engine.
+// Client is one connection to an protocol.
 type Client struct {
 	c *ws.Conn
 
@@ -113,7 +113,7 @@ type Client struct {
 
 type response struct {
 	kind    int
-	code    engine.Code
+	code    protocol.Code
 	payload msgpack.RawMessage
 	joined  Joined
 }
@@ -124,14 +124,14 @@ func Dial(ctx context.Context, url string, opts *ws.DialOptions) (*Client, error
 	if opts != nil {
 		o = *opts
 	}
-	o.Subprotocols = []string{engine.Subprotocol}
+	o.Subprotocols = []string{protocol.Subprotocol}
 	c, _, err := ws.Dial(ctx, url, &o)
 	if err != nil {
 		return nil, err
 	}
-	if c.Subprotocol() != engine.Subprotocol {
+	if c.Subprotocol() != protocol.Subprotocol {
 		c.CloseNow()
-		return nil, fmt.Errorf("client: server did not agree to %s", engine.Subprotocol)
+		return nil, fmt.Errorf("gameclient: server did not agree to %s", protocol.Subprotocol)
 	}
 	cl := &Client{
 		c:       c,
@@ -174,7 +174,7 @@ func (cl *Client) Err() error {
 func (cl *Client) Close() error { return cl.c.Close(ws.StatusNormalClosure, "bye") }
 
 func (cl *Client) send(v ...any) error {
-	b, err := engine.Marshal(v)
+	b, err := protocol.Marshal(v)
 	if err != nil {
 		return err
 	}
@@ -208,21 +208,21 @@ func (cl *Client) call(ctx context.Context, msg func(req uint64) []any) (respons
 
 // Join takes a seat: in a given room, a new room (Create), any open room of a game (quick
 // play), or the seat a resume token names.
-func (cl *Client) Join(ctx context.Context, opts engine.JoinOptions) (Joined, error) {
-	r, err := cl.call(ctx, func(req uint64) []any { return []any{engine.KindJoin, req, opts} })
+func (cl *Client) Join(ctx context.Context, opts protocol.JoinOptions) (Joined, error) {
+	r, err := cl.call(ctx, func(req uint64) []any { return []any{protocol.KindJoin, req, opts} })
 	if err != nil {
 		return Joined{}, err
 	}
-	if r.kind != engine.KindJoined {
+	if r.kind != protocol.KindJoined {
 		var msg string
 		_ = msgpack.Unmarshal(r.payload, &msg)
-		return Joined{}, &engine.Error{Code: r.code, Message: msg}
+		return Joined{}, &protocol.Error{Code: r.code, Message: msg}
 	}
 	return r.joined, nil
 }
 
 // Leave gives up the seat.
-func (cl *Client) Leave() error { return cl.send(engine.KindLeave) }
+func (cl *Client) Leave() error { return cl.send(protocol.KindLeave) }
 
 // SendInput sends one input and returns its sequence number. The input also acknowledges
 // the latest applied snapshot, if that is not acknowledged yet, and says what the client
@@ -242,11 +242,11 @@ func (cl *Client) SendInput(v any) (uint32, error) {
 		if ack != 0 {
 			a = ack
 		}
-		return seq, cl.send(engine.KindInput, seq, v, a, viewWire(view))
+		return seq, cl.send(protocol.KindInput, seq, v, a, viewWire(view))
 	case ack != 0:
-		return seq, cl.send(engine.KindInput, seq, v, ack)
+		return seq, cl.send(protocol.KindInput, seq, v, ack)
 	}
-	return seq, cl.send(engine.KindInput, seq, v)
+	return seq, cl.send(protocol.KindInput, seq, v)
 }
 
 // SetView sets what this client draws now, for lag compensation: the snapshots of ticks
@@ -288,20 +288,20 @@ func (cl *Client) flushAck() {
 	cl.unacked, cl.ackArmed = 0, false
 	cl.mu.Unlock()
 	if ack != 0 {
-		_ = cl.send(engine.KindAck, ack) // a failed write ends the connection: the read loop sees it
+		_ = cl.send(protocol.KindAck, ack) // a failed write ends the connection: the read loop sees it
 	}
 }
 
 // Request asks the room something and decodes the answer into out (which may be nil).
 func (cl *Client) Request(ctx context.Context, name string, payload, out any) error {
-	r, err := cl.call(ctx, func(req uint64) []any { return []any{engine.KindRequest, req, name, payload} })
+	r, err := cl.call(ctx, func(req uint64) []any { return []any{protocol.KindRequest, req, name, payload} })
 	if err != nil {
 		return err
 	}
-	if r.code != engine.CodeOK {
+	if r.code != protocol.CodeOK {
 		var msg string
 		_ = msgpack.Unmarshal(r.payload, &msg)
-		return &engine.Error{Code: r.code, Message: msg}
+		return &protocol.Error{Code: r.code, Message: msg}
 	}
 	if out == nil {
 		return nil
@@ -316,7 +316,7 @@ func (cl *Client) Ping(ctx context.Context) (time.Duration, error) {
 	cl.mu.Lock()
 	cl.pending[0] = ch // pongs are matched by the reserved id 0
 	cl.mu.Unlock()
-	if err := cl.send(engine.KindPing, float64(start.UnixNano())/1e6); err != nil {
+	if err := cl.send(protocol.KindPing, float64(start.UnixNano())/1e6); err != nil {
 		return 0, err
 	}
 	select {
@@ -367,22 +367,20 @@ func (cl *Client) WaitSnapshot(ctx context.Context, tick uint32) error {
 	}
 }
 
-var errProtocol = errors.New("client: malformed server message")
+var errProtocol = errors.New("gameclient: malformed server message")
 
 func (cl *Client) readLoop() {
 	defer close(cl.done)
 	defer cl.ackTimer.Stop()
-	var br bytes.Reader
-	dec := msgpack.NewDecoder(&br)
+	var r protocol.Reader
 	for {
 		_, data, err := cl.c.ReadMessage()
 		if err != nil {
 			cl.err = err
 			return
 		}
-		br.Reset(data)
-		dec.Reset(&br)
-		if err := cl.dispatch(dec, data); err != nil {
+		r.Reset(data)
+		if err := cl.dispatch(&r); err != nil {
 			cl.err = err
 			cl.c.Close(ws.StatusProtocolError, "malformed server message")
 			return
@@ -390,30 +388,48 @@ func (cl *Client) readLoop() {
 	}
 }
 
-func (cl *Client) dispatch(dec *msgpack.Decoder, data []byte) error {
-	n, err := dec.DecodeArrayLen()
-	if err != nil || n < 1 {
-		return errProtocol
+// malformed wraps errProtocol with what was wrong (and the scanner's error, if any).
+func malformed(what string, r *protocol.Reader) error {
+	if err := r.Err(); err != nil {
+		return fmt.Errorf("%w: %s: %w", errProtocol, what, err)
 	}
-	kind, err := dec.DecodeInt()
-	if err != nil {
-		return errProtocol
+	return fmt.Errorf("%w: %s", errProtocol, what)
+}
+
+// u32 reads an unsigned integer that must fit 32 bits (a tick, a seq, a player id).
+func u32(r *protocol.Reader) uint32 {
+	v := r.Uint()
+	if v > math.MaxUint32 {
+		r.Fail(protocol.ErrRange)
+		return 0
+	}
+	return uint32(v)
+}
+
+// dispatch handles one server message, read with the protocol's scanner. The message's
+// bytes belong to the connection until the next ReadMessage, so whatever outlives this call
+// (event payloads, strings) is copied.
+func (cl *Client) dispatch(r *protocol.Reader) error {
+	n := r.ArrayLen()
+	kind := int(r.Uint())
+	if r.Err() != nil || n < 1 || kind > 0xff {
+		return malformed("not [kind, ...]", r)
 	}
 	switch kind {
-	case engine.KindSnapshot:
-		body, err := dec.DecodeRaw()
-		if err != nil {
-			return errProtocol
+	case protocol.KindSnapshot:
+		body := r.Raw()
+		if r.Err() != nil {
+			return malformed("snapshot", r)
 		}
 		cl.mu.Lock()
-		tick, err := cl.mirror.Apply(body)
+		tick, err := cl.mirror.Apply(body) // the mirror keeps its own copy
 		if errors.Is(err, state.ErrUnknownBaseline) {
 			cl.mu.Unlock()
 			return cl.onBaselineMiss(body)
 		}
 		if err != nil {
 			cl.mu.Unlock()
-			return fmt.Errorf("client: apply snapshot: %w", err)
+			return fmt.Errorf("gameclient: apply snapshot: %w", err)
 		}
 		cl.stats.Snapshots++
 		if !cl.resetAt.IsZero() {
@@ -431,99 +447,113 @@ func (cl *Client) dispatch(dec *msgpack.Decoder, data []byte) error {
 		if cl.ackDelay == 0 {
 			cl.unacked = 0
 			cl.mu.Unlock()
-			return cl.send(engine.KindAck, uint32(tick))
+			return cl.send(protocol.KindAck, uint32(tick))
 		}
 		if !cl.ackArmed {
 			cl.ackArmed = true
 			cl.ackTimer.Reset(cl.ackDelay)
 		}
 		cl.mu.Unlock()
-	case engine.KindInputAck:
-		var seq, tick uint32
-		if err := dec.Decode(&seq); err != nil {
-			return errProtocol
-		}
-		if err := dec.Decode(&tick); err != nil {
-			return errProtocol
+	case protocol.KindInputAck:
+		seq, tick := u32(r), u32(r)
+		if r.Err() != nil {
+			return malformed("input ack", r)
 		}
 		cl.mu.Lock()
 		cl.inputAck, cl.ackTick = seq, tick
 		cl.mu.Unlock()
-	case engine.KindJoined:
-		var j Joined
-		var req uint64
-		var tickRate, snapRate int
-		for i, v := range []any{&req, &j.Room, &j.Player, &j.Token, &j.Tick, &tickRate, &snapRate, &j.Code} {
-			if i >= n-1 {
-				break
-			}
-			if err := dec.Decode(v); err != nil {
-				return errProtocol
-			}
+	case protocol.KindJoined:
+		// [17, req, room, player, token, tick, tick_rate, snapshot_rate, code]; the code
+		// came later, and elements after it are a newer server's.
+		if n < 8 {
+			return malformed("joined has fewer than 8 elements", r)
 		}
-		j.TickRate, j.SnapshotRate = tickRate, snapRate
+		req := r.Uint()
+		j := Joined{Room: string(r.Str()), Player: u32(r), Token: string(r.Str()), Tick: u32(r)}
+		tickRate, snapRate := r.Uint(), r.Uint()
+		if n > 8 {
+			j.Code = string(r.Str())
+		}
+		if r.Err() != nil || tickRate > math.MaxInt32 || snapRate > math.MaxInt32 {
+			return malformed("joined", r)
+		}
+		j.TickRate, j.SnapshotRate = int(tickRate), int(snapRate)
 		// A (re)join starts from a full snapshot, which follows this message; a tick of the
 		// room left behind is not acknowledged in the new one.
 		cl.mu.Lock()
 		cl.mirror = state.NewMirror(128)
 		cl.tick, cl.unacked = 0, 0
 		cl.resetAt, cl.reacked = time.Time{}, 0
-		cl.snapRate = snapRate
+		cl.snapRate = j.SnapshotRate
 		cl.mu.Unlock()
 		cl.reply(req, response{kind: kind, joined: j})
-	case engine.KindResponse:
-		var req uint64
-		var code engine.Code
-		if err := dec.Decode(&req); err != nil {
-			return errProtocol
+	case protocol.KindResponse:
+		req, code := r.Uint(), readCode(r)
+		var payload msgpack.RawMessage
+		if n > 3 {
+			payload = bytes.Clone(r.Raw())
 		}
-		if err := dec.Decode(&code); err != nil {
-			return errProtocol
+		if r.Err() != nil {
+			return malformed("response", r)
 		}
-		payload, _ := dec.DecodeRaw()
 		cl.reply(req, response{kind: kind, code: code, payload: payload})
-	case engine.KindPong:
+	case protocol.KindPong:
 		cl.reply(0, response{kind: kind})
-	case engine.KindMatched:
-		ev := Event{Kind: kind}
-		if dec.Decode(&ev.Ticket) != nil || dec.Decode(&ev.Room) != nil || dec.Decode(&ev.Reservation) != nil {
-			return errProtocol
+	case protocol.KindMatched:
+		ev := Event{Kind: kind, Ticket: string(r.Str()), Room: string(r.Str()), Reservation: string(r.Str())}
+		if r.Err() != nil {
+			return malformed("matched", r)
 		}
-		select {
-		case cl.events <- ev:
-		default:
+		cl.emit(ev)
+	case protocol.KindRoom:
+		ev := Event{Kind: kind, Code: readCode(r)}
+		if n > 2 {
+			ev.Payload = bytes.Clone(r.Raw())
 		}
-	case engine.KindRoom:
-		ev := Event{Kind: kind}
-		if dec.Decode(&ev.Code) != nil {
-			return errProtocol
+		if r.Err() != nil {
+			return malformed("lobby change", r)
 		}
-		ev.Payload, _ = dec.DecodeRaw()
-		select {
-		case cl.events <- ev:
-		default:
+		cl.emit(ev)
+	case protocol.KindEvent:
+		ev := Event{Kind: kind, Name: string(r.Str())}
+		if n > 2 {
+			ev.Payload = bytes.Clone(r.Raw())
 		}
-	case engine.KindEvent, engine.KindError, engine.KindLeft:
-		ev := Event{Kind: kind}
-		if kind == engine.KindEvent {
-			if err := dec.Decode(&ev.Name); err != nil {
-				return errProtocol
-			}
-			ev.Payload, _ = dec.DecodeRaw()
-		} else {
-			if err := dec.Decode(&ev.Code); err != nil {
-				return errProtocol
-			}
-			_ = dec.Decode(&ev.Message)
+		if r.Err() != nil {
+			return malformed("event", r)
 		}
-		select {
-		case cl.events <- ev:
-		default:
+		cl.emit(ev)
+	case protocol.KindError, protocol.KindLeft:
+		ev := Event{Kind: kind, Code: readCode(r)}
+		if n > 2 {
+			ev.Message = string(r.Str())
 		}
+		if r.Err() != nil {
+			return malformed("error or left", r)
+		}
+		cl.emit(ev)
 	default:
 		// Unknown kinds are ignored: a newer server may send more.
 	}
 	return nil
+}
+
+// readCode reads a protocol code, an unsigned 16-bit integer.
+func readCode(r *protocol.Reader) protocol.Code {
+	v := r.Uint()
+	if v > math.MaxUint16 {
+		r.Fail(protocol.ErrRange)
+		return 0
+	}
+	return protocol.Code(v)
+}
+
+// emit delivers ev on Events, or drops it if nobody has read the last 1024.
+func (cl *Client) emit(ev Event) {
+	select {
+	case cl.events <- ev:
+	default:
+	}
 }
 
 // onBaselineMiss handles a snapshot whose delta names a baseline the mirror does not hold
@@ -576,14 +606,11 @@ func (cl *Client) onBaselineMiss(body []byte) error {
 	default:
 		ev.Message = fmt.Sprintf("snapshot %d is a delta against tick %d, newer than tick %d applied: waiting for the full snapshot asked for", tick, baseline, latest)
 	}
-	select {
-	case cl.events <- ev:
-	default:
-	}
+	cl.emit(ev)
 	if !send {
 		return nil
 	}
-	return cl.send(engine.KindAck, ack) // ack is 0 for a reset: [4, 0]
+	return cl.send(protocol.KindAck, ack) // ack is 0 for a reset: [4, 0]
 }
 
 // resetWait is how long after [4, 0] the client waits for the full snapshot before it may
@@ -599,17 +626,12 @@ func (cl *Client) resetWait() time.Duration {
 
 // snapshotHeader reads the tick and the baseline of a snapshot body, [tick, baseline, ...].
 func snapshotHeader(body []byte) (tick, baseline uint32, ok bool) {
-	dec := msgpack.NewDecoder(bytes.NewReader(body))
-	if n, err := dec.DecodeArrayLen(); err != nil || n < 2 {
+	r := protocol.NewReader(body)
+	if r.ArrayLen() < 2 {
 		return 0, 0, false
 	}
-	if err := dec.Decode(&tick); err != nil {
-		return 0, 0, false
-	}
-	if err := dec.Decode(&baseline); err != nil {
-		return 0, 0, false
-	}
-	return tick, baseline, true
+	tick, baseline = u32(&r), u32(&r)
+	return tick, baseline, r.Err() == nil
 }
 
 // Stats returns the client's counts of snapshots applied and of baselines missed.
@@ -633,29 +655,29 @@ func (cl *Client) reply(req uint64, r response) {
 
 // Match queues for a match of a game and returns the ticket. The match arrives on Events as
 // KindMatched; join with JoinOptions{Reservation: ev.Reservation}.
-func (cl *Client) Match(ctx context.Context, opts engine.MatchOptions) (string, error) {
-	r, err := cl.call(ctx, func(req uint64) []any { return []any{engine.KindMatch, req, opts} })
+func (cl *Client) Match(ctx context.Context, opts protocol.MatchOptions) (string, error) {
+	r, err := cl.call(ctx, func(req uint64) []any { return []any{protocol.KindMatch, req, opts} })
 	if err != nil {
 		return "", err
 	}
 	var s string
 	_ = msgpack.Unmarshal(r.payload, &s)
-	if r.code != engine.CodeOK {
-		return "", &engine.Error{Code: r.code, Message: s}
+	if r.code != protocol.CodeOK {
+		return "", &protocol.Error{Code: r.code, Message: s}
 	}
 	return s, nil
 }
 
 // CancelMatch withdraws a ticket.
 func (cl *Client) CancelMatch(ctx context.Context, ticket string) error {
-	r, err := cl.call(ctx, func(req uint64) []any { return []any{engine.KindCancel, req, ticket} })
+	r, err := cl.call(ctx, func(req uint64) []any { return []any{protocol.KindCancel, req, ticket} })
 	if err != nil {
 		return err
 	}
-	if r.code != engine.CodeOK {
+	if r.code != protocol.CodeOK {
 		var s string
 		_ = msgpack.Unmarshal(r.payload, &s)
-		return &engine.Error{Code: r.code, Message: s}
+		return &protocol.Error{Code: r.code, Message: s}
 	}
 	return nil
 }
@@ -663,12 +685,12 @@ func (cl *Client) CancelMatch(ctx context.Context, ticket string) error {
 // FollowLobby subscribes to a game's room listing: it returns the rooms now listed, and
 // changes arrive on Events as KindRoom. An empty game stops following.
 func (cl *Client) FollowLobby(ctx context.Context, game string) (msgpack.RawMessage, error) {
-	r, err := cl.call(ctx, func(req uint64) []any { return []any{engine.KindLobby, req, game} })
+	r, err := cl.call(ctx, func(req uint64) []any { return []any{protocol.KindLobby, req, game} })
 	if err != nil {
 		return nil, err
 	}
-	if r.code != engine.CodeOK {
-		return nil, &engine.Error{Code: r.code}
+	if r.code != protocol.CodeOK {
+		return nil, &protocol.Error{Code: r.code}
 	}
 	return r.payload, nil
 }

@@ -1,4 +1,4 @@
-package client_test
+package gameclient_test
 
 import (
 	"context"
@@ -11,9 +11,9 @@ import (
 
 	"github.com/vmihailenco/msgpack/v5"
 
-	"github.com/rallypoint/rallypoint/engine"
-	"github.com/rallypoint/rallypoint/engine/client"
+	"github.com/rallypoint/rallypoint/gameclient"
 	"github.com/rallypoint/rallypoint/net/ws"
+	"github.com/rallypoint/rallypoint/protocol"
 	"github.com/rallypoint/rallypoint/state"
 )
 
@@ -28,15 +28,15 @@ type fakeServer struct {
 
 // startFake serves one connection, dials it with a client whose ack delay is delay (the
 // default if nil), answers the client's join and returns both ends.
-func startFake(t *testing.T, delay *time.Duration) (*fakeServer, *client.Client) {
+func startFake(t *testing.T, delay *time.Duration) (*fakeServer, *gameclient.Client) {
 	return startFakeAt(t, delay, 30)
 }
 
 // startFakeAt is startFake with the snapshot rate (Hz) the join answer announces.
-func startFakeAt(t *testing.T, delay *time.Duration, snapRate int) (*fakeServer, *client.Client) {
+func startFakeAt(t *testing.T, delay *time.Duration, snapRate int) (*fakeServer, *gameclient.Client) {
 	fs := &fakeServer{t: t, conn: make(chan *ws.Conn, 1)}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c, err := ws.Accept(w, r, &ws.AcceptOptions{Subprotocols: []string{engine.Subprotocol}})
+		c, err := ws.Accept(w, r, &ws.AcceptOptions{Subprotocols: []string{protocol.Subprotocol}})
 		if err != nil {
 			return
 		}
@@ -46,7 +46,7 @@ func startFakeAt(t *testing.T, delay *time.Duration, snapRate int) (*fakeServer,
 	fs.url = "ws" + strings.TrimPrefix(srv.URL, "http")
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	c, err := client.Dial(ctx, fs.url, nil)
+	c, err := gameclient.Dial(ctx, fs.url, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,13 +62,13 @@ func startFakeAt(t *testing.T, delay *time.Duration, snapRate int) (*fakeServer,
 	t.Cleanup(func() { fs.c.CloseNow() })
 	done := make(chan error, 1)
 	go func() {
-		_, err := c.Join(ctx, engine.JoinOptions{Game: "g"})
+		_, err := c.Join(ctx, protocol.JoinOptions{Game: "g"})
 		done <- err
 	}()
-	if m := fs.read(); m[0] != int64(engine.KindJoin) {
+	if m := fs.read(); m[0] != int64(protocol.KindJoin) {
 		t.Fatalf("first message %v, want a join", m)
 	}
-	fs.send(engine.KindJoined, uint64(1), "R", uint64(1), "T", uint64(0), uint64(60), uint64(snapRate), "")
+	fs.send(protocol.KindJoined, uint64(1), "R", uint64(1), "T", uint64(0), uint64(60), uint64(snapRate), "")
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +77,7 @@ func startFakeAt(t *testing.T, delay *time.Duration, snapRate int) (*fakeServer,
 
 func (fs *fakeServer) send(v ...any) {
 	fs.t.Helper()
-	b, err := engine.Marshal(v)
+	b, err := protocol.Marshal(v)
 	if err != nil {
 		fs.t.Fatal(err)
 	}
@@ -88,7 +88,7 @@ func (fs *fakeServer) send(v ...any) {
 
 // snapshot sends an empty full snapshot of tick.
 func (fs *fakeServer) snapshot(tick int) {
-	fs.send(engine.KindSnapshot, []any{tick, 0, []any{}, []any{}, []any{}})
+	fs.send(protocol.KindSnapshot, []any{tick, 0, []any{}, []any{}, []any{}})
 }
 
 // read returns the client's next message, decoded, with integers as int64.
@@ -152,7 +152,7 @@ func TestSendInputCarriesTheAck(t *testing.T) {
 			}
 			m := fs.read()
 			switch {
-			case m[0] != int64(engine.KindInput):
+			case m[0] != int64(protocol.KindInput):
 				t.Fatalf("after snapshot %d the client sent %v, want an input", tick, m)
 			case i == 0 && (len(m) != 4 || m[3] != int64(tick)):
 				t.Fatalf("first input after snapshot %d is %v, want it to acknowledge %d", tick, m, tick)
@@ -166,13 +166,13 @@ func TestSendInputCarriesTheAck(t *testing.T) {
 // TestAckGoesAloneWhenNoInputFollows: a client that sends no inputs (a crossword) still
 // acknowledges every snapshot, with [4, tick], once the (default) delay has passed.
 func TestAckGoesAloneWhenNoInputFollows(t *testing.T) {
-	delay := client.DefaultAckDelay
+	delay := gameclient.DefaultAckDelay
 	fs, _ := startFake(t, nil)
 	for tick := 3; tick <= 15; tick += 3 {
 		sent := time.Now()
 		fs.snapshot(tick)
 		m := fs.read()
-		if len(m) != 2 || m[0] != int64(engine.KindAck) || m[1] != int64(tick) {
+		if len(m) != 2 || m[0] != int64(protocol.KindAck) || m[1] != int64(tick) {
 			t.Fatalf("after snapshot %d the client sent %v, want [4, %d]", tick, m, tick)
 		}
 		if waited := time.Since(sent); waited < delay {
@@ -186,7 +186,7 @@ func TestAckDelayZeroAcknowledgesAtOnce(t *testing.T) {
 	var zero time.Duration
 	fs, c := startFake(t, &zero)
 	fs.snapshot(2)
-	if m := fs.read(); len(m) != 2 || m[0] != int64(engine.KindAck) || m[1] != int64(2) {
+	if m := fs.read(); len(m) != 2 || m[0] != int64(protocol.KindAck) || m[1] != int64(2) {
 		t.Fatalf("client sent %v, want [4, 2] at once", m)
 	}
 	if err := c.WaitSnapshot(context.Background(), 2); err != nil {
@@ -195,7 +195,7 @@ func TestAckDelayZeroAcknowledgesAtOnce(t *testing.T) {
 	if _, err := c.SendInput(1); err != nil {
 		t.Fatal(err)
 	}
-	if m := fs.read(); len(m) != 3 || m[0] != int64(engine.KindInput) {
+	if m := fs.read(); len(m) != 3 || m[0] != int64(protocol.KindInput) {
 		t.Fatalf("client sent %v, want an input without an acknowledgement", m)
 	}
 }
@@ -213,21 +213,21 @@ func TestRejoinForgetsThePendingAck(t *testing.T) {
 	defer cancel()
 	done := make(chan error, 1)
 	go func() {
-		_, err := c.Join(ctx, engine.JoinOptions{Game: "g"})
+		_, err := c.Join(ctx, protocol.JoinOptions{Game: "g"})
 		done <- err
 	}()
 	m := fs.read()
-	if m[0] != int64(engine.KindJoin) {
+	if m[0] != int64(protocol.KindJoin) {
 		t.Fatalf("client sent %v, want a join", m)
 	}
-	fs.send(engine.KindJoined, uint64(m[1].(int64)), "R2", uint64(1), "T", uint64(0), uint64(60), uint64(30), "")
+	fs.send(protocol.KindJoined, uint64(m[1].(int64)), "R2", uint64(1), "T", uint64(0), uint64(60), uint64(30), "")
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
 	if _, err := c.SendInput(1); err != nil {
 		t.Fatal(err)
 	}
-	if m := fs.read(); len(m) != 3 || m[0] != int64(engine.KindInput) {
+	if m := fs.read(); len(m) != 3 || m[0] != int64(protocol.KindInput) {
 		t.Fatalf("first input in the new room is %v, want no acknowledgement", m)
 	}
 }
