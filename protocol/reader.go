@@ -63,22 +63,29 @@ const (
 // gives it another. A Reader is a few words and may live on the stack or inside a
 // connection's state, reused for every message.
 type Reader struct {
-	b   []byte
-	off int
-	err error
+	b      []byte
+	off    int
+	err    error
+	sawMap bool
 }
 
 // NewReader returns a Reader of b.
 func NewReader(b []byte) Reader { return Reader{b: b} }
 
 // Reset makes r read b from its start, and clears the error.
-func (r *Reader) Reset(b []byte) { r.b, r.off, r.err = b, 0, nil }
+func (r *Reader) Reset(b []byte) { *r = Reader{b: b} }
 
 // Err is the first error met, or nil.
 func (r *Reader) Err() error { return r.err }
 
 // Offset is how many bytes have been read.
 func (r *Reader) Offset() int { return r.off }
+
+// SkippedMap reports whether Skip (or Raw) has passed over a map header since Reset. A
+// caller that needs one encoding per value (package state sorts the keys of every map in a
+// field it compares by its bytes) learns from it whether there is anything to sort, without
+// walking the value a second time.
+func (r *Reader) SkippedMap() bool { return r.sawMap }
 
 // Len is how many bytes are left to read.
 func (r *Reader) Len() int { return len(r.b) - r.off }
@@ -155,6 +162,12 @@ func (r *Reader) IsNil() bool {
 // ArrayLen reads an array header (fixarray, array 16, array 32) and returns how many values
 // follow; the count is checked against the bytes left.
 func (r *Reader) ArrayLen() int {
+	if r.err == nil && r.off < len(r.b) { // fast path: fixarray, what the protocol sends
+		if c := r.b[r.off]; c&0xf0 == 0x90 && int(c&0x0f) < len(r.b)-r.off {
+			r.off++
+			return int(c & 0x0f)
+		}
+	}
 	c, ok := r.peek()
 	if !ok {
 		return 0
@@ -202,6 +215,10 @@ func (r *Reader) MapLen() int {
 
 // integer reads an integer of any encoding as its magnitude and sign.
 func (r *Reader) integer() (v uint64, neg bool) {
+	if r.err == nil && r.off < len(r.b) && r.b[r.off] < 0x80 { // fast path: positive fixint
+		r.off++
+		return uint64(r.b[r.off-1]), false
+	}
 	c, ok := r.peek()
 	if !ok {
 		return 0, false
@@ -321,37 +338,34 @@ func (r *Reader) Raw() []byte {
 
 // Skip reads one complete value of any type, nested arrays and maps included. It counts the
 // values still owed by open arrays and maps instead of recursing, and fails as soon as more
-// are owed than bytes are left.
+// are owed than bytes are left. It works on locals and indexes the message directly: the
+// snapshot mirror skips every field of every entity with it.
 func (r *Reader) Skip() {
-	for owed := uint64(1); owed > 0 && r.err == nil; {
+	if r.err != nil {
+		return
+	}
+	b, off := r.b, r.off
+	for owed := uint64(1); owed > 0; {
 		owed--
-		c, ok := r.peek()
-		if !ok {
+		if off >= len(b) {
+			r.off = off
+			r.fail(ErrTruncated)
 			return
 		}
-		r.off++
+		c := b[off]
+		off++
 		var data, elems uint64 // payload bytes and values that follow the header
+		var size int           // bytes of a length or count that follow c
 		switch {
 		case c < 0x80 || c >= 0xe0: // positive and negative fixint
 		case c < 0x90: // fixmap
 			elems = 2 * uint64(c&0x0f)
+			r.sawMap = true
 		case c < 0xa0: // fixarray
 			elems = uint64(c & 0x0f)
 		case c < 0xc0: // fixstr
 			data = uint64(c & 0x1f)
 		case c == mpNil, c == mpFalse, c == mpTrue:
-		case c == mpBin8, c == mpStr8:
-			data = r.be(1)
-		case c == mpBin16, c == mpStr16:
-			data = r.be(2)
-		case c == mpBin32, c == mpStr32:
-			data = r.be(4)
-		case c == mpExt8:
-			data = r.be(1) + 1 // and the type byte
-		case c == mpExt16:
-			data = r.be(2) + 1
-		case c == mpExt32:
-			data = r.be(4) + 1
 		case c == mpFloat32:
 			data = 4
 		case c == mpFloat64:
@@ -362,23 +376,63 @@ func (r *Reader) Skip() {
 			data = 1 << (c - mpInt8)
 		case c >= mpFixExt1 && c <= mpFixExt1+4:
 			data = 1 + 1<<(c-mpFixExt1) // type byte and 1, 2, 4, 8 or 16 bytes
+		case c == mpBin8, c == mpStr8:
+			size = 1
+		case c == mpBin16, c == mpStr16:
+			size = 2
+		case c == mpBin32, c == mpStr32:
+			size = 4
+		case c == mpExt8:
+			size, data = 1, 1 // and the type byte
+		case c == mpExt16:
+			size, data = 2, 1
+		case c == mpExt32:
+			size, data = 4, 1
 		case c == mpArray16:
-			elems = r.be(2)
+			size = 2
 		case c == mpArray32:
-			elems = r.be(4)
-		case c == mpMap16:
-			elems = 2 * r.be(2)
-		case c == mpMap32:
-			elems = 2 * r.be(4)
+			size = 4
+		case c == mpMap16, c == mpMap32:
+			size = 2 + 2*int(c-mpMap16)
+			r.sawMap = true
 		default: // 0xc1
-			r.off--
+			r.off = off - 1
 			r.fail(ErrInvalid)
 			return
 		}
-		r.next(data)
-		owed += elems
-		if r.err == nil && owed > uint64(len(r.b)-r.off) {
+		if size > 0 {
+			if size > len(b)-off {
+				r.off = off
+				r.fail(ErrTruncated)
+				return
+			}
+			var n uint64
+			for _, x := range b[off : off+size] {
+				n = n<<8 | uint64(x)
+			}
+			off += size
+			switch {
+			case c >= mpArray16:
+				elems = n
+				if c >= mpMap16 {
+					elems *= 2
+				}
+			default:
+				data += n
+			}
+		}
+		if data > uint64(len(b)-off) {
+			r.off = off
 			r.fail(ErrTruncated)
+			return
+		}
+		off += int(data)
+		owed += elems
+		if owed > uint64(len(b)-off) { // each owed value takes one byte at least
+			r.off = off
+			r.fail(ErrTruncated)
+			return
 		}
 	}
+	r.off = off
 }

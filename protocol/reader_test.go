@@ -156,6 +156,31 @@ func TestSkipSkipsWholeValues(t *testing.T) {
 	}
 }
 
+// TestSkippedMap: Skip notes a map header at any depth, and nothing else (a str holding the
+// byte of a fixmap is not one).
+func TestSkippedMap(t *testing.T) {
+	for _, tt := range []struct {
+		hex  string
+		want bool
+	}{
+		{"92 01 02", false},
+		{"a1 81", false},
+		{"c4 01 80", false},
+		{"81 a1 6b 01", true},
+		{"91 91 81 a1 6b 90", true},
+		{"de 00 00", true},
+		{"df 00 00 00 00", true},
+	} {
+		r := NewReader(unhex(t, tt.hex))
+		if r.Skip(); r.Err() != nil || r.SkippedMap() != tt.want {
+			t.Errorf("%s: SkippedMap %v (err %v), want %v", tt.hex, r.SkippedMap(), r.Err(), tt.want)
+		}
+		if r.Reset(nil); r.SkippedMap() {
+			t.Error("Reset kept SkippedMap")
+		}
+	}
+}
+
 // TestSkipRejectsMalformedValues: what Skip refuses, with the error it names.
 func TestSkipRejectsMalformedValues(t *testing.T) {
 	tests := []struct {

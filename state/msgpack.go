@@ -6,6 +6,8 @@ import (
 	"errors"
 	"math"
 	"slices"
+
+	"github.com/rallypoint/rallypoint/protocol"
 )
 
 // This file holds the few pieces of MessagePack that the package writes and reads by hand:
@@ -160,186 +162,86 @@ func closeArray(dst []byte, pos, n int) []byte {
 	return dst[:pos+len(h)+elems]
 }
 
-// errTruncated and errBadCode are what the reader reports; Mirror wraps them in ErrMalformed.
+// The reader below is package protocol's scanner (protocol.Reader), the one the Go client and
+// the load generator read messages with, so that the Go side has one msgpack walker. Why
+// state imports protocol: a snapshot body is part of the wire protocol (PROTOCOL.md,
+// "Snapshots"), and protocol is a leaf (the standard library and msgpack, which state
+// imports already), so nothing of sockets, rooms or the engine comes with it; only the
+// scanner is used here, and the arrow stays one way (protocol imports nothing of ours).
+
+// What the reader reports; Mirror wraps them in ErrMalformed.
 var (
-	errTruncated = errors.New("truncated value")
-	errBadCode   = errors.New("reserved format code 0xc1")
+	errTruncated = protocol.ErrTruncated
+	errBadCode   = protocol.ErrInvalid
 	errNotArray  = errors.New("not an array")
 	errNotUint   = errors.New("not a non-negative integer")
 )
 
-// reader reads MessagePack from a byte slice. It never allocates and never recurses, so any
-// input, however deep its nesting, costs time linear in its length.
+// reader reads MessagePack from a byte slice, through protocol.Reader: it never allocates and
+// never recurses, so any input, however deep its nesting, costs time linear in its length.
+// It keeps the offset itself (the Mirror records spans of fields by it) and returns each
+// read's error, where protocol.Reader keeps the first. The scanner lives inside it and is
+// reset only when off was moved by hand or a read failed: the Mirror reads every field of
+// every entity through here, and a scanner made per read cost it half again its time.
 type reader struct {
 	b      []byte
 	off    int
 	sawMap bool // skip passed over a map header
+
+	p     protocol.Reader // scans b[base:]
+	base  int
+	ready bool // p scans b (a reader{b: ...} literal starts without)
 }
 
 func (r *reader) remaining() int { return len(r.b) - r.off }
 
-// next returns the next n bytes.
-func (r *reader) next(n uint64) ([]byte, error) {
-	if n > uint64(r.remaining()) {
-		return nil, errTruncated
+// scanner returns the protocol.Reader positioned at off.
+func (r *reader) scanner() *protocol.Reader {
+	if !r.ready || r.base+r.p.Offset() != r.off || r.p.Err() != nil {
+		r.p.Reset(r.b[r.off:])
+		r.base, r.ready = r.off, true
 	}
-	p := r.b[r.off : r.off+int(n)]
-	r.off += int(n)
-	return p, nil
-}
-
-// byte1 reads one byte.
-func (r *reader) byte1() (byte, error) {
-	if r.off >= len(r.b) {
-		return 0, errTruncated
-	}
-	c := r.b[r.off]
-	r.off++
-	return c, nil
-}
-
-// bigEndian reads an n-byte (1, 2, 4 or 8) big-endian unsigned integer.
-func (r *reader) bigEndian(n uint64) (uint64, error) {
-	p, err := r.next(n)
-	if err != nil {
-		return 0, err
-	}
-	var v uint64
-	for _, c := range p {
-		v = v<<8 | uint64(c)
-	}
-	return v, nil
+	return &r.p
 }
 
 // arrayLen reads an array header. The length is checked against the bytes left (every element
 // takes at least one), so a caller may size a buffer by it.
 func (r *reader) arrayLen() (int, error) {
-	c, err := r.byte1()
-	if err != nil {
+	p := r.scanner()
+	n := p.ArrayLen()
+	r.off = r.base + p.Offset()
+	if err := p.Err(); err != nil {
+		if err == protocol.ErrType {
+			return 0, errNotArray
+		}
 		return 0, err
 	}
-	var n uint64
-	switch {
-	case c&0xf0 == 0x90:
-		n = uint64(c & 0x0f)
-	case c == mpArray16:
-		n, err = r.bigEndian(2)
-	case c == mpArray32:
-		n, err = r.bigEndian(4)
-	default:
-		return 0, errNotArray
-	}
-	if err != nil {
-		return 0, err
-	}
-	if n > uint64(r.remaining()) {
-		return 0, errTruncated
-	}
-	return int(n), nil
+	return n, nil
 }
 
 // uint reads an integer that must not be negative, in any of the int formats.
 func (r *reader) uint() (uint64, error) {
-	c, err := r.byte1()
-	if err != nil {
-		return 0, err
-	}
-	switch {
-	case c < 0x80:
-		return uint64(c), nil
-	case c >= mpUint8 && c <= mpUint64:
-		return r.bigEndian(1 << (c - mpUint8))
-	case c >= mpInt8 && c <= mpInt64:
-		n := uint64(1) << (c - mpInt8)
-		v, err := r.bigEndian(n)
-		if err != nil {
-			return 0, err
-		}
-		if v>>(8*n-1)&1 == 1 { // sign bit set
+	p := r.scanner()
+	v := p.Uint()
+	r.off = r.base + p.Offset()
+	if err := p.Err(); err != nil {
+		if err == protocol.ErrType || err == protocol.ErrRange {
 			return 0, errNotUint
 		}
-		return v, nil
+		return 0, err
 	}
-	return 0, errNotUint
+	return v, nil
 }
 
-// skip reads one complete value of any type and returns its bytes. It counts the values still
-// owed by open arrays and maps instead of recursing.
+// skip reads one complete value of any type and returns its bytes.
 func (r *reader) skip() ([]byte, error) {
-	start := r.off
-	owed := uint64(1)
-	for owed > 0 {
-		owed--
-		c, err := r.byte1()
-		if err != nil {
-			return nil, err
-		}
-		var (
-			data  uint64 // bytes of payload that follow the header
-			elems uint64 // values that follow the header
-		)
-		switch {
-		case c < 0x80 || c >= 0xe0: // positive and negative fixint
-		case c < 0x90: // fixmap
-			elems = 2 * uint64(c&0x0f)
-			r.sawMap = true
-		case c < 0xa0: // fixarray
-			elems = uint64(c & 0x0f)
-		case c < 0xc0: // fixstr
-			data = uint64(c & 0x1f)
-		case c == mpNil, c == mpFalse, c == mpTrue:
-		case c == mpBin8, c == mpStr8:
-			data, err = r.bigEndian(1)
-		case c == mpBin16, c == mpStr16:
-			data, err = r.bigEndian(2)
-		case c == mpBin32, c == mpStr32:
-			data, err = r.bigEndian(4)
-		case c == mpExt8:
-			data, err = r.bigEndian(1)
-			data++ // the type byte
-		case c == mpExt16:
-			data, err = r.bigEndian(2)
-			data++
-		case c == mpExt32:
-			data, err = r.bigEndian(4)
-			data++
-		case c == mpFloat32:
-			data = 4
-		case c == mpFloat64:
-			data = 8
-		case c >= mpUint8 && c <= mpUint64:
-			data = 1 << (c - mpUint8)
-		case c >= mpInt8 && c <= mpInt64:
-			data = 1 << (c - mpInt8)
-		case c >= mpFixExt1 && c <= mpFixExt1+4:
-			data = 1 + 1<<(c-mpFixExt1) // type byte and 1, 2, 4, 8 or 16 bytes
-		case c == mpArray16:
-			elems, err = r.bigEndian(2)
-		case c == mpArray32:
-			elems, err = r.bigEndian(4)
-		case c == mpMap16:
-			elems, err = r.bigEndian(2)
-			elems *= 2
-			r.sawMap = true
-		case c == mpMap32:
-			elems, err = r.bigEndian(4)
-			elems *= 2
-			r.sawMap = true
-		default: // 0xc1, "never used"
-			return nil, errBadCode
-		}
-		if err != nil {
-			return nil, err
-		}
-		if _, err := r.next(data); err != nil {
-			return nil, err
-		}
-		owed += elems
-		if owed > uint64(r.remaining()) { // each owed value takes at least one byte
-			return nil, errTruncated
-		}
+	p := r.scanner()
+	v := p.Raw()
+	r.off = r.base + p.Offset()
+	if p.SkippedMap() {
+		r.sawMap = true
 	}
-	return r.b[start:r.off], nil
+	return v, p.Err()
 }
 
 // maxCanonicalDepth bounds the nesting that canonicalize descends into.
@@ -355,15 +257,12 @@ func canonicalize(dst, v []byte, depth int) ([]byte, error) {
 	if depth > maxCanonicalDepth {
 		return nil, errTooDeep
 	}
-	r := reader{b: v}
-	c, err := r.byte1()
-	if err != nil {
-		return nil, err
+	if len(v) == 0 {
+		return nil, errTruncated
 	}
-	var n uint64
-	switch {
+	r := reader{b: v}
+	switch c := v[0]; {
 	case c&0xf0 == 0x90 || c == mpArray16 || c == mpArray32:
-		r.off = 0
 		k, err := r.arrayLen()
 		if err != nil {
 			return nil, err
@@ -379,21 +278,15 @@ func canonicalize(dst, v []byte, depth int) ([]byte, error) {
 			}
 		}
 		return dst, nil
-	case c&0xf0 == 0x80:
-		n = uint64(c & 0x0f)
-	case c == mpMap16:
-		n, err = r.bigEndian(2)
-	case c == mpMap32:
-		n, err = r.bigEndian(4)
-	default:
+	case c&0xf0 != 0x80 && c != mpMap16 && c != mpMap32:
 		return append(dst, v...), nil // no map inside
 	}
-	if err != nil {
+	p := r.scanner()
+	n := p.MapLen()
+	if err := p.Err(); err != nil {
 		return nil, err
 	}
-	if n > uint64(r.remaining()) {
-		return nil, errTruncated
-	}
+	r.off = r.base + p.Offset()
 	dst = append(dst, v[:r.off]...)
 	type entry struct{ start, keyEnd, end int } // in buf
 	entries := make([]entry, n)
