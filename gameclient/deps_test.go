@@ -16,7 +16,7 @@ func TestNoServerDependencies(t *testing.T) {
 		t.Skip("go command not found:", err)
 	}
 	const module = "github.com/rallypoint/rallypoint/"
-	out, err := exec.Command(goTool, "list", "-deps", "-f", "{{.ImportPath}}", ".").Output()
+	out, err := exec.Command(goTool, "list", "-deps", "-f", "{{if not .Standard}}{{.ImportPath}}{{end}}", ".").Output()
 	if err != nil {
 		t.Fatalf("go list -deps: %v", err)
 	}

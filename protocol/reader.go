@@ -337,102 +337,106 @@ func (r *Reader) Raw() []byte {
 }
 
 // Skip reads one complete value of any type, nested arrays and maps included. It counts the
-// values still owed by open arrays and maps instead of recursing, and fails as soon as more
-// are owed than bytes are left. It works on locals and indexes the message directly: the
-// snapshot mirror skips every field of every entity with it.
+// values still owed by open arrays and maps instead of recursing (Open does one value at a
+// time), and fails as soon as more are owed than bytes are left.
 func (r *Reader) Skip() {
+	for owed := uint64(1); owed > 0 && r.err == nil; {
+		owed += uint64(r.Open()) - 1
+		if owed > uint64(len(r.b)-r.off) { // each owed value takes one byte at least
+			r.fail(ErrTruncated)
+		}
+	}
+}
+
+// Open reads one value's header. A scalar, str, bin or ext is read whole and Open returns 0;
+// for an array or a map it reads the header only and returns how many values follow as its
+// elements (twice the pairs of a map), which the caller reads next. The count is checked
+// against the bytes left. Skip is Open in a loop; a walker that bounds nesting (msgcheck)
+// keeps its own count of what each level still owes. It works on locals and indexes the
+// message directly: the snapshot mirror skips every field of every entity through it.
+func (r *Reader) Open() int {
 	if r.err != nil {
-		return
+		return 0
 	}
 	b, off := r.b, r.off
-	for owed := uint64(1); owed > 0; {
-		owed--
-		if off >= len(b) {
+	if off >= len(b) {
+		r.fail(ErrTruncated)
+		return 0
+	}
+	c := b[off]
+	off++
+	var data, elems uint64 // payload bytes and values that follow the header
+	var size int           // bytes of a length or count that follow c
+	switch {
+	case c < 0x80 || c >= 0xe0: // positive and negative fixint
+		r.off = off
+		return 0
+	case c < 0x90: // fixmap
+		elems = 2 * uint64(c&0x0f)
+		r.sawMap = true
+	case c < 0xa0: // fixarray
+		elems = uint64(c & 0x0f)
+	case c < 0xc0: // fixstr
+		data = uint64(c & 0x1f)
+	case c == mpNil, c == mpFalse, c == mpTrue:
+	case c == mpFloat32:
+		data = 4
+	case c == mpFloat64:
+		data = 8
+	case c >= mpUint8 && c <= mpUint64:
+		data = 1 << (c - mpUint8)
+	case c >= mpInt8 && c <= mpInt64:
+		data = 1 << (c - mpInt8)
+	case c >= mpFixExt1 && c <= mpFixExt1+4:
+		data = 1 + 1<<(c-mpFixExt1) // type byte and 1, 2, 4, 8 or 16 bytes
+	case c == mpBin8, c == mpStr8:
+		size = 1
+	case c == mpBin16, c == mpStr16:
+		size = 2
+	case c == mpBin32, c == mpStr32:
+		size = 4
+	case c == mpExt8:
+		size, data = 1, 1 // and the type byte
+	case c == mpExt16:
+		size, data = 2, 1
+	case c == mpExt32:
+		size, data = 4, 1
+	case c == mpArray16:
+		size = 2
+	case c == mpArray32:
+		size = 4
+	case c == mpMap16, c == mpMap32:
+		size = 2 + 2*int(c-mpMap16)
+		r.sawMap = true
+	default: // 0xc1
+		r.fail(ErrInvalid)
+		return 0
+	}
+	if size > 0 {
+		if size > len(b)-off {
 			r.off = off
 			r.fail(ErrTruncated)
-			return
+			return 0
 		}
-		c := b[off]
-		off++
-		var data, elems uint64 // payload bytes and values that follow the header
-		var size int           // bytes of a length or count that follow c
+		var n uint64
+		for _, x := range b[off : off+size] {
+			n = n<<8 | uint64(x)
+		}
+		off += size
 		switch {
-		case c < 0x80 || c >= 0xe0: // positive and negative fixint
-		case c < 0x90: // fixmap
-			elems = 2 * uint64(c&0x0f)
-			r.sawMap = true
-		case c < 0xa0: // fixarray
-			elems = uint64(c & 0x0f)
-		case c < 0xc0: // fixstr
-			data = uint64(c & 0x1f)
-		case c == mpNil, c == mpFalse, c == mpTrue:
-		case c == mpFloat32:
-			data = 4
-		case c == mpFloat64:
-			data = 8
-		case c >= mpUint8 && c <= mpUint64:
-			data = 1 << (c - mpUint8)
-		case c >= mpInt8 && c <= mpInt64:
-			data = 1 << (c - mpInt8)
-		case c >= mpFixExt1 && c <= mpFixExt1+4:
-			data = 1 + 1<<(c-mpFixExt1) // type byte and 1, 2, 4, 8 or 16 bytes
-		case c == mpBin8, c == mpStr8:
-			size = 1
-		case c == mpBin16, c == mpStr16:
-			size = 2
-		case c == mpBin32, c == mpStr32:
-			size = 4
-		case c == mpExt8:
-			size, data = 1, 1 // and the type byte
-		case c == mpExt16:
-			size, data = 2, 1
-		case c == mpExt32:
-			size, data = 4, 1
-		case c == mpArray16:
-			size = 2
-		case c == mpArray32:
-			size = 4
-		case c == mpMap16, c == mpMap32:
-			size = 2 + 2*int(c-mpMap16)
-			r.sawMap = true
-		default: // 0xc1
-			r.off = off - 1
-			r.fail(ErrInvalid)
-			return
-		}
-		if size > 0 {
-			if size > len(b)-off {
-				r.off = off
-				r.fail(ErrTruncated)
-				return
-			}
-			var n uint64
-			for _, x := range b[off : off+size] {
-				n = n<<8 | uint64(x)
-			}
-			off += size
-			switch {
-			case c >= mpArray16:
-				elems = n
-				if c >= mpMap16 {
-					elems *= 2
-				}
-			default:
-				data += n
-			}
-		}
-		if data > uint64(len(b)-off) {
-			r.off = off
-			r.fail(ErrTruncated)
-			return
-		}
-		off += int(data)
-		owed += elems
-		if owed > uint64(len(b)-off) { // each owed value takes one byte at least
-			r.off = off
-			r.fail(ErrTruncated)
-			return
+		case c >= mpMap16:
+			elems = 2 * n
+		case c >= mpArray16:
+			elems = n
+		default:
+			data += n
 		}
 	}
-	r.off = off
+	if data > uint64(len(b)-off) || elems > uint64(len(b)-off)-data {
+		r.off = off
+		r.fail(ErrTruncated)
+		return 0
+	}
+	r.off = off + int(data)
+	return int(elems)
 }
