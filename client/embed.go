@@ -1,7 +1,6 @@
 // Package client holds the Rallypoint browser SDK, built from the TypeScript sources in this
 // folder (src/, see README.md) into dist/rallypoint.js, and embedded here so that a Go
-// binary serves it without npm. It is unrelated to engine/client, the Go client of the same
-// protocol.
+// binary serves it without npm. The Go client of the same protocol is package gameclient.
 package client
 
 import (

@@ -11,7 +11,7 @@ import (
 )
 
 // rawPlayer is a joined connection that speaks the protocol by hand, so that a test chooses
-// exactly which acknowledgements go out (engine/client sends its own).
+// exactly which acknowledgements go out (gameclient sends its own).
 type rawPlayer struct {
 	t     *testing.T
 	c     *ws.Conn

@@ -53,7 +53,7 @@
 //
 // Snapshot adds entities to the builder: an id, a kind the game numbers, and fields written
 // by the entity's AppendFields in a fixed order (package state). Clients hold a mirror of
-// them (the browser SDK, engine/client and state.Mirror in Go) and acknowledge each snapshot
+// them (the browser SDK, and gameclient and state.Mirror in Go) and acknowledge each snapshot
 // they apply; a client that falls behind gets fewer snapshots, never a close
 // (RoomConfig.AckWindow). For lag compensation, Input.View says what the client drew when
 // it made an input, and state.History keeps what each target looked like then.

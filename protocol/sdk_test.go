@@ -181,3 +181,45 @@ func TestCodeStrings(t *testing.T) {
 		t.Errorf("Error() = %q", got)
 	}
 }
+
+// TestProtocolDocCodes: PROTOCOL.md's table of codes lists exactly the Go codes, by name and
+// number, and 14 as reserved.
+func TestProtocolDocCodes(t *testing.T) {
+	goNames, _ := goTables(t)
+	doc, err := os.ReadFile(filepath.Join("..", "PROTOCOL.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(doc), "\n### Codes\n")
+	if !ok {
+		t.Fatal("PROTOCOL.md has no ### Codes section")
+	}
+	section, _, _ = strings.Cut(section, "\n## ")
+	row := regexp.MustCompile("(?m)^\\| (\\d+) \\| (?:`([A-Za-z]+)`|—) \\|")
+	docNames := map[string]int64{}
+	reserved := false
+	for _, m := range row.FindAllStringSubmatch(section, -1) {
+		v, _ := strconv.ParseInt(m[1], 10, 64)
+		if m[2] == "" {
+			reserved = reserved || v == 14
+			continue
+		}
+		docNames["Code."+m[2]] = v
+	}
+	if !reserved {
+		t.Error("PROTOCOL.md does not list 14 as reserved")
+	}
+	for name, v := range goNames {
+		if !strings.HasPrefix(name, "Code.") {
+			continue
+		}
+		if got, ok := docNames[name]; !ok || got != v {
+			t.Errorf("%s = %d: PROTOCOL.md says %d (listed: %v)", name, v, got, ok)
+		}
+	}
+	for name, v := range docNames {
+		if _, ok := goNames[name]; !ok {
+			t.Errorf("PROTOCOL.md lists %s = %d, which has no Go constant", name, v)
+		}
+	}
+}

@@ -20,7 +20,7 @@ import (
 )
 
 // These tests play whole games over real sockets: an httptest server with the engine, and
-// engine/client players that send inputs as the page does.
+// gameclient players that send inputs as the page does.
 
 // quickClock runs the rooms' time speed times faster than the wall clock, so that a test
 // waiting for a 2 s respawn waits 1 s, while the room still sleeps between ticks and
