@@ -78,7 +78,7 @@ const resetIntervals = 4
 // 60 Hz client, rounded up. See SetAckDelay.
 const DefaultAckDelay = 20 * time.Millisecond
 
-// Client is one connection to an protocol.
+// Client is one connection to a Rallypoint server (an engine's WebSocket endpoint).
 type Client struct {
 	c *ws.Conn
 

@@ -1,8 +1,11 @@
 // Package protocol is the rallypoint.v1 wire protocol, written once: the subprotocol name,
 // the message kinds, the codes and the Error that carries them, the options a client sends,
-// Marshal (the encoding the server uses) and Reader, the one msgpack scanner the Go side
-// reads messages with. PROTOCOL.md at the repository root is the specification, with byte
-// examples; every name here cites the section it implements.
+// Marshal (the encoding the server uses), the Append functions for senders on a hot path, and
+// Reader, the one hand-written msgpack scanner of the Go side: gameclient and the load
+// generator read server messages with it, state's snapshot mirror reads bodies with it, and
+// the engine's check of a client message before decoding (internal/msgcheck) walks with it.
+// PROTOCOL.md at the repository root is the specification, with byte examples; the doc
+// comments here cite its sections.
 //
 // The package is a leaf: it imports the standard library and vmihailenco/msgpack only, so a
 // program that speaks the protocol (gameclient, the load generator, a bot in another
