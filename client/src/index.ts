@@ -20,6 +20,7 @@ export type {
   ClientEvents,
   ConnectOptions,
   ConnectionState,
+  FindMatchOptions,
   JoinOptions,
   Joined,
   LeftEvent,
