@@ -70,7 +70,7 @@ func protocolExamples(t *testing.T) map[string][]byte {
 	return map[string][]byte{
 		"joined-schema": marshal(KindJoined, uint64(1), "R", uint64(1), "T", uint64(0), uint64(60), uint64(30), "",
 			msgpack.RawMessage(schema.AppendMsgpack(nil))),
-		"snapshot-room": state.AppendDelta([]byte{0x92, KindSnapshot}, nil, room5, nil),
+		"snapshot-room":  state.AppendDelta([]byte{0x92, KindSnapshot}, nil, room5, nil),
 		"join":           marshal(KindJoin, 1, JoinOptions{Game: "tally"}),
 		"join-resume":    marshal(KindJoin, 2, JoinOptions{Token: "abc"}),
 		"leave":          marshal(KindLeave),
