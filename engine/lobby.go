@@ -25,7 +25,7 @@ type lobby struct {
 	dir   *match.Directory
 	codes *match.Codes
 	res   *match.Reservations
-	mm    *match.Local // nil until EnableMatchmaking
+	mm    match.Matchmaker // nil until EnableMatchmaking
 	stop  context.CancelFunc
 
 	mu       sync.Mutex
@@ -74,13 +74,22 @@ type MatchmakingOptions struct {
 	Interval time.Duration
 	// ReservationTTL is how long a matched player has to take their seat; default 15 s.
 	ReservationTTL time.Duration
+	// New makes the matchmaker from the options the engine fills in (the queues, the
+	// engine's open rooms for backfill, its seat table for "already seated"); nil is
+	// match.NewLocal, in memory on this node. A cluster passes its own (tickets in NATS,
+	// one elected matcher): the engine talks to the match.Matchmaker interface only.
+	New func(match.Options) (match.Matchmaker, error)
 }
 
-// EnableMatchmaking starts the in-memory matchmaker. Clients then queue with [7, req, opts]
-// and get [25, ticket, room, reservation, ttl_ms] when matched (PROTOCOL.md). Each queue must
-// name a registered game whose rooms seat at least the queue's MaxPlayers.
+// EnableMatchmaking starts a matchmaker (in memory unless opts.New says otherwise). Clients
+// then queue with [7, req, opts] and get [25, ticket, room, reservation, ttl_ms] when matched
+// (PROTOCOL.md). Each queue must name a registered game whose rooms seat at least the queue's
+// MaxPlayers. Call it once, before the engine serves connections.
 func (e *Engine) EnableMatchmaking(opts MatchmakingOptions) error {
 	l := e.lobby
+	if l.mm != nil {
+		return errors.New("engine: matchmaking is already enabled")
+	}
 	for _, q := range opts.Queues {
 		e.mu.Lock()
 		reg, ok := e.games[q.Mode]
@@ -96,13 +105,20 @@ func (e *Engine) EnableMatchmaking(opts MatchmakingOptions) error {
 				q.Mode, q.MaxPlayers, reg.cfg.MaxPlayers, q.Mode)
 		}
 	}
-	mm, err := match.NewLocal(match.Options{
+	newMM := opts.New
+	if newMM == nil {
+		newMM = func(o match.Options) (match.Matchmaker, error) { return match.NewLocal(o) }
+	}
+	mm, err := newMM(match.Options{
 		Queues:    opts.Queues,
 		OpenRooms: match.OpenRoomsFunc(l.openRooms),
 		Seated:    l.res.Holds,
 	})
 	if err != nil {
 		return err
+	}
+	if mm == nil {
+		return errors.New("engine: MatchmakingOptions.New returned no matchmaker")
 	}
 	if opts.Interval <= 0 {
 		opts.Interval = 200 * time.Millisecond
@@ -124,12 +140,7 @@ func (e *Engine) Directory() *match.Directory { return e.lobby.dir }
 func (e *Engine) Reservations() *match.Reservations { return e.lobby.res }
 
 // Matchmaker is the running matchmaker, or nil before EnableMatchmaking.
-func (e *Engine) Matchmaker() match.Matchmaker {
-	if e.lobby.mm == nil {
-		return nil
-	}
-	return e.lobby.mm
-}
+func (e *Engine) Matchmaker() match.Matchmaker { return e.lobby.mm }
 
 // openRooms lists the rooms backfill may fill: public, unlocked, with free seats (reserved
 // seats already counted).

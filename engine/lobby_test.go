@@ -1,12 +1,14 @@
 package engine_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -498,4 +500,68 @@ func TestCountsSayConnectedPlayersAndHeldSeatsApart(t *testing.T) {
 	check(counts{2, 0})
 	b.Leave()
 	check(counts{1, 0})
+}
+
+// countingMatchmaker is a match.Matchmaker of the test's own: it wraps match.Local and counts
+// what the engine asks of it, to show the engine talks to the interface only.
+type countingMatchmaker struct {
+	match.Matchmaker
+	opts              match.Options
+	enqueued, matches atomic.Int32
+}
+
+func (c *countingMatchmaker) Enqueue(t match.Ticket) error {
+	c.enqueued.Add(1)
+	return c.Matchmaker.Enqueue(t)
+}
+
+func (c *countingMatchmaker) Run(ctx context.Context, every time.Duration, onMatch func(match.Match)) error {
+	return c.Matchmaker.Run(ctx, every, func(m match.Match) { c.matches.Add(1); onMatch(m) })
+}
+
+// The engine serves matchmaking through whatever match.Matchmaker MatchmakingOptions.New
+// makes (a cluster's, in issue 13), handing it the queues, the open rooms and the seat table.
+func TestMatchmakingUsesTheMatchmakerGiven(t *testing.T) {
+	te := startEngine(t, engine.RoomConfig{MaxPlayers: 2}, engine.Options{})
+	var mm *countingMatchmaker
+	err := te.e.EnableMatchmaking(engine.MatchmakingOptions{
+		Queues:   []match.QueueConfig{{Mode: "tally", MinPlayers: 2, MaxPlayers: 2}},
+		Interval: 20 * time.Millisecond,
+		New: func(o match.Options) (match.Matchmaker, error) {
+			local, err := match.NewLocal(o)
+			if err != nil {
+				return nil, err
+			}
+			mm = &countingMatchmaker{Matchmaker: local, opts: o}
+			return mm, nil
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if te.e.Matchmaker() != match.Matchmaker(mm) {
+		t.Fatalf("Engine.Matchmaker() is %T, not the one New made", te.e.Matchmaker())
+	}
+	if len(mm.opts.Queues) != 1 || mm.opts.OpenRooms == nil || mm.opts.Seated == nil {
+		t.Fatalf("New got options %+v: want the queue, the open rooms and the seat table", mm.opts)
+	}
+	if err := te.e.EnableMatchmaking(engine.MatchmakingOptions{}); err == nil {
+		t.Fatal("matchmaking was enabled twice")
+	}
+	a, b := te.dial(t), te.dial(t)
+	for _, c := range []*client.Client{a, b} {
+		if _, err := c.Match(ctx5(t), engine.MatchOptions{Game: "tally"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ma, mb := waitEvent(t, a, engine.KindMatched), waitEvent(t, b, engine.KindMatched)
+	if ma.Room == "" || ma.Room != mb.Room {
+		t.Fatalf("matches: %+v / %+v", ma, mb)
+	}
+	if got, want := mm.enqueued.Load(), int32(2); got != want {
+		t.Errorf("the matchmaker saw %d tickets, want %d", got, want)
+	}
+	if got := mm.matches.Load(); got != 1 {
+		t.Errorf("the matchmaker made %d matches, want 1", got)
+	}
 }

@@ -2268,8 +2268,10 @@ var Client = class {
    * (`Code.JoinRefused`, say), when the reserved seat is refused (it expired: `ttlMs` passed
    * before the join reached the server), or when `signal` aborts, which withdraws the ticket.
    * A party member before the last gets the ticket "" and waits for the match like the rest.
+   * `options.meta` goes with the join, as a join's meta does (the queue never sees it).
    */
   findMatch(options, signal) {
+    const { meta, ...queue } = options;
     return new Promise((resolve, reject) => {
       let ticket;
       let done = false;
@@ -2282,7 +2284,7 @@ var Client = class {
       };
       const off = this.on("matched", (m) => {
         if (ticket !== void 0 && ticket !== "" && m.ticket !== ticket) return;
-        finish(() => this.join({ reservation: m.reservation }).then(resolve, reject));
+        finish(() => this.join(meta === void 0 ? { reservation: m.reservation } : { reservation: m.reservation, meta }).then(resolve, reject));
       });
       const onAbort = () => finish(() => {
         if (ticket !== void 0 && ticket !== "") this.cancelMatch(ticket).catch(() => void 0);
@@ -2290,7 +2292,7 @@ var Client = class {
       });
       if (signal?.aborted) return onAbort();
       signal?.addEventListener("abort", onAbort);
-      this.match(options).then(
+      this.match(queue).then(
         (t) => {
           ticket = t;
           if (done && t !== "" && signal?.aborted) this.cancelMatch(t).catch(() => void 0);

@@ -181,6 +181,12 @@ export interface MatchOptions {
   partySize?: number;
 }
 
+/** {@link Client.findMatch}'s options: the queue's, and what the seat is then joined with. */
+export interface FindMatchOptions extends MatchOptions {
+  /** The join's `meta` (a name, say), as {@link JoinOptions.meta}; not sent to the queue. */
+  meta?: unknown;
+}
+
 /** A match: join with `{reservation}` within `ttlMs`. */
 export interface Matched {
   ticket: string;
@@ -607,8 +613,10 @@ export class Client {
    * (`Code.JoinRefused`, say), when the reserved seat is refused (it expired: `ttlMs` passed
    * before the join reached the server), or when `signal` aborts, which withdraws the ticket.
    * A party member before the last gets the ticket "" and waits for the match like the rest.
+   * `options.meta` goes with the join, as a join's meta does (the queue never sees it).
    */
-  findMatch(options: MatchOptions, signal?: AbortSignal): Promise<Joined> {
+  findMatch(options: FindMatchOptions, signal?: AbortSignal): Promise<Joined> {
+    const { meta, ...queue } = options;
     return new Promise<Joined>((resolve, reject) => {
       let ticket: string | undefined;
       let done = false;
@@ -623,7 +631,7 @@ export class Client {
         // Only one ticket of ours waits at a time; until the answer with it comes, the
         // first match is ours.
         if (ticket !== undefined && ticket !== "" && m.ticket !== ticket) return;
-        finish(() => this.join({ reservation: m.reservation }).then(resolve, reject));
+        finish(() => this.join(meta === undefined ? { reservation: m.reservation } : { reservation: m.reservation, meta }).then(resolve, reject));
       });
       const onAbort = () =>
         finish(() => {
@@ -632,7 +640,7 @@ export class Client {
         });
       if (signal?.aborted) return onAbort();
       signal?.addEventListener("abort", onAbort);
-      this.match(options).then(
+      this.match(queue).then(
         (t) => {
           ticket = t;
           if (done && t !== "" && signal?.aborted) this.cancelMatch(t).catch(() => undefined);

@@ -21,6 +21,7 @@ export type {
   ConnectOptions,
   ConnectionState,
   EntitiesOf,
+  FindMatchOptions,
   JoinOptions,
   Joined,
   LeftEvent,

@@ -59,3 +59,18 @@ test("findMatch rejects when the queue refuses, and withdraws the ticket when ab
   await flush();
   assert.equal(sent(Kind.Join).length, 0, "a match after the abort is not joined");
 });
+
+test("findMatch joins the reserved seat with its meta, which the queue never sees", async (t) => {
+  const { client, ws, sent } = setup(t);
+  const joined = client.findMatch({ game: "duel", meta: { name: "Ada" } });
+  const [match] = sent(Kind.Match);
+  assert.deepEqual(match[2], { game: "duel" });
+  ws.deliver([Kind.Response, match[1], Code.OK, "t1"]);
+  await flush();
+  ws.deliver([Kind.Matched, "t1", "R", "abc", 15000]);
+  await flush();
+  const [join] = sent(Kind.Join);
+  assert.deepEqual(join[2], { reservation: "abc", meta: { name: "Ada" } });
+  ws.deliver([Kind.Joined, join[1], "R", 7, "T", 0, 60, 30, ""]);
+  assert.equal((await joined).player, 7);
+});

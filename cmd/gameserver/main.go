@@ -64,7 +64,9 @@ func main() {
 	flag.IntVar(&o.roomBurst, "room-burst", 0, "rooms clients together may cause at once (create, quick play, matchmaking); 0 is the engine's default (200), negative no limit")
 	flag.DurationVar(&o.roomEvery, "room-every", 0, "clients together get one more room this often; 0 is the engine's default (10ms: 100 a second)")
 	flag.IntVar(&o.maxRooms, "max-rooms", 0, "rooms running at once; 0 is the engine's default (10000)")
+	matchmaking := flag.Bool("matchmaking", true, "serve matchmaking queues for the example games (the pages' \"Find a match\")")
 	flag.Parse()
+	o.noMatchmaking = !*matchmaking
 	proxies, err := parsePrefixes(*trustedProxies)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "gameserver: -trusted-proxies:", err)
@@ -131,6 +133,8 @@ type options struct {
 	roomBurst       int
 	roomEvery       time.Duration
 	maxRooms        int
+
+	noMatchmaking bool // -matchmaking=false: no queues; a client that queues gets CodeNotFound
 }
 
 // parsePrefixes reads a comma-separated list of CIDR prefixes; a bare address is its own

@@ -18,6 +18,7 @@ import (
 	"github.com/rallypoint/rallypoint/engine"
 	"github.com/rallypoint/rallypoint/examples/crossword"
 	"github.com/rallypoint/rallypoint/examples/shooter"
+	"github.com/rallypoint/rallypoint/match"
 	"github.com/rallypoint/rallypoint/net/ws"
 )
 
@@ -93,7 +94,23 @@ func newServer(log *slog.Logger, opts options) *server {
 	if err := shooter.Register(e); err != nil {
 		panic("gameserver: " + err.Error())
 	}
+	if !opts.noMatchmaking {
+		if err := e.EnableMatchmaking(engine.MatchmakingOptions{Queues: matchQueues}); err != nil {
+			panic("gameserver: " + err.Error())
+		}
+	}
 	return &server{log: log, metrics: m, engine: e, conns: make(map[*ws.Conn]struct{})}
+}
+
+// matchQueues are the gameserver's matchmaking queues, one per example game, behind the
+// pages' "Find a match" (quick play stays the other way in):
+//   - shooter: at least 2 humans in a new arena, up to its 8 seats; a lone player is put
+//     in a running arena with a free seat first (backfill), so nobody waits while one exists.
+//   - crossword: 2 to 16 players in a fresh puzzle of their own, never backfilled: joining
+//     the big running puzzle is what quick play is for.
+var matchQueues = []match.QueueConfig{
+	{Mode: "shooter", MinPlayers: 2, MaxPlayers: 8, Backfill: true},
+	{Mode: "crossword", MinPlayers: 2, MaxPlayers: 16},
 }
 
 // The HTTP server's defaults (flags -http-idle-timeout, -http-read-header-timeout,

@@ -34,7 +34,7 @@ func TestStartPageLinksBothGames(t *testing.T) {
 	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "text/html; charset=utf-8" {
 		t.Fatalf("/: %d %q", resp.StatusCode, resp.Header.Get("Content-Type"))
 	}
-	for _, want := range []string{`href="/crossword/"`, `href="/shooter/"`, `href="/metrics"`, `fetch("/rooms?limit=1"`} {
+	for _, want := range []string{`href="/crossword/"`, `href="/shooter/"`, `href="/crossword/?match=1"`, `href="/shooter/?match=1"`, `href="/metrics"`, `fetch("/rooms?limit=1"`} {
 		if !strings.Contains(body, want) {
 			t.Errorf("the start page lacks %s", want)
 		}

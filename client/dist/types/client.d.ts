@@ -174,6 +174,11 @@ export interface MatchOptions {
     /** The number of party members. */
     partySize?: number;
 }
+/** {@link Client.findMatch}'s options: the queue's, and what the seat is then joined with. */
+export interface FindMatchOptions extends MatchOptions {
+    /** The join's `meta` (a name, say), as {@link JoinOptions.meta}; not sent to the queue. */
+    meta?: unknown;
+}
 /** A match: join with `{reservation}` within `ttlMs`. */
 export interface Matched {
     ticket: string;
@@ -414,8 +419,9 @@ export declare class Client {
      * (`Code.JoinRefused`, say), when the reserved seat is refused (it expired: `ttlMs` passed
      * before the join reached the server), or when `signal` aborts, which withdraws the ticket.
      * A party member before the last gets the ticket "" and waits for the match like the rest.
+     * `options.meta` goes with the join, as a join's meta does (the queue never sees it).
      */
-    findMatch(options: MatchOptions, signal?: AbortSignal): Promise<Joined>;
+    findMatch(options: FindMatchOptions, signal?: AbortSignal): Promise<Joined>;
     /** Withdraws a waiting matchmaking ticket. */
     cancelMatch(ticket: string): Promise<void>;
     /** Follows the room listing of a game: resolves with the rooms now, then "room" events; "" stops. */

@@ -3,9 +3,10 @@
 // the authority: a typed letter shows grey (pending) until a snapshot places it, or a
 // "wrong" event refuses it.
 //
-// URL parameters: ?name=Ada (else a random name), ?room=ID (join that room, not quick play).
+// URL parameters: ?name=Ada (else a random name), ?room=ID (join that room, not quick play),
+// ?match=1 (queue for a match: a fresh puzzle with the others who asked).
 
-import { connect } from "/client/rallypoint.js";
+import { Code, RallypointError, connect } from "/client/rallypoint.js";
 import {
   ACROSS, DOWN, CURSOR_BASE,
   Puzzle, color, dirName, readBoard, readCell, readCursor,
@@ -15,6 +16,7 @@ import { View } from "./view.js";
 
 const params = new URLSearchParams(location.search);
 const name = (params.get("name") ?? "").trim().slice(0, 20) || randomName();
+let matching = params.get("match") === "1";
 const url = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/play`;
 
 // Codes of the "left" message (PROTOCOL.md): flooded the room; the server is stopping.
@@ -87,6 +89,8 @@ window.rp = {
   pending: () => [...model.pending.values()].map((p) => ({ row: p.row, col: p.col, letter: p.letter, sent: p.sentAt !== 0 })),
   /** Letters typed while offline that were refused for good (the puzzle changed meanwhile). */
   refused: 0,
+  /** True while queued for a match (?match=1), until matched or "Play now instead". */
+  matching: false,
   /** How many letters and Backspaces came through the hidden input, that is from a phone's keyboard (or an IME). */
   typed: () => typing.count,
 };
@@ -309,11 +313,36 @@ async function join() {
   } catch {
     // the seat is gone (its grace ran out): a new one below
   }
-  (room ? client.join({ room, meta }) : client.quickPlay("crossword", meta)).catch((e) => {
+  (room ? client.join({ room, meta }) : matching ? findMatch(meta) : client.quickPlay("crossword", meta)).catch((e) => {
     view.setConnection("left", "could not join");
     view.toast([`Could not join: ${e.message}`], "bad", 8000);
     view.setRejoin(() => join());
   });
+}
+
+/**
+ * Queues for a match (?match=1, the start page's "Find a match"): 2 to 16 players who asked
+ * get a fresh puzzle of their own. "Play now instead" withdraws the ticket and quick-plays the
+ * big puzzle; so does a server without matchmaking. Later joins quick-play.
+ */
+async function findMatch(meta) {
+  const abort = new AbortController();
+  view.setConnection("matching", "finding a match");
+  const note = view.toast(["Finding a match… waiting for another player to ask."], "", 600000);
+  view.setRejoin(() => abort.abort(), "Play now instead");
+  window.rp.matching = true;
+  try {
+    return await client.findMatch({ game: "crossword", meta }, abort.signal);
+  } catch (e) {
+    if (!abort.signal.aborted && !(e instanceof RallypointError && e.code === Code.NotFound)) throw e;
+    if (!abort.signal.aborted) console.warn("crossword: this server has no matchmaking; quick play instead");
+    return await client.quickPlay("crossword", meta);
+  } finally {
+    matching = false;
+    window.rp.matching = false;
+    view.setRejoin(undefined);
+    note.remove();
+  }
 }
 
 // ---- inputs -----------------------------------------------------------------------------

@@ -289,6 +289,7 @@ export class View {
       t.classList.add("out");
       setTimeout(() => t.remove(), 300);
     }, ms);
+    return t;
   }
 
   /**
@@ -337,9 +338,11 @@ export class View {
   }
 
   /** Shows the "Join again" button with this action, or hides it (undefined). */
-  setRejoin(action) {
+  /** Shows the header's button with label ("Join again" unless said) running action; undefined hides it. */
+  setRejoin(action, label = "Join again") {
     const b = $("rejoin");
     b.hidden = action === undefined;
+    b.textContent = label;
     b.onclick = action ?? null;
   }
 }

@@ -19,7 +19,7 @@
 //
 // window.rp exposes the state the end-to-end tests check (defined below, before joining).
 
-import { connect } from "/client/rallypoint.js";
+import { Code, RallypointError, connect } from "/client/rallypoint.js";
 import { Controls } from "./input.js";
 import { Renderer } from "./render.js";
 import * as sim from "./sim.js";
@@ -64,6 +64,9 @@ document.addEventListener("gesturestart", (e) => e.preventDefault());
 const client = connect(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/play`, { autoRejoin: true, storage: sessionStorage });
 const room = params.get("room"); // join this room rather than quick play (tests, links to a friend)
 const fresh = params.get("new") === "1"; // always a new room (tests that want the arena to themselves)
+// ?match=1 (the start page's "Find a match"): queue for a match rather than quick play: a
+// running arena with a free seat, or a new one with the next player who asks.
+let matching = params.get("match") === "1";
 
 /** Everything the page knows about you and the room beyond the SDK's mirror. */
 const game = {
@@ -99,6 +102,8 @@ let rendered = [];
 const rp = {
   /** The SDK client (connect's result). */
   client,
+  /** True while queued for a match (?match=1), until matched or "Play now instead". */
+  matching: false,
   /** True once joined, the map loaded and a snapshot with you in it applied; false again while the connection is down or after leaving, until the next such snapshot. */
   ready: false,
   /** The negotiated WebSocket extensions (client.extensions), e.g. "permessage-deflate; ...". */
@@ -161,7 +166,7 @@ async function play() {
       game.message = "Joining…";
       const meta = { name };
       const resumed = await client.resumeSaved(room).catch(() => undefined); // a reload: the same seat
-      const joined = resumed ?? (await (room ? client.join({ room, meta }) : fresh ? client.join({ game: "shooter", create: true, meta }) : client.quickPlay("shooter", meta)));
+      const joined = resumed ?? (await (room ? client.join({ room, meta }) : fresh ? client.join({ game: "shooter", create: true, meta }) : matching ? findMatch(meta) : client.quickPlay("shooter", meta)));
       game.me = rp.me = joined.player;
     }
     if (game.walls === null) game.walls = parseMap(await client.request("map"));
@@ -171,6 +176,30 @@ async function play() {
     setTimeout(play, 3000);
   } finally {
     joining = false;
+  }
+}
+
+/**
+ * Queues for a match and takes the seat it reserves. "Play now instead" withdraws the ticket
+ * and quick-plays; so does a server without matchmaking. Once matched (or not), later joins
+ * (after leaving a room) quick-play.
+ */
+async function findMatch(meta) {
+  const abort = new AbortController();
+  game.message = "Finding a match… waiting for another player";
+  rp.matching = true;
+  showAgain("Play now instead", () => abort.abort());
+  try {
+    return await client.findMatch({ game: "shooter", meta }, abort.signal);
+  } catch (e) {
+    if (!abort.signal.aborted && !(e instanceof RallypointError && e.code === Code.NotFound)) throw e;
+    if (!abort.signal.aborted) console.warn("shooter: this server has no matchmaking; quick play instead");
+    game.message = "Joining…";
+    return await client.quickPlay("shooter", meta);
+  } finally {
+    matching = false;
+    rp.matching = false;
+    hideAgain("Play now instead");
   }
 }
 
@@ -227,6 +256,12 @@ client.on("state", ({ state, reason, attempt }) => {
 client.on("stall", ({ stalled }) => {
   game.link = stalled ? "Connection unstable…" : "";
 });
+
+/** Hides the button over the arena if it still says label. */
+function hideAgain(label) {
+  const b = document.getElementById("again");
+  if (b !== null && b.textContent === label) b.hidden = true;
+}
 
 /** Shows a button over the arena, for what only a click fixes. */
 function showAgain(label, onclick) {

@@ -71,10 +71,21 @@ async function playShooter(env, entry, seconds) {
     const keyToScreen = await timeKeys(p, 8);
     await p.page.evaluate(armShooting);
     const t0 = Date.now();
-    while (Date.now() - t0 < seconds * 1000) {
+    // Play for `seconds`, and on for up to half as long again while fewer than MIN_ON shots
+    // at a bot have been fired: a run spent behind walls says nothing about hits.
+    const MIN_ON = 10;
+    let stuck = 0;
+    for (;;) {
+      const elapsed = Date.now() - t0;
+      if (elapsed >= seconds * 1500) break;
+      if (elapsed >= seconds * 1000) {
+        const on = await p.page.evaluate(() => window.rp.fired.filter((f) => f.kind === 'on').length);
+        if (on >= MIN_ON) break;
+      }
       // Seek the fight: towards the nearest live bot while it is far, strafing across the
-      // line to it when it is near (the shots then leave from a moving shooter).
-      const key = await p.page.evaluate(() => {
+      // line to it when it is near (the shots then leave from a moving shooter). A walk that
+      // a wall stopped turns aside for the next few steps instead of pushing into the wall.
+      const { key, from } = await p.page.evaluate((stuck) => {
         const me = window.rp.local();
         let best = null;
         for (const o of window.rp.others()) {
@@ -84,13 +95,19 @@ async function playShooter(env, entry, seconds) {
         const to = best ?? { x: 1000, y: 300, d: 1000 };
         let dx = to.x - me.x;
         let dy = to.y - me.y;
-        if (best !== null && best.d < 350) [dx, dy] = Math.random() < 0.5 ? [-dy, dx] : [dy, -dx];
-        return Math.abs(dx) > Math.abs(dy) ? (dx > 0 ? 'd' : 'a') : (dy > 0 ? 's' : 'w');
-      });
+        if (stuck > 0 || (best !== null && best.d < 350)) [dx, dy] = Math.random() < 0.5 ? [-dy, dx] : [dy, -dx];
+        const key = Math.abs(dx) > Math.abs(dy) ? (dx > 0 ? 'd' : 'a') : (dy > 0 ? 's' : 'w');
+        return { key, from: { x: me.x, y: me.y } };
+      }, stuck);
       await p.page.keyboard.down(key);
       await sleep(500);
       await p.page.keyboard.up(key);
       await sleep(150);
+      const moved = await p.page.evaluate((f) => {
+        const me = window.rp.local();
+        return Math.hypot(me.x - f.x, me.y - f.y);
+      }, from);
+      stuck = moved < 30 ? 3 : Math.max(0, stuck - 1);
     }
     const result = await p.page.evaluate(collectShooting);
     return { ...result, keyToScreen };
