@@ -51,11 +51,17 @@
 //
 // # Replicated state
 //
-// Snapshot adds entities to the builder: an id, a kind the game numbers, and fields written
-// by the entity's AppendFields in a fixed order (package state). Clients hold a mirror of
-// them (the browser SDK, and gameclient and state.Mirror in Go) and acknowledge each snapshot
-// they apply; a client that falls behind gets fewer snapshots, never a close
-// (RoomConfig.AckWindow). For lag compensation, Input.View says what the client drew when
+// Snapshot adds entities to the builder: an id (1 to state.MaxGameID; players are numbered
+// 1, 2, 3... per room), a kind the game numbers, and fields written by the entity's
+// AppendFields in a fixed order (package state); b.Room adds the room state, for what
+// belongs to the whole room. RoomConfig.Schema declares the kinds once, with field names
+// and types: the engine sends it to every client with its join answer, so pages read
+// fields by name while snapshots stay compact arrays, checks each snapshot against it (one
+// comparison per entity; a mismatch is logged once per kind), and state/tsgen writes a
+// page's TypeScript types from it. Clients hold a mirror of the entities (the browser SDK,
+// and gameclient and state.Mirror in Go) and acknowledge each snapshot they apply; a client
+// that falls behind gets fewer snapshots, never a close (RoomConfig.AckWindow). For lag
+// compensation, Input.View says what the client drew when
 // it made an input, and state.History keeps what each target looked like then.
 //
 // # Serving

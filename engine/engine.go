@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/lithammer/shortuuid/v4"
+	"github.com/vmihailenco/msgpack/v5"
 
 	"github.com/rallypoint/rallypoint/internal/msgcheck"
 	"github.com/rallypoint/rallypoint/match"
@@ -177,6 +178,16 @@ type RoomConfig struct {
 	// its players (distinct views × baselines); default 256. Frames of past ticks are
 	// released (state.FrameCache).
 	FrameCacheSize int
+	// Schema declares the game's entity kinds, with their field names and types, and the
+	// fields of its room state (state.Schema). Register validates it and encodes it once;
+	// every client gets it in its join answer (0x11, PROTOCOL.md "Schema") and reads fields
+	// by name, and state/tsgen writes TypeScript types from it. Each snapshot then checks
+	// that every entity wrote as many fields as its kind declares (one comparison per
+	// entity): a mismatch, or a kind not declared, is logged once per game and kind, as an
+	// error, and the room goes on, since the snapshots stay correct and only the names a
+	// client reads are off; a game's tests catch it before that (state.Builder.CheckSchema).
+	// nil: no schema, clients read fields by index.
+	Schema *state.Schema
 }
 
 func (c RoomConfig) withDefaults() (RoomConfig, error) {
@@ -207,6 +218,11 @@ func (c RoomConfig) withDefaults() (RoomConfig, error) {
 	}
 	if c.TickRate < 1 || c.TickRate > 1000 || c.SnapshotRate < 1 || c.TickRate%c.SnapshotRate != 0 {
 		return c, fmt.Errorf("engine: TickRate %d and SnapshotRate %d: the snapshot rate must divide the tick rate", c.TickRate, c.SnapshotRate)
+	}
+	if c.Schema != nil {
+		if err := c.Schema.Validate(); err != nil {
+			return c, fmt.Errorf("engine: RoomConfig.Schema: %w", err)
+		}
 	}
 	if c.MaxPlayers < 1 || c.MaxInputsPerTick < 1 || c.MaxPendingRequests < 1 || c.MaxCatchUp < 0 || c.SnapshotHistory < 2 || c.FrameCacheSize < 1 {
 		return c, errors.New("engine: RoomConfig has a negative or zero limit")
@@ -260,6 +276,20 @@ type registration struct {
 	// emptyWarned is set once a room of the game has sent its players a snapshot without
 	// a single entity, and said so in the log (roomCore.sendSnapshots).
 	emptyWarned atomic.Bool
+	// schema is cfg.Schema as the join answer carries it, encoded once; nil without one.
+	schema msgpack.RawMessage
+	// schemaWarned has bit k set once a room of the game logged that an entity of kind k
+	// does not match the schema.
+	schemaWarned kindSet
+}
+
+// kindSet is a set of entity kinds, safe for concurrent use.
+type kindSet [4]atomic.Uint64
+
+// add adds k and reports whether it was not in the set.
+func (s *kindSet) add(k uint8) bool {
+	bit := uint64(1) << (k % 64)
+	return s[k/64].Or(bit)&bit == 0
 }
 
 // Engine hosts rooms of registered games and serves players over WebSocket. It is an
@@ -406,9 +436,13 @@ func Register[I any](e *Engine, name string, cfg RoomConfig, newGame func() Game
 		return fmt.Errorf("engine: game %q registered twice", name)
 	}
 	schema := msgcheck.For(reflect.TypeFor[I]())
-	e.games[name] = &registration{name: name, cfg: cfg, newRoom: func(rc *roomCore) sim {
+	reg := &registration{name: name, cfg: cfg, newRoom: func(rc *roomCore) sim {
 		return &Room[I]{core: rc, game: newGame(), schema: schema}
 	}}
+	if cfg.Schema != nil {
+		reg.schema = cfg.Schema.AppendMsgpack(nil)
+	}
+	e.games[name] = reg
 	return nil
 }
 
@@ -458,6 +492,7 @@ func (e *Engine) createRoom(game string, opts CreateOptions, by creator) (*roomC
 	rc := newRoomCore(e, game, reg.cfg, opts)
 	rc.sim = reg.newRoom(rc)
 	rc.emptyWarned = &reg.emptyWarned
+	rc.schema, rc.schemaWarned = reg.schema, &reg.schemaWarned
 	e.rooms[rc.id] = rc
 	e.mu.Unlock()
 	if opts.Private {

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vmihailenco/msgpack/v5"
+
 	"github.com/rallypoint/rallypoint/state"
 )
 
@@ -17,6 +19,17 @@ type pos struct {
 }
 
 func (p *pos) AppendFields(f *state.Fields) { f.Float32(p.x); f.Float32(p.y); f.Int(p.hp) }
+
+type unit struct {
+	x  float32
+	hp int64
+}
+
+func (u unit) AppendFields(f *state.Fields) { f.Float32(u.x); f.Int(u.hp) }
+
+type clock uint64
+
+func (c clock) AppendFields(f *state.Fields) { f.Uint(uint64(c)) }
 
 // protocolExamples encodes each example of PROTOCOL.md the way the engine and the Go client
 // encode it.
@@ -40,7 +53,24 @@ func protocolExamples(t *testing.T) map[string][]byte {
 	b.Add(1, 1, &pos{1.5, 2, 100})
 	b.Add(3, 2, &pos{0, 0, 1})
 	s32 := b.Finish()
+	// The schema of PROTOCOL.md's "Schema" example, and a snapshot with the room state.
+	schema := &state.Schema{
+		Room:  []state.Field{{Name: "clock", Type: state.Uint}},
+		Kinds: []state.KindSpec{{Kind: 1, Name: "unit", Fields: []state.Field{{Name: "x", Type: state.Float}, {Name: "hp", Type: state.Int}}}},
+	}
+	b = state.NewRing(2).Builder()
+	b.CheckSchema(schema)
+	b.Begin(5)
+	b.Room(clock(90))
+	b.Add(1, 1, unit{1.5, 100})
+	if m := b.Mismatches(); len(m) != 0 {
+		t.Fatalf("the example does not fit its schema: %v", m)
+	}
+	room5 := b.Finish()
 	return map[string][]byte{
+		"joined-schema": marshal(KindJoined, uint64(1), "R", uint64(1), "T", uint64(0), uint64(60), uint64(30), "",
+			msgpack.RawMessage(schema.AppendMsgpack(nil))),
+		"snapshot-room":  state.AppendDelta([]byte{0x92, KindSnapshot}, nil, room5, nil),
 		"join":           marshal(KindJoin, 1, JoinOptions{Game: "tally"}),
 		"join-resume":    marshal(KindJoin, 2, JoinOptions{Token: "abc"}),
 		"leave":          marshal(KindLeave),

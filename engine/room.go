@@ -115,6 +115,11 @@ type roomCore struct {
 	// emptyWarned is the game's (registration.emptyWarned): an empty snapshot is logged
 	// once per game, not per room. nil for rooms built by hand in tests.
 	emptyWarned *atomic.Bool
+	// schema and schemaWarned are the game's (registration): the encoded schema for the
+	// join answer (nil: none) and the kinds whose mismatch was logged. schemaWarned is nil
+	// for rooms built by hand in tests.
+	schema       msgpack.RawMessage
+	schemaWarned *kindSet
 
 	// Owned by the room goroutine.
 	players    []*Player
@@ -155,6 +160,9 @@ func newRoomCore(e *Engine, game string, cfg RoomConfig, opts CreateOptions) *ro
 		stats:    newRoomStats(),
 	}
 	rc.log = e.log.With("room", rc.id, "game", game)
+	if cfg.Schema != nil {
+		rc.ring.Builder().CheckSchema(cfg.Schema)
+	}
 	return rc
 }
 
@@ -517,11 +525,29 @@ func (rc *roomCore) handleRequest(c *command) {
 	rc.e.writeMsg(conn, KindResponse, c.req, uint64(CodeOK), res)
 }
 
-func (rc *roomCore) sendJoined(p *Player, req uint64) {
-	if conn := p.conn.Load(); conn != nil {
-		rc.e.writeMsg(conn, KindJoined, req, rc.id, uint64(p.ID), p.token, uint64(rc.tick),
-			uint64(rc.cfg.TickRate), uint64(rc.cfg.SnapshotRate), rc.code)
+// checkSchema logs the entities of the snapshot being built whose number of fields differs
+// from the schema, once per game and kind. Without a schema there are none.
+func (rc *roomCore) checkSchema(b *state.Builder) {
+	for _, m := range b.Mismatches() {
+		if rc.schemaWarned == nil || rc.schemaWarned.add(m.Kind) {
+			rc.log.Error("an entity does not match RoomConfig.Schema: clients read its fields under the wrong names (an AppendFields that writes more or fewer fields than its kind declares, or a kind not declared); logged once per game and kind",
+				"entity", uint32(m.ID), "kind", m.Kind, "fields", m.Fields, "declared", m.Want, "tick", rc.tick)
+		}
 	}
+}
+
+func (rc *roomCore) sendJoined(p *Player, req uint64) {
+	conn := p.conn.Load()
+	if conn == nil {
+		return
+	}
+	if rc.schema != nil {
+		rc.e.writeMsg(conn, KindJoined, req, rc.id, uint64(p.ID), p.token, uint64(rc.tick),
+			uint64(rc.cfg.TickRate), uint64(rc.cfg.SnapshotRate), rc.code, rc.schema)
+		return
+	}
+	rc.e.writeMsg(conn, KindJoined, req, rc.id, uint64(p.ID), p.token, uint64(rc.tick),
+		uint64(rc.cfg.TickRate), uint64(rc.cfg.SnapshotRate), rc.code)
 }
 
 // sendSnapshots records the world and sends each connected player a delta against the tick it
@@ -536,6 +562,7 @@ func (rc *roomCore) sendSnapshots() {
 	b := rc.ring.Builder()
 	b.Begin(tick)
 	rc.sim.snapshot(b)
+	rc.checkSchema(b)
 	snap := b.Finish()
 	if snap.Len() == 0 && rc.emptyWarned != nil && rc.emptyWarned.CompareAndSwap(false, true) {
 		// Most often a Snapshot that forgets b.Add: the game runs and its players see

@@ -8,7 +8,8 @@ import (
 
 // Filter decides whether an entity is in a player's view (interest management): a player is
 // sent only the entities for which its filter returns true. A nil Filter lets everything
-// through. A filter is called several times per entity and per delta, so it should be cheap
+// through, and the room state (RoomID) is sent to everyone whatever the filter says. A
+// filter is called several times per entity and per delta, so it should be cheap
 // and must be pure: the same answer for the same entity within one call of AppendDelta.
 type Filter func(id ID, kind uint8) bool
 
@@ -17,9 +18,9 @@ type Filter func(id ID, kind uint8) bool
 // fine name for "everything" (a nil Filter).
 type ViewKey uint64
 
-// visible reports whether filter lets e through.
+// visible reports whether filter lets e through. The room state is everyone's.
 func visible(filter Filter, e *entity) bool {
-	return filter == nil || filter(e.id, e.kind)
+	return filter == nil || e.id == RoomID || filter(e.id, e.kind)
 }
 
 // MaxMaskFields is the number of fields that a changed entry can address with its 64-bit

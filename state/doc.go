@@ -91,6 +91,22 @@
 //
 // hp of unit 1 did not change, so bit 1 of its mask is clear and its value is not sent.
 //
+// # Names, types and ids
+//
+// A Schema declares each kind once, in Go: its name and its fields' names and types, in the
+// order AppendFields writes them, and the fields of the room state. The engine sends it to
+// clients when they join (PROTOCOL.md, "Schema"), so that they read fields by name while the
+// wire keeps compact arrays, and package tsgen writes TypeScript types from it.
+// Builder.CheckSchema makes Add compare each entity's number of fields with its kind's: one
+// comparison per entity, none per field, so it stays on in production.
+//
+// Ids 1 to MaxGameID are the game's. The engine numbers players 1, 2, 3... in each room and
+// never reuses an id in a room, so a player's character commonly takes the player's id and
+// other entities high bases (the shooter's bots from 1<<24, its rockets from 1<<25). Ids
+// above MaxGameID are reserved: RoomID is the room state, which Builder.Room adds (kind
+// RoomKind, 0) for what belongs to the whole room (a match clock, a scoreboard, the puzzle
+// being solved), and which every player sees whatever their Filter.
+//
 // # Rules for game code
 //
 // An Entity writes the same fields in the same order at every tick; a field is known by its

@@ -132,7 +132,48 @@ type Builder struct {
 
 	// sizes of the last snapshot, to size a new one when none can be recycled
 	lastEnts, lastBounds, lastArena int
+
+	want       *fieldCounts // CheckSchema's declared field counts, or nil
+	mismatches []Mismatch   // of the snapshot under construction, at most maxMismatches
 }
+
+// maxMismatches bounds the mismatches a Builder records per snapshot: the first few say
+// what is wrong, and a world of wrong entities must not grow a list every tick.
+const maxMismatches = 8
+
+// Mismatch is an entity added with a number of fields that its kind's declaration in the
+// Schema does not have (Want -1: the kind is not declared). See Builder.CheckSchema.
+type Mismatch struct {
+	ID     ID
+	Kind   uint8
+	Fields int // written by AppendFields
+	Want   int // declared, -1 if the kind is not declared
+}
+
+func (m Mismatch) String() string {
+	if m.Want < 0 {
+		return fmt.Sprintf("entity %d of kind %d, which the schema does not declare", m.ID, m.Kind)
+	}
+	return fmt.Sprintf("entity %d of kind %d wrote %d fields, the schema declares %d", m.ID, m.Kind, m.Fields, m.Want)
+}
+
+// CheckSchema makes Add compare each entity's number of fields with its kind's declaration
+// in s (nil stops checking): a client reads fields by their declared names, so an
+// AppendFields that writes one field more or less than declared shifts every name after
+// it. The check costs one comparison per entity, none per field; Mismatches reports what
+// it found in the snapshot under construction. s must be valid (Schema.Validate).
+func (b *Builder) CheckSchema(s *Schema) {
+	if s == nil {
+		b.want = nil
+		return
+	}
+	b.want = s.counts()
+}
+
+// Mismatches returns the entities of the current snapshot (since Begin) whose number of
+// fields differs from the schema given to CheckSchema, at most the first 8. The slice is
+// reused by the next Begin.
+func (b *Builder) Mismatches() []Mismatch { return b.mismatches }
 
 // Begin starts the snapshot of tick, which must not be 0. Calling Begin again before Finish
 // discards what was added.
@@ -145,6 +186,7 @@ func (b *Builder) Begin(tick Tick) {
 	}
 	s := b.cur
 	s.tick = tick
+	b.mismatches = b.mismatches[:0]
 	s.ents = s.ents[:0]
 	s.bounds = s.bounds[:0]
 	s.arena = s.arena[:0]
@@ -169,16 +211,27 @@ func newSnapshot(ring *Ring, ents, bounds, arena int) *Snapshot {
 	}
 }
 
-// Add adds an entity: its id (not 0), a kind the game chooses (player, projectile...), and e,
-// whose AppendFields is called now, once. A nil e adds an entity without fields. Ids may come
-// in any order. Adding the same id twice is a bug in the game: Finish panics, naming the id.
+// Add adds an entity: its id (1 to MaxGameID), a kind the game chooses (player,
+// projectile...), and e, whose AppendFields is called now, once. A nil e adds an entity
+// without fields. Ids may come in any order. Adding the same id twice is a bug in the game:
+// Finish panics, naming the id; so does Add for id 0 or an id above MaxGameID.
 func (b *Builder) Add(id ID, kind uint8, e Entity) {
+	if id == 0 || id > MaxGameID {
+		panic(fmt.Sprintf("state: Builder.Add: entity id %d is invalid: a game's ids are 1 to %d (MaxGameID); the room state goes through Builder.Room", id, MaxGameID))
+	}
+	b.add(id, kind, e)
+}
+
+// Room adds the room state: the entity of id RoomID and kind RoomKind, with the fields of
+// Schema.Room, for what belongs to the whole room rather than to an entity (a match clock,
+// a scoreboard, the puzzle being solved). Every player sees it, whatever their Filter, and
+// the browser SDK shows it as client.room. Like any entity, only its changed fields travel.
+func (b *Builder) Room(e Entity) { b.add(RoomID, RoomKind, e) }
+
+func (b *Builder) add(id ID, kind uint8, e Entity) {
 	s := b.cur
 	if s == nil {
 		panic("state: Builder.Add called before Begin")
-	}
-	if id == 0 {
-		panic("state: Builder.Add: entity id 0 is invalid")
 	}
 	at := len(s.bounds)
 	s.bounds = append(s.bounds, uint32(len(s.arena)))
@@ -190,7 +243,11 @@ func (b *Builder) Add(id ID, kind uint8, e Entity) {
 	if len(s.arena) > math.MaxUint32 {
 		panic("state: snapshot larger than 4 GiB")
 	}
-	s.ents = append(s.ents, entity{id: id, kind: kind, at: uint32(at), nf: uint32(len(s.bounds) - at - 1)})
+	nf := len(s.bounds) - at - 1
+	if b.want != nil && int(b.want[kind]) != nf && len(b.mismatches) < maxMismatches {
+		b.mismatches = append(b.mismatches, Mismatch{ID: id, Kind: kind, Fields: nf, Want: int(b.want[kind])})
+	}
+	s.ents = append(s.ents, entity{id: id, kind: kind, at: uint32(at), nf: uint32(nf)})
 }
 
 // Finish sorts the entities by id and returns the snapshot, which is immutable from then on.

@@ -31,6 +31,7 @@ var Types = map[string]string{
 	".png":  "image/png",
 	".ico":  "image/x-icon",
 	".json": "application/json",
+	".ts":   "text/plain; charset=utf-8", // a page's generated types.d.ts (state/tsgen), for editors and readers
 }
 
 // Options configures Files and File.

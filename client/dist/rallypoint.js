@@ -1559,6 +1559,82 @@ var ServerClock = class {
   }
 };
 
+// src/schema.ts
+var ROOM_ID = 4294967295;
+var ROOM_KIND = 0;
+var UNNAMED = { name: "", names: [] };
+var NamedEntity = class {
+  constructor(kind, shape, fields) {
+    this.kind = kind;
+    this.kindName = shape.name;
+    this.fields = fields;
+    this.shape = shape;
+    const values = {};
+    const n = shape.names;
+    for (let i = 0; i < n.length; i++) values[n[i]] = fields[i];
+    this.values = Object.freeze(values);
+    Object.freeze(this);
+  }
+  get(name) {
+    return this.values[name];
+  }
+};
+var Schema = class _Schema {
+  constructor(kinds) {
+    this.shapes = /* @__PURE__ */ new Map();
+    this.byName = /* @__PURE__ */ new Map();
+    const m = /* @__PURE__ */ new Map();
+    for (const k of kinds) {
+      m.set(k.kind, k);
+      this.byName.set(k.name, k);
+      this.shapes.set(k.kind, Object.freeze({ name: k.name, names: Object.freeze(k.fields.map((f) => f.name)) }));
+    }
+    this.kinds = m;
+  }
+  /**
+   * Reads the schema element of a join answer, `[[kind, name, [[field, type], ...]], ...]`.
+   * Returns undefined when there is none (a game that declares nothing, an older server)
+   * or it is not in that form: the client then reads fields by index only.
+   */
+  static parse(v) {
+    if (!Array.isArray(v)) return void 0;
+    const kinds = [];
+    for (const k of v) {
+      if (!Array.isArray(k) || k.length < 3 || typeof k[1] !== "string" || !Array.isArray(k[2])) return void 0;
+      const kind = typeof k[0] === "bigint" ? Number(k[0]) : k[0];
+      if (typeof kind !== "number" || !Number.isInteger(kind) || kind < 0 || kind > 255) return void 0;
+      const fields = [];
+      for (const f of k[2]) {
+        if (!Array.isArray(f) || typeof f[0] !== "string") return void 0;
+        fields.push(Object.freeze({ name: f[0], type: typeof f[1] === "string" ? f[1] : "any" }));
+      }
+      kinds.push(Object.freeze({ kind, name: k[1], fields: Object.freeze(fields) }));
+    }
+    return new _Schema(kinds);
+  }
+  /** The kind named `name` (e.g. "player"), if declared. */
+  kind(name) {
+    return this.byName.get(name);
+  }
+  /** The index of field `field` of kind `kind` in its entities' `fields`, or -1. */
+  fieldIndex(kind, field) {
+    return this.shapes.get(kind)?.names.indexOf(field) ?? -1;
+  }
+  /** @internal An entity of `kind` with these fields, named as declared. */
+  entity(kind, fields) {
+    return new NamedEntity(kind, this.shapes.get(kind) ?? UNNAMED, fields);
+  }
+};
+function makeEntity(schema, kind, fields) {
+  return schema === void 0 ? new NamedEntity(kind, UNNAMED, fields) : schema.entity(kind, fields);
+}
+function withFields(e, fields) {
+  return new NamedEntity(e.kind, e instanceof NamedEntity ? e.shape : UNNAMED, fields);
+}
+function fieldIndex(e, name) {
+  return e instanceof NamedEntity ? e.shape.names.indexOf(name) : -1;
+}
+
 // src/interpolation.ts
 var InterpolationBuffer = class {
   /**
@@ -1745,14 +1821,16 @@ function interpolate(sample, fields) {
       out.set(id, t >= 1 ? b : a);
       continue;
     }
-    const list = typeof fields === "function" ? fields(a.kind) : fields;
+    const list = typeof fields === "function" ? fields(a.kind, a.kindName ?? "") : fields;
     const f = t >= 1 ? b.fields.slice() : a.fields.slice();
-    for (const i of list) {
+    for (const k of list) {
+      const i = typeof k === "number" ? k : fieldIndex(a, k);
+      if (i < 0) continue;
       const x = a.fields[i];
       const y = b.fields[i];
       if (typeof x === "number" && typeof y === "number") f[i] = x + (y - x) * t;
     }
-    out.set(id, { kind: a.kind, fields: f });
+    out.set(id, withFields(a, f));
   }
   if (t >= 1) {
     for (const [id, b] of to.state) if (!from.state.has(id)) out.set(id, b);
@@ -1844,7 +1922,7 @@ var SnapshotMirror = class {
       if (id === void 0 || kind === void 0 || kind > 255 || !Array.isArray(a[2])) {
         throw malformed("bad added entry");
       }
-      next.set(id, Object.freeze({ kind, fields: Object.freeze(a[2].slice()) }));
+      next.set(id, makeEntity(this.schema, kind, Object.freeze(a[2].slice())));
     }
     for (const c of changed) {
       if (!Array.isArray(c) || c.length < 2) throw malformed("changed entry is not [id, mask, ...]");
@@ -1862,7 +1940,7 @@ var SnapshotMirror = class {
         fields[i] = c[v++];
       }
       if (v !== c.length) throw malformed(`entity ${id}: more values than mask bits`);
-      next.set(id, Object.freeze({ kind: old.kind, fields: Object.freeze(fields) }));
+      next.set(id, makeEntity(this.schema, old.kind, Object.freeze(fields)));
     }
     this.states.set(tick, next);
     this.latestTick = tick;
@@ -2296,9 +2374,23 @@ var Client = class {
   reconcile(authoritativeState, applyInput) {
     return this.inputs.reconcile(authoritativeState, applyInput);
   }
-  /** The latest replicated state: entity id → {kind, fields}. */
   entities() {
     return this.mirror.state;
+  }
+  /** The room's declared kinds, from the join answer (undefined: none declared, or not in a room). */
+  get schema() {
+    return this.joinedInfo?.schema;
+  }
+  /**
+   * The room state (PROTOCOL.md, "Schema"): the entity of id ROOM_ID, kind 0, for what
+   * belongs to the whole room; undefined if the game has none or no snapshot came yet.
+   */
+  get room() {
+    return this.mirror.state.get(ROOM_ID);
+  }
+  /** The room state's values by name, typed with the game's generated `RoomState`. */
+  roomState() {
+    return this.mirror.state.get(ROOM_ID)?.values;
   }
   /** Counts of snapshots applied and of baselines missed (a copy). */
   get stats() {
@@ -2610,13 +2702,15 @@ var Client = class {
           tickRate: uint(m[6]),
           snapshotRate: uint(m[7]),
           code: str(m[8]),
-          resumed: false
+          resumed: false,
+          schema: Schema.parse(m[9])
         };
         this.takeAck();
         this.view = void 0;
         this.lastSnapshot = 0;
         this.setStalled(false, 0);
         this.mirror.reset();
+        this.mirror.schema = j.schema;
         this.resetAt = void 0;
         this.reacked = 0;
         this.buffer.reset(j.tickRate, j.snapshotRate);
@@ -2743,8 +2837,11 @@ export {
   InputBuffer,
   InterpolationBuffer,
   Kind,
+  ROOM_ID,
+  ROOM_KIND,
   RallypointError,
   SUBPROTOCOL,
+  Schema,
   ServerClock,
   SnapshotError,
   SnapshotMirror,

@@ -3,8 +3,9 @@
 import { decodeMessage, encodeMessage } from "./codec.js";
 import { backoffDelay, type BackoffOptions } from "./backoff.js";
 import { ServerClock } from "./clock.js";
-import { InterpolationBuffer, interpolate, type InterpolationOptions, type InterpolationSample } from "./interpolation.js";
-import { SnapshotError, SnapshotMirror, type Entity, type State } from "./mirror.js";
+import { InterpolationBuffer, interpolate, type InterpolationOptions, type InterpolationSample, type LerpFields } from "./interpolation.js";
+import { SnapshotError, SnapshotMirror, type State } from "./mirror.js";
+import { ROOM_ID, Schema, type AnyValues, type Entity, type EntityOf } from "./schema.js";
 import { InputBuffer, type PendingInput } from "./prediction.js";
 import { Code, Kind, RallypointError, SUBPROTOCOL } from "./protocol.js";
 
@@ -153,7 +154,18 @@ export interface Joined {
   code: string;
   /** True when this was an automatic resume after a reconnection. */
   resumed: boolean;
+  /**
+   * The game's declared entity kinds, field names and types (PROTOCOL.md, "Schema"), or
+   * undefined when the game declares none: entities then have fields by index only.
+   */
+  schema: Schema | undefined;
 }
+
+/**
+ * The entities of a game whose kinds are `E` (state/tsgen's generated `Entities`), and the
+ * room state: what {@link Client.entities} returns when given `E`.
+ */
+export type EntitiesOf<E> = ReadonlyMap<number, EntityOf<E> | Entity<AnyValues, "room">>;
 
 /** Options of {@link Client.match}. */
 export interface MatchOptions {
@@ -675,7 +687,7 @@ export class Client {
    * (see `ackDelay`), and says which frame {@link Client.interpolated} drew last, so that
    * the server can judge what the input aimed at where the player saw it.
    */
-  sendInput(input: unknown): number {
+  sendInput<I = unknown>(input: I): number {
     if (!this.canSendInput) return 0;
     const seq = this.inputs.add(input, this.now());
     const ack = this.takeAck();
@@ -706,9 +718,34 @@ export class Client {
     return this.inputs.reconcile(authoritativeState, applyInput);
   }
 
-  /** The latest replicated state: entity id → {kind, fields}. */
+  /**
+   * The latest replicated state: entity id → entity ({kind, kindName, fields, values}).
+   * Give it the game's generated `Entities` type (state/tsgen) for named, typed values:
+   * `for (const e of client.entities<Entities>().values()) if (e.kindName === "player") e.values.x`.
+   * The room state is in it too, as the entity of id ROOM_ID (see {@link Client.room}).
+   */
+  entities(): State;
+  entities<E>(): EntitiesOf<E>;
   entities(): State {
     return this.mirror.state;
+  }
+
+  /** The room's declared kinds, from the join answer (undefined: none declared, or not in a room). */
+  get schema(): Schema | undefined {
+    return this.joinedInfo?.schema;
+  }
+
+  /**
+   * The room state (PROTOCOL.md, "Schema"): the entity of id ROOM_ID, kind 0, for what
+   * belongs to the whole room; undefined if the game has none or no snapshot came yet.
+   */
+  get room(): Entity | undefined {
+    return this.mirror.state.get(ROOM_ID);
+  }
+
+  /** The room state's values by name, typed with the game's generated `RoomState`. */
+  roomState<R = AnyValues>(): Readonly<R> | undefined {
+    return this.mirror.state.get(ROOM_ID)?.values as Readonly<R> | undefined;
   }
 
   /** Counts of snapshots applied and of baselines missed (a copy). */
@@ -734,13 +771,14 @@ export class Client {
   /**
    * The frame to draw: the two snapshots around the render time (estimated server time −
    * interpolation delay) and the blend factor, extrapolated for up to 100 ms when the next
-   * snapshot is late; with `fields`, also the entities with those numeric fields blended.
+   * snapshot is late; with `fields`, also the entities with those numeric fields blended
+   * (indexes, or declared names: `(kind, name) => name === "player" ? ["x", "y"] : []`).
    * Call it once per drawn frame: it advances the render clock, counts the frame in
    * `buffer.stats`, and is what the next input says was on the screen.
    */
   interpolated(now?: number): InterpolationSample | undefined;
-  interpolated(now: number | undefined, fields: readonly number[] | ((kind: number) => readonly number[])): (InterpolationSample & { entities: Map<number, Entity> }) | undefined;
-  interpolated(now: number = this.now(), fields?: readonly number[] | ((kind: number) => readonly number[])): (InterpolationSample & { entities?: Map<number, Entity> }) | undefined {
+  interpolated<E = never>(now: number | undefined, fields: LerpFields): (InterpolationSample & { entities: Map<number, [E] extends [never] ? Entity : EntityOf<E> | Entity<AnyValues, "room">> }) | undefined;
+  interpolated(now: number = this.now(), fields?: LerpFields): (InterpolationSample & { entities?: Map<number, Entity> }) | undefined {
     const s = this.buffer.sample(now);
     if (s !== undefined && this.joinedInfo !== undefined) {
       this.view = [s.from.tick, s.to.tick - s.from.tick, Math.min(65535, Math.max(0, Math.round(s.t * 1000)))];
@@ -1060,6 +1098,7 @@ export class Client {
           snapshotRate: uint(m[7]),
           code: str(m[8]),
           resumed: false,
+          schema: Schema.parse(m[9]),
         };
         // A (re)join starts from a full snapshot, which follows this message; a tick of the
         // room left behind is not acknowledged in the new one, nor a frame of it drawn.
@@ -1068,6 +1107,7 @@ export class Client {
         this.lastSnapshot = 0;
         this.setStalled(false, 0);
         this.mirror.reset();
+        this.mirror.schema = j.schema;
         this.resetAt = undefined;
         this.reacked = 0;
         this.buffer.reset(j.tickRate, j.snapshotRate);

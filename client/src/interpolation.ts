@@ -1,6 +1,7 @@
 /** The snapshot interpolation buffer. */
 
-import type { Entity, State } from "./mirror.js";
+import type { State } from "./mirror.js";
+import { fieldIndex, withFields, type Entity } from "./schema.js";
 
 /** Tuning of the {@link InterpolationBuffer}. */
 export interface InterpolationOptions {
@@ -276,13 +277,20 @@ export class InterpolationBuffer {
 }
 
 /**
+ * Which numeric fields {@link interpolate} blends: field indexes or declared names, for
+ * every kind, or chosen per kind (by number, and by name when the game declares its kinds).
+ */
+export type LerpFields = readonly (number | string)[] | ((kind: number, kindName: string) => readonly (number | string)[]);
+
+/**
  * Blends two states: every entity of `sample.from` that is also in `sample.to` gets the
  * numeric fields listed in `fields` blended by `sample.t` (linearly; past `to` when t is
  * above 1), the others taken from `from`; entities only in `from` are kept as they are;
  * entities only in `to` are not there yet at the render time and are left out (but when
- * extrapolating past `to`, where they are). `fields` may depend on the entity kind.
+ * extrapolating past `to`, where they are). `fields` may depend on the entity kind, and
+ * name fields as the schema declares them (`["x", "y"]`).
  */
-export function interpolate(sample: InterpolationSample, fields: readonly number[] | ((kind: number) => readonly number[])): Map<number, Entity> {
+export function interpolate(sample: InterpolationSample, fields: LerpFields): Map<number, Entity> {
   const out = new Map<number, Entity>();
   const { from, to, t } = sample;
   for (const [id, a] of from.state) {
@@ -295,14 +303,16 @@ export function interpolate(sample: InterpolationSample, fields: readonly number
       out.set(id, t >= 1 ? b : a);
       continue;
     }
-    const list = typeof fields === "function" ? fields(a.kind) : fields;
+    const list = typeof fields === "function" ? fields(a.kind, a.kindName ?? "") : fields;
     const f = t >= 1 ? b.fields.slice() : a.fields.slice();
-    for (const i of list) {
+    for (const k of list) {
+      const i = typeof k === "number" ? k : fieldIndex(a, k);
+      if (i < 0) continue;
       const x = a.fields[i];
       const y = b.fields[i];
       if (typeof x === "number" && typeof y === "number") f[i] = x + (y - x) * t;
     }
-    out.set(id, { kind: a.kind, fields: f });
+    out.set(id, withFields(a, f));
   }
   if (t >= 1) for (const [id, b] of to.state) if (!from.state.has(id)) out.set(id, b);
   return out;

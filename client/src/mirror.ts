@@ -3,13 +3,14 @@
  * ("Snapshots") describes, and keeps the states of recent ticks as delta baselines.
  */
 
-/** One replicated entity: the kind the game defines and its fields in the game's order. */
-export interface Entity {
-  readonly kind: number;
-  readonly fields: readonly unknown[];
-}
+import { makeEntity, type Entity, type Schema } from "./schema.js";
 
-/** The replicated state at one tick: entity id → entity. Treat it as immutable. */
+export type { Entity } from "./schema.js";
+
+/**
+ * The replicated state at one tick: entity id → entity. Treat it as immutable. With a
+ * schema it includes the room state (id ROOM_ID, kindName "room"), as any entity.
+ */
 export type State = ReadonlyMap<number, Entity>;
 
 /** What one applied snapshot body said, besides the resulting state. */
@@ -64,6 +65,11 @@ export class SnapshotMirror {
   private readonly capacity: number;
   private readonly states = new Map<number, State>(); // insertion order = tick order
   private latestTick = 0;
+  /**
+   * The schema entities are named with (the client sets the room's from its join answer);
+   * undefined: fields by index only. Entities made before a change keep their names.
+   */
+  schema: Schema | undefined;
 
   /** @param capacity - how many recent states to keep as baselines (default 128). */
   constructor(capacity = 128) {
@@ -128,7 +134,7 @@ export class SnapshotMirror {
       if (id === undefined || kind === undefined || kind > 255 || !Array.isArray(a[2])) {
         throw malformed("bad added entry");
       }
-      next.set(id, Object.freeze({ kind, fields: Object.freeze(a[2].slice()) }));
+      next.set(id, makeEntity(this.schema, kind, Object.freeze(a[2].slice())));
     }
     for (const c of changed) {
       if (!Array.isArray(c) || c.length < 2) throw malformed("changed entry is not [id, mask, ...]");
@@ -146,7 +152,7 @@ export class SnapshotMirror {
         fields[i] = c[v++];
       }
       if (v !== c.length) throw malformed(`entity ${id}: more values than mask bits`);
-      next.set(id, Object.freeze({ kind: old.kind, fields: Object.freeze(fields) }));
+      next.set(id, makeEntity(this.schema, old.kind, Object.freeze(fields)));
     }
     this.states.set(tick, next);
     this.latestTick = tick;

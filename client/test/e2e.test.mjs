@@ -83,7 +83,7 @@ test("join, snapshots and acks, inputs, requests, pings, events, reconnection", 
   assert.equal(hex(join.bytes), hex(example("join")));
   conn.ws.send(example("joined"));
   const j = await joining;
-  assert.deepEqual(j, { room: "R", player: 1, token: "T", tick: 0, tickRate: 60, snapshotRate: 30, code: "", resumed: false });
+  assert.deepEqual(j, { room: "R", player: 1, token: "T", tick: 0, tickRate: 60, snapshotRate: 30, code: "", resumed: false, schema: undefined });
   assert.equal(client.state, "open");
   assert.match(client.extensions, /permessage-deflate/);
 

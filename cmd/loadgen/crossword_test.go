@@ -92,7 +92,7 @@ func testCrosswordBot(t *testing.T, withMirror bool) {
 			}
 			tick++
 			builder.Begin(state.Tick(tick))
-			builder.Add(crossword.BoardID, crossword.KindBoard, wireBoard{pz, int(tick)})
+			builder.Room(wireBoard{pz, int(tick)})
 			for sq, c := range pz.Solution {
 				if c == '#' {
 					continue

@@ -133,7 +133,7 @@ func (g *grid) square(id state.ID) int {
 // entity reads the n listed fields (mask says which) of entity id into g.
 func (gs *grids) entity(r *protocol.Reader, g *grid, id state.ID, mask uint64, n int) {
 	sq := -1
-	if id < crossword.BoardID {
+	if id < crossword.CursorBase {
 		sq = g.square(id)
 	}
 	for i := 0; n > 0 && r.Err() == nil; i++ {
@@ -153,7 +153,7 @@ func (gs *grids) entity(r *protocol.Reader, g *grid, id state.ID, mask uint64, n
 			}
 		case sq >= 0 && i == 1: // who placed it
 			g.by[sq] = uint32(r.Int())
-		case id == crossword.BoardID && i == 0:
+		case id == state.RoomID && i == 0:
 			if s := r.Str(); string(s) != g.id {
 				g.id = string(s)
 				g.puzzle = -1
@@ -161,11 +161,11 @@ func (gs *grids) entity(r *protocol.Reader, g *grid, id state.ID, mask uint64, n
 					g.puzzle = p
 				}
 			}
-		case id == crossword.BoardID && i == 3:
+		case id == state.RoomID && i == 3:
 			g.width = int(r.Int())
-		case id == crossword.BoardID && i == 4:
+		case id == state.RoomID && i == 4:
 			g.height = int(r.Int())
-		case id == crossword.BoardID && i == 5:
+		case id == state.RoomID && i == 5:
 			if s := r.Str(); string(s) != g.mask {
 				g.mask = string(s)
 			}

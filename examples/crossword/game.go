@@ -21,16 +21,48 @@ import (
 // Name is the name the game is registered under.
 const Name = "crossword"
 
-// Entity kinds and ids of the replicated state. Cells have ids 1..Width*Height (at most
-// MaxSize², below BoardID); cursors have CursorBase plus the player's id.
+// Entity kinds and ids of the replicated state, declared with their fields in Schema. Cells
+// have ids 1..Width*Height (at most MaxSize², below CursorBase); cursors have CursorBase
+// plus the player's id. The board (the puzzle, the scoreboard, the players at it) is the
+// room state.
 const (
 	KindCell   uint8 = 1
 	KindCursor uint8 = 2
-	KindBoard  uint8 = 3
 
-	BoardID    state.ID = 1 << 16
 	CursorBase state.ID = 1 << 17
 )
+
+// Schema declares the replicated state, in the order AppendFields writes it: the page reads
+// the fields by these names, and web/types.d.ts is generated from it (go generate).
+var Schema = &state.Schema{
+	// The room state: the puzzle (the first seven fields change only with it), the
+	// scoreboard, when the next puzzle comes, and the players connected.
+	Room: []state.Field{
+		{Name: "puzzle", Type: state.String}, // the puzzle's id
+		{Name: "title", Type: state.String},
+		{Name: "author", Type: state.String},
+		{Name: "width", Type: state.Int},
+		{Name: "height", Type: state.Int},
+		{Name: "mask", Type: state.String},    // row-major, '#' black, '.' white
+		{Name: "clues", Type: state.Any},      // [[dir, number, row, col, len, text], ...], dir 0 across, 1 down
+		{Name: "scoreboard", Type: state.Any}, // [[id, name, score], ...], best first (ScoreEntry)
+		{Name: "next", Type: state.Uint},      // the tick the next puzzle starts once this one is solved, else 0
+		{Name: "players", Type: state.Int},    // connected: a seat held for a dropped player is no one at the board
+	},
+	Kinds: []state.KindSpec{
+		{Kind: KindCell, Name: "cell", Fields: []state.Field{
+			{Name: "letter", Type: state.String}, // "" when empty
+			{Name: "by", Type: state.Uint},       // the id of the player who placed it, 0 for none
+		}},
+		{Kind: KindCursor, Name: "cursor", Fields: []state.Field{
+			{Name: "row", Type: state.Int},
+			{Name: "col", Type: state.Int},
+			{Name: "dir", Type: state.Uint}, // 0 across, 1 down
+			{Name: "color", Type: state.String},
+			{Name: "name", Type: state.String},
+		}},
+	},
+}
 
 // Input is what a client sends, as a msgpack map: [3, seq, {"kind": "letter", "row": 0,
 // "col": 2, "letter": "A"}].
@@ -134,7 +166,7 @@ type (
 // Options change how the game runs; the zero value is the game as registered by Register.
 type Options struct {
 	Name       string            // default Name
-	Room       engine.RoomConfig // default: 10 Hz ticks and snapshots, 20000 players
+	Room       engine.RoomConfig // default: 10 Hz ticks and snapshots, 20000 players; Schema default Schema
 	Puzzles    []*Puzzle         // default: Builtin(), played in order, round and round
 	Pause      int               // ticks between a solve and the next puzzle; default 50 (5 s)
 	MaxCursors int               // cursors replicated, the most recently moved; default 200
@@ -148,6 +180,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Room == (engine.RoomConfig{}) {
 		o.Room = engine.RoomConfig{TickRate: 10, SnapshotRate: 10, MaxPlayers: 20000}
+	}
+	if o.Room.Schema == nil {
+		o.Room.Schema = Schema
 	}
 	if o.Pause <= 0 {
 		o.Pause = 50
@@ -465,10 +500,10 @@ func (g *Game) updateTop() {
 	g.topBytes, _ = engine.Marshal(g.top)
 }
 
-// Snapshot replicates the board, every white square and the shown cursors.
+// Snapshot replicates the board (the room state), every white square and the shown cursors.
 func (g *Game) Snapshot(r *engine.Room[Input], b *state.Builder) {
 	g.updateTop()
-	b.Add(BoardID, KindBoard, board{g})
+	b.Room(board{g})
 	for sq := range len(g.fill) {
 		if g.pz.Solution[sq] != '#' {
 			b.Add(state.ID(sq+1), KindCell, cell{g.fill[sq], g.filledBy[sq]})
@@ -480,9 +515,7 @@ func (g *Game) Snapshot(r *engine.Room[Input], b *state.Builder) {
 	}
 }
 
-// board is the entity of kind KindBoard: [puzzle, title, author, width, height, mask, clues,
-// scoreboard, next, players], players being those connected. The first seven change only
-// with the puzzle.
+// board is the room state: the fields of Schema.Room.
 type board struct{ g *Game }
 
 func (b board) AppendFields(f *state.Fields) {

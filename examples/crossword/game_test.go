@@ -112,7 +112,7 @@ type boardView struct {
 
 func boardOf(c *gameclient.Client) (b boardView, ok bool) {
 	c.State(func(m *state.Mirror, _ uint32) {
-		e, found := m.Entity(crossword.BoardID)
+		e, found := m.Entity(state.RoomID)
 		if !found {
 			return
 		}
@@ -498,7 +498,7 @@ func checkAgainstServer(t *testing.T, p *crossword.Puzzle, g crossword.Grid, ent
 			squares[e.ID-1] = l[0]
 		case crossword.KindCursor:
 			cursors++
-		case crossword.KindBoard:
+		case state.RoomKind:
 			var top []crossword.ScoreEntry
 			if err := e.Decode(7, &top); err != nil {
 				t.Fatal(err)

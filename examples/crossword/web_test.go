@@ -208,7 +208,7 @@ if (cmd === "parse") {
 } else if (cmd === "board") {
   const pz = await import(pathToFileURL(args[0]).href);
   const input = JSON.parse(readFileSync(args[1], "utf8"));
-  const p = new pz.Puzzle(input.fields);
+  const p = new pz.Puzzle(input.values);
   const key = (c) => (c === undefined ? "" : c.key);
   const words = [];
   for (let sq = 0; sq < p.width * p.height; sq++) {
@@ -295,7 +295,7 @@ func TestWebReadsTheBoardTheServerSends(t *testing.T) {
 	waitFor(t, "the board", func() bool {
 		ok := false
 		c.State(func(m *state.Mirror, _ uint32) {
-			e, found := m.Entity(crossword.BoardID)
+			e, found := m.Entity(state.RoomID)
 			if !found {
 				return
 			}
@@ -331,7 +331,12 @@ func TestWebReadsTheBoardTheServerSends(t *testing.T) {
 			moves[i].Filled = [][2]int{}
 		}
 	}
-	input, err := json.Marshal(map[string]any{"fields": fields, "moves": moves})
+	// The page reads the room state by the names of the schema the server sends.
+	values := map[string]any{}
+	for i, f := range crossword.Schema.Room {
+		values[f.Name] = fields[i]
+	}
+	input, err := json.Marshal(map[string]any{"values": values, "moves": moves})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -126,18 +126,41 @@ func decodeNumber(dec *msgpack.Decoder) (int, error) {
 	return int(v), nil
 }
 
-// Entity kinds of the replicated state.
+// Entity kinds of the replicated state, declared with their fields in Schema.
 const (
-	// KindPlayer is a player, human or bot: [x·Grid, y·Grid, aim direction (0 to
-	// AimDirections-1), health, alive, frags, deaths, name, color, bot]. A human's id is
-	// their engine player id.
+	// KindPlayer is a player, human or bot. A human's id is their engine player id.
 	KindPlayer uint8 = 1
-	// KindRocket is a rocket in flight: [x·Grid, y·Grid, vx, vy, owner id, tick], where it
-	// was launched from, at the end of tick, and its velocity in units/s. Rockets fly
-	// straight at constant speed, so these never change: the page computes where a rocket
-	// is at any tick, and only its launch and its end (removal, and the "boom" event) travel.
+	// KindRocket is a rocket in flight: where it was launched from, at the end of its launch
+	// tick, and its velocity in units/s. Rockets fly straight at constant speed, so these
+	// never change: the page computes where a rocket is at any tick, and only its launch and
+	// its end (removal, and the "boom" event) travel.
 	KindRocket uint8 = 2
 )
+
+// Schema declares the replicated state, in the order AppendFields writes it: the page reads
+// the fields by these names, and web/types.d.ts is generated from it (go generate).
+var Schema = &state.Schema{Kinds: []state.KindSpec{
+	{Kind: KindPlayer, Name: "player", Fields: []state.Field{
+		{Name: "x", Type: state.Uint},      // x·Grid: on the grid Step keeps positions on
+		{Name: "y", Type: state.Uint},      // y·Grid
+		{Name: "aim", Type: state.Uint},    // one of AimDirections directions
+		{Name: "health", Type: state.Int},  // 0 to MaxHealth
+		{Name: "alive", Type: state.Bool},  // false while waiting to respawn
+		{Name: "frags", Type: state.Int},   // kills
+		{Name: "deaths", Type: state.Int},  // deaths
+		{Name: "name", Type: state.String}, // as the player chose it (a bot's from names.go)
+		{Name: "color", Type: state.String},
+		{Name: "bot", Type: state.Bool},
+	}},
+	{Kind: KindRocket, Name: "rocket", Fields: []state.Field{
+		{Name: "x", Type: state.Uint},     // x·Grid where it was launched from
+		{Name: "y", Type: state.Uint},     // y·Grid
+		{Name: "vx", Type: state.Int},     // units per second
+		{Name: "vy", Type: state.Int},     // units per second
+		{Name: "owner", Type: state.Uint}, // the id of the player who fired it
+		{Name: "tick", Type: state.Uint},  // the launch tick: it is at (x, y) at its end, and flies on from the next
+	}},
+}}
 
 // AimDirections is how many directions a replicated aim tells apart: a player's aim is
 // drawn at round(angle/2π·AimDirections) mod AimDirections, one MessagePack byte (a

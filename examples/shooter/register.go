@@ -21,7 +21,7 @@ type Options struct {
 	// Room is the rooms' config. Zero fields take the shooter's defaults: TickRate 60,
 	// SnapshotRate 30, MaxPlayers 8 (the engine's for the others: a dropped player's seat
 	// is held 30 s, and shots rewind up to 1 s). TickRate must be 60, the rate Step is
-	// written for.
+	// written for. Schema defaults to the shooter's Schema.
 	Room engine.RoomConfig
 	// Bots is a fill-to count: a room keeps max(0, Bots - humans) server bots, so that a lone
 	// visitor has someone to fight and a full room has none. Each bot costs a few
@@ -53,6 +53,9 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.Room.MaxPlayers == 0 {
 		o.Room.MaxPlayers = 8
+	}
+	if o.Room.Schema == nil {
+		o.Room.Schema = Schema
 	}
 	switch {
 	case o.Bots == 0:

@@ -1,8 +1,9 @@
 /** The connection: joins, snapshots, inputs, requests, ping/pong and reconnection. */
 import { type BackoffOptions } from "./backoff.js";
 import { ServerClock } from "./clock.js";
-import { InterpolationBuffer, type InterpolationOptions, type InterpolationSample } from "./interpolation.js";
-import { SnapshotMirror, type Entity, type State } from "./mirror.js";
+import { InterpolationBuffer, type InterpolationOptions, type InterpolationSample, type LerpFields } from "./interpolation.js";
+import { SnapshotMirror, type State } from "./mirror.js";
+import { Schema, type AnyValues, type Entity, type EntityOf } from "./schema.js";
 import { InputBuffer, type PendingInput } from "./prediction.js";
 import { RallypointError } from "./protocol.js";
 /** The part of the browser WebSocket the SDK uses (Node's `ws` package fits too). */
@@ -149,7 +150,17 @@ export interface Joined {
     code: string;
     /** True when this was an automatic resume after a reconnection. */
     resumed: boolean;
+    /**
+     * The game's declared entity kinds, field names and types (PROTOCOL.md, "Schema"), or
+     * undefined when the game declares none: entities then have fields by index only.
+     */
+    schema: Schema | undefined;
 }
+/**
+ * The entities of a game whose kinds are `E` (state/tsgen's generated `Entities`), and the
+ * room state: what {@link Client.entities} returns when given `E`.
+ */
+export type EntitiesOf<E> = ReadonlyMap<number, EntityOf<E> | Entity<AnyValues, "room">>;
 /** Options of {@link Client.match}. */
 export interface MatchOptions {
     /** The queue (game). */
@@ -430,7 +441,7 @@ export declare class Client {
      * (see `ackDelay`), and says which frame {@link Client.interpolated} drew last, so that
      * the server can judge what the input aimed at where the player saw it.
      */
-    sendInput(input: unknown): number;
+    sendInput<I = unknown>(input: I): number;
     /**
      * The frame the next input will say was drawn, `[from_tick, span, t_milli]` as PROTOCOL.md
      * writes it (the last {@link Client.interpolated}); undefined before one in this room.
@@ -443,8 +454,23 @@ export declare class Client {
      * with the game's `applyInput`. Call it on each "snapshot" event.
      */
     reconcile<S>(authoritativeState: S, applyInput: (state: S, input: unknown, seq: number) => S): S;
-    /** The latest replicated state: entity id → {kind, fields}. */
+    /**
+     * The latest replicated state: entity id → entity ({kind, kindName, fields, values}).
+     * Give it the game's generated `Entities` type (state/tsgen) for named, typed values:
+     * `for (const e of client.entities<Entities>().values()) if (e.kindName === "player") e.values.x`.
+     * The room state is in it too, as the entity of id ROOM_ID (see {@link Client.room}).
+     */
     entities(): State;
+    entities<E>(): EntitiesOf<E>;
+    /** The room's declared kinds, from the join answer (undefined: none declared, or not in a room). */
+    get schema(): Schema | undefined;
+    /**
+     * The room state (PROTOCOL.md, "Schema"): the entity of id ROOM_ID, kind 0, for what
+     * belongs to the whole room; undefined if the game has none or no snapshot came yet.
+     */
+    get room(): Entity | undefined;
+    /** The room state's values by name, typed with the game's generated `RoomState`. */
+    roomState<R = AnyValues>(): Readonly<R> | undefined;
     /** Counts of snapshots applied and of baselines missed (a copy). */
     get stats(): SnapshotStats;
     /** The latest applied snapshot tick. */
@@ -456,13 +482,14 @@ export declare class Client {
     /**
      * The frame to draw: the two snapshots around the render time (estimated server time −
      * interpolation delay) and the blend factor, extrapolated for up to 100 ms when the next
-     * snapshot is late; with `fields`, also the entities with those numeric fields blended.
+     * snapshot is late; with `fields`, also the entities with those numeric fields blended
+     * (indexes, or declared names: `(kind, name) => name === "player" ? ["x", "y"] : []`).
      * Call it once per drawn frame: it advances the render clock, counts the frame in
      * `buffer.stats`, and is what the next input says was on the screen.
      */
     interpolated(now?: number): InterpolationSample | undefined;
-    interpolated(now: number | undefined, fields: readonly number[] | ((kind: number) => readonly number[])): (InterpolationSample & {
-        entities: Map<number, Entity>;
+    interpolated<E = never>(now: number | undefined, fields: LerpFields): (InterpolationSample & {
+        entities: Map<number, [E] extends [never] ? Entity : EntityOf<E> | Entity<AnyValues, "room">>;
     }) | undefined;
     /**
      * Pings now, three more times 250 ms apart (the clock's warm-up keeps the fastest round

@@ -14,11 +14,13 @@
  * @packageDocumentation
  */
 export { connect, Client } from "./client.js";
-export type { BaselineMissEvent, ClientEvents, ConnectOptions, ConnectionState, FindMatchOptions, JoinOptions, Joined, LeftEvent, MatchOptions, Matched, RoomChange, RoomInfo, SavedSeat, SeatStorage, SnapshotEvent, SnapshotStats, StallChange, StateChange, WebSocketConstructor, WebSocketLike, } from "./client.js";
+export type { BaselineMissEvent, ClientEvents, ConnectOptions, ConnectionState, EntitiesOf, FindMatchOptions, JoinOptions, Joined, LeftEvent, MatchOptions, Matched, RoomChange, RoomInfo, SavedSeat, SeatStorage, SnapshotEvent, SnapshotStats, StallChange, StateChange, WebSocketConstructor, WebSocketLike, } from "./client.js";
 export { SnapshotMirror, SnapshotError } from "./mirror.js";
-export type { AppliedSnapshot, Entity, State } from "./mirror.js";
+export type { AppliedSnapshot, State } from "./mirror.js";
+export { Schema, ROOM_ID, ROOM_KIND } from "./schema.js";
+export type { AnyValues, Entity, EntityOf, FieldInfo, FieldType, KindInfo } from "./schema.js";
 export { InterpolationBuffer, interpolate } from "./interpolation.js";
-export type { BufferedSnapshot, InterpolationOptions, InterpolationSample, InterpolationStats } from "./interpolation.js";
+export type { BufferedSnapshot, InterpolationOptions, InterpolationSample, InterpolationStats, LerpFields } from "./interpolation.js";
 export { InputBuffer } from "./prediction.js";
 export type { PendingInput } from "./prediction.js";
 export { ServerClock } from "./clock.js";

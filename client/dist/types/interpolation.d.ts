@@ -1,5 +1,6 @@
 /** The snapshot interpolation buffer. */
-import type { Entity, State } from "./mirror.js";
+import type { State } from "./mirror.js";
+import { type Entity } from "./schema.js";
 /** Tuning of the {@link InterpolationBuffer}. */
 export interface InterpolationOptions {
     /**
@@ -137,10 +138,16 @@ export declare class InterpolationBuffer {
     sampleAt(renderTime: number): InterpolationSample | undefined;
 }
 /**
+ * Which numeric fields {@link interpolate} blends: field indexes or declared names, for
+ * every kind, or chosen per kind (by number, and by name when the game declares its kinds).
+ */
+export type LerpFields = readonly (number | string)[] | ((kind: number, kindName: string) => readonly (number | string)[]);
+/**
  * Blends two states: every entity of `sample.from` that is also in `sample.to` gets the
  * numeric fields listed in `fields` blended by `sample.t` (linearly; past `to` when t is
  * above 1), the others taken from `from`; entities only in `from` are kept as they are;
  * entities only in `to` are not there yet at the render time and are left out (but when
- * extrapolating past `to`, where they are). `fields` may depend on the entity kind.
+ * extrapolating past `to`, where they are). `fields` may depend on the entity kind, and
+ * name fields as the schema declares them (`["x", "y"]`).
  */
-export declare function interpolate(sample: InterpolationSample, fields: readonly number[] | ((kind: number) => readonly number[])): Map<number, Entity>;
+export declare function interpolate(sample: InterpolationSample, fields: LerpFields): Map<number, Entity>;

@@ -2,12 +2,12 @@
  * The snapshot mirror: applies full and delta snapshot bodies exactly as PROTOCOL.md
  * ("Snapshots") describes, and keeps the states of recent ticks as delta baselines.
  */
-/** One replicated entity: the kind the game defines and its fields in the game's order. */
-export interface Entity {
-    readonly kind: number;
-    readonly fields: readonly unknown[];
-}
-/** The replicated state at one tick: entity id → entity. Treat it as immutable. */
+import { type Entity, type Schema } from "./schema.js";
+export type { Entity } from "./schema.js";
+/**
+ * The replicated state at one tick: entity id → entity. Treat it as immutable. With a
+ * schema it includes the room state (id ROOM_ID, kindName "room"), as any entity.
+ */
 export type State = ReadonlyMap<number, Entity>;
 /** What one applied snapshot body said, besides the resulting state. */
 export interface AppliedSnapshot {
@@ -37,6 +37,11 @@ export declare class SnapshotMirror {
     private readonly capacity;
     private readonly states;
     private latestTick;
+    /**
+     * The schema entities are named with (the client sets the room's from its join answer);
+     * undefined: fields by index only. Entities made before a change keep their names.
+     */
+    schema: Schema | undefined;
     /** @param capacity - how many recent states to keep as baselines (default 128). */
     constructor(capacity?: number);
     /** The tick of the latest applied snapshot, 0 before the first. */

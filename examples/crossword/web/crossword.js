@@ -8,7 +8,7 @@
 
 import { Code, RallypointError, connect } from "/client/rallypoint.js";
 import {
-  ACROSS, DOWN, BOARD_ID, CURSOR_BASE, KIND_CELL, KIND_CURSOR,
+  ACROSS, DOWN, CURSOR_BASE,
   Puzzle, color, dirName, readBoard, readCell, readCursor,
 } from "./puzzle.js";
 import { Typing } from "./typing.js";
@@ -155,18 +155,18 @@ client.on("left", ({ code, message, resume }) => {
 client.on("error", (e) => console.warn("rallypoint:", e.message));
 
 client.on("snapshot", ({ state }) => {
-  const b = state.get(BOARD_ID);
+  const b = client.room; // the board is the room state
   if (b === undefined) return;
-  if (model.puzzle === undefined || b.fields[0] !== model.puzzle.id) newPuzzle(new Puzzle(b.fields));
+  if (model.puzzle === undefined || b.values.puzzle !== model.puzzle.id) newPuzzle(new Puzzle(b.values));
   const pz = model.puzzle;
-  const board = readBoard(b.fields);
+  const board = readBoard(b.values);
   model.board = board;
 
   const now = performance.now();
   for (let sq = 0; sq < pz.mask.length; sq++) {
     const e = state.get(sq + 1);
-    if (e === undefined || e.kind !== KIND_CELL) continue;
-    const c = readCell(e.fields);
+    if (e === undefined || e.kindName !== "cell") continue;
+    const c = readCell(e.values);
     model.letters[sq] = c.letter;
     model.by[sq] = c.by;
   }
@@ -186,8 +186,8 @@ client.on("snapshot", ({ state }) => {
   model.peers.clear();
   const mine = CURSOR_BASE + model.me.id;
   for (const [id, e] of state) {
-    if (e.kind !== KIND_CURSOR || id === mine) continue;
-    const c = readCursor(e.fields);
+    if (e.kindName !== "cursor" || id === mine) continue;
+    const c = readCursor(e.values);
     if (pz.black(c.row, c.col)) continue;
     model.peers.set(id - CURSOR_BASE, c);
   }

@@ -1,14 +1,12 @@
-// The crossword as the page sees it, without any DOM: the board entity decoded, the words
-// through each square, and how a cursor moves. The layout of the replicated state is in
-// ../README.md ("The replicated state"); the ids and kinds below are the server's.
+// The crossword as the page sees it, without any DOM: the board (the room state) decoded, the
+// words through each square, and how a cursor moves. The replicated state is read by the
+// names the server declares (crossword.Schema in Go, sent with the join answer; types.d.ts
+// has them, generated from the Go declarations); the id base below is the server's.
 
 export const ACROSS = 0;
 export const DOWN = 1;
 
-export const KIND_CELL = 1;
-export const KIND_CURSOR = 2;
-export const KIND_BOARD = 3;
-export const BOARD_ID = 1 << 16;
+/** A cursor's entity id is CURSOR_BASE plus its player's id. */
 export const CURSOR_BASE = 1 << 17;
 
 /** "across" or "down", as inputs and events spell a direction. */
@@ -21,42 +19,51 @@ const num = (v) => (typeof v === "bigint" ? Number(v) : typeof v === "number" ? 
 const str = (v) => (typeof v === "string" ? v : "");
 
 /**
- * Reads the board entity's fields [puzzle, title, author, width, height, mask, clues,
- * scoreboard, next, players]: the puzzle (built once per puzzle by the caller, see
- * Puzzle) and the parts that change during one.
+ * Reads the room state's values (puzzle, title, author, width, height, mask, clues,
+ * scoreboard, next, players): the puzzle (built once per puzzle by the caller, see Puzzle)
+ * and the parts that change during one.
+ * @param {Partial<import("./types").RoomState>} v
  */
-export function readBoard(fields) {
+export function readBoard(v) {
   return {
-    puzzle: str(fields[0]),
-    scoreboard: (Array.isArray(fields[7]) ? fields[7] : []).map((e) => ({ id: num(e[0]), name: str(e[1]), score: num(e[2]) })),
-    next: num(fields[8]),
-    players: num(fields[9]),
+    puzzle: str(v.puzzle),
+    scoreboard: (Array.isArray(v.scoreboard) ? v.scoreboard : []).map((e) => ({ id: num(e[0]), name: str(e[1]), score: num(e[2]) })),
+    next: num(v.next),
+    players: num(v.players),
   };
 }
 
-/** Reads a cell entity's fields [letter or "", id of the player who placed it or 0]. */
-export function readCell(fields) {
-  return { letter: str(fields[0]), by: num(fields[1]) };
-}
-
-/** Reads a cursor entity's fields [row, col, dir, color, name]. */
-export function readCursor(fields) {
-  return { row: num(fields[0]), col: num(fields[1]), dir: num(fields[2]) === DOWN ? DOWN : ACROSS, color: str(fields[3]), name: str(fields[4]) };
+/**
+ * Reads a cell entity's values: its letter ("" when empty) and the id of the player who
+ * placed it (0 for none).
+ * @param {Partial<import("./types").CellValues>} v
+ */
+export function readCell(v) {
+  return { letter: str(v.letter), by: num(v.by) };
 }
 
 /**
- * One puzzle: its grid and clues from the board entity, with every square's number and the
+ * Reads a cursor entity's values (row, col, dir, color, name).
+ * @param {Partial<import("./types").CursorValues>} v
+ */
+export function readCursor(v) {
+  return { row: num(v.row), col: num(v.col), dir: num(v.dir) === DOWN ? DOWN : ACROSS, color: str(v.color), name: str(v.name) };
+}
+
+/**
+ * One puzzle: its grid and clues from the room state, with every square's number and the
  * words through it. A square is addressed by its index row*width+col; the cell entity of a
  * white square has id index+1.
  */
 export class Puzzle {
-  constructor(fields) {
-    this.id = str(fields[0]);
-    this.title = str(fields[1]);
-    this.author = str(fields[2]);
-    this.width = num(fields[3]);
-    this.height = num(fields[4]);
-    this.mask = str(fields[5]);
+  /** @param {Partial<import("./types").RoomState>} v the room state's values */
+  constructor(v) {
+    this.id = str(v.puzzle);
+    this.title = str(v.title);
+    this.author = str(v.author);
+    this.width = num(v.width);
+    this.height = num(v.height);
+    this.mask = str(v.mask);
     const n = this.width * this.height;
     if (this.width < 1 || this.height < 1 || this.mask.length !== n) {
       throw new Error(`crossword: bad board ${this.width}x${this.height} with a mask of ${this.mask.length}`);
@@ -64,7 +71,7 @@ export class Puzzle {
     this.numbers = new Array(n).fill(0);
     this.words = [new Array(n).fill(-1), new Array(n).fill(-1)]; // per direction: index in clues
     this.clues = [];
-    for (const c of Array.isArray(fields[6]) ? fields[6] : []) {
+    for (const c of Array.isArray(v.clues) ? v.clues : []) {
       // The direction is 0/1 on the wire; accept its name too.
       const dir = c[0] === "down" || num(c[0]) === DOWN ? DOWN : ACROSS;
       const clue = { dir, number: num(c[1]), row: num(c[2]), col: num(c[3]), len: num(c[4]), text: str(c[5]), cells: [] };

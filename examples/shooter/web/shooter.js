@@ -24,28 +24,14 @@ import { Controls } from "./input.js";
 import { Renderer } from "./render.js";
 import * as sim from "./sim.js";
 
-// Replicated entity kinds and their field numbers (the server's snapshot layout).
-const KIND_PLAYER = 1;
-const KIND_ROCKET = 2;
-const P_X = 0; // x·GRID: on the grid Step keeps positions on
-const P_Y = 1;
-const P_AIM = 2; // one of AIM_DIRECTIONS directions
-const P_HEALTH = 3;
-const P_ALIVE = 4;
-const P_FRAGS = 5;
-const P_DEATHS = 6;
-const P_NAME = 7;
-const P_COLOR = 8;
-const P_BOT = 9;
-const R_X = 0; // x·GRID where it was launched from
-const R_Y = 1;
-const R_VX = 2; // units per second
-const R_VY = 3;
-const R_OWNER = 4;
-const R_TICK = 5; // the launch tick: it is at (x, y) at its end, and flies on from the next
+// Replicated entities are read by the names the server declares (shooter.Schema in Go, sent
+// with the join answer): e.kindName is "player" or "rocket", e.values their fields by name,
+// typed in types.d.ts (generated from the Go declarations).
+/** @typedef {import("./types").Entities} Entities */
+/** @typedef {import("/client/rallypoint.js").EntityOf<Entities>} Ent */
 // Players' positions blend between snapshots (their aim is blended by hand: it wraps);
 // rockets' fields never change, they are placed by the render time.
-const LERP_FIELDS = (kind) => (kind === KIND_PLAYER ? [P_X, P_Y] : []);
+const LERP_FIELDS = (kind, kindName) => (kindName === "player" ? ["x", "y"] : []);
 const AIM_UNIT = (2 * Math.PI) / sim.AIM_DIRECTIONS; // radians per replicated aim step
 
 const STEP_MS = 1000 / sim.TICK_RATE;
@@ -293,16 +279,16 @@ function showAgain(label, onclick) {
 
 client.on("snapshot", ({ tick, state }) => {
   const e = game.me === 0 ? undefined : state.get(game.me);
-  if (e === undefined || e.kind !== KIND_PLAYER) return;
-  const f = e.fields;
-  const sx = num(f[P_X]) / sim.GRID;
-  const sy = num(f[P_Y]) / sim.GRID;
+  if (e === undefined || e.kindName !== "player") return;
+  const f = e.values;
+  const sx = num(f.x) / sim.GRID;
+  const sy = num(f.y) / sim.GRID;
   const wasAlive = game.seen && game.alive;
   game.server.x = sx;
   game.server.y = sy;
-  game.alive = f[P_ALIVE] === true;
-  game.health = num(f[P_HEALTH]);
-  game.color = str(f[P_COLOR]) || game.color;
+  game.alive = f.alive === true;
+  game.health = num(f.health);
+  game.color = str(f.color) || game.color;
   if (game.alive) {
     game.respawnAt = 0;
     reconcile(tick, sx, sy, wasAlive);
@@ -376,7 +362,7 @@ client.on("event", ({ name: ev, payload: p }) => {
 
 function colorOf(id) {
   const e = client.entities().get(id);
-  return e !== undefined && e.kind === KIND_PLAYER ? str(e.fields[P_COLOR]) || "#cccccc" : "#cccccc";
+  return e !== undefined && e.kindName === "player" ? str(e.values.color) || "#cccccc" : "#cccccc";
 }
 
 // ---- the fixed-step input loop ------------------------------------------------------------
@@ -471,11 +457,11 @@ function frame(now, draw) {
   if (sample !== undefined) {
     const renderTick = (sample.renderTime * sim.TICK_RATE) / 1000;
     for (const [id, e] of sample.entities) {
-      const f = e.fields;
-      if (e.kind === KIND_ROCKET) {
+      const f = e.values;
+      if (e.kindName === "rocket") {
         rockets.push(rocketAt(f, sample.to.state.has(id) ? renderTick : Math.min(renderTick, sample.from.tick)));
-      } else if (e.kind === KIND_PLAYER && id !== game.me) {
-        const p = playerOf(id, f, num(f[P_X]) / sim.GRID, num(f[P_Y]) / sim.GRID, blendedAim(sample, id));
+      } else if (e.kindName === "player" && id !== game.me) {
+        const p = playerOf(id, f, num(f.x) / sim.GRID, num(f.y) / sim.GRID, blendedAim(sample, id));
         players.push(p);
         others.push({ id, x: p.x, y: p.y, bot: p.bot, alive: p.alive });
       }
@@ -483,7 +469,7 @@ function frame(now, draw) {
   }
   const mine = client.entities().get(game.me);
   if (rp.ready && mine !== undefined) {
-    const p = playerOf(game.me, mine.fields, game.pred.x + game.offset.x, game.pred.y + game.offset.y, game.aim / 1000);
+    const p = playerOf(game.me, mine.values, game.pred.x + game.offset.x, game.pred.y + game.offset.y, game.aim / 1000);
     p.alive = game.alive;
     p.me = true;
     players.push(p); // drawn last: on top
@@ -496,17 +482,18 @@ function frame(now, draw) {
   renderer.draw({ now, walls: game.walls, players, rockets, scores: scores(), hud: hud(now), pointer: controls.pointer, touch: controls.touch });
 }
 
+/** @param {Partial<import("./types").PlayerValues>} f a player's values */
 function playerOf(id, f, x, y, aim) {
   return {
     id,
     x,
     y,
     aim,
-    health: num(f[P_HEALTH]),
-    alive: f[P_ALIVE] === true,
-    name: str(f[P_NAME]),
-    color: str(f[P_COLOR]) || "#cccccc",
-    bot: f[P_BOT] === true,
+    health: num(f.health),
+    alive: f.alive === true,
+    name: str(f.name),
+    color: str(f.color) || "#cccccc",
+    bot: f.bot === true,
     me: false,
   };
 }
@@ -517,19 +504,19 @@ function playerOf(id, f, x, y, aim) {
  * exploded by the next snapshot is held where it was at the last one that had it.
  */
 function rocketAt(f, tick) {
-  const vx = num(f[R_VX]);
-  const vy = num(f[R_VY]);
-  const dt = Math.max(0, tick - num(f[R_TICK])) / sim.TICK_RATE;
-  return { x: num(f[R_X]) / sim.GRID + vx * dt, y: num(f[R_Y]) / sim.GRID + vy * dt, vx, vy, owner: num(f[R_OWNER]) };
+  const vx = num(f.vx);
+  const vy = num(f.vy);
+  const dt = Math.max(0, tick - num(f.tick)) / sim.TICK_RATE;
+  return { x: num(f.x) / sim.GRID + vx * dt, y: num(f.y) / sim.GRID + vy * dt, vx, vy, owner: num(f.owner) };
 }
 
 /** The aim of `id` blended between the two snapshots around the render time, the short way round. */
 function blendedAim(sample, id) {
   const a = sample.from.state.get(id);
   const b = sample.to.state.get(id);
-  const from = a === undefined ? 0 : num(a.fields[P_AIM]) * AIM_UNIT;
+  const from = a === undefined ? 0 : num(a.values.aim) * AIM_UNIT;
   if (b === undefined || sample.t === 0) return from;
-  let d = num(b.fields[P_AIM]) * AIM_UNIT - from;
+  let d = num(b.values.aim) * AIM_UNIT - from;
   if (d > Math.PI) d -= 2 * Math.PI;
   else if (d < -Math.PI) d += 2 * Math.PI;
   return from + d * sample.t;
@@ -539,14 +526,14 @@ function blendedAim(sample, id) {
 function scores() {
   const rows = [];
   for (const [id, e] of client.entities()) {
-    if (e.kind !== KIND_PLAYER) continue;
-    const f = e.fields;
+    if (e.kindName !== "player") continue;
+    const f = e.values;
     rows.push({
-      name: str(f[P_NAME]),
-      color: str(f[P_COLOR]) || "#cccccc",
-      frags: num(f[P_FRAGS]),
-      deaths: num(f[P_DEATHS]),
-      bot: f[P_BOT] === true,
+      name: str(f.name),
+      color: str(f.color) || "#cccccc",
+      frags: num(f.frags),
+      deaths: num(f.deaths),
+      bot: f.bot === true,
       me: id === game.me,
     });
   }
@@ -567,11 +554,11 @@ function hud(now) {
     if (game.killer !== "") subBanner = `fragged by ${game.killer}`;
   }
   let players = 0;
-  for (const e of client.entities().values()) if (e.kind === KIND_PLAYER) players++;
+  for (const e of client.entities().values()) if (e.kindName === "player") players++;
   const tick = client.serverTick(now);
   const mine = client.entities().get(game.me);
   return {
-    name: (mine !== undefined && str(mine.fields[P_NAME])) || name,
+    name: (mine !== undefined && str(mine.values.name)) || name,
     color: game.color,
     alive: game.alive,
     health: game.health,

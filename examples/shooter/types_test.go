@@ -1,0 +1,57 @@
+package shooter
+
+import (
+	"bytes"
+	"flag"
+	"os"
+	"testing"
+
+	"github.com/rallypoint/rallypoint/state"
+	"github.com/rallypoint/rallypoint/state/tsgen"
+)
+
+var updateTypes = flag.Bool("update-types", false, "rewrite web/types.d.ts (go generate)")
+
+// TestTypesFileIsGenerated keeps web/types.d.ts what the generator makes of the Go
+// declarations: a change to Schema, Input or an event that is not regenerated fails here.
+func TestTypesFileIsGenerated(t *testing.T) {
+	got, err := tsgen.Generate(TypeScript)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const path = "web/types.d.ts"
+	if *updateTypes {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatalf("%s is not what tsgen makes of the Go declarations: run `go generate ./examples/shooter`", path)
+	}
+}
+
+// TestSnapshotFitsTheSchema: every entity the game replicates writes the fields its kind
+// declares, players and rockets alike, so that the page's names are the right ones.
+func TestSnapshotFitsTheSchema(t *testing.T) {
+	a := newArena(t, Options{Bots: 3}) // fill to 3: ada and 2 bots
+	ada := a.join(1, "ada", 200, 100)
+	a.step(input(ada, Input{Fire: FireRocket}))
+	var b state.Builder
+	b.CheckSchema(Schema)
+	b.Begin(1)
+	a.g.Snapshot(nil, &b)
+	kinds := map[uint8]int{}
+	for _, e := range state.SnapshotEntities(b.Finish(), nil) {
+		kinds[e.Kind]++
+	}
+	if kinds[KindPlayer] != 3 || kinds[KindRocket] != 1 {
+		t.Fatalf("snapshot kinds %v, want 3 players (ada and 2 bots) and a rocket", kinds)
+	}
+	if m := b.Mismatches(); len(m) != 0 {
+		t.Fatalf("the snapshot does not fit Schema: %v", m)
+	}
+}
