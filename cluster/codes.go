@@ -45,6 +45,9 @@ func (n *Node) CreateCode(ctx context.Context, code, room string) error {
 	if !validID(room) {
 		return fmt.Errorf("cluster: code for room %q: %w", room, ErrBadID)
 	}
+	if !n.Synced() {
+		return fmt.Errorf("cluster: create code %s: %w", key, ErrNotSynced)
+	}
 	data, err := json.Marshal(codeRecord{Room: room, Node: n.opts.ID})
 	if err != nil {
 		return err
@@ -84,6 +87,9 @@ func (n *Node) ResolveCode(ctx context.Context, code string) (Room, error) {
 	key, err := codeKey(code)
 	if err != nil {
 		return Room{}, err
+	}
+	if !n.Synced() {
+		return Room{}, fmt.Errorf("cluster: resolve code %s: %w", key, ErrNotSynced)
 	}
 	_, _, _, codes := n.buckets()
 	e, err := codes.Get(ctx, key)

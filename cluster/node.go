@@ -150,7 +150,8 @@ type Node struct {
 	own      map[string]match.Entry           // this node's rooms, the truth for its records
 	dir      *match.Directory                 // the rooms of live nodes, this one included
 	where    map[string]string                // room → node, for the rooms in dir
-	synced   bool
+	synced   bool                             // the view is being kept, since the reconnect numbered syncedAt
+	syncedAt uint64                           // n.nc.Stats().Reconnects when the last resync began
 	watchers []*watch
 	closed   bool
 
@@ -255,7 +256,7 @@ func Join(ctx context.Context, nc *nats.Conn, opts Options) (*Node, error) {
 		n.stopWatchers()
 		return nil, err
 	}
-	go n.run(nc.Stats().Reconnects)
+	go n.run()
 	return n, nil
 }
 
@@ -268,9 +269,7 @@ func (n *Node) Conn() *nats.Conn { return n.nc }
 // Synced reports whether the node is connected to NATS and its view is current. A node that
 // is not should take no cluster joins: its view of seats and nodes may be stale.
 func (n *Node) Synced() bool {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	return n.synced && n.nc.IsConnected()
+	return n.isSynced() && n.nc.IsConnected()
 }
 
 // Self is what this node announces, with its load as of the last heartbeat.
@@ -365,28 +364,29 @@ func (n *Node) Close(ctx context.Context) error {
 }
 
 // run heartbeats, expires silent peers and resyncs after a reconnect, until Close.
-func (n *Node) run(reconnects uint64) {
+func (n *Node) run() {
 	defer close(n.done)
 	t := time.NewTicker(n.opts.Interval)
 	defer t.Stop()
+	exp := time.NewTicker(n.expiryCheck())
+	defer exp.Stop()
 	for {
 		select {
 		case <-n.stop:
 			return
+		case now := <-exp.C:
+			n.expire(now)
+			continue
 		case <-t.C:
 		case <-n.wake:
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), n.opts.Timeout)
-		if r := n.nc.Stats().Reconnects; r != reconnects {
-			// The server may have restarted without our buckets, and our watchers' consumers
-			// with it: rebuild everything from what NATS holds now.
-			reconnects = r
-			n.setSynced(false)
-		}
 		if n.nc.IsConnected() {
 			if !n.isSynced() {
 				if err := n.resync(ctx); err != nil {
 					n.log.Warn("cluster: resync failed", "err", err)
+				} else {
+					n.log.Info("cluster: resynced with NATS")
 				}
 			}
 			if n.isSynced() {
@@ -397,14 +397,17 @@ func (n *Node) run(reconnects uint64) {
 			}
 		}
 		cancel()
-		n.expire(time.Now())
 	}
 }
 
+// isSynced reports whether the view has been kept since the last reconnect. After a reconnect
+// the server may have restarted without our buckets, and our watchers' consumers with it:
+// the next tick rebuilds everything from what NATS holds now.
 func (n *Node) isSynced() bool {
+	reconnects := n.nc.Stats().Reconnects
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	return n.synced
+	return n.synced && n.syncedAt == reconnects
 }
 
 func (n *Node) setSynced(v bool) {
@@ -445,12 +448,18 @@ func (n *Node) heartbeat(ctx context.Context) error {
 	return nil
 }
 
-// expire drops the peers not heard from within Timeout.
+// expiryCheck is how often the local expiry looks: a quarter Interval. A peer is dropped once
+// silent for Timeout minus that, so that it is gone within Timeout of its last heartbeat, never
+// later; with Timeout at least two Intervals, one late heartbeat is still forgiven.
+func (n *Node) expiryCheck() time.Duration { return max(n.opts.Interval/4, time.Millisecond) }
+
+// expire drops the peers not heard from within Timeout (see expiryCheck).
 func (n *Node) expire(now time.Time) {
+	limit := n.opts.Timeout - n.expiryCheck()
 	n.mu.Lock()
 	var gone []string
 	for id, p := range n.peers {
-		if now.Sub(p.seen) > n.opts.Timeout {
+		if now.Sub(p.seen) >= limit {
 			delete(n.peers, id)
 			n.showLocked(id)
 			gone = append(gone, id)
@@ -481,6 +490,7 @@ func (n *Node) bucketConfigs() []jetstream.KeyValueConfig {
 // resync (re)creates the buckets, rebuilds the view from them, and re-publishes this node's
 // rooms: after Join, and after every reconnect to NATS.
 func (n *Node) resync(ctx context.Context) error {
+	reconnects := n.nc.Stats().Reconnects
 	var kvs [4]jetstream.KeyValue
 	for i, cfg := range n.bucketConfigs() {
 		kv, err := n.js.CreateOrUpdateKeyValue(ctx, cfg)
@@ -494,11 +504,11 @@ func (n *Node) resync(ctx context.Context) error {
 	n.kvMu.Unlock()
 
 	n.stopWatchers()
-	nw, err := n.startWatch(ctx, kvs[0], n.applyNodes)
+	nw, err := n.startWatch(kvs[0], n.applyNodes)
 	if err != nil {
 		return fmt.Errorf("cluster: watch nodes: %w", err)
 	}
-	rw, err := n.startWatch(ctx, kvs[1], n.applyRooms)
+	rw, err := n.startWatch(kvs[1], n.applyRooms)
 	if err != nil {
 		_ = nw.w.Stop()
 		<-nw.done
@@ -540,7 +550,9 @@ func (n *Node) resync(ctx context.Context) error {
 			}
 		}
 	}
-	n.setSynced(true)
+	n.mu.Lock()
+	n.synced, n.syncedAt = true, reconnects
+	n.mu.Unlock()
 	return nil
 }
 
@@ -560,8 +572,11 @@ type watch struct {
 
 // startWatch watches every key of kv. apply gets the current values as one batch (initial),
 // then each change as it comes.
-func (n *Node) startWatch(ctx context.Context, kv jetstream.KeyValue, apply func(batch []jetstream.KeyValueEntry, initial bool)) (*watch, error) {
-	kw, err := kv.WatchAll(ctx)
+//
+// The watch lives until stopWatchers: not bound to ctx, which only bounds the resync (a watch
+// given a context ends with it).
+func (n *Node) startWatch(kv jetstream.KeyValue, apply func(batch []jetstream.KeyValueEntry, initial bool)) (*watch, error) {
+	kw, err := kv.WatchAll(context.Background())
 	if err != nil {
 		return nil, err
 	}
@@ -590,6 +605,7 @@ func (n *Node) startWatch(ctx context.Context, kv jetstream.KeyValue, apply func
 			n.synced = false
 		}
 		n.mu.Unlock()
+		n.log.Debug("cluster: watcher ended", "bucket", kv.Bucket())
 	}()
 	return w, nil
 }

@@ -72,7 +72,14 @@ var errNoWrite = errors.New("no write")
 
 // updateSeats reads room's seat record, lets fn change it, and writes it back if its revision
 // is still the one read, retrying from the read when it is not.
+//
+// A node that is not synced (cut off from NATS, or not yet caught up after a reconnect) fails
+// at once with ErrNotSynced rather than wait for NATS: its view of which nodes live is stale,
+// and a client is better sent elsewhere than kept waiting.
 func (n *Node) updateSeats(ctx context.Context, room string, fn func(rec *seatRecord, exists bool) error) error {
+	if !n.Synced() {
+		return ErrNotSynced
+	}
 	_, _, seats, _ := n.buckets()
 	for attempt := range casAttempts {
 		var rec seatRecord
