@@ -2,12 +2,16 @@ package cluster_test
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"net"
 	"sort"
 	"testing"
 	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/rallypoint/rallypoint/cluster"
 )
@@ -114,4 +118,34 @@ func freeAddr(t *testing.T) string {
 	}
 	defer l.Close()
 	return l.Addr().String()
+}
+
+// rawBucket opens a bucket of the cluster over a connection of the test's own, to look at or
+// tamper with what the nodes keep there.
+func rawBucket(t *testing.T, s *natsServer, bucket string) jetstream.KeyValue {
+	t.Helper()
+	nc, err := nats.Connect(s.url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kv, err := js.KeyValue(ctxT(t), bucket)
+	if err != nil {
+		t.Fatalf("bucket %s: %v", bucket, err)
+	}
+	return kv
+}
+
+// bucketKeys lists the keys of a bucket (none is an empty list).
+func bucketKeys(t *testing.T, s *natsServer, bucket string) []string {
+	t.Helper()
+	keys, err := rawBucket(t, s, bucket).Keys(ctxT(t))
+	if err != nil && !errors.Is(err, jetstream.ErrNoKeysFound) {
+		t.Fatal(err)
+	}
+	return keys
 }

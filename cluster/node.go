@@ -155,7 +155,9 @@ type Node struct {
 	watchers []*watch
 	closed   bool
 
-	wake      chan struct{} // an early heartbeat (draining, a resync wanted)
+	seats     map[string][2]int // this node's rooms' seat counts (max, taken), to restore
+	bg        sync.WaitGroup    // sweeps and restores under way; Close waits for them
+	wake      chan struct{}     // an early heartbeat (draining, a resync wanted)
 	stop      chan struct{}
 	done      chan struct{}
 	closeOnce sync.Once
@@ -244,6 +246,7 @@ func Join(ctx context.Context, nc *nats.Conn, opts Options) (*Node, error) {
 		own:    make(map[string]match.Entry),
 		dir:    match.NewDirectory(match.DirectoryOptions{}),
 		where:  make(map[string]string),
+		seats:  make(map[string][2]int),
 		wake:   make(chan struct{}, 1),
 		stop:   make(chan struct{}),
 		done:   make(chan struct{}),
@@ -336,6 +339,9 @@ func (n *Node) Close(ctx context.Context) error {
 		<-n.done
 		n.mu.Lock()
 		n.closed = true
+		n.mu.Unlock()
+		n.bg.Wait()
+		n.mu.Lock()
 		own := make([]string, 0, len(n.own))
 		for id := range n.own {
 			own = append(own, id)
@@ -370,12 +376,26 @@ func (n *Node) run() {
 	defer t.Stop()
 	exp := time.NewTicker(n.expiryCheck())
 	defer exp.Stop()
+	purge := time.NewTicker(purgeEvery)
+	defer purge.Stop()
 	for {
 		select {
 		case <-n.stop:
 			return
 		case now := <-exp.C:
 			n.expire(now)
+			continue
+		case <-purge.C:
+			n.mu.Lock()
+			janitor := n.janitorLocked()
+			n.mu.Unlock()
+			if janitor && n.nc.IsConnected() {
+				ctx, cancel := context.WithTimeout(context.Background(), n.opts.Timeout)
+				if err := n.purgeMarkers(ctx, markerAge); err != nil {
+					n.log.Warn("cluster: purge delete markers", "err", err)
+				}
+				cancel()
+			}
 			continue
 		case <-t.C:
 		case <-n.wake:
@@ -462,6 +482,7 @@ func (n *Node) expire(now time.Time) {
 		if now.Sub(p.seen) >= limit {
 			delete(n.peers, id)
 			n.showLocked(id)
+			n.sweepLocked(id)
 			gone = append(gone, id)
 		}
 	}
@@ -552,7 +573,18 @@ func (n *Node) resync(ctx context.Context) error {
 	}
 	n.mu.Lock()
 	n.synced, n.syncedAt = true, reconnects
+	seated := make([]string, 0, len(n.seats))
+	for room := range n.seats {
+		seated = append(seated, room)
+	}
 	n.mu.Unlock()
+	// Our seat records are on disk and survive a NATS restart, but a janitor may have
+	// deleted them while we were cut off.
+	for _, room := range seated {
+		if err := n.restoreSeats(ctx, room); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
@@ -659,6 +691,9 @@ func (n *Node) applyNodes(batch []jetstream.KeyValueEntry, initial bool) {
 	for id, before := range was {
 		if _, live := n.peers[id]; live != before {
 			n.showLocked(id)
+			if !live && !initial {
+				n.sweepLocked(id)
+			}
 		}
 	}
 }
@@ -685,7 +720,12 @@ func (n *Node) applyRooms(batch []jetstream.KeyValueEntry, initial bool) {
 			continue
 		}
 		if node == n.opts.ID && !initial {
-			continue // our own rooms are listed from n.own; the initial batch finds stale ones
+			// Our own rooms are listed from n.own. A record of ours deleted by another node
+			// (its janitor took us for gone: a long pause, a cut link) is written again.
+			if _, mine := n.own[room]; mine && e.Operation() != jetstream.KeyValuePut {
+				n.restoreLocked(room)
+			}
+			continue
 		}
 		if e.Operation() != jetstream.KeyValuePut {
 			delete(n.remote[node], room)
@@ -750,3 +790,140 @@ func (n *Node) showLocked(node string) {
 		}
 	}
 }
+
+// The janitor
+//
+// When a node leaves the view without a goodbye, its records stay in the buckets: its rooms
+// (no longer listed, since the node is not live) and its rooms' seat records (reservations
+// into it are refused with ErrNodeGone). The live node with the smallest id deletes them,
+// each only at the revision it saw (jetstream.LastRevision), so that a node that was only
+// slow, and has written since, loses nothing; and a node that finds a record of its own
+// deleted by someone else writes it again. Codes of a gone node are not swept: CreateCode
+// takes them over when they are drawn again. Delete markers left by ended rooms are purged
+// once they are a minute old (purgeMarkers), by the same node.
+
+// janitorLocked reports whether this node is the janitor: synced, and the smallest id of
+// its view. n.mu is held.
+func (n *Node) janitorLocked() bool {
+	if !n.synced {
+		return false
+	}
+	for id := range n.peers {
+		if id < n.opts.ID {
+			return false
+		}
+	}
+	return true
+}
+
+// sweepLocked deletes, in the background, the records of a node that left the view, if this
+// node is the janitor. n.mu is held.
+func (n *Node) sweepLocked(gone string) {
+	if n.closed || !n.janitorLocked() {
+		return
+	}
+	rooms := make(map[string]uint64, len(n.remote[gone]))
+	for room, rec := range n.remote[gone] {
+		rooms[room] = rec.revision
+	}
+	n.bg.Add(1)
+	go func() {
+		defer n.bg.Done()
+		ctx, cancel := context.WithTimeout(context.Background(), n.opts.Timeout)
+		defer cancel()
+		_, roomsKV, seatsKV, _ := n.buckets()
+		swept := 0
+		for room, rev := range rooms {
+			if _, back := n.NodeByID(gone); back || !n.Synced() {
+				return
+			}
+			// The seat record first: a node that was only slow rewrites both when it sees its
+			// room record deleted, and would miss a seat record deleted after that.
+			if e, err := seatsKV.Get(ctx, room); err == nil {
+				var rec seatRecord
+				if json.Unmarshal(e.Value(), &rec) == nil && rec.Node == gone {
+					_ = seatsKV.Delete(ctx, room, jetstream.LastRevision(e.Revision()))
+				}
+			}
+			err := roomsKV.Delete(ctx, gone+"."+room, jetstream.LastRevision(rev))
+			if err != nil && !errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
+				n.log.Warn("cluster: sweep room", "peer", gone, "room", room, "err", err)
+				return
+			}
+			swept++
+		}
+		if swept > 0 {
+			n.log.Info("cluster: swept the records of a gone node", "peer", gone, "rooms", swept)
+		}
+	}()
+}
+
+// restoreLocked writes again, in the background, the room record and seat record of a room
+// of this node that another node deleted. n.mu is held.
+func (n *Node) restoreLocked(room string) {
+	if n.closed {
+		return
+	}
+	n.bg.Add(1)
+	go func() {
+		defer n.bg.Done()
+		ctx, cancel := context.WithTimeout(context.Background(), n.opts.Timeout)
+		defer cancel()
+		if err := n.restore(ctx, room); err != nil {
+			n.log.Warn("cluster: restore a room's records", "room", room, "err", err)
+		}
+	}()
+}
+
+// restore writes again the records of a room of this node that may be missing from the
+// buckets. The seat record's outstanding reservations, if it was deleted, are lost: their
+// players are refused on arrival (ErrNoSeat) and sent elsewhere.
+func (n *Node) restore(ctx context.Context, room string) error {
+	n.mu.Lock()
+	e, ok := n.own[room]
+	n.mu.Unlock()
+	if !ok {
+		return nil
+	}
+	_, roomsKV, _, _ := n.buckets()
+	if err := n.putRoom(ctx, roomsKV, e); err != nil {
+		return err
+	}
+	return n.restoreSeats(ctx, room)
+}
+
+// restoreSeats writes again the seat record of a room of this node if it is missing.
+func (n *Node) restoreSeats(ctx context.Context, room string) error {
+	n.mu.Lock()
+	counts, seated := n.seats[room]
+	n.mu.Unlock()
+	if !seated {
+		return nil
+	}
+	return n.updateSeats(ctx, room, func(rec *seatRecord, exists bool) error {
+		if exists && rec.Node == n.opts.ID {
+			return errNoWrite
+		}
+		rec.Node, rec.Max, rec.Taken = n.opts.ID, counts[0], counts[1]
+		return nil
+	})
+}
+
+// purgeMarkers removes the delete markers older than olderThan (negative: all) from the rooms, seats and codes
+// buckets: each ended room leaves one (about 100 bytes), which every watcher would otherwise
+// be sent when it starts.
+func (n *Node) purgeMarkers(ctx context.Context, olderThan time.Duration) error {
+	_, rooms, seats, codes := n.buckets()
+	var err error
+	for _, kv := range []jetstream.KeyValue{rooms, seats, codes} {
+		err = errors.Join(err, kv.PurgeDeletes(ctx, jetstream.DeleteMarkersOlderThan(olderThan)))
+	}
+	return err
+}
+
+// markerAge is how old a delete marker must be to be purged; purgeEvery how often the janitor
+// purges.
+const (
+	markerAge  = time.Minute
+	purgeEvery = 5 * time.Minute
+)

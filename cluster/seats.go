@@ -147,6 +147,9 @@ func (n *Node) SetSeats(ctx context.Context, room string, maxPlayers, taken int)
 	if err != nil {
 		return fmt.Errorf("cluster: seats of %s: %w", room, err)
 	}
+	n.mu.Lock()
+	n.seats[room] = [2]int{maxPlayers, taken}
+	n.mu.Unlock()
 	return nil
 }
 
@@ -155,6 +158,9 @@ func (n *Node) CloseSeats(ctx context.Context, room string) error {
 	if !validID(room) {
 		return fmt.Errorf("cluster: close seats of %q: %w", room, ErrBadID)
 	}
+	n.mu.Lock()
+	delete(n.seats, room)
+	n.mu.Unlock()
 	_, _, seats, _ := n.buckets()
 	if err := seats.Delete(ctx, room); err != nil {
 		return fmt.Errorf("cluster: close seats of %s: %w", room, err)
