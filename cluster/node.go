@@ -141,7 +141,7 @@ type Node struct {
 	log     *slog.Logger
 
 	kvMu                               sync.RWMutex
-	nodesKV, roomsKV, seatsKV, kvCodes jetstream.KeyValue
+	nodesKV, roomsKV, seatsKV, codesKV jetstream.KeyValue
 
 	mu       sync.Mutex
 	self     NodeInfo
@@ -330,8 +330,9 @@ func (n *Node) poke() {
 }
 
 // Close leaves the cluster with a goodbye: this node's record and its rooms are deleted, so
-// the others drop it at once rather than after Timeout. Its seat records and codes are left to
-// the caller, which ends its rooms first. Close is idempotent.
+// the others drop it at once rather than after Timeout, and the janitor deletes its seat
+// records. Its codes are left to the caller (ReleaseCode), which ends its rooms first. Close
+// is idempotent.
 func (n *Node) Close(ctx context.Context) error {
 	var err error
 	n.closeOnce.Do(func() {
@@ -439,7 +440,7 @@ func (n *Node) setSynced(v bool) {
 func (n *Node) buckets() (nodes, rooms, seats, codes jetstream.KeyValue) {
 	n.kvMu.RLock()
 	defer n.kvMu.RUnlock()
-	return n.nodesKV, n.roomsKV, n.seatsKV, n.kvCodes
+	return n.nodesKV, n.roomsKV, n.seatsKV, n.codesKV
 }
 
 // heartbeat announces this node with its load now.
@@ -521,7 +522,7 @@ func (n *Node) resync(ctx context.Context) error {
 		kvs[i] = kv
 	}
 	n.kvMu.Lock()
-	n.nodesKV, n.roomsKV, n.seatsKV, n.kvCodes = kvs[0], kvs[1], kvs[2], kvs[3]
+	n.nodesKV, n.roomsKV, n.seatsKV, n.codesKV = kvs[0], kvs[1], kvs[2], kvs[3]
 	n.kvMu.Unlock()
 
 	n.stopWatchers()
@@ -672,7 +673,15 @@ func (n *Node) applyNodes(batch []jetstream.KeyValueEntry, initial bool) {
 	for _, e := range batch {
 		id := e.Key()
 		if id == n.opts.ID {
-			continue // our own records: we are the truth about ourselves
+			// Our own records: we are the truth about ourselves. One we did not write means
+			// two nodes were given one id, and they will overwrite each other's records.
+			var info NodeInfo
+			// (A restart under the same id sees its previous life's record, older: no alarm.)
+			if e.Operation() == jetstream.KeyValuePut && json.Unmarshal(e.Value(), &info) == nil &&
+				info.Started.After(n.self.Started) {
+				n.log.Error("cluster: another node announces itself with this node's id", "url", info.URL)
+			}
+			continue
 		}
 		if _, ok := was[id]; !ok {
 			_, was[id] = n.peers[id]
