@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
+
 	"github.com/rallypoint/rallypoint/cluster"
 	"github.com/rallypoint/rallypoint/match"
 )
@@ -233,4 +235,30 @@ func TestRoomRecordDeletedByAnotherIsRestored(t *testing.T) {
 		_, err := a.Reserve(ctx, "r", "p", time.Minute)
 		return listed && err == nil
 	})
+}
+
+// TestJoinOverTheCallersConnection joins over a connection the caller keeps: Close says
+// goodbye but leaves the connection open.
+func TestJoinOverTheCallersConnection(t *testing.T) {
+	s := startNATS(t)
+	a := join(t, s, "a", nil)
+	nc, err := nats.Connect(s.url, nats.MaxReconnects(-1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	b, err := cluster.Join(ctxT(t), nc, cluster.Options{ID: "b", URL: "ws://b", Interval: testInterval, Timeout: testTimeout, Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := ids(b.Nodes()); !slices.Equal(got, []string{"a", "b"}) {
+		t.Errorf("b sees %v", got)
+	}
+	if err := b.Close(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	if !nc.IsConnected() {
+		t.Error("Close closed the caller's connection")
+	}
+	waitFor(t, testTimeout/2, "a forgets b", func() bool { return len(a.Nodes()) == 1 })
 }
