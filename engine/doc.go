@@ -17,7 +17,8 @@
 // Every method of a Game runs on its room's goroutine, one at a time: game code takes no
 // lock, and the Game's own fields are the room's state. Embed Hooks[I] for the optional
 // hooks; Update and Snapshot are the game's own. See Example for a whole game in 40 lines,
-// and examples/crossword and examples/shooter for two real ones.
+// docs/first-game.md for a small game built step by step (examples/tag), and
+// examples/crossword and examples/shooter for two real ones.
 //
 // # The life of a room
 //

@@ -16,7 +16,7 @@ import (
 // TestBrowserPlaysTag plays the tag page in headless Chromium: Ada on a desktop page with
 // the arrow keys, Bob on a phone-sized touch page with a finger held on her. Both run (the
 // server's positions move), Ada tags Bob, Bob's page gets the "tagged" event, and its
-// snapshots then show Bob as it.
+// snapshots then show Bob as it, through the room state.
 func TestBrowserPlaysTag(t *testing.T) {
 	if testing.Short() {
 		t.Skip("browser end-to-end test skipped in -short mode")
@@ -50,6 +50,7 @@ func TestBrowserPlaysTag(t *testing.T) {
 		AdaLast, BobLast   *runner
 		Tagged             *struct{ By, It string }
 		Ms                 float64
+		Tags               int
 	}
 	if len(lines) == 0 {
 		t.Fatal("the driver printed nothing")
@@ -73,8 +74,8 @@ func TestBrowserPlaysTag(t *testing.T) {
 	if r.Tagged.By != "Ada" || r.Tagged.It != "Bob" {
 		t.Errorf("tagged %+v, want Ada tagging Bob", *r.Tagged)
 	}
-	if r.AdaLast == nil || r.BobLast == nil || !r.BobLast.It || r.AdaLast.It {
-		t.Errorf("after the tag Bob's page shows Ada %+v, Bob %+v: want Bob it", r.AdaLast, r.BobLast)
+	if r.Tags != 1 || r.AdaLast == nil || r.BobLast == nil || !r.BobLast.It || r.AdaLast.It {
+		t.Errorf("after the tag Bob's page shows %d tags, Ada %+v, Bob %+v: want one tag, Bob it", r.Tags, r.AdaLast, r.BobLast)
 	}
 	if r.BobLast != nil && math.Hypot(r.BobLast.X-r.BobFirst.X, r.BobLast.Y-r.BobFirst.Y) < 2*Speed {
 		t.Errorf("Bob's finger did not move him: %+v → %+v", *r.BobFirst, *r.BobLast)

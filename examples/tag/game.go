@@ -16,8 +16,24 @@ const (
 	NoTagBacks    = TickRate // ticks during which whoever was just tagged cannot tag back
 )
 
-// KindRunner is the kind of every entity this game replicates: a runner.
+// KindRunner is the kind of the entities this game replicates: a runner.
 const KindRunner uint8 = 1
+
+// Schema declares the replicated state once, in the order AppendFields writes it: pages
+// read the fields by these names (e.values.x), and web/types.d.ts is generated from it.
+var Schema = &state.Schema{
+	Kinds: []state.KindSpec{{Kind: KindRunner, Name: "runner", Fields: []state.Field{
+		{Name: "x", Type: state.Int},
+		{Name: "y", Type: state.Int},
+		{Name: "name", Type: state.String},
+		{Name: "seconds", Type: state.Uint}, // seconds spent as it: the lower, the better
+	}}},
+	// The room state: who is it, and how many tags so far.
+	Room: []state.Field{
+		{Name: "it", Type: state.Uint}, // the player id of whoever is it; 0 when nobody is
+		{Name: "tags", Type: state.Uint},
+	},
+}
 
 // Input is what a page sends when its keys or finger change: the direction to run in, each
 // of DX and DY -1, 0 or 1. The engine decodes it (and refuses what does not fit an int8)
@@ -38,14 +54,25 @@ type runner struct {
 	itTicks int // ticks spent as "it": the lower, the better
 }
 
-// AppendFields writes a runner as the page reads it: [x, y, it, name, seconds as it].
-// Positions go as whole units: the delta then resends only what moved by a unit or more.
+// AppendFields writes a runner as Schema declares it: x, y, name, seconds as it. Positions
+// go as whole units: the delta then resends only what moved by a unit or more.
 func (r *runner) AppendFields(f *state.Fields) {
 	f.Int(int64(math.Round(r.x)))
 	f.Int(int64(math.Round(r.y)))
-	f.Bool(r.it)
 	f.String(r.name)
 	f.Uint(uint64(r.itTicks / TickRate))
+}
+
+// roomState is what belongs to the whole room: who is it, and the tags so far.
+type roomState struct {
+	it   state.ID
+	tags int
+}
+
+// AppendFields writes the room state as Schema.Room declares it.
+func (s *roomState) AppendFields(f *state.Fields) {
+	f.Uint(uint64(s.it))
+	f.Uint(uint64(s.tags))
 }
 
 // Tag is one room's game: runners on a field, one of them "it", who passes it on by
@@ -53,6 +80,7 @@ func (r *runner) AppendFields(f *state.Fields) {
 type Tag struct {
 	engine.Hooks[Input] // no-op Start, Drop, Rejoin, View, Request and Terminate
 	runners             map[*engine.Player]*runner
+	room                roomState
 }
 
 // New makes the game of one room; Register calls it for each new room.
@@ -70,6 +98,9 @@ func (g *Tag) Join(r *engine.Room[Input], p *engine.Player) error {
 		y:    float64(100 + (n*97)%(Height-200)),
 		it:   n == 0,
 	}
+	if n == 0 {
+		g.room.it = state.ID(p.ID)
+	}
 	return nil
 }
 
@@ -80,9 +111,11 @@ func (g *Tag) Leave(r *engine.Room[Input], p *engine.Player, _ engine.LeaveReaso
 	if gone == nil || !gone.it {
 		return
 	}
+	g.room.it = 0
 	for _, q := range r.Players() {
 		if next := g.runners[q]; next != nil {
 			next.it = true
+			g.room.it = next.id
 			return
 		}
 	}
@@ -112,16 +145,26 @@ func (g *Tag) Update(r *engine.Room[Input], inputs []engine.Input[Input]) {
 		}
 		it.it, other.it = false, true
 		it.immune = NoTagBacks
-		r.Broadcast("tagged", map[string]any{"by": it.name, "it": other.name, "id": uint32(p.ID)})
+		g.room.it = other.id
+		g.room.tags++
+		r.Broadcast("tagged", Tagged{By: it.name, It: other.name, ID: uint32(p.ID)})
 		break
 	}
 }
 
-// Snapshot adds every runner under its player id.
+// Tagged is the event everyone in the room gets when "it" passes on.
+type Tagged struct {
+	By string `msgpack:"by"` // who tagged
+	It string `msgpack:"it"` // who is it now
+	ID uint32 `msgpack:"id"` // their player id
+}
+
+// Snapshot adds every runner under its player id, and the room state.
 func (g *Tag) Snapshot(r *engine.Room[Input], b *state.Builder) {
 	for _, me := range g.runners {
 		b.Add(me.id, KindRunner, me)
 	}
+	b.Room(&g.room)
 }
 
 // step moves a runner one tick in its direction (diagonals as fast as straight runs) and

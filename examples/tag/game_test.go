@@ -79,7 +79,8 @@ func TestTwoPlayersPlayTag(t *testing.T) {
 	ada, adaID := join("Ada")
 	bob, bobID := join("Bob")
 
-	// runnerOf reads a runner from a client's mirror: [x, y, it, name, seconds as it].
+	// runnerOf reads a runner from a client's mirror, by its schema: x, y, name; "it" is the
+	// room state's first field, the player id of whoever is it.
 	type seen struct {
 		x, y float64
 		it   bool
@@ -88,12 +89,14 @@ func TestTwoPlayersPlayTag(t *testing.T) {
 	runnerOf := func(c *gameclient.Client, id uint32) (r seen, ok bool) {
 		c.State(func(m *state.Mirror, _ uint32) {
 			e, found := m.Entity(state.ID(id))
-			if !found || e.Kind != KindRunner {
+			room, hasRoom := m.Entity(state.RoomID)
+			if !found || !hasRoom || e.Kind != KindRunner {
 				return
 			}
 			var x, y int64
-			ok = e.Decode(0, &x) == nil && e.Decode(1, &y) == nil && e.Decode(2, &r.it) == nil && e.Decode(3, &r.name) == nil
-			r.x, r.y = float64(x), float64(y)
+			var it uint32
+			ok = e.Decode(0, &x) == nil && e.Decode(1, &y) == nil && e.Decode(2, &r.name) == nil && room.Decode(0, &it) == nil
+			r.x, r.y, r.it = float64(x), float64(y), it == id
 		})
 		return r, ok
 	}

@@ -31,7 +31,7 @@ var pageFiles embed.FS
 // browser needs: the page, the SDK, the game endpoint and the room listing.
 func newServer(log *slog.Logger) (*engine.Engine, http.Handler, error) {
 	e := engine.New(engine.Options{Logger: log})
-	room := engine.RoomConfig{TickRate: TickRate, MaxPlayers: 8}
+	room := engine.RoomConfig{TickRate: TickRate, MaxPlayers: 8, Schema: Schema}
 	if err := engine.Register(e, "tag", room, New); err != nil {
 		return nil, nil, err
 	}

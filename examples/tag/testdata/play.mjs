@@ -40,9 +40,11 @@ try {
   const ada = await open('Ada', { viewport: { width: 1000, height: 700 } });
   const bob = await open('Bob', { viewport: { width: 390, height: 844 }, hasTouch: true, isMobile: true });
   const cdp = await bob.context().newCDPSession(bob);
+  // A runner as a page's mirror has it, by field name; "it" from the room state.
   const runner = (page, name) => page.evaluate((name) => {
+    const it = window.rp.client.roomState()?.it;
     for (const [id, e] of window.rp.client.entities()) {
-      if (e.fields[3] === name) return { id, x: Number(e.fields[0]), y: Number(e.fields[1]), it: e.fields[2] === true };
+      if (e.kindName === 'runner' && e.values.name === name) return { id, x: e.values.x, y: e.values.y, it: id === it };
     }
     return null;
   }, name);
@@ -80,9 +82,20 @@ try {
   }
   if (held !== null) await ada.keyboard.up(held);
   if (touching) await cdp.send('Input.dispatchTouchEvent', { type: 'touchEnd', touchPoints: [] });
-  await new Promise((r) => setTimeout(r, 300)); // the snapshot after the tag
-  result.adaLast = await runner(bob, 'Ada');
-  result.bobLast = await runner(bob, 'Bob');
+  // The first snapshot after the tag, both runners and the room state read at once (a
+  // second later Bob may tag Ada back: the test checks the state of one tag).
+  await bob.waitForFunction(() => (window.rp.client.roomState()?.tags ?? 0) >= 1, null, { timeout: STEP, polling: 10 }).catch(() => {});
+  const last = await bob.evaluate(() => {
+    const room = window.rp.client.roomState() ?? {};
+    const out = { tags: room.tags ?? 0 };
+    for (const [id, e] of window.rp.client.entities()) {
+      if (e.kindName === 'runner') out[e.values.name] = { id, x: e.values.x, y: e.values.y, it: id === room.it };
+    }
+    return out;
+  });
+  result.tags = last.tags;
+  result.adaLast = last.Ada ?? null;
+  result.bobLast = last.Bob ?? null;
 } catch (e) {
   result.error = String(e && e.stack || e);
 } finally {

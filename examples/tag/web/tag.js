@@ -1,10 +1,15 @@
 // The tag page: joins a "tag" room with the browser SDK (quick play, or a match with
 // ?match=1), sends the direction the keys or a finger say, and draws the runners between
-// snapshots. Runner fields, in AppendFields order: [x, y, it, name, seconds as it].
+// snapshots. The server sends the game's schema with the join, so runners are read by
+// field name (r.values.x) and the room state by client.roomState(); types.d.ts, generated
+// from the Go declarations, gives them their types.
 
 import { Code, RallypointError, connect } from "/client/rallypoint.js";
 
-const X = 0, Y = 1, IT = 2, NAME = 3, SECONDS = 4;
+/** @typedef {import("./types").Entities} Entities */
+/** @typedef {import("./types").RoomState} RoomState */
+/** @typedef {import("./types").Input} Input */
+
 const RADIUS = 14;
 
 const params = new URLSearchParams(location.search);
@@ -70,9 +75,9 @@ let sent = "";
 function direction() {
   if (finger !== null) {
     const me = client.entities().get(rp.me);
-    if (me === undefined) return [0, 0];
-    const dx = finger.x - me.fields[X];
-    const dy = finger.y - me.fields[Y];
+    if (me === undefined || me.kindName !== "runner") return [0, 0];
+    const dx = finger.x - me.values.x;
+    const dy = finger.y - me.values.y;
     const dead = RADIUS / 2; // close enough: stand still rather than jitter
     return [Math.abs(dx) > dead ? Math.sign(dx) : 0, Math.abs(dy) > dead ? Math.sign(dy) : 0];
   }
@@ -86,7 +91,7 @@ function sendDirection(now) {
   const [dx, dy] = direction();
   const key = `${dx},${dy}`;
   if (key === sent && now - sentAt < 500) return;
-  if (client.sendInput({ dx, dy }) > 0) {
+  if (client.sendInput(/** @type {Input} */ ({ dx, dy })) > 0) {
     sent = key;
     sentAt = now;
   }
@@ -112,19 +117,22 @@ for (const end of ["pointerup", "pointercancel"]) canvas.addEventListener(end, (
 
 function frame(now) {
   if (client.joined !== undefined) sendDirection(now);
-  const s = client.interpolated(undefined, [X, Y]); // positions blended between snapshots
+  // Positions blended between the two snapshots around the render time.
+  const s = client.interpolated(undefined, ["x", "y"]);
+  const entities = s === undefined ? client.entities() : s.entities;
+  const it = client.roomState()?.it ?? 0;
   ctx.clearRect(0, 0, canvas.width, canvas.height);
-  const runners = s === undefined ? client.entities() : s.entities;
   const board = [];
-  for (const [id, r] of runners) {
-    const [x, y, it, who, seconds] = r.fields;
+  for (const [id, e] of entities) {
+    if (e.kindName !== "runner") continue; // the room state is an entity too
+    const r = /** @type {import("./types").RunnerValues} */ (e.values);
     ctx.beginPath();
-    ctx.arc(Number(x), Number(y), RADIUS, 0, 2 * Math.PI);
-    ctx.fillStyle = it ? "#ff5d5d" : id === rp.me ? "#7aa2ff" : "#c9d1d9";
+    ctx.arc(r.x, r.y, RADIUS, 0, 2 * Math.PI);
+    ctx.fillStyle = id === it ? "#ff5d5d" : id === rp.me ? "#7aa2ff" : "#c9d1d9";
     ctx.fill();
     ctx.fillStyle = "#e6edf3";
-    ctx.fillText(String(who), Number(x) - RADIUS, Number(y) - RADIUS - 4);
-    board.push([String(who), Number(seconds)]);
+    ctx.fillText(r.name, r.x - RADIUS, r.y - RADIUS - 4);
+    board.push([r.name, r.seconds]);
   }
   board.sort((a, b) => a[1] - b[1]);
   showScores(board);
