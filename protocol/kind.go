@@ -24,7 +24,7 @@ const (
 
 // Message kinds sent by the server (PROTOCOL.md, "Server to client").
 const (
-	KindJoined   = 0x11 // [17, req, room, player, token, tick, tick_rate, snapshot_rate, code?]
+	KindJoined   = 0x11 // [17, req, room, player, token, tick, tick_rate, snapshot_rate, code] or [..., code, schema] when the game declares a state.Schema
 	KindSnapshot = 0x12 // [18, body] body: [tick, baseline, added, removed, changed] (PROTOCOL.md, "Snapshots")
 	KindInputAck = 0x13 // [19, last_seq, tick]
 	KindEvent    = 0x14 // [20, name, payload]
