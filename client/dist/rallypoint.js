@@ -1652,8 +1652,9 @@ var InterpolationBuffer = class {
     this.target = 0;
     // the render clock (tick time, ms)
     this.lastNow = 0;
+    this.lastArrival = -Infinity;
     // local time the current hold began
-    this.st = { frames: 0, stale: 0, held: 0, longestHold: 0 };
+    this.st = { frames: 0, stale: 0, held: 0, longestHold: 0, rebases: 0 };
     this.tickRate = tickRate;
     this.snapshotRate = snapshotRate;
     this.opts = {
@@ -1677,6 +1678,8 @@ var InterpolationBuffer = class {
     this.fastest = -Infinity;
     this.target = 0;
     this.render = void 0;
+    this.lastArrival = -Infinity;
+    this.aheadSince = void 0;
     this.holdStart = void 0;
   }
   /** The time of `tick` on the server's tick clock (ms). */
@@ -1690,6 +1693,7 @@ var InterpolationBuffer = class {
     if (n > 0 && tick <= this.snaps[n - 1].tick) return;
     this.snaps.push({ tick, time, state });
     if (this.snaps.length > this.opts.capacity) this.snaps.shift();
+    this.lastArrival = arrival;
     this.addSample(time - arrival);
   }
   addSample(s) {
@@ -1703,6 +1707,10 @@ var InterpolationBuffer = class {
     this.next = (this.next + 1) % w;
     if (s >= this.fastest) this.fastest = s;
     else if (evicted === this.fastest) this.fastest = Math.max(...this.samples);
+    this.retarget();
+  }
+  /** Sets the delay from the samples: one interval, the lateness quantile and the margin. */
+  retarget() {
     const sorted = this.samples.slice().sort((a, b) => b - a);
     const k = Math.min(sorted.length - 1, Math.floor(this.opts.quantile * sorted.length));
     const lateness = this.fastest - sorted[k];
@@ -1753,7 +1761,7 @@ var InterpolationBuffer = class {
   }
   /** Starts the frame statistics afresh: to measure a window of play, not the page's start. */
   resetStats() {
-    this.st.frames = this.st.stale = this.st.held = this.st.longestHold = 0;
+    this.st.frames = this.st.stale = this.st.held = this.st.longestHold = this.st.rebases = 0;
     this.holdStart = void 0;
   }
   /**
@@ -1763,9 +1771,48 @@ var InterpolationBuffer = class {
    */
   sample(now) {
     if (this.snaps.length === 0) return void 0;
-    const s = this.sampleAt(this.renderTime(now));
+    let s = this.sampleAt(this.renderTime(now));
+    if (!this.aheadOfArrivals(s, now)) this.aheadSince = void 0;
+    else if (this.aheadSince === void 0) this.aheadSince = now;
+    else if (now - this.aheadSince >= Math.max(150, 4 * this.interval)) {
+      this.rebase();
+      s = this.sampleAt(this.renderTime(now));
+    }
     this.count(s, now);
     return s;
+  }
+  /**
+   * Whether the render time is past the newest snapshot by more than maxExtrapolation (the
+   * others would be held) although a snapshot arrived within the last interval: snapshots
+   * are flowing, so the estimate of the server's time is wrong, not the link. That happens
+   * when the server's tick clock falls behind real time (a starved server skips ticks rather
+   * than run them late), which no later sample can show while the old, faster ones stay in
+   * the window: slewing back at `slew` would hold the others for ten times the shift. The
+   * buffer waits until this has lasted 150 ms (or four intervals) of flowing snapshots, so
+   * that the backlog of an outage, old snapshots arriving at once and caught up within a
+   * frame or two, is not taken for it.
+   */
+  aheadOfArrivals(s, now) {
+    const newest = this.snaps[this.snaps.length - 1];
+    return s.renderTime - newest.time > this.opts.maxExtrapolation && now - this.lastArrival <= this.interval;
+  }
+  /**
+   * Starts the estimate afresh from the last few arrivals (a quarter of a second of them,
+   * at least two) and puts the render clock where they say at once: one step back in time,
+   * which beats holding the others still for seconds. The window then fills again.
+   */
+  rebase() {
+    const keep = Math.max(2, Math.ceil(this.snapshotRate / 4));
+    const w = this.samples.length;
+    const recent = [];
+    for (let i = 1; i <= Math.min(keep, w); i++) recent.push(this.samples[(this.next - i + w) % w]);
+    this.samples = recent.reverse();
+    this.next = this.samples.length % this.opts.window;
+    this.fastest = Math.max(...this.samples);
+    this.retarget();
+    this.render = void 0;
+    this.aheadSince = void 0;
+    this.st.rebases++;
   }
   count(s, now) {
     this.st.frames++;

@@ -68,6 +68,8 @@ export interface InterpolationStats {
   held: number;
   /** The longest run of held frames, from the first held frame to the next fresh one (ms). */
   longestHold: number;
+  /** Times the estimate of the server's time was started afresh, snapshots flowing but all too old for the render clock (the server's tick clock fell behind). */
+  rebases: number;
 }
 
 /**
@@ -95,8 +97,10 @@ export class InterpolationBuffer {
   private target = 0; // the delay the lateness calls for (ms)
   private render: number | undefined; // the render clock (tick time, ms)
   private lastNow = 0;
+  private lastArrival = -Infinity; // local time the newest snapshot arrived
+  private aheadSince: number | undefined; // local time snapshots began flowing while all too old
   private holdStart: number | undefined; // local time the current hold began
-  private readonly st: InterpolationStats = { frames: 0, stale: 0, held: 0, longestHold: 0 };
+  private readonly st: InterpolationStats = { frames: 0, stale: 0, held: 0, longestHold: 0, rebases: 0 };
 
   /**
    * @param tickRate - the room's simulation rate (Hz)
@@ -127,6 +131,8 @@ export class InterpolationBuffer {
     this.fastest = -Infinity;
     this.target = 0;
     this.render = undefined;
+    this.lastArrival = -Infinity;
+    this.aheadSince = undefined;
     this.holdStart = undefined;
   }
 
@@ -142,6 +148,7 @@ export class InterpolationBuffer {
     if (n > 0 && tick <= this.snaps[n - 1].tick) return; // stale
     this.snaps.push({ tick, time, state });
     if (this.snaps.length > this.opts.capacity) this.snaps.shift();
+    this.lastArrival = arrival;
     this.addSample(time - arrival);
   }
 
@@ -156,6 +163,11 @@ export class InterpolationBuffer {
     this.next = (this.next + 1) % w;
     if (s >= this.fastest) this.fastest = s;
     else if (evicted === this.fastest) this.fastest = Math.max(...this.samples);
+    this.retarget();
+  }
+
+  /** Sets the delay from the samples: one interval, the lateness quantile and the margin. */
+  private retarget(): void {
     // The lateness quantile: the k-th largest sample is the k-th least late.
     const sorted = this.samples.slice().sort((a, b) => b - a);
     const k = Math.min(sorted.length - 1, Math.floor(this.opts.quantile * sorted.length));
@@ -215,7 +227,7 @@ export class InterpolationBuffer {
 
   /** Starts the frame statistics afresh: to measure a window of play, not the page's start. */
   resetStats(): void {
-    this.st.frames = this.st.stale = this.st.held = this.st.longestHold = 0;
+    this.st.frames = this.st.stale = this.st.held = this.st.longestHold = this.st.rebases = 0;
     this.holdStart = undefined;
   }
 
@@ -226,9 +238,50 @@ export class InterpolationBuffer {
    */
   sample(now: number): InterpolationSample | undefined {
     if (this.snaps.length === 0) return undefined;
-    const s = this.sampleAt(this.renderTime(now));
-    this.count(s!, now);
+    let s = this.sampleAt(this.renderTime(now))!;
+    if (!this.aheadOfArrivals(s, now)) this.aheadSince = undefined;
+    else if (this.aheadSince === undefined) this.aheadSince = now;
+    else if (now - this.aheadSince >= Math.max(150, 4 * this.interval)) {
+      this.rebase();
+      s = this.sampleAt(this.renderTime(now))!;
+    }
+    this.count(s, now);
     return s;
+  }
+
+  /**
+   * Whether the render time is past the newest snapshot by more than maxExtrapolation (the
+   * others would be held) although a snapshot arrived within the last interval: snapshots
+   * are flowing, so the estimate of the server's time is wrong, not the link. That happens
+   * when the server's tick clock falls behind real time (a starved server skips ticks rather
+   * than run them late), which no later sample can show while the old, faster ones stay in
+   * the window: slewing back at `slew` would hold the others for ten times the shift. The
+   * buffer waits until this has lasted 150 ms (or four intervals) of flowing snapshots, so
+   * that the backlog of an outage, old snapshots arriving at once and caught up within a
+   * frame or two, is not taken for it.
+   */
+  private aheadOfArrivals(s: InterpolationSample, now: number): boolean {
+    const newest = this.snaps[this.snaps.length - 1];
+    return s.renderTime - newest.time > this.opts.maxExtrapolation && now - this.lastArrival <= this.interval;
+  }
+
+  /**
+   * Starts the estimate afresh from the last few arrivals (a quarter of a second of them,
+   * at least two) and puts the render clock where they say at once: one step back in time,
+   * which beats holding the others still for seconds. The window then fills again.
+   */
+  private rebase(): void {
+    const keep = Math.max(2, Math.ceil(this.snapshotRate / 4));
+    const w = this.samples.length;
+    const recent: number[] = [];
+    for (let i = 1; i <= Math.min(keep, w); i++) recent.push(this.samples[(this.next - i + w) % w]);
+    this.samples = recent.reverse();
+    this.next = this.samples.length % this.opts.window;
+    this.fastest = Math.max(...this.samples);
+    this.retarget();
+    this.render = undefined; // renderTime jumps to the goal
+    this.aheadSince = undefined;
+    this.st.rebases++;
   }
 
   private count(s: InterpolationSample, now: number): void {

@@ -133,6 +133,23 @@ test("interpolation: a link that gets slower is followed by slowing the clock, n
   assert.ok(r.stale / r.frames < 0.02, `${((100 * r.stale) / r.frames).toFixed(2)}% stale`);
 });
 
+test("interpolation: a server clock that falls behind (skipped ticks) is caught at once, not slewed for seconds", () => {
+  // A starved server skips ticks, so its tick clock falls behind real time: every snapshot
+  // from then on looks 600 ms later. Slewing at 10% would hold the others still for about
+  // six seconds (the old, faster samples stay in the window); the buffer starts its estimate
+  // afresh instead, with one step back: the others are held no longer than the 600 ms in
+  // which no snapshot came and the 150 ms the buffer waits to be sure (it held 5.4 s before).
+  const r = simulate({ seconds: 90, seed: 9, path: (sent, rnd) => (sent < 60000 ? 50 : 650) - 5 + 10 * rnd() });
+  assert.ok(r.buffer.stats.longestHold < 800, `held for ${r.buffer.stats.longestHold.toFixed(0)} ms`);
+  assert.ok(r.longestStaleMs < 900, `stale for ${r.longestStaleMs.toFixed(0)} ms at once`);
+  assert.ok(r.buffer.stats.rebases >= 1, "no rebase");
+  assert.ok(r.backwards <= r.buffer.stats.rebases, `the render clock went back ${r.backwards} times in ${r.buffer.stats.rebases} rebases`);
+  assert.ok(r.stale / r.frames < 0.01, `${((100 * r.stale) / r.frames).toFixed(2)}% stale`);
+  // A link that goes quiet is not such a shift: no snapshot arrives, so nothing is rebased.
+  const q = simulate({ seconds: 30, seed: 10, path: (sent, rnd) => (sent > 15000 && sent < 17000 ? 17000 - sent + 50 : 50) - 5 + 10 * rnd() });
+  assert.equal(q.buffer.stats.rebases, 0, "a 2 s outage was taken for a server clock shift");
+});
+
 test("interpolation: stats count frames, stale and held frames, the longest hold", () => {
   const b = new InterpolationBuffer(60, 30, { maxExtrapolation: 50 });
   for (let tick = 2; tick <= 60; tick += 2) b.push(tick, st(tick), (tick * 1000) / 60);

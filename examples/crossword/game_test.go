@@ -384,9 +384,13 @@ func TestTwoHundredBotsKeepEveryMirrorConsistent(t *testing.T) {
 	cs[0] = c0
 	var wg sync.WaitGroup
 	errs := make(chan error, bots)
+	// 199 joins at once: under -race, beside another package's tests on 2 cores, the last
+	// may take more than 5 s; this test is about the mirrors, not how fast joins are.
+	joins, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
 	for i := 1; i < bots; i++ {
 		wg.Go(func() {
-			c, _, err := s.tryJoin(ctx5(t), fmt.Sprint("bot", i), j0.Room)
+			c, _, err := s.tryJoin(joins, fmt.Sprint("bot", i), j0.Room)
 			if err != nil {
 				errs <- err
 				return

@@ -63,6 +63,8 @@ export interface InterpolationStats {
     held: number;
     /** The longest run of held frames, from the first held frame to the next fresh one (ms). */
     longestHold: number;
+    /** Times the estimate of the server's time was started afresh, snapshots flowing but all too old for the render clock (the server's tick clock fell behind). */
+    rebases: number;
 }
 /**
  * Buffers snapshots and picks the two around the render time, which trails the server's
@@ -89,6 +91,8 @@ export declare class InterpolationBuffer {
     private target;
     private render;
     private lastNow;
+    private lastArrival;
+    private aheadSince;
     private holdStart;
     private readonly st;
     /**
@@ -103,6 +107,8 @@ export declare class InterpolationBuffer {
     /** Adds the state of `tick`, which arrived at local time `arrival` (ms). */
     push(tick: number, state: State, arrival: number): void;
     private addSample;
+    /** Sets the delay from the samples: one interval, the lateness quantile and the margin. */
+    private retarget;
     /** The measured lateness spread: the delay's part beyond one interval and the margin (ms). */
     get jitter(): number;
     /** The snapshot interval (ms). */
@@ -129,6 +135,24 @@ export declare class InterpolationBuffer {
      * clock and counts the frame in {@link InterpolationBuffer.stats}.
      */
     sample(now: number): InterpolationSample | undefined;
+    /**
+     * Whether the render time is past the newest snapshot by more than maxExtrapolation (the
+     * others would be held) although a snapshot arrived within the last interval: snapshots
+     * are flowing, so the estimate of the server's time is wrong, not the link. That happens
+     * when the server's tick clock falls behind real time (a starved server skips ticks rather
+     * than run them late), which no later sample can show while the old, faster ones stay in
+     * the window: slewing back at `slew` would hold the others for ten times the shift. The
+     * buffer waits until this has lasted 150 ms (or four intervals) of flowing snapshots, so
+     * that the backlog of an outage, old snapshots arriving at once and caught up within a
+     * frame or two, is not taken for it.
+     */
+    private aheadOfArrivals;
+    /**
+     * Starts the estimate afresh from the last few arrivals (a quarter of a second of them,
+     * at least two) and puts the render clock where they say at once: one step back in time,
+     * which beats holding the others still for seconds. The window then fills again.
+     */
+    private rebase;
     private count;
     /**
      * Like {@link InterpolationBuffer.sample}, for a given render time (ms on the tick clock),
