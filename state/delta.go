@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/binary"
 	"math/bits"
+
+	"github.com/rallypoint/rallypoint/protocol"
 )
 
 // Filter decides whether an entity is in a player's view (interest management): a player is
@@ -73,9 +75,9 @@ func AppendDeltaBetween(dst []byte, from *Snapshot, fromFilter Filter, to *Snaps
 	if from != nil {
 		baseline = from.tick
 	}
-	dst = appendArrayHeader(dst, 5)
-	dst = appendUint(dst, uint64(to.tick))
-	dst = appendUint(dst, uint64(baseline))
+	dst = protocol.AppendArray(dst, 5)
+	dst = protocol.AppendUint(dst, uint64(to.tick))
+	dst = protocol.AppendUint(dst, uint64(baseline))
 
 	// added
 	dst, pos := reserveArray(dst)
@@ -83,10 +85,10 @@ func AppendDeltaBetween(dst []byte, from *Snapshot, fromFilter Filter, to *Snaps
 	w := walk{from: from, to: to, ff: fromFilter, tf: toFilter}
 	for a, b := w.next(); a != nil || b != nil; a, b = w.next() {
 		if b != nil && (a == nil || resend(from, a, to, b)) {
-			dst = appendArrayHeader(dst, 3)
-			dst = appendUint(dst, uint64(b.id))
-			dst = appendUint(dst, uint64(b.kind))
-			dst = appendArrayHeader(dst, int(b.nf))
+			dst = protocol.AppendArray(dst, 3)
+			dst = protocol.AppendUint(dst, uint64(b.id))
+			dst = protocol.AppendUint(dst, uint64(b.kind))
+			dst = protocol.AppendArray(dst, int(b.nf))
 			dst = append(dst, to.encoded(b)...)
 			n++
 		}
@@ -100,7 +102,7 @@ func AppendDeltaBetween(dst []byte, from *Snapshot, fromFilter Filter, to *Snaps
 		w = walk{from: from, to: to, ff: fromFilter, tf: toFilter}
 		for a, b := w.next(); a != nil || b != nil; a, b = w.next() {
 			if b == nil {
-				dst = appendUint(dst, uint64(a.id))
+				dst = protocol.AppendUint(dst, uint64(a.id))
 				n++
 			}
 		}
@@ -117,9 +119,9 @@ func AppendDeltaBetween(dst []byte, from *Snapshot, fromFilter Filter, to *Snaps
 				continue
 			}
 			mask := changedMask(from, a, to, b)
-			dst = appendArrayHeader(dst, 2+bits.OnesCount64(mask))
-			dst = appendUint(dst, uint64(b.id))
-			dst = appendUint(dst, mask)
+			dst = protocol.AppendArray(dst, 2+bits.OnesCount64(mask))
+			dst = protocol.AppendUint(dst, uint64(b.id))
+			dst = protocol.AppendUint(dst, mask)
 			for m := mask; m != 0; m &= m - 1 {
 				dst = append(dst, to.field(b, uint32(bits.TrailingZeros64(m)))...)
 			}

@@ -4,6 +4,8 @@ import (
 	"fmt"
 
 	"github.com/vmihailenco/msgpack/v5"
+
+	"github.com/rallypoint/rallypoint/protocol"
 )
 
 // Entity is implemented by a game's replicated types. AppendFields writes the entity's
@@ -40,14 +42,14 @@ func (f *Fields) end(s *Snapshot) {
 // Int appends v as the smallest MessagePack integer that holds it (1 byte for -32..127).
 func (f *Fields) Int(v int64) {
 	s := f.snap()
-	s.arena = appendInt(s.arena, v)
+	s.arena = protocol.AppendInt(s.arena, v)
 	f.end(s)
 }
 
 // Uint appends v as the smallest MessagePack unsigned integer that holds it (1 byte below 128).
 func (f *Fields) Uint(v uint64) {
 	s := f.snap()
-	s.arena = appendUint(s.arena, v)
+	s.arena = protocol.AppendUint(s.arena, v)
 	f.end(s)
 }
 
@@ -63,14 +65,14 @@ func (f *Fields) Float32(v float32) {
 // quantized value, for what changes every tick: it is what the delta resends.
 func (f *Fields) Float64(v float64) {
 	s := f.snap()
-	s.arena = appendFloat64(s.arena, v)
+	s.arena = protocol.AppendFloat64(s.arena, v)
 	f.end(s)
 }
 
 // Bool appends v (1 byte).
 func (f *Fields) Bool(v bool) {
 	s := f.snap()
-	s.arena = appendBool(s.arena, v)
+	s.arena = protocol.AppendBool(s.arena, v)
 	f.end(s)
 }
 
@@ -78,7 +80,7 @@ func (f *Fields) Bool(v bool) {
 // be UTF-8; v is not checked.
 func (f *Fields) String(v string) {
 	s := f.snap()
-	s.arena = appendString(s.arena, v)
+	s.arena = protocol.AppendStr(s.arena, v)
 	f.end(s)
 }
 

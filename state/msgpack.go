@@ -10,124 +10,30 @@ import (
 	"github.com/rallypoint/rallypoint/protocol"
 )
 
-// This file holds the few pieces of MessagePack that the package writes and reads by hand:
-// the framing of a snapshot body (array headers, unsigned integers) and the scalar fields that
-// Fields appends. Section names refer to the specification,
+// This file holds the few pieces of MessagePack that the package writes and reads by hand
+// beyond package protocol's Append functions (which write the framing of a snapshot body
+// and most scalar fields that Fields appends): float 32, bin, and arrays whose length is
+// known only once written. Section names refer to the specification,
 // https://github.com/msgpack/msgpack/blob/master/spec.md. Every writer picks the smallest
 // format that holds the value, as the specification's "Serialization" section asks.
 
 // First bytes of the formats used here ("Overview" table of the specification).
 const (
 	mpNil     = 0xc0
-	mpFalse   = 0xc2
 	mpTrue    = 0xc3
 	mpBin8    = 0xc4
 	mpBin16   = 0xc5
 	mpBin32   = 0xc6
-	mpExt8    = 0xc7
-	mpExt16   = 0xc8
-	mpExt32   = 0xc9
 	mpFloat32 = 0xca
-	mpFloat64 = 0xcb
-	mpUint8   = 0xcc
-	mpUint16  = 0xcd
-	mpUint32  = 0xce
-	mpUint64  = 0xcf
-	mpInt8    = 0xd0
-	mpInt16   = 0xd1
-	mpInt32   = 0xd2
-	mpInt64   = 0xd3
-	mpFixExt1 = 0xd4 // fixext 1, 2, 4, 8, 16 are 0xd4..0xd8
-	mpStr8    = 0xd9
-	mpStr16   = 0xda
-	mpStr32   = 0xdb
 	mpArray16 = 0xdc
 	mpArray32 = 0xdd
 	mpMap16   = 0xde
 	mpMap32   = 0xdf
 )
 
-// appendArrayHeader appends the header of an array of n elements: fixarray (up to 15),
-// array 16 or array 32 ("array format family").
-func appendArrayHeader(dst []byte, n int) []byte {
-	switch {
-	case n < 16:
-		return append(dst, 0x90|byte(n))
-	case n <= math.MaxUint16:
-		return append(dst, mpArray16, byte(n>>8), byte(n))
-	default:
-		return binary.BigEndian.AppendUint32(append(dst, mpArray32), uint32(n))
-	}
-}
-
-// appendUint appends v as positive fixint or uint 8/16/32/64 ("int format family").
-func appendUint(dst []byte, v uint64) []byte {
-	switch {
-	case v < 128:
-		return append(dst, byte(v))
-	case v <= math.MaxUint8:
-		return append(dst, mpUint8, byte(v))
-	case v <= math.MaxUint16:
-		return append(dst, mpUint16, byte(v>>8), byte(v))
-	case v <= math.MaxUint32:
-		return binary.BigEndian.AppendUint32(append(dst, mpUint32), uint32(v))
-	default:
-		return binary.BigEndian.AppendUint64(append(dst, mpUint64), v)
-	}
-}
-
-// appendInt appends v in the smallest int format: a non-negative v as appendUint does, a
-// negative one as negative fixint (-32..-1) or int 8/16/32/64.
-func appendInt(dst []byte, v int64) []byte {
-	switch {
-	case v >= 0:
-		return appendUint(dst, uint64(v))
-	case v >= -32:
-		return append(dst, byte(v))
-	case v >= math.MinInt8:
-		return append(dst, mpInt8, byte(v))
-	case v >= math.MinInt16:
-		return append(dst, mpInt16, byte(v>>8), byte(v))
-	case v >= math.MinInt32:
-		return binary.BigEndian.AppendUint32(append(dst, mpInt32), uint32(v))
-	default:
-		return binary.BigEndian.AppendUint64(append(dst, mpInt64), uint64(v))
-	}
-}
-
 // appendFloat32 appends float 32: 0xca and the big-endian IEEE 754 bits.
 func appendFloat32(dst []byte, v float32) []byte {
 	return binary.BigEndian.AppendUint32(append(dst, mpFloat32), math.Float32bits(v))
-}
-
-// appendFloat64 appends float 64: 0xcb and the big-endian IEEE 754 bits.
-func appendFloat64(dst []byte, v float64) []byte {
-	return binary.BigEndian.AppendUint64(append(dst, mpFloat64), math.Float64bits(v))
-}
-
-// appendBool appends false (0xc2) or true (0xc3).
-func appendBool(dst []byte, v bool) []byte {
-	if v {
-		return append(dst, mpTrue)
-	}
-	return append(dst, mpFalse)
-}
-
-// appendString appends v as fixstr or str 8/16/32 ("str format family"). The bytes are copied
-// as they are: the specification says str holds UTF-8, and checking that is the caller's job.
-func appendString(dst []byte, v string) []byte {
-	n := len(v)
-	switch {
-	case n < 32:
-		dst = append(dst, 0xa0|byte(n))
-	case n <= math.MaxUint8:
-		dst = append(dst, mpStr8, byte(n))
-	case n <= math.MaxUint16:
-		dst = append(dst, mpStr16, byte(n>>8), byte(n))
-	default:
-		dst = binary.BigEndian.AppendUint32(append(dst, mpStr32), uint32(n))
-	}
-	return append(dst, v...)
 }
 
 // appendBin appends v as bin 8/16/32 ("bin format family").
@@ -155,7 +61,7 @@ func reserveArray(dst []byte) ([]byte, int) {
 // and moves the elements written since down over the unused part of the reservation.
 func closeArray(dst []byte, pos, n int) []byte {
 	var hdr [5]byte
-	h := appendArrayHeader(hdr[:0], n)
+	h := protocol.AppendArray(hdr[:0], n)
 	elems := len(dst) - (pos + 5)
 	copy(dst[pos+len(h):], dst[pos+5:])
 	copy(dst[pos:], h)

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/vmihailenco/msgpack/v5"
+
+	"github.com/rallypoint/rallypoint/protocol"
 )
 
 func TestAppendUintUsesSmallestFormat(t *testing.T) {
@@ -28,9 +30,9 @@ func TestAppendUintUsesSmallestFormat(t *testing.T) {
 		{math.MaxUint64, "cf ff ff ff ff ff ff ff ff"},
 	}
 	for _, tt := range tests {
-		got := appendUint(nil, tt.v)
+		got := protocol.AppendUint(nil, tt.v)
 		if !bytes.Equal(got, unhex(t, tt.want)) {
-			t.Errorf("appendUint(%d) = % x, want %s", tt.v, got, tt.want)
+			t.Errorf("protocol.AppendUint(%d) = % x, want %s", tt.v, got, tt.want)
 		}
 		var back uint64
 		if err := msgpack.Unmarshal(got, &back); err != nil || back != tt.v {
@@ -60,9 +62,9 @@ func TestAppendIntUsesSmallestFormat(t *testing.T) {
 		{math.MaxInt64, "cf 7f ff ff ff ff ff ff ff"},
 	}
 	for _, tt := range tests {
-		got := appendInt(nil, tt.v)
+		got := protocol.AppendInt(nil, tt.v)
 		if !bytes.Equal(got, unhex(t, tt.want)) {
-			t.Errorf("appendInt(%d) = % x, want %s", tt.v, got, tt.want)
+			t.Errorf("protocol.AppendInt(%d) = % x, want %s", tt.v, got, tt.want)
 		}
 		var back int64
 		if err := msgpack.Unmarshal(got, &back); err != nil || back != tt.v {
@@ -83,8 +85,8 @@ func TestAppendArrayHeaderUsesSmallestFormat(t *testing.T) {
 		{65536, "dd 00 01 00 00"},
 	}
 	for _, tt := range tests {
-		if got := appendArrayHeader(nil, tt.n); !bytes.Equal(got, unhex(t, tt.want)) {
-			t.Errorf("appendArrayHeader(%d) = % x, want %s", tt.n, got, tt.want)
+		if got := protocol.AppendArray(nil, tt.n); !bytes.Equal(got, unhex(t, tt.want)) {
+			t.Errorf("protocol.AppendArray(%d) = % x, want %s", tt.n, got, tt.want)
 		}
 	}
 }
@@ -104,9 +106,9 @@ func TestAppendStringAndBinUseSmallestHeader(t *testing.T) {
 	}
 	for _, tt := range tests {
 		s := strings.Repeat("x", tt.n)
-		got := appendString(nil, s)
+		got := protocol.AppendStr(nil, s)
 		if h := unhex(t, tt.str); !bytes.HasPrefix(got, h) || len(got) != len(h)+tt.n {
-			t.Errorf("appendString(len %d) header % x, want %s", tt.n, got[:min(5, len(got))], tt.str)
+			t.Errorf("protocol.AppendStr(len %d) header % x, want %s", tt.n, got[:min(5, len(got))], tt.str)
 		}
 		var back string
 		if err := msgpack.Unmarshal(got, &back); err != nil || back != s {
@@ -127,8 +129,8 @@ func TestAppendFloatsAreBigEndianIEEE754(t *testing.T) {
 	if got, want := appendFloat32(nil, 1.5), unhex(t, "ca 3f c0 00 00"); !bytes.Equal(got, want) {
 		t.Errorf("appendFloat32(1.5) = % x, want % x", got, want)
 	}
-	if got, want := appendFloat64(nil, -2), unhex(t, "cb c0 00 00 00 00 00 00 00"); !bytes.Equal(got, want) {
-		t.Errorf("appendFloat64(-2) = % x, want % x", got, want)
+	if got, want := protocol.AppendFloat64(nil, -2), unhex(t, "cb c0 00 00 00 00 00 00 00"); !bytes.Equal(got, want) {
+		t.Errorf("protocol.AppendFloat64(-2) = % x, want % x", got, want)
 	}
 }
 
@@ -138,11 +140,11 @@ func TestCloseArrayWritesTheRealHeader(t *testing.T) {
 		dst, pos := reserveArray(dst)
 		var elems []byte
 		for i := range n {
-			elems = appendUint(elems, uint64(i%200))
+			elems = protocol.AppendUint(elems, uint64(i%200))
 		}
 		dst = append(dst, elems...)
 		dst = closeArray(dst, pos, n)
-		want := append(appendArrayHeader([]byte{0xaa}, n), elems...)
+		want := append(protocol.AppendArray([]byte{0xaa}, n), elems...)
 		if !bytes.Equal(dst, want) {
 			t.Errorf("n=%d: closeArray produced %d bytes, want %d", n, len(dst), len(want))
 		}

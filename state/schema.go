@@ -3,6 +3,8 @@ package state
 import (
 	"errors"
 	"fmt"
+
+	"github.com/rallypoint/rallypoint/protocol"
 )
 
 // Entity ids and the room state.
@@ -173,7 +175,7 @@ func (s *Schema) AppendMsgpack(b []byte) []byte {
 	if s.Room != nil {
 		n++
 	}
-	b = appendArrayHeader(b, n)
+	b = protocol.AppendArray(b, n)
 	if s.Room != nil {
 		b = appendKind(b, RoomKind, "room", s.Room)
 	}
@@ -185,13 +187,13 @@ func (s *Schema) AppendMsgpack(b []byte) []byte {
 
 func appendKind(b []byte, kind uint8, name string, fields []Field) []byte {
 	b = append(b, 0x93)
-	b = appendUint(b, uint64(kind))
-	b = appendString(b, name)
-	b = appendArrayHeader(b, len(fields))
+	b = protocol.AppendUint(b, uint64(kind))
+	b = protocol.AppendStr(b, name)
+	b = protocol.AppendArray(b, len(fields))
 	for _, f := range fields {
 		b = append(b, 0x92)
-		b = appendString(b, f.Name)
-		b = appendString(b, f.Type.String())
+		b = protocol.AppendStr(b, f.Name)
+		b = protocol.AppendStr(b, f.Type.String())
 	}
 	return b
 }

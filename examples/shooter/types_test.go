@@ -1,9 +1,7 @@
 package shooter
 
 import (
-	"bytes"
 	"flag"
-	"os"
 	"testing"
 
 	"github.com/rallypoint/rallypoint/state"
@@ -15,22 +13,8 @@ var updateTypes = flag.Bool("update-types", false, "rewrite web/types.d.ts (go g
 // TestTypesFileIsGenerated keeps web/types.d.ts what the generator makes of the Go
 // declarations: a change to Schema, Input or an event that is not regenerated fails here.
 func TestTypesFileIsGenerated(t *testing.T) {
-	got, err := tsgen.Generate(TypeScript)
-	if err != nil {
-		t.Fatal(err)
-	}
-	const path = "web/types.d.ts"
-	if *updateTypes {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Fatalf("%s is not what tsgen makes of the Go declarations: run `go generate ./examples/shooter`", path)
+	if err := tsgen.CheckFile(TypeScript, "web/types.d.ts", *updateTypes); err != nil {
+		t.Fatalf("%v (go generate ./examples/shooter)", err)
 	}
 }
 

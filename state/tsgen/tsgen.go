@@ -20,7 +20,9 @@ package tsgen
 import (
 	"bytes"
 	"encoding"
+	"errors"
 	"fmt"
+	"os"
 	"reflect"
 	"slices"
 	"strings"
@@ -292,4 +294,33 @@ func quoteKey(s string) string {
 		return `""`
 	}
 	return s
+}
+
+// ErrStale is what CheckFile returns when a committed declarations file is not what
+// Generate makes of the Go declarations now.
+var ErrStale = errors.New("tsgen: the file is not what the Go declarations make: run go generate")
+
+// CheckFile keeps a committed declarations file true: it generates s and compares the result
+// with the file at path, returning an error wrapping ErrStale when they differ. With write,
+// it first writes the file (what a game's `go generate` line asks its test to do). A game's
+// test calls it, so that a change to the schema, the input or an event that is not
+// regenerated fails there.
+func CheckFile(s Spec, path string, write bool) error {
+	got, err := Generate(s)
+	if err != nil {
+		return err
+	}
+	if write {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			return err
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	if !bytes.Equal(got, want) {
+		return fmt.Errorf("%s: %w", path, ErrStale)
+	}
+	return nil
 }

@@ -2,6 +2,7 @@ package tsgen_test
 
 import (
 	"bytes"
+	"errors"
 	"flag"
 	"os"
 	"path/filepath"
@@ -127,5 +128,26 @@ func TestGenerateRefuses(t *testing.T) {
 				t.Fatalf("Generate: %v, want an error with %q", err, tt.err)
 			}
 		})
+	}
+}
+
+// CheckFile says whether a committed file is stale, and rewrites it when asked.
+func TestCheckFileFindsAStaleFile(t *testing.T) {
+	spec := tsgen.Spec{Game: "check", Schema: &state.Schema{Kinds: []state.KindSpec{
+		{Kind: 1, Name: "dot", Fields: []state.Field{{Name: "x", Type: state.Int}}},
+	}}}
+	path := filepath.Join(t.TempDir(), "types.d.ts")
+	if err := tsgen.CheckFile(spec, path, false); err == nil {
+		t.Fatal("a missing file passed")
+	}
+	if err := tsgen.CheckFile(spec, path, true); err != nil {
+		t.Fatalf("written: %v", err)
+	}
+	if err := tsgen.CheckFile(spec, path, false); err != nil {
+		t.Fatalf("fresh file: %v", err)
+	}
+	spec.Schema.Kinds[0].Fields = append(spec.Schema.Kinds[0].Fields, state.Field{Name: "y", Type: state.Int})
+	if err := tsgen.CheckFile(spec, path, false); !errors.Is(err, tsgen.ErrStale) {
+		t.Fatalf("a field added in Go and not regenerated: %v, want ErrStale", err)
 	}
 }
