@@ -1652,7 +1652,6 @@ var InterpolationBuffer = class {
     this.target = 0;
     // the render clock (tick time, ms)
     this.lastNow = 0;
-    this.lastArrival = -Infinity;
     // local time the current hold began
     this.st = { frames: 0, stale: 0, held: 0, longestHold: 0, rebases: 0 };
     this.tickRate = tickRate;
@@ -1678,8 +1677,7 @@ var InterpolationBuffer = class {
     this.fastest = -Infinity;
     this.target = 0;
     this.render = void 0;
-    this.lastArrival = -Infinity;
-    this.aheadSince = void 0;
+    this.flow = void 0;
     this.holdStart = void 0;
   }
   /** The time of `tick` on the server's tick clock (ms). */
@@ -1693,7 +1691,11 @@ var InterpolationBuffer = class {
     if (n > 0 && tick <= this.snaps[n - 1].tick) return;
     this.snaps.push({ tick, time, state });
     if (this.snaps.length > this.opts.capacity) this.snaps.shift();
-    this.lastArrival = arrival;
+    if (this.flow !== void 0) {
+      if (this.flow.n === 0) this.flow.first = arrival;
+      this.flow.n++;
+      this.flow.last = arrival;
+    }
     this.addSample(time - arrival);
   }
   addSample(s) {
@@ -1772,9 +1774,9 @@ var InterpolationBuffer = class {
   sample(now) {
     if (this.snaps.length === 0) return void 0;
     let s = this.sampleAt(this.renderTime(now));
-    if (!this.aheadOfArrivals(s, now)) this.aheadSince = void 0;
-    else if (this.aheadSince === void 0) this.aheadSince = now;
-    else if (now - this.aheadSince >= Math.max(150, 4 * this.interval)) {
+    if (!this.held(s)) this.flow = void 0;
+    else if (this.flow === void 0) this.flow = { n: 0, first: 0, last: 0 };
+    else if (this.flow.n >= 2 && this.flow.last - this.flow.first >= 0.9 * this.interval) {
       this.rebase();
       s = this.sampleAt(this.renderTime(now));
     }
@@ -1782,19 +1784,17 @@ var InterpolationBuffer = class {
     return s;
   }
   /**
-   * Whether the render time is past the newest snapshot by more than maxExtrapolation (the
-   * others would be held) although a snapshot arrived within the last interval: snapshots
-   * are flowing, so the estimate of the server's time is wrong, not the link. That happens
-   * when the server's tick clock falls behind real time (a starved server skips ticks rather
-   * than run them late), which no later sample can show while the old, faster ones stay in
-   * the window: slewing back at `slew` would hold the others for ten times the shift. The
-   * buffer waits until this has lasted 150 ms (or four intervals) of flowing snapshots, so
-   * that the backlog of an outage, old snapshots arriving at once and caught up within a
-   * frame or two, is not taken for it.
+   * Whether the render time is past the newest snapshot by more than maxExtrapolation: the
+   * others are held still. When that goes on while snapshots keep arriving at their cadence
+   * (two, at least an interval apart, since the hold began), the estimate of the server's
+   * time is wrong, not the link. That happens when the server's tick clock falls behind real
+   * time (a starved server skips ticks rather than run them late), which no later sample can
+   * show while the old, faster ones stay in the window: slewing back at `slew` would hold the
+   * others for ten times the shift. An outage's backlog, old snapshots arriving all at once,
+   * does not count: they come closer together than an interval, and catch up at once.
    */
-  aheadOfArrivals(s, now) {
-    const newest = this.snaps[this.snaps.length - 1];
-    return s.renderTime - newest.time > this.opts.maxExtrapolation && now - this.lastArrival <= this.interval;
+  held(s) {
+    return s.renderTime - this.snaps[this.snaps.length - 1].time > this.opts.maxExtrapolation;
   }
   /**
    * Starts the estimate afresh from the last few arrivals (a quarter of a second of them,
@@ -1811,7 +1811,7 @@ var InterpolationBuffer = class {
     this.fastest = Math.max(...this.samples);
     this.retarget();
     this.render = void 0;
-    this.aheadSince = void 0;
+    this.flow = void 0;
     this.st.rebases++;
   }
   count(s, now) {

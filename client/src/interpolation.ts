@@ -97,8 +97,9 @@ export class InterpolationBuffer {
   private target = 0; // the delay the lateness calls for (ms)
   private render: number | undefined; // the render clock (tick time, ms)
   private lastNow = 0;
-  private lastArrival = -Infinity; // local time the newest snapshot arrived
-  private aheadSince: number | undefined; // local time snapshots began flowing while all too old
+  // While the others are held: the arrivals since the hold began (count, first and last
+  // local arrival time), to tell snapshots flowing at their cadence from an outage's backlog.
+  private flow: { n: number; first: number; last: number } | undefined;
   private holdStart: number | undefined; // local time the current hold began
   private readonly st: InterpolationStats = { frames: 0, stale: 0, held: 0, longestHold: 0, rebases: 0 };
 
@@ -131,8 +132,7 @@ export class InterpolationBuffer {
     this.fastest = -Infinity;
     this.target = 0;
     this.render = undefined;
-    this.lastArrival = -Infinity;
-    this.aheadSince = undefined;
+    this.flow = undefined;
     this.holdStart = undefined;
   }
 
@@ -148,7 +148,11 @@ export class InterpolationBuffer {
     if (n > 0 && tick <= this.snaps[n - 1].tick) return; // stale
     this.snaps.push({ tick, time, state });
     if (this.snaps.length > this.opts.capacity) this.snaps.shift();
-    this.lastArrival = arrival;
+    if (this.flow !== undefined) {
+      if (this.flow.n === 0) this.flow.first = arrival;
+      this.flow.n++;
+      this.flow.last = arrival;
+    }
     this.addSample(time - arrival);
   }
 
@@ -239,9 +243,9 @@ export class InterpolationBuffer {
   sample(now: number): InterpolationSample | undefined {
     if (this.snaps.length === 0) return undefined;
     let s = this.sampleAt(this.renderTime(now))!;
-    if (!this.aheadOfArrivals(s, now)) this.aheadSince = undefined;
-    else if (this.aheadSince === undefined) this.aheadSince = now;
-    else if (now - this.aheadSince >= Math.max(150, 4 * this.interval)) {
+    if (!this.held(s)) this.flow = undefined;
+    else if (this.flow === undefined) this.flow = { n: 0, first: 0, last: 0 };
+    else if (this.flow.n >= 2 && this.flow.last - this.flow.first >= 0.9 * this.interval) {
       this.rebase();
       s = this.sampleAt(this.renderTime(now))!;
     }
@@ -250,19 +254,17 @@ export class InterpolationBuffer {
   }
 
   /**
-   * Whether the render time is past the newest snapshot by more than maxExtrapolation (the
-   * others would be held) although a snapshot arrived within the last interval: snapshots
-   * are flowing, so the estimate of the server's time is wrong, not the link. That happens
-   * when the server's tick clock falls behind real time (a starved server skips ticks rather
-   * than run them late), which no later sample can show while the old, faster ones stay in
-   * the window: slewing back at `slew` would hold the others for ten times the shift. The
-   * buffer waits until this has lasted 150 ms (or four intervals) of flowing snapshots, so
-   * that the backlog of an outage, old snapshots arriving at once and caught up within a
-   * frame or two, is not taken for it.
+   * Whether the render time is past the newest snapshot by more than maxExtrapolation: the
+   * others are held still. When that goes on while snapshots keep arriving at their cadence
+   * (two, at least an interval apart, since the hold began), the estimate of the server's
+   * time is wrong, not the link. That happens when the server's tick clock falls behind real
+   * time (a starved server skips ticks rather than run them late), which no later sample can
+   * show while the old, faster ones stay in the window: slewing back at `slew` would hold the
+   * others for ten times the shift. An outage's backlog, old snapshots arriving all at once,
+   * does not count: they come closer together than an interval, and catch up at once.
    */
-  private aheadOfArrivals(s: InterpolationSample, now: number): boolean {
-    const newest = this.snaps[this.snaps.length - 1];
-    return s.renderTime - newest.time > this.opts.maxExtrapolation && now - this.lastArrival <= this.interval;
+  private held(s: InterpolationSample): boolean {
+    return s.renderTime - this.snaps[this.snaps.length - 1].time > this.opts.maxExtrapolation;
   }
 
   /**
@@ -280,7 +282,7 @@ export class InterpolationBuffer {
     this.fastest = Math.max(...this.samples);
     this.retarget();
     this.render = undefined; // renderTime jumps to the goal
-    this.aheadSince = undefined;
+    this.flow = undefined;
     this.st.rebases++;
   }
 

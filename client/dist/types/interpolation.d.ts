@@ -91,8 +91,7 @@ export declare class InterpolationBuffer {
     private target;
     private render;
     private lastNow;
-    private lastArrival;
-    private aheadSince;
+    private flow;
     private holdStart;
     private readonly st;
     /**
@@ -136,17 +135,16 @@ export declare class InterpolationBuffer {
      */
     sample(now: number): InterpolationSample | undefined;
     /**
-     * Whether the render time is past the newest snapshot by more than maxExtrapolation (the
-     * others would be held) although a snapshot arrived within the last interval: snapshots
-     * are flowing, so the estimate of the server's time is wrong, not the link. That happens
-     * when the server's tick clock falls behind real time (a starved server skips ticks rather
-     * than run them late), which no later sample can show while the old, faster ones stay in
-     * the window: slewing back at `slew` would hold the others for ten times the shift. The
-     * buffer waits until this has lasted 150 ms (or four intervals) of flowing snapshots, so
-     * that the backlog of an outage, old snapshots arriving at once and caught up within a
-     * frame or two, is not taken for it.
+     * Whether the render time is past the newest snapshot by more than maxExtrapolation: the
+     * others are held still. When that goes on while snapshots keep arriving at their cadence
+     * (two, at least an interval apart, since the hold began), the estimate of the server's
+     * time is wrong, not the link. That happens when the server's tick clock falls behind real
+     * time (a starved server skips ticks rather than run them late), which no later sample can
+     * show while the old, faster ones stay in the window: slewing back at `slew` would hold the
+     * others for ten times the shift. An outage's backlog, old snapshots arriving all at once,
+     * does not count: they come closer together than an interval, and catch up at once.
      */
-    private aheadOfArrivals;
+    private held;
     /**
      * Starts the estimate afresh from the last few arrivals (a quarter of a second of them,
      * at least two) and puts the render clock where they say at once: one step back in time,

@@ -309,6 +309,7 @@ function collectShooting() {
     stale: b1.stale - b0.stale,
     held: b1.held - b0.held,
     longestHoldMs: b1.longestHold,
+    rebases: b1.rebases - b0.rebases,
     delayMs: rp.client.buffer.delay,
     rttMs: rp.client.rtt,
     predictedSteps: rp.stats.predictedSteps - rec.stats0.predictedSteps,
