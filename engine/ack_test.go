@@ -13,9 +13,10 @@ import (
 // rawPlayer is a joined connection that speaks the protocol by hand, so that a test chooses
 // exactly which acknowledgements go out (gameclient sends its own).
 type rawPlayer struct {
-	t     *testing.T
-	c     *ws.Conn
-	token string // the resume token
+	t      *testing.T
+	c      *ws.Conn
+	token  string // the resume token
+	joined []any  // the 0x11 that seated it, decoded
 }
 
 func (te *testEngine) rawJoin(t *testing.T) *rawPlayer {
@@ -30,6 +31,7 @@ func (te *testEngine) rawJoin(t *testing.T) *rawPlayer {
 	for {
 		if m := rp.read(); m[0] == engine.KindJoined {
 			rp.token, _ = m[4].(string)
+			rp.joined = m
 			return rp
 		}
 	}

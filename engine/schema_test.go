@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"github.com/rallypoint/rallypoint/engine"
-	"github.com/rallypoint/rallypoint/net/ws"
 	"github.com/rallypoint/rallypoint/state"
 )
 
@@ -51,18 +50,7 @@ func TestJoinedCarriesTheSchema(t *testing.T) {
 // rawJoinMessage joins quick play on a new connection and returns the 0x11, decoded.
 func (te *testEngine) rawJoinMessage(t *testing.T) []any {
 	t.Helper()
-	c, _, err := ws.Dial(ctx5(t), te.url, &ws.DialOptions{Subprotocols: []string{engine.Subprotocol}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.CloseNow() })
-	rp := &rawPlayer{t: t, c: c}
-	rp.send(engine.KindJoin, 1, engine.JoinOptions{Game: "tally"})
-	for {
-		if m := rp.read(); m[0] == engine.KindJoined {
-			return m
-		}
-	}
+	return te.rawJoin(t).joined
 }
 
 func TestRegisterRefusesAnInvalidSchema(t *testing.T) {
