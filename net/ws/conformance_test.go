@@ -217,14 +217,37 @@ func sendFramewise(fs ...frame) step {
 // sendOctetwise writes the frames one byte per TCP write (Autobahn's "octet-wise chops").
 func sendOctetwise(fs ...frame) step { return sendChopped(1, fs...) }
 
-// sendChopped writes the frames in pieces of chop bytes.
+// sendChopped writes the frames in pieces of chop bytes. Like a real peer (RFC 6455
+// §5.5.1: no data after a Close), it stops once the server's Close frame has arrived: a
+// server that fails the connection at the first bad frame answers within milliseconds, and
+// octet-wise sending of the rest, slow under -race, would otherwise outlast the server's
+// wait for the closing handshake and end on a reset. The next step judges the close.
 func sendChopped(chop int, fs ...frame) step {
 	return func(rc *rawConn) {
 		rc.t.Helper()
-		if err := rc.writeChopped(encodeAll(fs), chop); err != nil {
-			rc.t.Fatalf("sending in %d-byte chops: %v", chop, err)
+		b := encodeAll(fs)
+		for len(b) > 0 {
+			n := min(chop, len(b))
+			if err := rc.write(b[:n]); err != nil {
+				rc.t.Fatalf("sending in %d-byte chops: %v", chop, err)
+			}
+			b = b[n:]
+			if len(b) > 0 {
+				if rc.closeArrived() {
+					return
+				}
+				time.Sleep(chopDelay)
+			}
 		}
 	}
+}
+
+// closeArrived reports, without waiting, whether the next frame from the server is a Close.
+func (rc *rawConn) closeArrived() bool {
+	rc.setReadTimeout(time.Nanosecond)
+	defer rc.setReadTimeout(ioTimeout)
+	h, err := rc.br.Peek(1)
+	return err == nil && h[0]&0x0f == opClose
 }
 
 // sendRaw writes bytes as they are.

@@ -244,21 +244,6 @@ func (rc *rawConn) write(b []byte) error {
 	return err
 }
 
-// writeChopped writes b in pieces of chop bytes with chopDelay between them.
-func (rc *rawConn) writeChopped(b []byte, chop int) error {
-	for len(b) > 0 {
-		n := min(chop, len(b))
-		if err := rc.write(b[:n]); err != nil {
-			return err
-		}
-		b = b[n:]
-		if len(b) > 0 {
-			time.Sleep(chopDelay)
-		}
-	}
-	return nil
-}
-
 // flate writers and readers are reused across connections: allocating one costs about a
 // megabyte, which the race detector makes slow.
 var (

@@ -116,16 +116,20 @@ async function playShooter(env, entry, seconds) {
   }
 }
 
-// timeKeys presses a movement key n times, from standing still, and returns for each the
-// time from the keydown to the first drawn frame that shows you moved (ms), or null.
+// timeKeys presses a movement key, from standing still, until n presses were timed (at most
+// 3n tries), and returns for each the time from the keydown to the first drawn frame that
+// shows you moved (ms), or null for a press that moved nothing. A press straight into a wall
+// moves nothing whatever the SDK does: the next try takes another direction (all four, at
+// random), and only when none moves does the list end up short.
 async function timeKeys(p, n) {
   const out = [];
-  for (let i = 0; i < n; i++) {
+  let timed = 0;
+  for (let i = 0; i < 3 * n && timed < n; i++) {
     await p.page.waitForFunction(() => window.rp.ready && window.rp.alive(), null, { timeout: 15000, polling: 50 }).catch(() => {});
-    const key = await p.page.evaluate(() => {
+    const key = await p.page.evaluate((blocked) => {
       const me = window.rp.local();
-      const keys = [me.x < 1000 ? 'd' : 'a', me.y < 600 ? 's' : 'w'];
-      const key = keys[Math.floor(Math.random() * 2)];
+      const keys = blocked ? ['a', 'd', 'w', 's'] : [me.x < 1000 ? 'd' : 'a', me.y < 600 ? 's' : 'w'];
+      const key = keys[Math.floor(Math.random() * keys.length)];
       window.__rpKey = { ms: null };
       window.addEventListener('keydown', () => {
         const t0 = performance.now();
@@ -137,12 +141,14 @@ async function timeKeys(p, n) {
         })();
       }, { capture: true, once: true });
       return key;
-    });
+    }, out.length > 0 && out[out.length - 1] === null);
     await p.page.keyboard.down(key);
     await p.page.waitForFunction(() => window.__rpKey.ms !== null, null, { timeout: 1200, polling: 'raf' }).catch(() => {});
     await sleep(150);
     await p.page.keyboard.up(key);
-    out.push(await p.page.evaluate(() => window.__rpKey.ms));
+    const ms = await p.page.evaluate(() => window.__rpKey.ms);
+    out.push(ms);
+    if (ms !== null) timed++;
     await sleep(350);
   }
   return out;
