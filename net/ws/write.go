@@ -97,6 +97,7 @@ func (w *writer) sendLocked(f outFrame, latest bool) error {
 		if err != nil {
 			f.release()
 			w.mu.Lock()
+			w.dead = true // before Flush wakes: it must not report a failed write as done
 			w.stopLocked()
 			w.mu.Unlock()
 			c.writeFailed(err)
@@ -265,6 +266,7 @@ func (w *writer) flush() {
 		w.mu.Unlock()
 		if err != nil {
 			w.mu.Lock()
+			w.dead = true // before Flush wakes: it must not report a failed write as done
 			w.stopLocked()
 			w.mu.Unlock()
 			c.writeFailed(err)
