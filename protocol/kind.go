@@ -32,6 +32,8 @@ const (
 	KindError    = 0x16 // [22, code, message]
 	KindPong     = 0x17 // [23, client_time, server_time_ms, tick]
 	KindLeft     = 0x18 // [24, code, message]
-	KindMatched  = 0x19 // [25, ticket, room, reservation, ttl_ms]
+	KindMatched  = 0x19 // [25, ticket, room, reservation, ttl_ms] or [..., ttl_ms, url] when the room is on another node of a cluster
 	KindRoom     = 0x1A // [26, change, room]: a lobby feed change (0 added, 1 updated, 2 removed; PROTOCOL.md, "Matchmaking, private rooms and the lobby")
+	KindRedirect = 0x1B // [27, req, url, reservation, ttl_ms, room]: answers a join whose seat is on another node: join there (PROTOCOL.md, "A cluster of nodes")
+	KindMoved    = 0x1C // [28, url, reservation, ttl_ms, room]: your room is ending on a draining node; a seat waits for you at url
 )

@@ -2077,7 +2077,9 @@ var Kind = {
   Pong: 23,
   Left: 24,
   Matched: 25,
-  Room: 26
+  Room: 26,
+  Redirect: 27,
+  Moved: 28
 };
 var Code = {
   OK: 0,

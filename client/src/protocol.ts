@@ -30,6 +30,8 @@ export const Kind = {
   Left: 0x18,
   Matched: 0x19,
   Room: 0x1a,
+  Redirect: 0x1b,
+  Moved: 0x1c,
 } as const;
 
 /**

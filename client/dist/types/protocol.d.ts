@@ -28,6 +28,8 @@ export declare const Kind: {
     readonly Left: 24;
     readonly Matched: 25;
     readonly Room: 26;
+    readonly Redirect: 27;
+    readonly Moved: 28;
 };
 /**
  * Result and error codes carried by responses (0x15), errors (0x16) and departures (0x18).
