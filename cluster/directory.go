@@ -129,3 +129,7 @@ func (n *Node) roomLocked(e match.Entry) (Room, bool) {
 func (n *Node) Subscribe(game string) (changes <-chan match.Change, cancel func()) {
 	return n.dir.Subscribe(game)
 }
+
+// Totals counts the public rooms, connected players and held seats of the live nodes that
+// pass f, by game, as match.Directory.Totals does.
+func (n *Node) Totals(f match.Filter) map[string]match.Totals { return n.dir.Totals(f) }

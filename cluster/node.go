@@ -266,6 +266,9 @@ func Join(ctx context.Context, nc *nats.Conn, opts Options) (*Node, error) {
 // ID is the node's id.
 func (n *Node) ID() string { return n.opts.ID }
 
+// Prefix is the cluster's name (Options.Prefix): the engine's subjects start with it.
+func (n *Node) Prefix() string { return n.opts.Prefix }
+
 // Conn is the node's NATS connection.
 func (n *Node) Conn() *nats.Conn { return n.nc }
 
