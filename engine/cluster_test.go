@@ -377,3 +377,54 @@ func TestClusterDropsTheRoomsOfANodeThatStopsWithoutGoodbye(t *testing.T) {
 		}
 	}
 }
+
+// TestClusterDrainMovesPlayersToAnotherNode: a draining node takes no new rooms at once
+// (quick play through it lands elsewhere), and at its deadline offers its players seats
+// together in a new room on another node (0x1C), then ends their room with 1001.
+func TestClusterDrainMovesPlayersToAnotherNode(t *testing.T) {
+	nodes := startCluster(t, 2, engine.RoomConfig{MaxPlayers: 4})
+	a, b := nodes[0], nodes[1]
+	info, err := a.e.CreateRoom("tally", engine.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p1 := mustJoin(t, a.url, engine.JoinOptions{Room: info.ID})
+	p2 := mustJoin(t, a.url, engine.JoinOptions{Room: info.ID})
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer cancel()
+	moved := make(chan int, 1)
+	go func() { moved <- a.e.Drain(ctx) }()
+	waitUntil(t, "B sees A draining", func() bool { ni, ok := b.node.NodeByID(a.id); return ok && ni.Draining })
+	if s := mustJoin(t, a.url, engine.JoinOptions{Game: "tally"}); s.url != b.url {
+		t.Fatalf("quick play through a draining node stayed there (%s)", s.url)
+	}
+	if n := <-moved; n != 2 {
+		t.Fatalf("Drain moved %d players, want 2", n)
+	}
+	var rooms []string
+	for _, p := range []seated{p1, p2} {
+		var m []any
+		for {
+			if m = p.rp.read(); m[0] == engine.KindMoved {
+				break
+			}
+		}
+		if m[1] != b.url {
+			t.Fatalf("moved to %v, want %s", m[1], b.url)
+		}
+		var left []any
+		for {
+			if left = p.rp.read(); left[0] == engine.KindLeft {
+				break
+			}
+		}
+		if engine.Code(toInt(left[1])) != engine.CodeShutdown {
+			t.Fatalf("the drained room ended with %v, want code %d", left, engine.CodeShutdown)
+		}
+		s := mustJoin(t, m[1].(string), engine.JoinOptions{Reservation: m[2].(string)})
+		rooms = append(rooms, s.room)
+	}
+	if rooms[0] != rooms[1] {
+		t.Fatalf("the moved players are in different rooms: %v", rooms)
+	}
+}

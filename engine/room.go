@@ -49,6 +49,7 @@ const (
 	cmdRequest
 	cmdSeatReleased // a reservation ended or was made: republish the room's free seats
 	cmdReserve      // another node of the cluster asks for seats (seats)
+	cmdPlayers      // the connected players' sessions, for Drain (players)
 )
 
 // command is something a connection asks of the room; the room handles it at its next tick.
@@ -66,6 +67,7 @@ type command struct {
 	claimed bool   // the joiner took a reserved seat, already counted against capacity
 	quick   bool   // quick play handed out this seat and counts it (Engine.joining)
 	seats   *seatAsk
+	players chan []seatedConn
 }
 
 type joinResult struct {
@@ -369,6 +371,14 @@ func (rc *roomCore) handleCommands() {
 			rc.publishInfo()
 		case cmdReserve:
 			rc.handleReserve(c)
+		case cmdPlayers:
+			var out []seatedConn
+			for _, p := range rc.players {
+				if conn := p.conn.Load(); conn != nil && !p.dropped {
+					out = append(out, seatedConn{session: p.session, conn: conn})
+				}
+			}
+			c.players <- out
 		}
 		*c = command{}
 	}
