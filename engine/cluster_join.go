@@ -87,6 +87,15 @@ func (s *session) remoteCreate(req uint64, game string, private bool, respond fu
 	return true
 }
 
+// drainingNode reports whether node is draining (or gone).
+func (cl *clusterLink) drainingNode(node string) bool {
+	if node == cl.id {
+		return cl.draining.Load()
+	}
+	ni, ok := cl.node.NodeByID(node)
+	return !ok || ni.Draining
+}
+
 // place picks the node for a new room of game: the live, non-draining one with the most
 // headroom in players. This node, when it is the only choice and not draining.
 func (cl *clusterLink) place(game string) (cluster.NodeInfo, error) {
@@ -108,8 +117,8 @@ func (s *session) clusterQuickJoin(cmd command, game string, respond func(Code, 
 		var best cluster.Room
 		found := false
 		for _, r := range cl.node.Rooms(match.Filter{Game: game, MinFreeSeats: 1}) {
-			if r.Locked || r.Private || slices.Contains(skip, r.ID) {
-				continue
+			if r.Locked || r.Private || slices.Contains(skip, r.ID) || cl.drainingNode(r.Node) {
+				continue // a draining node's rooms end soon: no one new goes there
 			}
 			if !found || r.Players+r.Held > best.Players+best.Held {
 				best, found = r, true
