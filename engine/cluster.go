@@ -366,6 +366,9 @@ func (cl *clusterLink) close() {
 	if cl.sub != nil {
 		_ = cl.sub.Unsubscribe()
 	}
+	if !cl.node.Synced() {
+		return // NATS is away: the node's records expire with it
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), cl.timeout)
 	defer cancel()
 	cl.mu.Lock()
