@@ -55,7 +55,9 @@ type clusterLink struct {
 	ttl     time.Duration
 	timeout time.Duration
 	sub     *nats.Subscription
-	sem     chan struct{} // bounds the seat requests served at once
+	// matchedSub receives the match notices for this node's sessions (cluster_match.go).
+	matchedSub *nats.Subscription
+	sem        chan struct{} // bounds the seat requests served at once
 
 	mu    sync.Mutex
 	dirty map[string]*match.Entry // room id → its latest entry, nil once it ended
@@ -101,6 +103,10 @@ func (e *Engine) EnableCluster(opts ClusterOptions) error {
 		return fmt.Errorf("engine: cluster seat service: %w", err)
 	}
 	cl.sub = sub
+	if cl.matchedSub, err = cl.listenMatched(); err != nil {
+		_ = sub.Unsubscribe()
+		return fmt.Errorf("engine: cluster match notices: %w", err)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cl.stop = cancel
 	e.idPrefix = cl.id + "."
@@ -365,6 +371,7 @@ func (cl *clusterLink) close() {
 	<-cl.done
 	if cl.sub != nil {
 		_ = cl.sub.Unsubscribe()
+		_ = cl.matchedSub.Unsubscribe()
 	}
 	if !cl.node.Synced() {
 		return // NATS is away: the node's records expire with it

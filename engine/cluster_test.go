@@ -14,6 +14,7 @@ import (
 
 	"github.com/rallypoint/rallypoint/cluster"
 	"github.com/rallypoint/rallypoint/engine"
+	"github.com/rallypoint/rallypoint/match"
 	"github.com/rallypoint/rallypoint/net/ws"
 )
 
@@ -32,7 +33,7 @@ type testNode struct {
 // startCluster runs an embedded NATS server and n engines joined to it, in this process.
 // Heartbeats are fast (100 ms, gone after 1 s) so that the tests see the cluster settle
 // quickly.
-func startCluster(t *testing.T, n int, cfg engine.RoomConfig) []*testNode {
+func startCluster(t *testing.T, n int, cfg engine.RoomConfig, setup ...func(*engine.Engine)) []*testNode {
 	t.Helper()
 	natsURL, stop, err := cluster.Embedded(cluster.EmbeddedOptions{Addr: "127.0.0.1:0", Dir: t.TempDir()})
 	if err != nil {
@@ -46,6 +47,9 @@ func startCluster(t *testing.T, n int, cfg engine.RoomConfig) []*testNode {
 		log := &gameLog{}
 		if err := engine.Register(tn.e, "tally", cfg, func() engine.Game[tallyInput] { return &tally{log: log} }); err != nil {
 			t.Fatal(err)
+		}
+		for _, f := range setup {
+			f(tn.e)
 		}
 		tn.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if r.URL.Path == "/rooms" {
@@ -426,5 +430,53 @@ func TestClusterDrainMovesPlayersToAnotherNode(t *testing.T) {
 	}
 	if rooms[0] != rooms[1] {
 		t.Fatalf("the moved players are in different rooms: %v", rooms)
+	}
+}
+
+// TestClusterMatchIsSeatedOnTheNodePlacementPicks: two players queued through a draining
+// node are matched there and seated together in a room on another node: the 0x19 each gets
+// carries that node's URL, and the reservation is claimed there.
+func TestClusterMatchIsSeatedOnTheNodePlacementPicks(t *testing.T) {
+	enable := func(e *engine.Engine) {
+		if err := e.EnableMatchmaking(engine.MatchmakingOptions{Queues: []match.QueueConfig{{Mode: "tally", MinPlayers: 2, MaxPlayers: 2}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	nodes := startCluster(t, 2, engine.RoomConfig{MaxPlayers: 4}, enable)
+	a, b := nodes[0], nodes[1]
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go a.e.Drain(ctx) // takes A out of placement, plays on until cancel
+	waitUntil(t, "B sees A draining", func() bool { ni, ok := b.node.NodeByID(a.id); return ok && ni.Draining })
+	var queued []*rawPlayer
+	for range 2 {
+		c, _, err := ws.Dial(ctx5(t), a.url, &ws.DialOptions{Subprotocols: []string{engine.Subprotocol}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.CloseNow() })
+		rp := &rawPlayer{t: t, c: c}
+		rp.send(engine.KindMatch, 1, engine.MatchOptions{Game: "tally"})
+		queued = append(queued, rp)
+	}
+	var rooms []string
+	for _, rp := range queued {
+		var m []any
+		for {
+			if m = rp.read(); m[0] == engine.KindMatched {
+				break
+			}
+		}
+		if len(m) < 6 || m[5] != b.url {
+			t.Fatalf("0x19 %v: want the url of B, %s", m, b.url)
+		}
+		s := mustJoin(t, b.url, engine.JoinOptions{Reservation: m[3].(string)})
+		if s.room != m[2] {
+			t.Fatalf("seated in %s, matched into %v", s.room, m[2])
+		}
+		rooms = append(rooms, s.room)
+	}
+	if rooms[0] != rooms[1] {
+		t.Fatalf("matched players in different rooms: %v", rooms)
 	}
 }

@@ -54,6 +54,9 @@ func newLobby(e *Engine) *lobby {
 func (l *lobby) released(r match.Reservation, why match.ReleaseReason) {
 	if l.mm != nil {
 		l.mm.Release(r.Player)
+		if r.Origin != "" {
+			l.mm.Release(r.Origin) // the id the matchmaker knows, on the player's first node
+		}
 	}
 	l.e.mu.Lock()
 	rc := l.e.rooms[r.Room]
@@ -143,6 +146,9 @@ func (e *Engine) Matchmaker() match.Matchmaker { return e.lobby.mm }
 // openRooms lists the rooms backfill may fill: public, unlocked, with free seats (reserved
 // seats already counted).
 func (l *lobby) openRooms(mode string) []match.OpenRoom {
+	if cl := l.e.cl; cl != nil {
+		return cl.clusterOpenRooms(mode)
+	}
 	var out []match.OpenRoom
 	for _, en := range l.dir.List(match.Filter{Game: mode, MinFreeSeats: 1}) {
 		out = append(out, match.OpenRoom{ID: en.ID, FreeSeats: en.FreeSeats()})
@@ -152,6 +158,12 @@ func (l *lobby) openRooms(mode string) []match.OpenRoom {
 
 // matched reserves the seats of a match and tells its players.
 func (l *lobby) matched(m match.Match, ttl time.Duration) {
+	if cl := l.e.cl; cl != nil {
+		if !cl.clusterMatched(m) {
+			l.mm.Release(m.Players()...)
+		}
+		return
+	}
 	room := m.Room
 	if room == "" {
 		rc, err := l.e.createRoom(m.Mode, CreateOptions{}, creator{rated: true})

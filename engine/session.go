@@ -47,6 +47,12 @@ func (s *session) serve() {
 		if t := s.getTicket(); t != "" && l.mm != nil {
 			_ = l.mm.Cancel(t)
 		}
+		if l.mm != nil && s.e.cl != nil {
+			// The id dies with the connection and can never queue again; a match of it took
+			// a seat on another node, whose release there names the seat's new id, not this
+			// one, so the matchmaker would hold it forever.
+			l.mm.Release(s.id)
+		}
 		l.leaveParty(s.id)
 		if s.feed != nil {
 			s.feed()

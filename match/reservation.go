@@ -34,6 +34,9 @@ type Reservation struct {
 	Player  string
 	Expires time.Time // when an unclaimed seat is released
 	Claimed bool      // the player took the seat; it no longer expires
+	// Origin is the player the seat was reserved for when ClaimTransfer gave it to another
+	// id (a player's session on another node of a cluster); "" otherwise.
+	Origin string
 }
 
 // ReleaseReason says why a seat was released.
@@ -202,7 +205,7 @@ func (r *Reservations) ClaimTransfer(token, player string, transferable func(res
 		rs := r.byRoom[s.Room]
 		delete(r.byPlayer, s.Player)
 		delete(rs.seats, s.Player)
-		s.Player = player
+		s.Origin, s.Player = s.Player, player
 		r.byPlayer[player] = s
 		rs.seats[player] = s
 	}
