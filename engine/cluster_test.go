@@ -35,11 +35,38 @@ type testNode struct {
 // quickly.
 func startCluster(t *testing.T, n int, cfg engine.RoomConfig, setup ...func(*engine.Engine)) []*testNode {
 	t.Helper()
-	natsURL, stop, err := cluster.Embedded(cluster.EmbeddedOptions{Addr: "127.0.0.1:0", Dir: t.TempDir()})
+	return startClusterOn(t, startNATS(t), n, cfg, setup...)
+}
+
+// testNATS is an embedded NATS server that a test can stop and start again on the same
+// address and directory.
+type testNATS struct {
+	url, dir string
+	stop     func()
+}
+
+func startNATS(t *testing.T) *testNATS {
+	t.Helper()
+	ns := &testNATS{dir: t.TempDir()}
+	ns.start(t, "127.0.0.1:0")
+	t.Cleanup(func() { ns.stop() })
+	return ns
+}
+
+func (ns *testNATS) start(t *testing.T, addr string) {
+	t.Helper()
+	url, stop, err := cluster.Embedded(cluster.EmbeddedOptions{Addr: addr, Dir: ns.dir})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(stop)
+	var once sync.Once
+	ns.url, ns.stop = url, func() { once.Do(stop) }
+}
+
+func startClusterOn(t *testing.T, ns *testNATS, n int, cfg engine.RoomConfig, setup ...func(*engine.Engine)) []*testNode {
+	t.Helper()
+	natsURL := ns.url
+	var err error
 	nodes := make([]*testNode, n)
 	for i := range nodes {
 		tn := &testNode{id: fmt.Sprintf("node-%c", 'a'+i)}
@@ -478,5 +505,39 @@ func TestClusterMatchIsSeatedOnTheNodePlacementPicks(t *testing.T) {
 	}
 	if rooms[0] != rooms[1] {
 		t.Fatalf("matched players in different rooms: %v", rooms)
+	}
+}
+
+// TestClusterSurvivesANATSRestart: with NATS stopped, rooms play on and a node seats
+// players in its own rooms, but offers no room of a node it cannot hear; when NATS is back
+// on the same address, the nodes re-announce themselves and their rooms, and joins through
+// any node reach them again.
+func TestClusterSurvivesANATSRestart(t *testing.T) {
+	ns := startNATS(t)
+	nodes := startClusterOn(t, ns, 2, engine.RoomConfig{MaxPlayers: 4})
+	a, b := nodes[0], nodes[1]
+	info, err := b.e.CreateRoom("tally", engine.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "A lists B's room", func() bool { return len(a.rooms(t)) == 1 })
+	addr := strings.TrimPrefix(ns.url, "nats://")
+
+	ns.stop()
+	waitUntil(t, "A's view of B fades", func() bool { return len(a.rooms(t)) == 0 && len(a.node.Nodes()) == 1 })
+	if _, code, _ := joinVia(t, a.url, engine.JoinOptions{Room: info.ID}); code != engine.CodeNotFound {
+		t.Fatalf("a room of a node A cannot hear: code %d, want %d", code, engine.CodeNotFound)
+	}
+	if s := mustJoin(t, b.url, engine.JoinOptions{Room: info.ID}); s.room != info.ID {
+		t.Fatalf("B did not seat a player in its own room without NATS")
+	}
+
+	ns.start(t, addr)
+	waitUntil(t, "A lists B's room again", func() bool {
+		rs := a.rooms(t)
+		return len(rs) == 1 && rs[0].ID == info.ID && rs[0].Node == b.id
+	})
+	if s := mustJoin(t, a.url, engine.JoinOptions{Room: info.ID}); s.url != b.url || s.hops != 1 {
+		t.Fatalf("after the restart, a join through A landed on %s after %d hops", s.url, s.hops)
 	}
 }
