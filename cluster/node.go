@@ -351,6 +351,12 @@ func (n *Node) Close(ctx context.Context) error {
 			own = append(own, id)
 		}
 		n.mu.Unlock()
+		if n.ownConn && !n.nc.IsConnected() {
+			// NATS is away: there is no one to say goodbye to, and stopping the watchers on a
+			// live connection would wait for the server to delete their consumers, a request
+			// timeout each. Closed, the connection fails them at once.
+			n.nc.Close()
+		}
 		n.stopWatchers()
 		if n.nc.IsConnected() {
 			nodes, rooms, _, _ := n.buckets()

@@ -203,6 +203,7 @@ func run(ctx context.Context, ln net.Listener, log *slog.Logger, opts options) e
 	if err := s.engine.Shutdown(shutdownCtx); err != nil {
 		log.Warn("rooms did not all end in time", "err", err)
 	}
+	log.Info("rooms ended")
 	s.closeAll(shutdownCtx)
 	if err := hs.Shutdown(shutdownCtx); err != nil {
 		return err
