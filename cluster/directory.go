@@ -52,7 +52,7 @@ func (n *Node) PublishRoom(ctx context.Context, e match.Entry) error {
 		n.where[e.ID] = n.opts.ID
 	}
 	n.mu.Unlock()
-	_, rooms, _, _ := n.buckets()
+	_, rooms, _ := n.buckets()
 	return n.putRoom(ctx, rooms, e)
 }
 
@@ -79,7 +79,7 @@ func (n *Node) RemoveRoom(ctx context.Context, id string) error {
 		delete(n.where, id)
 	}
 	n.mu.Unlock()
-	_, rooms, _, _ := n.buckets()
+	_, rooms, _ := n.buckets()
 	if err := rooms.Delete(ctx, n.opts.ID+"."+id); err != nil {
 		return fmt.Errorf("cluster: remove room %s: %w", id, err)
 	}
