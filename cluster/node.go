@@ -135,7 +135,7 @@ type Node struct {
 	js      jetstream.JetStream
 	log     *slog.Logger
 
-	kvMu                               sync.RWMutex
+	kvMu                      sync.RWMutex
 	nodesKV, roomsKV, codesKV jetstream.KeyValue
 
 	mu       sync.Mutex
@@ -150,8 +150,8 @@ type Node struct {
 	watchers []*watch
 	closed   bool
 
-	bg        sync.WaitGroup    // sweeps and restores under way; Close waits for them
-	wake      chan struct{}     // an early heartbeat (draining, a resync wanted)
+	bg        sync.WaitGroup // sweeps and restores under way; Close waits for them
+	wake      chan struct{}  // an early heartbeat (draining, a resync wanted)
 	stop      chan struct{}
 	done      chan struct{}
 	closeOnce sync.Once
