@@ -75,7 +75,13 @@ func joinCluster(ctx context.Context, e *engine.Engine, addr net.Addr, o cluster
 	}
 	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	n, err := cluster.Connect(cctx, url, cluster.Options{ID: id, URL: public, Load: e.Load, Logger: log})
+	cpu := new(cpuMeter)
+	load := func() cluster.Load {
+		l := e.Load()
+		l.CPU = cpu.share()
+		return l
+	}
+	n, err := cluster.Connect(cctx, url, cluster.Options{ID: id, URL: public, Load: load, Logger: log})
 	if err != nil {
 		cn.close()
 		return nil, err

@@ -201,3 +201,17 @@ func TestClusterOfThreeGameservers(t *testing.T) {
 		t.Fatalf("joining the room moved to: %v, want room %v", j, moved[4])
 	}
 }
+
+// TestCPUMeterMeasuresThisProcess: a busy loop on one core shows as a share above zero and
+// at most one.
+func TestCPUMeterMeasuresThisProcess(t *testing.T) {
+	var m cpuMeter
+	if got := m.share(); got != 0 {
+		t.Fatalf("first reading %v, want 0", got)
+	}
+	for end := time.Now().Add(200 * time.Millisecond); time.Now().Before(end); {
+	}
+	if got := m.share(); got <= 0 || got > 1 {
+		t.Fatalf("after 200 ms busy: share %v, want in (0, 1]", got)
+	}
+}
