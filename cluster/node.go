@@ -73,6 +73,9 @@ type NodeInfo struct {
 	Load       Load      `json:"load"`
 	Draining   bool      `json:"draining,omitempty"`
 	Started    time.Time `json:"started"`
+	// At is when the node measured Load (its heartbeat), by its clock: a placement made
+	// after it is not in Load yet (engine: recent placements count on top).
+	At time.Time `json:"at"`
 }
 
 // Serves reports whether the node takes rooms of game.
@@ -458,7 +461,7 @@ func (n *Node) heartbeat(ctx context.Context) error {
 			load.Players += e.Taken()
 		}
 	}
-	n.self.Load = load
+	n.self.Load, n.self.At = load, time.Now().UTC()
 	data, err := json.Marshal(n.self)
 	n.mu.Unlock()
 	if err != nil {

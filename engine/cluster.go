@@ -66,6 +66,10 @@ type clusterLink struct {
 	done  chan struct{}
 
 	draining atomic.Bool
+
+	placedMu sync.Mutex
+	placed   []placement           // recent new rooms sent to nodes (place)
+	recent   map[string]recentRoom // rooms of other nodes quick play sent players to lately
 }
 
 // ErrClusterEnabled refuses a second EnableCluster.
@@ -143,12 +147,16 @@ type seatRequest struct {
 // seatReply is a node's answer: the room and a reservation token per player, or a refusal
 // with the code and message the client gets.
 type seatReply struct {
-	Room    string   `json:"room,omitempty"`
-	URL     string   `json:"url,omitempty"`
-	Tokens  []string `json:"tokens,omitempty"`
-	TTLms   int64    `json:"ttlMs,omitempty"`
-	Code    Code     `json:"code"`
-	Message string   `json:"message,omitempty"`
+	Room   string   `json:"room,omitempty"`
+	URL    string   `json:"url,omitempty"`
+	Tokens []string `json:"tokens,omitempty"`
+	TTLms  int64    `json:"ttlMs,omitempty"`
+	// The room's seats taken (players, held and reserved, these included) and its capacity,
+	// after this reservation: quick play counts them before the directory shows them.
+	Taken   int    `json:"taken,omitempty"`
+	Max     int    `json:"max,omitempty"`
+	Code    Code   `json:"code"`
+	Message string `json:"message,omitempty"`
 }
 
 // serveSeat answers a seat request on its own goroutine: reserving waits for the room's
@@ -258,7 +266,8 @@ func (rc *roomCore) handleReserve(c *command) {
 		tokens[i] = r.Token
 	}
 	rc.publishInfo()
-	a.reply <- seatReply{Room: rc.id, Tokens: tokens, Code: CodeOK}
+	pending, _ = rc.e.lobby.res.Count(rc.id)
+	a.reply <- seatReply{Room: rc.id, Tokens: tokens, Code: CodeOK, Taken: len(rc.players) + pending, Max: rc.cfg.MaxPlayers}
 }
 
 // ask sends a seat request to node and waits for its answer. A node that does not answer

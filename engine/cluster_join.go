@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"time"
 
 	"github.com/rallypoint/rallypoint/cluster"
 	"github.com/rallypoint/rallypoint/match"
@@ -97,14 +98,51 @@ func (cl *clusterLink) drainingNode(node string) bool {
 }
 
 // place picks the node for a new room of game: the live, non-draining one with the most
-// headroom in players. This node, when it is the only choice and not draining.
+// headroom in players (cluster.Pick). This node, when it is the only choice and not
+// draining.
+//
+// A node's load is as of its last heartbeat, up to a second old: a burst of quick plays
+// would all see the same emptiest node and pile onto it. So the players this node has sent
+// to each node since that node's heartbeat count as its load too; the cost is a short list
+// of recent placements.
 func (cl *clusterLink) place(game string) (cluster.NodeInfo, error) {
-	ni, err := cl.node.PickNode(game)
+	nodes := cl.node.Nodes()
+	cl.placedMu.Lock()
+	defer cl.placedMu.Unlock()
+	now := time.Now()
+	keep := cl.placed[:0]
+	for _, p := range cl.placed {
+		if now.Sub(p.at) < placedMemory {
+			keep = append(keep, p)
+		}
+	}
+	cl.placed = keep
+	for i := range nodes {
+		for _, p := range cl.placed {
+			if p.node == nodes[i].ID && p.at.After(nodes[i].At) {
+				nodes[i].Load.Players++
+			}
+		}
+	}
+	ni, err := cluster.Pick(nodes, game)
 	if errors.Is(err, cluster.ErrNoNode) && !cl.draining.Load() {
 		return cl.node.Self(), nil
 	}
+	if err == nil {
+		cl.placed = append(cl.placed, placement{node: ni.ID, at: now})
+	}
 	return ni, err
 }
+
+// placement is a new room sent to a node, remembered until its heartbeats count it.
+type placement struct {
+	node string
+	at   time.Time
+}
+
+// placedMemory is how long a placement is remembered: past two heartbeats, every node's
+// load counts it (clocks agreeing within a second).
+const placedMemory = 3 * time.Second
 
 // clusterQuickJoin is quick play across the cluster: the fullest public, unlocked room of
 // game with a free seat on any node, else a new room on the node placement picks. A room
@@ -114,16 +152,7 @@ func (s *session) clusterQuickJoin(cmd command, game string, respond func(Code, 
 	cl := s.e.cl
 	var skip []string
 	for range 4 {
-		var best cluster.Room
-		found := false
-		for _, r := range cl.node.Rooms(match.Filter{Game: game, MinFreeSeats: 1}) {
-			if r.Locked || r.Private || slices.Contains(skip, r.ID) || cl.drainingNode(r.Node) {
-				continue // a draining node's rooms end soon: no one new goes there
-			}
-			if !found || r.Players+r.Held > best.Players+best.Held {
-				best, found = r, true
-			}
-		}
+		best, found := cl.fullestRoom(game, skip)
 		ask := seatRequest{Room: best.ID}
 		node := best.Node
 		if !found {
@@ -139,13 +168,19 @@ func (s *session) clusterQuickJoin(cmd command, game string, respond func(Code, 
 				respond(CodeShutdown, "the node is draining and no other takes new rooms")
 				return
 			}
-			s.quickJoin(cmd, game, respond)
-			return
+			// A room here: join it, or another room here with a free seat, but make no new
+			// one unless placement chose this node; new rooms go by placement.
+			if s.quickJoinOr(cmd, game, respond, !found) {
+				return
+			}
+			skip = append(skip, best.ID)
+			continue
 		}
 		ask.Players, ask.Client = []string{s.id}, s.key
 		r, err := cl.ask(context.Background(), node, ask)
 		switch {
 		case err == nil && r.Code == CodeOK:
+			cl.noteRoom(r, node, game)
 			s.redirect(cmd.req, r)
 			return
 		case err == nil && r.Code != CodeFull && r.Code != CodeLocked && r.Code != CodeRoomEnded && r.Code != CodeShutdown:
@@ -170,4 +205,72 @@ func (s *session) claim(token string) (room string, err error) {
 		return s.e.lobby.res.Claim(token, s.id)
 	}
 	return s.e.lobby.res.ClaimTransfer(token, s.id, s.e.cl.foreign)
+}
+
+// recentRoom is a room of another node that quick play sent players to in the last moments,
+// with the seats it said were taken: the directory shows them up to publishEvery plus a
+// NATS hop later, and a burst of quick plays would otherwise open a new room each.
+type recentRoom struct {
+	node, game string
+	taken, max int
+	at         time.Time
+}
+
+// recentMemory is how long a room's count from a seat answer outranks the directory's.
+const recentMemory = time.Second
+
+// noteRoom remembers the seats a quick play's answer counted in a room of node.
+func (cl *clusterLink) noteRoom(r seatReply, node, game string) {
+	if r.Max == 0 {
+		return
+	}
+	cl.placedMu.Lock()
+	defer cl.placedMu.Unlock()
+	if cl.recent == nil {
+		cl.recent = make(map[string]recentRoom)
+	}
+	if old, ok := cl.recent[r.Room]; ok && old.taken > r.Taken && time.Since(old.at) < recentMemory {
+		return // answers raced; keep the larger count
+	}
+	cl.recent[r.Room] = recentRoom{node: node, game: game, taken: r.Taken, max: r.Max, at: time.Now()}
+}
+
+// fullestRoom is quick play's choice: the public, unlocked room of game with a free seat and
+// the most seats taken, on a node that is not draining, not in skip; seats counted from the
+// directory or, for a room quick play filled lately, from the room's own answers.
+func (cl *clusterLink) fullestRoom(game string, skip []string) (cluster.Room, bool) {
+	cl.placedMu.Lock()
+	recent := make(map[string]recentRoom, len(cl.recent))
+	for id, r := range cl.recent {
+		if time.Since(r.at) >= recentMemory {
+			delete(cl.recent, id)
+		} else if r.game == game {
+			recent[id] = r
+		}
+	}
+	cl.placedMu.Unlock()
+	var best cluster.Room
+	bestTaken, found := 0, false
+	consider := func(r cluster.Room, taken int) {
+		if r.Locked || r.Private || taken >= r.MaxPlayers || slices.Contains(skip, r.ID) || cl.drainingNode(r.Node) {
+			return // a draining node's rooms end soon: no one new goes there
+		}
+		if !found || taken > bestTaken {
+			best, bestTaken, found = r, taken, true
+		}
+	}
+	for _, r := range cl.node.Rooms(match.Filter{Game: game}) {
+		taken := r.Players + r.Held
+		if n, ok := recent[r.ID]; ok {
+			taken = max(taken, n.taken)
+			delete(recent, r.ID)
+		}
+		consider(r, taken)
+	}
+	for id, n := range recent { // not in the directory yet
+		r := cluster.Room{Node: n.node}
+		r.ID, r.Game, r.MaxPlayers = id, game, n.max
+		consider(r, n.taken)
+	}
+	return best, found
 }

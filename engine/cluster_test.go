@@ -541,3 +541,38 @@ func TestClusterSurvivesANATSRestart(t *testing.T) {
 		t.Fatalf("after the restart, a join through A landed on %s after %d hops", s.url, s.hops)
 	}
 }
+
+// TestClusterQuickPlayBurstFillsRoomsAcrossNodes: a burst of quick plays through one node,
+// faster than the directory and the heartbeats travel, still fills rooms rather than open
+// one per player, and spreads the rooms over the nodes.
+func TestClusterQuickPlayBurstFillsRoomsAcrossNodes(t *testing.T) {
+	nodes := startCluster(t, 3, engine.RoomConfig{MaxPlayers: 4})
+	a := nodes[0]
+	const players = 24
+	var mu sync.Mutex
+	rooms := map[string]int{}
+	roomNode := map[string]string{}
+	var wg sync.WaitGroup
+	for i := range players {
+		wg.Go(func() {
+			time.Sleep(time.Duration(i) * 20 * time.Millisecond) // 50 joins a second
+			s := mustJoin(t, a.url, engine.JoinOptions{Game: "tally"})
+			mu.Lock()
+			rooms[s.room]++
+			roomNode[s.room] = s.url
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	perNode := map[string]int{}
+	for _, u := range roomNode {
+		perNode[u]++
+	}
+	t.Logf("%d players in %d rooms %v, rooms per node %v", players, len(rooms), rooms, perNode)
+	if len(rooms) > players/4+2 {
+		t.Errorf("%d players in rooms of 4 opened %d rooms, want at most %d", players, len(rooms), players/4+2)
+	}
+	if len(perNode) != 3 {
+		t.Errorf("rooms on %d nodes, want all 3: %v", len(perNode), perNode)
+	}
+}

@@ -577,6 +577,15 @@ func (e *Engine) EndRoom(id, message string) bool {
 // same last seat and all but one be refused.
 // Rooms in skip, which refused this player already, are passed over.
 func (e *Engine) quickPlay(game string, skip []string) (*roomCore, error) {
+	return e.quickPlayOr(game, skip, true)
+}
+
+// errNoOpenRoom is quickPlayOr's answer when no room has a free seat and it may not create
+// one (in a cluster, placement decides where new rooms go).
+var errNoOpenRoom = errors.New("engine: no open room")
+
+// quickPlayOr is quickPlay that creates a room only if create is set.
+func (e *Engine) quickPlayOr(game string, skip []string, create bool) (*roomCore, error) {
 	e.quickMu.Lock()
 	defer e.quickMu.Unlock()
 	en, ok := match.QuickPlay(e.lobby.dir, game, match.Filter{Accept: func(en match.Entry) bool {
@@ -587,6 +596,9 @@ func (e *Engine) quickPlay(game string, skip []string) (*roomCore, error) {
 		rc = e.room(en.ID)
 	}
 	if rc == nil {
+		if !create {
+			return nil, errNoOpenRoom
+		}
 		var err error
 		if rc, err = e.createRoom(game, CreateOptions{}, creator{rated: true}); err != nil {
 			return nil, err

@@ -497,14 +497,23 @@ func (s *session) join(n int) {
 // refuses anyway (it filled through a code or a reservation, the game locked it, it ended)
 // is passed over and the next one tried, a few times, before the refusal is reported.
 func (s *session) quickJoin(cmd command, game string, respond func(Code, string)) {
+	s.quickJoinOr(cmd, game, respond, true)
+}
+
+// quickJoinOr is quickJoin that makes a room only if create is set; without, it reports
+// false, having answered nothing, when this node has no room with a free seat.
+func (s *session) quickJoinOr(cmd command, game string, respond func(Code, string), create bool) bool {
 	const attempts = 4
 	var skip []string
 	cmd.quick = true
 	for i := 1; ; i++ {
-		rc, err := s.e.quickPlay(game, skip)
+		rc, err := s.e.quickPlayOr(game, skip, create)
+		if errors.Is(err, errNoOpenRoom) {
+			return false
+		}
 		if err != nil {
 			respond(createErrCode(err), err.Error())
-			return
+			return true
 		}
 		cmd.reply = make(chan joinResult, 1)
 		code, msg, answered := CodeOK, "", false
@@ -532,11 +541,11 @@ func (s *session) quickJoin(cmd command, game string, respond func(Code, string)
 			s.e.doneJoining(rc)
 		}
 		if code == CodeOK {
-			return
+			return true
 		}
 		if i == attempts || (code != CodeFull && code != CodeLocked && code != CodeRoomEnded) {
 			respond(code, msg)
-			return
+			return true
 		}
 		skip = append(skip, rc.id)
 	}
