@@ -1,6 +1,10 @@
 // Package client is the Go side of the rallypoint.v1 protocol: bots, the load generator and
 // tests use it to join rooms, send inputs and keep a mirror of the replicated state exactly
 // as a browser does with the JavaScript SDK.
+//
+// In a cluster of nodes a join may be answered with a redirect to the room's node: Join
+// returns it as a *RedirectError, and DialJoin follows it (at most MaxRedirects hops), so
+// that a bot pointed at any node ends seated where its room is (Client.URL).
 package gameclient
 
 import (
