@@ -1,6 +1,10 @@
 // Package client is the Go side of the rallypoint.v1 protocol: bots, the load generator and
 // tests use it to join rooms, send inputs and keep a mirror of the replicated state exactly
 // as a browser does with the JavaScript SDK.
+//
+// In a cluster of nodes a join may be answered with a redirect to the room's node: Join
+// returns it as a *RedirectError, and DialJoin follows it (at most MaxRedirects hops), so
+// that a bot pointed at any node ends seated where its room is (Client.URL).
 package gameclient
 
 import (
@@ -33,16 +37,22 @@ type Joined struct {
 	Code         string // join code, when the room is private
 }
 
-// Event is a reliable event, an error, a departure notice, a match or a lobby change from
-// the server, or the client's own notice that it dropped a snapshot (KindBaselineMiss).
+// Event is a reliable event, an error, a departure notice, a match, a lobby change or a
+// move from the server, or the client's own notice that it dropped a snapshot
+// (KindBaselineMiss).
 type Event struct {
-	Kind    int // protocol.KindEvent, KindError, KindLeft, KindMatched, KindRoom or KindBaselineMiss
+	Kind    int // protocol.KindEvent, KindError, KindLeft, KindMatched, KindRoom, KindMoved or KindBaselineMiss
 	Name    string
 	Code    protocol.Code
 	Message string
 	Payload msgpack.RawMessage
-	// For KindMatched: the ticket, the room and the reservation to join with.
+	// For KindMatched: the ticket, the room and the reservation to join with. For
+	// KindMoved: the room and the reservation waiting at URL (Ticket is "").
 	Ticket, Room, Reservation string
+	// For KindMatched and KindMoved: the node to join at ("" for a match on this node) and
+	// how long the reserved seat waits. Join there with DialJoin(ctx, URL, ..., {Reservation}).
+	URL string
+	TTL time.Duration
 	// For KindBaselineMiss: the dropped snapshot's tick and the baseline it named.
 	Tick, Baseline uint32
 	// For KindBaselineMiss: true when the client sent [4, 0] for a full snapshot, false when
@@ -80,7 +90,9 @@ const DefaultAckDelay = 20 * time.Millisecond
 
 // Client is one connection to a Rallypoint server (an engine's WebSocket endpoint).
 type Client struct {
-	c *ws.Conn
+	c         *ws.Conn
+	url       string // the URL dialed: the node this connection is on
+	redirects int    // redirects DialJoin followed to reach it
 
 	mu       sync.Mutex
 	mirror   *state.Mirror
@@ -112,10 +124,11 @@ type Client struct {
 }
 
 type response struct {
-	kind    int
-	code    protocol.Code
-	payload msgpack.RawMessage
-	joined  Joined
+	kind     int
+	code     protocol.Code
+	payload  msgpack.RawMessage
+	joined   Joined
+	redirect *RedirectError
 }
 
 // Dial connects to an engine's WebSocket endpoint.
@@ -135,6 +148,7 @@ func Dial(ctx context.Context, url string, opts *ws.DialOptions) (*Client, error
 	}
 	cl := &Client{
 		c:       c,
+		url:     url,
 		mirror:  state.NewMirror(128),
 		pending: make(map[uint64]chan response),
 		changed: make(chan struct{}),
@@ -151,6 +165,13 @@ func Dial(ctx context.Context, url string, opts *ws.DialOptions) (*Client, error
 
 // Conn is the underlying WebSocket connection.
 func (cl *Client) Conn() *ws.Conn { return cl.c }
+
+// URL is the URL this client dialed: in a cluster, the node it is on, which is where a
+// resume after a drop goes (DialJoin with the resume token).
+func (cl *Client) URL() string { return cl.url }
+
+// Redirects is how many redirects DialJoin followed to reach this connection (0 for Dial).
+func (cl *Client) Redirects() int { return cl.redirects }
 
 // Events delivers reliable events, errors and departure notices, and the client's own
 // KindBaselineMiss notices. If nobody reads it, events beyond 1024 are dropped rather than
@@ -207,11 +228,15 @@ func (cl *Client) call(ctx context.Context, msg func(req uint64) []any) (respons
 }
 
 // Join takes a seat: in a given room, a new room (Create), any open room of a game (quick
-// play), or the seat a resume token names.
+// play), or the seat a resume token names. On a node of a cluster whose seat is on another
+// node, it returns a *RedirectError saying where: DialJoin follows it.
 func (cl *Client) Join(ctx context.Context, opts protocol.JoinOptions) (Joined, error) {
 	r, err := cl.call(ctx, func(req uint64) []any { return []any{protocol.KindJoin, req, opts} })
 	if err != nil {
 		return Joined{}, err
+	}
+	if r.redirect != nil {
+		return Joined{}, r.redirect
 	}
 	if r.kind != protocol.KindJoined {
 		var msg string
@@ -500,9 +525,37 @@ func (cl *Client) dispatch(r *protocol.Reader) error {
 	case protocol.KindPong:
 		cl.reply(0, response{kind: kind})
 	case protocol.KindMatched:
+		// [25, ticket, room, reservation, ttl_ms] or [..., ttl_ms, url] in a cluster.
 		ev := Event{Kind: kind, Ticket: string(r.Str()), Room: string(r.Str()), Reservation: string(r.Str())}
+		if n > 4 {
+			ev.TTL = readTTL(r)
+		}
+		if n > 5 {
+			ev.URL = optStr(r)
+		}
 		if r.Err() != nil {
 			return malformed("matched", r)
+		}
+		cl.emit(ev)
+	case protocol.KindRedirect:
+		// [27, req, url, reservation, ttl_ms, room]: the answer to a join.
+		if n < 6 {
+			return malformed("redirect has fewer than 6 elements", r)
+		}
+		req := r.Uint()
+		rd := &RedirectError{URL: string(r.Str()), Reservation: string(r.Str()), TTL: readTTL(r), Room: string(r.Str())}
+		if r.Err() != nil || rd.URL == "" {
+			return malformed("redirect", r)
+		}
+		cl.reply(req, response{kind: kind, redirect: rd})
+	case protocol.KindMoved:
+		// [28, url, reservation, ttl_ms, room]: the room's node drains; a seat waits at url.
+		if n < 5 {
+			return malformed("moved has fewer than 5 elements", r)
+		}
+		ev := Event{Kind: kind, URL: string(r.Str()), Reservation: string(r.Str()), TTL: readTTL(r), Room: string(r.Str())}
+		if r.Err() != nil || ev.URL == "" {
+			return malformed("moved", r)
 		}
 		cl.emit(ev)
 	case protocol.KindRoom:
@@ -546,6 +599,24 @@ func readCode(r *protocol.Reader) protocol.Code {
 		return 0
 	}
 	return protocol.Code(v)
+}
+
+// readTTL reads a reservation's time to live, unsigned milliseconds.
+func readTTL(r *protocol.Reader) time.Duration {
+	v := r.Uint()
+	if v > math.MaxInt64/uint64(time.Millisecond) {
+		r.Fail(protocol.ErrRange)
+		return 0
+	}
+	return time.Duration(v) * time.Millisecond
+}
+
+// optStr reads a string that may be nil (an absent optional value).
+func optStr(r *protocol.Reader) string {
+	if r.IsNil() {
+		return ""
+	}
+	return string(r.Str())
 }
 
 // emit delivers ev on Events, or drops it if nobody has read the last 1024.

@@ -92,6 +92,10 @@ func TestMalformedServerMessageClosesTheConnection(t *testing.T) {
 		{"event name not a string", []any{protocol.KindEvent, uint64(5), nil}},
 		{"error code above 16 bits", []any{protocol.KindError, uint64(70000), "x"}},
 		{"matched without reservation", []any{protocol.KindMatched, "tk", "room"}},
+		{"matched url not a string", []any{protocol.KindMatched, "tk", "room", "r", uint64(1), uint64(5)}},
+		{"redirect without room", []any{protocol.KindRedirect, uint64(1), "ws://b/play", "r", uint64(1)}},
+		{"redirect with an empty url", []any{protocol.KindRedirect, uint64(1), "", "r", uint64(1), "R"}},
+		{"moved ttl negative", []any{protocol.KindMoved, "ws://b/play", "r", int64(-1), "R"}},
 		{"snapshot body truncated", nil},
 	}
 	for _, tt := range tests {

@@ -2131,6 +2131,8 @@ var RallypointError = class extends Error {
 // src/client.ts
 var RESET_INTERVALS = 4;
 var OPEN = 1;
+var MAX_REDIRECTS = 3;
+var NODE_FAILURES = 2;
 var REFUSED_MESSAGE = "rallypoint: the server refused the connection before it opened (a page on an origin it does not allow, a full server, too many connections from this address, or nothing listening); the server's log says which";
 var FINAL_CLOSES = /* @__PURE__ */ new Set([1002, 1003, 1007, 1010]);
 function uint(v) {
@@ -2147,6 +2149,10 @@ function connect(url, options = {}) {
 var Client = class {
   /** Use {@link connect}. */
   constructor(url, options = {}) {
+    /** Connection attempts to `node` in a row that failed without opening. */
+    this.nodeFailures = 0;
+    /** Redirects the automatic resume followed since the last seat (bounded as a join's are). */
+    this.resumeHops = 0;
     this.connState = "connecting";
     this.handlers = /* @__PURE__ */ new Map();
     this.pending = /* @__PURE__ */ new Map();
@@ -2175,6 +2181,7 @@ var Client = class {
     const WS = options.WebSocket ?? globalThis.WebSocket;
     if (WS === void 0) throw new Error("rallypoint: no WebSocket class: pass options.WebSocket");
     this.url = url;
+    this.node = url;
     this.WS = WS;
     this.opts = options;
     this.now = options.now ?? (() => performance.now());
@@ -2196,6 +2203,17 @@ var Client = class {
   /** The last join answer, while in a room. */
   get joined() {
     return this.joinedInfo;
+  }
+  /** The URL given to {@link connect}: in a cluster, the entry node. */
+  get entryUrl() {
+    return this.url;
+  }
+  /**
+   * The node this client is on: the entry URL, or the node a redirect, a match or a move sent
+   * it to. Reconnections resume here; after two failed attempts in a row, through the entry.
+   */
+  get nodeUrl() {
+    return this.node;
   }
   /** The negotiated WebSocket extensions (e.g. "permessage-deflate"), when known. */
   get extensions() {
@@ -2242,14 +2260,28 @@ var Client = class {
     this.emit("state", { state, previous, ...extra });
   }
   // ---- requests ------------------------------------------------------------------------
-  /** Takes a seat; resolves with the join answer, rejects with a {@link RallypointError}. */
+  /**
+   * Takes a seat; resolves with the join answer, rejects with a {@link RallypointError}. In
+   * a cluster, a join whose seat is on another node is followed there (up to
+   * `maxRedirects` hops): the answer is the seat on that node, and the client stays on it.
+   */
   join(options) {
+    const again = options.token === void 0 && options.reservation === void 0 ? { ...options } : void 0;
+    return this.joinSeat(options, again === void 0 ? void 0 : () => this.join(again));
+  }
+  /** Sends a join; `rejoin` is what autoRejoin does when the seat is later found gone. */
+  joinSeat(options, rejoin) {
     const o = {};
     for (const k of ["game", "room", "code", "token", "reservation", "create", "private", "meta"]) {
       if (options[k] !== void 0) o[k] = options[k];
     }
-    this.rejoinWith = options.token === void 0 && options.reservation === void 0 ? { ...options } : void 0;
-    return this.call(false, (req) => [Kind.Join, req, o]);
+    this.rejoin = rejoin;
+    this.seatMeta = options.meta;
+    const req = this.nextReq++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(req, { resolve, reject, resume: false, join: { options: o, hops: 0 } });
+      this.send([Kind.Join, req, o], true);
+    });
   }
   /** The seat saved in {@link ConnectOptions.storage} by an earlier page, if any. */
   savedSeat() {
@@ -2309,7 +2341,7 @@ var Client = class {
     this.resumeToken = "";
     this.forgetSeat();
     this.joinedInfo = void 0;
-    this.rejoinWith = void 0;
+    this.rejoin = void 0;
     this.send([Kind.Leave]);
   }
   /** Sends a request to the game; resolves with its result. */
@@ -2331,7 +2363,9 @@ var Client = class {
    * (`Code.Refused`, say), when the reserved seat is refused (it expired: `ttlMs` passed
    * before the join reached the server), or when `signal` aborts, which withdraws the ticket.
    * A party member before the last gets the ticket "" and waits for the match like the rest.
-   * `options.meta` goes with the join, as a join's meta does (the queue never sees it).
+   * `options.meta` goes with the join, as a join's meta does (the queue never sees it). In
+   * a cluster, a match on another node (its `url`) is joined there, and autoRejoin queues
+   * again with the same options when the seat is later found gone.
    */
   findMatch(options, signal) {
     const { meta, ...queue } = options;
@@ -2347,7 +2381,11 @@ var Client = class {
       };
       const off = this.on("matched", (m) => {
         if (ticket !== void 0 && ticket !== "" && m.ticket !== ticket) return;
-        finish(() => this.join(meta === void 0 ? { reservation: m.reservation } : { reservation: m.reservation, meta }).then(resolve, reject));
+        finish(() => {
+          if (m.url !== "" && m.url !== this.node) this.switchNode(m.url, "redirect");
+          const seat = meta === void 0 ? { reservation: m.reservation } : { reservation: m.reservation, meta };
+          this.joinSeat(seat, () => this.findMatch(options)).then(resolve, reject);
+        });
       });
       const onAbort = () => finish(() => {
         if (ticket !== void 0 && ticket !== "") this.cancelMatch(ticket).catch(() => void 0);
@@ -2521,7 +2559,7 @@ var Client = class {
   open() {
     let ws;
     try {
-      ws = new this.WS(this.url, [SUBPROTOCOL]);
+      ws = new this.WS(this.node, [SUBPROTOCOL]);
     } catch (e) {
       this.emit("error", new RallypointError(Code.Disconnected, `rallypoint: ${String(e)}`));
       this.dropped("closed", 1006);
@@ -2555,6 +2593,7 @@ var Client = class {
         return;
       }
       this.attempt = 0;
+      this.nodeFailures = 0;
       this.lastHeard = this.now();
       this.unanswered = 0;
       const resume = this.resumeToken;
@@ -2717,21 +2756,122 @@ var Client = class {
     const slow = reason === "silent" || reason === "connect timeout";
     const delay = slow ? 0 : backoffDelay(this.attempt, this.opts.backoff, this.opts.random);
     this.attempt++;
+    if (reason === "refused" || reason === "connect timeout") this.nodeFailures++;
     this.setState("reconnecting", { attempt: this.attempt, delay, reason, ...reason === "closed" ? { code } : {} });
     this.timer = setTimeout(() => {
       this.timer = void 0;
-      if (!this.closing) this.open();
+      if (this.closing) return;
+      if (this.node !== this.url && this.nodeFailures >= NODE_FAILURES) {
+        this.node = this.url;
+        this.nodeFailures = 0;
+      }
+      this.open();
     }, delay);
+  }
+  /**
+   * Moves this client to another node: lets go of the current connection (requests waiting
+   * on it are rejected, except the join `keep` names, which goes on at the new node) and
+   * connects to `url` at once. Whatever is sent next waits in the outbox for the new
+   * connection.
+   */
+  switchNode(url, reason, keep) {
+    const ws = this.ws;
+    this.ws = void 0;
+    this.stopTimers();
+    this.endLinger();
+    if (ws !== void 0) abandon(ws, 1e3, reason);
+    const kept = keep === void 0 ? void 0 : this.take(keep);
+    this.failPending();
+    if (kept !== void 0) this.pending.set(keep, kept);
+    this.outbox = [];
+    this.inputs.reset();
+    this.lastInputSeq = 0;
+    this.isStalled = false;
+    this.attempt = 0;
+    this.nodeFailures = 0;
+    this.node = url;
+    this.setState("connecting", { reason });
+    this.open();
+  }
+  /**
+   * A join was answered with a redirect (0x1B): the seat is on the node at `url`. A page's
+   * join goes on there with the reservation (or its resume token), its promise still
+   * waiting; the automatic resume reconnects there and resumes with the same token.
+   */
+  onRedirect(req, url, reservation, room) {
+    const p = this.take(req);
+    if (p === void 0) return;
+    const max = this.opts.maxRedirects ?? MAX_REDIRECTS;
+    if (p.resume) {
+      this.resumeHops++;
+      if (url === "" || this.resumeToken === "" || this.resumeHops > max) {
+        p.reject(new RallypointError(Code.Disconnected, "rallypoint: redirected"));
+        this.seatLost(new RallypointError(Code.NotFound, `rallypoint: too many redirects (${max}) resuming the seat; the last to ${url}`));
+        return;
+      }
+      p.reject(new RallypointError(Code.Disconnected, "rallypoint: redirected"));
+      this.emit("redirect", { url, room, hops: this.resumeHops, resume: true });
+      this.switchNode(url, "redirect");
+      return;
+    }
+    const join = p.join;
+    if (join === void 0 || url === "") {
+      p.reject(new RallypointError(Code.Malformed, "rallypoint: a redirect that answers no join"));
+      return;
+    }
+    const hops = join.hops + 1;
+    if (hops > max) {
+      p.reject(new RallypointError(Code.Disconnected, `rallypoint: too many redirects (${max}) for one join; the last to ${url}`));
+      return;
+    }
+    const meta = join.options.meta;
+    let next;
+    if (reservation !== "") next = { reservation };
+    else if (typeof join.options.token === "string") next = { token: join.options.token };
+    else {
+      p.reject(new RallypointError(Code.Malformed, `rallypoint: a redirect to ${url} without a reservation`));
+      return;
+    }
+    if (meta !== void 0) next.meta = meta;
+    this.pending.set(req, { ...p, join: { options: next, hops } });
+    this.emit("redirect", { url, room, hops, resume: false });
+    this.switchNode(url, "redirect", req);
+    this.send([Kind.Join, req, next], true);
+  }
+  /**
+   * The room's node drains (0x1C): leave quietly (the room ends there anyway) and take the
+   * seat reserved at `url`, with the last join's meta. autoRejoin's way of joining again
+   * stays that of the first join (a new quick play, a new match), not the reservation.
+   */
+  onMoved(url, reservation, ttlMs, room) {
+    if (this.joinedInfo === void 0 || url === "" || reservation === "") return;
+    this.emit("moved", { url, reservation, ttlMs, room });
+    this.send([Kind.Leave]);
+    this.resumeToken = "";
+    this.forgetSeat();
+    this.joinedInfo = void 0;
+    this.view = void 0;
+    const rejoin = this.rejoin;
+    this.switchNode(url, "moved");
+    const seat = this.seatMeta === void 0 ? { reservation } : { reservation, meta: this.seatMeta };
+    this.joinSeat(seat, rejoin).catch((e) => {
+      this.emit("error", e instanceof RallypointError ? e : new RallypointError(Code.Internal, String(e)));
+      if (e instanceof RallypointError && e.code === Code.Disconnected) return;
+      this.seatLost(e);
+    });
   }
   /** A resume found the seat gone: say so, and join again if autoRejoin and the last join can be made again. */
   seatLost(e) {
     const code = e instanceof RallypointError ? e.code : Code.Internal;
     if (code === Code.Disconnected) return;
     this.resumeToken = "";
+    this.resumeHops = 0;
     this.joinedInfo = void 0;
-    const again = this.opts.autoRejoin === true ? this.rejoinWith : void 0;
+    const again = this.opts.autoRejoin === true ? this.rejoin : void 0;
     this.emit("left", { code, message: String(e.message), resume: true, rejoining: again !== void 0 });
-    if (again !== void 0) this.join(again).catch((err) => this.emit("error", err instanceof RallypointError ? err : new RallypointError(Code.Internal, String(err))));
+    if (again === void 0) return;
+    if (this.node !== this.url) this.switchNode(this.url, "entry");
+    again().catch((err) => this.emit("error", err instanceof RallypointError ? err : new RallypointError(Code.Internal, String(err))));
   }
   dispatch(m) {
     switch (uint(m[0])) {
@@ -2766,6 +2906,7 @@ var Client = class {
         this.clock.setTickRate(j.tickRate);
         this.clock.resetTick();
         this.resumeToken = j.token;
+        this.resumeHops = 0;
         this.joinedInfo = j;
         this.saveSeat(j.room, j.token);
         const p = this.take(uint(m[1]));
@@ -2802,7 +2943,13 @@ var Client = class {
         this.emit("left", { code: uint(m[1]), message: str(m[2]) });
         break;
       case Kind.Matched:
-        this.emit("matched", { ticket: str(m[1]), room: str(m[2]), reservation: str(m[3]), ttlMs: uint(m[4]) });
+        this.emit("matched", { ticket: str(m[1]), room: str(m[2]), reservation: str(m[3]), ttlMs: uint(m[4]), url: str(m[5]) });
+        break;
+      case Kind.Redirect:
+        this.onRedirect(uint(m[1]), str(m[2]), str(m[3]), str(m[5]));
+        break;
+      case Kind.Moved:
+        this.onMoved(str(m[1]), str(m[2]), uint(m[3]), str(m[4]));
         break;
       case Kind.Room:
         this.emit("room", { change: uint(m[1]), room: m[2] });

@@ -100,6 +100,14 @@ export interface ConnectOptions {
   now?: () => number;
   /** Random numbers in [0, 1) for backoff jitter (default Math.random). */
   random?: () => number;
+  /**
+   * How many redirects one join follows in a cluster (default 3; PROTOCOL.md, "A cluster of
+   * nodes"). A cluster sends one (the entry node reserved the seat on the room's node); a
+   * second happens when a node's view is a moment old. Past this many the join is rejected
+   * (code `Code.Disconnected`, "too many redirects") rather than bounce between nodes, each
+   * hop costing a handshake and a round trip.
+   */
+  maxRedirects?: number;
 }
 
 /** The part of the Web Storage API the saved seat needs (localStorage has it). */
@@ -187,12 +195,42 @@ export interface FindMatchOptions extends MatchOptions {
   meta?: unknown;
 }
 
-/** A match: join with `{reservation}` within `ttlMs`. */
+/** A match: join with `{reservation}` within `ttlMs`, at `url` when it is not "". */
 export interface Matched {
   ticket: string;
   room: string;
   reservation: string;
   ttlMs: number;
+  /** The node of the room in a cluster; "" when it is the node this client is on. */
+  url: string;
+}
+
+/**
+ * A join sent on to another node of a cluster (0x1B), which the SDK follows by itself: the
+ * "redirect" event only says so (for a page's diagnostics, or a test).
+ */
+export interface RedirectEvent {
+  /** The node the join goes to now. */
+  url: string;
+  /** The room the seat is in. */
+  room: string;
+  /** Redirects followed for this join so far (1 for the first). */
+  hops: number;
+  /** True for the automatic resume after a reconnection (the seat's token goes to `url`). */
+  resume: boolean;
+}
+
+/**
+ * The room's node is draining (a deploy, 0x1C): the room will end there, and a seat waits
+ * in `room` at `url`. The SDK leaves the old room quietly and takes that seat by itself; a
+ * "joined" event follows (or an "error" if the seat was refused). A page may say "moving
+ * you to another server".
+ */
+export interface MovedEvent {
+  url: string;
+  reservation: string;
+  ttlMs: number;
+  room: string;
 }
 
 /** A room of the lobby listing. */
@@ -280,7 +318,9 @@ export interface StateChange {
    * "connect timeout", "closed" (the socket closed; see `code`), "refused" (it closed before
    * it ever opened: the server refused the handshake, for a page on an origin it does not
    * allow, a full server or too many connections from this address, or nothing listens
-   * there; a browser does not tell which), "offline".
+   * there; a browser does not tell which), "offline"; and, state "connecting", "redirect"
+   * (a join followed to another node of a cluster), "moved" (the room's node drains) or
+   * "entry" (the room's node failed twice in a row: resuming through the entry URL).
    */
   reason?: string;
   /** The WebSocket close code, for reason "closed". */
@@ -313,6 +353,8 @@ export interface ClientEvents {
   error: RallypointError;
   matched: Matched;
   room: RoomChange;
+  redirect: RedirectEvent;
+  moved: MovedEvent;
   state: StateChange;
   pong: { rtt: number; smoothedRtt: number; tick: number };
   stall: StallChange;
@@ -326,9 +368,23 @@ interface Pending {
   reject: (e: unknown) => void;
   /** The automatic resume after a reconnection. */
   resume: boolean;
+  /** For a join: the options sent, and the redirects followed to get here. */
+  join?: { options: Record<string, unknown>; hops: number };
 }
 
 const OPEN = 1;
+
+/** Redirects one join follows by default (ConnectOptions.maxRedirects). */
+const MAX_REDIRECTS = 3;
+
+/**
+ * Connection attempts in a row that must fail, none opening, before a client on another node
+ * than its entry goes back through the entry URL: one may be a blip; two in a row on a link
+ * that was working say the node is gone. It costs a player whose node died the two attempts'
+ * time (a quarter then half a second of backoff, more if they time out) before the entry
+ * node tells it the seat is gone, or where it is now.
+ */
+const NODE_FAILURES = 2;
 
 /** What a connection that closed before it opened is reported as (StateChange reason "refused"). */
 const REFUSED_MESSAGE =
@@ -373,7 +429,14 @@ export function connect(url: string, options: ConnectOptions = {}): Client {
  * token.
  */
 export class Client {
+  /** The URL the page gave: the cluster's entry, where a dead node's players come back through. */
   private readonly url: string;
+  /** The node this client joins on and resumes at: `url`, or where a redirect or a move sent it. */
+  private node: string;
+  /** Connection attempts to `node` in a row that failed without opening. */
+  private nodeFailures = 0;
+  /** Redirects the automatic resume followed since the last seat (bounded as a join's are). */
+  private resumeHops = 0;
   private readonly WS: WebSocketConstructor;
   private readonly opts: ConnectOptions;
   private readonly now: () => number;
@@ -395,8 +458,13 @@ export class Client {
   private watchdog: ReturnType<typeof setInterval> | undefined;
   private resumeToken = "";
   private joinedInfo: Joined | undefined;
-  /** The last join that may be made again (not by token or reservation), for autoRejoin. */
-  private rejoinWith: JoinOptions | undefined;
+  /**
+   * Makes the last join again (quick play, a new room, the same room or code, the same
+   * matchmaking), for autoRejoin; undefined after a join by token or reservation alone.
+   */
+  private rejoin: (() => Promise<Joined>) | undefined;
+  /** The meta of the last join, sent with a seat taken on the player's behalf (a move). */
+  private seatMeta: unknown;
   private lastInputSeq = 0;
   /** The applied snapshot tick not acknowledged yet (0: none); the next input carries it. */
   private unacked = 0;
@@ -429,6 +497,7 @@ export class Client {
     const WS = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
     if (WS === undefined) throw new Error("rallypoint: no WebSocket class: pass options.WebSocket");
     this.url = url;
+    this.node = url;
     this.WS = WS;
     this.opts = options;
     this.now = options.now ?? (() => performance.now());
@@ -455,6 +524,19 @@ export class Client {
   /** The last join answer, while in a room. */
   get joined(): Joined | undefined {
     return this.joinedInfo;
+  }
+
+  /** The URL given to {@link connect}: in a cluster, the entry node. */
+  get entryUrl(): string {
+    return this.url;
+  }
+
+  /**
+   * The node this client is on: the entry URL, or the node a redirect, a match or a move sent
+   * it to. Reconnections resume here; after two failed attempts in a row, through the entry.
+   */
+  get nodeUrl(): string {
+    return this.node;
   }
 
   /** The negotiated WebSocket extensions (e.g. "permessage-deflate"), when known. */
@@ -509,15 +591,30 @@ export class Client {
 
   // ---- requests ------------------------------------------------------------------------
 
-  /** Takes a seat; resolves with the join answer, rejects with a {@link RallypointError}. */
+  /**
+   * Takes a seat; resolves with the join answer, rejects with a {@link RallypointError}. In
+   * a cluster, a join whose seat is on another node is followed there (up to
+   * `maxRedirects` hops): the answer is the seat on that node, and the client stays on it.
+   */
   join(options: JoinOptions): Promise<Joined> {
+    // A join by token or reservation names a seat: once that is gone there is nothing to repeat.
+    const again = options.token === undefined && options.reservation === undefined ? { ...options } : undefined;
+    return this.joinSeat(options, again === undefined ? undefined : () => this.join(again));
+  }
+
+  /** Sends a join; `rejoin` is what autoRejoin does when the seat is later found gone. */
+  private joinSeat(options: JoinOptions, rejoin: (() => Promise<Joined>) | undefined): Promise<Joined> {
     const o: Record<string, unknown> = {};
     for (const k of ["game", "room", "code", "token", "reservation", "create", "private", "meta"] as const) {
       if (options[k] !== undefined) o[k] = options[k];
     }
-    // A join by token or reservation names a seat: once that is gone there is nothing to repeat.
-    this.rejoinWith = options.token === undefined && options.reservation === undefined ? { ...options } : undefined;
-    return this.call(false, (req) => [Kind.Join, req, o]) as Promise<Joined>;
+    this.rejoin = rejoin;
+    this.seatMeta = options.meta;
+    const req = this.nextReq++;
+    return new Promise<unknown>((resolve, reject) => {
+      this.pending.set(req, { resolve, reject, resume: false, join: { options: o, hops: 0 } });
+      this.send([Kind.Join, req, o], true);
+    }) as Promise<Joined>;
   }
 
   /** The seat saved in {@link ConnectOptions.storage} by an earlier page, if any. */
@@ -588,7 +685,7 @@ export class Client {
     this.resumeToken = "";
     this.forgetSeat();
     this.joinedInfo = undefined;
-    this.rejoinWith = undefined;
+    this.rejoin = undefined;
     this.send([Kind.Leave]);
   }
 
@@ -613,7 +710,9 @@ export class Client {
    * (`Code.Refused`, say), when the reserved seat is refused (it expired: `ttlMs` passed
    * before the join reached the server), or when `signal` aborts, which withdraws the ticket.
    * A party member before the last gets the ticket "" and waits for the match like the rest.
-   * `options.meta` goes with the join, as a join's meta does (the queue never sees it).
+   * `options.meta` goes with the join, as a join's meta does (the queue never sees it). In
+   * a cluster, a match on another node (its `url`) is joined there, and autoRejoin queues
+   * again with the same options when the seat is later found gone.
    */
   findMatch(options: FindMatchOptions, signal?: AbortSignal): Promise<Joined> {
     const { meta, ...queue } = options;
@@ -631,7 +730,11 @@ export class Client {
         // Only one ticket of ours waits at a time; until the answer with it comes, the
         // first match is ours.
         if (ticket !== undefined && ticket !== "" && m.ticket !== ticket) return;
-        finish(() => this.join(meta === undefined ? { reservation: m.reservation } : { reservation: m.reservation, meta }).then(resolve, reject));
+        finish(() => {
+          if (m.url !== "" && m.url !== this.node) this.switchNode(m.url, "redirect");
+          const seat = meta === undefined ? { reservation: m.reservation } : { reservation: m.reservation, meta };
+          this.joinSeat(seat, () => this.findMatch(options)).then(resolve, reject);
+        });
       });
       const onAbort = () =>
         finish(() => {
@@ -850,7 +953,7 @@ export class Client {
   private open(): void {
     let ws: WebSocketLike;
     try {
-      ws = new this.WS(this.url, [SUBPROTOCOL]);
+      ws = new this.WS(this.node, [SUBPROTOCOL]);
     } catch (e) {
       this.emit("error", new RallypointError(Code.Disconnected, `rallypoint: ${String(e)}`));
       this.dropped("closed", 1006);
@@ -885,6 +988,7 @@ export class Client {
         return;
       }
       this.attempt = 0;
+      this.nodeFailures = 0;
       this.lastHeard = this.now();
       this.unanswered = 0;
       const resume = this.resumeToken;
@@ -1061,11 +1165,114 @@ export class Client {
     const slow = reason === "silent" || reason === "connect timeout";
     const delay = slow ? 0 : backoffDelay(this.attempt, this.opts.backoff, this.opts.random);
     this.attempt++;
+    if (reason === "refused" || reason === "connect timeout") this.nodeFailures++;
     this.setState("reconnecting", { attempt: this.attempt, delay, reason, ...(reason === "closed" ? { code } : {}) });
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      if (!this.closing) this.open();
+      if (this.closing) return;
+      if (this.node !== this.url && this.nodeFailures >= NODE_FAILURES) {
+        // The room's node is gone, most likely: the entry node knows where the seat is now
+        // (a redirect), or that it is gone (code 5, and autoRejoin joins afresh there).
+        this.node = this.url;
+        this.nodeFailures = 0;
+      }
+      this.open();
     }, delay);
+  }
+
+  /**
+   * Moves this client to another node: lets go of the current connection (requests waiting
+   * on it are rejected, except the join `keep` names, which goes on at the new node) and
+   * connects to `url` at once. Whatever is sent next waits in the outbox for the new
+   * connection.
+   */
+  private switchNode(url: string, reason: "redirect" | "moved" | "entry", keep?: number): void {
+    const ws = this.ws;
+    this.ws = undefined;
+    this.stopTimers();
+    this.endLinger();
+    if (ws !== undefined) abandon(ws, 1000, reason);
+    const kept = keep === undefined ? undefined : this.take(keep);
+    this.failPending();
+    if (kept !== undefined) this.pending.set(keep!, kept);
+    this.outbox = [];
+    this.inputs.reset();
+    this.lastInputSeq = 0;
+    this.isStalled = false;
+    this.attempt = 0;
+    this.nodeFailures = 0;
+    this.node = url;
+    this.setState("connecting", { reason });
+    this.open();
+  }
+
+  /**
+   * A join was answered with a redirect (0x1B): the seat is on the node at `url`. A page's
+   * join goes on there with the reservation (or its resume token), its promise still
+   * waiting; the automatic resume reconnects there and resumes with the same token.
+   */
+  private onRedirect(req: number, url: string, reservation: string, room: string): void {
+    const p = this.take(req);
+    if (p === undefined) return;
+    const max = this.opts.maxRedirects ?? MAX_REDIRECTS;
+    if (p.resume) {
+      this.resumeHops++;
+      if (url === "" || this.resumeToken === "" || this.resumeHops > max) {
+        p.reject(new RallypointError(Code.Disconnected, "rallypoint: redirected")); // the resume's handler ignores it
+        this.seatLost(new RallypointError(Code.NotFound, `rallypoint: too many redirects (${max}) resuming the seat; the last to ${url}`));
+        return;
+      }
+      p.reject(new RallypointError(Code.Disconnected, "rallypoint: redirected"));
+      this.emit("redirect", { url, room, hops: this.resumeHops, resume: true });
+      this.switchNode(url, "redirect");
+      return;
+    }
+    const join = p.join;
+    if (join === undefined || url === "") {
+      p.reject(new RallypointError(Code.Malformed, "rallypoint: a redirect that answers no join"));
+      return;
+    }
+    const hops = join.hops + 1;
+    if (hops > max) {
+      p.reject(new RallypointError(Code.Disconnected, `rallypoint: too many redirects (${max}) for one join; the last to ${url}`));
+      return;
+    }
+    const meta = join.options.meta;
+    let next: Record<string, unknown>;
+    if (reservation !== "") next = { reservation };
+    else if (typeof join.options.token === "string") next = { token: join.options.token };
+    else {
+      p.reject(new RallypointError(Code.Malformed, `rallypoint: a redirect to ${url} without a reservation`));
+      return;
+    }
+    if (meta !== undefined) next.meta = meta;
+    this.pending.set(req, { ...p, join: { options: next, hops } });
+    this.emit("redirect", { url, room, hops, resume: false });
+    this.switchNode(url, "redirect", req);
+    this.send([Kind.Join, req, next], true);
+  }
+
+  /**
+   * The room's node drains (0x1C): leave quietly (the room ends there anyway) and take the
+   * seat reserved at `url`, with the last join's meta. autoRejoin's way of joining again
+   * stays that of the first join (a new quick play, a new match), not the reservation.
+   */
+  private onMoved(url: string, reservation: string, ttlMs: number, room: string): void {
+    if (this.joinedInfo === undefined || url === "" || reservation === "") return;
+    this.emit("moved", { url, reservation, ttlMs, room });
+    this.send([Kind.Leave]);
+    this.resumeToken = "";
+    this.forgetSeat();
+    this.joinedInfo = undefined;
+    this.view = undefined;
+    const rejoin = this.rejoin;
+    this.switchNode(url, "moved");
+    const seat: JoinOptions = this.seatMeta === undefined ? { reservation } : { reservation, meta: this.seatMeta };
+    this.joinSeat(seat, rejoin).catch((e: unknown) => {
+      this.emit("error", e instanceof RallypointError ? e : new RallypointError(Code.Internal, String(e)));
+      if (e instanceof RallypointError && e.code === Code.Disconnected) return; // reconnecting: nothing to resume, the page decides
+      this.seatLost(e);
+    });
   }
 
   /** A resume found the seat gone: say so, and join again if autoRejoin and the last join can be made again. */
@@ -1073,10 +1280,15 @@ export class Client {
     const code = e instanceof RallypointError ? e.code : Code.Internal;
     if (code === Code.Disconnected) return; // the connection dropped again: the next one resumes
     this.resumeToken = "";
+    this.resumeHops = 0;
     this.joinedInfo = undefined;
-    const again = this.opts.autoRejoin === true ? this.rejoinWith : undefined;
+    const again = this.opts.autoRejoin === true ? this.rejoin : undefined;
     this.emit("left", { code, message: String((e as Error).message), resume: true, rejoining: again !== undefined });
-    if (again !== undefined) this.join(again).catch((err: unknown) => this.emit("error", err instanceof RallypointError ? err : new RallypointError(Code.Internal, String(err))));
+    if (again === undefined) return;
+    // Afresh goes through the entry, as the first join did: the node the seat was on may be
+    // the one that failed.
+    if (this.node !== this.url) this.switchNode(this.url, "entry");
+    again().catch((err: unknown) => this.emit("error", err instanceof RallypointError ? err : new RallypointError(Code.Internal, String(err))));
   }
 
   private dispatch(m: unknown[]): void {
@@ -1114,6 +1326,7 @@ export class Client {
         this.clock.setTickRate(j.tickRate);
         this.clock.resetTick();
         this.resumeToken = j.token;
+        this.resumeHops = 0;
         this.joinedInfo = j;
         this.saveSeat(j.room, j.token);
         const p = this.take(uint(m[1]));
@@ -1150,7 +1363,13 @@ export class Client {
         this.emit("left", { code: uint(m[1]), message: str(m[2]) });
         break;
       case Kind.Matched:
-        this.emit("matched", { ticket: str(m[1]), room: str(m[2]), reservation: str(m[3]), ttlMs: uint(m[4]) });
+        this.emit("matched", { ticket: str(m[1]), room: str(m[2]), reservation: str(m[3]), ttlMs: uint(m[4]), url: str(m[5]) });
+        break;
+      case Kind.Redirect:
+        this.onRedirect(uint(m[1]), str(m[2]), str(m[3]), str(m[5]));
+        break;
+      case Kind.Moved:
+        this.onMoved(str(m[1]), str(m[2]), uint(m[3]), str(m[4]));
         break;
       case Kind.Room:
         this.emit("room", { change: uint(m[1]), room: m[2] as RoomInfo });

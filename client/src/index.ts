@@ -27,6 +27,8 @@ export type {
   LeftEvent,
   MatchOptions,
   Matched,
+  MovedEvent,
+  RedirectEvent,
   RoomChange,
   RoomInfo,
   SavedSeat,

@@ -161,7 +161,7 @@ test("join, snapshots and acks, inputs, requests, pings, events, reconnection", 
   const e = await err;
   assert.equal(e.code, 1);
   assert.equal(e.message, "bad");
-  assert.deepEqual(await matched, { ticket: "t1", room: "R", reservation: "abc", ttlMs: 15000 });
+  assert.deepEqual(await matched, { ticket: "t1", room: "R", reservation: "abc", ttlMs: 15000, url: "" });
   assert.equal((await room).room.max_players, 2);
 
   // Drop the connection: the client reconnects and resumes with the token; a full

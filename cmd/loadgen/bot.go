@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/rallypoint/rallypoint/gameclient"
 	"github.com/rallypoint/rallypoint/net/ws"
 	"github.com/rallypoint/rallypoint/protocol"
 	"github.com/rallypoint/rallypoint/state"
@@ -24,10 +25,11 @@ import (
 // step goes alone. Other bots (the crossword's, which type every few seconds) acknowledge
 // each snapshot at once.
 //
-// It does not use gameclient, whose per-snapshot path allocates (the acknowledgement is
+// It does not use gameclient's Client, whose per-snapshot path allocates (the acknowledgement is
 // encoded by reflection, a channel is made per snapshot) and which hides the snapshot bodies
 // that the bots' zero-allocation game logic reads; it reads messages with the same scanner
-// (protocol.Reader) and writes them with protocol's Append functions. Two goroutines touch a bot: its own read
+// (protocol.Reader) and writes them with protocol's Append functions. Its joins follow a
+// cluster's redirects with gameclient.FollowRedirects, the loop of gameclient.DialJoin. Two goroutines touch a bot: its own read
 // loop, which handles what the server sends, and a scheduler shard, which calls step at the
 // input rate; each has its own write buffer (WriteMessage copies), and the behaviors guard
 // what both use.
@@ -47,6 +49,11 @@ type bot struct {
 	tickRate     int
 	snapshotRate int
 	joined       chan error // one value: nil when seated, the reason otherwise
+	// url is the node the bot is seated on: the -url it entered through, or where the
+	// cluster's redirects sent it. Resumes go there. Written by open, before the bot is up.
+	url       string
+	redirects atomic.Int64           // redirects followed, every join and resume together
+	node      atomic.Pointer[string] // url once seated, for the reporter's goroutine
 
 	rd      protocol.Reader // read loop's scanner
 	readBuf []byte          // read loop's write scratch (acknowledgements)
@@ -108,6 +115,7 @@ var errNotSeated = errors.New("loadgen: connection ended before the join was ans
 // start dials, joins by quick play and starts the read loop. It returns once the bot is
 // seated, or with the reason it could not be.
 func (b *bot) start(ctx context.Context) error {
+	b.url = b.r.cfg.URL
 	return b.open(ctx, protocol.JoinOptions{Game: b.r.game.name(), Meta: b.r.meta(b.idx)})
 }
 
@@ -119,10 +127,26 @@ type joinRefusedError struct {
 
 func (e *joinRefusedError) Error() string { return fmt.Sprintf("join refused: %s: %s", e.code, e.msg) }
 
-// open dials, starts the read loop and joins with opts: by quick play at the start, with the
-// resume token after a drop (chaos.go). It returns once the bot is seated, or with the reason
-// it could not be. The previous connection's read loop, if any, must have ended.
+// open joins with opts at b.url, by quick play at the start or with the resume token after a
+// drop (chaos.go), and follows a cluster's redirects as gameclient.DialJoin does (the same
+// loop, gameclient.FollowRedirects, at most gameclient.MaxRedirects hops) on the bot's own
+// connections: each hop's connection is dropped and the next node dialed. It returns once
+// the bot is seated, with b.url the node that seated it, or with the reason it could not be.
+// The previous connection's read loop, if any, must have ended.
 func (b *bot) open(ctx context.Context, join protocol.JoinOptions) error {
+	ctx, cancel := context.WithTimeout(ctx, b.r.cfg.JoinTimeout)
+	defer cancel()
+	final, hops, err := gameclient.FollowRedirects(ctx, b.url, join, b.openAt)
+	b.redirects.Add(int64(hops))
+	if err == nil {
+		b.url = final
+		b.node.Store(&final)
+	}
+	return err
+}
+
+// openAt dials url, starts the read loop and joins there with join: one hop of open.
+func (b *bot) openAt(ctx context.Context, url string, join protocol.JoinOptions) error {
 	cfg := &b.r.cfg
 	opts := &ws.DialOptions{
 		Subprotocols: []string{protocol.Subprotocol},
@@ -136,9 +160,7 @@ func (b *bot) open(ctx context.Context, join protocol.JoinOptions) error {
 	if !cfg.Compress {
 		opts.Compression.Mode = ws.CompressionDisabled
 	}
-	ctx, cancel := context.WithTimeout(ctx, cfg.JoinTimeout)
-	defer cancel()
-	c, _, err := ws.Dial(ctx, cfg.URL, opts)
+	c, _, err := ws.Dial(ctx, url, opts)
 	if err != nil {
 		return err
 	}
@@ -168,6 +190,10 @@ func (b *bot) open(ctx context.Context, join protocol.JoinOptions) error {
 	if err != nil {
 		b.closing.Store(true)
 		c.CloseNow()
+		<-b.done // the next hop's read loop must not share the bot with this one
+		if _, ok := err.(*gameclient.RedirectError); ok {
+			b.closing.Store(false) // the next hop's connection is not being closed
+		}
 		return err
 	}
 	return nil
@@ -261,6 +287,19 @@ func (b *bot) dispatch(data []byte, now int64) error {
 		if r.Err() == nil && req == joinReq {
 			select {
 			case b.joined <- &joinRefusedError{protocol.Code(code), string(msg)}:
+			default:
+			}
+		}
+	case protocol.KindRedirect:
+		// [27, req, url, reservation, ttl_ms, room]: the seat is on another node; open follows.
+		req, url, resv := r.Int(), r.Str(), r.Str()
+		ttl, room := r.Int(), r.Str()
+		if r.Err() != nil || n < 6 || len(url) == 0 {
+			return fmt.Errorf("loadgen: malformed redirect")
+		}
+		if req == joinReq {
+			select {
+			case b.joined <- &gameclient.RedirectError{URL: string(url), Reservation: string(resv), TTL: time.Duration(ttl) * time.Millisecond, Room: string(room)}:
 			default:
 			}
 		}

@@ -47,8 +47,13 @@ func (r *runner) startNetPath(progress io.Writer) (*netsim.Proxy, error) {
 		return nil, fmt.Errorf("-net-*: %w", err)
 	}
 	addr := px.Addr().String()
-	r.netDial = func(ctx context.Context, network, _ string) (net.Conn, error) {
+	r.netDial = func(ctx context.Context, network, to string) (net.Conn, error) {
 		var d net.Dialer
+		if to != target {
+			// Another node of a cluster, reached by a redirect: the path fronts -url only,
+			// so this connection goes direct.
+			return d.DialContext(ctx, network, to)
+		}
 		return d.DialContext(ctx, network, addr)
 	}
 	fmt.Fprintf(progress, "loadgen: bots connect through netsim %s -> %s, %s\n", addr, target, p)

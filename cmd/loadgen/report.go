@@ -3,7 +3,10 @@ package main
 import (
 	"fmt"
 	"io"
+	"maps"
 	"math"
+	"net/url"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -41,8 +44,10 @@ type result struct {
 
 	chaosErrors int64 // resumes refused or failed (a stalled bot closed counts in closes)
 
-	server      []row // from -metrics-url
-	rows        []row // the game's
+	server      []row          // from -metrics-url
+	redirects   int64          // redirects the bots followed, joins and resumes together
+	perNode     map[string]int // seated bots by the host of the node they ended on
+	rows        []row          // the game's
 	firstErrors []string
 }
 
@@ -87,6 +92,7 @@ func (r *runner) result(start, end totals, scrape *scraper) *result {
 		closes:      r.closes.Load(),
 		firstErrors: r.errs.messages(),
 	}
+	res.redirects, res.perNode = r.nodes()
 	final := r.statsNow()
 	res.protocolErrors = final.protocolErrors
 	res.baselineMisses = final.baselineMisses
@@ -120,6 +126,10 @@ func (r *runner) statsNow() totals { return (&reporter{r: r}).snapshot() }
 // With -chaos-every the chaos counts follow, after errors:
 //
 //	... errors=E chaos_stalls=S chaos_drops=D chaos_pauses=P resumes=R resumes_refused=F stalled_closed=C resume_p50_ms=X resume_p99_ms=Y
+//
+// In a cluster (a redirect followed, or bots on more than one node), last:
+//
+//	... redirects=R nodes=HOST:PORT=N,HOST:PORT=N
 func (res *result) summary() string {
 	s := fmt.Sprintf("players=%d duration_s=%s rtt_p50_ms=%.2f rtt_p99_ms=%.2f snapshots_per_s=%.1f bytes_in_per_player_s=%d errors=%d",
 		res.players, seconds(res.duration), res.rttP50, res.rttP99, res.snapshotsPerS,
@@ -127,6 +137,9 @@ func (res *result) summary() string {
 	if c := res.chaos; c != nil {
 		s += fmt.Sprintf(" chaos_stalls=%d chaos_drops=%d chaos_pauses=%d resumes=%d resumes_refused=%d stalled_closed=%d resume_p50_ms=%.2f resume_p99_ms=%.2f",
 			c.stalls, c.drops, c.pauses, c.resumes, c.refused+c.failed, c.slowClosed, c.p50, c.p99)
+	}
+	if res.redirects > 0 || len(res.perNode) > 1 {
+		s += fmt.Sprintf(" redirects=%d nodes=%s", res.redirects, strings.ReplaceAll(nodeCounts(res.perNode), " ", ","))
 	}
 	return s
 }
@@ -161,6 +174,10 @@ func (res *result) write(w io.Writer) {
 	add("bytes out/s per player", "%s (%s)", thousands(int64(math.Round(res.bytesOutPerPlay))), byteSize(res.bytesOutPerPlay*float64(res.seated))+"/s total")
 	add("inputs/s", "%s total", thousands(int64(math.Round(res.inputsPerS))))
 	add("messages out/s", "%s total, %.1f per player (inputs, acknowledgements, pings)", thousands(int64(math.Round(res.messagesOutPerS))), perPlayer(res.messagesOutPerS, res.seated))
+	if res.redirects > 0 || len(res.perNode) > 1 {
+		add("redirects", "%d (a cluster's: joins sent on to the room's node)", res.redirects)
+		add("players per node", "%s", nodeCounts(res.perNode))
+	}
 	if res.baselineMisses > 0 {
 		add("baseline misses", "%d (deltas against a state not held: dropped; %d answered with [4, 0], the rest by acknowledging the latest tick again)",
 			res.baselineMisses, res.baselineResets)
@@ -187,4 +204,35 @@ func perPlayer(v float64, players int) float64 {
 		return 0
 	}
 	return v / float64(players)
+}
+
+// nodes sums the bots' redirects and counts the seated bots by the host (host:port) of the
+// node each ended on: in a cluster, where placement put the players.
+func (r *runner) nodes() (redirects int64, perNode map[string]int) {
+	perNode = map[string]int{}
+	for _, b := range r.startedBots() {
+		redirects += b.redirects.Load()
+		if !b.up.Load() {
+			continue
+		}
+		node := b.node.Load()
+		if node == nil {
+			continue
+		}
+		host := *node
+		if u, err := url.Parse(host); err == nil && u.Host != "" {
+			host = u.Host
+		}
+		perNode[host]++
+	}
+	return redirects, perNode
+}
+
+// nodeCounts writes players per node as "host=n host=n", hosts in order.
+func nodeCounts(perNode map[string]int) string {
+	var parts []string
+	for _, h := range slices.Sorted(maps.Keys(perNode)) {
+		parts = append(parts, fmt.Sprintf("%s=%d", h, perNode[h]))
+	}
+	return strings.Join(parts, " ")
 }

@@ -75,3 +75,40 @@ func TestByteSize(t *testing.T) {
 		}
 	}
 }
+
+// TestSummaryCountsRedirectsAndNodes: in a cluster the bots' redirects and where they ended,
+// by host, follow the counts; a run on one node without redirects keeps the line as it was.
+func TestSummaryCountsRedirectsAndNodes(t *testing.T) {
+	node := func(u string) *bot {
+		b := &bot{}
+		b.up.Store(true)
+		b.node.Store(&u)
+		return b
+	}
+	a, b1, b2, c := node("ws://127.0.0.1:8080/play"), node("ws://127.0.0.1:8081/play"), node("ws://127.0.0.1:8081/play"), node("ws://127.0.0.1:8082/play")
+	b1.redirects.Store(1)
+	b2.redirects.Store(2)
+	c.up.Store(false) // not seated: its redirects count, its node does not
+	c.redirects.Store(1)
+	r := &runner{bots: []*bot{a, b1, b2, c}}
+	r.started.Store(4)
+	redirects, perNode := r.nodes()
+	res := result{players: 4, duration: time.Second, redirects: redirects, perNode: perNode}
+	want := "players=4 duration_s=1 rtt_p50_ms=0.00 rtt_p99_ms=0.00 snapshots_per_s=0.0 bytes_in_per_player_s=0 errors=0 redirects=4 nodes=127.0.0.1:8080=1,127.0.0.1:8081=2"
+	if got := res.summary(); got != want {
+		t.Errorf("\ngot  %s\nwant %s", got, want)
+	}
+	var out bytes.Buffer
+	res.write(&out)
+	if !strings.Contains(out.String(), "127.0.0.1:8080=1 127.0.0.1:8081=2") {
+		t.Errorf("the table has no players per node:\n%s", out.String())
+	}
+
+	one := &runner{bots: []*bot{a}}
+	one.started.Store(1)
+	redirects, perNode = one.nodes()
+	res = result{players: 1, duration: time.Second, redirects: redirects, perNode: perNode}
+	if got := res.summary(); !summaryRE.MatchString(got) {
+		t.Errorf("one node, no redirect: %q is not the plain summary line", got)
+	}
+}

@@ -100,6 +100,14 @@ export interface ConnectOptions {
     now?: () => number;
     /** Random numbers in [0, 1) for backoff jitter (default Math.random). */
     random?: () => number;
+    /**
+     * How many redirects one join follows in a cluster (default 3; PROTOCOL.md, "A cluster of
+     * nodes"). A cluster sends one (the entry node reserved the seat on the room's node); a
+     * second happens when a node's view is a moment old. Past this many the join is rejected
+     * (code `Code.Disconnected`, "too many redirects") rather than bounce between nodes, each
+     * hop costing a handshake and a round trip.
+     */
+    maxRedirects?: number;
 }
 /** The part of the Web Storage API the saved seat needs (localStorage has it). */
 export interface SeatStorage {
@@ -179,12 +187,40 @@ export interface FindMatchOptions extends MatchOptions {
     /** The join's `meta` (a name, say), as {@link JoinOptions.meta}; not sent to the queue. */
     meta?: unknown;
 }
-/** A match: join with `{reservation}` within `ttlMs`. */
+/** A match: join with `{reservation}` within `ttlMs`, at `url` when it is not "". */
 export interface Matched {
     ticket: string;
     room: string;
     reservation: string;
     ttlMs: number;
+    /** The node of the room in a cluster; "" when it is the node this client is on. */
+    url: string;
+}
+/**
+ * A join sent on to another node of a cluster (0x1B), which the SDK follows by itself: the
+ * "redirect" event only says so (for a page's diagnostics, or a test).
+ */
+export interface RedirectEvent {
+    /** The node the join goes to now. */
+    url: string;
+    /** The room the seat is in. */
+    room: string;
+    /** Redirects followed for this join so far (1 for the first). */
+    hops: number;
+    /** True for the automatic resume after a reconnection (the seat's token goes to `url`). */
+    resume: boolean;
+}
+/**
+ * The room's node is draining (a deploy, 0x1C): the room will end there, and a seat waits
+ * in `room` at `url`. The SDK leaves the old room quietly and takes that seat by itself; a
+ * "joined" event follows (or an "error" if the seat was refused). A page may say "moving
+ * you to another server".
+ */
+export interface MovedEvent {
+    url: string;
+    reservation: string;
+    ttlMs: number;
+    room: string;
 }
 /** A room of the lobby listing. */
 export interface RoomInfo {
@@ -256,7 +292,9 @@ export interface StateChange {
      * "connect timeout", "closed" (the socket closed; see `code`), "refused" (it closed before
      * it ever opened: the server refused the handshake, for a page on an origin it does not
      * allow, a full server or too many connections from this address, or nothing listens
-     * there; a browser does not tell which), "offline".
+     * there; a browser does not tell which), "offline"; and, state "connecting", "redirect"
+     * (a join followed to another node of a cluster), "moved" (the room's node drains) or
+     * "entry" (the room's node failed twice in a row: resuming through the entry URL).
      */
     reason?: string;
     /** The WebSocket close code, for reason "closed". */
@@ -289,6 +327,8 @@ export interface ClientEvents {
     error: RallypointError;
     matched: Matched;
     room: RoomChange;
+    redirect: RedirectEvent;
+    moved: MovedEvent;
     state: StateChange;
     pong: {
         rtt: number;
@@ -317,7 +357,14 @@ export declare function connect(url: string, options?: ConnectOptions): Client;
  * token.
  */
 export declare class Client {
+    /** The URL the page gave: the cluster's entry, where a dead node's players come back through. */
     private readonly url;
+    /** The node this client joins on and resumes at: `url`, or where a redirect or a move sent it. */
+    private node;
+    /** Connection attempts to `node` in a row that failed without opening. */
+    private nodeFailures;
+    /** Redirects the automatic resume followed since the last seat (bounded as a join's are). */
+    private resumeHops;
     private readonly WS;
     private readonly opts;
     private readonly now;
@@ -339,8 +386,13 @@ export declare class Client {
     private watchdog;
     private resumeToken;
     private joinedInfo;
-    /** The last join that may be made again (not by token or reservation), for autoRejoin. */
-    private rejoinWith;
+    /**
+     * Makes the last join again (quick play, a new room, the same room or code, the same
+     * matchmaking), for autoRejoin; undefined after a join by token or reservation alone.
+     */
+    private rejoin;
+    /** The meta of the last join, sent with a seat taken on the player's behalf (a move). */
+    private seatMeta;
     private lastInputSeq;
     /** The applied snapshot tick not acknowledged yet (0: none); the next input carries it. */
     private unacked;
@@ -374,6 +426,13 @@ export declare class Client {
     get stalled(): boolean;
     /** The last join answer, while in a room. */
     get joined(): Joined | undefined;
+    /** The URL given to {@link connect}: in a cluster, the entry node. */
+    get entryUrl(): string;
+    /**
+     * The node this client is on: the entry URL, or the node a redirect, a match or a move sent
+     * it to. Reconnections resume here; after two failed attempts in a row, through the entry.
+     */
+    get nodeUrl(): string;
     /** The negotiated WebSocket extensions (e.g. "permessage-deflate"), when known. */
     get extensions(): string;
     /** Subscribes to an event; returns a function that unsubscribes. */
@@ -388,8 +447,14 @@ export declare class Client {
     off<K extends keyof ClientEvents>(event: K, handler: Handler<ClientEvents[K]>): void;
     private emit;
     private setState;
-    /** Takes a seat; resolves with the join answer, rejects with a {@link RallypointError}. */
+    /**
+     * Takes a seat; resolves with the join answer, rejects with a {@link RallypointError}. In
+     * a cluster, a join whose seat is on another node is followed there (up to
+     * `maxRedirects` hops): the answer is the seat on that node, and the client stays on it.
+     */
     join(options: JoinOptions): Promise<Joined>;
+    /** Sends a join; `rejoin` is what autoRejoin does when the seat is later found gone. */
+    private joinSeat;
     /** The seat saved in {@link ConnectOptions.storage} by an earlier page, if any. */
     savedSeat(): SavedSeat | undefined;
     /**
@@ -419,7 +484,9 @@ export declare class Client {
      * (`Code.Refused`, say), when the reserved seat is refused (it expired: `ttlMs` passed
      * before the join reached the server), or when `signal` aborts, which withdraws the ticket.
      * A party member before the last gets the ticket "" and waits for the match like the rest.
-     * `options.meta` goes with the join, as a join's meta does (the queue never sees it).
+     * `options.meta` goes with the join, as a join's meta does (the queue never sees it). In
+     * a cluster, a match on another node (its `url`) is joined there, and autoRejoin queues
+     * again with the same options when the seat is later found gone.
      */
     findMatch(options: FindMatchOptions, signal?: AbortSignal): Promise<Joined>;
     /** Withdraws a waiting matchmaking ticket. */
@@ -537,6 +604,25 @@ export declare class Client {
      * the next attempt goes at once; one refused at once waits for the backoff.
      */
     private dropped;
+    /**
+     * Moves this client to another node: lets go of the current connection (requests waiting
+     * on it are rejected, except the join `keep` names, which goes on at the new node) and
+     * connects to `url` at once. Whatever is sent next waits in the outbox for the new
+     * connection.
+     */
+    private switchNode;
+    /**
+     * A join was answered with a redirect (0x1B): the seat is on the node at `url`. A page's
+     * join goes on there with the reservation (or its resume token), its promise still
+     * waiting; the automatic resume reconnects there and resumes with the same token.
+     */
+    private onRedirect;
+    /**
+     * The room's node drains (0x1C): leave quietly (the room ends there anyway) and take the
+     * seat reserved at `url`, with the last join's meta. autoRejoin's way of joining again
+     * stays that of the first join (a new quick play, a new match), not the reservation.
+     */
+    private onMoved;
     /** A resume found the seat gone: say so, and join again if autoRejoin and the last join can be made again. */
     private seatLost;
     private dispatch;

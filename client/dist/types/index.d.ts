@@ -14,7 +14,7 @@
  * @packageDocumentation
  */
 export { connect, Client } from "./client.js";
-export type { BaselineMissEvent, ClientEvents, ConnectOptions, ConnectionState, EntitiesOf, FindMatchOptions, JoinOptions, Joined, LeftEvent, MatchOptions, Matched, RoomChange, RoomInfo, SavedSeat, SeatStorage, SnapshotEvent, SnapshotStats, StallChange, StateChange, WebSocketConstructor, WebSocketLike, } from "./client.js";
+export type { BaselineMissEvent, ClientEvents, ConnectOptions, ConnectionState, EntitiesOf, FindMatchOptions, JoinOptions, Joined, LeftEvent, MatchOptions, Matched, MovedEvent, RedirectEvent, RoomChange, RoomInfo, SavedSeat, SeatStorage, SnapshotEvent, SnapshotStats, StallChange, StateChange, WebSocketConstructor, WebSocketLike, } from "./client.js";
 export { SnapshotMirror, SnapshotError } from "./mirror.js";
 export type { AppliedSnapshot, State } from "./mirror.js";
 export { Schema, ROOM_ID, ROOM_KIND } from "./schema.js";
