@@ -26,15 +26,27 @@
 //     seats; reservations expire, and only the room's node Claims them.
 //   - Private codes: CreateCode fails if the code is held anywhere in the cluster; any node
 //     ResolveCodes it.
+//   - Matchmaking: NewMatchmaker makes a match.Matchmaker whose tickets live in NATS, so that
+//     any node enqueues, cancels and releases; one node at a time, the holder of a lease,
+//     matches them with match.Local's algorithm and calls its onMatch for every match of the
+//     cluster. Commits are compare-and-set sequences that a dying leader leaves either undone
+//     or recorded for the next one (matchmaker.go says how, and what it costs).
 //
 // # What NATS holds
 //
-// Four JetStream key-value buckets, named after Options.Prefix ("rallypoint"):
+// JetStream key-value buckets, named after Options.Prefix ("rallypoint"):
 //
-//	rallypoint_nodes  node id → NodeInfo (JSON)    memory, MaxAge = Timeout, limit markers
-//	rallypoint_rooms  node.room → match.Entry      memory
-//	rallypoint_seats  room → capacity, taken, reservations   file
-//	rallypoint_codes  CODE → room, node            file
+//	rallypoint_nodes    node id → NodeInfo (JSON)    memory, MaxAge = Timeout, limit markers
+//	rallypoint_rooms    node.room → match.Entry      memory
+//	rallypoint_seats    room → capacity, taken, reservations   file
+//	rallypoint_codes    CODE → room, node            file
+//	rallypoint_tickets  ticket id → ticket, its node, the match claiming it   file
+//	rallypoint_players  player id → its waiting ticket or holding match       file
+//	rallypoint_matches  match id → match, pending/committed/dissolved          file
+//	rallypoint_matcher  "lease" → the matcher's node id   memory, MaxAge = LeaseTTL
+//
+// The last four are the Matchmaker's, made when it first needs them. No plain subjects are
+// used: every record is a KV key.
 //
 // Nodes and rooms are soft state: their owners write them again after a NATS restart. Seats
 // and codes are hard state and live on disk. Records are JSON so that `nats kv get` shows
@@ -58,8 +70,8 @@
 // # What is next
 //
 // Engine integration (the engine publishing its rooms and seat counts, creating rooms where
-// PickNode says, claiming reservations on join, a cluster-wide match.Matchmaker), redirects to
-// the room's node with a reservation (and the SDK and Go client following them), a matchmaker
-// elected by a KV lease with its tickets in NATS, draining with a deadline, the gameserver's
-// flags (-nats, -nats-listen, -node-id, -public-url) and cluster metrics.
+// PickNode says, claiming reservations on join, the Matchmaker passed as
+// MatchmakingOptions.New), redirects to the room's node with a reservation (and the SDK and Go
+// client following them), draining with a deadline, the gameserver's flags (-nats,
+// -nats-listen, -node-id, -public-url) and cluster metrics (Matchmaker.Leader).
 package cluster
