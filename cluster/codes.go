@@ -52,7 +52,7 @@ func (n *Node) CreateCode(ctx context.Context, code, room string) error {
 	if err != nil {
 		return err
 	}
-	_, _, _, codes := n.buckets()
+	_, _, codes := n.buckets()
 	_, err = codes.Create(ctx, key, data)
 	if err == nil {
 		return nil
@@ -91,7 +91,7 @@ func (n *Node) ResolveCode(ctx context.Context, code string) (Room, error) {
 	if !n.Synced() {
 		return Room{}, fmt.Errorf("cluster: resolve code %s: %w", key, ErrNotSynced)
 	}
-	_, _, _, codes := n.buckets()
+	_, _, codes := n.buckets()
 	e, err := codes.Get(ctx, key)
 	if errors.Is(err, jetstream.ErrKeyNotFound) {
 		return Room{}, fmt.Errorf("cluster: resolve code %s: %w", key, ErrCodeUnknown)
@@ -122,7 +122,7 @@ func (n *Node) ReleaseCode(ctx context.Context, code string) error {
 	if err != nil {
 		return err
 	}
-	_, _, _, codes := n.buckets()
+	_, _, codes := n.buckets()
 	e, err := codes.Get(ctx, key)
 	if errors.Is(err, jetstream.ErrKeyNotFound) {
 		return nil

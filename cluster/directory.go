@@ -52,7 +52,7 @@ func (n *Node) PublishRoom(ctx context.Context, e match.Entry) error {
 		n.where[e.ID] = n.opts.ID
 	}
 	n.mu.Unlock()
-	_, rooms, _, _ := n.buckets()
+	_, rooms, _ := n.buckets()
 	return n.putRoom(ctx, rooms, e)
 }
 
@@ -79,7 +79,7 @@ func (n *Node) RemoveRoom(ctx context.Context, id string) error {
 		delete(n.where, id)
 	}
 	n.mu.Unlock()
-	_, rooms, _, _ := n.buckets()
+	_, rooms, _ := n.buckets()
 	if err := rooms.Delete(ctx, n.opts.ID+"."+id); err != nil {
 		return fmt.Errorf("cluster: remove room %s: %w", id, err)
 	}
@@ -129,3 +129,7 @@ func (n *Node) roomLocked(e match.Entry) (Room, bool) {
 func (n *Node) Subscribe(game string) (changes <-chan match.Change, cancel func()) {
 	return n.dir.Subscribe(game)
 }
+
+// Totals counts the public rooms, connected players and held seats of the live nodes that
+// pass f, by game, as match.Directory.Totals does.
+func (n *Node) Totals(f match.Filter) map[string]match.Totals { return n.dir.Totals(f) }

@@ -1,12 +1,13 @@
-// Package cluster is the groundwork for running Rallypoint on several machines: gameserver
-// nodes that find each other, share one room directory, place rooms by load, reserve seats
-// and share private codes, all through NATS (github.com/nats-io/nats.go) and nothing else.
-// Without it a node is alone and needs nothing; the engine does not use it yet.
+// Package cluster runs Rallypoint on several machines: gameserver nodes that find each
+// other, share one room directory, place rooms by load and share private codes, all through
+// NATS (github.com/nats-io/nats.go) and nothing else. It knows nothing of the engine;
+// engine.EnableCluster builds on it (ARCHITECTURE.md, "Cluster"). Without it a node is alone
+// and needs nothing.
 //
 // # What there is
 //
 //   - Embedded runs a NATS server with JetStream in the process: the tests use it, and so
-//     will a gameserver started with -nats-listen, so that a small cluster needs no other
+//     does a gameserver started with -nats-listen, so that a small cluster needs no other
 //     program.
 //   - Connect (or Join, over a connection of the caller's) makes a Node: it announces its id,
 //     public WebSocket URL, capacity (MaxRooms, MaxPlayers) and load (players, rooms, CPU,
@@ -17,13 +18,10 @@
 //     plain heartbeats.
 //   - The directory: each node publishes its rooms (PublishRoom, RemoveRoom, with the fields
 //     of match.Entry), and every node lists every room of the cluster with its node and URL
-//     (Rooms, Room, Subscribe), with match.Filter's filters and sorting. The rooms of a gone
-//     node leave the listing as the node leaves the view.
+//     (Rooms, Room, Totals, Subscribe), with match.Filter's filters and sorting. The rooms of
+//     a gone node leave the listing as the node leaves the view.
 //   - Placement: PickNode (Pick for a given view) chooses the live, non-draining node with
 //     the most headroom in players, within its caps on rooms and players.
-//   - Seats: Reserve holds a seat in a room of any node with a compare-and-set on the room's
-//     seat record, so that concurrent reservations from every node never exceed the free
-//     seats; reservations expire, and only the room's node Claims them.
 //   - Private codes: CreateCode fails if the code is held anywhere in the cluster; any node
 //     ResolveCodes it.
 //   - Matchmaking: NewMatchmaker makes a match.Matchmaker whose tickets live in NATS, so that
@@ -32,46 +30,38 @@
 //     cluster. Commits are compare-and-set sequences that a dying leader leaves either undone
 //     or recorded for the next one (matchmaker.go says how, and what it costs).
 //
+// Seats are not here: the room's node is the only authority over its seats, and the engine
+// asks it over a NATS request (engine/cluster.go), which needs no shared record.
+//
 // # What NATS holds
 //
-// JetStream key-value buckets, named after Options.Prefix ("rallypoint"):
+// Three JetStream key-value buckets, named after Options.Prefix ("rallypoint"):
 //
-//	rallypoint_nodes    node id → NodeInfo (JSON)    memory, MaxAge = Timeout, limit markers
-//	rallypoint_rooms    node.room → match.Entry      memory
-//	rallypoint_seats    room → capacity, taken, reservations   file
-//	rallypoint_codes    CODE → room, node            file
+//	rallypoint_nodes  node id → NodeInfo (JSON)    memory, MaxAge = Timeout, limit markers
+//	rallypoint_rooms  node.room → match.Entry      memory
+//	rallypoint_codes  CODE → room, node            file
+//
+// and four of the Matchmaker's, made when it first needs them:
+//
 //	rallypoint_tickets  ticket id → ticket, its node, the match claiming it   file
 //	rallypoint_players  player id → its waiting ticket or holding match       file
 //	rallypoint_matches  match id → match, pending/committed/dissolved          file
 //	rallypoint_matcher  "lease" → the matcher's node id   memory, MaxAge = LeaseTTL
 //
-// The last four are the Matchmaker's, made when it first needs them. No plain subjects are
-// used: every record is a KV key.
-//
-// Nodes and rooms are soft state: their owners write them again after a NATS restart. Seats
-// and codes are hard state and live on disk. Records are JSON so that `nats kv get` shows
-// them; the cost is a few dozen bytes per record against msgpack.
+// Nodes and rooms are soft state: their owners write them again after a NATS restart. Codes
+// are hard state and live on disk. Records are JSON so that `nats kv get` shows them; the
+// cost is a few dozen bytes per record against msgpack.
 //
 // # Failures
 //
 //   - A node dies: its heartbeats stop; within Timeout the server's MaxAge removes its record
 //     and every node drops it (each node also expires it by its own clock). Its rooms leave
-//     every listing then, reservations into them are refused (ErrNodeGone, then ErrNoRoom once swept), and the live node
-//     with the smallest id sweeps its room and seat records. Its codes are free again.
+//     every listing then, and the live node with the smallest id sweeps its room records.
+//     Its codes are free again.
 //   - NATS goes away: a node's Synced turns false, its peers fade from its view within
-//     Timeout, and seat and code operations fail at once with ErrNotSynced: a node cut off
-//     takes no cluster joins rather than double-book a seat. Rooms keep running. When NATS is
-//     back, every node re-creates missing buckets, rebuilds its view and writes its records
-//     again.
+//     Timeout, and code operations fail at once with ErrNotSynced. Rooms keep running. When
+//     NATS is back, every node re-creates missing buckets, rebuilds its view and writes its
+//     records again.
 //   - A node pauses longer than Timeout (GC, a cut link) and comes back: it reappears at its
-//     next heartbeat; if the janitor swept its records meanwhile it writes them again, but
-//     reservations into its rooms made before the sweep are lost.
-//
-// # What is next
-//
-// Engine integration (the engine publishing its rooms and seat counts, creating rooms where
-// PickNode says, claiming reservations on join, the Matchmaker passed as
-// MatchmakingOptions.New), redirects to the room's node with a reservation (and the SDK and Go
-// client following them), draining with a deadline, the gameserver's flags (-nats,
-// -nats-listen, -node-id, -public-url) and cluster metrics (Matchmaker.Leader).
+//     next heartbeat; if the janitor swept its records meanwhile it writes them again.
 package cluster

@@ -15,7 +15,7 @@ type EmbeddedOptions struct {
 	// Addr is where clients connect, HOST:PORT. ":0" (or "127.0.0.1:0") picks a free port,
 	// as tests do; an empty host listens on every interface.
 	Addr string
-	// Dir keeps JetStream's files: seats and private codes survive a restart of the server
+	// Dir keeps JetStream's files: private codes survive a restart of the server
 	// only if it is given the same Dir again. Required.
 	Dir string
 	// Name is the server's name in NATS (monitoring, logs); default "rallypoint".

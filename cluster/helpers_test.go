@@ -149,3 +149,13 @@ func bucketKeys(t *testing.T, s *natsServer, bucket string) []string {
 	}
 	return keys
 }
+
+// threeNodes joins nodes a, b and c and waits until each sees the three.
+func threeNodes(t *testing.T, s *natsServer) []*cluster.Node {
+	t.Helper()
+	nodes := []*cluster.Node{join(t, s, "a", nil), join(t, s, "b", nil), join(t, s, "c", nil)}
+	for _, n := range nodes {
+		waitFor(t, testTimeout, n.ID()+" sees all", func() bool { return len(n.Nodes()) == 3 })
+	}
+	return nodes
+}

@@ -10,7 +10,7 @@ import (
 	"github.com/rallypoint/rallypoint/match"
 )
 
-// TestPurgeMarkersLeavesNoTrace checks that the rooms, seats and codes buckets hold nothing
+// TestPurgeMarkersLeavesNoTrace checks that the rooms and codes buckets hold nothing
 // once the rooms that ended have their delete markers purged: a new watcher is sent nothing.
 func TestPurgeMarkersLeavesNoTrace(t *testing.T) {
 	url, shutdown, err := Embedded(EmbeddedOptions{Addr: "127.0.0.1:0", Dir: t.TempDir()})
@@ -28,19 +28,17 @@ func TestPurgeMarkersLeavesNoTrace(t *testing.T) {
 	defer n.Close(ctx)
 	for _, step := range []func() error{
 		func() error { return n.PublishRoom(ctx, match.Entry{ID: "r", Game: "g", MaxPlayers: 2}) },
-		func() error { return n.SetSeats(ctx, "r", 2, 0) },
 		func() error { return n.CreateCode(ctx, "ABCD", "r") },
 		func() error { return n.ReleaseCode(ctx, "ABCD") },
-		func() error { return n.CloseSeats(ctx, "r") },
 		func() error { return n.RemoveRoom(ctx, "r") },
 	} {
 		if err := step(); err != nil {
 			t.Fatal(err)
 		}
 	}
-	_, rooms, seats, codes := n.buckets()
+	_, rooms, codes := n.buckets()
 	values := func() (total uint64) {
-		for _, b := range []string{rooms.Bucket(), seats.Bucket(), codes.Bucket()} {
+		for _, b := range []string{rooms.Bucket(), codes.Bucket()} {
 			kv, err := n.js.KeyValue(ctx, b)
 			if err != nil {
 				t.Fatal(err)
@@ -53,8 +51,8 @@ func TestPurgeMarkersLeavesNoTrace(t *testing.T) {
 		}
 		return total
 	}
-	if v := values(); v != 3 {
-		t.Fatalf("before the purge the buckets hold %d messages, want 3 delete markers", v)
+	if v := values(); v != 2 {
+		t.Fatalf("before the purge the buckets hold %d messages, want 2 delete markers", v)
 	}
 	if err := n.purgeMarkers(ctx, -1); err != nil {
 		t.Fatal(err)

@@ -161,6 +161,14 @@ const (
 
 const leaseKey = "lease"
 
+// casAttempts bounds the compare-and-set rounds of one record update. Each round either
+// writes or sees a newer record, which means another writer succeeded.
+const casAttempts = 200
+
+// ErrContention is returned when a record kept changing under a compare-and-set for
+// casAttempts rounds: try again.
+var ErrContention = errors.New("cluster: too many concurrent updates; try again")
+
 type ticketRecord struct {
 	Ticket match.Ticket `json:"ticket"`
 	Node   string       `json:"node"`            // where it was enqueued

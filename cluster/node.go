@@ -44,7 +44,7 @@ type Options struct {
 	// also the nodes bucket's MaxAge: it should be the same on every node (the last node to
 	// start sets the bucket's), since each node also expires the others by its own Timeout.
 	Timeout time.Duration
-	// Prefix names the JetStream buckets (Prefix_nodes, _rooms, _seats, _codes) so that two
+	// Prefix names the JetStream buckets (Prefix_nodes, _rooms, _codes) so that two
 	// clusters can share a NATS account; default "rallypoint".
 	Prefix string
 	// Replicas of each bucket in a NATS cluster (1 to 5); default 1, right for one NATS server.
@@ -86,12 +86,7 @@ var (
 	ErrClosed      = errors.New("cluster: node closed")
 	ErrNotSynced   = errors.New("cluster: not connected to NATS; the node's view of the cluster is not current")
 	ErrNoNode      = errors.New("cluster: no live node has room for this")
-	ErrRoomFull    = errors.New("cluster: room full")
-	ErrNoRoom      = errors.New("cluster: no such room in the cluster")
 	ErrNodeGone    = errors.New("cluster: the room's node is gone")
-	ErrWrongNode   = errors.New("cluster: reservation is for another node")
-	ErrNoSeat      = errors.New("cluster: no such reservation, or it expired")
-	ErrContention  = errors.New("cluster: too many concurrent updates; try again")
 	ErrCodeTaken   = errors.New("cluster: private code already in use")
 	ErrCodeUnknown = errors.New("cluster: no room with that code")
 )
@@ -111,7 +106,7 @@ func validID(s string) bool {
 }
 
 // Node is one gameserver in the cluster: it heartbeats its NodeInfo, keeps a live view of the
-// other nodes and of every room of the cluster, places rooms, reserves seats and resolves
+// other nodes and of every room of the cluster, places rooms and resolves
 // private codes, all through NATS. Its methods are safe for concurrent use.
 //
 // # Liveness: JetStream KV with MaxAge, and a local expiry
@@ -131,8 +126,8 @@ func validID(s string) bool {
 // The cost is one JetStream write per node per Interval and a bucket of Timeout-old records.
 //
 // The nodes and rooms buckets are soft state kept in memory: if NATS restarts without them,
-// every node re-creates them and re-announces itself and its rooms on reconnecting. Seats and
-// private codes are hard state kept on disk (a restart must not hand out a seat twice).
+// every node re-creates them and re-announces itself and its rooms on reconnecting. Private
+// codes are hard state kept on disk (a restart must not hand out a code twice).
 type Node struct {
 	opts    Options
 	nc      *nats.Conn
@@ -140,8 +135,8 @@ type Node struct {
 	js      jetstream.JetStream
 	log     *slog.Logger
 
-	kvMu                               sync.RWMutex
-	nodesKV, roomsKV, seatsKV, codesKV jetstream.KeyValue
+	kvMu                      sync.RWMutex
+	nodesKV, roomsKV, codesKV jetstream.KeyValue
 
 	mu       sync.Mutex
 	self     NodeInfo
@@ -155,9 +150,8 @@ type Node struct {
 	watchers []*watch
 	closed   bool
 
-	seats     map[string][2]int // this node's rooms' seat counts (max, taken), to restore
-	bg        sync.WaitGroup    // sweeps and restores under way; Close waits for them
-	wake      chan struct{}     // an early heartbeat (draining, a resync wanted)
+	bg        sync.WaitGroup // sweeps and restores under way; Close waits for them
+	wake      chan struct{}  // an early heartbeat (draining, a resync wanted)
 	stop      chan struct{}
 	done      chan struct{}
 	closeOnce sync.Once
@@ -246,7 +240,6 @@ func Join(ctx context.Context, nc *nats.Conn, opts Options) (*Node, error) {
 		own:    make(map[string]match.Entry),
 		dir:    match.NewDirectory(match.DirectoryOptions{}),
 		where:  make(map[string]string),
-		seats:  make(map[string][2]int),
 		wake:   make(chan struct{}, 1),
 		stop:   make(chan struct{}),
 		done:   make(chan struct{}),
@@ -266,11 +259,14 @@ func Join(ctx context.Context, nc *nats.Conn, opts Options) (*Node, error) {
 // ID is the node's id.
 func (n *Node) ID() string { return n.opts.ID }
 
+// Prefix is the cluster's name (Options.Prefix): the engine's subjects start with it.
+func (n *Node) Prefix() string { return n.opts.Prefix }
+
 // Conn is the node's NATS connection.
 func (n *Node) Conn() *nats.Conn { return n.nc }
 
 // Synced reports whether the node is connected to NATS and its view is current. A node that
-// is not should take no cluster joins: its view of seats and nodes may be stale.
+// is not should take no cluster joins: its view of rooms and nodes may be stale.
 func (n *Node) Synced() bool {
 	return n.isSynced() && n.nc.IsConnected()
 }
@@ -348,9 +344,15 @@ func (n *Node) Close(ctx context.Context) error {
 			own = append(own, id)
 		}
 		n.mu.Unlock()
+		if n.ownConn && !n.nc.IsConnected() {
+			// NATS is away: there is no one to say goodbye to, and stopping the watchers on a
+			// live connection would wait for the server to delete their consumers, a request
+			// timeout each. Closed, the connection fails them at once.
+			n.nc.Close()
+		}
 		n.stopWatchers()
 		if n.nc.IsConnected() {
-			nodes, rooms, _, _ := n.buckets()
+			nodes, rooms, _ := n.buckets()
 			if nodes != nil {
 				err = nodes.Delete(ctx, n.opts.ID)
 			}
@@ -437,10 +439,10 @@ func (n *Node) setSynced(v bool) {
 	n.mu.Unlock()
 }
 
-func (n *Node) buckets() (nodes, rooms, seats, codes jetstream.KeyValue) {
+func (n *Node) buckets() (nodes, rooms, codes jetstream.KeyValue) {
 	n.kvMu.RLock()
 	defer n.kvMu.RUnlock()
-	return n.nodesKV, n.roomsKV, n.seatsKV, n.codesKV
+	return n.nodesKV, n.roomsKV, n.codesKV
 }
 
 // heartbeat announces this node with its load now.
@@ -462,7 +464,7 @@ func (n *Node) heartbeat(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	nodes, _, _, _ := n.buckets()
+	nodes, _, _ := n.buckets()
 	if _, err := nodes.Put(ctx, n.opts.ID, data); err != nil {
 		return fmt.Errorf("cluster: heartbeat: %w", err)
 	}
@@ -502,8 +504,6 @@ func (n *Node) bucketConfigs() []jetstream.KeyValueConfig {
 			TTL: n.opts.Timeout, LimitMarkerTTL: max(time.Second, n.opts.Timeout), Storage: jetstream.MemoryStorage, Replicas: r},
 		{Bucket: p + "_rooms", Description: "Rallypoint room directory: key node.room",
 			Storage: jetstream.MemoryStorage, Replicas: r},
-		{Bucket: p + "_seats", Description: "Rallypoint seat reservations: one record per room",
-			Storage: jetstream.FileStorage, Replicas: r},
 		{Bucket: p + "_codes", Description: "Rallypoint private room codes",
 			Storage: jetstream.FileStorage, Replicas: r},
 	}
@@ -513,7 +513,7 @@ func (n *Node) bucketConfigs() []jetstream.KeyValueConfig {
 // rooms: after Join, and after every reconnect to NATS.
 func (n *Node) resync(ctx context.Context) error {
 	reconnects := n.nc.Stats().Reconnects
-	var kvs [4]jetstream.KeyValue
+	var kvs [3]jetstream.KeyValue
 	for i, cfg := range n.bucketConfigs() {
 		kv, err := n.js.CreateOrUpdateKeyValue(ctx, cfg)
 		if err != nil {
@@ -522,7 +522,7 @@ func (n *Node) resync(ctx context.Context) error {
 		kvs[i] = kv
 	}
 	n.kvMu.Lock()
-	n.nodesKV, n.roomsKV, n.seatsKV, n.codesKV = kvs[0], kvs[1], kvs[2], kvs[3]
+	n.nodesKV, n.roomsKV, n.codesKV = kvs[0], kvs[1], kvs[2]
 	n.kvMu.Unlock()
 
 	n.stopWatchers()
@@ -574,18 +574,7 @@ func (n *Node) resync(ctx context.Context) error {
 	}
 	n.mu.Lock()
 	n.synced, n.syncedAt = true, reconnects
-	seated := make([]string, 0, len(n.seats))
-	for room := range n.seats {
-		seated = append(seated, room)
-	}
 	n.mu.Unlock()
-	// Our seat records are on disk and survive a NATS restart, but a janitor may have
-	// deleted them while we were cut off.
-	for _, room := range seated {
-		if err := n.restoreSeats(ctx, room); err != nil {
-			return err
-		}
-	}
 	return nil
 }
 

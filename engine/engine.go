@@ -323,7 +323,14 @@ type Engine struct {
 	v6Prefix    int
 	publicHosts []string
 	budget      *roomBudget
+
+	// Set by EnableCluster, before serving; nil and "" for one node alone.
+	cl       *clusterLink
+	idPrefix string // "<node>." in a cluster: session ids and resume tokens name their node
 }
+
+// newID is a random id (a resume token, a session id) that names this node in a cluster.
+func (e *Engine) newID() string { return e.idPrefix + shortuuid.New() }
 
 // New makes an engine.
 func New(opts Options) *Engine {
@@ -496,7 +503,7 @@ func (e *Engine) createRoom(game string, opts CreateOptions, by creator) (*roomC
 	e.rooms[rc.id] = rc
 	e.mu.Unlock()
 	if opts.Private {
-		code, err := e.lobby.codes.Register(rc.id)
+		code, err := e.registerCode(rc.id)
 		if err != nil {
 			e.log.Warn("no join code for a private room", "room", rc.id, "err", err)
 		}
@@ -518,7 +525,14 @@ func (e *Engine) forget(rc *roomCore) {
 	}
 	e.mu.Unlock()
 	e.lobby.dir.Remove(rc.id)
+	code, _ := e.lobby.codes.Code(rc.id)
 	e.lobby.codes.Unregister(rc.id)
+	if e.cl != nil {
+		e.cl.removed(rc.id)
+		if code != "" {
+			go e.cl.releaseCode(code)
+		}
+	}
 	e.lobby.res.ReleaseRoom(rc.id)
 }
 
@@ -623,6 +637,9 @@ func (e *Engine) Shutdown(ctx context.Context) error {
 		}
 	}
 	e.lobby.stop()
+	if e.cl != nil {
+		e.cl.close()
+	}
 	// Connections that were in no room.
 	var wg sync.WaitGroup
 	for _, c := range conns {
@@ -676,8 +693,7 @@ func (s *sessions) forget(p *Player, token string) {
 
 // rotate gives p a new token after a resume made with used (p's token or its previous one):
 // used stays valid until confirm, every other token of p dies.
-func (s *sessions) rotate(p *Player, used string) {
-	next := shortuuid.New()
+func (s *sessions) rotate(p *Player, used, next string) {
 	s.mu.Lock()
 	s.forget(p, p.token)
 	s.forget(p, p.prevToken)

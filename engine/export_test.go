@@ -11,7 +11,7 @@ func SeatForTest(e *Engine, id string, conn *ws.Conn) error {
 		return ErrUnknownGame
 	}
 	reply := make(chan joinResult, 1)
-	if !rc.enqueue(command{kind: cmdJoin, conn: conn, reply: reply, session: newSessionID()}) {
+	if !rc.enqueue(command{kind: cmdJoin, conn: conn, reply: reply, session: e.newID()}) {
 		return ErrShuttingDown
 	}
 	if res := <-reply; res.err != nil {

@@ -12,8 +12,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/lithammer/shortuuid/v4"
-
 	"github.com/rallypoint/rallypoint/match"
 )
 
@@ -56,6 +54,9 @@ func newLobby(e *Engine) *lobby {
 func (l *lobby) released(r match.Reservation, why match.ReleaseReason) {
 	if l.mm != nil {
 		l.mm.Release(r.Player)
+		if r.Origin != "" {
+			l.mm.Release(r.Origin) // the id the matchmaker knows, on the player's first node
+		}
 	}
 	l.e.mu.Lock()
 	rc := l.e.rooms[r.Room]
@@ -145,6 +146,9 @@ func (e *Engine) Matchmaker() match.Matchmaker { return e.lobby.mm }
 // openRooms lists the rooms backfill may fill: public, unlocked, with free seats (reserved
 // seats already counted).
 func (l *lobby) openRooms(mode string) []match.OpenRoom {
+	if cl := l.e.cl; cl != nil {
+		return cl.clusterOpenRooms(mode)
+	}
 	var out []match.OpenRoom
 	for _, en := range l.dir.List(match.Filter{Game: mode, MinFreeSeats: 1}) {
 		out = append(out, match.OpenRoom{ID: en.ID, FreeSeats: en.FreeSeats()})
@@ -154,6 +158,12 @@ func (l *lobby) openRooms(mode string) []match.OpenRoom {
 
 // matched reserves the seats of a match and tells its players.
 func (l *lobby) matched(m match.Match, ttl time.Duration) {
+	if cl := l.e.cl; cl != nil {
+		if !cl.clusterMatched(m) {
+			l.mm.Release(m.Players()...)
+		}
+		return
+	}
 	room := m.Room
 	if room == "" {
 		rc, err := l.e.createRoom(m.Mode, CreateOptions{}, creator{rated: true})
@@ -241,16 +251,30 @@ func (e *Engine) RoomsHandler() http.Handler {
 				f.Metadata[name] = v[0]
 			}
 		}
-		list := e.lobby.dir.List(f)
-		rooms := make([]roomJSON, 0, len(list))
-		for _, en := range list {
-			rooms = append(rooms, toJSON(en))
+		var rooms []roomJSON
+		var totals map[string]match.Totals
+		if e.cl != nil {
+			list := e.cl.node.Rooms(f)
+			rooms = make([]roomJSON, 0, len(list))
+			for _, r := range list {
+				j := toJSON(r.Entry)
+				j.Node, j.URL = r.Node, r.URL
+				rooms = append(rooms, j)
+			}
+			totals = e.cl.node.Totals(f)
+		} else {
+			list := e.lobby.dir.List(f)
+			rooms = make([]roomJSON, 0, len(list))
+			for _, en := range list {
+				rooms = append(rooms, toJSON(en))
+			}
+			totals = e.lobby.dir.Totals(f)
 		}
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(struct {
 			Rooms []roomJSON              `json:"rooms"`
 			Games map[string]match.Totals `json:"games"`
-		}{rooms, e.lobby.dir.Totals(f)})
+		}{rooms, totals})
 	})
 }
 
@@ -264,13 +288,14 @@ type roomJSON struct {
 	MaxPlayers int               `json:"max_players" msgpack:"max_players"`
 	Locked     bool              `json:"locked" msgpack:"locked"`
 	Metadata   map[string]string `json:"metadata" msgpack:"metadata"`
+	// In a cluster: the room's node and the URL that reaches it.
+	Node string `json:"node,omitempty" msgpack:"node,omitempty"`
+	URL  string `json:"url,omitempty" msgpack:"url,omitempty"`
 }
 
 func toJSON(en match.Entry) roomJSON {
 	return roomJSON{ID: en.ID, Game: en.Game, Players: en.Players, Held: en.Held, MaxPlayers: en.MaxPlayers, Locked: en.Locked, Metadata: en.Metadata}
 }
-
-func newSessionID() string { return shortuuid.New() }
 
 // maxParty bounds a party's size (and so what one gathering can hold).
 const maxParty = 16

@@ -35,6 +35,8 @@ const (
 	KindLeft     = protocol.KindLeft
 	KindMatched  = protocol.KindMatched
 	KindRoom     = protocol.KindRoom
+	KindRedirect = protocol.KindRedirect
+	KindMoved    = protocol.KindMoved
 )
 
 // Code is an error code carried by KindError, KindResponse and KindLeft: protocol.Code.

@@ -48,6 +48,8 @@ const (
 	cmdKick
 	cmdRequest
 	cmdSeatReleased // a reservation ended or was made: republish the room's free seats
+	cmdReserve      // another node of the cluster asks for seats (seats)
+	cmdPlayers      // the connected players' sessions, for Drain (players)
 )
 
 // command is something a connection asks of the room; the room handles it at its next tick.
@@ -64,6 +66,8 @@ type command struct {
 	token   string // the resume token a rejoin was made with
 	claimed bool   // the joiner took a reserved seat, already counted against capacity
 	quick   bool   // quick play handed out this seat and counts it (Engine.joining)
+	seats   *seatAsk
+	players chan []seatedConn
 }
 
 type joinResult struct {
@@ -186,7 +190,11 @@ func (rc *roomCore) publishInfo() {
 	}
 	rc.info.Store(info)
 	if !rc.ended {
-		rc.e.lobby.dir.Update(rc.entry(info))
+		en := rc.entry(info)
+		rc.e.lobby.dir.Update(en)
+		if rc.e.cl != nil {
+			rc.e.cl.touch(en)
+		}
 	}
 }
 
@@ -361,6 +369,16 @@ func (rc *roomCore) handleCommands() {
 			rc.handleRequest(c)
 		case cmdSeatReleased:
 			rc.publishInfo()
+		case cmdReserve:
+			rc.handleReserve(c)
+		case cmdPlayers:
+			var out []seatedConn
+			for _, p := range rc.players {
+				if conn := p.conn.Load(); conn != nil && !p.dropped {
+					out = append(out, seatedConn{session: p.session, conn: conn})
+				}
+			}
+			c.players <- out
 		}
 		*c = command{}
 	}
@@ -392,7 +410,7 @@ func (rc *roomCore) handleJoin(c *command) {
 		fail(CodeFull, "the free seats are reserved for matched players")
 		return
 	}
-	p := &Player{ID: rc.nextID, Meta: c.payload, token: shortuuid.New(), room: rc, session: c.session}
+	p := &Player{ID: rc.nextID, Meta: c.payload, token: rc.e.newID(), room: rc, session: c.session}
 	rc.nextID++
 	p.conn.Store(c.conn)
 	if err := rc.sim.join(p); err != nil {
@@ -420,7 +438,7 @@ func (rc *roomCore) handleRejoin(c *command) {
 		c.reply <- joinResult{err: &Error{Code: CodeNotFound, Message: "unknown or expired resume token"}}
 		return
 	}
-	rc.e.sessions.rotate(p, c.token)
+	rc.e.sessions.rotate(p, c.token, rc.e.newID())
 	if old := p.conn.Swap(c.conn); old != nil && old != c.conn {
 		go old.Close(ws.StatusPolicyViolation, "replaced by a newer connection of the same player")
 	}

@@ -35,7 +35,7 @@ type session struct {
 
 func (s *session) serve() {
 	s.dec = msgpack.NewDecoder(&s.br)
-	s.id = newSessionID()
+	s.id = s.e.newID()
 	l := s.e.lobby
 	l.mu.Lock()
 	l.sessions[s.id] = s
@@ -46,6 +46,12 @@ func (s *session) serve() {
 		l.mu.Unlock()
 		if t := s.getTicket(); t != "" && l.mm != nil {
 			_ = l.mm.Cancel(t)
+		}
+		if l.mm != nil && s.e.cl != nil {
+			// The id dies with the connection and can never queue again; a match of it took
+			// a seat on another node, whose release there names the seat's new id, not this
+			// one, so the matchmaker would hold it forever.
+			l.mm.Release(s.id)
 		}
 		l.leaveParty(s.id)
 		if s.feed != nil {
@@ -392,7 +398,7 @@ func (s *session) join(n int) {
 	cmd := command{kind: cmdJoin, conn: s.c, req: req, payload: opts.Meta, reply: make(chan joinResult, 1), session: s.id}
 	switch {
 	case opts.Reservation != "":
-		room, err := s.e.lobby.res.Claim(opts.Reservation, s.id)
+		room, err := s.claim(opts.Reservation)
 		if err != nil {
 			respond(CodeNotFound, err.Error())
 			return
@@ -417,7 +423,9 @@ func (s *session) join(n int) {
 			return
 		}
 		if err != nil {
-			respond(CodeNotFound, "no room has that code")
+			if s.e.cl == nil || !s.remoteCode(req, opts.Code, respond) {
+				respond(CodeNotFound, "no room has that code")
+			}
 			return
 		}
 		if rc = s.e.room(room); rc == nil {
@@ -427,7 +435,9 @@ func (s *session) join(n int) {
 	case opts.Token != "":
 		p := s.e.sessions.get(opts.Token)
 		if p == nil {
-			respond(CodeNotFound, "unknown or expired resume token")
+			if s.e.cl == nil || !s.remoteResume(req, opts.Token, respond) {
+				respond(CodeNotFound, "unknown or expired resume token")
+			}
 			return
 		}
 		rc, cmd.kind, cmd.player, cmd.token = p.room, cmdRejoin, p, opts.Token
@@ -436,7 +446,9 @@ func (s *session) join(n int) {
 		rc = s.e.rooms[opts.Room]
 		s.e.mu.Unlock()
 		if rc == nil {
-			respond(CodeNotFound, "no room "+opts.Room)
+			if s.e.cl == nil || !s.remoteRoom(req, opts.Room, respond) {
+				respond(CodeNotFound, "no room "+opts.Room)
+			}
 			return
 		}
 		if rc.private { // set at creation, never changed
@@ -449,12 +461,18 @@ func (s *session) join(n int) {
 		respond(CodeNotFound, "join needs a game, a room or a resume token")
 		return
 	case opts.Create:
+		if s.e.cl != nil && s.remoteCreate(req, opts.Game, opts.Private, respond) {
+			return
+		}
 		var err error
 		by := creator{rated: true, key: s.key}
 		if rc, err = s.e.createRoom(opts.Game, CreateOptions{Private: opts.Private}, by); err != nil {
 			respond(createErrCode(err), err.Error())
 			return
 		}
+	case s.e.cl != nil:
+		s.clusterQuickJoin(cmd, opts.Game, respond)
+		return
 	default:
 		s.quickJoin(cmd, opts.Game, respond)
 		return
@@ -641,16 +659,37 @@ func (s *session) follow(n int) {
 		return
 	}
 	changes, cancel := s.e.lobby.dir.Subscribe(game)
+	list := s.e.lobby.dir.List
+	where := func(string) (node, url string) { return "", "" }
+	if cl := s.e.cl; cl != nil { // the whole cluster's rooms, each with its node
+		changes, cancel = cl.node.Subscribe(game)
+		list = func(f match.Filter) []match.Entry {
+			var out []match.Entry
+			for _, r := range cl.node.Rooms(f) {
+				out = append(out, r.Entry)
+			}
+			return out
+		}
+		where = func(id string) (string, string) {
+			r, _ := cl.node.Room(id)
+			return r.Node, r.URL
+		}
+	}
 	s.feed = cancel
+	feedJSON := func(en match.Entry) roomJSON {
+		j := toJSON(en)
+		j.Node, j.URL = where(en.ID)
+		return j
+	}
 	rooms := []roomJSON{}
-	for _, en := range s.e.lobby.dir.List(match.Filter{Game: game}) {
-		rooms = append(rooms, toJSON(en))
+	for _, en := range list(match.Filter{Game: game}) {
+		rooms = append(rooms, feedJSON(en))
 	}
 	_ = s.e.writeMsg(s.c, KindResponse, req, uint64(CodeOK), rooms)
 	c := s.c
 	go func() {
 		for ch := range changes {
-			if s.e.writeMsg(c, KindRoom, uint64(ch.Kind), toJSON(ch.Entry)) != nil {
+			if s.e.writeMsg(c, KindRoom, uint64(ch.Kind), feedJSON(ch.Entry)) != nil {
 				cancel()
 				return
 			}

@@ -140,6 +140,10 @@ type Metrics struct {
 	// than RoomConfig.AckWindow behind: a client that could not keep up.
 	SnapshotsHeld atomic.Int64
 	TickLateness  Histogram
+	// In a cluster (Engine.EnableCluster): joins answered with a redirect to another node
+	// (0x1B), and seat requests sent to other nodes.
+	Redirects       atomic.Int64
+	ClusterRequests atomic.Int64
 }
 
 func (m *Metrics) observeLateness(d time.Duration) {

@@ -204,6 +204,16 @@ func (c *Codes) Lookup(code, client string) (string, error) {
 	return "", ErrCodeNotFound
 }
 
+// Refund gives back the guess a Lookup spent on a code this registry does not hold but
+// another one does: in a cluster, a code of a room on another node.
+func (c *Codes) Refund(client string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if b, _ := c.buckets.Get(client); b != nil {
+		b.tokens = min(c.burst, b.tokens+1)
+	}
+}
+
 func (c *Codes) refill(b *bucket, now time.Time) {
 	if d := now.Sub(b.at); d > 0 {
 		b.tokens = min(c.burst, b.tokens+d.Seconds()*c.perSec)

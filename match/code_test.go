@@ -155,3 +155,37 @@ func TestGuessBucketsAreBounded(t *testing.T) {
 		t.Fatalf("%d buckets kept, want at most 1024", n)
 	}
 }
+
+// TestRefundGivesBackOneGuess: a code another registry holds (a room on another node) costs
+// the guesser nothing, but a refund never raises the bucket above its burst.
+func TestRefundGivesBackOneGuess(t *testing.T) {
+	c, err := NewCodes(CodeOptions{Guesses: 2, Per: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Refund("nobody") // no bucket yet: nothing to do
+	for range 2 {
+		if _, err := c.Lookup("XXXXXX", "eve"); !errors.Is(err, ErrCodeNotFound) {
+			t.Fatal(err)
+		}
+	}
+	if _, err := c.Lookup("XXXXXX", "eve"); !errors.Is(err, ErrTooManyGuesses) {
+		t.Fatalf("third wrong guess: %v, want ErrTooManyGuesses", err)
+	}
+	c.Refund("eve")
+	if _, err := c.Lookup("XXXXXX", "eve"); !errors.Is(err, ErrCodeNotFound) {
+		t.Fatalf("after a refund: %v, want one more guess", err)
+	}
+	for range 5 {
+		c.Refund("eve")
+	}
+	n := 0
+	for ; n < 5; n++ {
+		if _, err := c.Lookup("XXXXXX", "eve"); errors.Is(err, ErrTooManyGuesses) {
+			break
+		}
+	}
+	if n != 2 {
+		t.Fatalf("refunds raised the bucket to %d guesses, want at most the burst of 2", n)
+	}
+}

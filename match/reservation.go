@@ -34,6 +34,9 @@ type Reservation struct {
 	Player  string
 	Expires time.Time // when an unclaimed seat is released
 	Claimed bool      // the player took the seat; it no longer expires
+	// Origin is the player the seat was reserved for when ClaimTransfer gave it to another
+	// id (a player's session on another node of a cluster); "" otherwise.
+	Origin string
 }
 
 // ReleaseReason says why a seat was released.
@@ -184,6 +187,30 @@ func (r *Reservations) Claim(token, player string) (room string, err error) {
 	}
 	r.mu.Unlock()
 	return room, err
+}
+
+// ClaimTransfer is Claim for a seat that may have been reserved for a player id of another
+// process: in a cluster, the node of the room reserves a seat for the player's session on
+// the node the player asked, and the player claims it here from a new session. A seat whose
+// player differs from player is claimed, and re-keyed to player, when transferable says the
+// reserved id may move (it names another node's session); otherwise ErrWrongPlayer, as
+// Claim. The token is then the only credential: 122 random bits, told to one client.
+func (r *Reservations) ClaimTransfer(token, player string, transferable func(reserved string) bool) (room string, err error) {
+	r.mu.Lock()
+	if s := r.byToken[token]; s != nil && s.Player != player && !s.Claimed && transferable(s.Player) {
+		if r.byPlayer[player] != nil {
+			r.mu.Unlock()
+			return "", fmt.Errorf("%w: %q", ErrSeatHeld, player)
+		}
+		rs := r.byRoom[s.Room]
+		delete(r.byPlayer, s.Player)
+		delete(rs.seats, s.Player)
+		s.Origin, s.Player = s.Player, player
+		r.byPlayer[player] = s
+		rs.seats[player] = s
+	}
+	r.mu.Unlock()
+	return r.Claim(token, player)
 }
 
 // Expire releases every unclaimed seat whose time is up at now and reports each to

@@ -203,3 +203,37 @@ func TestOnReleaseMayCallBack(t *testing.T) {
 	r.Release("a")
 	r.Expire(c.Advance(time.Second))
 }
+
+// TestClaimTransferMovesOnlyTransferableSeats: a seat reserved for another node's session
+// is claimed by whoever brings its token, once, and is then the claimer's; a seat of this
+// process's own player still needs that player.
+func TestClaimTransferMovesOnlyTransferableSeats(t *testing.T) {
+	r, _, _ := newReservations(10 * time.Second)
+	rs, _ := r.Reserve("R", []string{"b.remote", "local"}, 0)
+	remote, local := rs[0], rs[1]
+	fromB := func(p string) bool { return len(p) > 2 && p[:2] == "b." }
+	for _, tc := range []struct {
+		name, token, player string
+		wantRoom            string
+		want                error
+	}{
+		{"another node's seat, by its token", remote.Token, "a.new", "R", nil},
+		{"twice", remote.Token, "a.other", "", ErrWrongPlayer}, // it is a.new's now
+		{"a local player's seat is not transferable", local.Token, "a.thief", "", ErrWrongPlayer},
+		{"its own player", local.Token, "local", "R", nil},
+	} {
+		room, err := r.ClaimTransfer(tc.token, tc.player, fromB)
+		if room != tc.wantRoom || !errors.Is(err, tc.want) || (tc.want == nil) != (err == nil) {
+			t.Errorf("%s: ClaimTransfer = %q, %v; want %q, %v", tc.name, room, err, tc.wantRoom, tc.want)
+		}
+	}
+	if s, ok := r.Seat("a.new"); !ok || !s.Claimed || s.Room != "R" {
+		t.Errorf("the transferred seat is not a.new's: %+v %v", s, ok)
+	}
+	if _, ok := r.Seat("b.remote"); ok {
+		t.Errorf("the reserved id still holds a seat")
+	}
+	if !r.Release("a.new") {
+		t.Errorf("the transferred seat cannot be released by its new player")
+	}
+}

@@ -65,6 +65,12 @@ func main() {
 	flag.DurationVar(&o.roomEvery, "room-every", 0, "clients together get one more room this often; 0 is the engine's default (10ms: 100 a second)")
 	flag.IntVar(&o.maxRooms, "max-rooms", 0, "rooms running at once; 0 is the engine's default (10000)")
 	matchmaking := flag.Bool("matchmaking", true, "serve matchmaking queues for the example games (the pages' \"Find a match\")")
+	flag.StringVar(&o.cluster.natsURL, "nats", "", "NATS server URL (nats://host:4222): join that cluster of gameservers; empty (and no -nats-listen) is a single node with no NATS")
+	flag.StringVar(&o.cluster.natsListen, "nats-listen", "", "run an embedded NATS server with JetStream on HOST:PORT in this process and join it, so a small cluster needs no other program")
+	flag.StringVar(&o.cluster.natsDir, "nats-dir", "", "the embedded NATS server's JetStream directory (private codes survive a restart in it); default a directory under the system's temp dir")
+	flag.StringVar(&o.cluster.nodeID, "node-id", "", "this node's id in the cluster (letters, digits, - and _); default hostname-port")
+	flag.StringVar(&o.cluster.publicURL, "public-url", "", "the WebSocket URL browsers reach this node at (wss://eu1.example.com/play); default ws://HOST:PORT/play from -addr, 127.0.0.1 for an unspecified host")
+	flag.DurationVar(&o.cluster.drain, "drain", 30*time.Second, "in a cluster: on SIGTERM, stop taking new rooms and let rooms play on this long, then move their players to another node")
 	flag.Parse()
 	o.noMatchmaking = !*matchmaking
 	proxies, err := parsePrefixes(*trustedProxies)
@@ -104,6 +110,7 @@ func main() {
 	o.origins, o.peerTimeout = splitList(*origins), *peerTimeout
 	o.publicHosts, o.trustedProxies, o.forwardedHeader = splitList(*publicHosts), proxies, *forwardedHeader
 	o.maxConns, o.maxConnsPerClient = *maxConns, *maxConnsPerClient
+	o.tls = *tlsCert != ""
 	if err := run(ctx, ln, log, o); err != nil {
 		log.Error("server stopped", "err", err)
 		os.Exit(1)
@@ -135,6 +142,9 @@ type options struct {
 	maxRooms        int
 
 	noMatchmaking bool // -matchmaking=false: no queues; a client that queues gets CodeNotFound
+
+	cluster clusterOptions // -nats, -nats-listen, -node-id, -public-url, -drain
+	tls     bool           // served over TLS: the default public URL is wss://
 }
 
 // parsePrefixes reads a comma-separated list of CIDR prefixes; a bare address is its own
@@ -158,6 +168,14 @@ func parsePrefixes(v string) ([]netip.Prefix, error) {
 // run serves on ln until ctx ends, then shuts down gracefully.
 func run(ctx context.Context, ln net.Listener, log *slog.Logger, opts options) error {
 	s := newServer(log, opts)
+	if opts.cluster.enabled() {
+		cn, err := joinCluster(ctx, s.engine, ln.Addr(), opts.cluster, opts.tls, log)
+		if err != nil {
+			return fmt.Errorf("cluster: %w", err)
+		}
+		s.cluster = cn
+		defer cn.close()
+	}
 	hs := s.httpServer(opts)
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
@@ -170,6 +188,14 @@ func run(ctx context.Context, ln net.Listener, log *slog.Logger, opts options) e
 	case <-ctx.Done():
 	}
 	log.Info("shutting down")
+	if s.cluster != nil {
+		// A deploy: out of placement at once, rooms play on until the drain deadline, then
+		// their players are offered a room on another node.
+		drainCtx, cancel := context.WithTimeout(context.Background(), opts.cluster.drain)
+		moved := s.engine.Drain(drainCtx)
+		cancel()
+		log.Info("drained", "players moved to other nodes", moved)
+	}
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	// Hijacked WebSocket connections are not tracked by http.Server: close them ourselves.
@@ -177,6 +203,7 @@ func run(ctx context.Context, ln net.Listener, log *slog.Logger, opts options) e
 	if err := s.engine.Shutdown(shutdownCtx); err != nil {
 		log.Warn("rooms did not all end in time", "err", err)
 	}
+	log.Info("rooms ended")
 	s.closeAll(shutdownCtx)
 	if err := hs.Shutdown(shutdownCtx); err != nil {
 		return err

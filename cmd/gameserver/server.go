@@ -28,6 +28,7 @@ type server struct {
 	log     *slog.Logger
 	metrics *ws.Metrics
 	engine  *engine.Engine
+	cluster *clusterNode // nil for a single node
 
 	mu        sync.Mutex
 	conns     map[*ws.Conn]struct{}
@@ -171,6 +172,9 @@ func (s *server) routes() http.Handler {
 	// Prometheus metrics: rooms, players, connections, tick lateness, bytes, compression.
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(newCollector(s.engine.Metrics(), s.metrics))
+	if s.cluster != nil {
+		reg.MustRegister(newClusterCollector(s.cluster.node, s.engine.Metrics()))
+	}
 	// The standard Go runtime and process metrics (goroutines, heap, RSS, CPU seconds, open
 	// file descriptors): what a soak test watches for growth.
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
