@@ -24,6 +24,11 @@
 //     the most headroom in players, within its caps on rooms and players.
 //   - Private codes: CreateCode fails if the code is held anywhere in the cluster; any node
 //     ResolveCodes it.
+//   - Matchmaking: NewMatchmaker makes a match.Matchmaker whose tickets live in NATS, so that
+//     any node enqueues, cancels and releases; one node at a time, the holder of a lease,
+//     matches them with match.Local's algorithm and calls its onMatch for every match of the
+//     cluster. Commits are compare-and-set sequences that a dying leader leaves either undone
+//     or recorded for the next one (matchmaker.go says how, and what it costs).
 //
 // Seats are not here: the room's node is the only authority over its seats, and the engine
 // asks it over a NATS request (engine/cluster.go), which needs no shared record.
@@ -35,6 +40,13 @@
 //	rallypoint_nodes  node id → NodeInfo (JSON)    memory, MaxAge = Timeout, limit markers
 //	rallypoint_rooms  node.room → match.Entry      memory
 //	rallypoint_codes  CODE → room, node            file
+//
+// and four of the Matchmaker's, made when it first needs them:
+//
+//	rallypoint_tickets  ticket id → ticket, its node, the match claiming it   file
+//	rallypoint_players  player id → its waiting ticket or holding match       file
+//	rallypoint_matches  match id → match, pending/committed/dissolved          file
+//	rallypoint_matcher  "lease" → the matcher's node id   memory, MaxAge = LeaseTTL
 //
 // Nodes and rooms are soft state: their owners write them again after a NATS restart. Codes
 // are hard state and live on disk. Records are JSON so that `nats kv get` shows them; the

@@ -108,6 +108,11 @@ func (c QueueConfig) validate() error {
 	return nil
 }
 
+// CheckTicket says why t cannot wait in this queue, or nil: the checks Enqueue makes on a
+// ticket of this mode. A Matchmaker of another package (cluster's, which keeps its tickets in
+// NATS) refuses the same tickets with the same errors.
+func (c QueueConfig) CheckTicket(t Ticket) error { return c.checkTicket(&t) }
+
 // checkTicket says why t cannot wait in this queue, or nil.
 func (c QueueConfig) checkTicket(t *Ticket) error {
 	if t.ID == "" {
