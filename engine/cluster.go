@@ -5,6 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -14,6 +17,7 @@ import (
 
 	"github.com/rallypoint/rallypoint/cluster"
 	"github.com/rallypoint/rallypoint/match"
+	"github.com/rallypoint/rallypoint/net/ws"
 )
 
 // A cluster of engines
@@ -428,4 +432,29 @@ func (cl *clusterLink) releaseCode(code string) {
 	ctx, cancel := context.WithTimeout(context.Background(), cl.timeout)
 	defer cancel()
 	_ = cl.node.ReleaseCode(ctx, code)
+}
+
+// acceptFor lets a page served by another node of the cluster connect here: the SDK of a
+// page loaded from node A follows a redirect to node B with A's Origin, which B would
+// refuse as a foreign origin. An Origin whose host is a live node's public host is added to
+// the allowed patterns for this request; any other Origin meets the usual policy.
+func (cl *clusterLink) acceptFor(r *http.Request, base *ws.AcceptOptions) *ws.AcceptOptions {
+	o := r.Header.Get("Origin")
+	if o == "" {
+		return base
+	}
+	ou, err := url.Parse(o)
+	if err != nil || ou.Host == "" || strings.EqualFold(ou.Host, r.Host) {
+		return base
+	}
+	for _, ni := range cl.node.Nodes() {
+		nu, err := url.Parse(ni.URL)
+		if err == nil && strings.EqualFold(nu.Host, ou.Host) {
+			opts := *base
+			exact := strings.NewReplacer(`\`, `\\`, "*", `\*`, "?", `\?`, "[", `\[`).Replace(strings.ToLower(ou.Host))
+			opts.OriginPatterns = append(slices.Clip(base.OriginPatterns), exact)
+			return &opts
+		}
+	}
+	return base
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/rallypoint/rallypoint/cluster"
 	"github.com/rallypoint/rallypoint/engine"
+	"github.com/rallypoint/rallypoint/gameclient"
 	"github.com/rallypoint/rallypoint/match"
 	"github.com/rallypoint/rallypoint/net/ws"
 )
@@ -575,4 +576,51 @@ func TestClusterQuickPlayBurstFillsRoomsAcrossNodes(t *testing.T) {
 	if len(perNode) != 3 {
 		t.Errorf("rooms on %d nodes, want all 3: %v", len(perNode), perNode)
 	}
+}
+
+// TestClusterAcceptsPagesOfItsNodes: a page loaded from node A follows a redirect to node B
+// with A's Origin: B accepts it, as a node of its cluster, and still refuses a stranger's.
+func TestClusterAcceptsPagesOfItsNodes(t *testing.T) {
+	nodes := startCluster(t, 2, engine.RoomConfig{MaxPlayers: 4})
+	a, b := nodes[0], nodes[1]
+	for _, tc := range []struct {
+		origin string
+		ok     bool
+	}{
+		{strings.Replace(strings.TrimSuffix(a.url, "/play"), "ws://", "http://", 1), true},
+		{"http://evil.example", false},
+		{strings.Replace(strings.TrimSuffix(a.url, "/play"), "ws://127.0.0.1", "http://127.0.0.2", 1), false},
+	} {
+		c, _, err := ws.Dial(ctx5(t), b.url, &ws.DialOptions{Subprotocols: []string{engine.Subprotocol}, Header: http.Header{"Origin": {tc.origin}}})
+		if (err == nil) != tc.ok {
+			t.Errorf("Origin %s: dial error %v, want ok=%v", tc.origin, err, tc.ok)
+		}
+		if c != nil {
+			c.CloseNow()
+		}
+	}
+}
+
+// TestClusterGoClientFollowsRedirects: gameclient.DialJoin through A lands in B's room, with
+// the reservation B made, and plays there.
+func TestClusterGoClientFollowsRedirects(t *testing.T) {
+	nodes := startCluster(t, 2, engine.RoomConfig{MaxPlayers: 4})
+	a, b := nodes[0], nodes[1]
+	info, err := b.e.CreateRoom("tally", engine.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "A lists B's room", func() bool { return len(a.rooms(t)) == 1 })
+	c, j, err := gameclient.DialJoin(ctx5(t), a.url, nil, engine.JoinOptions{Room: info.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if j.Room != info.ID || c.URL() != b.url || c.Redirects() != 1 {
+		t.Fatalf("joined %s on %s after %d redirects, want %s on %s after 1", j.Room, c.URL(), c.Redirects(), info.ID, b.url)
+	}
+	if _, err := c.SendInput(tallyInput{Add: 5}); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "the input plays on B", func() bool { v, ok := scoreOf(c, j.Player); return ok && v == 5 })
 }

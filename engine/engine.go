@@ -789,7 +789,11 @@ func (e *Engine) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// reuse the connection for other requests (and ws.Dial reads a refusal's body to EOF).
 	// A 101 is written on the hijacked connection, without this header.
 	w.Header().Set("Connection", "close")
-	c, err := ws.Accept(w, r, &e.accept)
+	accept := &e.accept
+	if e.cl != nil {
+		accept = e.cl.acceptFor(r, accept)
+	}
+	c, err := ws.Accept(w, r, accept)
 	if err != nil {
 		var he *ws.HandshakeError
 		if errors.As(err, &he) && he.Status == http.StatusForbidden {
