@@ -29,6 +29,34 @@ type lobby struct {
 	mu       sync.Mutex
 	sessions map[string]*session // by session id, for match notifications
 	parties  map[string]*party   // parties being gathered, by the id their members share
+
+	// The last matches seated, by id: a cluster's matchmaker may hand one over twice (a
+	// matcher that died between delivering it and clearing its record), and seating it
+	// twice would reserve every player two seats.
+	seenMatches map[string]struct{}
+	seenOrder   []string
+}
+
+// maxSeenMatches bounds the remembered match ids (about 40 bytes each).
+const maxSeenMatches = 4096
+
+// firstTime reports whether match id is new, and remembers it.
+func (l *lobby) firstTime(id string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if _, seen := l.seenMatches[id]; seen {
+		return false
+	}
+	if l.seenMatches == nil {
+		l.seenMatches = make(map[string]struct{})
+	}
+	if len(l.seenOrder) >= maxSeenMatches {
+		delete(l.seenMatches, l.seenOrder[0])
+		l.seenOrder = l.seenOrder[1:]
+	}
+	l.seenMatches[id] = struct{}{}
+	l.seenOrder = append(l.seenOrder, id)
+	return true
 }
 
 // party is a group gathering before it is queued as one ticket.
@@ -158,6 +186,10 @@ func (l *lobby) openRooms(mode string) []match.OpenRoom {
 
 // matched reserves the seats of a match and tells its players.
 func (l *lobby) matched(m match.Match, ttl time.Duration) {
+	if m.ID != "" && !l.firstTime(m.ID) {
+		l.e.log.Info("matchmaking: a match handed over again was ignored", "match", m.ID)
+		return
+	}
 	if cl := l.e.cl; cl != nil {
 		if !cl.clusterMatched(m) {
 			l.mm.Release(m.Players()...)

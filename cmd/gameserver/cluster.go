@@ -33,7 +33,8 @@ func (o clusterOptions) enabled() bool { return o.natsURL != "" || o.natsListen 
 // clusterNode is this process's part of a cluster.
 type clusterNode struct {
 	node         *cluster.Node
-	stopEmbedded func() // nil without -nats-listen
+	mm           *cluster.Matchmaker // nil with -matchmaking=false
+	stopEmbedded func()              // nil without -nats-listen
 }
 
 // joinCluster starts the embedded NATS server if asked, connects to NATS and makes the
@@ -130,6 +131,8 @@ type clusterCollector struct {
 	e                            *engine.Metrics
 	nodes, remoteRooms, draining *prometheus.Desc
 	redirects, requests, synced  *prometheus.Desc
+	leading                      *prometheus.Desc
+	mm                           func() *cluster.Matchmaker
 }
 
 func newClusterCollector(n *cluster.Node, e *engine.Metrics) *clusterCollector {
@@ -144,11 +147,13 @@ func newClusterCollector(n *cluster.Node, e *engine.Metrics) *clusterCollector {
 		redirects:   d("redirects_total", "Joins answered with a redirect to another node (0x1B)."),
 		requests:    d("seat_requests_total", "Seat requests sent to other nodes."),
 		synced:      d("synced", "1 while this node's view of the cluster is current (NATS reachable)."),
+		leading: prometheus.NewDesc("rallypoint_cluster_matcher_leader", "1 for the node that holds the matchmaker's lease (label: its id, as this node sees it).",
+			[]string{"leader"}, nil),
 	}
 }
 
 func (c *clusterCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.nodes, c.remoteRooms, c.draining, c.redirects, c.requests, c.synced} {
+	for _, d := range []*prometheus.Desc{c.nodes, c.remoteRooms, c.draining, c.redirects, c.requests, c.synced, c.leading} {
 		ch <- d
 	}
 }
@@ -177,6 +182,15 @@ func (c *clusterCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(c.redirects, prometheus.CounterValue, float64(c.e.Redirects.Load()))
 	ch <- prometheus.MustNewConstMetric(c.requests, prometheus.CounterValue, float64(c.e.ClusterRequests.Load()))
 	ch <- prometheus.MustNewConstMetric(c.synced, prometheus.GaugeValue, synced)
+	if c.mm != nil {
+		if mm := c.mm(); mm != nil {
+			leading := 0.0
+			if mm.Leading() {
+				leading = 1
+			}
+			ch <- prometheus.MustNewConstMetric(c.leading, prometheus.GaugeValue, leading, mm.Leader())
+		}
+	}
 }
 
 // matchAll is a directory filter that passes every public room.

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -34,7 +35,7 @@ func startNode(t *testing.T, co clusterOptions) *gsNode {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	n := &gsNode{addr: ln.Addr().String(), cancel: cancel, errc: make(chan error, 1)}
-	go func() { n.errc <- run(ctx, ln, slog.New(slog.DiscardHandler), options{cluster: co}) }()
+	go func() { n.errc <- run(ctx, ln, testLog(co.nodeID), options{cluster: co}) }()
 	t.Cleanup(func() { n.stop(t) })
 	return n
 }
@@ -214,4 +215,11 @@ func TestCPUMeterMeasuresThisProcess(t *testing.T) {
 	if got := m.share(); got <= 0 || got > 1 {
 		t.Fatalf("after 200 ms busy: share %v, want in (0, 1]", got)
 	}
+}
+
+func testLog(node string) *slog.Logger {
+	if os.Getenv("RP_TEST_SERVER_LOG") == "" {
+		return slog.New(slog.DiscardHandler)
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug})).With("node", node)
 }

@@ -24,6 +24,9 @@
 //	                       by the idle timeout)
 //	-client-room-burst, -client-room-every, -room-burst, -room-every, -max-rooms
 //	                       room creation budgets (PROTOCOL.md, "Room limits")
+//	-nats URL, -nats-listen HOST:PORT, -nats-dir, -node-id, -public-url, -drain
+//	                       join a cluster of gameservers over NATS (README, "Three nodes
+//	                       on one machine"); without -nats or -nats-listen, a single node
 package main
 
 import (
@@ -41,6 +44,10 @@ import (
 	"os/signal"
 	"syscall"
 	"time"
+
+	"github.com/rallypoint/rallypoint/cluster"
+	"github.com/rallypoint/rallypoint/engine"
+	"github.com/rallypoint/rallypoint/match"
 )
 
 func main() {
@@ -175,6 +182,18 @@ func run(ctx context.Context, ln net.Listener, log *slog.Logger, opts options) e
 		}
 		s.cluster = cn
 		defer cn.close()
+		if !opts.noMatchmaking {
+			// Tickets in NATS, one matcher elected among the nodes: a player queued on any
+			// node is matched with players queued on the others.
+			err := s.engine.EnableMatchmaking(engine.MatchmakingOptions{Queues: matchQueues, New: func(o match.Options) (match.Matchmaker, error) {
+				mm, err := cluster.NewMatchmaker(cn.node, o, cluster.MatchmakerOptions{})
+				cn.mm = mm
+				return mm, err
+			}})
+			if err != nil {
+				return fmt.Errorf("cluster matchmaking: %w", err)
+			}
+		}
 	}
 	hs := s.httpServer(opts)
 	errc := make(chan error, 1)

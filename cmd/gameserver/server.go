@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/rallypoint/rallypoint/client"
+	"github.com/rallypoint/rallypoint/cluster"
 	"github.com/rallypoint/rallypoint/engine"
 	"github.com/rallypoint/rallypoint/examples/crossword"
 	"github.com/rallypoint/rallypoint/examples/shooter"
@@ -95,7 +96,7 @@ func newServer(log *slog.Logger, opts options) *server {
 	if err := shooter.Register(e); err != nil {
 		panic("gameserver: " + err.Error())
 	}
-	if !opts.noMatchmaking {
+	if !opts.noMatchmaking && !opts.cluster.enabled() { // a cluster's matchmaker needs the cluster first (run)
 		if err := e.EnableMatchmaking(engine.MatchmakingOptions{Queues: matchQueues}); err != nil {
 			panic("gameserver: " + err.Error())
 		}
@@ -173,7 +174,9 @@ func (s *server) routes() http.Handler {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(newCollector(s.engine.Metrics(), s.metrics))
 	if s.cluster != nil {
-		reg.MustRegister(newClusterCollector(s.cluster.node, s.engine.Metrics()))
+		cc := newClusterCollector(s.cluster.node, s.engine.Metrics())
+		cc.mm = func() *cluster.Matchmaker { return s.cluster.mm }
+		reg.MustRegister(cc)
 	}
 	// The standard Go runtime and process metrics (goroutines, heap, RSS, CPU seconds, open
 	// file descriptors): what a soak test watches for growth.
