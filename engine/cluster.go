@@ -245,10 +245,9 @@ type seatAsk struct {
 
 // handleReserve reserves seats for another node's clients, counted against the room's
 // capacity in the same step as local joins are: players seated, seats held for those who
-// dropped, and reservations not yet claimed.
+// dropped, and reservations whose players are not seated yet (reservedSeats).
 func (rc *roomCore) handleReserve(c *command) {
 	a := c.seats
-	pending, _ := rc.e.lobby.res.Count(rc.id)
 	switch {
 	case rc.ended:
 		a.reply <- seatReply{Code: CodeRoomEnded, Message: "the room has ended"}
@@ -256,7 +255,7 @@ func (rc *roomCore) handleReserve(c *command) {
 	case rc.locked:
 		a.reply <- seatReply{Code: CodeLocked, Message: "the room is locked"}
 		return
-	case len(rc.players)+pending+len(a.players) > rc.cfg.MaxPlayers:
+	case len(rc.players)+rc.reservedSeats()+len(a.players) > rc.cfg.MaxPlayers:
 		a.reply <- seatReply{Code: CodeFull, Message: fmt.Sprintf("the room is full (%d players)", rc.cfg.MaxPlayers)}
 		return
 	}
@@ -270,8 +269,7 @@ func (rc *roomCore) handleReserve(c *command) {
 		tokens[i] = r.Token
 	}
 	rc.publishInfo()
-	pending, _ = rc.e.lobby.res.Count(rc.id)
-	a.reply <- seatReply{Room: rc.id, Tokens: tokens, Code: CodeOK, Taken: len(rc.players) + pending, Max: rc.cfg.MaxPlayers}
+	a.reply <- seatReply{Room: rc.id, Tokens: tokens, Code: CodeOK, Taken: len(rc.players) + rc.reservedSeats(), Max: rc.cfg.MaxPlayers}
 }
 
 // ask sends a seat request to node and waits for its answer. A node that does not answer

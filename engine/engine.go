@@ -589,7 +589,7 @@ func (e *Engine) quickPlayOr(game string, skip []string, create bool) (*roomCore
 	e.quickMu.Lock()
 	defer e.quickMu.Unlock()
 	en, ok := match.QuickPlay(e.lobby.dir, game, match.Filter{Accept: func(en match.Entry) bool {
-		return en.Players+e.joining[en.ID] < en.MaxPlayers && !slices.Contains(skip, en.ID)
+		return en.Taken()+e.joining[en.ID] < en.MaxPlayers && !slices.Contains(skip, en.ID)
 	}})
 	var rc *roomCore
 	if ok {

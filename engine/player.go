@@ -25,6 +25,7 @@ type Player struct {
 	prevToken string
 	room      *roomCore
 	session   string // id of the connection that took the seat (reservations are keyed by it)
+	claimed   bool   // the seat was a reservation claimed by session (counted in rc.seatedClaims)
 
 	conn     atomic.Pointer[ws.Conn] // nil while dropped
 	ackTick  atomic.Uint32           // last snapshot tick the client acknowledged

@@ -126,24 +126,27 @@ type roomCore struct {
 	schemaWarned *kindSet
 
 	// Owned by the room goroutine.
-	players    []*Player
-	away       int // players in rc.players whose connection dropped (within their grace period)
-	nextID     uint32
-	tick       uint32
-	sched      schedule
-	ring       *state.Ring
-	frames     *state.FrameCache[*ws.PreparedMessage]
-	buf        []byte
-	sends      []snapshotSend // sendSnapshots' per-player writes, reused
-	leads      []byte         // the input acknowledgements those writes lead with
-	bcast      []*ws.Conn     // Room.Broadcast's reusable list of recipients
-	locked     bool
-	private    bool
-	metadata   map[string]string
-	emptySince time.Duration
-	ended      bool
-	endedWhy   EndReason
-	stats      *RoomStats
+	players []*Player
+	away    int // players in rc.players whose connection dropped (within their grace period)
+	// seatedClaims is how many of rc.players took a claimed reservation: the claimed seats
+	// beyond it belong to joins on their way to the room (see reservedSeats).
+	seatedClaims int
+	nextID       uint32
+	tick         uint32
+	sched        schedule
+	ring         *state.Ring
+	frames       *state.FrameCache[*ws.PreparedMessage]
+	buf          []byte
+	sends        []snapshotSend // sendSnapshots' per-player writes, reused
+	leads        []byte         // the input acknowledgements those writes lead with
+	bcast        []*ws.Conn     // Room.Broadcast's reusable list of recipients
+	locked       bool
+	private      bool
+	metadata     map[string]string
+	emptySince   time.Duration
+	ended        bool
+	endedWhy     EndReason
+	stats        *RoomStats
 }
 
 func newRoomCore(e *Engine, game string, cfg RoomConfig, opts CreateOptions) *roomCore {
@@ -182,9 +185,8 @@ func copyMeta(m map[string]string) map[string]string {
 // of its seats (a join, a leave, a drop, a resume, a reservation made or ended), its lock or
 // its metadata.
 func (rc *roomCore) publishInfo() {
-	pending, _ := rc.e.lobby.res.Count(rc.id)
 	info := &RoomInfo{
-		ID: rc.id, Game: rc.game, Players: len(rc.players) - rc.away, Held: rc.away + pending,
+		ID: rc.id, Game: rc.game, Players: len(rc.players) - rc.away, Held: rc.away + rc.reservedSeats(),
 		MaxPlayers: rc.cfg.MaxPlayers, Locked: rc.locked, Private: rc.private,
 		Metadata: copyMeta(rc.metadata), Code: rc.code,
 	}
@@ -196,6 +198,16 @@ func (rc *roomCore) publishInfo() {
 			rc.e.cl.touch(en)
 		}
 	}
+}
+
+// reservedSeats is how many seats of the room reservations hold for players not in
+// rc.players: those reserved and not yet claimed, and those claimed whose join is on its way
+// (the session claims the token, then queues the join). Without the second kind, a claimed
+// seat would look free from the claim until the join's step, and a quick player or another
+// node's reservation taking it would leave the claimant refused "full".
+func (rc *roomCore) reservedSeats() int {
+	pending, claimed := rc.e.lobby.res.Count(rc.id)
+	return pending + max(claimed-rc.seatedClaims, 0)
 }
 
 // enqueue hands a command to the room; false when the room has ended.
@@ -406,11 +418,11 @@ func (rc *roomCore) handleJoin(c *command) {
 		fail(CodeFull, fmt.Sprintf("the room is full (%d players)", rc.cfg.MaxPlayers))
 		return
 	}
-	if pending, _ := rc.e.lobby.res.Count(rc.id); !c.claimed && len(rc.players)+pending >= rc.cfg.MaxPlayers {
+	if !c.claimed && len(rc.players)+rc.reservedSeats() >= rc.cfg.MaxPlayers {
 		fail(CodeFull, "the free seats are reserved for matched players")
 		return
 	}
-	p := &Player{ID: rc.nextID, Meta: c.payload, token: rc.e.newID(), room: rc, session: c.session}
+	p := &Player{ID: rc.nextID, Meta: c.payload, token: rc.e.newID(), room: rc, session: c.session, claimed: c.claimed}
 	rc.nextID++
 	p.conn.Store(c.conn)
 	if err := rc.sim.join(p); err != nil {
@@ -419,6 +431,9 @@ func (rc *roomCore) handleJoin(c *command) {
 		return
 	}
 	rc.players = append(rc.players, p)
+	if p.claimed {
+		rc.seatedClaims++
+	}
 	rc.e.sessions.add(p)
 	rc.e.metrics.Players.Add(1)
 	rc.publishInfo()
@@ -501,6 +516,9 @@ func (rc *roomCore) removePlayer(p *Player, why LeaveReason) {
 		return
 	}
 	rc.players = append(rc.players[:idx], rc.players[idx+1:]...)
+	if p.claimed {
+		rc.seatedClaims-- // and its seat is released below, in the same step
+	}
 	p.left = true
 	p.forgetSent(rc.ring)
 	rc.e.sessions.remove(p)
