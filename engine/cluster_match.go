@@ -100,11 +100,14 @@ func (cl *clusterLink) clusterMatched(m match.Match) bool {
 		for _, p := range t.Players {
 			n := matchedNotice{Player: p, Ticket: t.ID, Room: r.Room, Token: r.Tokens[i], TTLms: r.TTLms, URL: r.URL}
 			i++
-			if r.URL == cl.node.Self().URL {
-				n.URL = "" // this node: the client joins on the connection it has
-			}
 			home := nodeOf(p)
-			if home == "" || home == cl.id {
+			if home == "" {
+				home = cl.id
+			}
+			if home == node {
+				n.URL = "" // the room is on the player's own node: it joins on the connection it has
+			}
+			if home == cl.id {
 				cl.e.lobby.notify(n)
 				continue
 			}

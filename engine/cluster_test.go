@@ -624,3 +624,82 @@ func TestClusterGoClientFollowsRedirects(t *testing.T) {
 	}
 	waitUntil(t, "the input plays on B", func() bool { v, ok := scoreOf(c, j.Player); return ok && v == 5 })
 }
+
+// TestClusterMatchesPlayersQueuedOnDifferentNodes: with the cluster's matchmaker (tickets in
+// NATS, one elected matcher), two players queued through two different nodes are matched
+// together into one room, wherever placement puts it. Each 0x19 carries the URL of the
+// room's node, or none when the room is on the player's own node (it joins on the
+// connection it has); the matcher's own URL is never mistaken for the player's node.
+func TestClusterMatchesPlayersQueuedOnDifferentNodes(t *testing.T) {
+	nodes := startCluster(t, 3, engine.RoomConfig{MaxPlayers: 4})
+	for _, tn := range nodes {
+		err := tn.e.EnableMatchmaking(engine.MatchmakingOptions{
+			Queues: []match.QueueConfig{{Mode: "tally", MinPlayers: 2, MaxPlayers: 2}},
+			New: func(o match.Options) (match.Matchmaker, error) {
+				return cluster.NewMatchmaker(tn.node, o, cluster.MatchmakerOptions{LeaseTTL: time.Second})
+			},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	byNode := map[string]*testNode{}
+	for _, tn := range nodes {
+		byNode[tn.id] = tn
+	}
+	for round := range 4 { // placement spreads the rounds' rooms over the nodes
+		pair := []*testNode{nodes[1+round%2], nodes[2-round%2]}
+		if round == 3 {
+			pair = []*testNode{nodes[0], nodes[1]}
+		}
+		var rps []*rawPlayer
+		for _, tn := range pair {
+			c, _, err := ws.Dial(ctx5(t), tn.url, &ws.DialOptions{Subprotocols: []string{engine.Subprotocol}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { c.CloseNow() })
+			rp := &rawPlayer{t: t, c: c}
+			rp.send(engine.KindMatch, 1, engine.MatchOptions{Game: "tally"})
+			rps = append(rps, rp)
+		}
+		var rooms []string
+		for i, rp := range rps {
+			var m []any
+			for m = rp.read(); m[0] != engine.KindMatched; m = rp.read() {
+			}
+			if len(m) < 6 {
+				t.Fatalf("0x19 %v: no url element", m)
+			}
+			room := m[2].(string)
+			var host *testNode
+			waitUntil(t, "the matched room is listed", func() bool {
+				r, ok := pair[i].node.Room(room)
+				host = byNode[r.Node]
+				return ok
+			})
+			want := host.url
+			if host == pair[i] {
+				want = ""
+			}
+			if m[5] != want {
+				t.Fatalf("round %d: player on %s got url %q for a room on %s, want %q", round, pair[i].id, m[5], host.id, want)
+			}
+			if want == "" { // the room is here: join on this connection
+				rp.send(engine.KindJoin, 2, engine.JoinOptions{Reservation: m[3].(string)})
+				for m = rp.read(); m[0] != engine.KindJoined; m = rp.read() {
+					if m[0] == engine.KindResponse {
+						t.Fatalf("joining the matched room here: %v", m)
+					}
+				}
+				rooms = append(rooms, m[2].(string))
+				continue
+			}
+			s := mustJoin(t, want, engine.JoinOptions{Reservation: m[3].(string)})
+			rooms = append(rooms, s.room)
+		}
+		if rooms[0] != rooms[1] {
+			t.Fatalf("round %d: matched players seated in different rooms: %v", round, rooms)
+		}
+	}
+}

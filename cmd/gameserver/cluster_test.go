@@ -183,6 +183,45 @@ func TestClusterOfThreeGameservers(t *testing.T) {
 		return len(body.Rooms) == 1 && body.Rooms[0].ID == room && body.Rooms[0].URL == host.url()
 	})
 
+	// Matchmaking across the cluster: players queued through B and C are matched together
+	// by the one elected matcher, into a room of the crossword (never backfilled).
+	var matched []string
+	for _, n := range []*gsNode{b, c} {
+		q := dialPlay(t, n.url())
+		q.send(engine.KindMatch, 1, engine.MatchOptions{Game: "crossword"})
+		defer q.c.CloseNow()
+		defer func(q *playConn, n *gsNode) {
+			m := q.next(engine.KindMatched)
+			url, _ := m[5].(string)
+			r := q // no url: the room is on this node, joined on the same connection
+			if url != "" {
+				r = dialPlay(t, url)
+				defer r.c.CloseNow()
+			}
+			r.send(engine.KindJoin, 2, engine.JoinOptions{Reservation: m[3].(string)})
+			if j := r.next(engine.KindJoined, engine.KindResponse); j[0] != engine.KindJoined || j[2] != m[2] {
+				t.Errorf("joining the matched room %v (url %q) from %s: %v", m[2], url, n.addr, j)
+			}
+			matched = append(matched, m[2].(string))
+		}(q, n)
+	}
+	defer func() {
+		if len(matched) == 2 && matched[0] != matched[1] {
+			t.Errorf("players queued on b and c were matched into different rooms: %v", matched)
+		}
+	}()
+	eventually(t, "exactly one node holds the matcher lease", func() bool {
+		held := 0
+		for _, n := range []*gsNode{a, b, c} {
+			for _, line := range strings.Split(n.get(t, "/metrics"), "\n") {
+				if strings.HasPrefix(line, "rallypoint_cluster_matcher_leader{") && strings.HasSuffix(line, " 1") {
+					held++
+				}
+			}
+		}
+		return held == 1
+	})
+
 	// SIGTERM to the room's node: its player is offered a seat elsewhere, then the room ends.
 	stopped := make(chan struct{})
 	go func() { host.stop(t); close(stopped) }()
