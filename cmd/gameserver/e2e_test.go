@@ -76,6 +76,10 @@ type driverRun struct {
 	cells     []placement   // crossword letters to type
 	park      []placement   // squares the crossword pages' cursors rest on for the picture
 	scenarios string        // driver.mjs --scenarios; "" for its default (crossword,shooter)
+	url       string        // the server to play; "" for one started in process for the run
+	// during, if set, runs beside the driver (given the running driver, to await its events)
+	// and is waited for before the run's lines are returned.
+	during func(ctx context.Context, driver *peertest.Process)
 }
 
 // runDriver serves the gameserver in process and plays its pages in headless Chromium with
@@ -98,12 +102,16 @@ func runDriver(t *testing.T, r driverRun) e2eRun {
 		t.Fatal(err)
 	}
 
-	addr, stop := startServer(t)
-	defer func() {
-		if err := stop(); err != nil {
-			t.Errorf("server shutdown: %v", err)
-		}
-	}()
+	url := r.url
+	if url == "" {
+		addr, stop := startServer(t)
+		defer func() {
+			if err := stop(); err != nil {
+				t.Errorf("server shutdown: %v", err)
+			}
+		}()
+		url = "http://" + addr
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), r.timeout)
 	defer cancel()
 
@@ -116,14 +124,22 @@ func runDriver(t *testing.T, r driverRun) e2eRun {
 		}
 	})
 	args := []string{
-		script, "--url", "http://" + addr, "--out", r.out, "--docs", r.docs, "--cells", string(cellsJSON), "--park", string(parkJSON),
+		script, "--url", url, "--out", r.out, "--docs", r.docs, "--cells", string(cellsJSON), "--park", string(parkJSON),
 		"--chromium", chromium, "--peers", peertest.PeersDir(t), "--timeout", strconv.Itoa(int(r.timeout/time.Second) - 5),
 	}
 	if r.scenarios != "" {
 		args = append(args, "--scenarios", r.scenarios)
 	}
 	driver = peertest.Start(ctx, t, node, args...)
+	beside := make(chan struct{})
+	go func() {
+		defer close(beside)
+		if r.during != nil {
+			r.during(ctx, driver)
+		}
+	}()
 	lines, runErr := driver.Wait(ctx)
+	<-beside
 	run := e2eRun{lines: lines}
 	if b, ok := run.event("browser"); ok {
 		t.Logf("Chromium %s", b.Str("version"))

@@ -10,6 +10,7 @@
 // --scenarios phone-shooter,phone-crossword plays the pages as a phone instead (phone.mjs):
 // touches only, at 390 × 844 and on its side; the crossword types the first two --cells.
 // --scenarios match enters through the start page's "Find a match" links (match.mjs).
+// --scenarios cluster plays the shooter through one node of a cluster on another (cluster.mjs).
 //
 // It runs with the repository's testdata/peers as its working directory (peertest.Start does
 // that) and loads playwright-core and lib.mjs from there (--peers): the packages are installed
@@ -20,7 +21,8 @@
 // page "console", "pageerror", "requestfailed", "http" (status >= 400), "websocket" and
 // "screenshot" lines, one {"event":"crossword",...} and one {"event":"shooter",...} result
 // (with "error" when the scenario could not finish; "phone-crossword" and "phone-shooter"
-// for the phone scenarios; "match" for the match scenario), and {"event":"done"}.
+// for the phone scenarios; "match" for the match scenario; "cluster" for the cluster
+// scenario, which says "cluster-playing" first), and {"event":"done"}.
 import fs from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
@@ -29,6 +31,7 @@ import * as crossword from './crossword.mjs';
 import * as shooter from './shooter.mjs';
 import * as phone from './phone.mjs';
 import * as match from './match.mjs';
+import * as cluster from './cluster.mjs';
 import { drive, scenario } from './browser.mjs';
 
 const peersArg = process.argv.indexOf('--peers');
@@ -68,6 +71,7 @@ await drive({
       ['phone-shooter', () => phone.shooter(env)],
       ['phone-crossword', () => phone.crossword(env, cells)],
       ['match', () => match.run(env)],
+      ['cluster', () => cluster.run(env)],
     ];
     let ok = true;
     for (const [name, play] of plays) {
