@@ -26,6 +26,8 @@ type clusterOptions struct {
 	nodeID     string        // -node-id
 	publicURL  string        // -public-url: the WebSocket URL browsers reach this node at
 	drain      time.Duration // -drain: how long rooms may play on after SIGTERM
+	maxPlayers int           // -node-max-players: placement sends no new room past this many players here (0: no cap)
+	maxRooms   int           // -max-rooms: placement's cap on rooms here too
 }
 
 func (o clusterOptions) enabled() bool { return o.natsURL != "" || o.natsListen != "" }
@@ -82,7 +84,7 @@ func joinCluster(ctx context.Context, e *engine.Engine, addr net.Addr, o cluster
 		l.CPU = cpu.share()
 		return l
 	}
-	n, err := cluster.Connect(cctx, url, cluster.Options{ID: id, URL: public, Load: load, Logger: log})
+	n, err := cluster.Connect(cctx, url, cluster.Options{ID: id, URL: public, Load: load, Logger: log, MaxPlayers: o.maxPlayers, MaxRooms: o.maxRooms})
 	if err != nil {
 		cn.close()
 		return nil, err

@@ -262,3 +262,32 @@ func testLog(node string) *slog.Logger {
 	}
 	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug})).With("node", node)
 }
+
+// TestNodePlayerCapSendsRoomsElsewhere: -node-max-players caps what placement sends a node:
+// with a cap on A and none on B, every new room asked through A is made on B.
+func TestNodePlayerCapSendsRoomsElsewhere(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	natsAddr := ln.Addr().String()
+	ln.Close()
+	a := startNode(t, clusterOptions{natsListen: natsAddr, natsDir: t.TempDir(), nodeID: "a", maxPlayers: 2, drain: time.Millisecond})
+	eventually(t, "a is up", func() bool {
+		_, err := http.Get("http://" + a.addr + "/healthz")
+		return err == nil
+	})
+	b := startNode(t, clusterOptions{natsURL: "nats://" + natsAddr, nodeID: "b", drain: time.Millisecond})
+	eventually(t, "a sees two nodes", func() bool {
+		return strings.Contains(a.get(t, "/metrics"), "rallypoint_cluster_nodes 2")
+	})
+	for i := range 3 {
+		p := dialPlay(t, a.url())
+		p.send(engine.KindJoin, 1, engine.JoinOptions{Game: "crossword", Create: true})
+		m := p.next(engine.KindJoined, engine.KindRedirect, engine.KindResponse)
+		if m[0] != engine.KindRedirect || m[2] != b.url() {
+			t.Fatalf("room %d asked through the capped node: %v, want a redirect to %s", i, m, b.url())
+		}
+		p.c.CloseNow()
+	}
+}

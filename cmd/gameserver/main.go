@@ -77,9 +77,15 @@ func main() {
 	flag.StringVar(&o.cluster.natsDir, "nats-dir", "", "the embedded NATS server's JetStream directory (private codes survive a restart in it); default a directory under the system's temp dir")
 	flag.StringVar(&o.cluster.nodeID, "node-id", "", "this node's id in the cluster (letters, digits, - and _); default hostname-port")
 	flag.StringVar(&o.cluster.publicURL, "public-url", "", "the WebSocket URL browsers reach this node at (wss://eu1.example.com/play); default ws://HOST:PORT/play from -addr, 127.0.0.1 for an unspecified host")
+	flag.IntVar(&o.cluster.maxPlayers, "node-max-players", 0, "in a cluster: placement sends this node no new room once it has this many players (quick play still fills its rooms' free seats); 0 is no cap, the node's share then follows its headroom")
 	flag.DurationVar(&o.cluster.drain, "drain", 30*time.Second, "in a cluster: on SIGTERM, stop taking new rooms and let rooms play on this long, then move their players to another node")
 	flag.Parse()
 	o.noMatchmaking = !*matchmaking
+	o.cluster.maxRooms = o.maxRooms // a node full of rooms is passed over by placement, not asked and refused
+	if o.cluster.maxPlayers < 0 {
+		fmt.Fprintln(os.Stderr, "gameserver: -node-max-players is a count of players, 0 for no cap")
+		os.Exit(2)
+	}
 	proxies, err := parsePrefixes(*trustedProxies)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "gameserver: -trusted-proxies:", err)
