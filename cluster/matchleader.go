@@ -100,7 +100,41 @@ func (m *Matchmaker) step(ctx context.Context, onMatch func(match.Match)) error 
 		}
 		cancel()
 	}
+	if m.owner != nil && time.Since(tm.swept) >= sweepEvery {
+		tm.swept = time.Now()
+		m.sweepOrphans(tm)
+	}
 	return m.pass(ctx, tm, onMatch)
+}
+
+// sweepEvery is how often the leader looks for tickets whose players' node is gone.
+const sweepEvery = time.Second
+
+// sweepOrphans cancels the waiting tickets of players whose node (MatchmakerOptions.Owner)
+// is not in the cluster any more, freeing their players' keys as any Cancel does.
+func (m *Matchmaker) sweepOrphans(tm *term) {
+	var orphans []string
+	tm.mu.Lock()
+	for _, w := range tm.waiting {
+		for _, p := range w.rec.Ticket.Players {
+			if node := m.owner(p); node != "" && node != m.n.ID() {
+				if _, live := m.n.NodeByID(node); !live {
+					orphans = append(orphans, w.rec.Ticket.ID)
+					break
+				}
+			}
+		}
+	}
+	tm.mu.Unlock()
+	for _, id := range orphans {
+		err := m.Cancel(id)
+		switch {
+		case err == nil:
+			m.log.Info("cluster: withdrew a ticket whose player's node left the cluster", "ticket", id)
+		case !errors.Is(err, match.ErrTicketNotFound):
+			m.log.Warn("cluster: cannot withdraw an orphaned ticket", "ticket", id, "err", err)
+		}
+	}
 }
 
 // campaign takes and renews the lease every LeaseTTL/3 until ctx ends, then gives it up.
@@ -193,6 +227,7 @@ type term struct {
 	broken     atomic.Bool // the watcher ended under us
 	settled    time.Time   // the last settle
 	purged     time.Time
+	swept      time.Time // the last sweepOrphans
 
 	mu      sync.Mutex
 	waiting map[string]waitingTicket // by ticket key

@@ -96,6 +96,13 @@ type MatchmakerOptions struct {
 	// Timeout bounds each NATS call of Enqueue, Cancel and Release, and each step of a commit;
 	// default the node's Timeout (3 s).
 	Timeout time.Duration
+	// Owner, when set, names the node a player id's connection lives on ("" for none known).
+	// With it the matcher withdraws, about once a second, every waiting ticket with a player
+	// whose node has left the cluster: that player is gone with its node, and matching the
+	// ticket would hold seats for no one and leave the others of the match short. Without it
+	// such tickets wait until cancelled. The engine's player ids are session ids, which
+	// start with their node's id (engine.SessionNode).
+	Owner func(player string) string
 }
 
 // Matchmaker is the cluster's match.Matchmaker: tickets enqueued on any node wait in NATS and
@@ -117,6 +124,7 @@ type Matchmaker struct {
 	opts      match.Options
 	ttl       time.Duration
 	opTimeout time.Duration
+	owner     func(player string) string // MatchmakerOptions.Owner
 	queues    map[string]match.QueueConfig
 	clock     match.Clock
 	log       *slog.Logger
@@ -205,7 +213,7 @@ func NewMatchmaker(n *Node, opts match.Options, mo MatchmakerOptions) (*Matchmak
 		mo.Timeout = n.opts.Timeout
 	}
 	m := &Matchmaker{
-		n: n, opts: opts, ttl: mo.LeaseTTL, opTimeout: mo.Timeout,
+		n: n, opts: opts, ttl: mo.LeaseTTL, opTimeout: mo.Timeout, owner: mo.Owner,
 		queues:   make(map[string]match.QueueConfig, len(opts.Queues)),
 		clock:    opts.Clock,
 		log:      n.log.With("part", "matchmaker"),

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -346,5 +347,54 @@ func TestMatchmakerNATSRestart(t *testing.T) {
 	defer d.mu.Unlock()
 	if len(d.ms) != 1 {
 		t.Errorf("%d deliveries, want 1", len(d.ms))
+	}
+}
+
+// TestMatchmakerWithdrawsTicketsOfAGoneNode: with Owner set, the matcher withdraws a waiting
+// ticket whose player's node died (no goodbye): the player is gone with it, and a match with
+// it would seat the others alone. Tickets of live nodes wait on, and are matched later.
+func TestMatchmakerWithdrawsTicketsOfAGoneNode(t *testing.T) {
+	s := startNATS(t)
+	owner := func(p string) string { node, _, _ := strings.Cut(p, "."); return node }
+	var d deliveries
+	start := func(id string) (*cluster.Node, *cluster.Matchmaker) {
+		n := join(t, s, id, nil)
+		mm, err := cluster.NewMatchmaker(n, match.Options{Queues: mmQueues}, cluster.MatchmakerOptions{LeaseTTL: testLease, Owner: owner})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			_ = mm.Run(ctx, 20*time.Millisecond, func(m match.Match) { d.add(id, m) })
+		}()
+		t.Cleanup(func() { cancel(); <-done })
+		return n, mm
+	}
+	_, a := start("a")
+	waitFor(t, 5*time.Second, "a leads", a.Leading)
+	bn, b := start("b")
+	enqueue(t, b, "duel", "tb", "b.p") // a duel of one waits for a second player
+	enqueue(t, a, "trio", "ta", "a.p") // so does a trio of one, of a live node
+	waitFor(t, 5*time.Second, "a's mirror holds both", func() bool {
+		q := a.Stats().Queues
+		return q["duel"].Tickets == 1 && q["trio"].Tickets == 1
+	})
+	bn.Conn().Close() // b dies: no more NATS, no goodbye
+	waitFor(t, 10*time.Second, "the gone node's ticket withdrawn", func() bool {
+		return a.Stats().Queues["duel"].Tickets == 0
+	})
+	if err := a.Cancel("tb"); !errors.Is(err, match.ErrTicketNotFound) {
+		t.Fatalf("the withdrawn ticket: Cancel says %v, want ErrTicketNotFound", err)
+	}
+	if n := a.Stats().Queues["trio"].Tickets; n != 1 {
+		t.Fatalf("the live node's ticket: %d waiting, want 1", n)
+	}
+	enqueue(t, a, "duel", "tq", "a.q")
+	enqueue(t, a, "duel", "tr", "a.r")
+	waitFor(t, 5*time.Second, "the live players matched", func() bool { return len(d.byTicket()) == 2 })
+	if _, ok := d.byTicket()["tb"]; ok {
+		t.Fatal("the gone node's ticket was matched")
 	}
 }

@@ -297,6 +297,11 @@ func (cl *clusterLink) ask(ctx context.Context, node string, req seatRequest) (s
 	return r, nil
 }
 
+// SessionNode is the id of the node that a session id (the player id the matchmaker sees)
+// or a resume token names: "" outside a cluster. cluster.MatchmakerOptions.Owner takes it,
+// so that the matcher withdraws the tickets of players whose node died.
+func SessionNode(id string) string { return nodeOf(id) }
+
 // nodeOf is the node id a session id or resume token names ("" without one).
 func nodeOf(id string) string {
 	node, _, ok := strings.Cut(id, ".")

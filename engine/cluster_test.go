@@ -636,7 +636,7 @@ func TestClusterMatchesPlayersQueuedOnDifferentNodes(t *testing.T) {
 		err := tn.e.EnableMatchmaking(engine.MatchmakingOptions{
 			Queues: []match.QueueConfig{{Mode: "tally", MinPlayers: 2, MaxPlayers: 2}},
 			New: func(o match.Options) (match.Matchmaker, error) {
-				return cluster.NewMatchmaker(tn.node, o, cluster.MatchmakerOptions{LeaseTTL: time.Second})
+				return cluster.NewMatchmaker(tn.node, o, cluster.MatchmakerOptions{LeaseTTL: time.Second, Owner: engine.SessionNode})
 			},
 		})
 		if err != nil {

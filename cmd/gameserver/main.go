@@ -192,7 +192,7 @@ func run(ctx context.Context, ln net.Listener, log *slog.Logger, opts options) e
 			// Tickets in NATS, one matcher elected among the nodes: a player queued on any
 			// node is matched with players queued on the others.
 			err := s.engine.EnableMatchmaking(engine.MatchmakingOptions{Queues: matchQueues, New: func(o match.Options) (match.Matchmaker, error) {
-				mm, err := cluster.NewMatchmaker(cn.node, o, cluster.MatchmakerOptions{})
+				mm, err := cluster.NewMatchmaker(cn.node, o, cluster.MatchmakerOptions{Owner: engine.SessionNode})
 				cn.mm = mm
 				return mm, err
 			}})
