@@ -43,13 +43,27 @@ func (s *score) AppendFields(f *state.Fields) { f.Int(s.v) }
 type gameLog struct {
 	mu     sync.Mutex
 	events []string
+	at     []time.Time // when each event was logged
 	inputs []uint32
 }
 
 func (l *gameLog) add(s string) {
 	l.mu.Lock()
 	l.events = append(l.events, s)
+	l.at = append(l.at, time.Now())
 	l.mu.Unlock()
+}
+
+// when is the time event s was first logged.
+func (l *gameLog) when(s string) (time.Time, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for i, e := range l.events {
+		if e == s {
+			return l.at[i], true
+		}
+	}
+	return time.Time{}, false
 }
 
 // inputSeqs are the seqs of the inputs the game applied, in order.

@@ -16,29 +16,40 @@ import (
 func TestSilentPeerIsDroppedWithinPeerTimeoutAndResumesWithinGraceFromThen(t *testing.T) {
 	const (
 		peerTimeout = 800 * time.Millisecond
-		grace       = 1200 * time.Millisecond
+		grace       = 2 * time.Second
+		tick        = 100 * time.Millisecond // the room notices a grace's end at its next step
 	)
 	te := startEngine(t, engine.RoomConfig{Grace: grace}, engine.Options{PeerTimeout: peerTimeout})
 	rp := te.rawJoin(t)
 	lastWord := time.Now() // the join: from here on the player reads and writes nothing
 	waitFor(t, "the silent peer dropped", func() bool { return te.log.has("drop") })
-	noticed := time.Since(lastWord)
+	dropAt, _ := te.log.when("drop")
+	noticed := dropAt.Sub(lastWord)
 	// Half of the timeout without a word, a ping, the other half without a pong. The upper
 	// bound leaves room for a busy machine.
 	if noticed < peerTimeout/2 || noticed > peerTimeout+time.Second {
 		t.Fatalf("a silent peer was dropped %v after its last word; PeerTimeout is %v", noticed, peerTimeout)
 	}
-	time.Sleep(grace - noticed + 300*time.Millisecond) // now past Grace since the last word
-	if te.log.has("leave:timed out") {
-		t.Fatalf("the seat was released %v after the last word, before Grace (%v) from the drop", time.Since(lastWord), grace)
-	}
+	// Past Grace since the last word, within Grace since the drop: the seat is still held.
+	time.Sleep(time.Until(lastWord.Add(grace + 100*time.Millisecond)))
 	b := te.dial(t)
-	if _, err := b.Join(ctx5(t), engine.JoinOptions{Token: rp.token}); err != nil {
-		t.Fatalf("resume %v after the last word, %v after the drop: %v", time.Since(lastWord), time.Since(lastWord)-noticed, err)
+	_, err := b.Join(ctx5(t), engine.JoinOptions{Token: rp.token})
+	if err == nil {
+		if !te.log.has("rejoin") || te.log.has("leave:timed out") {
+			t.Fatalf("resumed, but hooks: %v", te.log.events)
+		}
+		return
 	}
-	if !te.log.has("rejoin") {
-		t.Fatalf("hooks: %v", te.log.events)
+	// The resume failed. Only a busy machine that ran the test late excuses that: the seat
+	// must have been released no sooner than Grace after the drop.
+	leftAt, ok := te.log.when("leave:timed out")
+	if !ok {
+		t.Fatalf("resume %v after the last word, %v after the drop: %v (and no release logged)", time.Since(lastWord), time.Since(dropAt), err)
 	}
+	if held := leftAt.Sub(dropAt); held < grace-tick {
+		t.Fatalf("the seat was released %v after the drop (%v after the last word), before Grace (%v) from the drop", held, leftAt.Sub(lastWord), grace)
+	}
+	t.Logf("this machine ran the resume late (%v after the drop, past Grace); the release's time was checked instead: %v after the drop", time.Since(dropAt), leftAt.Sub(dropAt))
 }
 
 // A live peer that only reads and answers pings (a spectator, a crossword player thinking)
