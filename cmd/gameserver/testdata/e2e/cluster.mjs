@@ -63,3 +63,37 @@ async function walk(env, p) {
   }
   return { key: '', distance: 0, frames: (await p.page.evaluate(() => window.rp.frames)) - start.frames };
 }
+
+// runKill is the "cluster-kill" scenario: as run, but the Go test kills the node the page
+// plays on (SIGKILL): the SDK's reconnections to it fail, it falls back to the entry URL,
+// learns that the seat's node is gone and joins afresh (autoRejoin); the page plays on in a
+// new arena without a reload. It reports how long the page was without a game.
+export async function runKill(env) {
+  const result = {};
+  const pages = [];
+  try {
+    const p = await openPage(env, 'cluster-kill', `${env.url}/shooter/?name=Far`);
+    pages.push(p);
+    await waitReady(p, env.stepTimeout);
+    result.first = await seat(p);
+    result.firstWalk = await walk(env, p);
+    await p.page.evaluate(() => {
+      window.__rpStates = [];
+      window.rp.client.on('state', (s) => window.__rpStates.push({ state: s.state, reason: s.reason || '', at: performance.now() }));
+    });
+    env.emit({ event: 'cluster-playing', nodeUrl: result.first.nodeUrl });
+    await p.page.waitForFunction((first) => {
+      const c = window.rp.client;
+      const ok = window.rp.ready === true && c.joined && String(c.joined.room) !== first.room && window.__rpStates.length > 0;
+      if (ok) window.__rpReadyAt = performance.now();
+      return ok;
+    }, result.first, { timeout: 4 * env.stepTimeout, polling: 20 });
+    result.states = await p.page.evaluate(() => window.__rpStates.map((s) => `${s.state}${s.reason ? ':' + s.reason : ''}`));
+    result.backMs = await p.page.evaluate(() => Math.round(window.__rpReadyAt - window.__rpStates[0].at));
+    result.second = await seat(p);
+    result.secondWalk = await walk(env, p);
+    return result;
+  } finally {
+    await closeAll(pages);
+  }
+}

@@ -10,7 +10,8 @@
 // --scenarios phone-shooter,phone-crossword plays the pages as a phone instead (phone.mjs):
 // touches only, at 390 × 844 and on its side; the crossword types the first two --cells.
 // --scenarios match enters through the start page's "Find a match" links (match.mjs).
-// --scenarios cluster plays the shooter through one node of a cluster on another (cluster.mjs).
+// --scenarios cluster plays the shooter through one node of a cluster on another (cluster.mjs);
+// cluster-kill does too, and plays on after that node is killed.
 //
 // It runs with the repository's testdata/peers as its working directory (peertest.Start does
 // that) and loads playwright-core and lib.mjs from there (--peers): the packages are installed
@@ -21,8 +22,8 @@
 // page "console", "pageerror", "requestfailed", "http" (status >= 400), "websocket" and
 // "screenshot" lines, one {"event":"crossword",...} and one {"event":"shooter",...} result
 // (with "error" when the scenario could not finish; "phone-crossword" and "phone-shooter"
-// for the phone scenarios; "match" for the match scenario; "cluster" for the cluster
-// scenario, which says "cluster-playing" first), and {"event":"done"}.
+// for the phone scenarios; "match" for the match scenario; "cluster" and "cluster-kill"
+// for the cluster scenarios, each saying "cluster-playing" first), and {"event":"done"}.
 import fs from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
@@ -72,6 +73,7 @@ await drive({
       ['phone-crossword', () => phone.crossword(env, cells)],
       ['match', () => match.run(env)],
       ['cluster', () => cluster.run(env)],
+      ['cluster-kill', () => cluster.runKill(env)],
     ];
     let ok = true;
     for (const [name, play] of plays) {
