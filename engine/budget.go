@@ -35,8 +35,9 @@ var ErrRoomRate = errors.New("engine: the server is creating rooms too fast")
 
 // creator says who asks for a room, for the creation budgets.
 type creator struct {
-	rated bool   // counts against the server-wide rate (a client caused it)
-	key   string // the client's key for the per-client budget; "" for none
+	rated bool       // counts against the server-wide rate (a client caused it)
+	key   string     // the client's key for the per-client budget; "" for none
+	moved *movedRoom // a room moving in from another node with its state (cluster_move.go)
 }
 
 // bucket is a token bucket: up to burst tokens, one more every interval.

@@ -139,13 +139,17 @@ func seatSubject(prefix, node string) string { return prefix + ".seat." + node }
 // seatRequest asks a node for seats: in a room (Room), or in a room of Game it picks or
 // makes (Create for a new one, Private for a private one).
 type seatRequest struct {
-	Room    string   `json:"room,omitempty"`
-	Game    string   `json:"game,omitempty"`
-	Create  bool     `json:"create,omitempty"`
-	Private bool     `json:"private,omitempty"`
-	ByCode  bool     `json:"byCode,omitempty"` // the client gave the private room's code
-	Players []string `json:"players"`          // the asking node's session ids
-	Client  string   `json:"client,omitempty"` // the client key, for the room-creation budget
+	Room   string `json:"room,omitempty"`
+	Game   string `json:"game,omitempty"`
+	Create bool   `json:"create,omitempty"`
+	// State and Seats move a room with its state (cluster_move.go): the game's marshalled
+	// state, and for each of Players the Player.ID and Meta it had.
+	State   []byte      `json:"state,omitempty"`
+	Seats   []movedSeat `json:"seats,omitempty"`
+	Private bool        `json:"private,omitempty"`
+	ByCode  bool        `json:"byCode,omitempty"` // the client gave the private room's code
+	Players []string    `json:"players"`          // the asking node's session ids
+	Client  string      `json:"client,omitempty"` // the client key, for the room-creation budget
 }
 
 // seatReply is a node's answer: the room and a reservation token per player, or a refusal
@@ -207,8 +211,16 @@ func (e *Engine) reserveSeats(ctx context.Context, req seatRequest) seatReply {
 	case cl.draining.Load():
 		return seatReply{Code: CodeShutdown, Message: "the node is draining: it takes no new rooms"}
 	case req.Create:
+		by := creator{rated: true, key: req.Client}
+		if len(req.Seats) > 0 {
+			m, err := checkMoved(req)
+			if err != nil {
+				return seatReply{Code: CodeMalformed, Message: err.Error()}
+			}
+			by.moved = m
+		}
 		var err error
-		if rc, err = e.createRoom(req.Game, CreateOptions{Private: req.Private}, creator{rated: true, key: req.Client}); err != nil {
+		if rc, err = e.createRoom(req.Game, CreateOptions{Private: req.Private}, by); err != nil {
 			return seatReply{Code: createErrCode(err), Message: err.Error()}
 		}
 	default:

@@ -3,8 +3,6 @@ package engine
 import (
 	"context"
 	"time"
-
-	"github.com/rallypoint/rallypoint/net/ws"
 )
 
 // Drain takes a clustered engine out of service for a deploy: at once it takes no new rooms
@@ -50,38 +48,49 @@ func (e *Engine) Drain(ctx context.Context) int {
 	return moved
 }
 
-// seatedConn is a connected player of a room being moved.
-type seatedConn struct {
-	session string
-	conn    *ws.Conn
-}
-
 // move offers the connected players of rc seats together in a new room of its game on
 // another node, and ends rc.
 func (cl *clusterLink) move(rc *roomCore) int {
-	reply := make(chan []seatedConn, 1)
-	if !rc.enqueue(command{kind: cmdPlayers, players: reply}) {
+	reply := make(chan roomExport, 1)
+	if !rc.enqueue(command{kind: cmdPlayers, export: reply}) {
 		return 0
 	}
-	var players []seatedConn
+	var ex roomExport
 	select {
-	case players = <-reply:
+	case ex = <-reply:
 	case <-rc.finished:
 		return 0
 	}
+	players := ex.players
 	moved := 0
 	if len(players) > 0 {
 		ask := seatRequest{Game: rc.game, Create: true}
 		for _, p := range players {
 			ask.Players = append(ask.Players, p.session)
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), cl.timeout)
 		ni, err := cl.node.PickNode(rc.game)
 		var r seatReply
-		if err == nil {
-			r, err = cl.ask(ctx, ni.ID, ask)
+		if err == nil && ex.movable {
+			// The room moves with its state (cluster_move.go); if that fails, as a new room.
+			withState := ask
+			withState.State = ex.state
+			for _, p := range players {
+				withState.Seats = append(withState.Seats, movedSeat{ID: p.id, Meta: p.meta})
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), cl.timeout)
+			r, err = cl.ask(ctx, ni.ID, withState)
+			cancel()
+			if err != nil || r.Code != CodeOK {
+				cl.e.log.Warn("drain: the room could not move with its state; its players get a new room", "room", rc.id, "err", err, "code", r.Code, "message", r.Message)
+			} else {
+				cl.e.metrics.RoomsMoved.Add(1)
+			}
 		}
-		cancel()
+		if err == nil && (!ex.movable || r.Code != CodeOK) {
+			ctx, cancel := context.WithTimeout(context.Background(), cl.timeout)
+			r, err = cl.ask(ctx, ni.ID, ask)
+			cancel()
+		}
 		switch {
 		case err != nil:
 			cl.e.log.Warn("drain: no room elsewhere for the players", "room", rc.id, "err", err)

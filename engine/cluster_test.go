@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vmihailenco/msgpack/v5"
+
 	"github.com/rallypoint/rallypoint/cluster"
 	"github.com/rallypoint/rallypoint/engine"
 	"github.com/rallypoint/rallypoint/gameclient"
@@ -701,5 +703,105 @@ func TestClusterMatchesPlayersQueuedOnDifferentNodes(t *testing.T) {
 		if rooms[0] != rooms[1] {
 			t.Fatalf("round %d: matched players seated in different rooms: %v", round, rooms)
 		}
+	}
+}
+
+// TestClusterDrainMovesAMovableRoomWithItsState: a draining node moves a room of a Movable
+// game to another node with its state: each player, following its 0x1C, is the same player
+// (same id) in the new room, sees the scores made before the move, and plays on. A game that
+// cannot marshal its state still gets its players a new room (without it).
+func TestClusterDrainMovesAMovableRoomWithItsState(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		meta      string
+		withState bool
+	}{
+		{"state moves", "ann", true},
+		{"state refused", "stay", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			nodes := startCluster(t, 2, engine.RoomConfig{MaxPlayers: 4})
+			a, b := nodes[0], nodes[1]
+			info, err := b.e.CreateRoom("tally", engine.CreateOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			type seatedClient struct {
+				c   *gameclient.Client
+				j   gameclient.Joined
+				add int64
+			}
+			var cs []seatedClient
+			for _, add := range []int64{5, 7} {
+				meta, _ := msgpack.Marshal(tc.meta)
+				c, j, err := gameclient.DialJoin(ctx5(t), b.url, nil, engine.JoinOptions{Room: info.ID, Meta: meta})
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer c.Close()
+				if _, err := c.SendInput(tallyInput{Add: add}); err != nil {
+					t.Fatal(err)
+				}
+				waitUntil(t, "the input plays on B", func() bool { v, ok := scoreOf(c, j.Player); return ok && v == add })
+				cs = append(cs, seatedClient{c, j, add})
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			cancel() // the deadline has passed: move now
+			if n := b.e.Drain(ctx); n != 2 {
+				t.Fatalf("Drain moved %d players, want 2", n)
+			}
+			if got := b.e.Metrics().RoomsMoved.Load(); got != map[bool]int64{true: 1, false: 0}[tc.withState] {
+				t.Fatalf("RoomsMoved = %d with state %v", got, tc.withState)
+			}
+			var rooms []string
+			var moved []seatedClient
+			for i, s := range cs {
+				var ev gameclient.Event
+				for ev = range s.c.Events() {
+					if ev.Kind == engine.KindMoved {
+						break
+					}
+				}
+				if ev.Kind != engine.KindMoved || ev.URL != a.url {
+					t.Fatalf("player %d: event %+v, want a move to %s", i, ev, a.url)
+				}
+				c, j, err := gameclient.DialJoin(ctx5(t), ev.URL, nil, engine.JoinOptions{Reservation: ev.Reservation})
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer c.Close()
+				rooms = append(rooms, j.Room)
+				if j.Room != ev.Room || j.Room == info.ID {
+					t.Fatalf("player %d joined %s, moved to %s (old room %s)", i, j.Room, ev.Room, info.ID)
+				}
+				if tc.withState && j.Player != s.j.Player {
+					t.Fatalf("player %d is player %d in the moved room, was %d", i, j.Player, s.j.Player)
+				}
+				moved = append(moved, seatedClient{c, j, s.add})
+			}
+			for i, s := range moved {
+				if !tc.withState {
+					break
+				}
+				waitUntil(t, "the scores made before the move", func() bool {
+					v, ok := scoreOf(s.c, s.j.Player)
+					w, ok2 := scoreOf(s.c, moved[1-i].j.Player)
+					return ok && ok2 && v == s.add && w == moved[1-i].add
+				})
+			}
+			for _, s := range moved {
+				if _, err := s.c.SendInput(tallyInput{Add: 1}); err != nil {
+					t.Fatal(err)
+				}
+				want := s.add + 1
+				if !tc.withState {
+					want = 1 // a new room: the scores start over
+				}
+				waitUntil(t, "play goes on after the move", func() bool { v, _ := scoreOf(s.c, s.j.Player); return v == want })
+			}
+			if rooms[0] != rooms[1] {
+				t.Fatalf("the moved players are in different rooms: %v", rooms)
+			}
+		})
 	}
 }

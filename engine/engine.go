@@ -500,6 +500,7 @@ func (e *Engine) createRoom(game string, opts CreateOptions, by creator) (*roomC
 	rc.sim = reg.newRoom(rc)
 	rc.emptyWarned = &reg.emptyWarned
 	rc.schema, rc.schemaWarned = reg.schema, &reg.schemaWarned
+	rc.movedIn = by.moved
 	e.rooms[rc.id] = rc
 	e.mu.Unlock()
 	if opts.Private {

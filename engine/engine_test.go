@@ -3,6 +3,7 @@ package engine_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -105,6 +106,33 @@ func (g *tally) Rejoin(r *engine.Room[tallyInput], p *engine.Player) { g.log.add
 func (g *tally) Leave(r *engine.Room[tallyInput], p *engine.Player, why engine.LeaveReason) {
 	delete(g.scores, p)
 	g.log.add("leave:" + why.String())
+}
+
+// MarshalState and RestoreState make tally Movable: the scores, by player id. A room with a
+// player named "stay" refuses to marshal, as a game that cannot move a room would.
+func (g *tally) MarshalState() ([]byte, error) {
+	byID := make(map[uint32]int64, len(g.scores))
+	for p, v := range g.scores {
+		var name string
+		_ = msgpack.Unmarshal(p.Meta, &name)
+		if name == "stay" {
+			return nil, errors.New("tally: a player asked to stay")
+		}
+		byID[p.ID] = v
+	}
+	return msgpack.Marshal(byID)
+}
+
+func (g *tally) RestoreState(state []byte, players []*engine.Player) error {
+	var byID map[uint32]int64
+	if err := msgpack.Unmarshal(state, &byID); err != nil {
+		return err
+	}
+	for _, p := range players {
+		g.scores[p] = byID[p.ID]
+	}
+	g.log.add("restore")
+	return nil
 }
 
 func (g *tally) Update(r *engine.Room[tallyInput], inputs []engine.Input[tallyInput]) {

@@ -136,6 +136,23 @@ func (r *Room[I]) request(p *Player, name string, payload msgpack.RawMessage) (a
 	return r.game.Request(r, p, name, payload)
 }
 
+func (r *Room[I]) marshalState() ([]byte, bool, error) {
+	m, ok := any(r.game).(Movable)
+	if !ok {
+		return nil, false, nil
+	}
+	b, err := m.MarshalState()
+	return b, true, err
+}
+
+func (r *Room[I]) restoreState(state []byte, players []*Player) error {
+	m, ok := any(r.game).(Movable)
+	if !ok {
+		return errors.New("engine: a moved room's game is not Movable here")
+	}
+	return m.RestoreState(state, players)
+}
+
 func (r *Room[I]) leave(p *Player, why LeaveReason) {
 	// Inputs still queued from this player are dropped with the seat.
 	r.forgetInputs(p)

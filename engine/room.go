@@ -36,6 +36,10 @@ type sim interface {
 	view(p *Player) (state.ViewKey, state.Filter)
 	request(p *Player, name string, payload msgpack.RawMessage) (any, error)
 	terminate(why EndReason)
+	// marshalState and restoreState move a room with its state, for a Movable game
+	// (cluster_move.go); ok is false for a game that is not one.
+	marshalState() (state []byte, ok bool, err error)
+	restoreState(state []byte, players []*Player) error
 }
 
 type cmdKind int
@@ -67,7 +71,8 @@ type command struct {
 	claimed bool   // the joiner took a reserved seat, already counted against capacity
 	quick   bool   // quick play handed out this seat and counts it (Engine.joining)
 	seats   *seatAsk
-	players chan []seatedConn
+	export  chan roomExport
+	origin  string // a claimed join: the session id the reservation was made for
 }
 
 type joinResult struct {
@@ -131,22 +136,27 @@ type roomCore struct {
 	// seatedClaims is how many of rc.players took a claimed reservation: the claimed seats
 	// beyond it belong to joins on their way to the room (see reservedSeats).
 	seatedClaims int
-	nextID       uint32
-	tick         uint32
-	sched        schedule
-	ring         *state.Ring
-	frames       *state.FrameCache[*ws.PreparedMessage]
-	buf          []byte
-	sends        []snapshotSend // sendSnapshots' per-player writes, reused
-	leads        []byte         // the input acknowledgements those writes lead with
-	bcast        []*ws.Conn     // Room.Broadcast's reusable list of recipients
-	locked       bool
-	private      bool
-	metadata     map[string]string
-	emptySince   time.Duration
-	ended        bool
-	endedWhy     EndReason
-	stats        *RoomStats
+	// movedIn, set before run for a room moving in from another node, is restored after
+	// Start; arriving are its players not back yet, by the session id their seat was reserved
+	// for (cluster_move.go).
+	movedIn    *movedRoom
+	arriving   map[string]*Player
+	nextID     uint32
+	tick       uint32
+	sched      schedule
+	ring       *state.Ring
+	frames     *state.FrameCache[*ws.PreparedMessage]
+	buf        []byte
+	sends      []snapshotSend // sendSnapshots' per-player writes, reused
+	leads      []byte         // the input acknowledgements those writes lead with
+	bcast      []*ws.Conn     // Room.Broadcast's reusable list of recipients
+	locked     bool
+	private    bool
+	metadata   map[string]string
+	emptySince time.Duration
+	ended      bool
+	endedWhy   EndReason
+	stats      *RoomStats
 }
 
 func newRoomCore(e *Engine, game string, cfg RoomConfig, opts CreateOptions) *roomCore {
@@ -303,6 +313,13 @@ func (rc *roomCore) run() {
 		rc.end(EndReason{Code: CodeInternal, Message: "the room failed to start"})
 		return
 	}
+	if m := rc.movedIn; m != nil {
+		rc.movedIn = nil
+		if err := rc.restore(m); err != nil {
+			rc.end(EndReason{Code: CodeInternal, Message: "the moved room could not be restored"})
+			return
+		}
+	}
 	// Each room starts at its own phase within a tick, so that rooms created together (or a
 	// server restarting) do not all wake at the same instant and queue behind each other.
 	dt := rc.cfg.dt()
@@ -380,17 +397,12 @@ func (rc *roomCore) handleCommands() {
 		case cmdRequest:
 			rc.handleRequest(c)
 		case cmdSeatReleased:
+			rc.notArriving(c.name)
 			rc.publishInfo()
 		case cmdReserve:
 			rc.handleReserve(c)
 		case cmdPlayers:
-			var out []seatedConn
-			for _, p := range rc.players {
-				if conn := p.conn.Load(); conn != nil && !p.dropped {
-					out = append(out, seatedConn{session: p.session, conn: conn})
-				}
-			}
-			c.players <- out
+			c.export <- rc.export()
 		}
 		*c = command{}
 	}
@@ -414,6 +426,8 @@ func (rc *roomCore) handleJoin(c *command) {
 	case rc.locked && !c.claimed:
 		fail(CodeLocked, "the room is locked")
 		return
+	case c.claimed && rc.arrive(c.origin, c):
+		return // a player of a moved room, back in its seat (cluster_move.go)
 	case len(rc.players) >= rc.cfg.MaxPlayers:
 		fail(CodeFull, fmt.Sprintf("the room is full (%d players)", rc.cfg.MaxPlayers))
 		return

@@ -415,6 +415,10 @@ func (s *session) join(n int) {
 			return
 		}
 		cmd.claimed = true
+		cmd.origin = s.id // the id the seat was reserved for: this session's, or another node's
+		if r, ok := s.e.lobby.res.Seat(s.id); ok && r.Origin != "" {
+			cmd.origin = r.Origin
+		}
 		s.putTicket("")
 	case opts.Code != "":
 		room, err := s.e.lobby.codes.Lookup(opts.Code, s.key)

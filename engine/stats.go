@@ -141,9 +141,11 @@ type Metrics struct {
 	SnapshotsHeld atomic.Int64
 	TickLateness  Histogram
 	// In a cluster (Engine.EnableCluster): joins answered with a redirect to another node
-	// (0x1B), and seat requests sent to other nodes.
+	// (0x1B), and seat requests sent to other nodes; rooms a drain moved to another node
+	// with their state (a Movable game).
 	Redirects       atomic.Int64
 	ClusterRequests atomic.Int64
+	RoomsMoved      atomic.Int64
 }
 
 func (m *Metrics) observeLateness(d time.Duration) {

@@ -195,7 +195,7 @@ func TestMetricsExportsEngineAndConnectionSeries(t *testing.T) {
 		"rallypoint_requests_refused_total 0", "rallypoint_input_decoder_panics_total 0",
 		"rallypoint_malformed_messages_total 0",
 
-		"rallypoint_rooms_asleep 0", "rallypoint_rooms_created_total 1", `rallypoint_rooms_refused_total{reason="client"} 0`} {
+		"rallypoint_rooms_asleep 0", "rallypoint_rooms_created_total 1", "rallypoint_rooms_moved_total 0", `rallypoint_rooms_refused_total{reason="client"} 0`} {
 		if !strings.Contains(string(body), want) {
 			t.Errorf("/metrics lacks %q", want)
 		}

@@ -15,11 +15,11 @@ type collector struct {
 
 	rooms, players, playersAway, conns, ticks, encodes, panics, floods, slow, replaced *prometheus.Desc
 	// The engine's hostile-client limits.
-	malformed, inputPanics, requestsRefused, gameConns, connsRefused, originsRefused                *prometheus.Desc
-	bytesIn, bytesOut, payloadIn, payloadOut, ratio, lateness                                       *prometheus.Desc
-	roomsAsleep, roomsCreated, roomsRefused, snapshotsHeld, baselinesLost, baselineResets           *prometheus.Desc
-	frameFloods, pongsSkipped, budgetHeld, budgetWaits, budgetRefused, inflateThrottled, largeFreed *prometheus.Desc
-	peersSilent, writeFailures                                                                      *prometheus.Desc
+	malformed, inputPanics, requestsRefused, gameConns, connsRefused, originsRefused                  *prometheus.Desc
+	bytesIn, bytesOut, payloadIn, payloadOut, ratio, lateness                                         *prometheus.Desc
+	roomsAsleep, roomsCreated, roomsMoved, roomsRefused, snapshotsHeld, baselinesLost, baselineResets *prometheus.Desc
+	frameFloods, pongsSkipped, budgetHeld, budgetWaits, budgetRefused, inflateThrottled, largeFreed   *prometheus.Desc
+	peersSilent, writeFailures                                                                        *prometheus.Desc
 }
 
 func newCollector(e *engine.Metrics, w *ws.Metrics) *collector {
@@ -57,6 +57,7 @@ func newCollector(e *engine.Metrics, w *ws.Metrics) *collector {
 		baselinesLost:  d("baselines_lost_total", "Acknowledgements that came too late to serve as a delta baseline (each cost a full snapshot)."),
 		baselineResets: d("baseline_resets_total", "Full snapshots asked for with [4, 0] by clients that could not apply a delta."),
 		roomsCreated:   d("rooms_created_total", "Rooms started."),
+		roomsMoved:     d("rooms_moved_total", "Rooms of a Movable game moved to another node with their state when this node drained."),
 		roomsRefused: prometheus.NewDesc("rallypoint_rooms_refused_total",
 			"Room creations refused: max_rooms (the server's room limit), client (a client address's budget), rate (the server-wide creation rate).",
 			[]string{"reason"}, nil),
@@ -76,7 +77,7 @@ func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{c.rooms, c.players, c.playersAway, c.conns, c.ticks, c.encodes, c.panics, c.floods,
 		c.slow, c.replaced, c.bytesIn, c.bytesOut, c.payloadIn, c.payloadOut, c.ratio, c.lateness,
 		c.malformed, c.inputPanics, c.requestsRefused, c.gameConns, c.connsRefused, c.originsRefused,
-		c.roomsAsleep, c.roomsCreated, c.roomsRefused, c.snapshotsHeld, c.baselinesLost, c.baselineResets,
+		c.roomsAsleep, c.roomsCreated, c.roomsMoved, c.roomsRefused, c.snapshotsHeld, c.baselinesLost, c.baselineResets,
 		c.frameFloods, c.pongsSkipped, c.budgetHeld, c.budgetWaits, c.budgetRefused, c.inflateThrottled, c.largeFreed, c.peersSilent, c.writeFailures} {
 		ch <- d
 	}
@@ -94,6 +95,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	gauge(c.playersAway, c.e.PlayersAway.Load())
 	gauge(c.roomsAsleep, c.e.RoomsAsleep.Load())
 	counter(c.roomsCreated, c.e.RoomsCreated.Load())
+	counter(c.roomsMoved, c.e.RoomsMoved.Load())
 	counter(c.snapshotsHeld, c.e.SnapshotsHeld.Load())
 	counter(c.baselinesLost, c.e.BaselinesLost.Load())
 	counter(c.baselineResets, c.e.BaselineResets.Load())
