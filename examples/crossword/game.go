@@ -222,6 +222,7 @@ func RegisterOptions(e *engine.Engine, o Options) error {
 type Game struct {
 	engine.Hooks[Input]
 	opts Options
+	room *engine.Room[Input] // for MarshalState and RestoreState, which are not given it
 
 	round    int     // puzzles started so far; the current one is Puzzles[(round-1)%len]
 	pz       *Puzzle // the current puzzle
@@ -256,6 +257,7 @@ type player struct {
 
 // Start loads the first puzzle.
 func (g *Game) Start(r *engine.Room[Input]) error {
+	g.room = r
 	g.players = make(map[*engine.Player]*player)
 	g.cursors.Init()
 	g.next()
@@ -265,7 +267,17 @@ func (g *Game) Start(r *engine.Room[Input]) error {
 // next loads the next puzzle and resets the round's scores and cursors.
 func (g *Game) next() {
 	g.round++
-	pz := g.opts.Puzzles[(g.round-1)%len(g.opts.Puzzles)]
+	g.load(g.opts.Puzzles[(g.round-1)%len(g.opts.Puzzles)])
+	for _, pl := range g.players {
+		pl.score, pl.scoredAt = 0, 0
+		pl.row, pl.col, pl.dir, pl.shown = 0, 0, Across, nil
+	}
+	g.cursors.Init()
+	g.topDirty = true
+}
+
+// load makes pz the current puzzle, with an empty grid.
+func (g *Game) load(pz *Puzzle) {
 	g.pz = pz
 	g.fill = make([]byte, len(pz.Solution))
 	g.filledBy = make([]uint32, len(pz.Solution))
@@ -281,12 +293,6 @@ func (g *Game) next() {
 		wire[i] = []any{c.Dir, c.Number, c.Row, c.Col, c.Len, c.Text}
 	}
 	g.clues, _ = engine.Marshal(wire) // strings and integers only: cannot fail
-	for _, pl := range g.players {
-		pl.score, pl.scoredAt = 0, 0
-		pl.row, pl.col, pl.dir, pl.shown = 0, 0, Across, nil
-	}
-	g.cursors.Init()
-	g.topDirty = true
 }
 
 // Join seats a player. Meta may be a name (a string) or a map with "name".
