@@ -1,0 +1,175 @@
+// Package floor measures what the kernel alone charges for moving one small message over
+// loopback on this machine: the floor under any game server's cost per message (issue 14,
+// "Know the floor"). A server that sends a 60-byte snapshot pays at least one write(2), and
+// its client at least one read(2); everything a server spends above that per message is its
+// own (framing, encoding, the game, the scheduler's wake-ups).
+//
+//	go test -run x -bench . -benchtime 2s ./bench/floor
+//
+// Three figures per message size, each as wall time per op and as the process's CPU time per
+// message (cpu-ns/msg: both ends, user and kernel; the figure to compare with a server's CPU
+// per message sent):
+//
+//   - Write: the sender's write(2) alone, straight on the socket's fd (no Go netpoller), with
+//     a reader draining the other end. On loopback the kernel delivers the segment to the
+//     receiving socket inside the sender's write, so this is most of the kernel's work.
+//   - WriteRead: one write(2) and one read(2) of the same message, in one goroutine (the
+//     message is in the receive queue when the read runs): the syscall pair, no wake-up.
+//   - PingPong: half of a round trip between two goroutines through net.Conn: a write, a
+//     wake-up of the reader through the netpoller and its read. This is what a message costs
+//     when its receiver is asleep, as a game client mostly is.
+package floor
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"syscall"
+	"testing"
+)
+
+var sizes = []int{64, 256, 1024}
+
+// pair returns the two ends of a TCP connection on 127.0.0.1, with TCP_NODELAY (as every
+// WebSocket server sets it).
+func pair(b *testing.B) (client, server *net.TCPConn) {
+	b.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ln.Close()
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			accepted <- nil
+			return
+		}
+		accepted <- c
+	}()
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		b.Fatal(err)
+	}
+	s := <-accepted
+	if s == nil {
+		b.Fatal("accept failed")
+	}
+	b.Cleanup(func() { c.Close(); s.Close() })
+	return c.(*net.TCPConn), s.(*net.TCPConn)
+}
+
+// rawFD returns the socket's file descriptor, to call write(2) and read(2) on it directly.
+// The socket is non-blocking (Go's netpoller set it so): callers must handle EAGAIN.
+func rawFD(b *testing.B, c *net.TCPConn) int {
+	b.Helper()
+	rc, err := c.SyscallConn()
+	if err != nil {
+		b.Fatal(err)
+	}
+	var fd int
+	if err := rc.Control(func(f uintptr) { fd = int(f) }); err != nil {
+		b.Fatal(err)
+	}
+	return fd
+}
+
+func BenchmarkWrite(b *testing.B) {
+	for _, n := range sizes {
+		b.Run(fmt.Sprintf("%dB", n), func(b *testing.B) {
+			client, server := pair(b)
+			go io.Copy(io.Discard, client) //nolint:errcheck // ends with the connection
+			fd := rawFD(b, server)
+			msg := make([]byte, n)
+			b.SetBytes(int64(n))
+			b.ReportAllocs()
+			b.ResetTimer()
+			cpu := cpuTime(b)
+			for range b.N {
+				for {
+					_, err := syscall.Write(fd, msg)
+					if err == nil {
+						break
+					}
+					if err != syscall.EAGAIN {
+						b.Fatal(err)
+					}
+					// The reader fell behind and the socket's buffer is full: wait for
+					// it as a server would (rare; the reader drains in big reads).
+					runtimeYield()
+				}
+			}
+			b.StopTimer()
+			reportCPU(b, cpu, b.N)
+		})
+	}
+}
+
+func BenchmarkWriteRead(b *testing.B) {
+	for _, n := range sizes {
+		b.Run(fmt.Sprintf("%dB", n), func(b *testing.B) {
+			client, server := pair(b)
+			wfd, rfd := rawFD(b, server), rawFD(b, client)
+			msg, buf := make([]byte, n), make([]byte, n)
+			b.SetBytes(int64(n))
+			b.ReportAllocs()
+			b.ResetTimer()
+			cpu := cpuTime(b)
+			for range b.N {
+				if _, err := syscall.Write(wfd, msg); err != nil {
+					b.Fatal(err)
+				}
+				for got := 0; got < n; {
+					m, err := syscall.Read(rfd, buf[got:])
+					if err == syscall.EAGAIN {
+						runtimeYield()
+						continue
+					}
+					if err != nil || m == 0 {
+						b.Fatal(err, m)
+					}
+					got += m
+				}
+			}
+			b.StopTimer()
+			reportCPU(b, cpu, b.N)
+		})
+	}
+}
+
+func BenchmarkPingPong(b *testing.B) {
+	for _, n := range sizes {
+		b.Run(fmt.Sprintf("%dB", n), func(b *testing.B) {
+			client, server := pair(b)
+			go func() { // echo
+				buf := make([]byte, n)
+				for {
+					if _, err := io.ReadFull(client, buf); err != nil {
+						return
+					}
+					if _, err := client.Write(buf); err != nil {
+						return
+					}
+				}
+			}()
+			msg := make([]byte, n)
+			b.SetBytes(int64(n))
+			b.ReportAllocs()
+			b.ResetTimer()
+			cpu := cpuTime(b)
+			for range b.N {
+				if _, err := server.Write(msg); err != nil {
+					b.Fatal(err)
+				}
+				if _, err := io.ReadFull(server, msg); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.StopTimer()
+			// A round trip is two messages: report the cost of one.
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(2*b.N), "ns/msg")
+			reportCPU(b, cpu, 2*b.N)
+		})
+	}
+}
