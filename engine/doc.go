@@ -75,4 +75,13 @@
 // more) has a default, and what a client gets when it hits one is in PROTOCOL.md's Limits.
 // Metrics has the counters an operator watches; cmd/gameserver exports them to Prometheus.
 // Engine.Shutdown ends every room with close 1001.
+//
+// # A cluster
+//
+// Engine.EnableCluster joins the engine to other nodes through package cluster (NATS):
+// every node lists every room, a join for a room elsewhere is redirected with a seat the
+// room reserved, new rooms go to the node with the most free player seats, and
+// Engine.Drain takes a node out of service for a deploy, moving its players to rooms on
+// other nodes. A game that also implements Movable moves with its state, its players
+// following as the same Players.
 package engine
