@@ -143,8 +143,9 @@ func TestBrowserOverBadNetworks(t *testing.T) {
 		URL      string    `json:"url"`
 		WatchURL string    `json:"watchUrl"`
 		Seconds  int       `json:"seconds"`
-		Phase    int       `json:"phase"` // blackouts of a phase run at once
-		Cell     placement `json:"cell"`
+		Phase    int       `json:"phase"`    // blackouts of a phase run at once
+		Cell     placement `json:"cell"`     // typed once the page shows the link stalled
+		LostCell placement `json:"lostCell"` // typed at the blackout's start, into the dead link
 	}
 	var plan struct {
 		MeasureSeconds int             `json:"measureSeconds"`
@@ -184,9 +185,9 @@ func TestBrowserOverBadNetworks(t *testing.T) {
 			name := fmt.Sprintf("%s-%ds", game, b.secs)
 			plan.Blackouts = append(plan.Blackouts, blackoutEntry{
 				Name: name, Game: game, Proxy: name, URL: proxy(name, bad), WatchURL: "http://" + addr,
-				Seconds: b.secs, Phase: b.phase, Cell: cells[0],
+				Seconds: b.secs, Phase: b.phase, Cell: cells[0], LostCell: cells[1],
 			})
-			cells = cells[1:]
+			cells = cells[2:]
 		}
 	}
 	planJSON, err := json.Marshal(plan)
@@ -248,7 +249,7 @@ func crosswordCells(t *testing.T) []placement {
 			out = append(out, placement{Row: i / p.Width, Col: i % p.Width, Letter: string(p.Solution[i])})
 		}
 	}
-	if len(out) < 20 {
+	if len(out) < 21 { // 3 per path, 2 per crossword blackout
 		t.Fatalf("puzzle %s has %d usable squares", p.ID, len(out))
 	}
 	return out
@@ -400,9 +401,14 @@ type blackoutResult struct {
 		Letter string `json:"letter"`
 		Sent   bool   `json:"sent"`
 	} `json:"pendingDuring"`
-	LetterSeenMs *float64 `json:"letterSeenMs"`
-	Refused      int      `json:"refused"`
-	Rejoined     *struct {
+	LostPending []struct {
+		Letter string `json:"letter"`
+		Sent   bool   `json:"sent"`
+	} `json:"lostPending"`
+	LetterSeenMs     *float64 `json:"letterSeenMs"`
+	LostLetterSeenMs *float64 `json:"lostLetterSeenMs"`
+	Refused          int      `json:"refused"`
+	Rejoined         *struct {
 		Player int     `json:"player"`
 		Ms     float64 `json:"ms"`
 	} `json:"rejoined"`
@@ -433,7 +439,12 @@ func checkBlackout(t *testing.T, run e2eRun, name, game string, lost bool, table
 		line += fmt.Sprintf(" (not counting %.0f ms dead, waiting to respawn)", r.DeadMs)
 	}
 	if game == "crossword" {
-		line += fmt.Sprintf("; the letter typed during it delivered %s after the return", f(r.LetterSeenMs))
+		lost := "held"
+		if len(r.LostPending) == 1 && r.LostPending[0].Sent {
+			lost = "sent into the dead link"
+		}
+		line += fmt.Sprintf("; the letter typed during it delivered %s after the return, the one typed at its start (%s) %s",
+			f(r.LetterSeenMs), lost, f(r.LostLetterSeenMs))
 	}
 	t.Log(line)
 	*table = append(*table, line)
@@ -466,6 +477,11 @@ func checkBlackout(t *testing.T, run e2eRun, name, game string, lost bool, table
 		}
 		if r.LetterSeenMs == nil || *r.LetterSeenMs > limit+500 {
 			t.Errorf("the letter typed during the outage showed on the other page %s after the return, want within %.0f ms", f(r.LetterSeenMs), limit+500)
+		}
+		// Sent or held, the letter typed as the link died is not lost.
+		if r.LostLetterSeenMs == nil || *r.LostLetterSeenMs > limit+500 {
+			t.Errorf("the letter typed as the link died (pending then: %+v) showed on the other page %s after the return, want within %.0f ms",
+				r.LostPending, f(r.LostLetterSeenMs), limit+500)
 		}
 		if r.Refused != 0 {
 			t.Errorf("%d letters were refused", r.Refused)

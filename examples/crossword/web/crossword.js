@@ -171,7 +171,11 @@ client.on("snapshot", ({ state }) => {
     model.by[sq] = c.by;
   }
   for (const [sq, p] of model.pending) {
-    if (model.letters[sq] || (p.sentAt !== 0 && now - p.sentAt > PENDING_MS)) model.pending.delete(sq);
+    // Right after a (re)join, a letter sent before the drop is not given up for its age: the
+    // drop may have eaten it (sent into a link that was already dead, before the page could
+    // tell), so it goes again below.
+    const expired = !resendAfterSnapshot && p.sentAt !== 0 && now - p.sentAt > PENDING_MS;
+    if (model.letters[sq] || expired) model.pending.delete(sq);
   }
   if (resendAfterSnapshot) {
     // Seated again (resumed, or a new seat in the same puzzle): the letters typed meanwhile,

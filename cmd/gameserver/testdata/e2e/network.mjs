@@ -463,21 +463,33 @@ async function crosswordBlackout(env, entry) {
     const me = await a.page.evaluate(() => window.rp.me);
     await a.page.evaluate(armMonitor);
     const { row, col, letter } = entry.cell;
-    await a.page.click(`[data-row="${row}"][data-col="${col}"]`, { timeout: env.stepTimeout });
-    await b.page.evaluate(({ row, col, letter }) => {
-      window.__rpSeen = null;
-      (function poll() {
-        if (String(window.rp.letterAt(row, col)) === letter) { window.__rpSeen = Date.now(); return; }
+    const lost = entry.lostCell;
+    await b.page.evaluate(({ cells }) => {
+      window.__rpSeen = cells.map(() => null);
+      cells.forEach(({ row, col, letter }, i) => (function poll() {
+        if (String(window.rp.letterAt(row, col)) === letter) { window.__rpSeen[i] = Date.now(); return; }
         setTimeout(poll, 5);
-      })();
-    }, { row, col, letter });
+      })());
+    }, { cells: [entry.cell, lost] });
+    await a.page.click(`[data-row="${lost.row}"][data-col="${lost.col}"]`, { timeout: env.stepTimeout });
     const when = await blackout(entry);
+    // A letter typed at once, before the page can tell the link is dead, goes into it and is
+    // lost with it: the page must send it again once it is back.
+    await a.page.keyboard.press(lost.letter.toLowerCase());
+    const lostPending = await a.page.evaluate(() => window.rp.pending());
+    await a.page.click(`[data-row="${row}"][data-col="${col}"]`, { timeout: env.stepTimeout });
     await sleep(Math.min(1000, entry.seconds * 500));
+    // The letter is typed once the page can tell the link is bad (the SDK's stall, 500 ms
+    // without a snapshot): a page starved of CPU notices late, and a letter typed before
+    // that is sent into the dead link; the page sends it again after the return, which
+    // lostLetterSeenMs below times.
+    await a.page.waitForFunction(() => window.rp.client.stalled || window.rp.client.state !== 'open', null,
+      { timeout: Math.max(1000, when.endMs - Date.now() - 500), polling: 20 }).catch(() => {});
     const typedAt = Date.now();
     await a.page.keyboard.press(letter.toLowerCase());
     const pendingDuring = await a.page.evaluate(() => window.rp.pending());
     await sleep(Math.max(0, when.endMs - Date.now()));
-    await b.page.waitForFunction(() => window.__rpSeen !== null, null, { timeout: 15000, polling: 20 }).catch(() => {});
+    await b.page.waitForFunction(() => window.__rpSeen.every((t) => t !== null), null, { timeout: 15000, polling: 20 }).catch(() => {});
     await a.page.waitForFunction((end) => window.__rpMon.snapshots.some((t) => t >= end), when.endMs, { timeout: 5000, polling: 20 }).catch(() => {});
     const seenAt = await b.page.evaluate(() => window.__rpSeen);
     const m = await a.page.evaluate(() => window.__rpMon);
@@ -486,7 +498,9 @@ async function crosswordBlackout(env, entry) {
       seconds: entry.seconds, me, ...t,
       typedMs: typedAt - when.startMs,
       pendingDuring,
-      letterSeenMs: seenAt === null ? null : seenAt - when.endMs,
+      lostPending,
+      letterSeenMs: seenAt[0] === null ? null : seenAt[0] - when.endMs,
+      lostLetterSeenMs: seenAt[1] === null ? null : seenAt[1] - when.endMs,
       continueMs: t.firstSnapshotMs,
       samePlayer: t.resumed !== null && t.resumed.player === me && t.resumed.resumed,
       refused: await a.page.evaluate(() => window.rp.refused),
