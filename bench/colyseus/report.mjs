@@ -1,15 +1,22 @@
-// report.mjs turns the two measurements of run.sh into its table and its last line,
+// report.mjs turns run.sh's measurements, one pair per round, into its table and its last
+// line,
 //
-//	cpu_ratio=X bytes_ratio=Y
+//	cpu_ratio=X bytes_ratio=Y cpu_ratio_spread=A..B bytes_ratio_spread=C..D rounds=N other_cpu_pct=E..F
 //
-// the Rallypoint figure divided by the Colyseus one, for server CPU seconds per
-// player-second and server bytes sent per player per second.
+// cpu_ratio and bytes_ratio are the ratios of the medians over the rounds: Rallypoint's
+// median divided by Colyseus's, for server CPU seconds per player-second and server bytes
+// sent per player per second (below 1: Rallypoint spends less). Each *_spread is the
+// smallest and largest of the per-round ratios (each round measures the two sides back to
+// back, so a round's ratio shares that moment's load); with one round it is X..X.
+// other_cpu_pct is the range, over every measured window, of the CPU that processes other
+// than the server and its load tool used (measure.mjs): a quiet run reads near 0.
 //
-//	node report.mjs RALLYPOINT.json COLYSEUS.json
+//	node report.mjs RALLYPOINT1.json COLYSEUS1.json [RALLYPOINT2.json COLYSEUS2.json ...]
 //
 // Each file is measure.mjs's JSON line; its "summary" is the load tool's last line
-// (loadgen's "players=N ... errors=E", or driver.mjs's JSON). It exits 1, saying why, when
-// a run had errors, lost players or measured nothing.
+// (loadgen's "players=N ... errors=E", or driver.mjs's JSON). The table gives, per side,
+// the median of each figure over the rounds and its spread (min..max). It exits 1, saying
+// why, when a run had errors, lost players or measured nothing.
 import { readFileSync } from 'node:fs';
 
 function load(path) {
@@ -27,6 +34,14 @@ function loadgenSummary(line) {
   return out;
 }
 
+function driverSummary(line) {
+  try {
+    return JSON.parse(line || '{}');
+  } catch {
+    return {};
+  }
+}
+
 function check(name, m, tool) {
   const problems = [];
   if (m.error) problems.push(m.error);
@@ -39,48 +54,118 @@ function check(name, m, tool) {
   return problems.map((p) => `${name}: ${p}`);
 }
 
-const [rpPath, csPath] = process.argv.slice(2);
-if (!rpPath || !csPath) {
-  process.stderr.write('usage: node report.mjs RALLYPOINT.json COLYSEUS.json\n');
-  process.exit(2);
-}
-const rp = load(rpPath);
-const cs = load(csPath);
-const rpTool = loadgenSummary(rp.summary || '');
-let csTool = {};
-try {
-  csTool = JSON.parse(cs.summary || '{}');
-} catch {
-  csTool = {};
-}
-const problems = [...check('Rallypoint', rp, rpTool), ...check('Colyseus', cs, csTool)];
-if (problems.length > 0) {
-  for (const p of problems) process.stderr.write(`run.sh: ${p}\n`);
-  process.exit(1);
+/** median of the finite numbers in v (the mean of the middle two for an even count); NaN when none. */
+function median(v) {
+  const s = v.filter(Number.isFinite).sort((a, b) => a - b);
+  if (s.length === 0) return NaN;
+  const h = s.length >> 1;
+  return s.length % 2 === 1 ? s[h] : (s[h - 1] + s[h]) / 2;
 }
 
-const perPlayerSecond = (m, v) => v / m.players / m.window_s;
-const rows = [
-  ['players', rp.players, cs.players],
-  ['measured window (s)', rp.window_s.toFixed(1), cs.window_s.toFixed(1)],
-  ['server CPU (s)', rp.cpu_s.toFixed(2), cs.cpu_s.toFixed(2)],
-  ['server CPU ms per player-s', (1000 * perPlayerSecond(rp, rp.cpu_s)).toFixed(3), (1000 * perPlayerSecond(cs, cs.cpu_s)).toFixed(3)],
-  ['server bytes/player/s', Math.round(perPlayerSecond(rp, rp.bytes)), Math.round(perPlayerSecond(cs, cs.bytes))],
-  ['client bytes in/player/s', rpTool.bytes_in_per_player_s, csTool.bytes_in_per_player_s],
-  ['updates/player/s', (rpTool.snapshots_per_s / rp.players).toFixed(1), (csTool.patches_per_s / cs.players).toFixed(1)],
-  ['rtt p50/p99 (ms)', `${rpTool.rtt_p50_ms}/${rpTool.rtt_p99_ms}`, `${csTool.rtt_p50_ms}/${csTool.rtt_p99_ms}`],
-  ['server RSS (MB)', (rp.rss_kb / 1024).toFixed(0), (cs.rss_kb / 1024).toFixed(0)],
-];
-const w0 = Math.max(...rows.map((r) => r[0].length));
-const w1 = Math.max('Rallypoint'.length, ...rows.map((r) => String(r[1]).length));
-const line = (a, b, c) => `${a.padEnd(w0)}  ${String(b).padStart(w1)}  ${String(c).padStart(10)}`;
-console.log(line('', 'Rallypoint', 'Colyseus'));
-for (const r of rows) console.log(line(...r));
-for (const [name, m, ups] of [['Rallypoint', rp, rpTool.snapshots_per_s], ['Colyseus', cs, csTool.patches_per_s]]) {
-  if (ups / m.players < 27) {
-    console.log(`warning: ${name} delivered ${(ups / m.players).toFixed(1)} updates a second per player, below 30: it is saturated`);
-  }
+/** spread is [min, max] of the finite numbers in v. */
+function spread(v) {
+  const s = v.filter(Number.isFinite);
+  return s.length === 0 ? [NaN, NaN] : [Math.min(...s), Math.max(...s)];
 }
-const cpuRatio = rp.cpu_s / rp.players / rp.window_s / (cs.cpu_s / cs.players / cs.window_s);
-const bytesRatio = (rp.bytes / rp.players / rp.window_s) / (cs.bytes / cs.players / cs.window_s);
-console.log(`cpu_ratio=${cpuRatio.toFixed(3)} bytes_ratio=${bytesRatio.toFixed(3)}`);
+
+/** figures are one measured window's numbers, per player and second where it applies. */
+function figures(m, tool, updatesPerS) {
+  const perPlayerSecond = (v) => v / m.players / m.window_s;
+  return {
+    window: m.window_s,
+    cpuMs: 1000 * perPlayerSecond(m.cpu_s),
+    bytes: perPlayerSecond(m.bytes),
+    clientBytes: tool.bytes_in_per_player_s,
+    updates: updatesPerS / m.players,
+    rttP50: tool.rtt_p50_ms,
+    rttP99: tool.rtt_p99_ms,
+    rssMB: m.rss_kb / 1024,
+    toolCpu: m.tool_cpu_s === undefined ? NaN : (100 * m.tool_cpu_s) / m.window_s,
+    other: m.other_cpu_pct === undefined || m.other_cpu_pct < 0 ? NaN : m.other_cpu_pct,
+    started: m.started_ms,
+  };
+}
+
+function main(paths) {
+  if (paths.length < 2 || paths.length % 2 !== 0) {
+    process.stderr.write('usage: node report.mjs RALLYPOINT1.json COLYSEUS1.json [RALLYPOINT2.json COLYSEUS2.json ...]\n');
+    process.exit(2);
+  }
+  const rounds = [];
+  const problems = [];
+  for (let i = 0; i < paths.length; i += 2) {
+    const r = i / 2 + 1;
+    const rp = load(paths[i]);
+    const cs = load(paths[i + 1]);
+    const rpTool = loadgenSummary(rp.summary || '');
+    const csTool = driverSummary(cs.summary);
+    problems.push(...check(`Rallypoint (round ${r})`, rp, rpTool), ...check(`Colyseus (round ${r})`, cs, csTool));
+    rounds.push({
+      rp: figures(rp, rpTool, rpTool.snapshots_per_s),
+      cs: figures(cs, csTool, csTool.patches_per_s),
+      players: [rp.players, cs.players],
+    });
+  }
+  if (problems.length > 0) {
+    for (const p of problems) process.stderr.write(`run.sh: ${p}\n`);
+    process.exit(1);
+  }
+
+  const side = (s, key) => rounds.map((r) => r[s][key]);
+  const cell = (s, key, digits) => {
+    const v = side(s, key);
+    const m = median(v);
+    if (!Number.isFinite(m)) return '-';
+    if (rounds.length === 1) return m.toFixed(digits);
+    const [lo, hi] = spread(v);
+    return `${m.toFixed(digits)} (${lo.toFixed(digits)}..${hi.toFixed(digits)})`;
+  };
+  const rows = [
+    ['players', String(rounds[0].players[0]), String(rounds[0].players[1])],
+    ['measured window (s)', cell('rp', 'window', 1), cell('cs', 'window', 1)],
+    ['server CPU ms per player-s', cell('rp', 'cpuMs', 3), cell('cs', 'cpuMs', 3)],
+    ['server bytes/player/s', cell('rp', 'bytes', 0), cell('cs', 'bytes', 0)],
+    ['client bytes in/player/s', cell('rp', 'clientBytes', 0), cell('cs', 'clientBytes', 0)],
+    ['updates/player/s', cell('rp', 'updates', 1), cell('cs', 'updates', 1)],
+    ['rtt p50 (ms)', cell('rp', 'rttP50', 1), cell('cs', 'rttP50', 1)],
+    ['rtt p99 (ms)', cell('rp', 'rttP99', 1), cell('cs', 'rttP99', 1)],
+    ['server RSS (MB)', cell('rp', 'rssMB', 0), cell('cs', 'rssMB', 0)],
+    ['load tool CPU (% of a core)', cell('rp', 'toolCpu', 0), cell('cs', 'toolCpu', 0)],
+    ['other load (% of all cores)', cell('rp', 'other', 1), cell('cs', 'other', 1)],
+  ];
+  const head = rounds.length === 1 ? '' : `median (min..max) of ${rounds.length} rounds`;
+  const w0 = Math.max(head.length, ...rows.map((r) => r[0].length));
+  const w1 = Math.max('Rallypoint'.length, ...rows.map((r) => r[1].length));
+  const w2 = Math.max('Colyseus'.length, ...rows.map((r) => r[2].length));
+  const line = (a, b, c) => `${a.padEnd(w0)}  ${b.padStart(w1)}  ${c.padStart(w2)}`;
+  console.log(line(head, 'Rallypoint', 'Colyseus'));
+  for (const r of rows) console.log(line(...r));
+
+  const ratio = (key, r) => r.rp[key] / r.cs[key];
+  rounds.forEach((r, i) => {
+    const first = r.rp.started <= r.cs.started ? 'Rallypoint' : 'Colyseus';
+    console.log(`round ${i + 1} (${first} first): cpu_ratio=${ratio('cpuMs', r).toFixed(3)} bytes_ratio=${ratio('bytes', r).toFixed(3)}` +
+      ` other_cpu_pct=${fmt(r.rp.other, 1)}/${fmt(r.cs.other, 1)}`);
+  });
+  for (const [name, s] of [['Rallypoint', 'rp'], ['Colyseus', 'cs']]) {
+    const ups = median(side(s, 'updates'));
+    if (ups < 27) {
+      console.log(`warning: ${name} delivered ${ups.toFixed(1)} updates a second per player (median), below 30: it is saturated`);
+    }
+  }
+  const cpuRatio = median(side('rp', 'cpuMs')) / median(side('cs', 'cpuMs'));
+  const bytesRatio = median(side('rp', 'bytes')) / median(side('cs', 'bytes'));
+  const cpuSpread = spread(rounds.map((r) => ratio('cpuMs', r)));
+  const bytesSpread = spread(rounds.map((r) => ratio('bytes', r)));
+  const other = spread([...side('rp', 'other'), ...side('cs', 'other')]);
+  console.log(`cpu_ratio=${cpuRatio.toFixed(3)} bytes_ratio=${bytesRatio.toFixed(3)}` +
+    ` cpu_ratio_spread=${cpuSpread.map((v) => v.toFixed(3)).join('..')}` +
+    ` bytes_ratio_spread=${bytesSpread.map((v) => v.toFixed(3)).join('..')}` +
+    ` rounds=${rounds.length} other_cpu_pct=${other.map((v) => fmt(v, 1)).join('..')}`);
+}
+
+function fmt(v, digits) {
+  return Number.isFinite(v) ? v.toFixed(digits) : '-';
+}
+
+main(process.argv.slice(2));

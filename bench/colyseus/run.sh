@@ -1,30 +1,35 @@
 #!/usr/bin/env bash
-# run.sh runs the same shooter load against Rallypoint and against Colyseus, one after the
-# other on this machine's loopback, and compares the two SERVER processes: CPU seconds per
-# player-second and bytes sent per player per second. Its last line is
+# run.sh runs the same shooter load against Rallypoint and against Colyseus on this
+# machine's loopback, in rounds that alternate which side goes first (A B, B A, A B, ...),
+# and compares the two SERVER processes: CPU seconds per player-second and bytes sent per
+# player per second. Its last line is
 #
-#	cpu_ratio=X bytes_ratio=Y
+#	cpu_ratio=X bytes_ratio=Y cpu_ratio_spread=A..B bytes_ratio_spread=C..D rounds=N other_cpu_pct=E..F
 #
-# Rallypoint's figure divided by Colyseus's (below 1: Rallypoint spends less).
+# the ratio of the two sides' medians over the rounds, Rallypoint's divided by Colyseus's
+# (below 1: Rallypoint spends less), the smallest and largest per-round ratio, the rounds,
+# and the range of the machine's other load over the measured windows (report.mjs).
 #
-# Usage: bench/colyseus/run.sh [-players N] [-duration D] [-concurrency C]
-# Defaults: 160 players, 30 s (D in whole seconds, "30" or "30s"), and at most 256 joins in
-# flight at once for both load tools (their own default; joins happen before the measured
-# window). It needs go, node (20 or later) and npm; it runs `npm ci` here when node_modules
-# is missing, and installs nothing else. README.md explains what is measured and how the
-# two sides are kept equivalent.
+# Usage: bench/colyseus/run.sh [-players N] [-duration D] [-concurrency C] [-rounds R]
+# Defaults: 160 players, 30 s per side and round (D in whole seconds, "30" or "30s"), at
+# most 256 joins in flight at once for both load tools (their own default; joins happen
+# before the measured window), 3 rounds. It needs go, node (20 or later) and npm; it runs
+# `npm ci` here when node_modules is missing, and installs nothing else. README.md explains
+# what is measured and how the two sides are kept equivalent.
 set -euo pipefail
 
 players=160
 duration=30
 concurrency=256
+rounds=3
 while [ $# -gt 0 ]; do
 	case "$1" in
 	-players | --players) players="${2:?-players needs a value}"; shift 2 ;;
 	-duration | --duration) duration="${2:?-duration needs a value}"; shift 2 ;;
 	-concurrency | --concurrency) concurrency="${2:?-concurrency needs a value}"; shift 2 ;;
-	-h | -help | --help) sed -n '2,15p' "$0"; exit 0 ;;
-	*) echo "run.sh: unknown argument $1 (usage: run.sh [-players N] [-duration D] [-concurrency C])" >&2; exit 2 ;;
+	-rounds | --rounds) rounds="${2:?-rounds needs a value}"; shift 2 ;;
+	-h | -help | --help) sed -n '2,21p' "$0"; exit 0 ;;
+	*) echo "run.sh: unknown argument $1 (usage: run.sh [-players N] [-duration D] [-concurrency C] [-rounds R])" >&2; exit 2 ;;
 	esac
 done
 duration="${duration%s}"
@@ -34,6 +39,10 @@ if ! [[ "$players" =~ ^[1-9][0-9]*$ ]]; then
 fi
 if ! [[ "$concurrency" =~ ^[1-9][0-9]*$ ]]; then
 	echo "run.sh: -concurrency must be a positive integer, not $concurrency" >&2
+	exit 2
+fi
+if ! [[ "$rounds" =~ ^[1-9][0-9]*$ ]]; then
+	echo "run.sh: -rounds must be a positive integer, not $rounds" >&2
 	exit 2
 fi
 if ! [[ "$duration" =~ ^[0-9]+$ ]] || [ "$duration" -lt 3 ]; then
@@ -121,28 +130,51 @@ measure() {
 }
 
 clk_tck="$(getconf CLK_TCK)"
-echo "run.sh: $players players for ${duration} s against each server" >&2
+echo "run.sh: $players players for ${duration} s against each server, $rounds round(s)" >&2
 
-# Rallypoint: cmd/gameserver (the shooter is registered there) under cmd/loadgen.
 echo "run.sh: building cmd/gameserver and cmd/loadgen" >&2
 (cd "$root" && go build -o "$work/bin/" ./cmd/gameserver ./cmd/loadgen) || die "go build failed"
-port="$(free_port)"
-"$work/bin/gameserver" -addr "127.0.0.1:$port" >"$work/gameserver.log" 2>&1 &
-server_pid=$!
-wait_port "$port" || { keep_work=1; tail -n 20 "$work/gameserver.log" >&2; die "gameserver did not start"; }
-echo "run.sh: Rallypoint gameserver (pid $server_pid) on 127.0.0.1:$port: running loadgen" >&2
-measure rallypoint "$work/gameserver.log" "$work/bin/loadgen" -url "ws://127.0.0.1:$port" -game shooter \
-	-players "$players" -duration "${duration}s" -concurrency "$concurrency"
-stop_server
 
-# Colyseus: server.mjs (NODE_ENV=production, as deployed) under driver.mjs.
-port="$(free_port)"
-NODE_ENV=production node "$here/server.mjs" -addr "127.0.0.1:$port" >"$work/colyseus.log" 2>&1 &
-server_pid=$!
-wait_port "$port" || { keep_work=1; tail -n 20 "$work/colyseus.log" >&2; die "the Colyseus server did not start"; }
-echo "run.sh: Colyseus server (pid $server_pid) on 127.0.0.1:$port: running driver.mjs" >&2
-measure colyseus "$work/colyseus.log" node "$here/driver.mjs" -url "ws://127.0.0.1:$port" \
-	-players "$players" -duration "${duration}s" -concurrency "$concurrency"
-stop_server
+# run_rallypoint ROUND: cmd/gameserver (the shooter is registered there) under cmd/loadgen.
+# Each round starts a fresh server, as each round of Colyseus does.
+run_rallypoint() {
+	local port log="$work/gameserver-$1.log"
+	port="$(free_port)"
+	"$work/bin/gameserver" -addr "127.0.0.1:$port" >"$log" 2>&1 &
+	server_pid=$!
+	wait_port "$port" || { keep_work=1; tail -n 20 "$log" >&2; die "gameserver did not start"; }
+	echo "run.sh: round $1: Rallypoint gameserver (pid $server_pid) on 127.0.0.1:$port: running loadgen" >&2
+	measure "rallypoint-$1" "$log" "$work/bin/loadgen" -url "ws://127.0.0.1:$port" -game shooter \
+		-players "$players" -duration "${duration}s" -concurrency "$concurrency"
+	stop_server
+}
 
-node "$here/report.mjs" "$work/rallypoint.json" "$work/colyseus.json" || { keep_work=1; exit 1; }
+# run_colyseus ROUND: server.mjs (NODE_ENV=production, as deployed) under driver.mjs.
+run_colyseus() {
+	local port log="$work/colyseus-$1.log"
+	port="$(free_port)"
+	NODE_ENV=production node "$here/server.mjs" -addr "127.0.0.1:$port" >"$log" 2>&1 &
+	server_pid=$!
+	wait_port "$port" || { keep_work=1; tail -n 20 "$log" >&2; die "the Colyseus server did not start"; }
+	echo "run.sh: round $1: Colyseus server (pid $server_pid) on 127.0.0.1:$port: running driver.mjs" >&2
+	measure "colyseus-$1" "$log" node "$here/driver.mjs" -url "ws://127.0.0.1:$port" \
+		-players "$players" -duration "${duration}s" -concurrency "$concurrency"
+	stop_server
+}
+
+# The sides alternate which goes first, A B B A A B ..., so that a change in the machine's
+# load (another job starting or ending) falls on both sides, and neither always runs first
+# (on a fresh page cache, or right after the build). Rounds are paired in report.mjs.
+results=()
+for ((r = 1; r <= rounds; r++)); do
+	if ((r % 2 == 1)); then
+		run_rallypoint "$r"
+		run_colyseus "$r"
+	else
+		run_colyseus "$r"
+		run_rallypoint "$r"
+	fi
+	results+=("$work/rallypoint-$r.json" "$work/colyseus-$r.json")
+done
+
+node "$here/report.mjs" "${results[@]}" || { keep_work=1; exit 1; }

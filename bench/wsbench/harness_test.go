@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"runtime"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -79,37 +80,56 @@ func TestEchoServersRoundTripWithCommonClient(t *testing.T) {
 	}
 }
 
-// TestBroadcastServersDeliverSnapshot checks every library's broadcast path end to end.
+// TestBroadcastServersDeliverSnapshot checks every library's broadcast path end to end, at
+// every fan-out the table uses (serial, and more goroutines than one) and with the
+// library's own broadcast call where it has one.
 func TestBroadcastServersDeliverSnapshot(t *testing.T) {
 	snap := snapshots(1)[0]
+	type mode struct {
+		name string
+		send func(bs broadcastServer)
+	}
+	modes := []mode{
+		{"serial", func(bs broadcastServer) { bs.Broadcast(snap, 1) }},
+		{"fanOut3", func(bs broadcastServer) { bs.Broadcast(snap, 3) }},
+		{"own", func(bs broadcastServer) { bs.(ownBroadcaster).OwnBroadcast(snap) }},
+	}
 	for _, name := range libNames() {
-		t.Run(name, func(t *testing.T) {
-			bs := libs[name].broadcast(serverConfig{deflate: true})
-			addr := startServer(t, bs)
-			var clients []*wsClient
-			for range 3 {
-				cl, err := dialWS(addr, true, 4096)
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer cl.abort()
-				clients = append(clients, cl)
+		for _, m := range modes {
+			if _, ok := libs[name].broadcast(serverConfig{}).(ownBroadcaster); m.name == "own" && !ok {
+				continue
 			}
-			waitLive(t, bs, 3)
-			for round := range 2 {
-				bs.Broadcast(snap)
-				for i, cl := range clients {
-					_ = cl.c.SetReadDeadline(time.Now().Add(5 * time.Second))
-					_, got, err := cl.readMessage()
-					if err != nil {
-						t.Fatalf("round %d client %d: %v", round, i, err)
-					}
-					if !bytes.Equal(got, snap) {
-						t.Fatalf("round %d client %d: wrong payload", round, i)
-					}
-				}
+			t.Run(name+"/"+m.name, func(t *testing.T) {
+				testBroadcastDelivers(t, libs[name].broadcast(serverConfig{deflate: true}), snap, m.send)
+			})
+		}
+	}
+}
+
+func testBroadcastDelivers(t *testing.T, bs broadcastServer, snap []byte, send func(broadcastServer)) {
+	addr := startServer(t, bs)
+	var clients []*wsClient
+	for range 5 {
+		cl, err := dialWS(addr, true, 4096)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer cl.abort()
+		clients = append(clients, cl)
+	}
+	waitLive(t, bs, len(clients))
+	for round := range 2 {
+		send(bs)
+		for i, cl := range clients {
+			_ = cl.c.SetReadDeadline(time.Now().Add(5 * time.Second))
+			_, got, err := cl.readMessage()
+			if err != nil {
+				t.Fatalf("round %d client %d: %v", round, i, err)
 			}
-		})
+			if !bytes.Equal(got, snap) {
+				t.Fatalf("round %d client %d: wrong payload", round, i)
+			}
+		}
 	}
 }
 
@@ -214,31 +234,43 @@ func BenchmarkWrite(b *testing.B) {
 }
 
 // BenchmarkBroadcast100: one snapshot to 100 loopback connections per op with each
-// library's broadcast API (allocations include the in-process raw readers, which
+// library's broadcast API, serially and fanned out over GOMAXPROCS goroutines by the
+// same fanOut for every library (allocations include the in-process raw readers, which
 // allocate nothing).
 func BenchmarkBroadcast100(b *testing.B) {
 	const n = 100
 	snap := snapshots(1)[0]
-	for _, name := range libNames() {
-		b.Run(name, func(b *testing.B) {
-			bs := libs[name].broadcast(serverConfig{deflate: true})
-			addr := startServer(b, bs)
-			var got atomic.Int64
-			for range n {
-				cl, err := dialWS(addr, true, 4096)
-				if err != nil {
-					b.Fatal(err)
-				}
-				b.Cleanup(cl.abort)
-				go func() { _ = cl.countMessages(func() { got.Add(1) }) }()
-			}
-			waitLive(b, bs, n)
-			b.ReportAllocs()
-			b.ResetTimer()
-			for i := range b.N {
-				bs.Broadcast(snap)
-				waitCount(b, &got, int64(i+1)*n)
-			}
+	for _, par := range []int{1, runtime.GOMAXPROCS(0)} {
+		for _, name := range libNames() {
+			b.Run(fmt.Sprintf("fanout%d/%s", par, name), func(b *testing.B) {
+				benchBroadcast(b, libs[name].broadcast(serverConfig{deflate: true}), n, func(bs broadcastServer) { bs.Broadcast(snap, par) })
+			})
+		}
+	}
+	if _, ok := libs["netws"]; ok {
+		b.Run("ws.Broadcast/netws", func(b *testing.B) {
+			bs := libs["netws"].broadcast(serverConfig{deflate: true})
+			benchBroadcast(b, bs, n, func(bs broadcastServer) { bs.(ownBroadcaster).OwnBroadcast(snap) })
 		})
+	}
+}
+
+func benchBroadcast(b *testing.B, bs broadcastServer, n int, send func(broadcastServer)) {
+	addr := startServer(b, bs)
+	var got atomic.Int64
+	for range n {
+		cl, err := dialWS(addr, true, 4096)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(cl.abort)
+		go func() { _ = cl.countMessages(func() { got.Add(1) }) }()
+	}
+	waitLive(b, bs, n)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		send(bs)
+		waitCount(b, &got, int64(i+1)*int64(n))
 	}
 }

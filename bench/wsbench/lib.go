@@ -17,11 +17,23 @@ type serverConfig struct {
 // broadcastServer accepts connections and sends one message to all of them.
 type broadcastServer interface {
 	http.Handler
-	// Broadcast hands payload to every connection with the library's best broadcast
-	// API and returns when the last per-connection call returned.
-	Broadcast(payload []byte)
+	// Broadcast prepares payload once with the library's best API for it and hands it to
+	// every connection through fanOut with par goroutines (1: a serial loop), returning
+	// when the last per-connection call returned. Every library gets the same fan-out
+	// code, so rows of one fan-out differ only in the library.
+	Broadcast(payload []byte, par int)
 	// Conns is the number of registered connections.
 	Conns() int
+}
+
+// ownBroadcaster is a broadcastServer whose library has a broadcast call of its own that
+// decides its own parallelism (net/ws's ws.Broadcast). The table shows it as an extra row,
+// named after the call, beside the fan-out rows that every library shares.
+type ownBroadcaster interface {
+	// OwnBroadcast sends payload to every connection with the library's own call.
+	OwnBroadcast(payload []byte)
+	// OwnName names that call in the table ("ws.Broadcast").
+	OwnName() string
 }
 
 // writerFunc writes one data message on an upgraded server connection (micro benchmarks).

@@ -97,14 +97,12 @@ func (s *coderBroadcast) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// Broadcast writes per connection: coder has no prepared-message API, so every
-// connection compresses (and frames) the payload itself.
-func (s *coderBroadcast) Broadcast(p []byte) {
+// Broadcast writes per connection through the harness's fanOut: coder has no
+// prepared-message API, so every connection compresses (and frames) the payload itself.
+func (s *coderBroadcast) Broadcast(p []byte, par int) {
 	ctx := context.Background()
 	typ := coderType(s.cfg)
-	for _, c := range s.reg.locked() {
-		_ = c.Write(ctx, typ, p)
-	}
+	fanOut(s.reg.locked(), par, func(c *websocket.Conn) { _ = c.Write(ctx, typ, p) })
 	s.reg.unlock()
 }
 

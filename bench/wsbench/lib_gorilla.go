@@ -90,15 +90,15 @@ func (s *gorillaBroadcast) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// Broadcast prepares the frame once (NewPreparedMessage) and writes it per connection.
-func (s *gorillaBroadcast) Broadcast(p []byte) {
+// Broadcast prepares the frame once (NewPreparedMessage, which is safe for concurrent use)
+// and writes it per connection with WritePreparedMessage, through the harness's fanOut.
+// Each connection is written by one goroutine only, as gorilla requires.
+func (s *gorillaBroadcast) Broadcast(p []byte, par int) {
 	pm, err := websocket.NewPreparedMessage(gorillaType(s.cfg), p)
 	if err != nil {
 		panic(err)
 	}
-	for _, c := range s.reg.locked() {
-		_ = c.WritePreparedMessage(pm)
-	}
+	fanOut(s.reg.locked(), par, func(c *websocket.Conn) { _ = c.WritePreparedMessage(pm) })
 	s.reg.unlock()
 }
 

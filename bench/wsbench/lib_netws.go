@@ -117,16 +117,30 @@ func (s *netwsBroadcast) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}()
 }
 
-// Broadcast prepares the message once and writes it to every connection with ws.Broadcast,
-// which spreads large audiences over GOMAXPROCS goroutines.
-func (s *netwsBroadcast) Broadcast(p []byte) {
+func (s *netwsBroadcast) prepare(p []byte) *ws.PreparedMessage {
 	pm, err := ws.NewPreparedMessage(netwsType(s.cfg), p)
 	if err != nil {
 		panic(err)
 	}
-	ws.Broadcast(pm, s.reg.locked())
+	return pm
+}
+
+// Broadcast prepares the message once (NewPreparedMessage: compressed and framed once) and
+// writes it per connection with WritePrepared, through the harness's fanOut.
+func (s *netwsBroadcast) Broadcast(p []byte, par int) {
+	pm := s.prepare(p)
+	fanOut(s.reg.locked(), par, func(c *ws.Conn) { _ = c.WritePrepared(pm) })
 	s.reg.unlock()
 }
+
+// OwnBroadcast is ws.Broadcast, which serves audiences under 256 connections on the
+// caller's goroutine and spreads larger ones over up to GOMAXPROCS goroutines.
+func (s *netwsBroadcast) OwnBroadcast(p []byte) {
+	ws.Broadcast(s.prepare(p), s.reg.locked())
+	s.reg.unlock()
+}
+
+func (s *netwsBroadcast) OwnName() string { return "ws.Broadcast" }
 
 func netwsWriter(cfg serverConfig, w http.ResponseWriter, r *http.Request) (writerFunc, error) {
 	o := netwsOptions(cfg, false)

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -49,7 +50,8 @@ func main() {
 		echoWarmup   = flag.Duration("echo-warmup", 500*time.Millisecond, "warm-up before each echo window")
 		echoSlices   = flag.Int("echo-slices", 5, "echo windows are cut in this many slices; rows report the median slice")
 
-		bcastConns  = flag.String("bcast-conns", "1000,10000", "broadcast fan-outs")
+		bcastConns  = flag.String("bcast-conns", "1000,10000", "broadcast audiences (connections)")
+		bcastPar    = flag.String("bcast-par", "1,0", "broadcast fan-outs every library runs: goroutines the harness spreads the writes over (1 = serial, 0 = GOMAXPROCS)")
 		bcastRounds = flag.Int("bcast-rounds", 0, "measured broadcasts per run (0: 200000/conns, within 10..100)")
 		bcastWarmup = flag.Int("bcast-warmup", 3, "unmeasured broadcasts before the measured ones")
 
@@ -89,6 +91,9 @@ func main() {
 	}
 	if o.bcastConns, err = intList(*bcastConns); err != nil {
 		fatalf("-bcast-conns: %v", err)
+	}
+	if o.bcastPar, err = parList(*bcastPar, runtime.GOMAXPROCS(0)); err != nil {
+		fatalf("-bcast-par: %v", err)
 	}
 	for _, s := range splitList(*echoDeflate) {
 		switch s {
@@ -135,6 +140,10 @@ func main() {
 		"go": runtime.Version(), "gomaxprocs": strconv.Itoa(runtime.GOMAXPROCS(0)),
 		"libs": strings.Join(o.libs, ","), "message_type": map[bool]string{false: "binary", true: "text"}[o.text],
 	}}
+	// The whole run's outside load, beside each row's: children are reaped by the time
+	// it is read, so RUSAGE_CHILDREN holds every server child's CPU.
+	runLoad := startLoad(childrenCPU())
+	loadavg0 := loadavg()
 	if want["echo"] {
 		for _, deflate := range o.echoDeflate {
 			for _, size := range o.echoSizes {
@@ -149,9 +158,10 @@ func main() {
 	if want["broadcast"] {
 		for _, n := range o.bcastConns {
 			for _, l := range o.libs {
-				r := runBroadcast(o, l, n)
-				logf("broadcast %5d conns %-8s %s", n, r.Lib, summarizeBcast(r))
-				res.Broadcast = append(res.Broadcast, r)
+				for _, r := range runBroadcast(o, l, n) {
+					logf("broadcast %5d conns %-12s %-8s %s", n, r.Fanout, r.Lib, summarizeBcast(r))
+					res.Broadcast = append(res.Broadcast, r)
+				}
 			}
 		}
 	}
@@ -168,6 +178,9 @@ func main() {
 		res.Flate = runFlate(o)
 	}
 	res.Meta["elapsed"] = time.Since(start).Round(time.Millisecond).String()
+	res.Meta["other_cpu_pct"] = pct(runLoad.otherPct(childrenCPU()))
+	res.Meta["loadavg"] = loadavg0 + " .. " + loadavg()
+	logf("wsbench: other processes used %s %% of the machine's CPU over the run; loadavg (1 min) %s", res.Meta["other_cpu_pct"], res.Meta["loadavg"])
 
 	if *jsonOut {
 		enc := json.NewEncoder(os.Stdout)
@@ -204,6 +217,28 @@ func intList(s string) ([]int, error) {
 			return nil, fmt.Errorf("bad number %q", f)
 		}
 		out = append(out, n)
+	}
+	return out, nil
+}
+
+// parList parses the -bcast-par list: positive goroutine counts, 0 meaning gomaxprocs,
+// duplicates dropped (on one core "1,0" is one fan-out, not two).
+func parList(s string, gomaxprocs int) ([]int, error) {
+	var out []int
+	for _, f := range splitList(s) {
+		n, err := strconv.Atoi(f)
+		if err != nil || n < 0 {
+			return nil, fmt.Errorf("bad fan-out %q (goroutines, 0 for GOMAXPROCS)", f)
+		}
+		if n == 0 {
+			n = gomaxprocs
+		}
+		if !slices.Contains(out, n) {
+			out = append(out, n)
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("no fan-out in %q", s)
 	}
 	return out, nil
 }

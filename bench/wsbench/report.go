@@ -1,8 +1,10 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 )
 
@@ -106,13 +108,15 @@ func baseIndex(n int, label func(int) string, failed func(int) bool) int {
 }
 
 func printTables(w io.Writer, o *options, res *results) {
-	fmt.Fprintf(w, "wsbench: %s, GOMAXPROCS=%s, %s messages, total %s. Ratios are lib / %s of the same group (net/ws = 1.00 when it ran).\n\n",
+	fmt.Fprintf(w, "wsbench: %s, GOMAXPROCS=%s, %s messages, total %s. Ratios are lib / %s of the same group (net/ws = 1.00 when it ran).\n",
 		res.Meta["go"], res.Meta["gomaxprocs"], res.Meta["message_type"], res.Meta["elapsed"], baselineLabel)
+	fmt.Fprintf(w, "other load: processes outside this benchmark used %s %% of the machine's CPU over the run; loadavg (1 min) %s.\n\n",
+		res.Meta["other_cpu_pct"], res.Meta["loadavg"])
 	if len(res.Echo) > 0 {
 		printEcho(w, o, res.Echo)
 	}
 	if len(res.Broadcast) > 0 {
-		printBcast(w, res.Broadcast)
+		printBcast(w, o, res.Broadcast)
 	}
 	if len(res.Idle) > 0 {
 		printIdle(w, o, res.Idle)
@@ -166,20 +170,57 @@ func printEcho(w io.Writer, o *options, rs []echoResult) {
 	t.print(w)
 }
 
-func printBcast(w io.Writer, rs []bcastResult) {
+// bcastGroupPar is the fan-out group a row belongs to: its own fan-out, or for a library's
+// own broadcast call (Par 0) the widest fan-out, the one such a call competes with.
+func bcastGroupPar(r bcastResult, pars []int) int {
+	if r.Par > 0 {
+		return r.Par
+	}
+	return slices.Max(pars)
+}
+
+// sortBcast orders rows by audience, then fan-out group, with a library's own call after
+// the fanOut rows of its group (so net/ws's fanOut row is the group's baseline); rows of
+// one kind keep the order they ran in.
+func sortBcast(rs []bcastResult, conns, pars []int) {
+	key := func(r bcastResult) [3]int {
+		own := 0
+		if r.Par == 0 {
+			own = 1
+		}
+		return [3]int{slices.Index(conns, r.Conns), slices.Index(pars, bcastGroupPar(r, pars)), own}
+	}
+	slices.SortStableFunc(rs, func(a, b bcastResult) int {
+		ka, kb := key(a), key(b)
+		for i := range ka {
+			if c := cmp.Compare(ka[i], kb[i]); c != 0 {
+				return c
+			}
+		}
+		return 0
+	})
+}
+
+func printBcast(w io.Writer, o *options, rs []bcastResult) {
+	rs = slices.Clone(rs)
+	sortBcast(rs, o.bcastConns, o.bcastPar)
 	t := &table{
 		title: "2. Broadcast: one 512 B snapshot (20 entities, JSON) to every connection, permessage-deflate negotiated on all",
-		left:  2,
-		head: []string{"conns", "lib", "p50 ms/bcast", "x net/ws", "mean ms", "srv call ms",
+		left:  3,
+		head: []string{"conns", "fan-out", "lib", "p50 ms/bcast", "x net/ws", "mean ms", "srv call ms",
 			"srv allocs/bcast", "x net/ws", "srv CPU ms/bcast", "x net/ws", "wire B/msg", "other CPU %"},
 		notes: []string{
-			"ms/bcast: from the trigger until every client received the message (median, and mean); srv call: mean time inside the library's broadcast loop.",
-			"srv allocs/bcast: runtime.MemStats.Mallocs delta in the server process / broadcasts; srv CPU: server user+sys CPU per broadcast.",
+			"fan-out: the harness's fanOut spreads each library's per-connection writes over this many goroutines (serial: one loop), the same code for every library; ratios compare rows of one fan-out.",
+			"ws.Broadcast: net/ws's own call (its own parallelism: serial under 256 connections, else up to GOMAXPROCS goroutines), an extra row against net/ws with fanOut.",
+			"gws queues each write for the connection's own writer goroutine, so its socket writes are parallel at any fan-out; its srv call is the time to queue.",
+			"ms/bcast: from the trigger until every client received the message (median, and mean); srv call: mean time inside the broadcast call.",
+			"srv allocs/bcast: runtime.MemStats.Mallocs delta in the server process / broadcasts (fanOut's goroutines count, the same for every library); srv CPU: server user+sys CPU per broadcast.",
 		},
 	}
 	for i := 0; i < len(rs); {
 		j := i
-		for j < len(rs) && rs[j].Conns == rs[i].Conns {
+		gp := bcastGroupPar(rs[i], o.bcastPar)
+		for j < len(rs) && rs[j].Conns == rs[i].Conns && bcastGroupPar(rs[j], o.bcastPar) == gp {
 			j++
 		}
 		g := rs[i:j]
@@ -187,15 +228,14 @@ func printBcast(w io.Writer, rs []bcastResult) {
 		for _, r := range g {
 			conns := fmt.Sprint(r.Conns)
 			if r.Err != "" {
-				t.add(conns, r.Lib, "ERROR: "+r.Err)
+				t.add(conns, r.Fanout, r.Lib, "ERROR: "+r.Err)
 				continue
 			}
 			base := g[b]
-			allocRatio := ratio(r.AllocsPerBcast, base.AllocsPerBcast)
-			t.add(conns, r.Lib,
+			t.add(conns, r.Fanout, r.Lib,
 				f2(r.MedianNs/1e6), ratio(r.MedianNs, base.MedianNs),
 				f2(r.MeanNs/1e6), f2(r.LoopNs/1e6),
-				f1(r.AllocsPerBcast), allocRatio,
+				f1(r.AllocsPerBcast), ratio(r.AllocsPerBcast, base.AllocsPerBcast),
 				f2(r.CPUPerBcastNs/1e6), ratio(r.CPUPerBcastNs, base.CPUPerBcastNs),
 				f1(r.WireBytesPerMsg), pct(r.OtherCPUPct))
 		}
@@ -276,7 +316,7 @@ func summarizeBcast(r bcastResult) string {
 	if r.Err != "" {
 		return "ERROR: " + r.Err
 	}
-	return fmt.Sprintf("p50 %.2f ms/bcast, %.1f allocs/bcast", r.MedianNs/1e6, r.AllocsPerBcast)
+	return fmt.Sprintf("p50 %.2f ms/bcast, %.1f allocs/bcast, %.2f ms CPU/bcast, other CPU %s %%", r.MedianNs/1e6, r.AllocsPerBcast, r.CPUPerBcastNs/1e6, pct(r.OtherCPUPct))
 }
 
 func summarizeIdle(r idleResult) string {

@@ -11,8 +11,12 @@ package main
 //	r        → "<cpu ns>"                      (getrusage user+sys)
 //	m        → "<mallocs> <heap inuse> <stack inuse> <conns> <cpu ns> <rss bytes> <goroutines>"
 //	g        → same as m after runtime.GC() twice
-//	b <k>    → broadcast snapshot k, then "ok <ns spent in Broadcast>"
-//	p start  → start the CPU profile given by -cpuprofile; p stop → stop it
+//	b <k> <par> → broadcast snapshot k through fanOut with par goroutines, then
+//	              "ok <ns spent in Broadcast>"
+//	o <k>    → broadcast snapshot k with the library's own call (ownBroadcaster), same reply
+//	p start [name] → start the CPU profile given by -cpuprofile (with "-name" before its
+//	         .pprof when a name is given: one child measures several broadcast modes);
+//	         p stop → stop it
 //	h        → write a heap profile to -heapprofile (and the goroutine stacks beside it)
 //	q        → exit
 
@@ -125,28 +129,41 @@ func control(c net.Conn, bs broadcastServer, snaps [][]byte, cpuprofile, heappro
 			out = strconv.AppendInt(out, rssBytes(), 10)
 			out = append(out, ' ')
 			out = strconv.AppendInt(out, int64(runtime.NumGoroutine()), 10)
-		case line[0] == 'b':
+		case line[0] == 'b' || line[0] == 'o':
 			if bs == nil {
 				out = append(out, "err not a broadcast server"...)
 				break
 			}
-			k := 0
-			for _, d := range line[1:] {
-				if d >= '0' && d <= '9' {
-					k = k*10 + int(d-'0')
+			var args [2]int
+			n := parseUints(line[1:], args[:])
+			own, isOwn := bs.(ownBroadcaster)
+			switch {
+			case line[0] == 'b' && n != 2, line[0] == 'o' && n != 1:
+				out = append(out, "err bad broadcast command"...)
+			case line[0] == 'o' && !isOwn:
+				out = append(out, "err the library has no broadcast call of its own"...)
+			default:
+				snap := snaps[args[0]%len(snaps)]
+				t := time.Now()
+				if line[0] == 'o' {
+					own.OwnBroadcast(snap)
+				} else {
+					bs.Broadcast(snap, args[1])
 				}
+				out = append(out, "ok "...)
+				out = strconv.AppendInt(out, int64(time.Since(t)), 10)
 			}
-			t := time.Now()
-			bs.Broadcast(snaps[k%len(snaps)])
-			out = append(out, "ok "...)
-			out = strconv.AppendInt(out, int64(time.Since(t)), 10)
 		case line[0] == 'p':
 			if cpuprofile == "" {
 				out = append(out, "ok"...)
 				break
 			}
-			if string(line) == "p start" && prof == nil {
-				if prof, err = os.Create(cpuprofile); err == nil {
+			if start, name, _ := strings.Cut(string(line), " start"); start == "p" && prof == nil {
+				path := cpuprofile
+				if name = strings.TrimSpace(name); name != "" {
+					path = strings.TrimSuffix(path, ".pprof") + "-" + name + ".pprof"
+				}
+				if prof, err = os.Create(path); err == nil {
 					err = pprof.StartCPUProfile(prof)
 				}
 			} else if string(line) == "p stop" && prof != nil {
@@ -186,6 +203,30 @@ func control(c net.Conn, bs broadcastServer, snaps [][]byte, cpuprofile, heappro
 			return errors.New("control write: " + err.Error())
 		}
 	}
+}
+
+// parseUints reads the space-separated decimal numbers of b into dst, without allocating
+// (the control path must not, see above), and returns how many it read; a number beyond
+// len(dst) is counted but not stored.
+func parseUints(b []byte, dst []int) int {
+	n, in := 0, false
+	for _, ch := range b {
+		if ch >= '0' && ch <= '9' {
+			if !in {
+				if n < len(dst) {
+					dst[n] = 0
+				}
+				n++
+				in = true
+			}
+			if n <= len(dst) {
+				dst[n-1] = dst[n-1]*10 + int(ch-'0')
+			}
+			continue
+		}
+		in = false
+	}
+	return n
 }
 
 func writeHeapProfile(path string) error {

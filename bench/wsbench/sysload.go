@@ -10,6 +10,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -63,6 +64,30 @@ func (m loadMeter) otherPct(childCPU time.Duration) float64 {
 	}
 	other := (b - m.busy) - (cpuTime() - m.self) - (childCPU - m.child)
 	return max(0, 100*float64(other)/float64(t-m.total))
+}
+
+// childrenCPU is the user+system CPU time of this process's children that have been waited
+// for (getrusage RUSAGE_CHILDREN): every server child once its row is done.
+func childrenCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_CHILDREN, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// loadavg is the 1-minute load average from /proc/loadavg ("?" when unreadable): runnable
+// threads of the whole machine, this benchmark's included, a coarser view than otherPct
+// that a reader knows from uptime(1).
+func loadavg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	if f := strings.Fields(string(b)); len(f) > 0 {
+		return f[0]
+	}
+	return "?"
 }
 
 // waitQuiet waits, at most max, until other processes use under 25 % of the machine
