@@ -72,11 +72,16 @@ gs="$work/bin/gameserver"
 lg="$work/bin/loadgen"
 
 # free_port prints a TCP port free on 127.0.0.1 now (bash only: bind by connecting nowhere
-# is not possible, so try random high ports until one refuses a connection).
+# is not possible, so try random ports until one refuses a connection). The ports are drawn
+# below the kernel's ephemeral range: a port there may be the local end of some outgoing
+# connection (the load generator makes thousands), which refuses a connection and yet
+# cannot be bound, as a first trial found.
+eph_low="$(awk '{print $1}' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)"
+[ "$eph_low" -gt 11000 ] || eph_low=32768
 free_port() {
 	local p
 	while :; do
-		p=$((20000 + RANDOM % 40000))
+		p=$((10000 + RANDOM % (eph_low - 10000)))
 		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
 			echo "$p"
 			return
@@ -123,16 +128,23 @@ players() {
 
 declare -A node_pid node_addr
 # start_node ID ARGS...: a gameserver node on a free port.
+# A port taken between free_port and the bind (another job on the machine) is tried again.
 start_node() {
 	local id="$1"
 	shift
-	local port
-	port="$(free_port)"
-	"$gs" -addr "127.0.0.1:$port" -node-id "$id" -drain 1s "$@" >>"$work/node-$id.log" 2>&1 &
-	node_pid[$id]=$!
-	node_addr[$id]="127.0.0.1:$port"
-	pids+=("$!")
-	wait_http "127.0.0.1:$port" /healthz "" || die "node $id did not start: $(tail -n 5 "$work/node-$id.log")"
+	local port try
+	for try in 1 2 3 4 5; do
+		port="$(free_port)"
+		"$gs" -addr "127.0.0.1:$port" -node-id "$id" -drain 1s "$@" >>"$work/node-$id.log" 2>&1 &
+		node_pid[$id]=$!
+		node_addr[$id]="127.0.0.1:$port"
+		pids+=("$!")
+		wait_http "127.0.0.1:$port" /healthz "" && return 0
+		kill -0 "${node_pid[$id]}" 2>/dev/null && break # running, yet not answering
+		grep -q "address already in use" "$work/node-$id.log" || break
+		echo "run.sh: node $id: port $port was taken; another (try $try)" >&2
+	done
+	die "node $id did not start: $(tail -n 5 "$work/node-$id.log")"
 }
 
 # stop_all stops every node started (SIGTERM, then waits).

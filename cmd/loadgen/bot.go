@@ -81,6 +81,9 @@ type bot struct {
 	n counters
 
 	chaos botChaos // chaos.go
+
+	rj   botRejoin  // rejoin.go
+	past []behavior // rejoin: the behaviors of the rooms it left for a new one (startOver)
 }
 
 // counters are one bot's tallies, summed by the reporter; atomics, because the reporter
@@ -232,6 +235,15 @@ func (b *bot) ended(err error) {
 	case b.joined <- errNotSeated:
 	default:
 	}
+	if b.r.cfg.Rejoin && !b.closing.Load() {
+		if b.rj.active.Load() {
+			return // an episode's connection ended: the episode goes on (rejoin.go)
+		}
+		if wasUp && unplanned(err) {
+			b.lose(nil) // the node died or went away: come back (rejoin.go)
+			return
+		}
+	}
 	if wasUp && !b.closing.Load() {
 		b.lost.Store(true)
 		b.r.closes.Add(1)
@@ -308,9 +320,29 @@ func (b *bot) dispatch(data []byte, now int64) error {
 		msg := r.Str()
 		b.n.protocolErrors.Add(1)
 		b.r.errs.add("protocol", fmt.Errorf("server error %d (%s): %s", code, protocol.Code(code), msg))
+	case protocol.KindMoved:
+		// [28, url, reservation, ttl_ms, room]: the room's node drains. Without -rejoin the bot
+		// ignores it, as before, and the room's end that follows is an unexpected close.
+		url, resv := r.Str(), r.Str()
+		ttl, room := r.Int(), r.Str()
+		if r.Err() != nil || n < 5 {
+			return fmt.Errorf("loadgen: malformed moved message")
+		}
+		if b.r.cfg.Rejoin && len(url) > 0 && len(resv) > 0 && !b.closing.Load() && b.up.Load() {
+			b.moved(&gameclient.RedirectError{URL: string(url), Reservation: string(resv), TTL: time.Duration(ttl) * time.Millisecond, Room: string(room)})
+		}
 	case protocol.KindLeft:
 		code := r.Int()
 		msg := r.Str()
+		if b.r.cfg.Rejoin && protocol.Code(code) == protocol.CodeShutdown && !b.closing.Load() && b.up.Load() && !b.rj.active.Load() {
+			// The room ends with its node, and no seat elsewhere came first (0x1C): the
+			// seat is gone with it; the episode finds that out by resuming, as the SDK does.
+			b.closing.Store(true)
+			b.up.Store(false)
+			b.lose(nil)
+			b.c.CloseNow()
+			return nil
+		}
 		if !b.closing.Load() && b.up.Swap(false) {
 			b.lost.Store(true)
 			b.r.closes.Add(1)
@@ -410,7 +442,22 @@ func (b *bot) onSnapshot(body []byte, now int64) error {
 		b.chaos.resumeAt = 0
 	}
 	b.n.snapshots.Add(1)
+	if b.r.cfg.Rejoin {
+		b.backNow(now)
+	}
 	return b.acknowledge(tick)
+}
+
+// moved follows a draining node's 0x1C (read loop, with -rejoin): leave the room, as the
+// SDK does (it ends anyway), let go of this connection, and take the seat at move.URL.
+func (b *bot) moved(move *gameclient.RedirectError) {
+	b.closing.Store(true) // its end is ours now: neither an error nor a loss
+	b.up.Store(false)
+	p := protocol.AppendUint(protocol.AppendArray(b.readBuf[:0], 1), protocol.KindLeave)
+	b.readBuf = p
+	_ = b.c.WriteMessage(ws.MessageBinary, p)
+	b.lose(move)
+	b.c.CloseNow()
 }
 
 // mirrorRing is how many states a bot's mirror keeps: n, or with n 0 a second of snapshots
@@ -478,6 +525,10 @@ func (b *bot) acknowledge(tick uint32) error {
 
 // tick runs one scheduler step: a ping when due, then the behavior's step.
 func (b *bot) tick(now int64) {
+	if b.r.cfg.Rejoin {
+		b.rj.step.Lock() // an episode replaces the connection only between steps (rejoin.go)
+		defer b.rj.step.Unlock()
+	}
 	if !b.up.Load() {
 		return
 	}

@@ -40,6 +40,13 @@ type config struct {
 	// are the odds of each, in that order.
 	ChaosEvery   time.Duration
 	ChaosWeights [chaosKinds]int
+
+	// Rejoin (rejoin.go): a bot whose connection ends without a planned cause, or whose
+	// room's node drains (0x1C), comes back as the browser SDK does (resume, else join
+	// afresh through URL, or take the seat it was moved to) instead of counting an error;
+	// one not back playing within RejoinWithin is lost.
+	Rejoin       bool
+	RejoinWithin time.Duration
 }
 
 // defaults are the flags' defaults.
@@ -61,6 +68,7 @@ var defaults = config{
 	TypeEvery:   10 * time.Second,
 
 	ChaosWeights: [chaosKinds]int{2, 2, 1}, // stall, drop, pause
+	RejoinWithin: 30 * time.Second,
 }
 
 // normalize checks cfg and completes it: the endpoint path (/play when the URL names only
@@ -124,6 +132,12 @@ func (cfg *config) normalize() error {
 		return errors.New("-chaos-every must not be negative")
 	case cfg.ChaosEvery > 0 && cfg.ChaosEvery < minChaosEvery:
 		return fmt.Errorf("-chaos-every must be 0 (off) or at least %v", minChaosEvery)
+	case cfg.Rejoin && cfg.RejoinWithin <= 0:
+		return errors.New("-rejoin-within must be positive")
+	case cfg.Rejoin && cfg.ChaosEvery > 0:
+		// A chaos drop resumes on its own and counts a refused resume as an error; a
+		// rejoin would recover the same bot a second way. One at a time.
+		return errors.New("-rejoin and -chaos-every do not go together")
 	}
 	sum := 0
 	for _, w := range cfg.ChaosWeights {

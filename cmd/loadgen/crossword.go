@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -29,7 +30,7 @@ type crosswordDriver struct {
 	r       *runner
 	puzzles map[string]int // puzzle id -> index in list
 	list    []*crossword.Puzzle
-	letters *letterTracker
+	window  time.Duration // the letter trackers'
 
 	wrongSent atomic.Int64 // wrong letters typed
 	caughtUp  atomic.Int64 // tracked letters a bot first saw in a full snapshot after its first (a resume or a baseline reset)
@@ -37,7 +38,9 @@ type crosswordDriver struct {
 	untracked atomic.Int64 // letters typed into puzzles the bots do not know
 
 	mu      sync.Mutex
-	unknown map[string]bool // puzzle ids seen that are not in crossword.Builtin
+	unknown map[string]bool           // puzzle ids seen that are not in crossword.Builtin
+	rooms   map[string]*letterTracker // by room id: a room's letters are its own (see report)
+	all     []*crosswordBot           // every behavior made, those a rejoin left behind too
 }
 
 func newCrosswordDriver(r *runner) (*crosswordDriver, error) {
@@ -49,7 +52,7 @@ func newCrosswordDriver(r *runner) (*crosswordDriver, error) {
 	if r.cfg.ChaosEvery > 0 {
 		window += stallMax
 	}
-	d := &crosswordDriver{r: r, puzzles: map[string]int{}, list: ps, letters: newLetterTracker(window), unknown: map[string]bool{}}
+	d := &crosswordDriver{r: r, puzzles: map[string]int{}, list: ps, window: window, unknown: map[string]bool{}, rooms: map[string]*letterTracker{}}
 	for i, p := range ps {
 		d.puzzles[p.ID] = i
 	}
@@ -64,16 +67,43 @@ func (d *crosswordDriver) period() time.Duration { return 50 * time.Millisecond 
 
 func (d *crosswordDriver) settle() time.Duration { return 2 * time.Second }
 
-func (d *crosswordDriver) sweep(now int64) { d.letters.sweep(now) }
+func (d *crosswordDriver) sweep(now int64) {
+	for _, t := range d.trackers() {
+		t.sweep(now)
+	}
+}
 
+// trackers returns the rooms' letter trackers.
+func (d *crosswordDriver) trackers() []*letterTracker {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	ts := make([]*letterTracker, 0, len(d.rooms))
+	for _, t := range d.rooms {
+		ts = append(ts, t)
+	}
+	return ts
+}
+
+// newBehavior makes the bot's behavior in the room it was just seated in (b.room).
 func (d *crosswordDriver) newBehavior(b *bot) behavior {
-	return &crosswordBot{b: b, d: d, gs: grids{puzzles: d.puzzles}}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	t := d.rooms[b.room]
+	if t == nil {
+		t = newLetterTracker(d.window)
+		d.rooms[b.room] = t
+	}
+	cb := &crosswordBot{b: b, d: d, room: b.room, letters: t, gs: grids{puzzles: d.puzzles}}
+	d.all = append(d.all, cb)
+	return cb
 }
 
 // crosswordBot is one player's view of the grid and its typing.
 type crosswordBot struct {
-	b *bot
-	d *crosswordDriver
+	b       *bot
+	d       *crosswordDriver
+	room    string         // the room this behavior plays in: a rejoin afresh makes another
+	letters *letterTracker // that room's
 
 	mu      sync.Mutex // the grids and the visits, shared by the read loop and step
 	gs      grids
@@ -125,7 +155,7 @@ func (cb *crosswordBot) snapshot(body []byte, now int64) error {
 		if c == 0 || (same && sq < len(prev.letters) && prev.letters[sq] != 0) {
 			continue
 		}
-		l := cb.d.letters.observe(letterKey(g.puzzle, sq, g.by[sq]), now, g.tick, since)
+		l := cb.letters.observe(letterKey(g.puzzle, sq, g.by[sq]), now, g.tick, since)
 		if l != nil && cb.b.r.inWindow(l.sent) {
 			cb.got.Add(1)
 			if full {
@@ -189,7 +219,7 @@ func (cb *crosswordBot) step(now int64) {
 		p = append(protocol.AppendStr(p, "letter"), 0xa1, letter)
 		switch {
 		case key != 0:
-			cb.d.letters.send(key, b.r.mono())
+			cb.letters.send(key, b.r.mono())
 		case known:
 			cb.d.wrongSent.Add(1)
 		default:
@@ -246,40 +276,111 @@ func pick(b *bot, n int, ok func(int) bool) (int, bool) {
 // resumed into a round is due every letter of it, which its first snapshot after the resume
 // carries. Missing deliveries at bots whose connection stayed up (or resumed) are errors, and
 // so are bots whose final grid differs from the others'.
+//
+// Each room is judged on its own: its letters, its rounds (a room's ticks count from its
+// start, so two rooms' ticks say nothing of each other) and its players' final grids. With
+// -rejoin, a bot that joined afresh or followed a move (rejoin.go) is a new player in a
+// new room with a new behavior: the letters it typed and saw in the old room stay there,
+// where it counts as a connection that died (not due anything, its sightings kept for the
+// letters' propagation), and in the new room it is due what was sent after its first
+// snapshot there (the bot's first snapshot time starts over with it). Without rooms to
+// tell apart (one crossword room, as without a cluster) this is the check as it was.
 func (d *crosswordDriver) report(res *result) {
 	r := d.r
-	var good []*bot // seated and never lost
-	var all []*crosswordBot
+	d.mu.Lock()
+	all := slices.Clone(d.all)
+	trackers := maps.Clone(d.rooms)
+	d.mu.Unlock()
 	tickRate := 0
 	for _, b := range r.startedBots() {
-		cb, ok := b.beh.(*crosswordBot)
-		if !ok {
-			continue
-		}
-		all = append(all, cb)
 		tickRate = max(tickRate, b.tickRate)
-		if !b.lost.Load() && b.firstSnap.Load() != 0 {
-			good = append(good, b)
+	}
+	byRoom := map[string][]*crosswordBot{}
+	for _, cb := range all {
+		byRoom[cb.room] = append(byRoom[cb.room], cb)
+	}
+	var (
+		sent, prop      []int64
+		missing         int64
+		incomplete      int
+		diverged, grids int
+		sentAll         int64
+	)
+	for room, cbs := range byRoom {
+		rr := d.roomReport(cbs, trackers[room], uint32(max(tickRate, 1)))
+		sent = append(sent, rr.sent...)
+		prop = append(prop, rr.prop...)
+		missing += rr.missing
+		incomplete += rr.incomplete
+		diverged += rr.diverged
+		grids += rr.grids
+		sentAll += trackers[room].sent.Load()
+	}
+	slices.Sort(sent)
+	res.gameErrors += missing + int64(diverged)
+
+	var solved int64
+	for _, cb := range all {
+		solved = max(solved, cb.solved.Load())
+	}
+	prop = sortedCopy(prop)
+	ms := func(q float64) float64 { return float64(quantileSorted(prop, q)) / 1e6 }
+	res.letters = &letterStats{placed: len(sent), complete: len(prop), missing: missing,
+		p50: ms(0.50), p90: ms(0.90), p99: ms(0.99), max: ms(1)}
+	res.rows = append(res.rows,
+		row{"letters placed", fmt.Sprintf("%d in the measured phase (%d correct sent in all, %d wrong)",
+			len(sent), sentAll, d.wrongSent.Load())},
+		row{"letters to every player", fmt.Sprintf("%d of %d; %d deliveries missing", len(prop), len(sent), missing)},
+		row{"final grids", fmt.Sprintf("%d of %d players differ from the latest grid of their puzzle in their room", diverged, grids)},
+		row{"letter propagation ms", fmt.Sprintf("p50 %.2f  p90 %.2f  p99 %.2f  max %.2f  (send to the last player's mirror)",
+			res.letters.p50, res.letters.p90, res.letters.p99, res.letters.max)},
+		row{"letters caught up", fmt.Sprintf("%d deliveries by a full snapshot after a resume or a baseline reset", d.caughtUp.Load())},
+		row{"puzzles solved", fmt.Sprintf("%d (\"wrong\" events: %d)", solved, d.wrongGot.Load())},
+	)
+	if incomplete > 0 {
+		res.rows = append(res.rows, row{"incomplete letters", fmt.Sprintf("%d letters missed by some player", incomplete)})
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if len(d.unknown) > 0 {
+		res.rows = append(res.rows, row{"unknown puzzles", fmt.Sprintf("%d (letters typed at random, untracked: %d)", len(d.unknown), d.untracked.Load())})
+	}
+}
+
+// roomCheck is one room's part of the crossword's checks.
+type roomCheck struct {
+	sent, prop      []int64 // send times of its placed letters of the measured phase; propagation times (ns) of the complete ones
+	missing         int64
+	incomplete      int
+	diverged, grids int
+}
+
+// roomReport checks one room's letters against the behaviors that played in it (see
+// report): those still playing there at the end, whose connection stayed up or resumed,
+// are due every letter placed after their first snapshot in the rounds they saw.
+func (d *crosswordDriver) roomReport(cbs []*crosswordBot, t *letterTracker, slack uint32) roomCheck {
+	r := d.r
+	var rc roomCheck
+	var good []*crosswordBot // playing here at the end, never lost
+	for _, cb := range cbs {
+		b := cb.b
+		if b.beh == behavior(cb) && !b.lost.Load() && b.firstSnap.Load() != 0 {
+			good = append(good, cb)
 		}
 	}
-	rounds := newRounds(all, uint32(max(tickRate, 1))) // every bot's visits: the rounds as all saw them
-
-	var sent []int64 // send times of the placed letters of the measured phase
+	rounds := newRounds(cbs, slack) // every visit here: the rounds as all its players saw them
 	byRound := map[int][]*letter{}
-	for _, l := range d.letters.finish() {
+	for _, l := range t.finish() {
 		if !r.inWindow(l.sent) {
 			continue
 		}
-		sent = append(sent, l.sent)
+		rc.sent = append(rc.sent, l.sent)
 		if id := rounds.of(l.puzzle(), l.tick.Load()); id >= 0 {
 			byRound[id] = append(byRound[id], l)
 		}
 	}
-	slices.Sort(sent)
-	var missing int64
-	for _, b := range good {
-		cb := b.beh.(*crosswordBot)
-		f := b.firstSnap.Load()
+	for _, cb := range good {
+		f := cb.b.firstSnap.Load()
 		cb.mu.Lock()
 		seen := map[int]uint32{} // round -> the last tick of it this bot applied
 		for _, v := range cb.visits {
@@ -297,51 +398,19 @@ func (d *crosswordDriver) report(res *result) {
 				}
 			}
 		}
-		missing += max(0, want-cb.got.Load())
+		rc.missing += max(0, want-cb.got.Load())
 	}
-	var prop []int64 // ns, letters every good bot due them saw
-	incomplete := 0
 	for _, ls := range byRound {
 		for _, l := range ls {
 			if l.got.Load() >= l.want {
-				prop = append(prop, l.last.Load()-l.sent)
+				rc.prop = append(rc.prop, l.last.Load()-l.sent)
 			} else {
-				incomplete++
+				rc.incomplete++
 			}
 		}
 	}
-	res.gameErrors += missing
-	diverged, grids := finalGrids(good)
-	res.gameErrors += int64(diverged)
-
-	var solved int64
-	for _, b := range r.startedBots() {
-		if cb, ok := b.beh.(*crosswordBot); ok {
-			solved = max(solved, cb.solved.Load())
-		}
-	}
-	prop = sortedCopy(prop)
-	ms := func(q float64) float64 { return float64(quantileSorted(prop, q)) / 1e6 }
-	res.letters = &letterStats{placed: len(sent), complete: len(prop), missing: missing,
-		p50: ms(0.50), p90: ms(0.90), p99: ms(0.99), max: ms(1)}
-	res.rows = append(res.rows,
-		row{"letters placed", fmt.Sprintf("%d in the measured phase (%d correct sent in all, %d wrong)",
-			len(sent), d.letters.sent.Load(), d.wrongSent.Load())},
-		row{"letters to every player", fmt.Sprintf("%d of %d; %d deliveries missing", len(prop), len(sent), missing)},
-		row{"final grids", fmt.Sprintf("%d of %d players differ from the latest grid of their puzzle", diverged, grids)},
-		row{"letter propagation ms", fmt.Sprintf("p50 %.2f  p90 %.2f  p99 %.2f  max %.2f  (send to the last player's mirror)",
-			res.letters.p50, res.letters.p90, res.letters.p99, res.letters.max)},
-		row{"letters caught up", fmt.Sprintf("%d deliveries by a full snapshot after a resume or a baseline reset", d.caughtUp.Load())},
-		row{"puzzles solved", fmt.Sprintf("%d (\"wrong\" events: %d)", solved, d.wrongGot.Load())},
-	)
-	if incomplete > 0 {
-		res.rows = append(res.rows, row{"incomplete letters", fmt.Sprintf("%d letters missed by some player", incomplete)})
-	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if len(d.unknown) > 0 {
-		res.rows = append(res.rows, row{"unknown puzzles", fmt.Sprintf("%d (letters typed at random, untracked: %d)", len(d.unknown), d.untracked.Load())})
-	}
+	rc.diverged, rc.grids = finalGrids(good)
+	return rc
 }
 
 // rounds are the stretches of ticks in which each puzzle was on the board, as the bots saw
@@ -406,11 +475,10 @@ func (rs *rounds) of(puzzle int, tick uint32) int {
 // every bot's latest grid of a puzzle must show the same letters, placed by the same
 // players, as the latest grid of that puzzle any bot has. It returns how many differ, of how
 // many grids compared.
-func finalGrids(bots []*bot) (diverged, compared int) {
+func finalGrids(bots []*crosswordBot) (diverged, compared int) {
 	latest := map[string]*grid{}
 	var grids []*grid
-	for _, b := range bots {
-		cb := b.beh.(*crosswordBot)
+	for _, cb := range bots {
 		cb.mu.Lock()
 		g := cb.gs.latest()
 		cb.mu.Unlock()

@@ -88,7 +88,7 @@ func testCrosswordBot(t *testing.T, withMirror bool) {
 					continue
 				}
 				fill[sq] = pz.Solution[sq]
-				d.letters.send(letterKey(pi, sq, 7), int64(10+round)) // sent after the bot's first snapshot
+				cb.letters.send(letterKey(pi, sq, 7), int64(10+round)) // sent after the bot's first snapshot
 			}
 			tick++
 			builder.Begin(state.Tick(tick))
@@ -157,7 +157,7 @@ func testCrosswordBot(t *testing.T, withMirror bool) {
 	if b.mirror == nil && misses == 0 || b.mirror != nil && cb.gs.stale == 0 {
 		t.Errorf("no delta against a baseline older than the history (misses %d, rebuilt %d)", misses, cb.gs.stale)
 	}
-	placed := d.letters.finish()
+	placed := cb.letters.finish()
 	total := d.list[1].White() + d.list[0].White() + d.list[4].White()
 	if len(placed) != total || cb.got.Load() != int64(total) {
 		t.Fatalf("%d letters placed, %d seen by the bot; want %d", len(placed), cb.got.Load(), total)
@@ -231,11 +231,11 @@ func TestFinalGridsFindADivergentPlayer(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var bots []*bot
+			var bots []*crosswordBot
 			for _, gr := range tt.grids {
 				cb := &crosswordBot{}
 				cb.gs.ring[0], cb.gs.n = *gr, 1
-				bots = append(bots, &bot{beh: cb})
+				bots = append(bots, cb)
 			}
 			if got, n := finalGrids(bots); got != tt.want || n != len(tt.grids) {
 				t.Errorf("%d of %d differ, want %d of %d", got, n, tt.want, len(tt.grids))

@@ -14,7 +14,8 @@
 //
 // The -net-* flags put a simulated network path (net/netsim) between the bots and the
 // server. -chaos-every makes the bots stall, drop and resume, and pause at random
-// (chaos.go).
+// (chaos.go). -rejoin makes a bot whose node dies or drains come back as the browser SDK
+// does, for a cluster under load with a node killed (rejoin.go, bench/cluster/run.sh).
 //
 // README.md in this folder describes every flag and number. The exit status is 1 when the
 // run counted errors, 2 for bad flags.
@@ -64,6 +65,8 @@ func main() {
 		cfg.ChaosWeights, err = parseChaosWeights(s)
 		return err
 	})
+	flag.BoolVar(&cfg.Rejoin, "rejoin", false, "a bot whose connection ends without our asking (EOF, reset, close 1001/1006/1012: a node died or drained) or whose node drains (0x1C) comes back as the browser SDK does: resumes its seat (through the entry -url after two failed attempts at its node), joins afresh by quick play through -url when the seat is gone, or takes the seat it was moved to; such ends are then not errors, and the summary counts affected, resumed, rejoined, moved and lost bots and the time each took to play again")
+	flag.DurationVar(&cfg.RejoinWithin, "rejoin-within", cfg.RejoinWithin, "with -rejoin: a bot not playing again (its first snapshot) this long after its loss is lost, an error")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the load generator to this file")
 	memprofile := flag.String("memprofile", "", "write an allocation profile of the load generator to this file at the end")
 	flag.Parse()

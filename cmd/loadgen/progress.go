@@ -90,11 +90,14 @@ func (rep *reporter) line(prev, cur totals) {
 	if secs <= 0 {
 		return
 	}
-	errs := r.joinErrors.Load() + r.closes.Load() + cur.protocolErrors + r.chaos.errors()
+	errs := r.joinErrors.Load() + r.closes.Load() + cur.protocolErrors + r.chaos.errors() + r.rejoin.lost.Load()
 	s := fmt.Sprintf("t=%ds %s connected=%d/%d snapshots/s=%s in=%s/s errors=%d",
 		cur.at/1e9, phaseNames[r.phase.Load()], cur.connected, r.cfg.Players,
 		thousands(int64(float64(cur.snapshots-prev.snapshots)/secs+0.5)),
 		byteSize(float64(cur.bytesIn-prev.bytesIn)/secs), errs)
+	if r.cfg.Rejoin {
+		s += fmt.Sprintf(" affected=%d away=%d lost=%d", r.rejoin.affected.Load(), r.away(), r.rejoin.lost.Load())
+	}
 	if r.cfg.ProgressTTY {
 		fmt.Fprintf(rep.w, "\r%s\x1b[K", s)
 	} else {

@@ -44,6 +44,8 @@ type result struct {
 
 	chaosErrors int64 // resumes refused or failed (a stalled bot closed counts in closes)
 
+	rejoin *rejoinSummary // with -rejoin only; its lost bots are errors
+
 	server      []row          // from -metrics-url
 	redirects   int64          // redirects the bots followed, joins and resumes together
 	perNode     map[string]int // seated bots by the host of the node they ended on
@@ -70,7 +72,11 @@ type row struct{ name, value string }
 
 // errors is the number the summary line reports.
 func (res *result) errors() int64 {
-	return res.joinErrors + res.closes + res.protocolErrors + res.gameErrors + res.chaosErrors
+	n := res.joinErrors + res.closes + res.protocolErrors + res.gameErrors + res.chaosErrors
+	if res.rejoin != nil {
+		n += res.rejoin.lost
+	}
+	return n
 }
 
 // result computes the run's result from the counters at the start and end of the measured
@@ -92,7 +98,10 @@ func (r *runner) result(start, end totals, scrape *scraper) *result {
 		closes:      r.closes.Load(),
 		firstErrors: r.errs.messages(),
 	}
-	res.redirects, res.perNode = r.nodes()
+	res.redirects, res.perNode = r.endRedirects, r.endNodes
+	if res.perNode == nil { // not taken: the bots have not left
+		res.redirects, res.perNode = r.nodes()
+	}
 	final := r.statsNow()
 	res.protocolErrors = final.protocolErrors
 	res.baselineMisses = final.baselineMisses
@@ -113,6 +122,9 @@ func (r *runner) result(start, end totals, scrape *scraper) *result {
 		res.chaosErrors = r.chaos.errors()
 		res.chaosRows(r, &r.chaos)
 	}
+	if r.cfg.Rejoin {
+		res.rejoinRows(r)
+	}
 	return res
 }
 
@@ -127,7 +139,11 @@ func (r *runner) statsNow() totals { return (&reporter{r: r}).snapshot() }
 //
 //	... errors=E chaos_stalls=S chaos_drops=D chaos_pauses=P resumes=R resumes_refused=F stalled_closed=C resume_p50_ms=X resume_p99_ms=Y
 //
-// In a cluster (a redirect followed, or bots on more than one node), last:
+// With -rejoin, the rejoins (rejoin.go) follow:
+//
+//	... affected=A resumed=R rejoined=J moved=M lost=L back_p50_ms=X back_p99_ms=Y back_max_ms=Z
+//
+// In a cluster (a redirect followed, bots on more than one node, or -rejoin), last:
 //
 //	... redirects=R nodes=HOST:PORT=N,HOST:PORT=N
 func (res *result) summary() string {
@@ -138,7 +154,11 @@ func (res *result) summary() string {
 		s += fmt.Sprintf(" chaos_stalls=%d chaos_drops=%d chaos_pauses=%d resumes=%d resumes_refused=%d stalled_closed=%d resume_p50_ms=%.2f resume_p99_ms=%.2f",
 			c.stalls, c.drops, c.pauses, c.resumes, c.refused+c.failed, c.slowClosed, c.p50, c.p99)
 	}
-	if res.redirects > 0 || len(res.perNode) > 1 {
+	if j := res.rejoin; j != nil {
+		s += fmt.Sprintf(" affected=%d resumed=%d rejoined=%d moved=%d lost=%d back_p50_ms=%.2f back_p99_ms=%.2f back_max_ms=%.2f",
+			j.affected, j.resumed, j.rejoined, j.moved, j.lost, j.p50, j.p99, j.max)
+	}
+	if res.cluster() {
 		s += fmt.Sprintf(" redirects=%d nodes=%s", res.redirects, strings.ReplaceAll(nodeCounts(res.perNode), " ", ","))
 	}
 	return s
@@ -174,7 +194,7 @@ func (res *result) write(w io.Writer) {
 	add("bytes out/s per player", "%s (%s)", thousands(int64(math.Round(res.bytesOutPerPlay))), byteSize(res.bytesOutPerPlay*float64(res.seated))+"/s total")
 	add("inputs/s", "%s total", thousands(int64(math.Round(res.inputsPerS))))
 	add("messages out/s", "%s total, %.1f per player (inputs, acknowledgements, pings)", thousands(int64(math.Round(res.messagesOutPerS))), perPlayer(res.messagesOutPerS, res.seated))
-	if res.redirects > 0 || len(res.perNode) > 1 {
+	if res.cluster() {
 		add("redirects", "%d (a cluster's: joins sent on to the room's node)", res.redirects)
 		add("players per node", "%s", nodeCounts(res.perNode))
 	}
@@ -199,6 +219,12 @@ func (res *result) write(w io.Writer) {
 	fmt.Fprintln(w, res.summary())
 }
 
+// cluster reports whether the run was against a cluster, as far as the bots can tell: a
+// redirect followed, bots on more than one node, or -rejoin (a cluster's load test).
+func (res *result) cluster() bool {
+	return res.redirects > 0 || len(res.perNode) > 1 || res.rejoin != nil
+}
+
 func perPlayer(v float64, players int) float64 {
 	if players == 0 {
 		return 0
@@ -206,13 +232,17 @@ func perPlayer(v float64, players int) float64 {
 	return v / float64(players)
 }
 
-// nodes sums the bots' redirects and counts the seated bots by the host (host:port) of the
-// node each ended on: in a cluster, where placement put the players.
+// nodes sums the bots' redirects and counts the bots still playing by the host (host:port)
+// of the node of each one's latest join: in a cluster, where placement put the players. A
+// bot counts unless it never joined or was lost (an unexpected close, a failed resume, or
+// with -rejoin not back in time). It is taken before the bots leave (run): once they have
+// left none is up, which is why the line once printed "nodes=" empty; and up alone would
+// miss a bot between a loss and its rejoin.
 func (r *runner) nodes() (redirects int64, perNode map[string]int) {
 	perNode = map[string]int{}
 	for _, b := range r.startedBots() {
 		redirects += b.redirects.Load()
-		if !b.up.Load() {
+		if b.lost.Load() {
 			continue
 		}
 		node := b.node.Load()

@@ -88,7 +88,7 @@ func TestSummaryCountsRedirectsAndNodes(t *testing.T) {
 	a, b1, b2, c := node("ws://127.0.0.1:8080/play"), node("ws://127.0.0.1:8081/play"), node("ws://127.0.0.1:8081/play"), node("ws://127.0.0.1:8082/play")
 	b1.redirects.Store(1)
 	b2.redirects.Store(2)
-	c.up.Store(false) // not seated: its redirects count, its node does not
+	c.lost.Store(true) // not playing any more: its redirects count, its node does not
 	c.redirects.Store(1)
 	r := &runner{bots: []*bot{a, b1, b2, c}}
 	r.started.Store(4)

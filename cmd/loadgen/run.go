@@ -50,6 +50,11 @@ type runner struct {
 
 	chaos   chaosStats     // chaos.go
 	chaosWG sync.WaitGroup // the resumes under way
+	rejoin  rejoinStats    // rejoin.go
+
+	// endNodes is where the bots play at the end (nodes), taken before they leave.
+	endRedirects int64
+	endNodes     map[string]int
 
 	phase                    atomic.Int32
 	measureStart, measureEnd atomic.Int64 // mono times
@@ -141,6 +146,10 @@ func run(ctx context.Context, cfg config, out, progress io.Writer) (*result, err
 		scrape = &scraper{url: cfg.MetricsURL}
 	}
 
+	if cfg.Rejoin {
+		r.startRejoins()
+		defer r.stopRejoins() // an early return: no episode outlives the run
+	}
 	r.ramp(ctx)
 
 	r.phase.Store(phaseMeasure)
@@ -155,7 +164,8 @@ func run(ctx context.Context, cfg config, out, progress io.Writer) (*result, err
 	endSnap := rep.snapshot()
 	r.phase.Store(phaseSettle)
 	scrape.end(ctx)
-	r.awaitChaos(ctx) // stalled bots read again, dropped ones resume: then the usual settle
+	r.awaitChaos(ctx)   // stalled bots read again, dropped ones resume: then the usual settle
+	r.awaitRejoins(ctx) // bots whose node died or drained are back, or lost
 
 	select {
 	case <-time.After(r.game.settle()):
@@ -164,7 +174,10 @@ func run(ctx context.Context, cfg config, out, progress io.Writer) (*result, err
 	r.phase.Store(phaseDone)
 	r.sched.stop()
 	r.chaosWG.Wait() // no resume is under way when the bots shut down
+	r.stopRejoins()  // nor a rejoin: those still away are lost
 	rep.stop()
+	// Where each bot plays, before it leaves: the node of its latest join.
+	r.endRedirects, r.endNodes = r.nodes()
 	r.shutdown()
 
 	res := r.result(startSnap, endSnap, scrape)

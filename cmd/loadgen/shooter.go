@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"math"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -285,19 +286,24 @@ func (d *shooterDriver) report(res *result) {
 	rooms := map[string]int{}
 	var shots, hits, kills, deaths, rockets, stale int64
 	for _, b := range d.r.startedBots() {
-		sb, ok := b.beh.(*shooterBot)
-		if !ok {
-			continue
+		if _, ok := b.beh.(*shooterBot); ok {
+			rooms[b.room]++ // where it plays at the end
 		}
-		rooms[b.room]++
-		shots += sb.shots.Load()
-		hits += sb.hits.Load()
-		kills += sb.kills.Load()
-		deaths += sb.deaths.Load()
-		rockets += sb.rockets.Load()
-		sb.mu.Lock()
-		stale += sb.vs.stale
-		sb.mu.Unlock()
+		// Its fighting in every room it played in: with -rejoin, those it left too.
+		for _, beh := range append(slices.Clip(b.past), b.beh) {
+			sb, ok := beh.(*shooterBot)
+			if !ok {
+				continue
+			}
+			shots += sb.shots.Load()
+			hits += sb.hits.Load()
+			kills += sb.kills.Load()
+			deaths += sb.deaths.Load()
+			rockets += sb.rockets.Load()
+			sb.mu.Lock()
+			stale += sb.vs.stale
+			sb.mu.Unlock()
+		}
 	}
 	lo, hi := 0, 0
 	for _, n := range rooms {
