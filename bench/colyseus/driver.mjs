@@ -2,7 +2,7 @@
 // "shooter" rooms with the Colyseus SDK (joinOrCreate, 8 to a room), each sends an input
 // every 1/60 s with the loadgen bots' behaviour (bot.mjs) and pings every 2 s.
 //
-//	node driver.mjs [-url ws://127.0.0.1:2567] [-players 160] [-duration 30s] [-seed N]
+//	node driver.mjs [-url ws://127.0.0.1:2567] [-players 160] [-duration 30s] [-warmup 0s] [-seed N]
 //
 // Like loadgen, a run has phases: ramp (joins at -ramp a second, at most -concurrency at
 // once), measure (-duration), settle (0.5 s), then every player leaves. Once a second it
@@ -11,7 +11,12 @@
 // one JSON line to stdout:
 //
 //	{"players":160,"seated":160,"duration_s":30,"patches_per_s":4800,"bytes_in_per_player_s":...,
-//	 "rtt_p50_ms":...,"rtt_p99_ms":...,"inputs_per_s":...,"errors":0,...}
+//	 "patches_per_player_min":30.1,"rtt_p50_ms":...,"rtt_p99_ms":...,"inputs_per_s":...,"errors":0,...}
+//
+// patches_per_player_min is the fewest state patches a second any player seated at the
+// window's start received over the window (bench/capacity's "every bot" rule). With
+// -warmup W the measure phase lasts W + duration and the summary covers its last
+// -duration only (the progress lines say "measure" throughout, as before).
 //
 // Bytes are counted as loadgen counts them: WebSocket wire bytes received, frame headers
 // included (2 bytes for a server frame under 126 bytes, 4 under 64 KiB, 10 above).
@@ -33,7 +38,7 @@ function parseDuration(s, flag) {
 function parseArgs(argv) {
   const cfg = {
     url: 'ws://127.0.0.1:2567', players: 160, durationMs: 30000, ramp: 500, concurrency: 256,
-    seed: 0, namePrefix: 'bot', pingEveryMs: 2000, inputHz: TICK_RATE,
+    seed: 0, namePrefix: 'bot', pingEveryMs: 2000, inputHz: TICK_RATE, warmupMs: 0,
   };
   for (let i = 0; i < argv.length; i++) {
     let name = argv[i].replace(/^--?/, '');
@@ -50,6 +55,7 @@ function parseArgs(argv) {
       case 'url': cfg.url = value; break;
       case 'players': cfg.players = Number(value); break;
       case 'duration': cfg.durationMs = parseDuration(value, '-duration'); break;
+      case 'warmup': cfg.warmupMs = parseDuration(value, '-warmup'); break;
       case 'ramp': cfg.ramp = Number(value); break;
       case 'concurrency': cfg.concurrency = Number(value); break;
       case 'seed': cfg.seed = Number(value); break;
@@ -259,9 +265,15 @@ async function main() {
 
   await run.ramp();
   run.phase = 'measure';
+  if (cfg.warmupMs > 0) await sleep(cfg.warmupMs);
   const start = run.totals();
+  const startPatches = run.players.map((p) => (p.up ? p.patches : -1));
   await sleep(cfg.durationMs);
   const end = run.totals();
+  let minPatches = Infinity;
+  run.players.forEach((p, i) => {
+    if (startPatches[i] >= 0) minPatches = Math.min(minPatches, p.patches - startPatches[i]);
+  });
   run.phase = 'settle';
   await sleep(SETTLE_MS);
   clearInterval(reporter);
@@ -286,6 +298,7 @@ async function main() {
     rooms: rooms.size,
     duration_s: Number(secs.toFixed(3)),
     patches_per_s: Number(((end.patches - start.patches) / secs).toFixed(1)),
+    patches_per_player_min: Number.isFinite(minPatches) ? Number((minPatches / secs).toFixed(2)) : 0,
     bytes_in_per_player_s: seated ? Math.round((end.bytesIn - start.bytesIn) / secs / seated) : 0,
     inputs_per_s: Math.round((end.inputs - start.inputs) / secs),
     rtt_p50_ms: Number(quantile(rtt, 0.5).toFixed(2)),

@@ -8,6 +8,7 @@ import { Room } from '@colyseus/core';
 import { ShooterState, Player, Rocket as RocketState } from './state.mjs';
 import { Sim, Combatant, color, aimDirection, ROCKET_SPEED } from './rules.mjs';
 import { TICK_RATE, PATCH_RATE, GRID } from './world.mjs';
+import { StepClock } from './lateness.mjs';
 
 const MAX_NAME = 16;
 
@@ -32,6 +33,9 @@ export class ShooterRoom extends Room {
       this.inValue[this.inCount] = input;
       this.inCount++;
     });
+    // How late each step starts against its 1000/60 ms schedule (lateness.mjs: the rule,
+    // and why it costs nothing measurable); server.mjs serves it with -metrics-addr.
+    this.steps = new StepClock(1000 / TICK_RATE);
     this.setSimulationInterval(() => this.update(), 1000 / TICK_RATE);
   }
 
@@ -57,6 +61,7 @@ export class ShooterRoom extends Room {
   }
 
   update() {
+    this.steps.step();
     const sim = this.sim;
     sim.update(this.inFrom, this.inValue, this.inCount);
     for (let i = 0; i < this.inCount; i++) {
