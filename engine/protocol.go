@@ -21,6 +21,7 @@ const (
 	KindMatch   = protocol.KindMatch
 	KindCancel  = protocol.KindCancel
 	KindLobby   = protocol.KindLobby
+	KindInputs  = protocol.KindInputs
 )
 
 // Message kinds sent by the server (see package protocol for their shapes).

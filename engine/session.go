@@ -138,6 +138,8 @@ func (s *session) handle(data []byte) {
 			return
 		}
 		s.ack(p, ack)
+	case KindInputs:
+		s.inputs(n, data)
 	case KindAck:
 		if n != 2 {
 			s.malformed("ack is [4, tick]")

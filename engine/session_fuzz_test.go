@@ -33,6 +33,8 @@ func FuzzSessionMessage(f *testing.F) {
 		{engine.KindInput, 3, map[string]any{"add": 1}, 3, []any{2, 1, 500}},
 		{engine.KindInput, -1, map[string]any{"add": 1}},
 		{engine.KindInput, uint64(1) << 40, "add"},
+		{engine.KindInputs, 4, []any{map[string]any{"add": 1}, map[string]any{"add": 2}}, 3, []any{[]any{2, 1, 500}, nil}},
+		{engine.KindInputs, 6, []any{map[string]any{"add": 1}, "add"}},
 		{engine.KindAck, 0},
 		{engine.KindAck, 5},
 		{engine.KindRequest, 3, "echo", map[string]any{"x": []any{1, 2}}},

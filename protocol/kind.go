@@ -7,6 +7,10 @@ package protocol
 // (PROTOCOL.md, "Transport").
 const Subprotocol = "rallypoint.v1"
 
+// MaxInputBatch is the most inputs one KindInputs message may carry: a batch counts as one
+// message against the message rate limits, so its size bounds the work one message buys.
+const MaxInputBatch = 8
+
 // Message kinds sent by clients (PROTOCOL.md, "Client to server"). Every message is one
 // WebSocket binary message holding a msgpack array whose first element is its kind. They
 // are untyped constants so that they compare with whatever integer a decoder returns.
@@ -20,6 +24,7 @@ const (
 	KindMatch   = 0x07 // [7, req, {game, strings, numbers, party, party_size}]
 	KindCancel  = 0x08 // [8, req, ticket]
 	KindLobby   = 0x09 // [9, req, game]: follow the room listing of game ("" stops)
+	KindInputs  = 0x0A // [10, first_seq, [input, ...]], [..., ack_tick] or [..., ack_tick, [view, ...]]: 1 to MaxInputBatch inputs of seqs first_seq, first_seq+1...; a client that coalesces its inputs
 )
 
 // Message kinds sent by the server (PROTOCOL.md, "Server to client").

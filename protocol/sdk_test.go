@@ -70,6 +70,7 @@ var (
 	tsTable = regexp.MustCompile(`(?s)export const (Kind|Code) = \{(.*?)\} as const;`)
 	tsEntry = regexp.MustCompile(`^\s*([A-Za-z][A-Za-z0-9]*):\s*(-?(?:0x[0-9a-fA-F]+|[0-9]+)),\s*(?://.*)?$`)
 	tsSub   = regexp.MustCompile(`export const SUBPROTOCOL = "([^"]*)";`)
+	tsBatch = regexp.MustCompile(`export const MAX_INPUT_BATCH = ([0-9]+);`)
 )
 
 // sdkTables reads the Kind and Code objects of client/src/protocol.ts. Every line inside
@@ -144,6 +145,13 @@ func TestSDKTablesMatch(t *testing.T) {
 			continue
 		}
 		t.Errorf("%s = %d in %s has no Go constant %s", name, v, sdkFile, strings.Replace(name, ".", "", 1))
+	}
+	src, err := os.ReadFile(sdkFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := tsBatch.FindSubmatch(src); m == nil || string(m[1]) != strconv.Itoa(MaxInputBatch) {
+		t.Errorf("%s: MAX_INPUT_BATCH %q, want %d (MaxInputBatch)", sdkFile, m, MaxInputBatch)
 	}
 	for name, v := range goNames {
 		if strings.HasPrefix(name, "Code.") && v == 14 {

@@ -2058,6 +2058,7 @@ var InputBuffer = class {
 
 // src/protocol.ts
 var SUBPROTOCOL = "rallypoint.v1";
+var MAX_INPUT_BATCH = 8;
 var Kind = {
   Join: 1,
   Leave: 2,
@@ -2068,6 +2069,7 @@ var Kind = {
   Match: 7,
   Cancel: 8,
   Lobby: 9,
+  Inputs: 10,
   Joined: 17,
   Snapshot: 18,
   InputAck: 19,
@@ -2163,6 +2165,9 @@ var Client = class {
     this.attempt = 0;
     this.resumeToken = "";
     this.lastInputSeq = 0;
+    /** Inputs made and not sent yet (inputRate), oldest first, with when the last batch went. */
+    this.batch = [];
+    this.batchSentAt = -Infinity;
     /** The applied snapshot tick not acknowledged yet (0: none); the next input carries it. */
     this.unacked = 0;
     /** Local time of the last message from the server, and of the last snapshot. */
@@ -2436,12 +2441,57 @@ var Client = class {
    */
   sendInput(input) {
     if (!this.canSendInput) return 0;
-    const seq = this.inputs.add(input, this.now());
-    const ack = this.takeAck();
-    const view = this.view;
-    if (view !== void 0) this.send([Kind.Input, seq, input, ack === 0 ? null : ack, view]);
-    else this.send(ack === 0 ? [Kind.Input, seq, input] : [Kind.Input, seq, input, ack]);
+    const now = this.now();
+    const seq = this.inputs.add(input, now);
+    const rate = this.opts.inputRate ?? 0;
+    if (rate <= 0) {
+      this.sendInputs([{ seq, input, view: this.view }]);
+      return seq;
+    }
+    this.batch.push({ seq, input, view: this.view });
+    const interval = 1e3 / rate;
+    if (this.batch.length >= MAX_INPUT_BATCH || now - this.batchSentAt >= interval) {
+      this.flushInputs();
+    } else if (this.batchTimer === void 0) {
+      this.batchTimer = setTimeout(() => this.flushInputs(), this.batchSentAt + interval - now);
+    }
     return seq;
+  }
+  /** Sends the inputs waiting for inputRate's next turn, if any. */
+  flushInputs() {
+    if (this.batchTimer !== void 0) clearTimeout(this.batchTimer);
+    this.batchTimer = void 0;
+    if (this.batch.length === 0) return;
+    this.batchSentAt = this.now();
+    const batch = this.batch;
+    this.batch = [];
+    this.sendInputs(batch);
+  }
+  /** Forgets the inputs not sent yet: the connection they were numbered for is gone. */
+  dropBatch() {
+    if (this.batchTimer !== void 0) clearTimeout(this.batchTimer);
+    this.batchTimer = void 0;
+    this.batch = [];
+    this.batchSentAt = -Infinity;
+  }
+  /**
+   * Sends inputs of consecutive seqs, with the acknowledgement due: one as `[3, ...]`,
+   * several as one `[10, ...]`.
+   */
+  sendInputs(batch) {
+    const ack = this.takeAck();
+    if (batch.length === 1) {
+      const { seq, input, view } = batch[0];
+      if (view !== void 0) this.send([Kind.Input, seq, input, ack === 0 ? null : ack, view]);
+      else this.send(ack === 0 ? [Kind.Input, seq, input] : [Kind.Input, seq, input, ack]);
+      return;
+    }
+    const inputs = batch.map((b) => b.input);
+    if (batch.some((b) => b.view !== void 0)) {
+      this.send([Kind.Inputs, batch[0].seq, inputs, ack === 0 ? null : ack, batch.map((b) => b.view ?? null)]);
+    } else {
+      this.send(ack === 0 ? [Kind.Inputs, batch[0].seq, inputs] : [Kind.Inputs, batch[0].seq, inputs, ack]);
+    }
   }
   /**
    * The frame the next input will say was drawn, `[from_tick, span, t_milli]` as PROTOCOL.md
@@ -2699,6 +2749,7 @@ var Client = class {
     if (this.pinger !== void 0) clearTimeout(this.pinger);
     if (this.watchdog !== void 0) clearInterval(this.watchdog);
     this.timer = this.connectTimer = this.pinger = this.watchdog = void 0;
+    this.dropBatch();
     this.takeAck();
   }
   /** Returns the tick to acknowledge (0 for none) and forgets it, with its timer. */
@@ -2724,6 +2775,7 @@ var Client = class {
     if (this.ackTimer !== void 0) return;
     this.ackTimer = setTimeout(() => {
       this.ackTimer = void 0;
+      if (this.batch.length > 0) return;
       const t = this.takeAck();
       if (t !== 0) this.send([Kind.Ack, t]);
     }, delay);
@@ -2784,6 +2836,7 @@ var Client = class {
     this.failPending();
     if (kept !== void 0) this.pending.set(keep, kept);
     this.outbox = [];
+    this.dropBatch();
     this.inputs.reset();
     this.lastInputSeq = 0;
     this.isStalled = false;
@@ -3033,6 +3086,7 @@ export {
   InputBuffer,
   InterpolationBuffer,
   Kind,
+  MAX_INPUT_BATCH,
   ROOM_ID,
   ROOM_KIND,
   RallypointError,

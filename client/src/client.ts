@@ -7,7 +7,7 @@ import { InterpolationBuffer, interpolate, type InterpolationOptions, type Inter
 import { SnapshotError, SnapshotMirror, type State } from "./mirror.js";
 import { ROOM_ID, Schema, type AnyValues, type Entity, type EntityOf } from "./schema.js";
 import { InputBuffer, type PendingInput } from "./prediction.js";
-import { Code, Kind, RallypointError, SUBPROTOCOL } from "./protocol.js";
+import { Code, Kind, MAX_INPUT_BATCH, RallypointError, SUBPROTOCOL } from "./protocol.js";
 
 /** The part of the browser WebSocket the SDK uses (Node's `ws` package fits too). */
 export interface WebSocketLike {
@@ -82,6 +82,18 @@ export interface ConnectOptions {
    * delta against an older baseline: still correct, a little larger.
    */
   ackDelay?: number;
+  /**
+   * Send inputs at most this many times a second (Hz; default 0: each input goes at once).
+   * Inputs made in between wait and go together in one message, up to MAX_INPUT_BATCH
+   * (`[10, first_seq, [input, ...], ack_tick, [view, ...]]`, PROTOCOL.md), so the server
+   * reads, wakes and parses once for several: with inputs made at 60 Hz, an inputRate of 30
+   * halves the messages a player sends (about a fifth less server CPU for the shooter). An
+   * input made after a quiet spell goes at once. What it costs: an input waits up to
+   * 1000/inputRate ms before it goes (at 30 Hz with inputs at 60 Hz, 17 ms for every other
+   * input, 8 ms on average); prediction hides it from the player's own view, not from the
+   * others'.
+   */
+  inputRate?: number;
   /** States kept as delta baselines (default 128). */
   baselines?: number;
   /**
@@ -466,6 +478,10 @@ export class Client {
   /** The meta of the last join, sent with a seat taken on the player's behalf (a move). */
   private seatMeta: unknown;
   private lastInputSeq = 0;
+  /** Inputs made and not sent yet (inputRate), oldest first, with when the last batch went. */
+  private batch: { seq: number; input: unknown; view: readonly [number, number, number] | undefined }[] = [];
+  private batchTimer: ReturnType<typeof setTimeout> | undefined;
+  private batchSentAt = -Infinity;
   /** The applied snapshot tick not acknowledged yet (0: none); the next input carries it. */
   private unacked = 0;
   private ackTimer: ReturnType<typeof setTimeout> | undefined;
@@ -792,12 +808,60 @@ export class Client {
    */
   sendInput<I = unknown>(input: I): number {
     if (!this.canSendInput) return 0;
-    const seq = this.inputs.add(input, this.now());
-    const ack = this.takeAck();
-    const view = this.view;
-    if (view !== undefined) this.send([Kind.Input, seq, input, ack === 0 ? null : ack, view]);
-    else this.send(ack === 0 ? [Kind.Input, seq, input] : [Kind.Input, seq, input, ack]);
+    const now = this.now();
+    const seq = this.inputs.add(input, now);
+    const rate = this.opts.inputRate ?? 0;
+    if (rate <= 0) {
+      this.sendInputs([{ seq, input, view: this.view }]);
+      return seq;
+    }
+    this.batch.push({ seq, input, view: this.view });
+    const interval = 1000 / rate;
+    if (this.batch.length >= MAX_INPUT_BATCH || now - this.batchSentAt >= interval) {
+      this.flushInputs();
+    } else if (this.batchTimer === undefined) {
+      this.batchTimer = setTimeout(() => this.flushInputs(), this.batchSentAt + interval - now);
+    }
     return seq;
+  }
+
+  /** Sends the inputs waiting for inputRate's next turn, if any. */
+  private flushInputs(): void {
+    if (this.batchTimer !== undefined) clearTimeout(this.batchTimer);
+    this.batchTimer = undefined;
+    if (this.batch.length === 0) return;
+    this.batchSentAt = this.now();
+    const batch = this.batch;
+    this.batch = [];
+    this.sendInputs(batch);
+  }
+
+  /** Forgets the inputs not sent yet: the connection they were numbered for is gone. */
+  private dropBatch(): void {
+    if (this.batchTimer !== undefined) clearTimeout(this.batchTimer);
+    this.batchTimer = undefined;
+    this.batch = [];
+    this.batchSentAt = -Infinity;
+  }
+
+  /**
+   * Sends inputs of consecutive seqs, with the acknowledgement due: one as `[3, ...]`,
+   * several as one `[10, ...]`.
+   */
+  private sendInputs(batch: { seq: number; input: unknown; view: readonly [number, number, number] | undefined }[]): void {
+    const ack = this.takeAck();
+    if (batch.length === 1) {
+      const { seq, input, view } = batch[0]!;
+      if (view !== undefined) this.send([Kind.Input, seq, input, ack === 0 ? null : ack, view]);
+      else this.send(ack === 0 ? [Kind.Input, seq, input] : [Kind.Input, seq, input, ack]);
+      return;
+    }
+    const inputs = batch.map((b) => b.input);
+    if (batch.some((b) => b.view !== undefined)) {
+      this.send([Kind.Inputs, batch[0]!.seq, inputs, ack === 0 ? null : ack, batch.map((b) => b.view ?? null)]);
+    } else {
+      this.send(ack === 0 ? [Kind.Inputs, batch[0]!.seq, inputs] : [Kind.Inputs, batch[0]!.seq, inputs, ack]);
+    }
   }
 
   /**
@@ -1103,6 +1167,7 @@ export class Client {
     if (this.pinger !== undefined) clearTimeout(this.pinger);
     if (this.watchdog !== undefined) clearInterval(this.watchdog);
     this.timer = this.connectTimer = this.pinger = this.watchdog = undefined;
+    this.dropBatch();
     this.takeAck();
   }
 
@@ -1130,6 +1195,7 @@ export class Client {
     if (this.ackTimer !== undefined) return;
     this.ackTimer = setTimeout(() => {
       this.ackTimer = undefined;
+      if (this.batch.length > 0) return; // inputs wait for their turn (inputRate): they carry it
       const t = this.takeAck();
       if (t !== 0) this.send([Kind.Ack, t]);
     }, delay);
@@ -1196,6 +1262,7 @@ export class Client {
     this.failPending();
     if (kept !== undefined) this.pending.set(keep!, kept);
     this.outbox = [];
+    this.dropBatch();
     this.inputs.reset();
     this.lastInputSeq = 0;
     this.isStalled = false;

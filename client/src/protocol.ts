@@ -9,6 +9,9 @@
 /** The WebSocket subprotocol this SDK speaks. */
 export const SUBPROTOCOL = "rallypoint.v1";
 
+/** The most inputs one Inputs (0x0A) message may carry (the Go package protocol's MaxInputBatch). */
+export const MAX_INPUT_BATCH = 8;
+
 /** Message kinds, client to server and server to client. */
 export const Kind = {
   Join: 0x01,
@@ -20,6 +23,7 @@ export const Kind = {
   Match: 0x07,
   Cancel: 0x08,
   Lobby: 0x09,
+  Inputs: 0x0a,
   Joined: 0x11,
   Snapshot: 0x12,
   InputAck: 0x13,

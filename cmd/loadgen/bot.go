@@ -65,7 +65,9 @@ type bot struct {
 	seq       uint32 // scheduler: last input sequence number sent
 	inputAck  uint32 // scheduler: the tick the input beginInput started carries (0: none)
 	inputView uint32 // scheduler: the snapshot tick that input says the bot aimed at (0: none)
-	nextPing  int64  // scheduler: mono time of the next ping
+	inputAt   int    // scheduler: where the input starts in the message beginInput started
+	batch     inputBatch
+	nextPing  int64 // scheduler: mono time of the next ping
 	firstSnap atomic.Int64
 	up        atomic.Bool // seated and connected
 	closing   atomic.Bool // we are closing it: its end is expected
@@ -576,12 +578,18 @@ func (b *bot) beginInput(view uint32) []byte {
 	case b.inputAck != 0:
 		n = 4
 	}
-	return protocol.AppendUint(protocol.AppendUint(protocol.AppendArray(b.stepBuf[:0], n), protocol.KindInput), uint64(b.seq))
+	p := protocol.AppendUint(protocol.AppendUint(protocol.AppendArray(b.stepBuf[:0], n), protocol.KindInput), uint64(b.seq))
+	b.inputAt = len(p)
+	return p
 }
 
 // sendInput writes the message beginInput started, with its acknowledgement and view: one
 // snapshot as it was, [tick, 0, 0].
 func (b *bot) sendInput(p []byte) {
+	if b.r.cfg.InputBatch > 1 {
+		b.batchInput(p[b.inputAt:])
+		return
+	}
 	switch {
 	case b.inputAck != 0:
 		p = protocol.AppendUint(p, uint64(b.inputAck))

@@ -231,6 +231,7 @@ func (b *bot) drop(after time.Duration) {
 	cut(b.c)
 	// Input numbering is per connection: the new one numbers from 1 (PROTOCOL.md).
 	b.seq, b.inputAck, b.inputView = 0, 0, 0
+	b.batch.reset()
 	b.chaos.pauseUntil = 0
 	b.r.chaosWG.Add(1)
 	go b.resume(after)

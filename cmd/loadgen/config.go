@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/url"
 	"time"
+
+	"github.com/rallypoint/rallypoint/protocol"
 )
 
 // config is everything a run needs; main fills it from the flags, tests directly.
@@ -23,6 +25,7 @@ type config struct {
 	MirrorRing  int           // snapshot states each bot's mirror keeps
 	PingEvery   time.Duration // per bot, as the browser SDK's pingInterval
 	InputHz     float64       // shooter: inputs per second per bot (one per simulation step)
+	InputBatch  int           // shooter: inputs per message, as the SDK's inputRate at InputHz/InputBatch ([10, ...] when above 1)
 	TypeEvery   time.Duration // crossword: mean time between a bot's actions
 	Seed        uint64        // bots' random choices; 0 picks one
 	MetricsURL  string        // the server's Prometheus endpoint, scraped at the start and end of the measured phase
@@ -65,6 +68,7 @@ var defaults = config{
 	MirrorRing:  0,
 	PingEvery:   2 * time.Second,
 	InputHz:     60,
+	InputBatch:  1,
 	TypeEvery:   10 * time.Second,
 
 	ChaosWeights: [chaosKinds]int{2, 2, 1}, // stall, drop, pause
@@ -118,6 +122,8 @@ func (cfg *config) normalize() error {
 		// The engine drops a connection above 240 messages a second by default, and each
 		// bot also acknowledges 30 snapshots a second.
 		return errors.New("-input-hz must be in (0, 200]")
+	case cfg.InputBatch < 1 || cfg.InputBatch > protocol.MaxInputBatch:
+		return fmt.Errorf("-input-batch must be 1 to %d (protocol.MaxInputBatch)", protocol.MaxInputBatch)
 	case cfg.TypeEvery <= 0:
 		return errors.New("-type-every must be positive")
 	case cfg.NetDelay < 0:

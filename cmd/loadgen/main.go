@@ -50,6 +50,7 @@ func main() {
 	flag.IntVar(&cfg.MirrorRing, "mirror-ring", cfg.MirrorRing, "snapshot states each bot's mirror keeps (memory: one state each); 0: a second of snapshots and two more")
 	flag.DurationVar(&cfg.PingEvery, "ping-every", cfg.PingEvery, "each bot pings this often (the browser SDK's default), to measure RTT")
 	flag.Float64Var(&cfg.InputHz, "input-hz", cfg.InputHz, "shooter: inputs per second per bot; a browser sends one per 1/60 s step")
+	flag.IntVar(&cfg.InputBatch, "input-batch", cfg.InputBatch, "shooter: inputs per message: each bot holds its inputs until it has this many and sends them as one [10, ...], as the SDK does with inputRate = input-hz / input-batch (1: each at once)")
 	flag.DurationVar(&cfg.TypeEvery, "type-every", cfg.TypeEvery, "crossword: mean time between a bot's actions (a letter or a cursor move), jittered by ±50%")
 	flag.Uint64Var(&cfg.Seed, "seed", 0, "seed of the bots' random choices; 0 picks one")
 	flag.StringVar(&cfg.MetricsURL, "metrics-url", "", "the server's Prometheus endpoint (http://HOST:PORT/metrics): report its tick lateness over the measured phase")

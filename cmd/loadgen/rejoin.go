@@ -294,6 +294,7 @@ func (b *bot) comeBack(move *gameclient.RedirectError) {
 func (b *bot) quiesce() {
 	b.rj.step.Lock()
 	b.seq, b.inputAck, b.inputView = 0, 0, 0
+	b.batch.reset()
 	b.rj.step.Unlock()
 	b.unacked.Store(0)
 	b.resetAt, b.reacked = 0, 0

@@ -82,6 +82,18 @@ export interface ConnectOptions {
      * delta against an older baseline: still correct, a little larger.
      */
     ackDelay?: number;
+    /**
+     * Send inputs at most this many times a second (Hz; default 0: each input goes at once).
+     * Inputs made in between wait and go together in one message, up to MAX_INPUT_BATCH
+     * (`[10, first_seq, [input, ...], ack_tick, [view, ...]]`, PROTOCOL.md), so the server
+     * reads, wakes and parses once for several: with inputs made at 60 Hz, an inputRate of 30
+     * halves the messages a player sends (about a fifth less server CPU for the shooter). An
+     * input made after a quiet spell goes at once. What it costs: an input waits up to
+     * 1000/inputRate ms before it goes (at 30 Hz with inputs at 60 Hz, 17 ms for every other
+     * input, 8 ms on average); prediction hides it from the player's own view, not from the
+     * others'.
+     */
+    inputRate?: number;
     /** States kept as delta baselines (default 128). */
     baselines?: number;
     /**
@@ -394,6 +406,10 @@ export declare class Client {
     /** The meta of the last join, sent with a seat taken on the player's behalf (a move). */
     private seatMeta;
     private lastInputSeq;
+    /** Inputs made and not sent yet (inputRate), oldest first, with when the last batch went. */
+    private batch;
+    private batchTimer;
+    private batchSentAt;
     /** The applied snapshot tick not acknowledged yet (0: none); the next input carries it. */
     private unacked;
     private ackTimer;
@@ -509,6 +525,15 @@ export declare class Client {
      * the server can judge what the input aimed at where the player saw it.
      */
     sendInput<I = unknown>(input: I): number;
+    /** Sends the inputs waiting for inputRate's next turn, if any. */
+    private flushInputs;
+    /** Forgets the inputs not sent yet: the connection they were numbered for is gone. */
+    private dropBatch;
+    /**
+     * Sends inputs of consecutive seqs, with the acknowledgement due: one as `[3, ...]`,
+     * several as one `[10, ...]`.
+     */
+    private sendInputs;
     /**
      * The frame the next input will say was drawn, `[from_tick, span, t_milli]` as PROTOCOL.md
      * writes it (the last {@link Client.interpolated}); undefined before one in this room.

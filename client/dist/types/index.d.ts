@@ -27,6 +27,6 @@ export { ServerClock } from "./clock.js";
 export type { ClockSample } from "./clock.js";
 export { backoffDelay } from "./backoff.js";
 export type { BackoffOptions } from "./backoff.js";
-export { Code, Kind, RallypointError, SUBPROTOCOL } from "./protocol.js";
+export { Code, Kind, MAX_INPUT_BATCH, RallypointError, SUBPROTOCOL } from "./protocol.js";
 /** msgpack encoding and decoding as the SDK does it (bundled @msgpack/msgpack). */
 export { encodeMessage, decodeMessage } from "./codec.js";

@@ -7,6 +7,8 @@
  */
 /** The WebSocket subprotocol this SDK speaks. */
 export declare const SUBPROTOCOL = "rallypoint.v1";
+/** The most inputs one Inputs (0x0A) message may carry (the Go package protocol's MaxInputBatch). */
+export declare const MAX_INPUT_BATCH = 8;
 /** Message kinds, client to server and server to client. */
 export declare const Kind: {
     readonly Join: 1;
@@ -18,6 +20,7 @@ export declare const Kind: {
     readonly Match: 7;
     readonly Cancel: 8;
     readonly Lobby: 9;
+    readonly Inputs: 10;
     readonly Joined: 17;
     readonly Snapshot: 18;
     readonly InputAck: 19;
