@@ -311,6 +311,27 @@ func (n *Node) nodeLocked(id string) (NodeInfo, bool) {
 	return NodeInfo{}, false
 }
 
+// Suspect drops node id from the view at once, as Timeout would later: the caller found it
+// unreachable the way only a dead node is (NATS had no subscriber for a subject the node
+// serves while it lives). Its rooms leave the directory and the janitor sweeps its records,
+// as on expiry. A wrong suspicion heals itself: the node's next heartbeat brings it back,
+// and it writes again the room records swept from under it; what it costs is a heartbeat
+// interval out of the others' placement. It reports whether id was in the view.
+func (n *Node) Suspect(id string) bool {
+	n.mu.Lock()
+	_, live := n.peers[id]
+	if live {
+		delete(n.peers, id)
+		n.showLocked(id)
+		n.sweepLocked(id)
+	}
+	n.mu.Unlock()
+	if live {
+		n.log.Info("cluster: node gone (unreachable)", "peer", id)
+	}
+	return live
+}
+
 // SetDraining says whether this node takes new rooms. A draining node is announced at once
 // (not at the next heartbeat) and PickNode passes it over on every node; its rooms stay
 // listed until they end.

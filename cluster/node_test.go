@@ -246,3 +246,33 @@ func TestJoinOverTheCallersConnection(t *testing.T) {
 	}
 	waitFor(t, testTimeout/2, "a forgets b", func() bool { return len(a.Nodes()) == 1 })
 }
+
+// TestSuspectedNodeLeavesAtOnceAndAWrongSuspicionHeals: Suspect drops a node and its rooms
+// from the view at once, as expiry would after Timeout; the node, alive after all, is back
+// with its room at its next heartbeat (its swept record written again).
+func TestSuspectedNodeLeavesAtOnceAndAWrongSuspicionHeals(t *testing.T) {
+	s := startNATS(t)
+	a := join(t, s, "a", nil)
+	b := join(t, s, "b", nil)
+	if err := b.PublishRoom(ctxT(t), match.Entry{ID: "r", Game: "g", MaxPlayers: 4}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, testTimeout, "a lists b's room", func() bool { _, ok := a.Room("r"); return ok })
+	if !a.Suspect("b") {
+		t.Fatal("Suspect(b) says b was not in the view")
+	}
+	if _, ok := a.NodeByID("b"); ok {
+		t.Fatal("b is still in a's view")
+	}
+	if _, ok := a.Room("r"); ok {
+		t.Fatal("b's room is still listed by a")
+	}
+	if a.Suspect("b") || a.Suspect("nobody") || a.Suspect("a") {
+		t.Fatal("Suspect of a node not in the view (or of itself) reported one")
+	}
+	waitFor(t, testTimeout, "b back in a's view with its room", func() bool {
+		_, seen := a.NodeByID("b")
+		_, listed := a.Room("r")
+		return seen && listed && len(bucketKeys(t, s, "rallypoint_rooms")) == 1
+	})
+}

@@ -149,6 +149,7 @@ type seatRequest struct {
 	Private bool        `json:"private,omitempty"`
 	ByCode  bool        `json:"byCode,omitempty"` // the client gave the private room's code
 	Players []string    `json:"players"`          // the asking node's session ids
+	Probe   bool        `json:"probe,omitempty"`  // only: are you there? (remoteResume)
 	Client  string      `json:"client,omitempty"` // the client key, for the room-creation budget
 }
 
@@ -179,6 +180,10 @@ func (cl *clusterLink) serveSeat(m *nats.Msg) {
 	go func() {
 		defer func() { <-cl.sem }()
 		var req seatRequest
+		if err := json.Unmarshal(m.Data, &req); err == nil && req.Probe {
+			cl.respond(m, seatReply{Code: CodeOK})
+			return
+		}
 		if err := json.Unmarshal(m.Data, &req); err != nil || len(req.Players) == 0 || len(req.Players) > maxParty*8 {
 			cl.respond(m, seatReply{Code: CodeMalformed, Message: "bad seat request"})
 			return
@@ -295,6 +300,11 @@ func (cl *clusterLink) ask(ctx context.Context, node string, req seatRequest) (s
 	defer cancel()
 	m, err := cl.node.Conn().RequestWithContext(ctx, seatSubject(cl.node.Prefix(), node), b)
 	if err != nil {
+		if errors.Is(err, nats.ErrNoResponders) {
+			// A live node always holds its seat subject: this one died (SIGKILL, a crash)
+			// and the view need not wait for its heartbeats to time out.
+			cl.node.Suspect(node)
+		}
 		return seatReply{}, fmt.Errorf("node %s did not answer: %w", node, err)
 	}
 	var r seatReply

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"time"
 
+	"github.com/nats-io/nats.go"
+
 	"github.com/rallypoint/rallypoint/cluster"
 	"github.com/rallypoint/rallypoint/match"
 )
@@ -67,6 +69,17 @@ func (s *session) remoteResume(req uint64, token string, respond func(Code, stri
 		return false
 	}
 	ni, ok := s.e.cl.node.NodeByID(node)
+	if ok {
+		// A client resumes through another node when its own did not answer twice: ask
+		// that node first, so that one just killed is known gone now, not once its
+		// heartbeats time out (its seats went with it), and the client joins afresh at once.
+		ctx, cancel := context.WithTimeout(context.Background(), s.e.cl.timeout)
+		_, err := s.e.cl.ask(ctx, node, seatRequest{Probe: true})
+		cancel()
+		if errors.Is(err, nats.ErrNoResponders) {
+			ok = false
+		}
+	}
 	if !ok {
 		respond(CodeNotFound, "the node that held your seat is gone")
 		return true

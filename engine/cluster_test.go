@@ -3,6 +3,7 @@ package engine_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -12,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/vmihailenco/msgpack/v5"
 
 	"github.com/rallypoint/rallypoint/cluster"
@@ -66,6 +68,10 @@ func (ns *testNATS) start(t *testing.T, addr string) {
 	ns.url, ns.stop = url, func() { once.Do(stop) }
 }
 
+// clusterTimeout is how long the test clusters' nodes wait for a silent peer's heartbeats
+// before it is gone; a test that must tell another way of learning it apart sets it longer.
+var clusterTimeout = time.Second
+
 func startClusterOn(t *testing.T, ns *testNATS, n int, cfg engine.RoomConfig, setup ...func(*engine.Engine)) []*testNode {
 	t.Helper()
 	natsURL := ns.url
@@ -92,7 +98,7 @@ func startClusterOn(t *testing.T, ns *testNATS, n int, cfg engine.RoomConfig, se
 		tn.url = "ws" + strings.TrimPrefix(tn.srv.URL, "http") + "/play"
 		tn.node, err = cluster.Connect(ctx5(t), natsURL, cluster.Options{
 			ID: tn.id, URL: tn.url, Load: tn.e.Load,
-			Interval: 100 * time.Millisecond, Timeout: time.Second,
+			Interval: 100 * time.Millisecond, Timeout: clusterTimeout,
 			Logger: slog.New(slog.DiscardHandler),
 		})
 		if err != nil {
@@ -803,5 +809,57 @@ func TestClusterDrainMovesAMovableRoomWithItsState(t *testing.T) {
 				t.Fatalf("the moved players are in different rooms: %v", rooms)
 			}
 		})
+	}
+}
+
+// TestClusterAnswersAResumeForAKilledNodeAtOnce: a client whose node was killed resumes
+// through another node after two failed tries; that node asks the dead one, learns from NATS
+// that nothing serves it any more, and answers "gone" at once, so the client joins afresh
+// now rather than bouncing to a dead URL until the heartbeats time out (a minute here). The
+// dead node leaves the view and the listing in the same moment, so the fresh join lands on
+// a live node.
+func TestClusterAnswersAResumeForAKilledNodeAtOnce(t *testing.T) {
+	clusterTimeout = time.Minute
+	defer func() { clusterTimeout = time.Second }()
+	nodes := startCluster(t, 2, engine.RoomConfig{MaxPlayers: 4})
+	a, b := nodes[0], nodes[1]
+	info, err := b.e.CreateRoom("tally", engine.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := mustJoin(t, b.url, engine.JoinOptions{Room: info.ID})
+	waitUntil(t, "A lists B's room", func() bool { return len(a.rooms(t)) == 1 })
+
+	// The kill: B's NATS connection and its sockets go at once, without a goodbye.
+	b.node.Conn().Close()
+	b.srv.CloseClientConnections()
+	b.srv.Listener.Close()
+	waitUntil(t, "the NATS server to have dropped B's subscriptions", func() bool {
+		_, err := a.node.Conn().Request(a.node.Prefix()+".seat."+b.id, []byte("{}"), time.Second)
+		return errors.Is(err, nats.ErrNoResponders)
+	})
+	if _, ok := a.node.NodeByID(b.id); !ok {
+		t.Fatal("A dropped B before its heartbeats timed out: the test cannot tell the probe's work apart")
+	}
+
+	c, _, err := ws.Dial(ctx5(t), a.url, &ws.DialOptions{Subprotocols: []string{engine.Subprotocol}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseNow()
+	rp := &rawPlayer{t: t, c: c}
+	rp.send(engine.KindJoin, 1, engine.JoinOptions{Token: s.rp.token})
+	m := rp.read()
+	if m[0] != engine.KindResponse || engine.Code(toInt(m[2])) != engine.CodeNotFound {
+		t.Fatalf("a resume for the killed node's seat got %v, want code %d (gone)", m, engine.CodeNotFound)
+	}
+	if _, ok := a.node.NodeByID(b.id); ok {
+		t.Fatal("A still counts the killed node as live")
+	}
+	if rooms := a.rooms(t); len(rooms) != 0 {
+		t.Fatalf("A still lists the killed node's rooms: %+v", rooms)
+	}
+	if fresh := mustJoin(t, a.url, engine.JoinOptions{Game: "tally"}); fresh.url != a.url {
+		t.Fatalf("the fresh join went to %s, want A (%s)", fresh.url, a.url)
 	}
 }
