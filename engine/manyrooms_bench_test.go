@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -63,6 +64,7 @@ type benchRoomPlayers struct {
 }
 
 func runManyRooms(b *testing.B, network string, rooms, perRoom int, window time.Duration) {
+	setup := time.Now()
 	d, raw := drainedConns(b, network, rooms*perRoom)
 	wm := new(ws.Metrics)
 	conns := make([]*ws.Conn, len(raw))
@@ -104,12 +106,14 @@ func runManyRooms(b *testing.B, network string, rooms, perRoom int, window time.
 
 	time.Sleep(2 * time.Second) // settle: rings full, buffers grown
 	m0 := readMachine(d)
+	out0, replaced0, held0, bytes0 := wm.MessagesOut.Load(), wm.LatestReplaced.Load(), e.metrics.SnapshotsHeld.Load(), wm.BytesOut.Load()
 	ticks0 := make([]int64, len(all))
 	for i, r := range all {
 		ticks0[i] = r.rc.stats.tickCount()
 	}
 	time.Sleep(window)
 	m1 := readMachine(d)
+	out1, replaced1, held1, bytes1 := wm.MessagesOut.Load(), wm.LatestReplaced.Load(), e.metrics.SnapshotsHeld.Load(), wm.BytesOut.Load()
 	var late []time.Duration
 	for i, r := range all {
 		late = append(late, r.rc.stats.latenessSince(ticks0[i])...)
@@ -117,6 +121,15 @@ func runManyRooms(b *testing.B, network string, rooms, perRoom int, window time.
 	close(stop)
 	wg.Wait()
 	heap1, rss1 := liveHeap(), rssBytes() // the rooms still run
+	if path := os.Getenv("RP_ROOM_HEAPPROFILE"); path != "" {
+		// While the rooms live, unlike -memprofile's, taken after they ended.
+		f, err := os.Create(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		_ = pprof.WriteHeapProfile(f)
+		f.Close()
+	}
 
 	for _, r := range all {
 		r.rc.requestStop(EndReason{Code: CodeShutdown})
@@ -138,6 +151,9 @@ func runManyRooms(b *testing.B, network string, rooms, perRoom int, window time.
 	b.ReportMetric(cores(engine)*1000/float64(rooms), "engine-ms/room/s")
 	b.ReportMetric(cores(drainer), "drainer-cores")
 	b.ReportMetric(cores(m1.busy-m0.busy-engine-drainer), "other-cores")
+	// Threads waiting for a CPU, in thread-seconds per second: when it is near or above the
+	// threads the engine keeps busy, the machine, not the engine, decides its lateness.
+	b.ReportMetric(cores(m1.runq-m0.runq), "engine-runq-wait")
 	slices.Sort(late)
 	ms := func(q float64) float64 { return float64(late[min(int(q*float64(len(late))), len(late)-1)]) / 1e6 }
 	b.ReportMetric(ms(0.5), "p50-late-ms")
@@ -146,10 +162,21 @@ func runManyRooms(b *testing.B, network string, rooms, perRoom int, window time.
 	b.ReportMetric(ms(1), "max-late-ms")
 	b.ReportMetric(float64(len(late))/wall.Seconds(), "ticks/s")
 	b.ReportMetric(float64(skipped), "skipped-ticks-run")
+	// The share of the workload's snapshots (30 a second to each player) that went out:
+	// below 1 when rooms fell behind real time (skipped ticks) or held snapshots back for
+	// acknowledgements that came late (RoomConfig.AckWindow), and the engine did less work
+	// than asked, so that its CPU figures flatter it.
+	b.ReportMetric(float64(out1-out0)/wall.Seconds()/float64(rooms*perRoom*cfg.SnapshotRate), "sent-share")
+	b.ReportMetric(float64(held1-held0)/wall.Seconds(), "held/s")
+	b.ReportMetric(float64(bytes1-bytes0)/float64(max(out1-out0, 1)), "B/msg")
+	// Snapshots replaced in a player's latest-wins slot before they were written: a drainer
+	// that fell behind (its socket buffer full). Far from 0, the engine wrote less than the
+	// workload asks and its CPU figures flatter it.
+	b.ReportMetric(float64(replaced1-replaced0)/wall.Seconds(), "replaced/s")
 	b.ReportMetric(float64(heap1-heap0)/1024/float64(rooms), "KiB/room")
 	b.ReportMetric(float64(rss1-rss0)/1024/float64(rooms), "rss-KiB/room")
-	b.Logf("%s, %d rooms x %d players, %v window; load average before %s, after %s",
-		network, rooms, perRoom, wall.Round(time.Millisecond), m0.load, m1.load)
+	b.Logf("%s, %d rooms x %d players, set up in %v, %v window; load average before %s, after %s",
+		network, rooms, perRoom, m0.at.Sub(setup).Round(time.Millisecond), wall.Round(time.Millisecond), m0.load, m1.load)
 }
 
 // ackLikeClients acknowledges, every 33 ms, the latest snapshot of each room for each of
@@ -199,6 +226,7 @@ type machine struct {
 	child    time.Duration // the drainer's
 	childErr error
 	busy     time.Duration // every core's non-idle time, whoever ran
+	runq     time.Duration // time this process's threads waited on a CPU's run queue
 	load     string        // /proc/loadavg's first three fields
 }
 
@@ -210,6 +238,7 @@ func readMachine(d *drainer) machine {
 	m.self = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 	m.child, m.childErr = d.cpu()
 	m.busy = machineBusy()
+	m.runq = runQueueWait()
 	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
 		if f := firstFields(string(b)); len(f) >= 3 {
 			m.load = f[0] + " " + f[1] + " " + f[2]
@@ -236,6 +265,29 @@ func machineBusy() time.Duration {
 		busy += v
 	}
 	return time.Duration(busy) * time.Second / clockTicks
+}
+
+// runQueueWait is how long this process's threads have waited, runnable, for a CPU: the
+// second field of each /proc/self/task/TID/schedstat (run_delay, ns). Lateness while it
+// grows is the kernel's, not the Go scheduler's: the machine had no core free for a room
+// that was due. Threads that exited in between are not counted, so it errs low.
+func runQueueWait() time.Duration {
+	tasks, err := os.ReadDir("/proc/self/task")
+	if err != nil {
+		return 0
+	}
+	var total int64
+	for _, t := range tasks {
+		b, err := os.ReadFile("/proc/self/task/" + t.Name() + "/schedstat")
+		if err != nil {
+			continue
+		}
+		if f := strings.Fields(string(b)); len(f) >= 2 {
+			v, _ := strconv.ParseInt(f[1], 10, 64)
+			total += v
+		}
+	}
+	return time.Duration(total)
 }
 
 // firstFields splits the first line of s into fields.
