@@ -17,11 +17,10 @@ import (
 )
 
 // BenchmarkManyRooms stands for a full shooter server: RP_BENCH_ROOMS rooms (default 1000;
-// 50 under -race)
-// of 8 players at 60 Hz simulation and 30 Hz snapshots of 64 moving entities, on the real
-// clock, every player acknowledging the latest snapshot every 33 ms as a client on a fast
-// network does (no inputs). Run it with -benchtime=1x: each run lets the rooms settle for
-// 2 s, then measures a fixed window (RP_BENCH_WINDOW, default 10s).
+// 50 under -race) of 8 players at 60 Hz simulation and 30 Hz snapshots of 64 moving
+// entities, on the real clock, every player acknowledging the latest snapshot every 33 ms
+// as a client on a fast network does (no inputs). Run it with -benchtime=1x: each run lets
+// the rooms settle for 2 s, then measures a fixed window (RP_BENCH_WINDOW, default 10s).
 //
 // The players' ends of the connections are read by a child process at nice 19 (see
 // drainer_bench_test.go), over TCP on 127.0.0.1 (RP_BENCH_NET=unix: Unix sockets), so that
@@ -32,14 +31,15 @@ import (
 //
 // Reported: engine-cores and engine-ms/room/s (CPU time per room per second of play);
 // drainer-cores and other-cores (everything else the machine ran during the window: on a
-// shared machine, the noise the figures carry); p50/p99/p99.9/max tick lateness over every
-// tick of every room in the window; ticks/s (60 per room when none is skipped);
-// KiB/room, the live heap and goroutine stacks the rooms and their players hold after a
-// full collection (the sockets and ws.Conns were made before the first reading; their
-// write buffers, grown by the rooms' writes, count); rss-KiB/room, the same for the
-// process's resident memory.
-// BenchmarkLoopbackRooms (loopback_bench_test.go) drives rooms through real WebSocket
-// clients in the same process instead.
+// shared machine, the noise the figures carry); engine-runq-wait (its threads' time waiting
+// for a CPU); p50/p99/p99.9/max tick lateness over every tick of every room in the window;
+// ticks/s (60 per room when none is skipped); sent-share, held/s and replaced/s (whether
+// the whole workload was done: read the CPU figures only when sent-share is near 1);
+// B/msg; KiB/room, the live heap and goroutine stacks the rooms and their players hold
+// after a full collection (the sockets and ws.Conns were made before the first reading;
+// their write buffers, grown by the rooms' writes, count); rss-KiB/room, the same for the
+// process's resident memory. BenchmarkLoopbackRooms (loopback_bench_test.go) drives rooms
+// through real WebSocket clients in the same process instead.
 func BenchmarkManyRooms(b *testing.B) {
 	network := os.Getenv("RP_BENCH_NET")
 	if network == "" {
