@@ -7,12 +7,8 @@ import (
 	"net"
 	"os"
 	"reflect"
-	"slices"
-	"strconv"
-	"sync"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/vmihailenco/msgpack/v5"
 
@@ -253,91 +249,4 @@ func TestSharedViewsEncodeOncePerView(t *testing.T) {
 	}
 	hits, misses := rc.frames.Stats()
 	t.Logf("encodes per view per snapshot: %.2f; frame cache hit rate %.3f", perView, float64(hits)/float64(hits+misses))
-}
-
-// BenchmarkManyRooms stands for a full shooter server: 1000 rooms of 8 players at 60 Hz
-// simulation and 30 Hz snapshots on the real clock. Run it with -benchtime=1x: each run
-// measures a fixed 10 s window and reports the cores used and the p50/p99 tick lateness.
-// Players are connected through drained Unix socket pairs, so this is the engine alone
-// (RP_BENCH_ROOMS changes the room count); BenchmarkLoopbackRooms in engine_test.go drives rooms
-// through real WebSocket clients.
-func BenchmarkManyRooms(b *testing.B) {
-	rooms, perRoom := benchRooms, 8
-	e := New(Options{Logger: slog.New(slog.DiscardHandler)})
-	cfg, _ := RoomConfig{TickRate: 60, SnapshotRate: 30, MaxPlayers: perRoom, EmptyTimeout: -1}.withDefaults()
-	wm := new(ws.Metrics)
-	var all []*roomCore
-	for range rooms {
-		rc := newRoomCore(e, "arena", cfg, CreateOptions{})
-		rc.sim = &Room[arenaInput]{core: rc, game: &arena{}}
-		for range perRoom {
-			rc.enqueue(command{kind: cmdJoin, conn: socketPair(b, wm), reply: make(chan joinResult, 1)})
-		}
-		all = append(all, rc)
-	}
-	var ru0, ru1 syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_SELF, &ru0)
-	start := time.Now()
-	for _, rc := range all {
-		go rc.run()
-	}
-	// Acknowledge like clients: each player acks the latest snapshot every 33 ms.
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		t := time.NewTicker(33 * time.Millisecond)
-		defer t.Stop()
-		for {
-			select {
-			case <-stop:
-				return
-			case <-t.C:
-				for _, rc := range all {
-					tick := rc.publicTick.Load()
-					rc.mu.Lock()
-					for _, p := range rc.players {
-						p.ackTick.Store(tick - tick%2)
-					}
-					rc.mu.Unlock()
-				}
-			}
-		}
-	}()
-	time.Sleep(10 * time.Second)
-	syscall.Getrusage(syscall.RUSAGE_SELF, &ru1)
-	wall := time.Since(start)
-	close(stop)
-	wg.Wait()
-	var late []time.Duration
-	for _, rc := range all {
-		rc.requestStop(EndReason{Code: CodeShutdown})
-	}
-	for _, rc := range all {
-		<-rc.finished
-		late = append(late, rc.stats.Lateness()...)
-	}
-	var skipped int64
-	for _, rc := range all {
-		skipped += rc.sched.skipped
-	}
-	b.ReportMetric(float64(skipped), "skipped-ticks")
-	slices.Sort(late)
-	cpu := time.Duration(ru1.Utime.Nano()+ru1.Stime.Nano()-ru0.Utime.Nano()-ru0.Stime.Nano()) * time.Nanosecond
-	b.ReportMetric(float64(cpu)/float64(wall), "cores")
-	b.ReportMetric(float64(late[len(late)/2])/1e6, "p50-late-ms")
-	b.ReportMetric(float64(late[len(late)*99/100])/1e6, "p99-late-ms")
-	b.ReportMetric(float64(len(late))/wall.Seconds(), "ticks/s")
-}
-
-var benchRooms = 1000
-
-func init() {
-	if v := os.Getenv("RP_BENCH_ROOMS"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err == nil {
-			benchRooms = n
-		}
-	}
 }
