@@ -1,0 +1,264 @@
+// Command idlemem measures the gameserver's resident memory per idle connection on its own
+// endpoints (issue 14, item 6): N connections to /echo (a share of them offering
+// permessage-deflate), each used once and then left idle, and M connections to /play that
+// joined the crossword room and then send nothing (they read and acknowledge its
+// snapshots, as a player whose hands are off the keyboard does). It starts the server binary
+// it is given as a child process on loopback, forces a GC through the server's pprof
+// endpoint before each reading, and prints, from /proc/PID/status, the RSS before and after
+// each batch divided by the batch's size.
+//
+//	go run ./bench/idlemem -server ./gameserver -echo 5000 -play 2000
+//
+// bench/idlemem/run.sh builds two revisions and alternates them in rounds.
+package main
+
+import (
+	"bufio"
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/rallypoint/rallypoint/gameclient"
+	"github.com/rallypoint/rallypoint/net/ws"
+	"github.com/rallypoint/rallypoint/protocol"
+)
+
+func main() {
+	var (
+		server  = flag.String("server", "", "gameserver binary to measure")
+		label   = flag.String("label", "", "name printed with the results")
+		nEcho   = flag.Int("echo", 5000, "idle /echo connections")
+		nPlay   = flag.Int("play", 2000, "idle /play connections, joined to the crossword room")
+		deflate = flag.Float64("deflate", 0.5, "share of /echo connections that offer permessage-deflate")
+		settle  = flag.Duration("settle", 2*time.Second, "wait after a batch before measuring")
+	)
+	flag.Parse()
+	if *server == "" {
+		fmt.Fprintln(os.Stderr, "idlemem: -server is required")
+		os.Exit(2)
+	}
+	if err := run(*server, *label, *nEcho, *nPlay, *deflate, *settle); err != nil {
+		fmt.Fprintln(os.Stderr, "idlemem:", err)
+		os.Exit(1)
+	}
+}
+
+func freePort() (int, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port, nil
+}
+
+func run(bin, label string, nEcho, nPlay int, deflate float64, settle time.Duration) error {
+	port, err := freePort()
+	if err != nil {
+		return err
+	}
+	pport, err := freePort()
+	if err != nil {
+		return err
+	}
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	paddr := fmt.Sprintf("127.0.0.1:%d", pport)
+	cmd := exec.Command(bin, "-addr", addr, "-pprof", paddr, "-matchmaking=false",
+		"-max-conns", strconv.Itoa(nEcho+nPlay+1000), "-max-conns-per-client", strconv.Itoa(nEcho+nPlay+1000))
+	cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	if err := waitUp("http://" + addr + "/healthz"); err != nil {
+		return err
+	}
+	var clients []*ws.Conn
+	var players []*gameclient.Client
+	defer func() {
+		for _, c := range clients {
+			if c != nil {
+				_ = c.CloseNow()
+			}
+		}
+		for _, p := range players {
+			if p != nil {
+				_ = p.Conn().CloseNow()
+			}
+		}
+	}()
+	// Warm up what every connection shares (pools, the crossword room, the HTTP server).
+	warmE, err := dialEcho("ws://"+addr+"/echo", 16, 0.5)
+	if err != nil {
+		return err
+	}
+	clients = append(clients, warmE...)
+	warmP, err := dialPlay("ws://"+addr+"/play", 16)
+	if err != nil {
+		return err
+	}
+	players = append(players, warmP...)
+
+	rss0, err := measure(cmd.Process.Pid, paddr, settle)
+	if err != nil {
+		return err
+	}
+	echo, err := dialEcho("ws://"+addr+"/echo", nEcho, deflate)
+	if err != nil {
+		return err
+	}
+	clients = append(clients, echo...)
+	rss1, err := measure(cmd.Process.Pid, paddr, settle)
+	if err != nil {
+		return err
+	}
+	play, err := dialPlay("ws://"+addr+"/play", nPlay)
+	if err != nil {
+		return err
+	}
+	players = append(players, play...)
+	rss2, err := measure(cmd.Process.Pid, paddr, settle)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("%s echo: %d conns (%.0f%% offered deflate), RSS %d -> %d KiB, %.2f KiB per idle connection\n",
+		label, nEcho, deflate*100, rss0, rss1, float64(rss1-rss0)/float64(nEcho))
+	fmt.Printf("%s play: %d conns joined crossword, RSS %d -> %d KiB, %.2f KiB per idle connection\n",
+		label, nPlay, rss1, rss2, float64(rss2-rss1)/float64(nPlay))
+	return nil
+}
+
+func waitUp(url string) error {
+	for range 100 {
+		if r, err := http.Get(url); err == nil {
+			r.Body.Close()
+			return nil
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return fmt.Errorf("server at %s did not come up", url)
+}
+
+// measure forces a GC in the server (pprof's heap endpoint with gc=1), lets it settle and
+// reads its resident set in KiB.
+func measure(pid int, pprofAddr string, settle time.Duration) (int64, error) {
+	time.Sleep(settle)
+	for range 2 {
+		r, err := http.Get("http://" + pprofAddr + "/debug/pprof/heap?gc=1")
+		if err != nil {
+			return 0, err
+		}
+		_, _ = io.Copy(io.Discard, r.Body)
+		r.Body.Close()
+	}
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "VmRSS:"); ok {
+			return strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+		}
+	}
+	return 0, fmt.Errorf("no VmRSS for pid %d", pid)
+}
+
+// parallel runs fn for 0..n-1 on a few goroutines and returns the first error.
+func parallel(n int, fn func(i int) error) error {
+	var (
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		first error
+		next  int
+	)
+	for range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				mu.Lock()
+				i := next
+				next++
+				stop := first != nil
+				mu.Unlock()
+				if i >= n || stop {
+					return
+				}
+				if err := fn(i); err != nil {
+					mu.Lock()
+					if first == nil {
+						first = err
+					}
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return first
+}
+
+// dialEcho opens n /echo connections, sends one message on each and reads its echo, then
+// leaves a reader on each (which answers the server's pings) and nothing else.
+func dialEcho(url string, n int, deflate float64) ([]*ws.Conn, error) {
+	conns := make([]*ws.Conn, n)
+	msg := []byte(strings.Repeat("rallypoint idle connection ", 10))
+	err := parallel(n, func(i int) error {
+		var o ws.DialOptions
+		if float64(i%100) >= deflate*100 {
+			o.Compression.Mode = ws.CompressionDisabled
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		c, _, err := ws.Dial(ctx, url, &o)
+		if err != nil {
+			return fmt.Errorf("dial %s: %w", url, err)
+		}
+		conns[i] = c
+		if err := c.WriteMessage(ws.MessageText, msg); err != nil {
+			return err
+		}
+		if _, _, err := c.ReadMessage(); err != nil {
+			return fmt.Errorf("echo: %w", err)
+		}
+		go func() {
+			for {
+				if _, _, err := c.ReadMessage(); err != nil {
+					return
+				}
+			}
+		}()
+		return nil
+	})
+	return conns, err
+}
+
+// dialPlay opens n /play connections and joins each to the crossword room.
+func dialPlay(url string, n int) ([]*gameclient.Client, error) {
+	cls := make([]*gameclient.Client, n)
+	err := parallel(n, func(i int) error {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		cl, err := gameclient.Dial(ctx, url, nil)
+		if err != nil {
+			return fmt.Errorf("dial %s: %w", url, err)
+		}
+		cls[i] = cl
+		if _, err := cl.Join(ctx, protocol.JoinOptions{Game: "crossword"}); err != nil {
+			return fmt.Errorf("join: %w", err)
+		}
+		return nil
+	})
+	return cls, err
+}
