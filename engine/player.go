@@ -43,8 +43,10 @@ type Player struct {
 	// len(sent) more have been sent: an acknowledgement that arrives after its tick left
 	// the ring (a client behind a backlog, on a starved machine) still finds its baseline.
 	// sent[sentLo%len] is the oldest still pinned. A delta is valid only against a baseline
-	// the client saw through the same view.
-	sent   [64]sentSnap
+	// the client saw through the same view. It grows (4, 8, ... maxSent) only as far as
+	// snapshots are in flight at once: a player who acknowledges promptly holds a few
+	// entries, not maxSent (1 KiB of every idle player before, issue 14 item 6).
+	sent   []sentSnap
 	sentN  int
 	sentLo int
 	// unacked is the index (counted as sentN) of the first snapshot sent that the client
@@ -73,14 +75,31 @@ type sentSnap struct {
 	key  state.ViewKey
 }
 
+// maxSent is how many sent snapshots a player keeps pinned at most.
+const maxSent = 64
+
 // noteSent records that snap went to the player for view key, pinning it in ring.
 func (p *Player) noteSent(ring *state.Ring, snap *state.Snapshot, key state.ViewKey) {
 	if p.sentN-p.sentLo == len(p.sent) {
-		p.releaseSent(ring, p.sentLo+1)
+		if len(p.sent) < maxSent {
+			p.growSent()
+		} else {
+			p.releaseSent(ring, p.sentLo+1)
+		}
 	}
 	ring.Pin(snap)
 	p.sent[p.sentN%len(p.sent)] = sentSnap{snap, key}
 	p.sentN++
+}
+
+// growSent doubles the ring of sent snapshots, keeping each entry at its index modulo the
+// new length.
+func (p *Player) growSent() {
+	grown := make([]sentSnap, min(max(4, 2*len(p.sent)), maxSent))
+	for i := p.sentLo; i < p.sentN; i++ {
+		grown[i%len(grown)] = p.sent[i%len(p.sent)]
+	}
+	p.sent = grown
 }
 
 // findSent returns the index (counted as sentN) of the snapshot of tick sent to this

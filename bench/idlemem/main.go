@@ -40,13 +40,14 @@ func main() {
 		nPlay   = flag.Int("play", 2000, "idle /play connections, joined to the crossword room")
 		deflate = flag.Float64("deflate", 0.5, "share of /echo connections that offer permessage-deflate")
 		settle  = flag.Duration("settle", 2*time.Second, "wait after a batch before measuring")
+		heap    = flag.String("heapprofile", "", "save the server's heap profile here at the end")
 	)
 	flag.Parse()
 	if *server == "" {
 		fmt.Fprintln(os.Stderr, "idlemem: -server is required")
 		os.Exit(2)
 	}
-	if err := run(*server, *label, *nEcho, *nPlay, *deflate, *settle); err != nil {
+	if err := run(*server, *label, *nEcho, *nPlay, *deflate, *settle, *heap); err != nil {
 		fmt.Fprintln(os.Stderr, "idlemem:", err)
 		os.Exit(1)
 	}
@@ -61,7 +62,7 @@ func freePort() (int, error) {
 	return ln.Addr().(*net.TCPAddr).Port, nil
 }
 
-func run(bin, label string, nEcho, nPlay int, deflate float64, settle time.Duration) error {
+func run(bin, label string, nEcho, nPlay int, deflate float64, settle time.Duration, heap string) error {
 	port, err := freePort()
 	if err != nil {
 		return err
@@ -134,7 +135,28 @@ func run(bin, label string, nEcho, nPlay int, deflate float64, settle time.Durat
 		label, nEcho, deflate*100, rss0, rss1, float64(rss1-rss0)/float64(nEcho))
 	fmt.Printf("%s play: %d conns joined crossword, RSS %d -> %d KiB, %.2f KiB per idle connection\n",
 		label, nPlay, rss1, rss2, float64(rss2-rss1)/float64(nPlay))
+	if heap != "" {
+		return saveHeap(paddr, heap)
+	}
 	return nil
+}
+
+// saveHeap writes the server's heap profile (to see what the connections hold).
+func saveHeap(pprofAddr, path string) error {
+	r, err := http.Get("http://" + pprofAddr + "/debug/pprof/heap")
+	if err != nil {
+		return err
+	}
+	defer r.Body.Close()
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, r.Body); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 func waitUp(url string) error {
