@@ -62,83 +62,159 @@ func freePort() (int, error) {
 	return ln.Addr().(*net.TCPAddr).Port, nil
 }
 
+// sample is what the server holds at one moment: its resident set, and the heap and stacks
+// in use after a GC (go_memstats_*_inuse_bytes), all in KiB.
+type sample struct{ rss, inuse int64 }
+
 func run(bin, label string, nEcho, nPlay int, deflate float64, settle time.Duration, heap string) error {
-	port, err := freePort()
+	// Each endpoint gets a server of its own: the garbage one batch's traffic makes (the
+	// crossword room's snapshots) would otherwise inflate the other's RSS by the GC's headroom.
+	e0, e1, err := batch(bin, settle, "", func(addr string) (func(), error) {
+		cs, err := dialEcho("ws://"+addr+"/echo", nEcho, deflate)
+		return func() { closeAll(cs, nil) }, err
+	})
 	if err != nil {
 		return err
 	}
-	pport, err := freePort()
+	p0, p1, err := batch(bin, settle, heap, func(addr string) (func(), error) {
+		ps, err := dialPlay("ws://"+addr+"/play", nPlay)
+		return func() { closeAll(nil, ps) }, err
+	})
 	if err != nil {
 		return err
+	}
+	report := func(what string, n int, a, b sample) {
+		fmt.Printf("%s %s RSS %d -> %d KiB, %.2f KiB per idle connection (heap+stack in use %.2f)\n",
+			label, what, a.rss, b.rss, float64(b.rss-a.rss)/float64(n), float64(b.inuse-a.inuse)/float64(n))
+	}
+	report(fmt.Sprintf("echo: %d conns (%.0f%% offered deflate),", nEcho, deflate*100), nEcho, e0, e1)
+	report(fmt.Sprintf("play: %d conns joined crossword,", nPlay), nPlay, p0, p1)
+	return nil
+}
+
+func closeAll(cs []*ws.Conn, ps []*gameclient.Client) {
+	for _, c := range cs {
+		if c != nil {
+			_ = c.CloseNow()
+		}
+	}
+	for _, p := range ps {
+		if p != nil {
+			_ = p.Conn().CloseNow()
+		}
+	}
+}
+
+// batch starts a server, warms it up with a few connections of each kind, samples it, opens
+// the batch and samples it again.
+func batch(bin string, settle time.Duration, heap string, open func(addr string) (func(), error)) (before, after sample, err error) {
+	port, err := freePort()
+	if err != nil {
+		return
+	}
+	pport, err := freePort()
+	if err != nil {
+		return
 	}
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	paddr := fmt.Sprintf("127.0.0.1:%d", pport)
 	cmd := exec.Command(bin, "-addr", addr, "-pprof", paddr, "-matchmaking=false",
-		"-max-conns", strconv.Itoa(nEcho+nPlay+1000), "-max-conns-per-client", strconv.Itoa(nEcho+nPlay+1000))
+		"-max-conns", "100000", "-max-conns-per-client", "100000")
 	cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
-	if err := cmd.Start(); err != nil {
-		return err
+	if err = cmd.Start(); err != nil {
+		return
 	}
 	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
-	if err := waitUp("http://" + addr + "/healthz"); err != nil {
-		return err
+	if err = waitUp("http://" + addr + "/healthz"); err != nil {
+		return
 	}
-	var clients []*ws.Conn
-	var players []*gameclient.Client
-	defer func() {
-		for _, c := range clients {
-			if c != nil {
-				_ = c.CloseNow()
-			}
-		}
-		for _, p := range players {
-			if p != nil {
-				_ = p.Conn().CloseNow()
-			}
-		}
-	}()
 	// Warm up what every connection shares (pools, the crossword room, the HTTP server).
 	warmE, err := dialEcho("ws://"+addr+"/echo", 16, 0.5)
+	defer closeAll(warmE, nil)
 	if err != nil {
-		return err
+		return
 	}
-	clients = append(clients, warmE...)
 	warmP, err := dialPlay("ws://"+addr+"/play", 16)
+	defer closeAll(nil, warmP)
 	if err != nil {
-		return err
+		return
 	}
-	players = append(players, warmP...)
-
-	rss0, err := measure(cmd.Process.Pid, paddr, settle)
+	if before, err = measure(cmd.Process.Pid, addr, paddr, settle); err != nil {
+		return
+	}
+	done, err := open(addr)
+	defer done()
 	if err != nil {
-		return err
+		return
 	}
-	echo, err := dialEcho("ws://"+addr+"/echo", nEcho, deflate)
-	if err != nil {
-		return err
+	if after, err = measure(cmd.Process.Pid, addr, paddr, settle); err != nil {
+		return
 	}
-	clients = append(clients, echo...)
-	rss1, err := measure(cmd.Process.Pid, paddr, settle)
-	if err != nil {
-		return err
-	}
-	play, err := dialPlay("ws://"+addr+"/play", nPlay)
-	if err != nil {
-		return err
-	}
-	players = append(players, play...)
-	rss2, err := measure(cmd.Process.Pid, paddr, settle)
-	if err != nil {
-		return err
-	}
-	fmt.Printf("%s echo: %d conns (%.0f%% offered deflate), RSS %d -> %d KiB, %.2f KiB per idle connection\n",
-		label, nEcho, deflate*100, rss0, rss1, float64(rss1-rss0)/float64(nEcho))
-	fmt.Printf("%s play: %d conns joined crossword, RSS %d -> %d KiB, %.2f KiB per idle connection\n",
-		label, nPlay, rss1, rss2, float64(rss2-rss1)/float64(nPlay))
 	if heap != "" {
-		return saveHeap(paddr, heap)
+		err = saveHeap(paddr, heap)
 	}
-	return nil
+	return
+}
+
+func waitUp(url string) error {
+	for range 100 {
+		if r, err := http.Get(url); err == nil {
+			r.Body.Close()
+			return nil
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return fmt.Errorf("server at %s did not come up", url)
+}
+
+// measure forces a GC in the server (pprof's heap endpoint with gc=1), lets it settle and
+// reads its resident set from /proc and its heap and stacks in use from /metrics.
+func measure(pid int, addr, pprofAddr string, settle time.Duration) (sample, error) {
+	var s sample
+	time.Sleep(settle)
+	for range 2 {
+		r, err := http.Get("http://" + pprofAddr + "/debug/pprof/heap?gc=1")
+		if err != nil {
+			return s, err
+		}
+		_, _ = io.Copy(io.Discard, r.Body)
+		r.Body.Close()
+	}
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return s, err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "VmRSS:"); ok {
+			if s.rss, err = strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64); err != nil {
+				return s, err
+			}
+		}
+	}
+	r, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		return s, err
+	}
+	defer r.Body.Close()
+	ms := bufio.NewScanner(r.Body)
+	ms.Buffer(make([]byte, 64<<10), 1<<20)
+	for ms.Scan() {
+		for _, name := range []string{"go_memstats_heap_inuse_bytes ", "go_memstats_stack_inuse_bytes "} {
+			if v, ok := strings.CutPrefix(ms.Text(), name); ok {
+				x, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+				if err != nil {
+					return s, err
+				}
+				s.inuse += int64(x) / 1024
+			}
+		}
+	}
+	if s.rss == 0 || s.inuse == 0 {
+		return s, fmt.Errorf("no VmRSS or memstats for pid %d", pid)
+	}
+	return s, nil
 }
 
 // saveHeap writes the server's heap profile (to see what the connections hold).
@@ -157,43 +233,6 @@ func saveHeap(pprofAddr, path string) error {
 		return err
 	}
 	return f.Close()
-}
-
-func waitUp(url string) error {
-	for range 100 {
-		if r, err := http.Get(url); err == nil {
-			r.Body.Close()
-			return nil
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	return fmt.Errorf("server at %s did not come up", url)
-}
-
-// measure forces a GC in the server (pprof's heap endpoint with gc=1), lets it settle and
-// reads its resident set in KiB.
-func measure(pid int, pprofAddr string, settle time.Duration) (int64, error) {
-	time.Sleep(settle)
-	for range 2 {
-		r, err := http.Get("http://" + pprofAddr + "/debug/pprof/heap?gc=1")
-		if err != nil {
-			return 0, err
-		}
-		_, _ = io.Copy(io.Discard, r.Body)
-		r.Body.Close()
-	}
-	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0, err
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "VmRSS:"); ok {
-			return strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-		}
-	}
-	return 0, fmt.Errorf("no VmRSS for pid %d", pid)
 }
 
 // parallel runs fn for 0..n-1 on a few goroutines and returns the first error.
