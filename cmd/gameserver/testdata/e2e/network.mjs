@@ -476,7 +476,7 @@ async function crosswordBlackout(env, entry) {
     // A letter typed at once, before the page can tell the link is dead, goes into it and is
     // lost with it: the page must send it again once it is back.
     await a.page.keyboard.press(lost.letter.toLowerCase());
-    const lostPending = await a.page.evaluate(() => window.rp.pending());
+    const lostPending = (await a.page.evaluate(() => window.rp.pending())).filter((p) => p.row === lost.row && p.col === lost.col);
     await a.page.click(`[data-row="${row}"][data-col="${col}"]`, { timeout: env.stepTimeout });
     await sleep(Math.min(1000, entry.seconds * 500));
     // The letter is typed once the page can tell the link is bad (the SDK's stall, 500 ms
@@ -487,7 +487,8 @@ async function crosswordBlackout(env, entry) {
       { timeout: Math.max(1000, when.endMs - Date.now() - 500), polling: 20 }).catch(() => {});
     const typedAt = Date.now();
     await a.page.keyboard.press(letter.toLowerCase());
-    const pendingDuring = await a.page.evaluate(() => window.rp.pending());
+    // The letter typed once the stall showed (the one typed into the dead link is pending too).
+    const pendingDuring = (await a.page.evaluate(() => window.rp.pending())).filter((p) => p.row === row && p.col === col);
     await sleep(Math.max(0, when.endMs - Date.now()));
     await b.page.waitForFunction(() => window.__rpSeen.every((t) => t !== null), null, { timeout: 15000, polling: 20 }).catch(() => {});
     await a.page.waitForFunction((end) => window.__rpMon.snapshots.some((t) => t >= end), when.endMs, { timeout: 5000, polling: 20 }).catch(() => {});
