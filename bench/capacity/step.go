@@ -16,6 +16,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/rallypoint/rallypoint/internal/promtext"
 )
 
 // server names one of the three searches.
@@ -47,7 +49,7 @@ type sample struct {
 	tool   int64
 	self   int64
 	cpu    cpuTicks
-	m      metrics
+	m      promtext.Scrape
 	mErr   error
 }
 
@@ -196,22 +198,22 @@ func (e *env) sample(serverPid, toolPid int, url string) *sample {
 	return s
 }
 
-func scrape(url string) (metrics, error) {
+func scrape(url string) (promtext.Scrape, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
-		return metrics{}, err
+		return promtext.Scrape{}, err
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return metrics{}, err
+		return promtext.Scrape{}, err
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return metrics{}, fmt.Errorf("GET %s: %s", url, resp.Status)
+		return promtext.Scrape{}, fmt.Errorf("GET %s: %s", url, resp.Status)
 	}
-	return parseMetrics(resp.Body)
+	return promtext.Parse(resp.Body)
 }
 
 // driverSummary is the part of driver.mjs's JSON line the verdict reads.

@@ -82,19 +82,19 @@ func (e *env) judge(res stepResult, a, b *sample, rates []float64, allSeated boo
 	case a.mErr != nil || b.mErr != nil:
 		failed("server metrics unavailable: %v", firstErr(a.mErr, b.mErr))
 	default:
-		d, err := b.m.histograms[histName].minus(a.m.histograms[histName])
+		d, err := b.m.Histograms[histName].Minus(a.m.Histograms[histName])
 		if err != nil {
 			failed("%v", err)
 		} else {
-			res.p99ms = 1e3 * d.quantile(0.99)
-			ticks = d.total()
+			res.p99ms = 1e3 * d.Quantile(0.99)
+			ticks = d.Total()
 		}
 	}
 
 	switch res.server {
 	case rallypoint, crossword:
 		res.errors = summaryErrorCount(summary)
-		res.rooms = int(b.m.values["rallypoint_rooms"])
+		res.rooms = int(b.m.Values["rallypoint_rooms"])
 	case colyseus:
 		var s driverSummary
 		if err := json.Unmarshal([]byte(summary), &s); err != nil {
@@ -115,8 +115,8 @@ func (e *env) judge(res stepResult, a, b *sample, rates []float64, allSeated boo
 		// held back for a player behind on its acknowledgements). A room sends one snapshot
 		// every 2 ticks, so no player got fewer than the rooms' snapshot rate minus all the
 		// misses of the window, as if one player had suffered them all.
-		missed := (b.m.values["rallypoint_snapshots_replaced_total"] - a.m.values["rallypoint_snapshots_replaced_total"]) +
-			(b.m.values["rallypoint_snapshots_held_total"] - a.m.values["rallypoint_snapshots_held_total"])
+		missed := (b.m.Values["rallypoint_snapshots_replaced_total"] - a.m.Values["rallypoint_snapshots_replaced_total"]) +
+			(b.m.Values["rallypoint_snapshots_held_total"] - a.m.Values["rallypoint_snapshots_held_total"])
 		res.minRate = res.tickHz/2 - missed/secs
 		res.minBound = true
 	}
