@@ -235,7 +235,7 @@ func TestChaosSummaryLine(t *testing.T) {
 	res := result{players: 40, duration: 10 * time.Second, rttP50: 0.5, rttP99: 9.876, snapshotsPerS: 230.04, bytesInPerPlayer: 1500,
 		closes: 1, chaosErrors: 2,
 		chaos: &chaosSummary{stalls: 30, drops: 31, pauses: 12, resumes: 29, refused: 1, failed: 1, slowClosed: 1, p50: 47.356, p99: 99.844}}
-	want := "players=40 duration_s=10 rtt_p50_ms=0.50 rtt_p99_ms=9.88 snapshots_per_s=230.0 bytes_in_per_player_s=1500 errors=3 " +
+	want := "players=40 duration_s=10 rtt_p50_ms=0.50 rtt_p99_ms=9.88 snapshots_per_s=230.0 snapshots_per_player_min=0.00 bytes_in_per_player_s=1500 errors=3 " +
 		"chaos_stalls=30 chaos_drops=31 chaos_pauses=12 resumes=29 resumes_refused=2 stalled_closed=1 resume_p50_ms=47.36 resume_p99_ms=99.84"
 	if got := res.summary(); got != want {
 		t.Errorf("\ngot  %s\nwant %s", got, want)

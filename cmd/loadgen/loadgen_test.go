@@ -38,7 +38,7 @@ func startServer(t *testing.T, register func(e *engine.Engine) error) string {
 }
 
 // summaryRE is the summary line's exact form.
-var summaryRE = regexp.MustCompile(`^players=(\d+) duration_s=(\d+(?:\.\d)?) rtt_p50_ms=(\d+\.\d\d) rtt_p99_ms=(\d+\.\d\d) snapshots_per_s=(\d+\.\d) bytes_in_per_player_s=(\d+) errors=(\d+)$`)
+var summaryRE = regexp.MustCompile(`^players=(\d+) duration_s=(\d+(?:\.\d)?) rtt_p50_ms=(\d+\.\d\d) rtt_p99_ms=(\d+\.\d\d) snapshots_per_s=(\d+\.\d) snapshots_per_player_min=(\d+\.\d\d) bytes_in_per_player_s=(\d+) errors=(\d+)$`)
 
 // parseSummary checks that the last line of out is the summary line and returns its values
 // by name.
@@ -50,7 +50,7 @@ func parseSummary(t *testing.T, out string) map[string]float64 {
 	if m == nil {
 		t.Fatalf("last line is not the summary line: %q\noutput:\n%s", last, out)
 	}
-	names := []string{"players", "duration_s", "rtt_p50_ms", "rtt_p99_ms", "snapshots_per_s", "bytes_in_per_player_s", "errors"}
+	names := []string{"players", "duration_s", "rtt_p50_ms", "rtt_p99_ms", "snapshots_per_s", "snapshots_per_player_min", "bytes_in_per_player_s", "errors"}
 	v := map[string]float64{}
 	for i, name := range names {
 		f, err := strconv.ParseFloat(m[i+1], 64)

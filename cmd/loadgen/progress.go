@@ -19,7 +19,8 @@ type totals struct {
 	inputs         int64
 	bytesIn        int64 // WebSocket wire bytes, frame headers included
 	bytesOut       int64
-	messagesOut    int64 // WebSocket messages the bots sent: each is a wake-up and a read for the server
+	messagesOut    int64   // WebSocket messages the bots sent: each is a wake-up and a read for the server
+	perBot         []int64 // each started bot's snapshots, -1 for one not up: the fewest any player got
 }
 
 // reporter prints a progress line once a second and sums the bots' counters.
@@ -38,11 +39,16 @@ func newReporter(r *runner, w io.Writer) *reporter {
 func (rep *reporter) snapshot() totals {
 	r := rep.r
 	t := totals{at: r.mono(), bytesIn: r.wsm.BytesIn.Load(), bytesOut: r.wsm.BytesOut.Load(), messagesOut: r.wsm.MessagesOut.Load()}
-	for _, b := range r.startedBots() {
+	bots := r.startedBots()
+	t.perBot = make([]int64, len(bots))
+	for i, b := range bots {
+		n := b.n.snapshots.Load()
+		t.perBot[i] = -1
 		if b.up.Load() {
 			t.connected++
+			t.perBot[i] = n
 		}
-		t.snapshots += b.n.snapshots.Load()
+		t.snapshots += n
 		t.events += b.n.events.Load()
 		t.protocolErrors += b.n.protocolErrors.Load()
 		t.baselineMisses += b.n.baselineMisses.Load()

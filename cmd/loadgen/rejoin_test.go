@@ -260,7 +260,7 @@ func TestRejoinFollowsADrain(t *testing.T) {
 func TestRejoinSummaryFields(t *testing.T) {
 	res := result{players: 10, duration: 20 * time.Second, perNode: map[string]int{"127.0.0.1:9001": 6, "127.0.0.1:9002": 3},
 		rejoin: &rejoinSummary{affected: 7, resumed: 1, rejoined: 4, moved: 1, lost: 1, n: 6, p50: 512.25, p99: 2048.5, max: 2100}}
-	want := "players=10 duration_s=20 rtt_p50_ms=0.00 rtt_p99_ms=0.00 snapshots_per_s=0.0 bytes_in_per_player_s=0 errors=1" +
+	want := "players=10 duration_s=20 rtt_p50_ms=0.00 rtt_p99_ms=0.00 snapshots_per_s=0.0 snapshots_per_player_min=0.00 bytes_in_per_player_s=0 errors=1" +
 		" affected=7 resumed=1 rejoined=4 moved=1 lost=1 back_p50_ms=512.25 back_p99_ms=2048.50 back_max_ms=2100.00" +
 		" redirects=0 nodes=127.0.0.1:9001=6,127.0.0.1:9002=3"
 	if got := res.summary(); got != want {

@@ -25,6 +25,7 @@ type result struct {
 	rttP50, rttP90, rttP99, rttMax float64 // ms
 
 	snapshotsPerS    float64 // all bots together
+	snapshotsMin     float64 // the fewest snapshots a second any bot up through the whole window got
 	bytesInPerPlayer float64 // per seated player and second, WebSocket frames included
 	bytesOutPerPlay  float64
 	inputsPerS       float64
@@ -108,6 +109,7 @@ func (r *runner) result(start, end totals, scrape *scraper) *result {
 	res.baselineResets = final.baselineResets
 	if secs := res.duration.Seconds(); secs > 0 {
 		res.snapshotsPerS = float64(end.snapshots-start.snapshots) / secs
+		res.snapshotsMin = fewestPerBot(start.perBot, end.perBot) / secs
 		res.inputsPerS = float64(end.inputs-start.inputs) / secs
 		res.messagesOutPerS = float64(end.messagesOut-start.messagesOut) / secs
 		if res.seated > 0 {
@@ -131,9 +133,27 @@ func (r *runner) result(start, end totals, scrape *scraper) *result {
 // statsNow sums the bots' counters now.
 func (r *runner) statsNow() totals { return (&reporter{r: r}).snapshot() }
 
+// fewestPerBot is the fewest snapshots a bot got between two counts, among the bots up at
+// both (a bot down in between, or started since, is left out); 0 when there is none.
+func fewestPerBot(start, end []int64) float64 {
+	fewest := int64(-1)
+	for i := range min(len(start), len(end)) {
+		if start[i] < 0 || end[i] < 0 {
+			continue
+		}
+		if d := end[i] - start[i]; fewest < 0 || d < fewest {
+			fewest = d
+		}
+	}
+	return float64(max(fewest, 0))
+}
+
 // summary is the last line of the report, in the exact form scripts parse:
 //
-//	players=N duration_s=D rtt_p50_ms=X rtt_p99_ms=Y snapshots_per_s=Z bytes_in_per_player_s=B errors=E
+//	players=N duration_s=D rtt_p50_ms=X rtt_p99_ms=Y snapshots_per_s=Z snapshots_per_player_min=M bytes_in_per_player_s=B errors=E
+//
+// snapshots_per_player_min is the fewest snapshots a second any bot got over the window
+// (among the bots connected at its start and end).
 //
 // With -chaos-every the chaos counts follow, after errors:
 //
@@ -147,8 +167,8 @@ func (r *runner) statsNow() totals { return (&reporter{r: r}).snapshot() }
 //
 //	... redirects=R nodes=HOST:PORT=N,HOST:PORT=N
 func (res *result) summary() string {
-	s := fmt.Sprintf("players=%d duration_s=%s rtt_p50_ms=%.2f rtt_p99_ms=%.2f snapshots_per_s=%.1f bytes_in_per_player_s=%d errors=%d",
-		res.players, seconds(res.duration), res.rttP50, res.rttP99, res.snapshotsPerS,
+	s := fmt.Sprintf("players=%d duration_s=%s rtt_p50_ms=%.2f rtt_p99_ms=%.2f snapshots_per_s=%.1f snapshots_per_player_min=%.2f bytes_in_per_player_s=%d errors=%d",
+		res.players, seconds(res.duration), res.rttP50, res.rttP99, res.snapshotsPerS, res.snapshotsMin,
 		int64(math.Round(res.bytesInPerPlayer)), res.errors())
 	if c := res.chaos; c != nil {
 		s += fmt.Sprintf(" chaos_stalls=%d chaos_drops=%d chaos_pauses=%d resumes=%d resumes_refused=%d stalled_closed=%d resume_p50_ms=%.2f resume_p99_ms=%.2f",

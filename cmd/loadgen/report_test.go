@@ -16,18 +16,18 @@ func TestSummaryLine(t *testing.T) {
 		{
 			"whole seconds",
 			result{players: 10000, duration: 20 * time.Second, rttP50: 0.391, rttP99: 99.845, snapshotsPerS: 100012.84, bytesInPerPlayer: 2619.5},
-			"players=10000 duration_s=20 rtt_p50_ms=0.39 rtt_p99_ms=99.84 snapshots_per_s=100012.8 bytes_in_per_player_s=2620 errors=0",
+			"players=10000 duration_s=20 rtt_p50_ms=0.39 rtt_p99_ms=99.84 snapshots_per_s=100012.8 snapshots_per_player_min=0.00 bytes_in_per_player_s=2620 errors=0",
 		},
 		{
 			"a fraction of a second, errors of every kind",
 			result{players: 20, duration: 2500 * time.Millisecond, rttP50: 1, rttP99: 12.345, snapshotsPerS: 0, bytesInPerPlayer: 0.4,
 				joinErrors: 1, closes: 2, protocolErrors: 3, gameErrors: 4},
-			"players=20 duration_s=2.5 rtt_p50_ms=1.00 rtt_p99_ms=12.35 snapshots_per_s=0.0 bytes_in_per_player_s=0 errors=10",
+			"players=20 duration_s=2.5 rtt_p50_ms=1.00 rtt_p99_ms=12.35 snapshots_per_s=0.0 snapshots_per_player_min=0.00 bytes_in_per_player_s=0 errors=10",
 		},
 		{
 			"a measured phase a little short of whole",
 			result{players: 1, duration: 2960 * time.Millisecond},
-			"players=1 duration_s=3 rtt_p50_ms=0.00 rtt_p99_ms=0.00 snapshots_per_s=0.0 bytes_in_per_player_s=0 errors=0",
+			"players=1 duration_s=3 rtt_p50_ms=0.00 rtt_p99_ms=0.00 snapshots_per_s=0.0 snapshots_per_player_min=0.00 bytes_in_per_player_s=0 errors=0",
 		},
 	}
 	for _, tt := range tests {
@@ -94,7 +94,7 @@ func TestSummaryCountsRedirectsAndNodes(t *testing.T) {
 	r.started.Store(4)
 	redirects, perNode := r.nodes()
 	res := result{players: 4, duration: time.Second, redirects: redirects, perNode: perNode}
-	want := "players=4 duration_s=1 rtt_p50_ms=0.00 rtt_p99_ms=0.00 snapshots_per_s=0.0 bytes_in_per_player_s=0 errors=0 redirects=4 nodes=127.0.0.1:8080=1,127.0.0.1:8081=2"
+	want := "players=4 duration_s=1 rtt_p50_ms=0.00 rtt_p99_ms=0.00 snapshots_per_s=0.0 snapshots_per_player_min=0.00 bytes_in_per_player_s=0 errors=0 redirects=4 nodes=127.0.0.1:8080=1,127.0.0.1:8081=2"
 	if got := res.summary(); got != want {
 		t.Errorf("\ngot  %s\nwant %s", got, want)
 	}
@@ -110,5 +110,23 @@ func TestSummaryCountsRedirectsAndNodes(t *testing.T) {
 	res = result{players: 1, duration: time.Second, redirects: redirects, perNode: perNode}
 	if got := res.summary(); !summaryRE.MatchString(got) {
 		t.Errorf("one node, no redirect: %q is not the plain summary line", got)
+	}
+}
+
+func TestFewestPerBot(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		start, end []int64
+		want       float64
+	}{
+		{"the fewest", []int64{10, 20, 30}, []int64{40, 45, 90}, 25},
+		{"a bot down at either end is left out", []int64{10, -1, 30}, []int64{40, 21, -1}, 30},
+		{"a bot started in the window is left out", []int64{10}, []int64{40, 1}, 30},
+		{"none up", []int64{-1}, []int64{-1}, 0},
+		{"no bots", nil, nil, 0},
+	} {
+		if got := fewestPerBot(tc.start, tc.end); got != tc.want {
+			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
+		}
 	}
 }
