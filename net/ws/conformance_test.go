@@ -45,8 +45,11 @@ import (
 
 // --- servers under test ---
 
-// echoLimits are the limits of the echo handler: large messages up to 64 MiB.
-var echoLimits = ws.Limits{MaxMessageSize: 64 << 20, MaxFrameSize: 64 << 20}
+// echoLimits are the limits of the echo handler: large messages up to 64 MiB, and a minute
+// for a write or a pong. The cases are about frames; the liveness limits have tests of their
+// own, and under the race detector on a busy CI machine a 16 MiB echo has taken past the
+// default 10 s write timeout (the connection dropped: 9.1.6 saw EOF).
+var echoLimits = ws.Limits{MaxMessageSize: 64 << 20, MaxFrameSize: 64 << 20, WriteTimeout: time.Minute, PongTimeout: time.Minute}
 
 var (
 	// compressionDefault is the zero CompressionOptions: no context takeover either way.
