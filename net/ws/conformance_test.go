@@ -246,11 +246,17 @@ func sendChopped(chop int, fs ...frame) step {
 }
 
 // closeArrived reports, without waiting, whether the next frame from the server is a Close.
+// What the reader holds is looked at first; with nothing there it asks the kernel (peekByte:
+// a read whose deadline has already passed never reaches the socket in Go, so a deadline of
+// a nanosecond saw nothing, and octet-wise sending under a busy -race run outlasted the
+// server's closing-handshake wait and ended on a broken pipe).
 func (rc *rawConn) closeArrived() bool {
-	rc.setReadTimeout(time.Nanosecond)
-	defer rc.setReadTimeout(ioTimeout)
-	h, err := rc.br.Peek(1)
-	return err == nil && h[0]&0x0f == opClose
+	if rc.br.Buffered() > 0 {
+		h, err := rc.br.Peek(1)
+		return err == nil && h[0]&0x0f == opClose
+	}
+	b, ok := peekByte(rc.dc.Conn)
+	return ok && b&0x0f == opClose
 }
 
 // sendRaw writes bytes as they are.
