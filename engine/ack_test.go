@@ -51,7 +51,14 @@ func (rp *rawPlayer) send(v ...any) {
 // read returns the next message, decoded, with its kind as an int.
 func (rp *rawPlayer) read() []any {
 	rp.t.Helper()
-	_ = rp.c.NetConn().SetReadDeadline(time.Now().Add(5 * time.Second))
+	return rp.readWithin(5 * time.Second)
+}
+
+// readWithin is read with a longer wait, for what goes through other processes' hands (a
+// cluster's matcher) on a machine CI keeps busy: a hang detector, not a timing.
+func (rp *rawPlayer) readWithin(d time.Duration) []any {
+	rp.t.Helper()
+	_ = rp.c.NetConn().SetReadDeadline(time.Now().Add(d))
 	_, p, err := rp.c.ReadMessage()
 	if err != nil {
 		rp.t.Fatal(err)

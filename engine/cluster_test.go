@@ -674,7 +674,7 @@ func TestClusterMatchesPlayersQueuedOnDifferentNodes(t *testing.T) {
 		var rooms []string
 		for i, rp := range rps {
 			var m []any
-			for m = rp.read(); m[0] != engine.KindMatched; m = rp.read() {
+			for m = rp.readWithin(20 * time.Second); m[0] != engine.KindMatched; m = rp.readWithin(20 * time.Second) {
 			}
 			if len(m) < 6 {
 				t.Fatalf("0x19 %v: no url element", m)
