@@ -180,11 +180,12 @@ func (cl *clusterLink) serveSeat(m *nats.Msg) {
 	go func() {
 		defer func() { <-cl.sem }()
 		var req seatRequest
-		if err := json.Unmarshal(m.Data, &req); err == nil && req.Probe {
+		err := json.Unmarshal(m.Data, &req)
+		switch {
+		case err == nil && req.Probe:
 			cl.respond(m, seatReply{Code: CodeOK})
 			return
-		}
-		if err := json.Unmarshal(m.Data, &req); err != nil || len(req.Players) == 0 || len(req.Players) > maxParty*8 {
+		case err != nil || len(req.Players) == 0 || len(req.Players) > maxParty*8:
 			cl.respond(m, seatReply{Code: CodeMalformed, Message: "bad seat request"})
 			return
 		}

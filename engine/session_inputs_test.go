@@ -3,8 +3,6 @@ package engine
 import (
 	"testing"
 
-	"github.com/vmihailenco/msgpack/v5"
-
 	"github.com/rallypoint/rallypoint/state"
 )
 
@@ -13,14 +11,7 @@ import (
 // view. A batch of the wrong shape queues nothing; an input that does not fit the game's type
 // is refused with the rest of the batch, after the ones before it.
 func TestInputBatchIsAppliedAsItsInputsOneByOne(t *testing.T) {
-	rc, players := benchRoom(t, 1, 0) // 60 Hz
-	p := players[0]
-	s := &session{e: rc.e, c: p.conn.Load(), player: p}
-	s.dec = msgpack.NewDecoder(&s.br)
-	for rc.tick < 100 {
-		rc.step(false)
-	}
-	rc.publicTick.Store(rc.tick)
+	rc, p, s := sessionAtTick100(t)
 	in := func(dx float32) arenaInput { return arenaInput{DX: dx} }
 	type got struct {
 		seq  uint32

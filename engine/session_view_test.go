@@ -13,15 +13,8 @@ import (
 // reaches the game as Input.View, limited to RoomConfig.MaxRewind before the tick that
 // applies it. A malformed view makes the whole input malformed: it is not queued.
 func TestInputViewReachesTheGameWithinTheRewindLimit(t *testing.T) {
-	rc, players := benchRoom(t, 1, 0)         // 60 Hz
+	rc, _, s := sessionAtTick100(t)
 	rc.cfg.MaxRewind = 500 * time.Millisecond // 30 ticks
-	p := players[0]
-	s := &session{e: rc.e, c: p.conn.Load(), player: p}
-	s.dec = msgpack.NewDecoder(&s.br)
-	for rc.tick < 100 {
-		rc.step(false)
-	}
-	rc.publicTick.Store(rc.tick)
 	in := arenaInput{DX: 1}
 	tests := []struct {
 		name string
@@ -77,4 +70,18 @@ func TestInputViewReachesTheGameWithinTheRewindLimit(t *testing.T) {
 			}
 		})
 	}
+}
+
+// sessionAtTick100 is one player's session in a 60 Hz room that has run 100 ticks, for tests
+// that hand it messages and judge what the game gets at tick 101.
+func sessionAtTick100(t *testing.T) (*roomCore, *Player, *session) {
+	rc, players := benchRoom(t, 1, 0)
+	p := players[0]
+	s := &session{e: rc.e, c: p.conn.Load(), player: p}
+	s.dec = msgpack.NewDecoder(&s.br)
+	for rc.tick < 100 {
+		rc.step(false)
+	}
+	rc.publicTick.Store(rc.tick)
+	return rc, p, s
 }

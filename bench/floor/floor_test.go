@@ -75,101 +75,96 @@ func rawFD(b *testing.B, c *net.TCPConn) int {
 	return fd
 }
 
-func BenchmarkWrite(b *testing.B) {
+// eachSize runs one benchmark per message size on a fresh connection pair: setup starts
+// what the other end does and returns one iteration, which moves msgs messages; the CPU the
+// process spent is reported per message, and with msgs above 1 the wall time too.
+func eachSize(b *testing.B, msgs int, setup func(b *testing.B, n int, client, server *net.TCPConn) func()) {
 	for _, n := range sizes {
 		b.Run(fmt.Sprintf("%dB", n), func(b *testing.B) {
 			client, server := pair(b)
-			go io.Copy(io.Discard, client) //nolint:errcheck // ends with the connection
-			fd := rawFD(b, server)
-			msg := make([]byte, n)
+			op := setup(b, n, client, server)
 			b.SetBytes(int64(n))
 			b.ReportAllocs()
 			b.ResetTimer()
 			cpu := cpuTime(b)
 			for range b.N {
-				for {
-					_, err := syscall.Write(fd, msg)
-					if err == nil {
-						break
-					}
-					if err != syscall.EAGAIN {
-						b.Fatal(err)
-					}
-					// The reader fell behind and the socket's buffer is full: wait for
-					// it as a server would (rare; the reader drains in big reads).
-					runtimeYield()
-				}
+				op()
 			}
 			b.StopTimer()
-			reportCPU(b, cpu, b.N)
+			if msgs > 1 {
+				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(msgs*b.N), "ns/msg")
+			}
+			reportCPU(b, cpu, msgs*b.N)
 		})
 	}
+}
+
+func BenchmarkWrite(b *testing.B) {
+	eachSize(b, 1, func(b *testing.B, n int, client, server *net.TCPConn) func() {
+		go io.Copy(io.Discard, client) //nolint:errcheck // ends with the connection
+		fd, msg := rawFD(b, server), make([]byte, n)
+		return func() {
+			for {
+				_, err := syscall.Write(fd, msg)
+				if err == nil {
+					return
+				}
+				if err != syscall.EAGAIN {
+					b.Fatal(err)
+				}
+				// The reader fell behind and the socket's buffer is full: wait for it as a
+				// server would (rare; the reader drains in big reads).
+				runtimeYield()
+			}
+		}
+	})
 }
 
 func BenchmarkWriteRead(b *testing.B) {
-	for _, n := range sizes {
-		b.Run(fmt.Sprintf("%dB", n), func(b *testing.B) {
-			client, server := pair(b)
-			wfd, rfd := rawFD(b, server), rawFD(b, client)
-			msg, buf := make([]byte, n), make([]byte, n)
-			b.SetBytes(int64(n))
-			b.ReportAllocs()
-			b.ResetTimer()
-			cpu := cpuTime(b)
-			for range b.N {
-				if _, err := syscall.Write(wfd, msg); err != nil {
-					b.Fatal(err)
-				}
-				for got := 0; got < n; {
-					m, err := syscall.Read(rfd, buf[got:])
-					if err == syscall.EAGAIN {
-						runtimeYield()
-						continue
-					}
-					if err != nil || m == 0 {
-						b.Fatal(err, m)
-					}
-					got += m
-				}
+	eachSize(b, 1, func(b *testing.B, n int, client, server *net.TCPConn) func() {
+		wfd, rfd := rawFD(b, server), rawFD(b, client)
+		msg, buf := make([]byte, n), make([]byte, n)
+		return func() {
+			if _, err := syscall.Write(wfd, msg); err != nil {
+				b.Fatal(err)
 			}
-			b.StopTimer()
-			reportCPU(b, cpu, b.N)
-		})
-	}
+			for got := 0; got < n; {
+				m, err := syscall.Read(rfd, buf[got:])
+				if err == syscall.EAGAIN {
+					runtimeYield()
+					continue
+				}
+				if err != nil || m == 0 {
+					b.Fatal(err, m)
+				}
+				got += m
+			}
+		}
+	})
 }
 
+// BenchmarkPingPong: a round trip is two messages, so the figures are per message (half).
 func BenchmarkPingPong(b *testing.B) {
-	for _, n := range sizes {
-		b.Run(fmt.Sprintf("%dB", n), func(b *testing.B) {
-			client, server := pair(b)
-			go func() { // echo
-				buf := make([]byte, n)
-				for {
-					if _, err := io.ReadFull(client, buf); err != nil {
-						return
-					}
-					if _, err := client.Write(buf); err != nil {
-						return
-					}
+	eachSize(b, 2, func(b *testing.B, n int, client, server *net.TCPConn) func() {
+		go func() { // echo
+			buf := make([]byte, n)
+			for {
+				if _, err := io.ReadFull(client, buf); err != nil {
+					return
 				}
-			}()
-			msg := make([]byte, n)
-			b.SetBytes(int64(n))
-			b.ReportAllocs()
-			b.ResetTimer()
-			cpu := cpuTime(b)
-			for range b.N {
-				if _, err := server.Write(msg); err != nil {
-					b.Fatal(err)
-				}
-				if _, err := io.ReadFull(server, msg); err != nil {
-					b.Fatal(err)
+				if _, err := client.Write(buf); err != nil {
+					return
 				}
 			}
-			b.StopTimer()
-			// A round trip is two messages: report the cost of one.
-			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(2*b.N), "ns/msg")
-			reportCPU(b, cpu, 2*b.N)
-		})
-	}
+		}()
+		msg := make([]byte, n)
+		return func() {
+			if _, err := server.Write(msg); err != nil {
+				b.Fatal(err)
+			}
+			if _, err := io.ReadFull(server, msg); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }
