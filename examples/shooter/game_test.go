@@ -428,7 +428,8 @@ func TestBotsMakeWayForHumansAndComeBack(t *testing.T) {
 	waitUntil(t, "1 bot with ada and bob", botsSeen(1))
 	cy := joinShooter(t, url, "cy", engine.JoinOptions{})
 	dee := joinShooter(t, url, "dee", engine.JoinOptions{})
-	waitUntil(t, "no bots with 4 humans", botsSeen(0))
+	// No bots is already true with 3 humans (cy took the last bot's place): wait for dee too.
+	waitUntil(t, "no bots with 4 humans", func() bool { return len(ada.bots(t)) == 0 && len(ada.players(t)) == 4 })
 	if n := len(ada.players(t)); n != 4 {
 		t.Fatalf("%d players", n)
 	}
