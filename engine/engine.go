@@ -782,9 +782,14 @@ func (e *Engine) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	e.metrics.Conns.Add(1)
+	// The connection's slot is given back when its session ends (session.OnClose), or here
+	// when it never became one.
+	served := false
 	defer func() {
-		e.connLimit.release(key)
-		e.metrics.Conns.Add(-1)
+		if !served {
+			e.connLimit.release(key)
+			e.metrics.Conns.Add(-1)
+		}
 	}()
 	// A refused handshake closes its connection: the client came for a WebSocket, not to
 	// reuse the connection for other requests (and ws.Dial reads a refusal's body to EOF).
@@ -794,26 +799,34 @@ func (e *Engine) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if e.cl != nil {
 		accept = e.cl.acceptFor(r, accept)
 	}
-	c, err := ws.Accept(w, r, accept)
+	// net/ws owns the read loop (ws.Serve): this handler returns once the session is set up,
+	// and an idle player's connection keeps neither net/http's goroutine nor its state.
+	_, err := ws.Serve(w, r, accept, func(c *ws.Conn) ws.Handler {
+		if c.Subprotocol() != Subprotocol {
+			_ = c.Close(ws.StatusProtocolError, "this endpoint speaks the "+Subprotocol+" subprotocol")
+			return nil
+		}
+		e.mu.Lock()
+		e.conns[c] = struct{}{}
+		e.mu.Unlock()
+		served = true
+		s := &session{e: e, c: c, key: key}
+		s.open()
+		return s
+	})
 	if err != nil {
 		var he *ws.HandshakeError
 		if errors.As(err, &he) && he.Status == http.StatusForbidden {
 			e.originRefused(r, he.Reason)
 		}
-		return
 	}
-	if c.Subprotocol() != Subprotocol {
-		_ = c.Close(ws.StatusProtocolError, "this endpoint speaks the "+Subprotocol+" subprotocol")
-		return
-	}
+}
+
+// sessionEnded forgets a session's connection and gives its slot back.
+func (e *Engine) sessionEnded(c *ws.Conn, key string) {
 	e.mu.Lock()
-	e.conns[c] = struct{}{}
+	delete(e.conns, c)
 	e.mu.Unlock()
-	defer func() {
-		e.mu.Lock()
-		delete(e.conns, c)
-		e.mu.Unlock()
-	}()
-	s := &session{e: e, c: c, key: key}
-	s.serve()
+	e.connLimit.release(key)
+	e.metrics.Conns.Add(-1)
 }

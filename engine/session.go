@@ -33,41 +33,44 @@ type session struct {
 	scratch any // the room's decoding space for this connection's inputs
 }
 
-func (s *session) serve() {
+// open registers the session; net/ws then calls OnMessage for each message and OnClose once
+// (ws.Serve).
+func (s *session) open() {
 	s.dec = msgpack.NewDecoder(&s.br)
 	s.id = s.e.newID()
 	l := s.e.lobby
 	l.mu.Lock()
 	l.sessions[s.id] = s
 	l.mu.Unlock()
-	defer func() {
-		l.mu.Lock()
-		delete(l.sessions, s.id)
-		l.mu.Unlock()
-		if t := s.getTicket(); t != "" && l.mm != nil {
-			_ = l.mm.Cancel(t)
-		}
-		if l.mm != nil && s.e.cl != nil {
-			// The id dies with the connection and can never queue again; a match of it took
-			// a seat on another node, whose release there names the seat's new id, not this
-			// one, so the matchmaker would hold it forever.
-			l.mm.Release(s.id)
-		}
-		l.leaveParty(s.id)
-		if s.feed != nil {
-			s.feed()
-		}
-	}()
-	for {
-		_, data, err := s.c.ReadMessage()
-		if err != nil {
-			if p := s.player; p != nil {
-				p.room.enqueue(command{kind: cmdDrop, player: p, conn: s.c})
-			}
-			return
-		}
-		s.handle(data)
+}
+
+// OnMessage handles one client message on the connection's read goroutine.
+func (s *session) OnMessage(_ *ws.Conn, _ ws.MessageType, data []byte) { s.handle(data) }
+
+// OnClose drops the player (the seat's grace period starts) and undoes what open and the
+// session's requests registered.
+func (s *session) OnClose(c *ws.Conn, _ error) {
+	if p := s.player; p != nil {
+		p.room.enqueue(command{kind: cmdDrop, player: p, conn: c})
 	}
+	l := s.e.lobby
+	l.mu.Lock()
+	delete(l.sessions, s.id)
+	l.mu.Unlock()
+	if t := s.getTicket(); t != "" && l.mm != nil {
+		_ = l.mm.Cancel(t)
+	}
+	if l.mm != nil && s.e.cl != nil {
+		// The id dies with the connection and can never queue again; a match of it took
+		// a seat on another node, whose release there names the seat's new id, not this
+		// one, so the matchmaker would hold it forever.
+		l.mm.Release(s.id)
+	}
+	l.leaveParty(s.id)
+	if s.feed != nil {
+		s.feed()
+	}
+	s.e.sessionEnded(c, s.key)
 }
 
 // handle processes one message. Nothing a client sends ends its connection here: a

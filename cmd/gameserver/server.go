@@ -220,7 +220,9 @@ var echoOptions = ws.AcceptOptions{
 	},
 }
 
-// echo sends every message back as it came, text as text and binary as binary.
+// echo sends every message back as it came, text as text and binary as binary. The handler
+// returns once the handshake is done: net/ws runs the read loop (ws.Serve), so an idle echo
+// connection keeps neither net/http's goroutine nor its buffers.
 func (s *server) echo(w http.ResponseWriter, r *http.Request) {
 	key := s.engine.ClientKey(r)
 	switch s.echoAcquire(key) {
@@ -235,32 +237,43 @@ func (s *server) echo(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, fmt.Sprintf("echo service full (%d connections)", echoConnsTotal), http.StatusServiceUnavailable)
 		return
 	}
-	defer s.echoRelease(key)
 	opts := echoOptions
 	opts.Metrics = s.metrics
-	c, err := ws.Accept(w, r, &opts)
+	_, err := ws.Serve(w, r, &opts, func(c *ws.Conn) ws.Handler {
+		if !s.track(c) {
+			_ = c.Close(ws.StatusGoingAway, "server shutting down")
+			s.echoRelease(key)
+			return nil
+		}
+		return &echoConn{s: s, key: key}
+	})
 	if err != nil {
+		s.echoRelease(key)
 		s.log.Debug("echo handshake refused", "remote", r.RemoteAddr, "err", err)
-		return
 	}
-	if !s.track(c) {
-		_ = c.Close(ws.StatusGoingAway, "server shutting down")
-		return
+}
+
+// echoConn is one /echo connection's handler.
+type echoConn struct {
+	s   *server
+	key string
+}
+
+// OnMessage echoes p and waits for the echo to be on the wire before returning, and so
+// before the next message is read: the message just read stays counted in echoBudget until
+// then, so what /echo holds outbound is bounded by the budget too. Without the Flush each
+// connection could keep a 16 MiB echo queued for a peer that does not read while reading the
+// next one.
+func (e *echoConn) OnMessage(c *ws.Conn, typ ws.MessageType, p []byte) {
+	if err := c.WriteMessage(typ, p); err != nil || c.Flush() != nil {
+		_ = c.CloseNow()
 	}
-	defer s.untrack(c)
-	for {
-		typ, p, err := c.ReadMessage()
-		if err != nil {
-			return
-		}
-		// Flush before reading on: the message just read stays counted in echoBudget until
-		// the next read, so waiting for its echo to be on the wire bounds what /echo holds
-		// outbound by the budget too. Without it each connection could keep a 16 MiB echo
-		// queued for a peer that does not read while reading the next one.
-		if err := c.WriteMessage(typ, p); err != nil || c.Flush() != nil {
-			return
-		}
-	}
+}
+
+// OnClose gives the connection's slots back.
+func (e *echoConn) OnClose(c *ws.Conn, _ error) {
+	e.s.untrack(c)
+	e.s.echoRelease(e.key)
 }
 
 func (s *server) track(c *ws.Conn) bool {

@@ -87,8 +87,10 @@ type Conn struct {
 	closeMu     sync.Mutex
 	closeRecvd  chan struct{} // closed when the peer's close frame arrived or reading ended
 	closeSent   chan struct{} // closed when our close frame was written or writing ended
+	closeEnded  chan struct{} // closed once the transport was closed (closeNetConn is done)
 	recvdClosed bool
 	sentClosed  bool
+	endedClosed bool
 	ncClosed    atomic.Bool
 }
 
@@ -159,6 +161,27 @@ func (c *Conn) closeNetConn() {
 	}
 	c.markRecvd()
 	c.markSent()
+	c.closeMu.Lock()
+	if !c.endedClosed {
+		c.endedClosed = true
+		if c.closeEnded != nil {
+			close(c.closeEnded)
+		}
+	}
+	c.closeMu.Unlock()
+}
+
+// endedChan is closed once the transport was closed and the closing goroutine let go of it.
+func (c *Conn) endedChan() <-chan struct{} {
+	c.closeMu.Lock()
+	defer c.closeMu.Unlock()
+	if c.closeEnded == nil {
+		c.closeEnded = make(chan struct{})
+		if c.endedClosed {
+			close(c.closeEnded)
+		}
+	}
+	return c.closeEnded
 }
 
 func (c *Conn) chans() {

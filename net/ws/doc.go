@@ -61,10 +61,17 @@
 // # Memory
 //
 // An idle connection holds no read buffer, no write buffer, no compressor and no goroutine
-// of its own (beyond the one the application reads from): on Unix, over a socket, it waits
-// for readability through syscall.RawConn and borrows a pooled buffer only when bytes
-// arrive (over TLS it holds one while waiting: see TLS), and keepalive runs on a timer.
-// Steady-state reads and writes allocate nothing.
+// of its own beyond its reader's: on Unix, over a socket, it waits for readability through
+// syscall.RawConn and borrows a pooled buffer only when bytes arrive (over TLS it holds one
+// while waiting: see TLS), and keepalive runs on a timer. Steady-state reads and writes
+// allocate nothing. A server should let the library run the read loop (Serve): its reader
+// waits at the shallowest point, on a stack of its own, while a loop inside an HTTP handler
+// keeps net/http's goroutine and per-connection state as well (bench/idlemem measures both).
+//
+// Serve keeps one goroutine per connection rather than parking idle ones in an epoll set of
+// its own, as nbio and gnet do. Both were measured (issue 14): the epoll version saved no
+// memory worth its code, because once the handler returns what remains of an idle
+// connection is mostly the runtime's minimum stack, the socket and the kernel's buffers.
 //
 // Message buffers up to Limits.MessageAllowance (64 KiB) are pooled and free of any budget.
 // Larger ones are reserved from the connection's MemoryBudget before they are allocated

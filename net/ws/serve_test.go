@@ -1,0 +1,243 @@
+package ws
+
+import (
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// recorder is a Handler that echoes and records what it was called with.
+type recorder struct {
+	mu     sync.Mutex
+	msgs   []string
+	closes []error
+	closed chan struct{}
+}
+
+func newRecorder() *recorder { return &recorder{closed: make(chan struct{})} }
+
+func (h *recorder) OnMessage(c *Conn, typ MessageType, p []byte) {
+	h.mu.Lock()
+	h.msgs = append(h.msgs, string(p))
+	h.mu.Unlock()
+	_ = c.WriteMessage(typ, p)
+}
+
+func (h *recorder) OnClose(_ *Conn, err error) {
+	h.mu.Lock()
+	h.closes = append(h.closes, err)
+	n := len(h.closes)
+	h.mu.Unlock()
+	if n == 1 {
+		close(h.closed)
+	}
+}
+
+// servedServer serves every connection with the handler open returns.
+func servedServer(t *testing.T, opts *AcceptOptions, open func(*Conn) Handler) string {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = Serve(w, r, opts, open)
+	}))
+	t.Cleanup(srv.Close)
+	return "ws" + strings.TrimPrefix(srv.URL, "http")
+}
+
+func waitClosed(t *testing.T, h *recorder) error {
+	t.Helper()
+	select {
+	case <-h.closed:
+	case <-time.After(10 * time.Second):
+		t.Fatal("OnClose was not called")
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if len(h.closes) != 1 {
+		t.Fatalf("OnClose called %d times", len(h.closes))
+	}
+	return h.closes[0]
+}
+
+// TestServeDeliversMessagesInOrderAndClosesOnce: messages in order, each echoed, across idle
+// periods in which the connection waits in the poller; the peer's close ends it with its code.
+func TestServeDeliversMessagesInOrderAndClosesOnce(t *testing.T) {
+	h := newRecorder()
+	url := servedServer(t, nil, func(*Conn) Handler { return h })
+	c := dial(t, url, nil)
+	want := []string{"a", "bb", strings.Repeat("c", 5000), "d"}
+	for _, m := range want {
+		if err := c.WriteMessage(MessageText, []byte(m)); err != nil {
+			t.Fatal(err)
+		}
+		_, p, err := c.ReadMessage()
+		if err != nil || string(p) != m {
+			t.Fatalf("echo of %d bytes: got %d bytes, %v", len(m), len(p), err)
+		}
+	}
+	if err := c.Close(StatusNormalClosure, "bye"); err != nil {
+		t.Fatal(err)
+	}
+	err := waitClosed(t, h)
+	if CloseStatus(err) != StatusNormalClosure {
+		t.Fatalf("OnClose got %v, want the peer's 1000", err)
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if strings.Join(h.msgs, "|") != strings.Join(want, "|") {
+		t.Fatalf("messages %q, want %q", h.msgs, want)
+	}
+}
+
+// TestServeReportsLocalEndsOfAnIdleConnection: an idle connection (no read goroutine) ended
+// by this side still gets its OnClose, with the handshake done when it is a Close.
+func TestServeReportsLocalEndsOfAnIdleConnection(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		end  func(c *Conn)
+		code StatusCode
+	}{
+		{"Close", func(c *Conn) { _ = c.Close(StatusGoingAway, "shutting down") }, StatusGoingAway},
+		{"CloseNow", func(c *Conn) { _ = c.CloseNow() }, StatusAbnormalClosure},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newRecorder()
+			conns := make(chan *Conn, 1)
+			url := servedServer(t, nil, func(c *Conn) Handler { conns <- c; return h })
+			client := dial(t, url, nil)
+			sc := <-conns
+			if err := client.WriteMessage(MessageBinary, []byte("x")); err != nil {
+				t.Fatal(err)
+			}
+			if _, _, err := client.ReadMessage(); err != nil {
+				t.Fatal(err)
+			}
+			done := make(chan error, 1)
+			go func() { _, _, err := client.ReadMessage(); done <- err }()
+			tt.end(sc)
+			if got := CloseStatus(waitClosed(t, h)); got != tt.code {
+				t.Fatalf("OnClose code %d, want %d", got, tt.code)
+			}
+			err := <-done
+			if tt.code != StatusAbnormalClosure && CloseStatus(err) != tt.code {
+				t.Fatalf("client saw %v, want close %d", err, tt.code)
+			}
+		})
+	}
+}
+
+// TestServeOpenMayEndTheConnection: a nil handler drops the connection; one that closes in
+// open gets only OnClose.
+func TestServeOpenMayEndTheConnection(t *testing.T) {
+	h := newRecorder()
+	url := servedServer(t, nil, func(c *Conn) Handler {
+		_ = c.CloseNow()
+		return h
+	})
+	c := dial(t, url, nil)
+	if err := waitClosed(t, h); CloseStatus(err) != StatusAbnormalClosure {
+		t.Fatalf("OnClose got %v", err)
+	}
+	if _, _, err := c.ReadMessage(); err == nil {
+		t.Fatal("client read a message from a dropped connection")
+	}
+	url = servedServer(t, nil, func(*Conn) Handler { return nil })
+	c = dial(t, url, nil)
+	if _, _, err := c.ReadMessage(); err == nil {
+		t.Fatal("client read a message from a connection refused by open")
+	}
+}
+
+// TestServeRefusalWritesTheHTTPError: a refused handshake is Accept's, and open never runs.
+func TestServeRefusalWritesTheHTTPError(t *testing.T) {
+	rec := httptest.NewRecorder()
+	called := false
+	_, err := Serve(rec, handshakeRequest(func(r *http.Request) { r.Method = http.MethodPost }), nil,
+		func(*Conn) Handler { called = true; return nil })
+	var he *HandshakeError
+	if !errors.As(err, &he) || he.Status != http.StatusMethodNotAllowed || rec.Code != http.StatusMethodNotAllowed || called {
+		t.Fatalf("err %v, status %d, open called %v", err, rec.Code, called)
+	}
+}
+
+// blocker is a Handler whose OnMessage waits until it is let go, to end a connection from
+// another goroutine while a message is being handled.
+type blocker struct {
+	*recorder
+	in, out chan struct{}
+}
+
+func (h *blocker) OnMessage(c *Conn, typ MessageType, p []byte) {
+	h.in <- struct{}{}
+	<-h.out
+	h.recorder.OnMessage(c, typ, p)
+}
+
+// closer closes its connection inside OnMessage, on the read goroutine.
+type closer struct{ *recorder }
+
+func (h closer) OnMessage(c *Conn, _ MessageType, _ []byte) { _ = c.Close(StatusGoingAway, "bye") }
+
+// TestServeCloseWhileHandling: Close called from another goroutine while OnMessage runs reads
+// the peer's answer itself; the read loop, back from OnMessage, must not fail with a
+// concurrent read but report the handshake's outcome. Close called inside OnMessage (on the
+// read goroutine) completes the handshake without waiting out CloseTimeout.
+func TestServeCloseWhileHandling(t *testing.T) {
+	for _, inside := range []bool{false, true} {
+		name := map[bool]string{false: "from another goroutine", true: "inside OnMessage"}[inside]
+		t.Run(name, func(t *testing.T) {
+			rec := newRecorder()
+			blk := &blocker{recorder: rec, in: make(chan struct{}), out: make(chan struct{})}
+			conns := make(chan *Conn, 1)
+			url := servedServer(t, &AcceptOptions{Limits: Limits{CloseTimeout: 20 * time.Second}},
+				func(c *Conn) Handler {
+					conns <- c
+					if inside {
+						return closer{rec}
+					}
+					return blk
+				})
+			client := dial(t, url, nil)
+			sc := <-conns
+			peer := make(chan error, 1)
+			read := func() {
+				for {
+					if _, _, err := client.ReadMessage(); err != nil {
+						peer <- err
+						return
+					}
+				}
+			}
+			start := time.Now()
+			if err := client.WriteMessage(MessageBinary, []byte("x")); err != nil {
+				t.Fatal(err)
+			}
+			if inside {
+				go read()
+			} else {
+				<-blk.in
+				closed := make(chan struct{})
+				go func() { _ = sc.Close(StatusGoingAway, "bye"); close(closed) }()
+				// The client does not read yet, so Close is still waiting for its answer
+				// when OnMessage returns and the read loop finds the reader taken.
+				time.Sleep(50 * time.Millisecond)
+				close(blk.out)
+				time.Sleep(50 * time.Millisecond)
+				go read()
+				defer func() { <-closed }()
+			}
+			if got := CloseStatus(waitClosed(t, rec)); got != StatusGoingAway {
+				t.Fatalf("OnClose got %v, want the 1001 handshake", rec.closes)
+			}
+			if d := time.Since(start); d > 5*time.Second {
+				t.Fatalf("closing took %v: it waited out CloseTimeout", d)
+			}
+			if err := <-peer; CloseStatus(err) != StatusGoingAway {
+				t.Fatalf("client saw %v, want 1001", err)
+			}
+		})
+	}
+}
