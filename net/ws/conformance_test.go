@@ -85,27 +85,64 @@ func startEchoServer(t *testing.T, opts ws.AcceptOptions) string {
 	return srv.Listener.Addr().String()
 }
 
+// startServedEchoServer runs the same echo contract through ws.Serve, where the library owns
+// the read loop and the HTTP handler returns at once: the path the product's endpoints take.
+func startServedEchoServer(t *testing.T, opts ws.AcceptOptions) string {
+	t.Helper()
+	h := func(w http.ResponseWriter, r *http.Request) {
+		o := opts
+		_, _ = ws.Serve(w, r, &o, func(*ws.Conn) ws.Handler { return servedEcho{} })
+	}
+	srv := httptest.NewServer(http.HandlerFunc(h))
+	t.Cleanup(srv.Close)
+	return srv.Listener.Addr().String()
+}
+
+// servedEcho writes each message back from OnMessage, before the message's bytes are
+// released.
+type servedEcho struct{}
+
+func (servedEcho) OnMessage(c *ws.Conn, typ ws.MessageType, p []byte) {
+	if c.WriteMessage(typ, p) != nil {
+		_ = c.CloseNow()
+	}
+}
+
+func (servedEcho) OnClose(*ws.Conn, error) {}
+
+// start runs cfg's echo server, through Serve or Accept.
+func (cfg serverConfig) start(t *testing.T) string {
+	if cfg.served {
+		return startServedEchoServer(t, cfg.opts)
+	}
+	return startEchoServer(t, cfg.opts)
+}
+
 func echoOptions(c ws.CompressionOptions) ws.AcceptOptions {
 	return ws.AcceptOptions{Limits: echoLimits, Compression: c}
 }
 
 // serverConfig is one server configuration the protocol sections run against.
 type serverConfig struct {
-	name string
-	opts ws.AcceptOptions
+	name   string
+	opts   ws.AcceptOptions
+	served bool // through ws.Serve instead of Accept and a ReadMessage loop
 }
 
 // plainConfigs serve sections 1-7 and 10, where the client offers no extension: the result
 // must not depend on whether the server could have compressed.
 var plainConfigs = []serverConfig{
-	{"compression-default", echoOptions(compressionDefault)},
-	{"compression-disabled", echoOptions(compressionOff)},
+	{"compression-default", echoOptions(compressionDefault), false},
+	{"compression-disabled", echoOptions(compressionOff), false},
+	{"served-compression-default", echoOptions(compressionDefault), true},
 }
 
 // deflateConfigs serve sections 12 and 13.
 var deflateConfigs = []serverConfig{
-	{"compression-default", echoOptions(compressionDefault)},
-	{"compression-takeover", echoOptions(compressionTakeover)},
+	{"compression-default", echoOptions(compressionDefault), false},
+	{"compression-takeover", echoOptions(compressionTakeover), false},
+	{"served-compression-default", echoOptions(compressionDefault), true},
+	{"served-compression-takeover", echoOptions(compressionTakeover), true},
 }
 
 // --- case tables ---
@@ -1494,7 +1531,7 @@ func TestConformanceProtocol(t *testing.T) {
 		{"10-autofragmentation", autofragCases},
 	}
 	for _, cfg := range plainConfigs {
-		addr := startEchoServer(t, cfg.opts)
+		addr := cfg.start(t)
 		t.Run(cfg.name, func(t *testing.T) {
 			t.Parallel()
 			for _, sec := range sections {
@@ -1512,10 +1549,20 @@ func TestConformanceProtocol(t *testing.T) {
 func TestConformanceLimits(t *testing.T) {
 	t.Parallel()
 	addr := startEchoServer(t, echoOptions(compressionOff))
+	served := startServedEchoServer(t, echoOptions(compressionOff))
 	small := startEchoServer(t, smallLimits)
+	servedSmall := startServedEchoServer(t, smallLimits)
 	t.Run("9-limits", func(t *testing.T) {
 		t.Parallel()
 		runCases(t, addr, "", 4, limitCases())
+	})
+	t.Run("9-limits-served", func(t *testing.T) {
+		t.Parallel()
+		runCases(t, served, "", 4, limitCases())
+	})
+	t.Run("9-small-limits-served", func(t *testing.T) {
+		t.Parallel()
+		runCases(t, servedSmall, "", caseWorkers, smallLimitCases())
 	})
 	t.Run("9-small-limits", func(t *testing.T) {
 		t.Parallel()
@@ -1533,7 +1580,7 @@ func TestConformanceLimits(t *testing.T) {
 func TestConformanceDeflate(t *testing.T) {
 	t.Parallel()
 	for _, cfg := range deflateConfigs {
-		addr := startEchoServer(t, cfg.opts)
+		addr := cfg.start(t)
 		takeover := cfg.opts.Compression.PeerContextTakeover
 		t.Run(cfg.name, func(t *testing.T) {
 			t.Parallel()

@@ -92,6 +92,8 @@ type Conn struct {
 	sentClosed  bool
 	endedClosed bool
 	ncClosed    atomic.Bool
+
+	sv serving // the library-owned read loop, when served (Serve)
 }
 
 func newConn(nc net.Conn, server bool, lim Limits, m *Metrics) *Conn {
@@ -161,6 +163,9 @@ func (c *Conn) closeNetConn() {
 	}
 	c.markRecvd()
 	c.markSent()
+	// A served connection idle in the poller has no goroutine to notice: start one, whose
+	// read fails and calls OnClose.
+	c.wake()
 	c.closeMu.Lock()
 	if !c.endedClosed {
 		c.endedClosed = true

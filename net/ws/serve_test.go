@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -239,5 +240,51 @@ func TestServeCloseWhileHandling(t *testing.T) {
 				t.Fatalf("client saw %v, want 1001", err)
 			}
 		})
+	}
+}
+
+// TestServedIdleConnectionsHoldNoGoroutine: on Linux, idle served connections wait in the
+// poller, so the goroutine count does not grow with them.
+func TestServedIdleConnectionsHoldNoGoroutine(t *testing.T) {
+	if !pollSupported {
+		t.Skip("no poller on this system: a served connection keeps a goroutine")
+	}
+	const n = 50
+	var wg sync.WaitGroup
+	wg.Add(n)
+	url := servedServer(t, nil, func(*Conn) Handler { wg.Done(); return newRecorder() })
+	warm := dial(t, url, nil)
+	_ = warm.WriteMessage(MessageBinary, []byte("warm"))
+	_, _, _ = warm.ReadMessage()
+	wg.Add(1)
+	settle := func() int {
+		// Handler goroutines of net/http finish just after the handshake: give them a moment.
+		var g int
+		for range 50 {
+			runtime.GC()
+			g = runtime.NumGoroutine()
+			time.Sleep(20 * time.Millisecond)
+			if runtime.NumGoroutine() == g {
+				break
+			}
+		}
+		return g
+	}
+	before := settle()
+	clients := make([]*Conn, n)
+	for i := range clients {
+		clients[i] = dial(t, url, nil)
+		// Each client reads in a goroutine of its own (in this process): count them out.
+		_ = clients[i].WriteMessage(MessageBinary, []byte("hello"))
+		if _, _, err := clients[i].ReadMessage(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wg.Wait()
+	after := settle()
+	// The clients hold no goroutine either (they are not reading), so anything beyond a few
+	// is a goroutine per served connection.
+	if extra := after - before; extra > n/10 {
+		t.Fatalf("%d idle served connections added %d goroutines", n, extra)
 	}
 }

@@ -1,0 +1,165 @@
+package ws
+
+import (
+	"errors"
+	"os"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// The poller watches every idle served connection for readability in one epoll set, so an
+// idle connection holds no goroutine (a goroutine parked in a read keeps a stack of 2 to 8
+// KiB: most of what an idle connection cost). It is what nbio and gnet do, kept small: the
+// connection's bytes are still read by its own goroutine, started when they arrive, through
+// the same runtime-polled socket as everything else; the poller only says when.
+//
+// Each watch is EPOLLONESHOT and level-triggered: an event disarms the connection, its read
+// goroutine runs while bytes are there and re-arms it (EPOLL_CTL_MOD) before exiting, and
+// bytes that arrived in between fire at once on re-arming. The cost is that syscall, about a
+// microsecond, per burst of messages, besides the epoll_wait shared by all connections that
+// became readable together; the runtime's own poller still sees the socket too.
+//
+// The epoll descriptor is itself registered with the runtime's poller (an epoll set is
+// pollable), so the goroutine that drains it parks like any network read instead of holding
+// an OS thread in epoll_wait.
+const pollSupported = true
+
+// pollEvents: readable, or the peer half-closed; errors and hang-ups are always reported.
+const pollEvents = syscall.EPOLLIN | syscall.EPOLLRDHUP | syscall.EPOLLONESHOT
+
+type poller struct {
+	epfd int
+
+	mu    sync.Mutex
+	conns map[uint64]*Conn // the kernel holds only ids: a Go pointer there would hide from the GC
+	next  uint64
+}
+
+var (
+	thePoller   *poller
+	pollerErr   error
+	pollerStart sync.Once
+)
+
+var errNoPoller = errors.New("ws: no poller for this connection")
+
+func getPoller() (*poller, error) {
+	pollerStart.Do(func() { thePoller, pollerErr = newPoller() })
+	return thePoller, pollerErr
+}
+
+func newPoller() (*poller, error) {
+	epfd, err := syscall.EpollCreate1(syscall.EPOLL_CLOEXEC)
+	if err != nil {
+		return nil, err
+	}
+	p := &poller{epfd: epfd, conns: make(map[uint64]*Conn)}
+	if err := syscall.SetNonblock(epfd, true); err == nil {
+		f := os.NewFile(uintptr(epfd), "ws-epoll")
+		// Only a file the runtime polls has deadlines: this tells whether parking works.
+		if f.SetReadDeadline(time.Time{}) == nil {
+			if rc, err := f.SyscallConn(); err == nil {
+				go p.runPolled(f, rc)
+				return p, nil
+			}
+		}
+		// Not pollable after all: wait in epoll_wait on a thread of its own instead. The
+		// file must stay reachable, or its finalizer would close the descriptor.
+		_ = syscall.SetNonblock(epfd, false)
+		go p.runBlocking(f)
+		return p, nil
+	}
+	go p.runBlocking(nil)
+	return p, nil
+}
+
+// runPolled drains the epoll set each time the runtime reports it readable.
+func (p *poller) runPolled(f *os.File, rc syscall.RawConn) {
+	evs := make([]syscall.EpollEvent, 128)
+	_ = rc.Read(func(uintptr) bool {
+		for {
+			n, err := syscall.EpollWait(p.epfd, evs, 0)
+			if err == syscall.EINTR {
+				continue
+			}
+			if err != nil {
+				return true
+			}
+			p.dispatch(evs[:n])
+			if n < len(evs) {
+				return false // drained: park until the set is readable again
+			}
+		}
+	})
+	_ = f // keep the file (and so the descriptor) alive
+}
+
+// runBlocking is the fallback: a goroutine blocked in epoll_wait (it holds an OS thread).
+func (p *poller) runBlocking(f *os.File) {
+	evs := make([]syscall.EpollEvent, 128)
+	for {
+		n, err := syscall.EpollWait(p.epfd, evs, -1)
+		if err == syscall.EINTR {
+			continue
+		}
+		if err != nil {
+			break
+		}
+		p.dispatch(evs[:n])
+	}
+	_ = f
+}
+
+func (p *poller) dispatch(evs []syscall.EpollEvent) {
+	for i := range evs {
+		id := uint64(uint32(evs[i].Fd)) | uint64(uint32(evs[i].Pad))<<32
+		p.mu.Lock()
+		c := p.conns[id]
+		p.mu.Unlock()
+		if c != nil { // nil: a connection that ended after the event was queued
+			c.wake()
+		}
+	}
+}
+
+// pollArm watches c for readability: added the first time, re-armed after.
+func pollArm(c *Conn) error {
+	if c.raw == nil {
+		return errNoPoller
+	}
+	p, err := getPoller()
+	if err != nil {
+		return err
+	}
+	op := syscall.EPOLL_CTL_MOD
+	if c.sv.id == 0 {
+		p.mu.Lock()
+		p.next++
+		c.sv.id = p.next
+		p.conns[c.sv.id] = c
+		p.mu.Unlock()
+		op = syscall.EPOLL_CTL_ADD
+	}
+	ev := syscall.EpollEvent{Events: pollEvents, Fd: int32(uint32(c.sv.id)), Pad: int32(uint32(c.sv.id >> 32))}
+	var cerr error
+	// Control holds the descriptor open for the call: a connection closing under us fails
+	// here rather than touching a reused descriptor number.
+	if err := c.raw.Control(func(fd uintptr) {
+		cerr = syscall.EpollCtl(p.epfd, op, int(fd), &ev)
+	}); err != nil {
+		return err
+	}
+	return cerr
+}
+
+// pollRemove forgets c. Its descriptor leaves the epoll set when it is closed; a stale
+// event for its id finds nothing.
+func pollRemove(c *Conn) {
+	if c.sv.id == 0 || thePoller == nil {
+		return
+	}
+	thePoller.mu.Lock()
+	delete(thePoller.conns, c.sv.id)
+	thePoller.mu.Unlock()
+}

@@ -1,0 +1,14 @@
+//go:build !linux
+
+package ws
+
+import "errors"
+
+// Elsewhere there is no poller: a served connection keeps one goroutine blocked in its read
+// (on other Unix systems that read holds no buffer while it waits; see sysio_unix.go).
+const pollSupported = false
+
+var errNoPoller = errors.New("ws: no poller on this system")
+
+func pollArm(*Conn) error { return errNoPoller }
+func pollRemove(*Conn)    {}
