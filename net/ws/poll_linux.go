@@ -123,7 +123,13 @@ func (p *poller) dispatch(evs []syscall.EpollEvent) {
 	}
 }
 
-// pollArm watches c for readability: added the first time, re-armed after.
+// pollArm watches c for readability: added the first time, re-armed after. It allocates
+// nothing after the first time: it runs once per burst of messages.
+//
+// Once the call is in the kernel the connection may fire and its next read goroutine run,
+// and park, before this one returns: what the call leaves behind is atomic. A result read
+// here that the next goroutine wrote instead is harmless, since the state's compare-and-swap
+// in park decides who reads on.
 func pollArm(c *Conn) error {
 	if c.raw == nil {
 		return errNoPoller
@@ -132,25 +138,43 @@ func pollArm(c *Conn) error {
 	if err != nil {
 		return err
 	}
-	op := syscall.EPOLL_CTL_MOD
-	if c.sv.id == 0 {
+	sv := &c.sv
+	ctl := sv.ctlMod
+	if sv.id == 0 {
+		// The first call, before the connection can fire: nothing races with it.
 		p.mu.Lock()
 		p.next++
-		c.sv.id = p.next
-		p.conns[c.sv.id] = c
+		sv.id = p.next
+		p.conns[sv.id] = c
 		p.mu.Unlock()
-		op = syscall.EPOLL_CTL_ADD
+		sv.ev = syscall.EpollEvent{Events: pollEvents, Fd: int32(uint32(sv.id)), Pad: int32(uint32(sv.id >> 32))}
+		sv.ctlMod = func(fd uintptr) {
+			sv.ctlErrno.Store(uintptr(errno(syscall.EpollCtl(p.epfd, syscall.EPOLL_CTL_MOD, int(fd), &sv.ev))))
+		}
+		ctl = func(fd uintptr) {
+			sv.ctlErrno.Store(uintptr(errno(syscall.EpollCtl(p.epfd, syscall.EPOLL_CTL_ADD, int(fd), &sv.ev))))
+		}
 	}
-	ev := syscall.EpollEvent{Events: pollEvents, Fd: int32(uint32(c.sv.id)), Pad: int32(uint32(c.sv.id >> 32))}
-	var cerr error
 	// Control holds the descriptor open for the call: a connection closing under us fails
 	// here rather than touching a reused descriptor number.
-	if err := c.raw.Control(func(fd uintptr) {
-		cerr = syscall.EpollCtl(p.epfd, op, int(fd), &ev)
-	}); err != nil {
+	if err := c.raw.Control(ctl); err != nil {
 		return err
 	}
-	return cerr
+	if e := syscall.Errno(sv.ctlErrno.Load()); e != 0 {
+		return e
+	}
+	return nil
+}
+
+// errno is err as an Errno, 0 for nil; a failed epoll_ctl returns nothing else.
+func errno(err error) syscall.Errno {
+	if err == nil {
+		return 0
+	}
+	if e, ok := err.(syscall.Errno); ok {
+		return e
+	}
+	return syscall.EINVAL
 }
 
 // pollRemove forgets c. Its descriptor leaves the epoll set when it is closed; a stale
@@ -163,3 +187,5 @@ func pollRemove(c *Conn) {
 	delete(thePoller.conns, c.sv.id)
 	thePoller.mu.Unlock()
 }
+
+type pollEvent = syscall.EpollEvent

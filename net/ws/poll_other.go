@@ -12,3 +12,6 @@ var errNoPoller = errors.New("ws: no poller on this system")
 
 func pollArm(*Conn) error { return errNoPoller }
 func pollRemove(*Conn)    {}
+
+// pollEvent is unused here.
+type pollEvent struct{}

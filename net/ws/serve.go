@@ -71,20 +71,29 @@ type serving struct {
 	// blocking is set when no poller can watch the connection (TLS, a net.Pipe, no epoll):
 	// its goroutine then stays, blocked in the read, for the connection's life.
 	blocking bool
+	// loop is c.serveLoop, made once: a go statement on a method value made each time
+	// would allocate at every wake-up.
+	loop func()
+
+	// The poller's re-arming call, built once, and its result (poll_linux.go).
+	ev       pollEvent
+	ctlMod   func(fd uintptr)
+	ctlErrno atomic.Uintptr
 }
 
 // serve starts the library-owned read loop for h. Bytes the client sent behind its handshake
 // (already in the read buffer) and a connection that open closed are read at once.
 func (c *Conn) serve(h Handler) {
 	c.sv.h = h
+	c.sv.loop = c.serveLoop
 	c.sv.blocking = c.raw == nil || !pollSupported
 	c.sv.state.Store(serveRunning)
 	if c.sv.blocking || c.ncClosed.Load() {
-		go c.serveLoop()
+		go c.sv.loop()
 		return
 	}
 	if n, ok := c.r.settleIdle(); !ok || n > 0 || !c.park() {
-		go c.serveLoop()
+		go c.sv.loop()
 	}
 }
 
@@ -93,7 +102,7 @@ func (c *Conn) serve(h Handler) {
 // or it is not idle.
 func (c *Conn) wake() {
 	if c.sv.state.CompareAndSwap(serveIdle, serveRunning) {
-		go c.serveLoop()
+		go c.sv.loop()
 	}
 }
 
