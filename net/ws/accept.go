@@ -55,6 +55,10 @@ func (e *HandshakeError) Error() string {
 // 405 for a method other than GET, 400 for a malformed request, 426 with
 // "Sec-WebSocket-Version: 13" for another protocol version, 403 for a refused Origin, 431
 // for oversized headers. Bytes the client sent right after its request are kept.
+//
+// A server that only needs each message handed to it should call Serve instead, which reads
+// the connection for it and holds no goroutine while it is idle; with Accept, the caller's
+// ReadMessage loop keeps a goroutine (and, inside the HTTP handler, net/http's) per connection.
 func Accept(w http.ResponseWriter, r *http.Request, opts *AcceptOptions) (*Conn, error) {
 	if opts == nil {
 		opts = &AcceptOptions{}
