@@ -8,25 +8,27 @@ import (
 	"time"
 )
 
-// The poller watches every idle served connection for readability in one epoll set, so an
-// idle connection holds no goroutine (a goroutine parked in a read keeps a stack of 2 to 8
-// KiB: most of what an idle connection cost). It is what nbio and gnet do, kept small: the
-// connection's bytes are still read by its own goroutine, started when they arrive, through
-// the same runtime-polled socket as everything else; the poller only says when.
+// The poller watches every served connection for readability in one epoll set, so an idle
+// connection holds no goroutine (a goroutine parked in a read keeps a stack of 2 to 8 KiB:
+// most of what an idle connection cost). It is what nbio and gnet do, kept small: the
+// connection's bytes are still read by a goroutine of its own, started when they arrive,
+// through the same runtime-polled socket as everything else; the poller only says when.
 //
-// Each watch is EPOLLONESHOT and level-triggered: an event disarms the connection, its read
-// goroutine runs while bytes are there and re-arms it (EPOLL_CTL_MOD) before exiting, and
-// bytes that arrived in between fire at once on re-arming. The cost is that syscall, about a
-// microsecond, per burst of messages, besides the epoll_wait shared by all connections that
-// became readable together; the runtime's own poller still sees the socket too.
+// The watch is edge-triggered and set once: each arrival of bytes is announced, and a
+// connection's read goroutine that is running when one comes learns of it through a flag
+// (serving.pending) that it checks before parking. So nothing is re-armed per message, and
+// a goroutine that read less than it had room for parks without the extra read that finds
+// the socket empty (EAGAIN), which the runtime's own poller needs; a message costs one read
+// and a share of the epoll_wait of everything that arrived together.
 //
 // The epoll descriptor is itself registered with the runtime's poller (an epoll set is
 // pollable), so the goroutine that drains it parks like any network read instead of holding
 // an OS thread in epoll_wait.
 const pollSupported = true
 
-// pollEvents: readable, or the peer half-closed; errors and hang-ups are always reported.
-const pollEvents = syscall.EPOLLIN | syscall.EPOLLRDHUP | syscall.EPOLLONESHOT
+// pollEvents: readable, or the peer half-closed, edge-triggered; errors and hang-ups are
+// always reported.
+const pollEvents = syscall.EPOLLIN | syscall.EPOLLRDHUP | 1<<31 // EPOLLET (negative in package syscall)
 
 type poller struct {
 	epfd int
@@ -118,19 +120,15 @@ func (p *poller) dispatch(evs []syscall.EpollEvent) {
 		c := p.conns[id]
 		p.mu.Unlock()
 		if c != nil { // nil: a connection that ended after the event was queued
+			c.sv.pending.Store(true)
 			c.wake()
 		}
 	}
 }
 
-// pollArm watches c for readability: added the first time, re-armed after. It allocates
-// nothing after the first time: it runs once per burst of messages.
-//
-// Once the call is in the kernel the connection may fire and its next read goroutine run,
-// and park, before this one returns: what the call leaves behind is atomic. A result read
-// here that the next goroutine wrote instead is harmless, since the state's compare-and-swap
-// in park decides who reads on.
-func pollArm(c *Conn) error {
+// pollAdd puts c in the epoll set, once. An edge-triggered watch added while bytes are
+// already there reports them at once.
+func pollAdd(c *Conn) error {
 	if c.raw == nil {
 		return errNoPoller
 	}
@@ -138,43 +136,26 @@ func pollArm(c *Conn) error {
 	if err != nil {
 		return err
 	}
-	sv := &c.sv
-	ctl := sv.ctlMod
-	if sv.id == 0 {
-		// The first call, before the connection can fire: nothing races with it.
-		p.mu.Lock()
-		p.next++
-		sv.id = p.next
-		p.conns[sv.id] = c
-		p.mu.Unlock()
-		sv.ev = syscall.EpollEvent{Events: pollEvents, Fd: int32(uint32(sv.id)), Pad: int32(uint32(sv.id >> 32))}
-		sv.ctlMod = func(fd uintptr) {
-			sv.ctlErrno.Store(uintptr(errno(syscall.EpollCtl(p.epfd, syscall.EPOLL_CTL_MOD, int(fd), &sv.ev))))
-		}
-		ctl = func(fd uintptr) {
-			sv.ctlErrno.Store(uintptr(errno(syscall.EpollCtl(p.epfd, syscall.EPOLL_CTL_ADD, int(fd), &sv.ev))))
-		}
-	}
+	p.mu.Lock()
+	p.next++
+	id := p.next
+	p.conns[id] = c
+	p.mu.Unlock()
+	c.sv.id = id
+	ev := syscall.EpollEvent{Events: pollEvents, Fd: int32(uint32(id)), Pad: int32(uint32(id >> 32))}
+	var cerr error
 	// Control holds the descriptor open for the call: a connection closing under us fails
-	// here rather than touching a reused descriptor number.
-	if err := c.raw.Control(ctl); err != nil {
-		return err
+	// here rather than adding a reused descriptor number.
+	if err := c.raw.Control(func(fd uintptr) {
+		cerr = syscall.EpollCtl(p.epfd, syscall.EPOLL_CTL_ADD, int(fd), &ev)
+	}); err != nil {
+		cerr = err
 	}
-	if e := syscall.Errno(sv.ctlErrno.Load()); e != 0 {
-		return e
+	if cerr != nil {
+		pollRemove(c)
+		c.sv.id = 0
 	}
-	return nil
-}
-
-// errno is err as an Errno, 0 for nil; a failed epoll_ctl returns nothing else.
-func errno(err error) syscall.Errno {
-	if err == nil {
-		return 0
-	}
-	if e, ok := err.(syscall.Errno); ok {
-		return e
-	}
-	return syscall.EINVAL
+	return cerr
 }
 
 // pollRemove forgets c. Its descriptor leaves the epoll set when it is closed; a stale
@@ -187,5 +168,3 @@ func pollRemove(c *Conn) {
 	delete(thePoller.conns, c.sv.id)
 	thePoller.mu.Unlock()
 }
-
-type pollEvent = syscall.EpollEvent

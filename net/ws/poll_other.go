@@ -10,8 +10,5 @@ const pollSupported = false
 
 var errNoPoller = errors.New("ws: no poller on this system")
 
-func pollArm(*Conn) error { return errNoPoller }
+func pollAdd(*Conn) error { return errNoPoller }
 func pollRemove(*Conn)    {}
-
-// pollEvent is unused here.
-type pollEvent struct{}

@@ -55,6 +55,11 @@ type reader struct {
 	rawDst []byte
 	rawN   int
 	rawErr error
+	// rawNoWait makes a read that finds nothing return EAGAIN instead of waiting (a served
+	// connection's probe); rawShort says the last read left the socket empty (it returned
+	// less than it had room for).
+	rawNoWait bool
+	rawShort  bool
 }
 
 func (r *reader) init(c *Conn) {

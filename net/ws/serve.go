@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"sync/atomic"
+	"syscall"
 )
 
 // Handler receives the messages of a connection whose read loop the library runs (Serve).
@@ -55,10 +56,11 @@ func Serve(w http.ResponseWriter, r *http.Request, opts *AcceptOptions, open fun
 }
 
 // The states of a served connection. Exactly one party moves it out of serveIdle (the
-// poller on readability, or closeNetConn), and that party starts the read goroutine.
+// poller on bytes' arrival, closeNetConn, or the goroutine parking it that saw either), and
+// that party reads on.
 const (
 	serveOff     int32 = iota // not served: the application reads with ReadMessage
-	serveIdle                 // waiting for readability in the poller; no goroutine
+	serveIdle                 // waiting in the poller; no goroutine
 	serveRunning              // a goroutine is reading and dispatching
 	serveDone                 // OnClose was called
 )
@@ -67,18 +69,16 @@ const (
 type serving struct {
 	h     Handler
 	state atomic.Int32
-	id    uint64 // key in the poller's table; 0 while the connection is not in it
+	// pending is set by the poller when bytes arrived, and cleared before each read of the
+	// socket (sysRead): set at parking, bytes may be there that no read took yet.
+	pending atomic.Bool
+	id      uint64 // key in the poller's table; 0 while the connection is not in it
 	// blocking is set when no poller can watch the connection (TLS, a net.Pipe, no epoll):
 	// its goroutine then stays, blocked in the read, for the connection's life.
 	blocking bool
 	// loop is c.serveLoop, made once: a go statement on a method value made each time
 	// would allocate at every wake-up.
 	loop func()
-
-	// The poller's re-arming call, built once, and its result (poll_linux.go).
-	ev       pollEvent
-	ctlMod   func(fd uintptr)
-	ctlErrno atomic.Uintptr
 }
 
 // serve starts the library-owned read loop for h. Bytes the client sent behind its handshake
@@ -88,18 +88,13 @@ func (c *Conn) serve(h Handler) {
 	c.sv.loop = c.serveLoop
 	c.sv.blocking = c.raw == nil || !pollSupported
 	c.sv.state.Store(serveRunning)
-	if c.sv.blocking || c.ncClosed.Load() {
-		go c.sv.loop()
-		return
-	}
-	if n, ok := c.r.settleIdle(); !ok || n > 0 || !c.park() {
+	if c.sv.blocking || c.ncClosed.Load() || c.r.buffered() > 0 || !c.park() {
 		go c.sv.loop()
 	}
 }
 
 // wake starts the read goroutine of an idle served connection: bytes arrived, or the
-// connection was closed and OnClose is due. It does nothing when someone else woke it first
-// or it is not idle.
+// connection was closed and OnClose is due. It does nothing when the connection is not idle.
 func (c *Conn) wake() {
 	if c.sv.state.CompareAndSwap(serveIdle, serveRunning) {
 		go c.sv.loop()
@@ -110,6 +105,17 @@ func (c *Conn) wake() {
 // in the poller and exits.
 func (c *Conn) serveLoop() {
 	for {
+		if !c.sv.blocking {
+			// Woken, or told that bytes came while running: look without waiting (the read
+			// is the one ReadMessage would do; it finds nothing when an earlier read took
+			// the bytes announced).
+			if ready, ok := c.r.probe(); ok && !ready {
+				if c.park() {
+					return
+				}
+				continue
+			}
+		}
 		typ, p, err := c.ReadMessage()
 		if errors.Is(err, errConcurrentRead) {
 			// Close, called from another goroutine while OnMessage ran or the connection was
@@ -128,24 +134,27 @@ func (c *Conn) serveLoop() {
 		if c.sv.blocking {
 			continue
 		}
-		if n, ok := c.r.settleIdle(); !ok || n > 0 {
-			continue // more bytes to read, or Close took the reader: ReadMessage says which
-		}
-		if c.park() {
+		// A read that returned less than it had room for left the socket empty: park
+		// without reading again to find EAGAIN. Bytes that came since are pending.
+		if empty, ok := c.r.settleIdle(); ok && empty && c.park() {
 			return
 		}
 	}
 }
 
-// park hands an idle connection back to the poller. It reports false when the goroutine
-// must go on reading itself: the connection closed, or the poller could not take it back.
+// park hands an idle connection back to the poller (adding it the first time). It reports
+// false when the goroutine must go on reading itself: bytes were announced since its last
+// read, the connection closed, or the poller could not take it.
 //
-// The state is idle before the poller is re-armed, so an event that fires at once finds it
-// idle and wakes it; and closeNetConn marks the connection closed before it tries to wake
-// it, so one of the two (it, or this check) sees the other.
+// The state is idle before pending and the close are checked, and the poller and
+// closeNetConn set theirs before they try to wake it, so one of the two sees the other.
 func (c *Conn) park() bool {
+	if c.sv.id == 0 && pollAdd(c) != nil {
+		c.sv.blocking = true // no poller for this one: its goroutine stays
+		return false
+	}
 	c.sv.state.Store(serveIdle)
-	if err := pollArm(c); err == nil && !c.ncClosed.Load() {
+	if !c.sv.pending.Load() && !c.ncClosed.Load() {
 		return true
 	}
 	// Whoever moves it out of idle reads on; if that is not us, we are done.
@@ -153,19 +162,39 @@ func (c *Conn) park() bool {
 }
 
 // settleIdle gives the last message's buffer back once the handler is done with it, so that
-// an idle served connection holds none, and reports how many unread bytes the read buffer
-// holds. ok is false when someone else holds the reader (a Close draining it, or closeNetConn
-// releasing it): nothing was touched then.
-func (r *reader) settleIdle() (buffered int, ok bool) {
+// an idle served connection holds none, and reports whether the reader is drained: nothing
+// left in the read buffer, and the socket found empty by the last read. ok is false when
+// someone else holds the reader (a Close draining it, or closeNetConn releasing it): nothing
+// was touched then.
+func (r *reader) settleIdle() (empty, ok bool) {
 	if !r.active.CompareAndSwap(false, true) {
-		return 0, false
+		return false, false
 	}
 	if r.msg != nil {
 		r.putBuf(r.msg)
 		r.msg = nil
 		r.settle()
 	}
-	n := r.buffered()
+	empty = r.buffered() == 0 && r.rawShort
 	r.active.Store(false)
-	return n, true
+	return empty, true
+}
+
+// probe reads what the socket has without waiting, unless bytes are buffered already or
+// reading has failed. ready says ReadMessage has something to work on (bytes, or an error to
+// report); ok is false when someone else holds the reader.
+func (r *reader) probe() (ready, ok bool) {
+	if !r.active.CompareAndSwap(false, true) {
+		return false, false
+	}
+	defer r.active.Store(false)
+	if r.err != nil || r.buffered() > 0 {
+		return true, true
+	}
+	r.rawNoWait = true
+	err := r.fill()
+	r.rawNoWait = false
+	// Bytes, or an error that ReadMessage's own read will meet again (end of stream, a
+	// closed connection), are its to handle; only an empty socket parks.
+	return !errors.Is(err, syscall.EAGAIN), true
 }

@@ -2,6 +2,7 @@ package ws
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -9,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -342,3 +344,60 @@ type echoHandler struct{}
 
 func (echoHandler) OnMessage(c *Conn, typ MessageType, p []byte) { _ = c.WriteMessage(typ, p) }
 func (echoHandler) OnClose(*Conn, error)                         {}
+
+// TestServeBurstsNeverStrand: messages that arrive while the read goroutine is handling the
+// previous one, or parking, are announced by the poller's edge while it runs; the pending
+// flag must carry every such announcement, or a message would sit in the socket until the
+// next one. Many connections send bursts with and without pauses; every echo must come.
+func TestServeBurstsNeverStrand(t *testing.T) {
+	url := servedServer(t, nil, func(*Conn) Handler { return echoHandler{} })
+	const conns, msgs = 16, 300
+	errs := make(chan error, conns)
+	for i := range conns {
+		go func() {
+			c, _, err := Dial(context.Background(), url, nil)
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer c.CloseNow()
+			got := make(chan error, 1)
+			go func() {
+				for j := range msgs {
+					_, p, err := c.ReadMessage()
+					if err == nil && string(p) != strconv.Itoa(j) {
+						err = fmt.Errorf("echo %q, want %d", p, j)
+					}
+					if err != nil {
+						got <- err
+						return
+					}
+				}
+				got <- nil
+			}()
+			for j := range msgs {
+				if err := c.WriteMessage(MessageText, []byte(strconv.Itoa(j))); err != nil {
+					errs <- err
+					return
+				}
+				switch (i + j) % 7 {
+				case 0:
+					time.Sleep(time.Duration(j%3) * 100 * time.Microsecond)
+				case 1:
+					runtime.Gosched()
+				}
+			}
+			select {
+			case err := <-got:
+				errs <- err
+			case <-time.After(20 * time.Second):
+				errs <- fmt.Errorf("connection %d: echoes stopped coming (a stranded message)", i)
+			}
+		}()
+	}
+	for range conns {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+}

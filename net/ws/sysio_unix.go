@@ -37,11 +37,16 @@ func (r *reader) rawRead(fd uintptr) bool {
 				bpool.Put(r.buf)
 				r.buf = nil
 			}
+			if r.rawNoWait {
+				r.rawN, r.rawErr = 0, syscall.EAGAIN
+				return true
+			}
 			return false
 		}
 		if n < 0 {
 			n = 0
 		}
+		r.rawShort = n < len(dst)
 		if r.rawDst == nil {
 			*r.buf = (*r.buf)[:len(*r.buf)+n]
 		}
@@ -54,6 +59,9 @@ func (r *reader) rawRead(fd uintptr) bool {
 }
 
 func (r *reader) sysRead() (int, error) {
+	// Bytes that arrive after this read are announced to a served connection anew (its
+	// poller is edge-triggered): what was announced before, this read takes.
+	r.c.sv.pending.Store(false)
 	r.rawN, r.rawErr = 0, nil
 	if err := r.c.raw.Read(r.rawFn); err != nil {
 		return 0, err
