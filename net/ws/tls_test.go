@@ -59,3 +59,41 @@ func TestDirectWritesNeedADescriptor(t *testing.T) {
 		})
 	}
 }
+
+// TestServeOverTLS: a served connection without a descriptor (TLS) has no poller to wait in;
+// its read goroutine stays, blocked in the read, and it works as one with a descriptor does:
+// messages in order, the peer's close reported once.
+func TestServeOverTLS(t *testing.T) {
+	h := newRecorder()
+	served := make(chan *Conn, 1)
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, _ := Serve(w, r, nil, func(*Conn) Handler { return h })
+		served <- c
+	}))
+	defer srv.Close()
+	opts := &DialOptions{TLSConfig: &tls.Config{RootCAs: srv.Client().Transport.(*http.Transport).TLSClientConfig.RootCAs}}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	cli, _, err := Dial(ctx, "ws"+strings.TrimPrefix(srv.URL, "http"), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.CloseNow()
+	for _, m := range []string{"one", "two", strings.Repeat("3", 10000)} {
+		if err := cli.WriteMessage(MessageText, []byte(m)); err != nil {
+			t.Fatal(err)
+		}
+		if _, p, err := cli.ReadMessage(); err != nil || string(p) != m {
+			t.Fatalf("echo of %d bytes: %d bytes, %v", len(m), len(p), err)
+		}
+	}
+	if sc := <-served; !sc.sv.blocking {
+		t.Fatal("a TLS connection was parked in the poller, which cannot see its bytes")
+	}
+	if err := cli.Close(StatusNormalClosure, ""); err != nil {
+		t.Fatal(err)
+	}
+	if got := CloseStatus(waitClosed(t, h)); got != StatusNormalClosure {
+		t.Fatalf("OnClose got %v, want 1000", got)
+	}
+}
