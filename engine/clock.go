@@ -23,6 +23,15 @@ func NewRealClock() Clock { return realClock{origin: time.Now()} }
 func (c realClock) Now() time.Duration { return time.Since(c.origin) }
 
 func (c realClock) SleepUntil(t time.Duration, done <-chan struct{}) bool {
+	var timer *time.Timer
+	return c.sleepWith(&timer, t, done)
+}
+
+// sleepWith is SleepUntil with a timer the caller keeps between calls (*timer, made on the
+// first): a room sleeps once a tick, and a timer made each time was most of what its loop
+// allocated. Since Go 1.23 a stopped or fired timer may be Reset, and its channel then
+// delivers only the new expiry.
+func (c realClock) sleepWith(timer **time.Timer, t time.Duration, done <-chan struct{}) bool {
 	d := t - c.Now()
 	if d <= 0 {
 		select {
@@ -32,12 +41,16 @@ func (c realClock) SleepUntil(t time.Duration, done <-chan struct{}) bool {
 			return true
 		}
 	}
-	timer := time.NewTimer(d)
-	defer timer.Stop()
+	if *timer == nil {
+		*timer = time.NewTimer(d)
+	} else {
+		(*timer).Reset(d)
+	}
 	select {
-	case <-timer.C:
+	case <-(*timer).C:
 		return true
 	case <-done:
+		(*timer).Stop()
 		return false
 	}
 }

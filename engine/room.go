@@ -104,6 +104,7 @@ type roomCore struct {
 	game  string
 	cfg   RoomConfig
 	clock Clock
+	timer *time.Timer // the tick loop's, reused (realClock.sleepWith)
 	log   *slog.Logger
 	sim   sim
 
@@ -242,6 +243,15 @@ func (rc *roomCore) wakeLocked() {
 	}
 }
 
+// sleepUntil waits for the next tick like rc.clock.SleepUntil, with one timer for the room's
+// life when the clock is the real one.
+func (rc *roomCore) sleepUntil(t time.Duration, done <-chan struct{}) bool {
+	if c, ok := rc.clock.(realClock); ok {
+		return c.sleepWith(&rc.timer, t, done)
+	}
+	return rc.clock.SleepUntil(t, done)
+}
+
 // requestStop ends the room at its next tick.
 func (rc *roomCore) requestStop(why EndReason) {
 	rc.stopWhy.CompareAndSwap(nil, &why)
@@ -327,7 +337,7 @@ func (rc *roomCore) run() {
 	rc.sched = schedule{t0: rc.clock.Now() + phase, dt: dt, maxCatchUp: int64(rc.cfg.MaxCatchUp)}
 	rc.emptySince = rc.clock.Now()
 	for !rc.ended {
-		if (rc.asleep() && !rc.sleep()) || !rc.clock.SleepUntil(rc.sched.due(), rc.stop) {
+		if (rc.asleep() && !rc.sleep()) || !rc.sleepUntil(rc.sched.due(), rc.stop) {
 			// Stopping: one last tick so that every input a client saw accepted is applied
 			// and acknowledged, then goodbye.
 			rc.step(true)
