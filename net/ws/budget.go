@@ -423,7 +423,7 @@ func (r *reader) chargeShared(inflated int) error {
 // maxSharedInflateWait is the longest a connection waits for the server-wide inflate rate:
 // as long as its own rate can make it wait for one message, at least a second.
 func (r *reader) maxSharedInflateWait() time.Duration {
-	l := &r.c.lim
+	l := r.c.lim
 	if l.MaxInflateRate <= 0 {
 		return 2 * time.Second
 	}

@@ -59,7 +59,7 @@ type Conn struct {
 	nc      net.Conn
 	raw     syscall.RawConn // nil when nc is not backed by a file descriptor (TLS, net.Pipe)
 	server  bool
-	lim     Limits
+	lim     *Limits // interned: every connection with the same limits shares them
 	metrics *Metrics
 
 	subprotocol string
@@ -100,7 +100,7 @@ func newConn(nc net.Conn, server bool, lim Limits, m *Metrics) *Conn {
 	if m == nil {
 		m = DefaultMetrics
 	}
-	c := &Conn{nc: nc, server: server, lim: lim.withDefaults(), metrics: m}
+	c := &Conn{nc: nc, server: server, lim: internLimits(lim.withDefaults()), metrics: m}
 	if sc, ok := nc.(syscall.Conn); ok {
 		if raw, err := sc.SyscallConn(); err == nil {
 			c.raw = raw

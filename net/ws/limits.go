@@ -2,6 +2,8 @@ package ws
 
 import (
 	"math"
+	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -168,4 +170,30 @@ func (l Limits) withDefaults() Limits {
 		l.MaxQueuedBytes = 4 << 20
 	}
 	return l
+}
+
+// interned holds the defaulted Limits connections point to. A server's connections nearly
+// always share one set, and a copy in each was 160 bytes of every idle connection. Past
+// maxInterned distinct sets (an application making up limits per connection) a connection
+// gets its own copy instead, so the table cannot grow without bound.
+var (
+	interned    sync.Map // Limits → *Limits
+	internedN   atomic.Int32
+	maxInterned int32 = 64
+)
+
+// internLimits returns a shared pointer to l's value; the Limits it points to are never
+// written.
+func internLimits(l Limits) *Limits {
+	if p, ok := interned.Load(l); ok {
+		return p.(*Limits)
+	}
+	if internedN.Load() >= maxInterned {
+		return &l
+	}
+	p, loaded := interned.LoadOrStore(l, &l)
+	if !loaded {
+		internedN.Add(1)
+	}
+	return p.(*Limits)
 }

@@ -3,6 +3,7 @@ package ws
 import (
 	"testing"
 	"time"
+	"unsafe"
 )
 
 func TestLimitsDefaultsFillOnlyZeroFields(t *testing.T) {
@@ -132,5 +133,36 @@ func TestKeepalivePingsAnIdlePeer(t *testing.T) {
 	}
 	if sc.lastRead.Load() == 0 {
 		t.Fatal("no pong ever arrived")
+	}
+}
+
+// TestLimitsAreSharedBetweenConnections: connections with the same limits point to one
+// interned copy; past the table's bound each gets its own, with its own values.
+func TestLimitsAreSharedBetweenConnections(t *testing.T) {
+	a := internLimits(Limits{MaxMessageSize: 12345}.withDefaults())
+	b := internLimits(Limits{MaxMessageSize: 12345}.withDefaults())
+	if a != b {
+		t.Fatal("equal limits were not shared")
+	}
+	if c := internLimits(Limits{MaxMessageSize: 54321}.withDefaults()); c == a || c.MaxMessageSize != 54321 {
+		t.Fatalf("distinct limits shared or wrong: %d", c.MaxMessageSize)
+	}
+	for i := range int(maxInterned) + 8 {
+		l := Limits{MaxMessageSize: int64(100000 + i)}.withDefaults()
+		if p := internLimits(l); *p != l {
+			t.Fatalf("limits %d: got %+v", i, *p)
+		}
+	}
+	if n := internedN.Load(); n > maxInterned {
+		t.Fatalf("%d limits interned, bound %d", n, maxInterned)
+	}
+}
+
+// TestConnFitsItsSizeClass guards the memory of an idle connection: Conn is allocated once
+// per connection, in the runtime's 896-byte size class (it was 1,152 with the limits and the
+// control-frame buffer inside it; bench/idlemem measures the whole connection).
+func TestConnFitsItsSizeClass(t *testing.T) {
+	if n := unsafe.Sizeof(Conn{}); n > 896 {
+		t.Fatalf("Conn is %d bytes, past the 896-byte size class", n)
 	}
 }
