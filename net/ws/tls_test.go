@@ -29,20 +29,13 @@ func TestDirectWritesNeedADescriptor(t *testing.T) {
 				server <- c
 			})
 			var srv *httptest.Server
-			opts := &DialOptions{}
 			if secure {
 				srv = httptest.NewTLSServer(h)
-				opts.TLSConfig = &tls.Config{RootCAs: srv.Client().Transport.(*http.Transport).TLSClientConfig.RootCAs}
 			} else {
 				srv = httptest.NewServer(h)
 			}
 			defer srv.Close()
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			cli, _, err := Dial(ctx, "ws"+strings.TrimPrefix(srv.URL, "http"), opts)
-			if err != nil {
-				t.Fatal(err)
-			}
+			cli := dialTestServer(t, srv)
 			defer cli.CloseNow()
 			sc := <-server
 			defer sc.CloseNow()
@@ -71,13 +64,7 @@ func TestServeOverTLS(t *testing.T) {
 		served <- c
 	}))
 	defer srv.Close()
-	opts := &DialOptions{TLSConfig: &tls.Config{RootCAs: srv.Client().Transport.(*http.Transport).TLSClientConfig.RootCAs}}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	cli, _, err := Dial(ctx, "ws"+strings.TrimPrefix(srv.URL, "http"), opts)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cli := dialTestServer(t, srv)
 	defer cli.CloseNow()
 	for _, m := range []string{"one", "two", strings.Repeat("3", 10000)} {
 		if err := cli.WriteMessage(MessageText, []byte(m)); err != nil {
@@ -96,4 +83,20 @@ func TestServeOverTLS(t *testing.T) {
 	if got := CloseStatus(waitClosed(t, h)); got != StatusNormalClosure {
 		t.Fatalf("OnClose got %v, want 1000", got)
 	}
+}
+
+// dialTestServer dials srv's root, over TLS trusting srv's certificate when srv has one.
+func dialTestServer(t *testing.T, srv *httptest.Server) *Conn {
+	t.Helper()
+	opts := &DialOptions{}
+	if srv.TLS != nil {
+		opts.TLSConfig = &tls.Config{RootCAs: srv.Client().Transport.(*http.Transport).TLSClientConfig.RootCAs}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	c, _, err := Dial(ctx, "ws"+strings.TrimPrefix(srv.URL, "http"), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }
