@@ -166,6 +166,11 @@ func (c *Conn) closeNetConn() {
 	// A served connection idle in the poller has no goroutine to notice: start one, whose
 	// read fails and calls OnClose.
 	c.wake()
+	c.markEnded()
+}
+
+// markEnded notes that the transport is closed and the closing goroutine let go of it.
+func (c *Conn) markEnded() {
 	c.closeMu.Lock()
 	if !c.endedClosed {
 		c.endedClosed = true

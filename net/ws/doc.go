@@ -69,8 +69,10 @@
 // all of them (on Linux, over a socket), as nbio and gnet do; a read goroutine exists only
 // while bytes are there. bench/idlemem measured the gameserver's /echo at 18.4 KiB of RSS
 // per idle connection with a ReadMessage loop inside the HTTP handler, 8.0 with a goroutine
-// per connection of the library's, and 4.1 with the epoll set; what it costs is one
-// epoll_ctl per burst of messages, to re-arm the connection (poll_linux.go).
+// per connection of the library's, and 4.1 with the epoll set. The set is edge-triggered and
+// a connection is added once, so a message costs one read, as with the runtime's poller (which
+// reads once more to find the socket empty), but a second goroutine hop: the poller's, then
+// the reader's (poll_linux.go).
 //
 // Message buffers up to Limits.MessageAllowance (64 KiB) are pooled and free of any budget.
 // Larger ones are reserved from the connection's MemoryBudget before they are allocated

@@ -113,13 +113,13 @@ func (p *poller) runBlocking(f *os.File) {
 	_ = f
 }
 
+// dispatch wakes the connections of a batch of events, under one lock for the batch.
 func (p *poller) dispatch(evs []syscall.EpollEvent) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	for i := range evs {
 		id := uint64(uint32(evs[i].Fd)) | uint64(uint32(evs[i].Pad))<<32
-		p.mu.Lock()
-		c := p.conns[id]
-		p.mu.Unlock()
-		if c != nil { // nil: a connection that ended after the event was queued
+		if c := p.conns[id]; c != nil { // nil: a connection that ended after the event was queued
 			c.sv.pending.Store(true)
 			c.wake()
 		}
