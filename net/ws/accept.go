@@ -57,7 +57,7 @@ func (e *HandshakeError) Error() string {
 // for oversized headers. Bytes the client sent right after its request are kept.
 //
 // A server that only needs each message handed to it should call Serve instead, which reads
-// the connection for it and holds no goroutine while it is idle; with Accept, the caller's
+// the connection for it on a shallow goroutine of its own; with Accept, the caller's
 // ReadMessage loop keeps a goroutine (and, inside the HTTP handler, net/http's) per connection.
 func Accept(w http.ResponseWriter, r *http.Request, opts *AcceptOptions) (*Conn, error) {
 	if opts == nil {

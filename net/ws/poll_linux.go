@@ -24,7 +24,14 @@ import (
 // The epoll descriptor is itself registered with the runtime's poller (an epoll set is
 // pollable), so the goroutine that drains it parks like any network read instead of holding
 // an OS thread in epoll_wait.
-const pollSupported = true
+//
+// Off for now: in one of five runs of the gameserver's browser blackout test (CI=true, issue
+// 14's last stop) two shooter pages had lost their connection before their blackouts began,
+// which a wake-up lost between the poller and a running read goroutine would explain (the
+// server's keepalive then drops a peer whose pings it never read). Until that is understood
+// a served connection keeps its read goroutine (8 KiB per idle /echo connection instead of
+// 4.1); set this to true to measure the poller.
+const pollSupported = false
 
 // pollEvents: readable, or the peer half-closed, edge-triggered; errors and hang-ups are
 // always reported.

@@ -25,7 +25,7 @@ type Handler interface {
 
 // Serve accepts the WebSocket handshake of r like Accept, and then reads the connection for
 // the Handler that open returns: the HTTP handler that calls Serve returns at once, and the
-// connection holds no goroutine while it is idle.
+// connection's reader waits at the shallowest point of a goroutine of the library's.
 //
 // open runs once the handshake succeeded, on the caller's goroutine and before any message is
 // read, so the application can register the connection first; it may also end the connection
@@ -39,8 +39,9 @@ type Handler interface {
 // per-connection state for the life of the connection: bench/idlemem measured the
 // gameserver's /echo at 18.4 KiB of RSS per idle connection that way, 8.0 with a goroutine
 // of the library's per connection, and 4.1 through Serve's poller. On Linux, over a socket,
-// an idle connection waits in one epoll set shared by all served connections; elsewhere,
-// and over TLS, it keeps one goroutine blocked in its read (see poll_linux.go).
+// when the poller is on (pollSupported, off for now), an idle connection waits in one epoll
+// set shared by all served connections instead; otherwise, and over TLS, it keeps one
+// goroutine blocked in its read (see poll_linux.go).
 func Serve(w http.ResponseWriter, r *http.Request, opts *AcceptOptions, open func(*Conn) Handler) (*Conn, error) {
 	c, err := Accept(w, r, opts)
 	if err != nil {
