@@ -1168,10 +1168,16 @@ func echoNeverReads(t *testing.T, hs *hostileServer) {
 	}
 }
 
-// metric reads one unlabelled series from /metrics.
+// metric reads one unlabelled series from the hostile server's /metrics.
 func metric(t *testing.T, hs *hostileServer, name string) float64 {
 	t.Helper()
-	code, body, err := httpGet(hs.addr, "/metrics")
+	return metricAt(t, hs.addr, name)
+}
+
+// metricAt reads one unlabelled series from the /metrics of the server at addr.
+func metricAt(t *testing.T, addr, name string) float64 {
+	t.Helper()
+	code, body, err := httpGet(addr, "/metrics")
 	if err != nil || code != 200 {
 		t.Fatalf("/metrics: %d %v", code, err)
 	}

@@ -217,6 +217,14 @@ func TestBrowserOverBadNetworks(t *testing.T) {
 	for name, px := range proxies {
 		t.Logf("proxy %s: %s", name, px.Stats())
 	}
+	// Why the server dropped anyone: a page the server stopped reading (a wake-up lost by
+	// net/ws's poller) would show as a silent peer; the keepalive rescues and counts it.
+	silent := metricAt(t, addr, "rallypoint_ws_peers_silent_total")
+	rescued := metricAt(t, addr, "rallypoint_ws_poll_rescues_total")
+	t.Logf("server: %v peers dropped as silent, %v connections rescued from the poller", silent, rescued)
+	if rescued > 0 {
+		t.Errorf("the server left %v connections unread in its poller until the keepalive woke them", rescued)
+	}
 
 	var table []string
 	for _, p := range ps {

@@ -47,9 +47,13 @@ func (c *Conn) keepalive() {
 			}
 			next = time.Duration(int64(c.lim.PongTimeout) - (now - sent))
 		} else if now-heard >= int64(c.lim.PingInterval) {
-			c.pingSent.Store(now)
-			_ = c.sendControl(opPing, nil)
-			next = c.lim.PongTimeout
+			if d, stranded := c.rescueStranded(heard); stranded {
+				next = d // not silent: its bytes wait unread
+			} else {
+				c.pingSent.Store(now)
+				_ = c.sendControl(opPing, nil)
+				next = c.lim.PongTimeout
+			}
 		} else {
 			c.pingSent.Store(0)
 			next = time.Duration(int64(c.lim.PingInterval) - (now - heard))

@@ -47,6 +47,10 @@ type Metrics struct {
 	// LargeBuffersFreed counts bytes of inbound message buffers above the pooling size that
 	// were left to the garbage collector after use instead of being kept in a pool.
 	LargeBuffersFreed atomic.Int64
+	// PollRescues counts served connections that the keepalive found waiting in the poller
+	// with unread bytes after a PingInterval of silence, and woke: a wake-up the poller lost.
+	// It should stay 0; each one cost its player up to PingInterval of unread input.
+	PollRescues atomic.Int64
 }
 
 // DefaultMetrics is used by connections whose options name no Metrics.

@@ -2,10 +2,10 @@ package ws
 
 import (
 	"errors"
-	"os"
 	"sync"
+	"sync/atomic"
 	"syscall"
-	"time"
+	"unsafe"
 )
 
 // The poller watches every served connection for readability in one epoll set, so an idle
@@ -21,24 +21,22 @@ import (
 // the socket empty (EAGAIN), which the runtime's own poller needs; a message costs one read
 // and a share of the epoll_wait of everything that arrived together.
 //
-// The epoll descriptor is itself registered with the runtime's poller (an epoll set is
-// pollable), so the goroutine that drains it parks like any network read instead of holding
-// an OS thread in epoll_wait.
-//
-// Off for now: in one of five runs of the gameserver's browser blackout test (CI=true, issue
-// 14's last stop) two shooter pages had lost their connection before their blackouts began,
-// which a wake-up lost between the poller and a running read goroutine would explain (the
-// server's keepalive then drops a peer whose pings it never read). Until that is understood
-// a served connection keeps its read goroutine (8 KiB per idle /echo connection instead of
-// 4.1); set this to true to measure the poller.
-const pollSupported = false
+// The poller's goroutine waits in epoll_wait itself, holding an OS thread (one per process,
+// not per connection). A first version registered the epoll descriptor with the runtime's
+// own poller instead (an epoll set is pollable), so that goroutine parked like any network
+// read; in the gameserver's browser blackout test it left connections idle with hundreds of
+// unread bytes and no event for seconds (seen three times in one run, by a scan of the
+// table with FIONREAD), while waiting in epoll_wait directly showed none in the same test.
+// The keepalive still looks for such a connection (rescueStranded) and counts it.
+const pollSupported = true
 
 // pollEvents: readable, or the peer half-closed, edge-triggered; errors and hang-ups are
 // always reported.
 const pollEvents = syscall.EPOLLIN | syscall.EPOLLRDHUP | 1<<31 // EPOLLET (negative in package syscall)
 
 type poller struct {
-	epfd int
+	epfd   int
+	broken atomic.Bool // epoll_wait failed: no connection parks any more
 
 	mu    sync.Mutex
 	conns map[uint64]*Conn // the kernel holds only ids: a Go pointer there would hide from the GC
@@ -64,48 +62,13 @@ func newPoller() (*poller, error) {
 		return nil, err
 	}
 	p := &poller{epfd: epfd, conns: make(map[uint64]*Conn)}
-	if err := syscall.SetNonblock(epfd, true); err == nil {
-		f := os.NewFile(uintptr(epfd), "ws-epoll")
-		// Only a file the runtime polls has deadlines: this tells whether parking works.
-		if f.SetReadDeadline(time.Time{}) == nil {
-			if rc, err := f.SyscallConn(); err == nil {
-				go p.runPolled(f, rc)
-				return p, nil
-			}
-		}
-		// Not pollable after all: wait in epoll_wait on a thread of its own instead. The
-		// file must stay reachable, or its finalizer would close the descriptor.
-		_ = syscall.SetNonblock(epfd, false)
-		go p.runBlocking(f)
-		return p, nil
-	}
-	go p.runBlocking(nil)
+	go p.run()
 	return p, nil
 }
 
-// runPolled drains the epoll set each time the runtime reports it readable.
-func (p *poller) runPolled(f *os.File, rc syscall.RawConn) {
-	evs := make([]syscall.EpollEvent, 128)
-	_ = rc.Read(func(uintptr) bool {
-		for {
-			n, err := syscall.EpollWait(p.epfd, evs, 0)
-			if err == syscall.EINTR {
-				continue
-			}
-			if err != nil {
-				return true
-			}
-			p.dispatch(evs[:n])
-			if n < len(evs) {
-				return false // drained: park until the set is readable again
-			}
-		}
-	})
-	_ = f // keep the file (and so the descriptor) alive
-}
-
-// runBlocking is the fallback: a goroutine blocked in epoll_wait (it holds an OS thread).
-func (p *poller) runBlocking(f *os.File) {
+// run drains the epoll set for the life of the process. Each batch of events costs one
+// epoll_wait and, when the runtime gave the thread's P away meanwhile, a hand-back.
+func (p *poller) run() {
 	evs := make([]syscall.EpollEvent, 128)
 	for {
 		n, err := syscall.EpollWait(p.epfd, evs, -1)
@@ -113,11 +76,20 @@ func (p *poller) runBlocking(f *os.File) {
 			continue
 		}
 		if err != nil {
-			break
+			// Not expected on a valid descriptor. A poller that stopped would strand every
+			// parked connection: each is woken instead, and keeps a read goroutine from then
+			// on (pollBroken).
+			p.broken.Store(true)
+			p.mu.Lock()
+			for _, c := range p.conns {
+				c.sv.pending.Store(true)
+				c.wake()
+			}
+			p.mu.Unlock()
+			return
 		}
 		p.dispatch(evs[:n])
 	}
-	_ = f
 }
 
 // dispatch wakes the connections of a batch of events, under one lock for the batch.
@@ -133,6 +105,10 @@ func (p *poller) dispatch(evs []syscall.EpollEvent) {
 	}
 }
 
+// pollBroken reports whether the poller stopped; a connection then reads in its own
+// goroutine.
+func pollBroken() bool { return thePoller != nil && thePoller.broken.Load() }
+
 // pollAdd puts c in the epoll set, once. An edge-triggered watch added while bytes are
 // already there reports them at once.
 func pollAdd(c *Conn) error {
@@ -142,6 +118,9 @@ func pollAdd(c *Conn) error {
 	p, err := getPoller()
 	if err != nil {
 		return err
+	}
+	if p.broken.Load() {
+		return errNoPoller
 	}
 	p.mu.Lock()
 	p.next++
@@ -174,4 +153,20 @@ func pollRemove(c *Conn) {
 	thePoller.mu.Lock()
 	delete(thePoller.conns, c.sv.id)
 	thePoller.mu.Unlock()
+}
+
+// unreadBytes is how many bytes wait in c's socket (ioctl FIONREAD), or -1 when it cannot
+// tell.
+func unreadBytes(c *Conn) int {
+	if c.raw == nil {
+		return -1
+	}
+	n := -1
+	_ = c.raw.Control(func(fd uintptr) {
+		var v int32
+		if _, _, errno := syscall.Syscall(syscall.SYS_IOCTL, fd, syscall.TIOCINQ, uintptr(unsafe.Pointer(&v))); errno == 0 {
+			n = int(v)
+		}
+	})
+	return n
 }

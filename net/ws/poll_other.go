@@ -10,5 +10,7 @@ const pollSupported = false
 
 var errNoPoller = errors.New("ws: no poller on this system")
 
-func pollAdd(*Conn) error { return errNoPoller }
-func pollRemove(*Conn)    {}
+func pollAdd(*Conn) error   { return errNoPoller }
+func pollRemove(*Conn)      {}
+func unreadBytes(*Conn) int { return -1 }
+func pollBroken() bool      { return false }

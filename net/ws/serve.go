@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"sync/atomic"
 	"syscall"
+	"time"
 )
 
 // Handler receives the messages of a connection whose read loop the library runs (Serve).
@@ -39,9 +40,8 @@ type Handler interface {
 // per-connection state for the life of the connection: bench/idlemem measured the
 // gameserver's /echo at 18.4 KiB of RSS per idle connection that way, 8.0 with a goroutine
 // of the library's per connection, and 4.1 through Serve's poller. On Linux, over a socket,
-// when the poller is on (pollSupported, off for now), an idle connection waits in one epoll
-// set shared by all served connections instead; otherwise, and over TLS, it keeps one
-// goroutine blocked in its read (see poll_linux.go).
+// an idle served connection waits in one epoll set shared by all served connections;
+// otherwise, and over TLS, it keeps one goroutine blocked in its read (see poll_linux.go).
 func Serve(w http.ResponseWriter, r *http.Request, opts *AcceptOptions, open func(*Conn) Handler) (*Conn, error) {
 	c, err := Accept(w, r, opts)
 	if err != nil {
@@ -77,6 +77,9 @@ type serving struct {
 	// blocking is set when no poller can watch the connection (TLS, a net.Pipe, no epoll):
 	// its goroutine then stays, blocked in the read, for the connection's life.
 	blocking bool
+	// suspect is the time of the last read when the keepalive found the connection idle
+	// with unread bytes (rescueStranded); only the keepalive's timer touches it.
+	suspect int64
 	// loop is c.serveLoop, made once: a go statement on a method value made each time
 	// would allocate at every wake-up.
 	loop func()
@@ -150,7 +153,7 @@ func (c *Conn) serveLoop() {
 // The state is idle before pending and the close are checked, and the poller and
 // closeNetConn set theirs before they try to wake it, so one of the two sees the other.
 func (c *Conn) park() bool {
-	if c.sv.id == 0 && pollAdd(c) != nil {
+	if (c.sv.id == 0 && pollAdd(c) != nil) || pollBroken() {
 		c.sv.blocking = true // no poller for this one: its goroutine stays
 		return false
 	}
@@ -160,6 +163,43 @@ func (c *Conn) park() bool {
 	}
 	// Whoever moves it out of idle reads on; if that is not us, we are done.
 	return !c.sv.state.CompareAndSwap(serveIdle, serveRunning)
+}
+
+// strandConfirm is how long a served connection must stay idle in the poller, with unread
+// bytes and no read, before the keepalive counts and wakes it (rescueStranded). Bytes that
+// arrived an instant before the first look wait only for the poller's wake-up, which comes
+// within microseconds on a healthy machine and within tens of milliseconds on a starved one.
+const strandConfirm = 250 * time.Millisecond
+
+// rescueStranded guards against a lost wake-up. The keepalive calls it when the peer has
+// been silent for PingInterval, with heard, the time of the last read. A served connection
+// found idle in the poller with unread bytes in its socket is looked at again after
+// strandConfirm (the result says when) instead of being pinged; if nothing was read
+// meanwhile, it is counted (Metrics.PollRescues) and woken. So a peer that kept sending is
+// read late rather than dropped, and the count names a fault that would otherwise pass for a
+// slow peer (the ping's answer alone would have woken the connection). It costs one ioctl
+// per silent connection per PingInterval, nothing per message.
+func (c *Conn) rescueStranded(heard int64) (recheck time.Duration, stranded bool) {
+	if !c.strandedNow() {
+		c.sv.suspect = 0
+		return 0, false
+	}
+	if c.sv.suspect != heard {
+		c.sv.suspect = heard // first sighting: the poller may be about to wake it
+		return strandConfirm, true
+	}
+	c.sv.suspect = 0
+	c.sv.pending.Store(true)
+	if c.sv.state.CompareAndSwap(serveIdle, serveRunning) {
+		c.metrics.PollRescues.Add(1)
+		go c.sv.loop()
+	}
+	return c.lim.PingInterval, true
+}
+
+// strandedNow reports whether c waits in the poller although its socket has bytes.
+func (c *Conn) strandedNow() bool {
+	return c.sv.state.Load() == serveIdle && !c.sv.blocking && !c.ncClosed.Load() && unreadBytes(c) > 0
 }
 
 // settleIdle gives the last message's buffer back once the handler is done with it, so that

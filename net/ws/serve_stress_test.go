@@ -1,0 +1,151 @@
+package ws
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"runtime"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// TestServeNeverStrandsUnderLoad plays the shooter's traffic against served connections:
+// each client sends inputs at about 60 Hz with pauses of up to 600 ms between bursts and
+// expects each echoed, while the server writes a snapshot to every connection from another
+// goroutine 30 times a second. A wake-up lost by the poller leaves a connection's last input
+// unread over a pause; the keepalive (PingInterval 250 ms here) then finds it stranded,
+// counts it in Metrics.PollRescues and wakes it. The test asserts none was needed and that
+// every echo came within 2 s. RP_SERVE_STRESS_SECONDS lengthens it (default 3);
+// RP_SERVE_STRESS_HOG=1 keeps every core busy meanwhile.
+func TestServeNeverStrandsUnderLoad(t *testing.T) {
+	secs := 3
+	if s, err := strconv.Atoi(os.Getenv("RP_SERVE_STRESS_SECONDS")); err == nil && s > 0 {
+		secs = s
+	}
+	if os.Getenv("RP_SERVE_STRESS_HOG") == "1" {
+		stop := make(chan struct{})
+		defer close(stop)
+		for range runtime.NumCPU() {
+			go func() {
+				for {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					for i := 0; i < 1e6; i++ {
+						_ = i * i
+					}
+				}
+			}()
+		}
+	}
+	m := new(Metrics)
+	opts := &AcceptOptions{Metrics: m, Limits: Limits{PingInterval: 250 * time.Millisecond, PongTimeout: time.Second}}
+	var mu sync.Mutex
+	served := map[*Conn]bool{}
+	url := servedServer(t, opts, func(c *Conn) Handler {
+		mu.Lock()
+		served[c] = true
+		mu.Unlock()
+		return echoHandler{}
+	})
+	stopSnaps := make(chan struct{})
+	snapsDone := make(chan struct{})
+	go func() { // the room's tick: a snapshot to every connection
+		defer close(snapsDone)
+		snap := make([]byte, 120)
+		tick := time.NewTicker(time.Second / 30)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stopSnaps:
+				return
+			case <-tick.C:
+			}
+			mu.Lock()
+			for c := range served {
+				_ = c.WriteMessage(MessageBinary, snap)
+			}
+			mu.Unlock()
+		}
+	}()
+	defer func() { close(stopSnaps); <-snapsDone }()
+
+	const conns = 100
+	deadline := time.Now().Add(time.Duration(secs) * time.Second)
+	var sent atomic.Int64
+	errs := make(chan error, conns)
+	for i := range conns {
+		go func() {
+			errs <- stressClient(url, i, deadline, &sent)
+		}()
+	}
+	for range conns {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	t.Logf("%d inputs echoed over %d connections in %d s", sent.Load(), conns, secs)
+	if n := m.PollRescues.Load(); n > 0 {
+		t.Errorf("the keepalive found %d served connections idle in the poller with unread bytes", n)
+	}
+}
+
+// stressClient sends numbered inputs until deadline and checks each comes back in time.
+func stressClient(url string, id int, deadline time.Time, sent *atomic.Int64) error {
+	c, _, err := Dial(context.Background(), url, nil)
+	if err != nil {
+		return err
+	}
+	defer c.CloseNow()
+	echoed := make(chan uint64, 64)
+	readErr := make(chan error, 1)
+	go func() {
+		for {
+			typ, p, err := c.ReadMessage()
+			if err != nil {
+				readErr <- err
+				return
+			}
+			if typ == MessageBinary && len(p) == 8 { // echoes; 120-byte messages are snapshots
+				echoed <- binary.BigEndian.Uint64(p)
+			}
+		}
+	}()
+	rng := rand.New(rand.NewPCG(uint64(id), 1))
+	buf := make([]byte, 8)
+	var next uint64
+	for time.Now().Before(deadline) {
+		burst := 1 + rng.IntN(30)
+		for range burst {
+			binary.BigEndian.PutUint64(buf, next)
+			if err := c.WriteMessage(MessageBinary, buf); err != nil {
+				return fmt.Errorf("connection %d: %v", id, err)
+			}
+			next++
+			time.Sleep(time.Duration(rng.IntN(17)) * time.Millisecond)
+		}
+		// The burst's last input must come back before the pause ends: nothing else will
+		// arrive on this connection to announce it.
+		want := next - 1
+		timeout := time.After(2 * time.Second)
+		for got := uint64(1<<64 - 1); got != want; {
+			select {
+			case got = <-echoed:
+			case err := <-readErr:
+				return fmt.Errorf("connection %d: %v", id, err)
+			case <-timeout:
+				return fmt.Errorf("connection %d: input %d not echoed within 2 s (stranded in the socket)", id, want)
+			}
+		}
+		sent.Add(int64(burst))
+		time.Sleep(time.Duration(rng.IntN(600)) * time.Millisecond)
+	}
+	return nil
+}
