@@ -40,8 +40,9 @@ type Handler interface {
 // per-connection state for the life of the connection: bench/idlemem measured the
 // gameserver's /echo at 18.4 KiB of RSS per idle connection that way, 8.0 with a goroutine
 // of the library's per connection, and 4.1 through Serve's poller. On Linux, over a socket,
-// an idle served connection waits in one epoll set shared by all served connections;
-// otherwise, and over TLS, it keeps one goroutine blocked in its read (see poll_linux.go).
+// when the poller is on (pollSupported, off for now), an idle served connection waits in
+// one epoll set shared by all served connections; otherwise, and over TLS, it keeps one
+// goroutine blocked in its read (see poll_linux.go).
 func Serve(w http.ResponseWriter, r *http.Request, opts *AcceptOptions, open func(*Conn) Handler) (*Conn, error) {
 	c, err := Accept(w, r, opts)
 	if err != nil {
