@@ -1164,7 +1164,9 @@ func echoNeverReads(t *testing.T, hs *hostileServer) {
 	// a write has waited WriteTimeout (a write failure), or, should a queue form, as a slow
 	// consumer.
 	if got := metric(t, hs, "rallypoint_slow_consumers_total") + metric(t, hs, "rallypoint_ws_write_failures_total") - before; got != conns {
-		t.Errorf("%v slow consumers and write failures, want %d", got, conns)
+		// Say how the others ended, for the next time (seen once, under -race in CI).
+		t.Errorf("%v slow consumers and write failures, want %d; the connections ended %v; silent peers %v, budget refusals %v",
+			got, conns, results, metric(t, hs, "rallypoint_ws_peers_silent_total"), metric(t, hs, "rallypoint_ws_budget_refused_total"))
 	}
 }
 

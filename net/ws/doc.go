@@ -64,16 +64,15 @@
 // of its own beyond its reader's: on Unix, over a socket, it waits for readability through
 // syscall.RawConn and borrows a pooled buffer only when bytes arrive (over TLS it holds one
 // while waiting: see TLS), and keepalive runs on a timer. Steady-state reads and writes
-// allocate nothing. A server should let the library run the read loop (Serve). A served
-// connection can also wait, idle, in one epoll set shared by all of them instead of in a
-// goroutine of its own, as nbio and gnet do (poll_linux.go), but that poller is off for now
-// (pollSupported: it costs CPU per message). bench/idlemem measured the
+// allocate nothing. A server should let the library run the read loop (Serve): on Linux a
+// served connection silent for about a second then waits in one epoll set shared by all of
+// them instead of in a goroutine of its own, as nbio and gnet do (poll_linux.go), while one
+// in use keeps its goroutine. bench/idlemem measured the
 // gameserver's /echo at 18.4 KiB of RSS per idle connection with a ReadMessage loop inside
 // the HTTP handler, 8.0 with a goroutine per connection of the library's, and about 4 with
-// the epoll set. The set is edge-triggered and a connection is added once, so a message
-// costs one read, as with the runtime's poller (which reads once more to find the socket
-// empty), but a second goroutine hop: the poller's, then the reader's; and the poller holds
-// one OS thread in epoll_wait (poll_linux.go says why).
+// the epoll set. The watch is one-shot, armed as a connection parks, so a connection in use
+// costs the poller nothing; the poller holds one OS thread in epoll_wait (poll_linux.go
+// says why).
 //
 // Message buffers up to Limits.MessageAllowance (64 KiB) are pooled and free of any budget.
 // Larger ones are reserved from the connection's MemoryBudget before they are allocated

@@ -8,40 +8,34 @@ import (
 	"unsafe"
 )
 
-// The poller watches every served connection for readability in one epoll set, so an idle
+// The poller watches idle served connections for readability in one epoll set, so an idle
 // connection holds no goroutine (a goroutine parked in a read keeps a stack of 2 to 8 KiB:
 // most of what an idle connection cost). It is what nbio and gnet do, kept small: the
 // connection's bytes are still read by a goroutine of its own, started when they arrive,
 // through the same runtime-polled socket as everything else; the poller only says when.
 //
-// The watch is edge-triggered and set once: each arrival of bytes is announced, and a
-// connection's read goroutine that is running when one comes learns of it through a flag
-// (serving.pending) that it checks before parking. So nothing is re-armed per message, and
-// a goroutine that read less than it had room for parks without the extra read that finds
-// the socket empty (EAGAIN), which the runtime's own poller needs; a message costs one read
-// and a share of the epoll_wait of everything that arrived together.
+// Only silent connections are watched. A served connection's goroutine reads as any blocking
+// reader does while messages come, and parks the connection here after about a second
+// without one (parkAfter in serve.go). The watch is one-shot: armed as the connection parks
+// (epoll_ctl, one call), it fires once when bytes come, or at once if they came already, and
+// stays disarmed while the goroutine it started reads. So a connection in use costs the
+// poller nothing, and a parked one cannot miss bytes that arrived while it parked. The first
+// version watched every served connection, edge-triggered, and handed every message from the
+// poller to a new goroutine: in bench/colyseus/run.sh (160 shooter bots) that cost 2.19 to
+// 2.34 ms of server CPU per player-second against 1.80 with a goroutine per connection.
 //
 // The poller's goroutine waits in epoll_wait itself, holding an OS thread (one per process,
-// not per connection). A first version registered the epoll descriptor with the runtime's
-// own poller instead (an epoll set is pollable), so that goroutine parked like any network
-// read; in the gameserver's browser blackout test it left connections idle with hundreds of
-// unread bytes and no event for seconds (seen three times in one run, by a scan of the
-// table with FIONREAD), while waiting in epoll_wait directly showed none in the same test.
-// The keepalive still looks for such a connection (rescueStranded) and counts it.
-//
-// Off for now, for what the thread costs: in bench/colyseus/run.sh (160 shooter bots, two
-// rounds of 20 s) the gameserver spent 2.19 to 2.34 ms of CPU per player-second through this
-// poller against 1.80 with a read goroutine per connection, in runs minutes apart; every
-// batch of events comes back from a blocking system call and hands its work to another
-// goroutine. The nested version was at parity. What it saves is memory: 3.7 instead of 7.7
-// KiB of RSS per idle /echo connection (bench/idlemem). The way to have both is to park
-// only connections that have been idle for a while; until then a served connection keeps
-// its read goroutine. Set this to true to measure the poller.
-const pollSupported = false
+// not per connection). A version that registered the epoll descriptor with the runtime's own
+// poller instead (an epoll set is pollable) left connections idle, in the gameserver's
+// browser blackout test, with hundreds of unread bytes and no event for seconds (three in one
+// run, found by a scan of the table with FIONREAD); waiting in epoll_wait directly showed
+// none in the same test. The keepalive still looks for such a connection (rescueStranded)
+// and counts it.
+const pollSupported = true
 
-// pollEvents: readable, or the peer half-closed, edge-triggered; errors and hang-ups are
+// pollEvents: readable, or the peer half-closed, once per arming; errors and hang-ups are
 // always reported.
-const pollEvents = syscall.EPOLLIN | syscall.EPOLLRDHUP | 1<<31 // EPOLLET (negative in package syscall)
+const pollEvents = syscall.EPOLLIN | syscall.EPOLLRDHUP | syscall.EPOLLONESHOT
 
 type poller struct {
 	epfd   int
@@ -118,9 +112,10 @@ func (p *poller) dispatch(evs []syscall.EpollEvent) {
 // goroutine.
 func pollBroken() bool { return thePoller != nil && thePoller.broken.Load() }
 
-// pollAdd puts c in the epoll set, once. An edge-triggered watch added while bytes are
-// already there reports them at once.
-func pollAdd(c *Conn) error {
+// pollArm arms c's one-shot watch: it adds c to the epoll set the first time, and re-arms
+// it after. Either way the kernel looks at the socket then, so bytes already there are
+// reported at once.
+func pollArm(c *Conn) error {
 	if c.raw == nil {
 		return errNoPoller
 	}
@@ -131,22 +126,26 @@ func pollAdd(c *Conn) error {
 	if p.broken.Load() {
 		return errNoPoller
 	}
-	p.mu.Lock()
-	p.next++
-	id := p.next
-	p.conns[id] = c
-	p.mu.Unlock()
-	c.sv.id = id
+	op := syscall.EPOLL_CTL_MOD
+	if c.sv.id == 0 {
+		op = syscall.EPOLL_CTL_ADD
+		p.mu.Lock()
+		p.next++
+		c.sv.id = p.next
+		p.conns[c.sv.id] = c
+		p.mu.Unlock()
+	}
+	id := c.sv.id
 	ev := syscall.EpollEvent{Events: pollEvents, Fd: int32(uint32(id)), Pad: int32(uint32(id >> 32))}
 	var cerr error
 	// Control holds the descriptor open for the call: a connection closing under us fails
-	// here rather than adding a reused descriptor number.
+	// here rather than watching a reused descriptor number.
 	if err := c.raw.Control(func(fd uintptr) {
-		cerr = syscall.EpollCtl(p.epfd, syscall.EPOLL_CTL_ADD, int(fd), &ev)
+		cerr = syscall.EpollCtl(p.epfd, op, int(fd), &ev)
 	}); err != nil {
 		cerr = err
 	}
-	if cerr != nil {
+	if cerr != nil && op == syscall.EPOLL_CTL_ADD {
 		pollRemove(c)
 		c.sv.id = 0
 	}

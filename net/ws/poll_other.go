@@ -10,7 +10,7 @@ const pollSupported = false
 
 var errNoPoller = errors.New("ws: no poller on this system")
 
-func pollAdd(*Conn) error   { return errNoPoller }
+func pollArm(*Conn) error   { return errNoPoller }
 func pollRemove(*Conn)      {}
 func unreadBytes(*Conn) int { return -1 }
 func pollBroken() bool      { return false }

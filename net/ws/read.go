@@ -54,11 +54,12 @@ type reader struct {
 	rawDst []byte
 	rawN   int
 	rawErr error
-	// rawNoWait makes a read that finds nothing return EAGAIN instead of waiting (a served
-	// connection's probe); rawShort says the last read left the socket empty (it returned
-	// less than it had room for).
-	rawNoWait bool
-	rawShort  bool
+	// parkable is set while the goroutine of a served connection that the poller can take
+	// is inside ReadMessage (not while a Close drains the reader): its read deadline is
+	// then the park deadline (armPark). shallow is set while it waits for the first byte of
+	// a message: a wait there past the park deadline goes to the poller (errPark).
+	parkable bool
+	shallow  bool
 }
 
 func (r *reader) init(c *Conn) {
@@ -99,7 +100,8 @@ func (c *Conn) ReadMessage() (MessageType, []byte, error) {
 	if !r.active.CompareAndSwap(false, true) {
 		return 0, nil, errConcurrentRead
 	}
-	defer r.active.Store(false)
+	defer r.done()
+	r.parkable = c.sv.state.Load() == serveRunning && !c.sv.blocking
 	if r.msg != nil {
 		r.putBuf(r.msg)
 		r.msg = nil
@@ -115,7 +117,16 @@ func (c *Conn) ReadMessage() (MessageType, []byte, error) {
 	// life blocked in this call, and a shallow stack lets its goroutine keep the minimum
 	// stack size (measured: 4.2 instead of 6.6 KiB per idle connection).
 	if r.buffered() == 0 {
-		if err := r.fill(); err != nil {
+		if r.parkable {
+			c.armPark()
+		}
+		r.shallow = true
+		err := r.fill()
+		r.shallow = false
+		if err == errPark {
+			return 0, nil, errPark // r.fill kept no buffer: nothing was there
+		}
+		if err != nil {
 			r.err = c.readFailed(err)
 			r.release()
 			return 0, nil, r.err
@@ -130,6 +141,12 @@ func (c *Conn) ReadMessage() (MessageType, []byte, error) {
 		return 0, nil, r.err
 	}
 	return typ, p, nil
+}
+
+// done ends a ReadMessage call: the reader is free for the next holder.
+func (r *reader) done() {
+	r.parkable = false
+	r.active.Store(false)
 }
 
 // release returns borrowed buffers once reading is over. r.msg is never the application's
@@ -180,7 +197,21 @@ func (r *reader) fill() error {
 	var err error
 	if r.rawFn != nil {
 		r.rawDst = nil
-		n, err = r.sysRead()
+		for {
+			n, err = r.sysRead()
+			if !r.parkTimeout(err) {
+				break
+			}
+			if r.shallow {
+				if r.buf != nil && len(*r.buf) == 0 {
+					bpool.Put(r.buf)
+					r.buf = nil
+				}
+				return errPark
+			}
+			// Silent a second in the middle of a message: not idle, only slow.
+			r.c.extendPark()
+		}
 	} else {
 		if r.buf == nil {
 			r.buf = bpool.Get(readBufSize)
@@ -214,6 +245,10 @@ func (r *reader) readDirect(p []byte, onChunk func([]byte) error) error {
 		if r.rawFn != nil {
 			r.rawDst = p
 			n, err = r.sysRead()
+			if r.parkTimeout(err) {
+				r.c.extendPark() // a large frame arriving slowly: not idle
+				continue
+			}
 		} else {
 			n, err = r.c.nc.Read(p)
 		}

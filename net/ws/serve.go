@@ -3,8 +3,8 @@ package ws
 import (
 	"errors"
 	"net/http"
+	"os"
 	"sync/atomic"
-	"syscall"
 	"time"
 )
 
@@ -39,10 +39,12 @@ type Handler interface {
 // HTTP handler, which keeps net/http's goroutine, with its deep stack, and net/http's
 // per-connection state for the life of the connection: bench/idlemem measured the
 // gameserver's /echo at 18.4 KiB of RSS per idle connection that way, 8.0 with a goroutine
-// of the library's per connection, and 4.1 through Serve's poller. On Linux, over a socket,
-// when the poller is on (pollSupported, off for now), an idle served connection waits in
-// one epoll set shared by all served connections; otherwise, and over TLS, it keeps one
-// goroutine blocked in its read (see poll_linux.go).
+// of the library's per connection, and about 4 through Serve's poller. On Linux, over a
+// socket, a served connection silent for about a second (parkAfter) waits in one epoll set
+// shared by all served connections, with no goroutine, until its next bytes; one in use
+// keeps its read goroutine, which costs less CPU per message than a hand-off from the
+// poller. Otherwise, and over TLS, it keeps one goroutine blocked in its read (see
+// poll_linux.go).
 func Serve(w http.ResponseWriter, r *http.Request, opts *AcceptOptions, open func(*Conn) Handler) (*Conn, error) {
 	c, err := Accept(w, r, opts)
 	if err != nil {
@@ -81,6 +83,9 @@ type serving struct {
 	// suspect is the time of the last read when the keepalive found the connection idle
 	// with unread bytes (rescueStranded); only the keepalive's timer touches it.
 	suspect int64
+	// parkAt is when the read deadline set by armPark passes (monotonic ns), 0 when none
+	// is set; only the reading goroutine touches it.
+	parkAt int64
 	// loop is c.serveLoop, made once: a go statement on a method value made each time
 	// would allocate at every wake-up.
 	loop func()
@@ -106,22 +111,26 @@ func (c *Conn) wake() {
 	}
 }
 
-// serveLoop reads and dispatches messages while bytes are there, then parks the connection
-// in the poller and exits.
+// parkAfter is how long a served connection's goroutine waits for the next message before
+// it hands the connection to the poller and exits. A connection in use (a game's inputs,
+// many a second) keeps its goroutine and reads as any blocking reader does, without the
+// poller: handing every message from the poller's thread to a new goroutine cost a fifth
+// more CPU per player in bench/colyseus. One that falls silent costs no goroutine after
+// between parkAfter/2 and parkAfter (the read deadline that measures it is renewed at most
+// twice per parkAfter, so a message costs no timer update).
+const parkAfter = time.Second
+
+// serveLoop reads and dispatches messages until the connection has been silent for about
+// parkAfter, then parks it in the poller and exits.
 func (c *Conn) serveLoop() {
 	for {
-		if !c.sv.blocking {
-			// Woken, or told that bytes came while running: look without waiting (the read
-			// is the one ReadMessage would do; it finds nothing when an earlier read took
-			// the bytes announced).
-			if ready, ok := c.r.probe(); ok && !ready {
-				if c.park() {
-					return
-				}
-				continue
-			}
-		}
 		typ, p, err := c.ReadMessage()
+		if err == errPark {
+			if c.park() {
+				return
+			}
+			continue
+		}
 		if errors.Is(err, errConcurrentRead) {
 			// Close, called from another goroutine while OnMessage ran or the connection was
 			// idle, is reading the peer's close frame itself. Its outcome is ours once it
@@ -136,26 +145,46 @@ func (c *Conn) serveLoop() {
 			return
 		}
 		c.sv.h.OnMessage(c, typ, p)
-		if c.sv.blocking {
-			continue
-		}
-		// A read that returned less than it had room for left the socket empty: park
-		// without reading again to find EAGAIN. Bytes that came since are pending.
-		if empty, ok := c.r.settleIdle(); ok && empty && c.park() {
-			return
-		}
 	}
 }
 
-// park hands an idle connection back to the poller (adding it the first time). It reports
+// errPark is ReadMessage's answer, on a served connection's own goroutine, when no message
+// began before the park deadline.
+var errPark = errors.New("ws: idle; parking")
+
+// armPark sets the read deadline that ends the wait for the next message of a served
+// connection that the poller can take, unless the one set is still at least parkAfter/2
+// away. Only the connection's reading goroutine calls it (ReadMessage, before its wait).
+func (c *Conn) armPark() {
+	if c.sv.parkAt-monoNow() < int64(parkAfter/2) {
+		c.extendPark()
+	}
+}
+
+// extendPark moves the park deadline to parkAfter from now.
+func (c *Conn) extendPark() {
+	c.sv.parkAt = monoNow() + int64(parkAfter)
+	_ = c.nc.SetReadDeadline(time.Now().Add(parkAfter))
+}
+
+// parkTimeout reports whether err is the park deadline passing. No one else sets a read
+// deadline while the served goroutine reads: Close sets its own only once it holds the
+// reader, and parkable is false then.
+func (r *reader) parkTimeout(err error) bool {
+	return err != nil && r.parkable && errors.Is(err, os.ErrDeadlineExceeded)
+}
+
+// park hands an idle connection back to the poller, armed for its next bytes. It reports
 // false when the goroutine must go on reading itself: bytes were announced since its last
 // read, the connection closed, or the poller could not take it.
 //
 // The state is idle before pending and the close are checked, and the poller and
 // closeNetConn set theirs before they try to wake it, so one of the two sees the other.
 func (c *Conn) park() bool {
-	if (c.sv.id == 0 && pollAdd(c) != nil) || pollBroken() {
+	if pollArm(c) != nil || pollBroken() {
 		c.sv.blocking = true // no poller for this one: its goroutine stays
+		c.sv.parkAt = 0
+		_ = c.nc.SetReadDeadline(time.Time{})
 		return false
 	}
 	c.sv.state.Store(serveIdle)
@@ -201,42 +230,4 @@ func (c *Conn) rescueStranded(heard int64) (recheck time.Duration, stranded bool
 // strandedNow reports whether c waits in the poller although its socket has bytes.
 func (c *Conn) strandedNow() bool {
 	return c.sv.state.Load() == serveIdle && !c.sv.blocking && !c.ncClosed.Load() && unreadBytes(c) > 0
-}
-
-// settleIdle gives the last message's buffer back once the handler is done with it, so that
-// an idle served connection holds none, and reports whether the reader is drained: nothing
-// left in the read buffer, and the socket found empty by the last read. ok is false when
-// someone else holds the reader (a Close draining it, or closeNetConn releasing it): nothing
-// was touched then.
-func (r *reader) settleIdle() (empty, ok bool) {
-	if !r.active.CompareAndSwap(false, true) {
-		return false, false
-	}
-	if r.msg != nil {
-		r.putBuf(r.msg)
-		r.msg = nil
-		r.settle()
-	}
-	empty = r.buffered() == 0 && r.rawShort
-	r.active.Store(false)
-	return empty, true
-}
-
-// probe reads what the socket has without waiting, unless bytes are buffered already or
-// reading has failed. ready says ReadMessage has something to work on (bytes, or an error to
-// report); ok is false when someone else holds the reader.
-func (r *reader) probe() (ready, ok bool) {
-	if !r.active.CompareAndSwap(false, true) {
-		return false, false
-	}
-	defer r.active.Store(false)
-	if r.err != nil || r.buffered() > 0 {
-		return true, true
-	}
-	r.rawNoWait = true
-	err := r.fill()
-	r.rawNoWait = false
-	// Bytes, or an error that ReadMessage's own read will meet again (end of stream, a
-	// closed connection), are its to handle; only an empty socket parks.
-	return !errors.Is(err, syscall.EAGAIN), true
 }

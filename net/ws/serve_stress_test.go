@@ -15,7 +15,8 @@ import (
 )
 
 // TestServeNeverStrandsUnderLoad plays the shooter's traffic against served connections:
-// each client sends inputs at about 60 Hz with pauses of up to 600 ms between bursts and
+// each client sends inputs at about 60 Hz with pauses of up to 1.5 s between bursts (so
+// that some park in the poller, silent for parkAfter, and are woken by the next) and
 // expects each echoed, while the server writes a snapshot to every connection from another
 // goroutine 30 times a second. A wake-up lost by the poller leaves a connection's last input
 // unread over a pause; the keepalive (PingInterval 250 ms here) then finds it stranded,
@@ -145,7 +146,7 @@ func stressClient(url string, id int, deadline time.Time, sent *atomic.Int64) er
 			}
 		}
 		sent.Add(int64(burst))
-		time.Sleep(time.Duration(rng.IntN(600)) * time.Millisecond)
+		time.Sleep(time.Duration(rng.IntN(1500)) * time.Millisecond)
 	}
 	return nil
 }

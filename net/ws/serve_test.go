@@ -249,8 +249,8 @@ func TestServeCloseWhileHandling(t *testing.T) {
 	}
 }
 
-// TestServedIdleConnectionsHoldNoGoroutine: on Linux, idle served connections wait in the
-// poller, so the goroutine count does not grow with them.
+// TestServedIdleConnectionsHoldNoGoroutine: on Linux, served connections silent for
+// parkAfter wait in the poller, so the goroutine count does not grow with them.
 func TestServedIdleConnectionsHoldNoGoroutine(t *testing.T) {
 	if !pollSupported {
 		t.Skip("no poller on this system: a served connection keeps a goroutine")
@@ -264,7 +264,9 @@ func TestServedIdleConnectionsHoldNoGoroutine(t *testing.T) {
 	_, _, _ = warm.ReadMessage()
 	wg.Add(1)
 	settle := func() int {
-		// Handler goroutines of net/http finish just after the handshake: give them a moment.
+		// Handler goroutines of net/http finish just after the handshake, and a served
+		// connection's goroutine parks it after up to parkAfter of silence.
+		time.Sleep(parkAfter + parkAfter/4)
 		var g int
 		for range 50 {
 			runtime.GC()
@@ -295,27 +297,14 @@ func TestServedIdleConnectionsHoldNoGoroutine(t *testing.T) {
 	}
 }
 
-// TestServedRoundTripAllocatesNothing: a message to a served connection that was parked,
-// its wake-up, read, handling, echo and re-parking allocate nothing in steady state (the
-// client is a raw socket that allocates nothing either).
+// TestServedRoundTripAllocatesNothing: a message to a served connection in use, its read,
+// handling and echo, with the renewal of the park deadline, allocate nothing in steady state
+// (the client is a raw socket that allocates nothing either).
 func TestServedRoundTripAllocatesNothing(t *testing.T) {
 	if raceEnabled {
 		t.Skip("the race detector allocates on its own account")
 	}
-	url := servedServer(t, nil, func(*Conn) Handler { return echoHandler{} })
-	host := strings.TrimPrefix(url, "ws://")
-	nc, err := net.Dial("tcp", host)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	_, _ = fmt.Fprintf(nc, "GET / HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
-		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n", host)
-	br := bufio.NewReader(nc)
-	resp, err := http.ReadResponse(br, nil)
-	if err != nil || resp.StatusCode != http.StatusSwitchingProtocols {
-		t.Fatalf("handshake: %v %v", resp, err)
-	}
+	nc, br := rawServed(t)
 	// A masked binary "ping" with a zero key (RFC 6455 §5.3 asks for a mask, not for what
 	// it is); the echo comes back unmasked.
 	req := []byte{0x82, 0x84, 0, 0, 0, 0, 'p', 'i', 'n', 'g'}
@@ -328,14 +317,66 @@ func TestServedRoundTripAllocatesNothing(t *testing.T) {
 		if _, err := io.ReadFull(br, got); err != nil || string(got) != string(want) {
 			t.Fatalf("echo %x, %v", got, err)
 		}
-		// Let the read goroutine park before the next message, so each one wakes it.
-		time.Sleep(time.Millisecond)
 	}
 	for range 20 {
 		roundTrip()
 	}
 	if n := testing.AllocsPerRun(200, roundTrip); n >= 0.5 {
 		t.Fatalf("a served round trip allocates %.2f times", n)
+	}
+}
+
+// rawServed opens a WebSocket connection to a served echo server through a raw socket.
+func rawServed(t *testing.T) (net.Conn, *bufio.Reader) {
+	t.Helper()
+	url := servedServer(t, nil, func(*Conn) Handler { return echoHandler{} })
+	host := strings.TrimPrefix(url, "ws://")
+	nc, err := net.Dial("tcp", host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { nc.Close() })
+	_, _ = fmt.Fprintf(nc, "GET / HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
+		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n", host)
+	br := bufio.NewReader(nc)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil || resp.StatusCode != http.StatusSwitchingProtocols {
+		t.Fatalf("handshake: %v %v", resp, err)
+	}
+	return nc, br
+}
+
+// TestServeParksAfterSilenceAndWakes: messages separated by more than parkAfter each find
+// the connection parked (its goroutine gone) and are echoed; a frame whose second half
+// comes more than parkAfter after its first is read whole, not cut off by the park
+// deadline; a connection in use is not parked.
+func TestServeParksAfterSilenceAndWakes(t *testing.T) {
+	nc, br := rawServed(t)
+	echo := func(payload string, pause time.Duration) {
+		t.Helper()
+		// Masked with a zero key (RFC 6455 §5.3 asks for a mask, not for what it is).
+		f := append([]byte{0x82, 0x80 | byte(len(payload)), 0, 0, 0, 0}, payload...)
+		half := len(f) / 2
+		if _, err := nc.Write(f[:half]); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(pause)
+		if _, err := nc.Write(f[half:]); err != nil {
+			t.Fatal(err)
+		}
+		got := make([]byte, 2+len(payload))
+		_ = nc.SetReadDeadline(time.Now().Add(5 * time.Second))
+		if _, err := io.ReadFull(br, got); err != nil || string(got[2:]) != payload {
+			t.Fatalf("echo of %q: %q, %v", payload, got, err)
+		}
+	}
+	for i := range 3 {
+		time.Sleep(parkAfter + parkAfter/2) // parked by now
+		echo(fmt.Sprintf("after silence %d", i), 0)
+	}
+	echo("a frame cut in two by a long pause", parkAfter+parkAfter/2)
+	for i := range 20 {
+		echo(fmt.Sprintf("in use %d", i), parkAfter/10)
 	}
 }
 

@@ -37,16 +37,11 @@ func (r *reader) rawRead(fd uintptr) bool {
 				bpool.Put(r.buf)
 				r.buf = nil
 			}
-			if r.rawNoWait {
-				r.rawN, r.rawErr = 0, syscall.EAGAIN
-				return true
-			}
 			return false
 		}
 		if n < 0 {
 			n = 0
 		}
-		r.rawShort = n < len(dst)
 		if r.rawDst == nil {
 			*r.buf = (*r.buf)[:len(*r.buf)+n]
 		}
