@@ -15,7 +15,7 @@ import (
 // through the same runtime-polled socket as everything else; the poller only says when.
 //
 // Only silent connections are watched. A served connection's goroutine reads as any blocking
-// reader does while messages come, and parks the connection here after about a second
+// reader does while messages come, and parks the connection here after about 100 ms
 // without one (parkAfter in serve.go). The watch is one-shot: armed as the connection parks
 // (epoll_ctl, one call), it fires once when bytes come, or at once if they came already, and
 // stays disarmed while the goroutine it started reads. So a connection in use costs the

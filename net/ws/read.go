@@ -209,7 +209,7 @@ func (r *reader) fill() error {
 				}
 				return errPark
 			}
-			// Silent a second in the middle of a message: not idle, only slow.
+			// Silent past the park deadline in the middle of a message: not idle, only slow.
 			r.c.extendPark()
 		}
 	} else {
