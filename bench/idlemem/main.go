@@ -316,6 +316,7 @@ func dialPlay(url string, n int) ([]*gameclient.Client, error) {
 			return fmt.Errorf("dial %s: %w", url, err)
 		}
 		cls[i] = cl
+		cl.SetAckDelay(250 * time.Millisecond) // as the crossword page (its ackDelay)
 		if _, err := cl.Join(ctx, protocol.JoinOptions{Game: "crossword"}); err != nil {
 			return fmt.Errorf("join: %w", err)
 		}

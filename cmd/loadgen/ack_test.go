@@ -37,6 +37,11 @@ func seatBotAt(t *testing.T, game string, driver func(r *runner) gameDriver, sna
 // seatBotConns is seatBotAt that also returns the server ends of the bot's later
 // connections (a resume), as they are accepted.
 func seatBotConns(t *testing.T, game string, driver func(r *runner) gameDriver, snapRate int) (*bot, *peer, <-chan *ws.Conn) {
+	return seatBotWith(t, game, driver, snapRate, nil)
+}
+
+// seatBotWith is seatBotConns with tweak applied to the bot's configuration first.
+func seatBotWith(t *testing.T, game string, driver func(r *runner) gameDriver, snapRate int, tweak func(*config)) (*bot, *peer, <-chan *ws.Conn) {
 	conns := make(chan *ws.Conn, 1)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if c, err := ws.Accept(w, r, &ws.AcceptOptions{Subprotocols: []string{engine.Subprotocol}}); err == nil {
@@ -47,6 +52,10 @@ func seatBotConns(t *testing.T, game string, driver func(r *runner) gameDriver, 
 	cfg := defaults
 	cfg.URL, cfg.Game, cfg.Origin = "ws"+strings.TrimPrefix(srv.URL, "http"), game, ""
 	cfg.PingEvery = time.Hour
+	cfg.AckEvery = 0 // the scripted peers expect each acknowledgement; ackEvery's own test sets it
+	if tweak != nil {
+		tweak(&cfg)
+	}
 	if err := cfg.normalize(); err != nil {
 		t.Fatal(err)
 	}
@@ -239,8 +248,8 @@ func TestAckGoesAloneAfterAStepWithoutInput(t *testing.T) {
 	}
 }
 
-// TestCrosswordBotsAckAtOnce: crossword bots type every few seconds, so they acknowledge
-// each snapshot as it is applied.
+// TestCrosswordBotsAckAtOnce: crossword bots type every few seconds, so no input carries
+// their acknowledgements: with -ack-every 0 they acknowledge each snapshot as it is applied.
 func TestCrosswordBotsAckAtOnce(t *testing.T) {
 	b, p := seatBot(t, "crossword", func(r *runner) gameDriver {
 		d, err := newCrosswordDriver(r)
@@ -258,6 +267,47 @@ func TestCrosswordBotsAckAtOnce(t *testing.T) {
 			t.Fatalf("after snapshot %d the bot sent %v, want [4, %d]", tick, m, tick)
 		}
 	}
+}
+
+// TestCrosswordBotsAckAtMostEveryAckEvery: with -ack-every, as the crossword page's
+// ackDelay, the first snapshot is acknowledged at once and the next ones only once
+// AckEvery has passed since, with the latest tick.
+func TestCrosswordBotsAckAtMostEveryAckEvery(t *testing.T) {
+	const every = 300 * time.Millisecond
+	_, p, _ := seatBotWith(t, "crossword", func(r *runner) gameDriver {
+		d, err := newCrosswordDriver(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}, 30, func(c *config) { c.AckEvery = every })
+	want := func(tick int) {
+		t.Helper()
+		if m := p.read(); len(m) != 2 || m[0] != int64(engine.KindAck) || m[1] != int64(tick) {
+			t.Fatalf("the bot sent %v, want [4, %d]", m, tick)
+		}
+	}
+	p.snapshot(5)
+	want(5)
+	start := time.Now()
+	tick := 6
+	for ; time.Since(start) < every+every/2; tick++ {
+		p.snapshot(tick)
+		time.Sleep(every / 10)
+	}
+	// Ticks 6 onwards: one acknowledgement, of the first tick applied once AckEvery passed;
+	// the next message is the acknowledgement of a snapshot sent after a second wait.
+	m := p.read()
+	var got int64
+	if len(m) == 2 {
+		got, _ = m[1].(int64)
+	}
+	if len(m) != 2 || m[0] != int64(engine.KindAck) || got <= 6 || got >= int64(tick) {
+		t.Fatalf("the bot sent %v, want one [4, tick] of a tick between 7 and %d", m, tick-1)
+	}
+	time.Sleep(every)
+	p.snapshot(tick)
+	want(tick)
 }
 
 // TestShooterBotsSendOneMessageAStep runs shooter bots against the engine: what they send

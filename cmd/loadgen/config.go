@@ -27,6 +27,7 @@ type config struct {
 	InputHz     float64       // shooter: inputs per second per bot (one per simulation step)
 	InputBatch  int           // shooter: inputs per message, as the SDK's inputRate at InputHz/InputBatch ([10, ...] when above 1)
 	TypeEvery   time.Duration // crossword: mean time between a bot's actions
+	AckEvery    time.Duration // bots whose inputs carry no acknowledgements (the crossword's) acknowledge at most this often, as the page's ackDelay; 0: every snapshot
 	Seed        uint64        // bots' random choices; 0 picks one
 	MetricsURL  string        // the server's Prometheus endpoint, scraped at the start and end of the measured phase
 	ProgressTTY bool          // rewrite the progress line in place instead of printing lines
@@ -57,6 +58,7 @@ var defaults = config{
 	URL:         "ws://127.0.0.1:8080",
 	Origin:      "auto",
 	Game:        "crossword",
+	AckEvery:    250 * time.Millisecond,
 	Players:     100,
 	Duration:    30 * time.Second,
 	Ramp:        500,

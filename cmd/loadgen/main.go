@@ -48,6 +48,7 @@ func main() {
 	flag.BoolVar(&cfg.Compress, "compress", cfg.Compress, "offer permessage-deflate, as browsers do")
 	flag.BoolVar(&cfg.Mirror, "mirror", cfg.Mirror, "apply every snapshot to a full state.Mirror as the browser SDK does; false keeps only what the bots play with, for the largest runs")
 	flag.IntVar(&cfg.MirrorRing, "mirror-ring", cfg.MirrorRing, "snapshot states each bot's mirror keeps (memory: one state each); 0: a second of snapshots and two more")
+	flag.DurationVar(&cfg.AckEvery, "ack-every", cfg.AckEvery, "a bot whose inputs carry no acknowledgements (the crossword's) acknowledges the latest snapshot at most this often, as the crossword page's ackDelay does; 0 acknowledges every snapshot")
 	flag.DurationVar(&cfg.PingEvery, "ping-every", cfg.PingEvery, "each bot pings this often (the browser SDK's default), to measure RTT")
 	flag.Float64Var(&cfg.InputHz, "input-hz", cfg.InputHz, "shooter: inputs per second per bot; a browser sends one per 1/60 s step")
 	flag.IntVar(&cfg.InputBatch, "input-batch", cfg.InputBatch, "shooter: inputs per message: each bot holds its inputs until it has this many and sends them as one [10, ...], as the SDK does with inputRate = input-hz / input-batch (1: each at once)")

@@ -57,7 +57,10 @@ const typing = new Typing(document.getElementById("keys"), document.getElementBy
 });
 // sessionStorage keeps the seat across a reload of this tab (not in other tabs, which would
 // fight over it): a reload within the grace period comes back as the same player.
-const client = connect(url, { storage: sessionStorage });
+// ackDelay: acknowledge the snapshots (ten a second) about four times a second rather than
+// each one. Every acknowledgement is a message the server reads; a puzzle's deltas against a
+// baseline a few hundred ms older are as small, and letters do not wait for acknowledgements.
+const client = connect(url, { storage: sessionStorage, ackDelay: 250 });
 const sender = inputSender(client);
 // After a (re)join, the letters still pending are sent again once a snapshot shows the puzzle.
 let resendAfterSnapshot = false;
