@@ -118,6 +118,12 @@ func (c *Conn) ReadMessage() (MessageType, []byte, error) {
 	// stack size (measured: 4.2 instead of 6.6 KiB per idle connection).
 	if r.buffered() == 0 {
 		if r.parkable {
+			if c.sv.parkNow {
+				// Its messages come further apart than parkAfter: park without waiting.
+				c.sv.parkNow = false
+				r.dropEmptyBuf()
+				return 0, nil, errPark
+			}
 			c.armPark()
 		}
 		r.shallow = true

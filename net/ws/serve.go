@@ -84,8 +84,11 @@ type serving struct {
 	// with unread bytes (rescueStranded); only the keepalive's timer touches it.
 	suspect int64
 	// parkAt is when the read deadline set by armPark passes (monotonic ns), 0 when none
-	// is set; only the reading goroutine touches it.
-	parkAt int64
+	// is set; lastMsg is when the last message was handled; parkNow asks ReadMessage to
+	// park at once. Only the reading goroutine touches them.
+	parkAt  int64
+	lastMsg int64
+	parkNow bool
 	// loop is c.serveLoop, made once: a go statement on a method value made each time
 	// would allocate at every wake-up.
 	loop func()
@@ -150,6 +153,12 @@ func (c *Conn) serveLoop() {
 			return
 		}
 		c.sv.h.OnMessage(c, typ, p)
+		// A connection whose messages come further apart than parkAfter (a puzzle's
+		// acknowledgements, a few a second) would keep a goroutine most of the time
+		// waiting out parkAfter after each: it parks at once instead. One in use stays.
+		now := monoNow()
+		c.sv.parkNow = now-c.sv.lastMsg > int64(parkAfter)
+		c.sv.lastMsg = now
 	}
 }
 
