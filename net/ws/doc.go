@@ -65,12 +65,12 @@
 // syscall.RawConn and borrows a pooled buffer only when bytes arrive (over TLS it holds one
 // while waiting: see TLS), and keepalive runs on a timer. Steady-state reads and writes
 // allocate nothing. A server should let the library run the read loop (Serve): on Linux a
-// served connection silent for about 100 ms then waits in one epoll set shared by all of
-// them instead of in a goroutine of its own, as nbio and gnet do (poll_linux.go), while one
-// in use keeps its goroutine. bench/idlemem measured the
-// gameserver's /echo at 18.4 KiB of RSS per idle connection with a ReadMessage loop inside
-// the HTTP handler, 8.0 with a goroutine per connection of the library's, and about 4 with
-// the epoll set. The watch is one-shot, armed as a connection parks, so a connection in use
+// served connection silent for about 100 ms (or whose messages come further apart than
+// that, after each) then waits in one epoll set shared by all of them instead of in a
+// goroutine of its own, as nbio and gnet do (poll_linux.go), while one in use keeps its
+// goroutine. bench/idlemem measured the gameserver's /echo at 18.4 KiB of RSS per idle
+// connection with a ReadMessage loop inside the HTTP handler, 8.0 with a goroutine per
+// connection of the library's, and about 4 with the epoll set. The watch is one-shot, armed as a connection parks, so a connection in use
 // costs the poller nothing; the poller holds one OS thread in epoll_wait (poll_linux.go
 // says why).
 //
