@@ -31,7 +31,15 @@ import (
 // run, found by a scan of the table with FIONREAD); waiting in epoll_wait directly showed
 // none in the same test. The keepalive still looks for such a connection (rescueStranded)
 // and counts it.
-const pollSupported = true
+//
+// Off for now. In one of three CI-mode runs of the whole suite (CI=true ./.ci/run) with this
+// poller on, the browser blackout test's shooter-30s page was already reconnecting when its
+// blackout began, as in last stop's failure with the nested poller, though no connection
+// was rescued (so no read was stranded); run alone, beside a CPU hog or not, the test passed
+// every time. Until the server's side of that drop is known, a served connection keeps its
+// read goroutine; set this to true to measure the poller (bench/idlemem: 3.9 instead of 7.4
+// KiB of RSS per idle /echo connection, 6.4 instead of about 9 on /play).
+const pollSupported = false
 
 // pollEvents: readable, or the peer half-closed, once per arming; errors and hang-ups are
 // always reported.
