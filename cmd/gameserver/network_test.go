@@ -221,7 +221,9 @@ func TestBrowserOverBadNetworks(t *testing.T) {
 	// net/ws's poller) would show as a silent peer; the keepalive rescues and counts it.
 	silent := metricAt(t, addr, "rallypoint_ws_peers_silent_total")
 	rescued := metricAt(t, addr, "rallypoint_ws_poll_rescues_total")
-	t.Logf("server: %v peers dropped as silent, %v connections rescued from the poller", silent, rescued)
+	t.Logf("server: %v peers dropped as silent, %v connections rescued from the poller; %v write failures, %v slow consumers, %v frame floods, %v budget refusals",
+		silent, rescued, metricAt(t, addr, "rallypoint_ws_write_failures_total"), metricAt(t, addr, "rallypoint_slow_consumers_total"),
+		metricAt(t, addr, "rallypoint_ws_frame_floods_total"), metricAt(t, addr, "rallypoint_ws_budget_refused_total"))
 	if rescued > 0 {
 		t.Errorf("the server left %v connections unread in its poller until the keepalive woke them", rescued)
 	}
