@@ -209,10 +209,7 @@ func (r *reader) fill() error {
 				break
 			}
 			if r.shallow {
-				if r.buf != nil && len(*r.buf) == 0 {
-					bpool.Put(r.buf)
-					r.buf = nil
-				}
+				r.dropEmptyBuf()
 				return errPark
 			}
 			// Silent past the park deadline in the middle of a message: not idle, only slow.

@@ -40,11 +40,11 @@ type Handler interface {
 // per-connection state for the life of the connection: bench/idlemem measured the
 // gameserver's /echo at 18.4 KiB of RSS per idle connection that way, 8.0 with a goroutine
 // of the library's per connection, and about 4 through Serve's poller. On Linux, over a
-// socket, and with the poller on (pollSupported, off for now), a served connection silent for about 100 ms (parkAfter) waits in one epoll set
-// shared by all served connections, with no goroutine, until its next bytes; one in use
-// keeps its read goroutine, which costs less CPU per message than a hand-off from the
-// poller. Otherwise, and over TLS, it keeps one goroutine blocked in its read (see
-// poll_linux.go).
+// socket, and with the poller on (pollSupported, off for now), a served connection silent
+// for about 100 ms (parkAfter) waits in one epoll set shared by all served connections,
+// with no goroutine, until its next bytes; one in use keeps its read goroutine, which costs
+// less CPU per message than a hand-off from the poller. Otherwise, and over TLS, it keeps
+// one goroutine blocked in its read (see poll_linux.go).
 func Serve(w http.ResponseWriter, r *http.Request, opts *AcceptOptions, open func(*Conn) Handler) (*Conn, error) {
 	c, err := Accept(w, r, opts)
 	if err != nil {
@@ -153,6 +153,9 @@ func (c *Conn) serveLoop() {
 			return
 		}
 		c.sv.h.OnMessage(c, typ, p)
+		if c.sv.blocking {
+			continue // never parks: no clock to read
+		}
 		// A connection whose messages come further apart than parkAfter (a puzzle's
 		// acknowledgements, a few a second) would keep a goroutine most of the time
 		// waiting out parkAfter after each: it parks at once instead. One in use stays.
