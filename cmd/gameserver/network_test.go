@@ -329,27 +329,45 @@ func checkShooterOverPath(t *testing.T, run e2eRun, p netPath, table *[]string) 
 	if p.smooth {
 		// What the page can be judged on is what reached it. A snapshot gap longer than the
 		// path's jitter is the server's (a starved process: CI runs two packages' tests at
-		// once on 2 cores) and must stay under a second; the frames each such gap spans past
-		// the path's ordinary spacing are stale whatever the SDK does, and the others are held
-		// for the longest gap less the 100 ms they are extrapolated. Beyond that, the SDK's
-		// own share: under 0.5% of frames stale, and no hold longer than 100 ms plus two
-		// snapshot intervals to see the flow again.
+		// once on 2 cores) and must stay under a second. The SDK's share of the stale frames
+		// must stay under 0.5%. A run of stale frames ends when the late snapshot arrives; the
+		// part of the run explained by its lateness beyond both the path's jitter and the 99th
+		// percentile of the 256 arrivals before it (plus the buffer's 4 ms margin) is excused:
+		// no delay learnt from the path and the recent past covers a spike like that. The rest
+		// (a delay too short for the path or for what the machine has been doing, a clock
+		// estimate run ahead, a render clock that does not follow) is the SDK's. Beside a CPU
+		// hog, an SDK that ignored lateness (quantile 0: a delay of one interval) measured
+		// 76.1% and 81.3% stale frames on these two paths, 5.5 and 4.8 frames of them excused;
+		// the SDK measured 0.18% and 0.15%, all excused. A hold must end within 100 ms plus two
+		// snapshot intervals of the flow's return.
 		var trouble struct {
 			MaxGapMs float64   `json:"maxGapMs"`
 			GapsMs   []float64 `json:"gapsMs"`
+			Late     []struct {
+				N      int     `json:"n"`
+				OverMs float64 `json:"overMs"`
+				LateMs float64 `json:"lateMs"`
+				RefMs  float64 `json:"refMs"`
+			} `json:"late"`
 		}
 		_ = json.Unmarshal(r.Trouble, &trouble)
-		const frameMs, intervalMs, extrapolationMs = 1000.0 / 60, 1000.0 / 30, 100.0
+		const intervalMs, extrapolationMs, marginMs = 1000.0 / 30, 100.0, 4.0
 		if trouble.MaxGapMs > 1000 {
 			t.Errorf("the page went %.0f ms without a snapshot on a path that loses nothing, want under a second", trouble.MaxGapMs)
 		}
-		gaps := 0.0 // the time the gaps in arrivals ran past the path's ordinary spacing
-		for _, g := range trouble.GapsMs {
-			gaps += max(0, g-2*intervalMs)
+		allowance := float64(2*p.profile.Down.Jitter)/float64(time.Millisecond) + marginMs
+		ended, excused := 0, 0.0
+		for _, l := range trouble.Late {
+			ended += l.N
+			if l.OverMs > 0 {
+				excused += float64(l.N) * min(1, max(0, (l.LateMs-max(allowance, l.RefMs+marginMs))/l.OverMs))
+			}
 		}
-		if allowed := 0.005*float64(r.Frames) + gaps/frameMs; float64(r.Stale) > allowed {
-			t.Errorf("%d of %d frames (%.2f%%) had no fresh snapshot to interpolate to, want at most %.0f (0.5%%, and the %.0f ms that %d gaps in arrivals ran past two intervals)",
-				r.Stale, r.Frames, 100*stale, allowed, gaps, len(trouble.GapsMs))
+		t.Logf("stale frames: %d of %d ended by a late arrival, %.1f of them excused (lateness past the path's %.0f ms of jitter and margin, and past the recent 99th percentile)",
+			ended, r.Stale, excused, allowance)
+		if allowed := 0.005*float64(r.Frames) + excused; float64(r.Stale) > allowed {
+			t.Errorf("%d of %d frames (%.2f%%) had no fresh snapshot to interpolate to, want at most %.0f (0.5%%, and %.1f that arrivals later than the path's jitter and the recent past explain)",
+				r.Stale, r.Frames, 100*stale, allowed, excused)
 		}
 		if allowed := max(100, trouble.MaxGapMs-extrapolationMs+2*intervalMs); r.LongestHoldMs > allowed {
 			t.Errorf("the others froze for %.0f ms at once, want no freeze over %.0f ms (100 ms, or the longest gap in arrivals, %.0f ms, less the 100 ms extrapolated, and two intervals)",
