@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
+	"net"
 	"os"
 	"runtime"
 	"strconv"
@@ -18,7 +19,11 @@ import (
 // each client sends inputs at about 60 Hz with pauses of up to 1.5 s between bursts (so
 // that some park in the poller, silent for parkAfter, and are woken by the next) and
 // expects each echoed, while the server writes a snapshot to every connection from another
-// goroutine 30 times a second. A wake-up lost by the poller leaves a connection's last input
+// goroutine 30 times a second. One client in three writes its frames in pieces, now and
+// then pausing inside a frame for up to 250 ms (as a jittery path bunches and splits data),
+// so that the park deadline falls mid-frame and a connection parks between a frame's
+// bytes; a read that lost its place would close it with a protocol error, and the client
+// would see that close. A wake-up lost by the poller leaves a connection's last input
 // unread over a pause; the keepalive (PingInterval 250 ms here) then finds it stranded,
 // counts it in Metrics.PollRescues and wakes it. The test asserts none was needed and that
 // every echo came within 2 s. RP_SERVE_STRESS_SECONDS lengthens it (default 3);
@@ -100,7 +105,17 @@ func TestServeNeverStrandsUnderLoad(t *testing.T) {
 
 // stressClient sends numbered inputs until deadline and checks each comes back in time.
 func stressClient(url string, id int, deadline time.Time, sent *atomic.Int64) error {
-	c, _, err := Dial(context.Background(), url, nil)
+	var opts *DialOptions
+	if id%3 == 0 {
+		opts = &DialOptions{NetDialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			nc, err := new(net.Dialer).DialContext(ctx, network, addr)
+			if err != nil {
+				return nil, err
+			}
+			return &choppedConn{Conn: nc, rng: rand.New(rand.NewPCG(uint64(id), 2))}, nil
+		}}
+	}
+	c, _, err := Dial(context.Background(), url, opts)
 	if err != nil {
 		return err
 	}
@@ -149,4 +164,36 @@ func stressClient(url string, id int, deadline time.Time, sent *atomic.Int64) er
 		time.Sleep(time.Duration(rng.IntN(1500)) * time.Millisecond)
 	}
 	return nil
+}
+
+// choppedConn writes each write after the first (the handshake) in up to four pieces, and
+// one piece in five after a pause of up to 250 ms: frames split across reads and across the
+// server's park deadline.
+type choppedConn struct {
+	net.Conn
+	rng    *rand.Rand
+	writes int
+}
+
+func (c *choppedConn) Write(p []byte) (int, error) {
+	c.writes++
+	if c.writes == 1 || len(p) < 2 {
+		return c.Conn.Write(p)
+	}
+	n := 0
+	for pieces := 1 + c.rng.IntN(4); n < len(p); pieces-- {
+		end := len(p)
+		if pieces > 1 {
+			end = n + 1 + c.rng.IntN(len(p)-n)
+		}
+		if n > 0 && c.rng.IntN(5) == 0 {
+			time.Sleep(time.Duration(c.rng.IntN(250)) * time.Millisecond)
+		}
+		m, err := c.Conn.Write(p[n:end])
+		n += m
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
 }
