@@ -55,10 +55,15 @@ func (s *session) open() {
 func (s *session) OnMessage(_ *ws.Conn, _ ws.MessageType, data []byte) { s.handle(data) }
 
 // OnClose drops the player (the seat's grace period starts) and undoes what open and the
-// session's requests registered.
-func (s *session) OnClose(c *ws.Conn, _ error) {
+// session's requests registered. It logs, at debug level, why the connection ended (the
+// peer's close, a silent peer, a limit, a read error): an operator chasing one player's
+// drop, or a test a page's reconnect, can tell whose it was.
+func (s *session) OnClose(c *ws.Conn, err error) {
 	if p := s.player; p != nil {
 		p.room.enqueue(command{kind: cmdDrop, player: p, conn: c})
+		s.e.log.Debug("connection ended", "room", p.room.id, "player", p.ID, "remote", c.RemoteAddr().String(), "err", err)
+	} else {
+		s.e.log.Debug("connection ended", "remote", c.RemoteAddr().String(), "err", err)
 	}
 	l := s.e.lobby
 	l.mu.Lock()

@@ -21,13 +21,19 @@ import (
 // that shuts it down as SIGTERM would.
 func startServer(t *testing.T) (string, func() error) {
 	t.Helper()
+	return startServerLogging(t, slog.New(slog.DiscardHandler))
+}
+
+// startServerLogging is startServer with the server's log going to log.
+func startServerLogging(t *testing.T, log *slog.Logger) (string, func() error) {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	errc := make(chan error, 1)
-	go func() { errc <- run(ctx, ln, slog.New(slog.DiscardHandler), options{}) }()
+	go func() { errc <- run(ctx, ln, log, options{}) }()
 	stop := func() error {
 		cancel()
 		select {

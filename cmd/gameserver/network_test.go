@@ -30,6 +30,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"math"
 	"net/http"
 	"net/http/httptest"
@@ -96,7 +97,9 @@ func TestBrowserOverBadNetworks(t *testing.T) {
 	if s, err := strconv.Atoi(os.Getenv("RP_NETWORK_SECONDS")); err == nil && s > 0 {
 		measure = s
 	}
-	addr, stop := startServer(t)
+	// The server's debug log says why each connection ended; a failure prints it.
+	var serverLog lockedBuffer
+	addr, stop := startServerLogging(t, slog.New(slog.NewTextHandler(&serverLog, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	defer func() {
 		if err := stop(); err != nil {
 			t.Errorf("server shutdown: %v", err)
@@ -241,6 +244,9 @@ func TestBrowserOverBadNetworks(t *testing.T) {
 		t.Run("blackout/"+b.Name, func(t *testing.T) { checkBlackout(t, run, b.Name, b.Game, b.Seconds > seatHeld, &table) })
 	}
 	t.Logf("figures:\n%s", strings.Join(table, "\n"))
+	if t.Failed() {
+		t.Logf("the server's log (debug), for whose each drop was:\n%s", serverLog.String())
+	}
 }
 
 // crosswordCells lists the squares of the first puzzle (the one a new server's crossword
