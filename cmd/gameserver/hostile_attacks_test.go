@@ -1132,6 +1132,7 @@ func echoNeverReads(t *testing.T, hs *hostileServer) {
 	_, _ = rand.Read(msg)
 	f := frame(fin, opBinary, msg, false)
 	before := metric(t, hs, "rallypoint_slow_consumers_total") + metric(t, hs, "rallypoint_ws_write_failures_total")
+	silent0, refused0 := metric(t, hs, "rallypoint_ws_peers_silent_total"), metric(t, hs, "rallypoint_ws_budget_refused_total")
 	var wg sync.WaitGroup
 	results := make([]closeResult, conns)
 	for i := range conns {
@@ -1165,8 +1166,8 @@ func echoNeverReads(t *testing.T, hs *hostileServer) {
 	// consumer.
 	if got := metric(t, hs, "rallypoint_slow_consumers_total") + metric(t, hs, "rallypoint_ws_write_failures_total") - before; got != conns {
 		// Say how the others ended, for the next time (seen once, under -race in CI).
-		t.Errorf("%v slow consumers and write failures, want %d; the connections ended %v; silent peers %v, budget refusals %v",
-			got, conns, results, metric(t, hs, "rallypoint_ws_peers_silent_total"), metric(t, hs, "rallypoint_ws_budget_refused_total"))
+		t.Errorf("%v slow consumers and write failures, want %d; the connections ended %v; meanwhile %v silent peers, %v budget refusals",
+			got, conns, results, metric(t, hs, "rallypoint_ws_peers_silent_total")-silent0, metric(t, hs, "rallypoint_ws_budget_refused_total")-refused0)
 	}
 }
 

@@ -254,7 +254,10 @@ function armShooting() {
   // computed here from the arrivals, not read from the SDK. The Go test excuses the share
   // of those frames that lateness beyond both the path's jitter and that reference
   // explains: a spike no delay learnt from the path and the recent past would have covered.
-  rec.trouble = { stalls: 0, reconnects: 0, maxGapMs: 0, gapsMs: [], late: [] };
+  // clockLostMs: how far the server's tick clock fell behind the page's over the window
+  // (ticks a starved server skipped rather than run late), from the first and last arrivals.
+  rec.trouble = { stalls: 0, reconnects: 0, maxGapMs: 0, gapsMs: [], late: [], clockLostMs: 0 };
+  let first; // the first arrival's {time, at}
   const buf = rp.client.buffer;
   let lastSnap = 0;
   let prevTime; // the tick time of the previous snapshot
@@ -273,6 +276,8 @@ function armShooting() {
     lastSnap = now;
     const time = buf.tickTime(x.tick);
     const sample = time - now;
+    if (first === undefined) first = { time, at: now };
+    rec.trouble.clockLostMs = Math.max(0, (now - first.at) - (time - first.time));
     const stale = buf.stats.stale;
     if (stale > prevStale && prevTime !== undefined && buf.render !== undefined && seen.length > 0 && rec.trouble.late.length < 5000) {
       const desc = seen.slice().sort((a, b) => b - a);
