@@ -65,7 +65,7 @@
 // syscall.RawConn and borrows a pooled buffer only when bytes arrive (over TLS it holds one
 // while waiting: see TLS), and keepalive runs on a timer. Steady-state reads and writes
 // allocate nothing. A server should let the library run the read loop (Serve): on Linux,
-// with the poller on (pollSupported: off for now), a served connection silent for about 100 ms (or whose messages come further apart than
+// a served connection silent for about 100 ms (or whose messages come further apart than
 // that, after each) then waits in one epoll set shared by all of them instead of in a
 // goroutine of its own, as nbio and gnet do (poll_linux.go), while one in use keeps its
 // goroutine. bench/idlemem measured the gameserver's /echo at 18.4 KiB of RSS per idle

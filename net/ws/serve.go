@@ -40,7 +40,7 @@ type Handler interface {
 // per-connection state for the life of the connection: bench/idlemem measured the
 // gameserver's /echo at 18.4 KiB of RSS per idle connection that way, 8.0 with a goroutine
 // of the library's per connection, and about 4 through Serve's poller. On Linux, over a
-// socket, and with the poller on (pollSupported, off for now), a served connection silent
+// socket (pollSupported), a served connection silent
 // for about 100 ms (parkAfter) waits in one epoll set shared by all served connections,
 // with no goroutine, until its next bytes; one in use keeps its read goroutine, which costs
 // less CPU per message than a hand-off from the poller. Otherwise, and over TLS, it keeps
