@@ -95,7 +95,9 @@ func (c *Conn) useDeflate(p deflateParams, o CompressionOptions) {
 			c.ourWindowBits = p.clientMaxWindowBits
 		}
 	}
-	c.r.inflate.takeover = c.peerTakeover
+	if c.peerTakeover {
+		c.r.inflate = &inflater{takeover: true}
+	}
 }
 
 // compressor is a flate writer that appends its output to a borrowed buffer.
@@ -224,6 +226,11 @@ func (c *Conn) compressTakeoverLocked(op opcode, p []byte) outFrame {
 // inflater decompresses received messages. Without peer context takeover it borrows a
 // pooled flate reader per message; with it, it keeps a reader and the last 32 KiB of output
 // as the window the next message may refer to (RFC 7692 §7.2.2).
+// inflater is a connection's inflate state. A peer that keeps its compression context
+// (takeover) needs its own for the connection's life, with the 32 KiB window; any other
+// borrows one from inflaters for the length of a message, so that an idle connection holds
+// a pointer instead of the 88 bytes (issue 14, item 6). The flate reader stays in the
+// inflater it was made for, reading from its src.
 type inflater struct {
 	takeover bool
 	fr       io.ReadCloser
@@ -231,7 +238,7 @@ type inflater struct {
 	src      bytes.Reader
 }
 
-var inflaters sync.Pool
+var inflaters = sync.Pool{New: func() any { return new(inflater) }}
 
 const maxWindow = 1 << 15
 
@@ -241,29 +248,32 @@ var inflateEnd = []byte{0x00, 0x00, 0xff, 0xff, 0x01, 0x00, 0x00, 0xff, 0xff}
 
 var errInflate = errors.New("invalid compressed data")
 
-func (z *inflater) release() {
-	if z.fr != nil && !z.takeover {
-		inflaters.Put(z.fr)
-		z.fr = nil
+// releaseInflate gives a borrowed inflater back once a message is inflated (or failed).
+func (r *reader) releaseInflate() {
+	z := r.inflate
+	if z == nil || z.takeover {
+		return
 	}
+	r.inflate = nil
+	z.src.Reset(nil)
+	inflaters.Put(z)
 }
 
 // inflateMessage inflates r.zbuf into r.msg, stopping at the message size limit and, for text,
 // at the first byte that cannot be UTF-8.
 func (r *reader) inflateMessage(text bool) error {
-	z := &r.inflate
 	if err := r.grow(&r.zbuf, len(inflateEnd)); err != nil {
 		return err
 	}
 	*r.zbuf = append(*r.zbuf, inflateEnd...)
+	z := r.inflate
+	if z == nil {
+		z = inflaters.Get().(*inflater)
+		r.inflate = z
+	}
 	z.src.Reset(*r.zbuf)
 	if z.fr == nil {
-		if v := inflaters.Get(); v != nil && !z.takeover {
-			z.fr = v.(io.ReadCloser)
-			_ = z.fr.(flate.Resetter).Reset(&z.src, nil)
-		} else {
-			z.fr = flate.NewReader(&z.src)
-		}
+		z.fr = flate.NewReader(&z.src)
 	} else {
 		_ = z.fr.(flate.Resetter).Reset(&z.src, z.dict)
 	}
@@ -273,7 +283,7 @@ func (r *reader) inflateMessage(text bool) error {
 		m := *r.msg
 		if len(m) == cap(m) {
 			if err := r.chargeShared(len(m)); err != nil {
-				z.release()
+				r.releaseInflate()
 				return err
 			}
 			grow := len(m)
@@ -284,7 +294,7 @@ func (r *reader) inflateMessage(text bool) error {
 				grow = limit + 1 - len(m)
 			}
 			if err := r.grow(&r.msg, grow); err != nil {
-				z.release()
+				r.releaseInflate()
 				return err
 			}
 			m = *r.msg
@@ -301,11 +311,11 @@ func (r *reader) inflateMessage(text bool) error {
 			chunk := m[len(m) : len(m)+n]
 			*r.msg = m[:len(m)+n]
 			if len(*r.msg) > limit {
-				z.release()
+				r.releaseInflate()
 				return protoErr(StatusMessageTooBig, "inflated message exceeds the size limit")
 			}
 			if text && !r.utf8.write(chunk) {
-				z.release()
+				r.releaseInflate()
 				return protoErr(StatusInvalidFramePayloadData, "invalid UTF-8 in text message")
 			}
 		}
@@ -313,15 +323,15 @@ func (r *reader) inflateMessage(text bool) error {
 			break
 		}
 		if err != nil {
-			z.release()
 			z.fr = nil // its state is unknown; never reuse it
+			r.releaseInflate()
 			return protoErr(StatusInvalidFramePayloadData, errInflate.Error())
 		}
 	}
 	if z.takeover {
 		z.remember(*r.msg)
 	} else {
-		z.release()
+		r.releaseInflate()
 	}
 	r.chargeInflate(len(*r.msg))
 	return r.chargeShared(len(*r.msg))

@@ -58,12 +58,13 @@ func monoNow() int64 { return int64(time.Since(epoch)) }
 type Conn struct {
 	nc      net.Conn
 	raw     syscall.RawConn // nil when nc is not backed by a file descriptor (TLS, net.Pipe)
-	server  bool
-	lim     *Limits // interned: every connection with the same limits shares them
+	lim     *Limits         // interned: every connection with the same limits shares them
 	metrics *Metrics
 
 	subprotocol string
 	extensions  string
+
+	server bool // beside the booleans below: apart, its padding would cost 8 bytes a connection
 
 	// permessage-deflate (RFC 7692), fixed at the handshake.
 	deflate       bool

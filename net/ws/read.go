@@ -22,14 +22,13 @@ const directReadMin = 2 << 10
 type reader struct {
 	c      *Conn
 	active atomic.Bool
+	utf8   utf8Validator // beside active: 4 bytes each, one word together
 
 	buf *[]byte // borrowed read buffer; nil while idle
 	pos int     // unread bytes are (*buf)[pos:]
 
 	msg  *[]byte // the message last returned; released at the next read
 	zbuf *[]byte // compressed message being gathered
-
-	utf8 utf8Validator
 
 	// token bucket for Limits.MaxMessagesPerSecond
 	tokens   float64
@@ -45,7 +44,7 @@ type reader struct {
 
 	held int64 // bytes of r.msg and r.zbuf reserved from Limits.MemoryBudget
 
-	inflate inflater
+	inflate *inflater // nil between messages unless the peer keeps its context
 
 	err error // sticky: once reading failed, it keeps failing the same way
 
@@ -171,7 +170,7 @@ func (r *reader) release() {
 		r.msg = nil
 	}
 	r.settle()
-	r.inflate.release()
+	r.releaseInflate()
 }
 
 // abandon releases what the reader holds when the connection closes while no read is in

@@ -76,19 +76,22 @@ type serving struct {
 	// pending is set by the poller when bytes arrived, and cleared before each read of the
 	// socket (sysRead): set at parking, bytes may be there that no read took yet.
 	pending atomic.Bool
-	id      uint64 // key in the poller's table; 0 while the connection is not in it
 	// blocking is set when no poller can watch the connection (TLS, a net.Pipe, no epoll):
 	// its goroutine then stays, blocked in the read, for the connection's life.
 	blocking bool
+	// parkNow asks ReadMessage to park at once (see parkAt). The small fields sit together:
+	// a Conn is every idle connection's memory, and 768 bytes is its size class (896 with
+	// the padding of apart booleans).
+	parkNow bool
+	id      uint64 // key in the poller's table; 0 while the connection is not in it
 	// suspect is the time of the last read when the keepalive found the connection idle
 	// with unread bytes (rescueStranded); only the keepalive's timer touches it.
 	suspect int64
 	// parkAt is when the read deadline set by armPark passes (monotonic ns), 0 when none
-	// is set; lastMsg is when the last message was handled; parkNow asks ReadMessage to
-	// park at once. Only the reading goroutine touches them.
+	// is set; lastMsg is when the last message was handled. Only the reading goroutine
+	// touches them, and parkNow.
 	parkAt  int64
 	lastMsg int64
-	parkNow bool
 	// loop is c.serveLoop, made once: a go statement on a method value made each time
 	// would allocate at every wake-up.
 	loop func()
