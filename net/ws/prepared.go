@@ -107,11 +107,16 @@ func (c *Conn) writePrepared(pm *PreparedMessage, latest bool) error {
 	c.noteSent(len(pm.data))
 	f, compressed := pm.outFrame(c)
 	c.w.mu.Lock()
-	if compressed && c.ourTakeover {
-		// The peer's window now holds pm's data but our compressor's does not: restart ours.
-		c.w.compReset = true
-	}
+	c.w.notePrepared(compressed)
 	return c.w.sendLocked(f, latest)
+}
+
+// notePrepared is told, with w.mu held, that a prepared frame is about to be sent.
+func (w *writer) notePrepared(compressed bool) {
+	if compressed && w.c.ourTakeover {
+		// The peer's window now holds pm's data but our compressor's does not: restart ours.
+		w.compReset = true
+	}
 }
 
 // broadcastChunk is the number of connections one goroutine serves in Broadcast: below it,
@@ -159,6 +164,14 @@ func writeAll(pm *PreparedMessage, conns []*Conn, latest bool) (failed int) {
 // latest-wins unit and the same write: the two are replaced together. A room uses it to send
 // each player's own input acknowledgement with the shared snapshot in one syscall.
 func (c *Conn) WriteLatestWith(pm *PreparedMessage, lead []byte) error {
+	unit, compressed := c.latestUnit(pm, lead)
+	c.w.mu.Lock()
+	c.w.notePrepared(compressed)
+	return c.w.sendLocked(unit, true)
+}
+
+// latestUnit builds, and counts, WriteLatestWith's unit: lead's frame followed by pm's.
+func (c *Conn) latestUnit(pm *PreparedMessage, lead []byte) (outFrame, bool) {
 	c.noteSent(len(pm.data) + len(lead))
 	c.metrics.MessagesOut.Add(1) // the unit is two messages; noteSent counted one
 	f, compressed := pm.outFrame(c)
@@ -167,9 +180,5 @@ func (c *Conn) WriteLatestWith(pm *PreparedMessage, lead []byte) error {
 	*unit.pool = append(*unit.pool, f.b...)
 	unit.b = *unit.pool
 	f.release()
-	c.w.mu.Lock()
-	if compressed && c.ourTakeover {
-		c.w.compReset = true
-	}
-	return c.w.sendLocked(unit, true)
+	return unit, compressed
 }

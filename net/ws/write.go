@@ -91,45 +91,7 @@ func (w *writer) sendLocked(f outFrame, latest bool) error {
 		w.busy = true
 		w.mu.Unlock()
 		n, err := w.tryWrite(f.b)
-		if n > 0 {
-			c.metrics.BytesOut.Add(int64(n))
-		}
-		if err != nil {
-			f.release()
-			w.mu.Lock()
-			w.dead = true // before Flush wakes: it must not report a failed write as done
-			w.stopLocked()
-			w.mu.Unlock()
-			c.writeFailed(err)
-			return err
-		}
-		if n == len(f.b) {
-			isClose := f.close
-			f.release()
-			if isClose {
-				c.markSent()
-			}
-			w.mu.Lock()
-			if !w.pending() || w.dead {
-				w.stopLocked()
-				w.mu.Unlock()
-				return nil
-			}
-			w.mu.Unlock()
-			go w.flush()
-			return nil
-		}
-		// The socket is full: the rest goes ahead of anything queued meanwhile.
-		f.b = f.b[n:]
-		w.mu.Lock()
-		w.queue = append(w.queue, outFrame{})
-		copy(w.queue[1:], w.queue)
-		w.queue[0] = f
-		w.headStarted = n > 0
-		w.queuedBytes += len(f.b)
-		w.mu.Unlock()
-		go w.flush()
-		return nil
+		return w.wroteDirect(f, n, err)
 	}
 	if latest {
 		if w.hasLatest {
@@ -154,6 +116,53 @@ func (w *writer) sendLocked(f outFrame, latest bool) error {
 		return nil
 	}
 	w.mu.Unlock()
+	return nil
+}
+
+// wroteDirect finishes a write of f straight to the socket, made by whoever set w.busy with
+// nothing queued (sendLocked's fast path, or a Batch): n bytes went, and err is the socket's
+// failure (not EAGAIN: a full socket is n short of f). What did not go is queued ahead of
+// anything that came meanwhile, for a flusher to write; w.mu is not held.
+func (w *writer) wroteDirect(f outFrame, n int, err error) error {
+	c := w.c
+	if n > 0 {
+		c.metrics.BytesOut.Add(int64(n))
+	}
+	if err != nil {
+		f.release()
+		w.mu.Lock()
+		w.dead = true // before Flush wakes: it must not report a failed write as done
+		w.stopLocked()
+		w.mu.Unlock()
+		c.writeFailed(err)
+		return err
+	}
+	if n == len(f.b) {
+		isClose := f.close
+		f.release()
+		if isClose {
+			c.markSent()
+		}
+		w.mu.Lock()
+		if !w.pending() || w.dead {
+			w.stopLocked()
+			w.mu.Unlock()
+			return nil
+		}
+		w.mu.Unlock()
+		go w.flush()
+		return nil
+	}
+	// The socket is full: the rest goes ahead of anything queued meanwhile.
+	f.b = f.b[n:]
+	w.mu.Lock()
+	w.queue = append(w.queue, outFrame{})
+	copy(w.queue[1:], w.queue)
+	w.queue[0] = f
+	w.headStarted = n > 0
+	w.queuedBytes += len(f.b)
+	w.mu.Unlock()
+	go w.flush()
 	return nil
 }
 

@@ -1,0 +1,115 @@
+package ws
+
+// Batch gathers latest-wins writes to many connections, such as a room's snapshot to each
+// of its players, and sends those whose sockets are free together: on Linux one
+// io_uring_enter(2) for up to 64 of them instead of a write(2) each (uring_linux.go says
+// what that saves). A connection that is already writing, or has a backlog, takes the
+// ordinary path at once (WriteLatest's), as does every connection over TLS or a net.Pipe
+// and every one where the kernel refuses io_uring. As with WriteLatest, nothing waits on a
+// slow peer: what a full socket does not take goes to the connection's writer, which
+// finishes it in order.
+//
+// A Batch is used by one goroutine at a time and reused: WriteLatest and WriteLatestWith
+// add, Send sends what was added and empties it. Until Send, the connections added hold
+// their writers (other writes to them queue behind), so call Send soon, as a room's tick
+// does after its loop over the players.
+type Batch struct {
+	items []batchItem
+}
+
+type batchItem struct {
+	c       *Conn
+	f       outFrame
+	fd      uintptr
+	locked  bool // the socket's write lock is held (Send), so fd is its descriptor
+	pending bool // handed to the kernel, no completion yet
+	n       int  // bytes the kernel took
+	err     error
+}
+
+// WriteLatest adds pm for c, as c.WriteLatest(pm) would send it. The error is that of the
+// ordinary path when c took it (ErrClosed); a batched write's failure shows as the
+// connection's, after Send.
+func (b *Batch) WriteLatest(c *Conn, pm *PreparedMessage) error {
+	c.noteSent(len(pm.data))
+	f, compressed := pm.outFrame(c)
+	return b.add(c, f, compressed)
+}
+
+// WriteLatestWith adds pm preceded by lead for c, as c.WriteLatestWith(pm, lead) would send
+// them. lead is copied.
+func (b *Batch) WriteLatestWith(c *Conn, pm *PreparedMessage, lead []byte) error {
+	f, compressed := c.latestUnit(pm, lead)
+	return b.add(c, f, compressed)
+}
+
+func (b *Batch) add(c *Conn, f outFrame, compressed bool) error {
+	w := &c.w
+	w.mu.Lock()
+	w.notePrepared(compressed)
+	if !batchSupported || w.closed || w.busy || w.pending() || w.rawFn == nil || ringsBroken() {
+		return w.sendLocked(f, true)
+	}
+	// Ours to write, as sendLocked's fast path would: anything else sent to c meanwhile
+	// queues behind it, and wroteDirect hands that to a flusher.
+	w.busy = true
+	w.mu.Unlock()
+	b.items = append(b.items, batchItem{c: c, f: f})
+	return nil
+}
+
+// Send writes what was added and empties the batch.
+func (b *Batch) Send() {
+	items := b.items
+	if len(items) == 0 {
+		return
+	}
+	for start := 0; start < len(items); start += ringEntries {
+		b.sendRound(items[start:min(start+ringEntries, len(items))])
+	}
+	for i := range items {
+		it := &items[i]
+		_ = it.c.w.wroteDirect(it.f, it.n, it.err)
+	}
+	clear(items)
+	b.items = items[:0]
+}
+
+// sendRound sends up to ringEntries items: through a ring when one is free, else with a
+// write(2) each, as the ordinary path does.
+func (b *Batch) sendRound(items []batchItem) {
+	r := getRing()
+	if r == nil {
+		for i := range items {
+			it := &items[i]
+			it.n, it.err = it.c.w.tryWrite(it.f.b)
+		}
+		return
+	}
+	ok := lockAndSend(r, items, 0)
+	putRing(r, ok)
+}
+
+// lockAndSend holds the write lock of each item's socket from items[i] on
+// (syscall.RawConn.Write, one nested call each), then has the ring send on their
+// descriptors, as a write(2) inside the same call would: a connection closed meanwhile
+// keeps its descriptor until the lock is let go, so a descriptor number can never have been
+// reused for another socket. An item whose socket is already closed gets that error and is
+// not sent.
+func lockAndSend(r *ring, items []batchItem, i int) bool {
+	if i == len(items) {
+		return r.sendAll(items)
+	}
+	var ok bool
+	it := &items[i]
+	err := it.c.raw.Write(func(fd uintptr) bool {
+		it.fd, it.locked = fd, true
+		ok = lockAndSend(r, items, i+1)
+		return true
+	})
+	if !it.locked {
+		it.err = err
+		ok = lockAndSend(r, items, i+1)
+	}
+	return ok
+}

@@ -1,0 +1,237 @@
+package ws
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"net"
+	"sync"
+	"testing"
+	"time"
+)
+
+// batchServer serves n connections and returns the server's ends (in the order they were
+// served) and the clients' (matched to them by a hello each client sends first).
+func batchServer(t *testing.T, n int, m *Metrics, dialOpts *DialOptions) (servers, clients []*Conn) {
+	t.Helper()
+	var mu sync.Mutex
+	byID := map[uint32]*Conn{}
+	got := make(chan struct{}, n)
+	url := servedServer(t, &AcceptOptions{Metrics: m}, func(c *Conn) Handler {
+		return helloHandler(func(id uint32) {
+			mu.Lock()
+			byID[id] = c
+			mu.Unlock()
+			got <- struct{}{}
+		})
+	})
+	for i := range n {
+		c, _, err := Dial(context.Background(), url, dialOpts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.CloseNow() })
+		if err := c.WriteMessage(MessageBinary, binary.BigEndian.AppendUint32(nil, uint32(i))); err != nil {
+			t.Fatal(err)
+		}
+		clients = append(clients, c)
+	}
+	for range n {
+		select {
+		case <-got:
+		case <-time.After(10 * time.Second):
+			t.Fatal("the clients' hellos did not all arrive")
+		}
+	}
+	for i := range n {
+		servers = append(servers, byID[uint32(i)])
+	}
+	return servers, clients
+}
+
+// helloHandler reports the id in a connection's first message and ignores the rest.
+type helloHandler func(id uint32)
+
+func (h helloHandler) OnMessage(c *Conn, _ MessageType, p []byte) {
+	if len(p) == 4 {
+		h(binary.BigEndian.Uint32(p))
+	}
+}
+func (helloHandler) OnClose(*Conn, error) {}
+
+// TestBatchDeliversEveryConnectionsFrames: 150 connections (more than one ring's round)
+// each get 200 rounds of a snapshot, half of them led by a message of their own, through a
+// Batch; every client must see whole frames, each round's lead just before its snapshot,
+// rounds in increasing order (latest-wins may skip one a slow reader missed), and the last
+// round. On Linux the frames must have gone through io_uring (Metrics.BatchedWrites), unless
+// the kernel refuses it.
+func TestBatchDeliversEveryConnectionsFrames(t *testing.T) {
+	const conns, rounds = 150, 200
+	m := new(Metrics)
+	servers, clients := batchServer(t, conns, m, nil)
+	errs := make(chan error, conns)
+	for i, c := range clients {
+		go func() { errs <- readRounds(c, uint32(i), rounds) }()
+	}
+	var b Batch
+	for r := range rounds {
+		pm, err := NewPreparedMessage(MessageBinary, binary.BigEndian.AppendUint32(bytes.Repeat([]byte{'s'}, 60), uint32(r)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, c := range servers {
+			if (r+i)%2 == 0 {
+				err = b.WriteLatestWith(c, pm, binary.BigEndian.AppendUint32([]byte{'L'}, uint32(i)))
+			} else {
+				err = b.WriteLatest(c, pm)
+			}
+			if err != nil {
+				t.Fatalf("round %d, connection %d: %v", r, i, err)
+			}
+		}
+		b.Send()
+		time.Sleep(time.Millisecond)
+	}
+	for range conns {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	if batchSupported && !ringsBroken() && m.BatchedWrites.Load() == 0 {
+		t.Error("no frame went through io_uring although the kernel offers it")
+	}
+	t.Logf("%d frames batched through io_uring, %d replaced before they went", m.BatchedWrites.Load(), m.LatestReplaced.Load())
+}
+
+// readRounds reads until the last round's snapshot, checking the order and each lead.
+func readRounds(c *Conn, id uint32, rounds int) error {
+	last, led := -1, false
+	for {
+		typ, p, err := c.ReadMessage()
+		if err != nil {
+			return err
+		}
+		switch {
+		case typ == MessageBinary && len(p) == 5 && p[0] == 'L':
+			if got := binary.BigEndian.Uint32(p[1:]); got != id || led {
+				return errors.New("a lead for another connection, or two leads in a row")
+			}
+			led = true
+		case typ == MessageBinary && len(p) == 64 && bytes.Equal(p[:60], bytes.Repeat([]byte{'s'}, 60)):
+			r := int(binary.BigEndian.Uint32(p[60:]))
+			if r <= last {
+				return errors.New("rounds out of order")
+			}
+			if led != ((r+int(id))%2 == 0) {
+				return errors.New("a snapshot without its lead, or a lead before the wrong snapshot")
+			}
+			last, led = r, false
+			if last == rounds-1 {
+				return nil
+			}
+		default:
+			return errors.New("a frame that was never sent")
+		}
+	}
+}
+
+// TestBatchFullSocketFinishesInOrder: a client that reads nothing for a while fills its
+// socket; the batched writes to it then go short or not at all, and the writer's queue must
+// finish each frame it started before the newest one, whole, once the client reads.
+func TestBatchFullSocketFinishesInOrder(t *testing.T) {
+	m := new(Metrics)
+	small := &DialOptions{NetDialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := new(net.Dialer).DialContext(ctx, network, addr)
+		if tc, ok := c.(*net.TCPConn); ok {
+			_ = tc.SetReadBuffer(256 << 10) // fixed, so it cannot grow to take it all; above loopback's 64 KiB segments
+		}
+		return c, err
+	}}
+	servers, clients := batchServer(t, 2, m, small)
+	var b Batch
+	big := make([]byte, 900<<10) // 26 MiB in all, past any socket buffer; under the 1 MiB limit
+	_, _ = rand.Read(big)        // incompressible: the clients offer permessage-deflate
+	for r := range 30 {
+		p := append(binary.BigEndian.AppendUint32(nil, uint32(r)), big...)
+		pm, err := NewPreparedMessage(MessageBinary, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range servers {
+			if err := b.WriteLatest(c, pm); err != nil {
+				t.Fatal(err)
+			}
+		}
+		b.Send()
+	}
+	for i, c := range clients {
+		last := -1
+		for last != 29 {
+			p, err := readWithin(c, 10*time.Second)
+			if err != nil {
+				t.Fatalf("client %d after round %d: %v", i, last, err)
+			}
+			if len(p) != 4+len(big) || !bytes.Equal(p[4:], big) {
+				t.Fatalf("client %d: a frame of %d bytes, not a whole snapshot", i, len(p))
+			}
+			r := int(binary.BigEndian.Uint32(p))
+			if r <= last {
+				t.Fatalf("client %d: round %d after %d", i, r, last)
+			}
+			last = r
+		}
+	}
+	if m.LatestReplaced.Load() == 0 {
+		t.Error("no snapshot was replaced: the sockets never filled, so this tested nothing")
+	}
+}
+
+// TestBatchClosedConnections: a connection closed before it is added gets ErrClosed; one
+// closed between its add and Send fails alone (its socket is gone when Send locks it), and
+// the others still get their frames.
+func TestBatchClosedConnections(t *testing.T) {
+	servers, clients := batchServer(t, 3, new(Metrics), nil)
+	pm, err := NewPreparedMessage(MessageBinary, []byte("snapshot"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = servers[0].CloseNow()
+	var b Batch
+	if err := b.WriteLatest(servers[0], pm); !errors.Is(err, ErrClosed) {
+		t.Errorf("a closed connection: %v, want ErrClosed", err)
+	}
+	for _, c := range servers[1:] {
+		if err := b.WriteLatest(c, pm); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_ = servers[1].CloseNow()
+	b.Send()
+	if p, err := readWithin(clients[2], 5*time.Second); err != nil || string(p) != "snapshot" {
+		t.Fatalf("the open connection read %q, %v", p, err)
+	}
+	if err := servers[1].WriteMessage(MessageBinary, []byte("more")); err == nil {
+		t.Error("the connection closed before Send still takes writes")
+	}
+}
+
+// readWithin reads c's next message, or fails after d.
+func readWithin(c *Conn, d time.Duration) ([]byte, error) {
+	type result struct {
+		p   []byte
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		_, p, err := c.ReadMessage()
+		done <- result{bytes.Clone(p), err}
+	}()
+	select {
+	case r := <-done:
+		return r.p, r.err
+	case <-time.After(d):
+		return nil, errors.New("no message within the time allowed")
+	}
+}
