@@ -4,8 +4,10 @@
 //	cpu_ratio=X bytes_ratio=Y cpu_ratio_spread=A..B bytes_ratio_spread=C..D rounds=N other_cpu_pct=E..F
 //
 // cpu_ratio and bytes_ratio are the ratios of the medians over the rounds: Rallypoint's
-// median divided by Colyseus's, for server CPU seconds per player-second and server bytes
-// sent per player per second (below 1: Rallypoint spends less). Each *_spread is the
+// median divided by Colyseus's, for server CPU seconds per player-second and the bytes each
+// player received per second, as its load tool counted them off the wire (below 1:
+// Rallypoint spends less). Not the server's own count (wchar, /proc/PID/io): that misses
+// what a server sends through io_uring, as Rallypoint's rooms do. Each *_spread is the
 // smallest and largest of the per-round ratios (each round measures the two sides back to
 // back, so a round's ratio shares that moment's load); with one round it is X..X.
 // other_cpu_pct is the range, over every measured window, of the CPU that processes other
@@ -124,7 +126,7 @@ function main(paths) {
     ['players', String(rounds[0].players[0]), String(rounds[0].players[1])],
     ['measured window (s)', cell('rp', 'window', 1), cell('cs', 'window', 1)],
     ['server CPU ms per player-s', cell('rp', 'cpuMs', 3), cell('cs', 'cpuMs', 3)],
-    ['server bytes/player/s', cell('rp', 'bytes', 0), cell('cs', 'bytes', 0)],
+    ['server write(2) bytes/player/s', cell('rp', 'bytes', 0), cell('cs', 'bytes', 0)],
     ['client bytes in/player/s', cell('rp', 'clientBytes', 0), cell('cs', 'clientBytes', 0)],
     ['updates/player/s', cell('rp', 'updates', 1), cell('cs', 'updates', 1)],
     ['rtt p50 (ms)', cell('rp', 'rttP50', 1), cell('cs', 'rttP50', 1)],
@@ -144,7 +146,7 @@ function main(paths) {
   const ratio = (key, r) => r.rp[key] / r.cs[key];
   rounds.forEach((r, i) => {
     const first = r.rp.started <= r.cs.started ? 'Rallypoint' : 'Colyseus';
-    console.log(`round ${i + 1} (${first} first): cpu_ratio=${ratio('cpuMs', r).toFixed(3)} bytes_ratio=${ratio('bytes', r).toFixed(3)}` +
+    console.log(`round ${i + 1} (${first} first): cpu_ratio=${ratio('cpuMs', r).toFixed(3)} bytes_ratio=${ratio('clientBytes', r).toFixed(3)}` +
       ` other_cpu_pct=${fmt(r.rp.other, 1)}/${fmt(r.cs.other, 1)}`);
   });
   for (const [name, s] of [['Rallypoint', 'rp'], ['Colyseus', 'cs']]) {
@@ -154,9 +156,9 @@ function main(paths) {
     }
   }
   const cpuRatio = median(side('rp', 'cpuMs')) / median(side('cs', 'cpuMs'));
-  const bytesRatio = median(side('rp', 'bytes')) / median(side('cs', 'bytes'));
+  const bytesRatio = median(side('rp', 'clientBytes')) / median(side('cs', 'clientBytes'));
   const cpuSpread = spread(rounds.map((r) => ratio('cpuMs', r)));
-  const bytesSpread = spread(rounds.map((r) => ratio('bytes', r)));
+  const bytesSpread = spread(rounds.map((r) => ratio('clientBytes', r)));
   const other = spread([...side('rp', 'other'), ...side('cs', 'other')]);
   console.log(`cpu_ratio=${cpuRatio.toFixed(3)} bytes_ratio=${bytesRatio.toFixed(3)}` +
     ` cpu_ratio_spread=${cpuSpread.map((v) => v.toFixed(3)).join('..')}` +

@@ -29,9 +29,12 @@ func window(t *testing.T, dir, name string, s side, rallypoint bool) string {
 	if connected == 0 {
 		connected = 10
 	}
-	summary := `{"errors":0,"patches_per_s":300,"bytes_in_per_player_s":900,"rtt_p50_ms":1,"rtt_p99_ms":3}`
+	// The players received what the server wrote: bytes per player-second over 10 players
+	// and 10 s (bytes_ratio is taken from the clients' count).
+	perPlayer := s.bytes / 100
+	summary := fmt.Sprintf(`{"errors":0,"patches_per_s":300,"bytes_in_per_player_s":%g,"rtt_p50_ms":1,"rtt_p99_ms":3}`, perPlayer)
 	if rallypoint {
-		summary = "players=10 errors=0 snapshots_per_s=300 bytes_in_per_player_s=500 rtt_p50_ms=1 rtt_p99_ms=2"
+		summary = fmt.Sprintf("players=10 errors=0 snapshots_per_s=300 bytes_in_per_player_s=%g rtt_p50_ms=1 rtt_p99_ms=2", perPlayer)
 	}
 	m := map[string]any{
 		"window_s": 10, "started_ms": s.started, "cpu_s": s.cpu, "bytes": s.bytes, "players": 10,
@@ -120,7 +123,7 @@ func TestReportGivesRatiosOfMediansWithSpread(t *testing.T) {
 			name:   "one round keeps the old figures",
 			rounds: [][2]side{{{cpu: 1.5, bytes: 2500, other: 12.5, started: 1}, {cpu: 3, bytes: 5000, other: 10, started: 2}}},
 			last:   "cpu_ratio=0.500 bytes_ratio=0.500 cpu_ratio_spread=0.500..0.500 bytes_ratio_spread=0.500..0.500 rounds=1 other_cpu_pct=10.0..12.5",
-			lines:  []string{"server CPU ms per player-s       15.000    30.000"},
+			lines:  []string{"server CPU ms per player-s          15.000    30.000"},
 		},
 	}
 	for _, c := range cases {

@@ -2,7 +2,8 @@
 # run.sh runs the same shooter load against Rallypoint and against Colyseus on this
 # machine's loopback, in rounds that alternate which side goes first (A B, B A, A B, ...),
 # and compares the two SERVER processes: CPU seconds per player-second and bytes sent per
-# player per second. Its last line is
+# player per second (as the load tools received them: the server's wchar misses io_uring's
+# sends). Its last line is
 #
 #	cpu_ratio=X bytes_ratio=Y cpu_ratio_spread=A..B bytes_ratio_spread=C..D rounds=N other_cpu_pct=E..F
 #
