@@ -44,7 +44,13 @@
 // connections without copying: this is how a room sends one snapshot to its players.
 // Broadcast writes one to many connections, spreading large audiences over GOMAXPROCS
 // goroutines; WriteLatestWith sends a connection's own small message (an input
-// acknowledgement) together with a shared one in a single write.
+// acknowledgement) together with a shared one in a single write. A Batch gathers such
+// latest-wins writes to many connections and, on Linux, hands those whose sockets are free
+// to the kernel together through io_uring, up to 64 to a system call: bench/floor measured
+// about half the sending CPU per small message of a write(2) each, and a room's tick about
+// an eighth less engine CPU at 300 rooms of 8 players (BenchmarkManyRooms). Where the kernel
+// refuses io_uring (Metrics.BatchedWrites stays 0) a Batch writes each frame as WriteLatest
+// does.
 //
 // # Compression
 //
