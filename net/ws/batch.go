@@ -9,8 +9,8 @@ package ws
 // slow peer: what a full socket does not take goes to the connection's writer, which
 // finishes it in order.
 //
-// A Batch is used by one goroutine at a time and reused: WriteLatest and WriteLatestWith
-// add, Send sends what was added and empties it. Until Send, the connections added hold
+// A Batch is used by one goroutine at a time and reused: WriteLatest, WriteLatestWith and
+// WritePrepared add, Send sends what was added and empties it. Until Send, the connections added hold
 // their writers (other writes to them queue behind), so call Send soon, as a room's tick
 // does after its loop over the players.
 type Batch struct {
@@ -28,27 +28,35 @@ type batchItem struct {
 }
 
 // WriteLatest adds pm for c, as c.WriteLatest(pm) would send it. The error is that of the
-// ordinary path when c took it (ErrClosed); a batched write's failure shows as the
-// connection's, after Send.
+// ordinary path when c took it (ErrClosed, ErrSlowConsumer); a batched write's failure is
+// counted by Send and shows as the connection's.
 func (b *Batch) WriteLatest(c *Conn, pm *PreparedMessage) error {
 	c.noteSent(len(pm.data))
 	f, compressed := pm.outFrame(c)
-	return b.add(c, f, compressed)
+	return b.add(c, f, compressed, true)
+}
+
+// WritePrepared adds pm for c, in order with c's other messages, as c.WritePrepared(pm)
+// would send it.
+func (b *Batch) WritePrepared(c *Conn, pm *PreparedMessage) error {
+	c.noteSent(len(pm.data))
+	f, compressed := pm.outFrame(c)
+	return b.add(c, f, compressed, false)
 }
 
 // WriteLatestWith adds pm preceded by lead for c, as c.WriteLatestWith(pm, lead) would send
 // them. lead is copied.
 func (b *Batch) WriteLatestWith(c *Conn, pm *PreparedMessage, lead []byte) error {
 	f, compressed := c.latestUnit(pm, lead)
-	return b.add(c, f, compressed)
+	return b.add(c, f, compressed, true)
 }
 
-func (b *Batch) add(c *Conn, f outFrame, compressed bool) error {
+func (b *Batch) add(c *Conn, f outFrame, compressed, latest bool) error {
 	w := &c.w
 	w.mu.Lock()
 	w.notePrepared(compressed)
 	if !batchSupported || w.closed || w.busy || w.pending() || w.rawFn == nil || ringsBroken() {
-		return w.sendLocked(f, true)
+		return w.sendLocked(f, latest)
 	}
 	// Ours to write, as sendLocked's fast path would: anything else sent to c meanwhile
 	// queues behind it, and wroteDirect hands that to a flusher.
@@ -58,21 +66,25 @@ func (b *Batch) add(c *Conn, f outFrame, compressed bool) error {
 	return nil
 }
 
-// Send writes what was added and empties the batch.
-func (b *Batch) Send() {
+// Send writes what was added, empties the batch, and returns how many of its writes failed
+// (each failure ends its connection, as a failed write(2) would).
+func (b *Batch) Send() (failed int) {
 	items := b.items
 	if len(items) == 0 {
-		return
+		return 0
 	}
 	for start := 0; start < len(items); start += ringEntries {
 		b.sendRound(items[start:min(start+ringEntries, len(items))])
 	}
 	for i := range items {
 		it := &items[i]
-		_ = it.c.w.wroteDirect(it.f, it.n, it.err)
+		if it.c.w.wroteDirect(it.f, it.n, it.err) != nil {
+			failed++
+		}
 	}
 	clear(items)
 	b.items = items[:0]
+	return failed
 }
 
 // sendRound sends up to ringEntries items: through a ring when one is free, else with a

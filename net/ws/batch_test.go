@@ -235,3 +235,35 @@ func readWithin(c *Conn, d time.Duration) ([]byte, error) {
 		return nil, errors.New("no message within the time allowed")
 	}
 }
+
+// TestBatchWritePreparedKeepsOrder: a prepared message added to a Batch goes in order with
+// the connection's other messages, including one written while the Batch holds the writer.
+func TestBatchWritePreparedKeepsOrder(t *testing.T) {
+	servers, clients := batchServer(t, 1, new(Metrics), nil)
+	c := servers[0]
+	pm, err := NewPreparedMessage(MessageText, []byte("b"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for round := range 50 {
+		var b Batch
+		if err := c.WriteMessage(MessageText, []byte("a")); err != nil {
+			t.Fatal(err)
+		}
+		if err := b.WritePrepared(c, pm); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.WriteMessage(MessageText, []byte("c")); err != nil {
+			t.Fatal(err)
+		}
+		if n := b.Send(); n != 0 {
+			t.Fatalf("%d writes failed", n)
+		}
+		for _, want := range []string{"a", "b", "c"} {
+			p, err := readWithin(clients[0], 5*time.Second)
+			if err != nil || string(p) != want {
+				t.Fatalf("round %d: read %q, %v; want %q", round, p, err, want)
+			}
+		}
+	}
+}
