@@ -511,10 +511,10 @@ func TestWritesWorkLongAfterABacklog(t *testing.T) {
 func TestWriteTimeoutCountsAWriteFailure(t *testing.T) {
 	const timeout = 100 * time.Millisecond
 	m := new(Metrics)
-	sc, _ := acceptPair(t, &AcceptOptions{Metrics: m, Limits: Limits{WriteTimeout: timeout},
+	sc, _ := acceptPair(t, &AcceptOptions{Metrics: m, Limits: Limits{WriteTimeout: timeout, MaxQueuedBytes: 16 << 20},
 		Compression: CompressionOptions{Mode: CompressionDisabled}}, nil)
 	big := payload(1<<20, false)
-	for range 4 {
+	for range 8 { // 8 MiB: past the socket buffers, which can hold 4 MiB and more between them
 		if err := sc.WriteMessage(MessageBinary, big); err != nil {
 			t.Fatal(err)
 		}
