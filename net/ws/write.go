@@ -130,11 +130,7 @@ func (w *writer) wroteDirect(f outFrame, n int, err error) error {
 	}
 	if err != nil {
 		f.release()
-		w.mu.Lock()
-		w.dead = true // before Flush wakes: it must not report a failed write as done
-		w.stopLocked()
-		w.mu.Unlock()
-		c.writeFailed(err)
+		w.failed(err)
 		return err
 	}
 	if n == len(f.b) {
@@ -164,6 +160,18 @@ func (w *writer) wroteDirect(f outFrame, n int, err error) error {
 	w.mu.Unlock()
 	go w.flush()
 	return nil
+}
+
+// failed ends a turn at writing that the socket failed. The connection fails first, counted
+// (Metrics.WriteFailures) and closed, and only then does Flush wake: a caller that closes
+// the connection as soon as Flush reports the failure (the gameserver's /echo) would
+// otherwise close it first, and the failure would go uncounted.
+func (w *writer) failed(err error) {
+	w.c.writeFailed(err) // its shutdown marks the writer dead and wakes Flush
+	w.mu.Lock()
+	w.dead = true
+	w.stopLocked()
+	w.mu.Unlock()
 }
 
 // stopLocked ends a turn at writing, and wakes Flush.
@@ -274,11 +282,7 @@ func (w *writer) flush() {
 		}
 		w.mu.Unlock()
 		if err != nil {
-			w.mu.Lock()
-			w.dead = true // before Flush wakes: it must not report a failed write as done
-			w.stopLocked()
-			w.mu.Unlock()
-			c.writeFailed(err)
+			w.failed(err)
 			return
 		}
 		if closeInBatch {
