@@ -103,20 +103,7 @@ func BenchmarkWrite(b *testing.B) {
 	eachSize(b, 1, func(b *testing.B, n int, client, server *net.TCPConn) func() {
 		go io.Copy(io.Discard, client) //nolint:errcheck // ends with the connection
 		fd, msg := rawFD(b, server), make([]byte, n)
-		return func() {
-			for {
-				_, err := syscall.Write(fd, msg)
-				if err == nil {
-					return
-				}
-				if err != syscall.EAGAIN {
-					b.Fatal(err)
-				}
-				// The reader fell behind and the socket's buffer is full: wait for it as a
-				// server would (rare; the reader drains in big reads).
-				runtimeYield()
-			}
-		}
+		return func() { writeAll(b, fd, msg) }
 	})
 }
 
@@ -167,4 +154,19 @@ func BenchmarkPingPong(b *testing.B) {
 			}
 		}
 	})
+}
+
+// writeAll writes msg with write(2). When the reader fell behind and the socket's buffer is
+// full, it waits for it as a server would (rare; the readers drain in big reads).
+func writeAll(b *testing.B, fd int, msg []byte) {
+	for {
+		_, err := syscall.Write(fd, msg)
+		if err == nil {
+			return
+		}
+		if err != syscall.EAGAIN {
+			b.Fatal(err)
+		}
+		runtimeYield()
+	}
 }

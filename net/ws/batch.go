@@ -110,7 +110,7 @@ func (b *Batch) sendRound(items []batchItem) {
 // not sent.
 func lockAndSend(r *ring, items []batchItem, i int) bool {
 	if i == len(items) {
-		return r.sendAll(items)
+		return sendAll(r, items)
 	}
 	var ok bool
 	it := &items[i]
