@@ -61,9 +61,9 @@ func (s *session) OnMessage(_ *ws.Conn, _ ws.MessageType, data []byte) { s.handl
 func (s *session) OnClose(c *ws.Conn, err error) {
 	if p := s.player; p != nil {
 		p.room.enqueue(command{kind: cmdDrop, player: p, conn: c})
-		s.e.log.Debug("connection ended", "room", p.room.id, "player", p.ID, "remote", c.RemoteAddr().String(), "err", err)
+		s.e.log.Debug("connection ended", "room", p.room.id, "player", p.ID, "remote", c.RemoteAddr(), "err", err)
 	} else {
-		s.e.log.Debug("connection ended", "remote", c.RemoteAddr().String(), "err", err)
+		s.e.log.Debug("connection ended", "remote", c.RemoteAddr(), "err", err)
 	}
 	l := s.e.lobby
 	l.mu.Lock()

@@ -15,6 +15,15 @@ package ws
 // does after its loop over the players.
 type Batch struct {
 	items []batchItem
+
+	// Send's round in progress (lockFrom): the items, the next to lock, the ring, whether
+	// it held, and onLocked as a func value made once (a closure per item would be an
+	// allocation per player per tick: RawConn.Write's callback escapes).
+	round    []batchItem
+	next     int
+	ring     *ring
+	ok       bool
+	onLockFn func(fd uintptr) bool
 }
 
 type batchItem struct {
@@ -98,30 +107,39 @@ func (b *Batch) sendRound(items []batchItem) {
 		}
 		return
 	}
-	ok := lockAndSend(r, items, 0)
-	putRing(r, ok)
+	if b.onLockFn == nil {
+		b.onLockFn = b.onLocked
+	}
+	b.round, b.next, b.ring = items, 0, r
+	b.lockFrom()
+	putRing(r, b.ok)
+	b.round, b.ring = nil, nil
 }
 
-// lockAndSend holds the write lock of each item's socket from items[i] on
+// lockFrom holds the write lock of each item's socket from round[next] on
 // (syscall.RawConn.Write, one nested call each), then has the ring send on their
 // descriptors, as a write(2) inside the same call would: a connection closed meanwhile
 // keeps its descriptor until the lock is let go, so a descriptor number can never have been
 // reused for another socket. An item whose socket is already closed gets that error and is
 // not sent.
-func lockAndSend(r *ring, items []batchItem, i int) bool {
-	if i == len(items) {
-		return sendAll(r, items)
+func (b *Batch) lockFrom() {
+	if b.next == len(b.round) {
+		b.ok = sendAll(b.ring, b.round)
+		return
 	}
-	var ok bool
-	it := &items[i]
-	err := it.c.raw.Write(func(fd uintptr) bool {
-		it.fd, it.locked = fd, true
-		ok = lockAndSend(r, items, i+1)
-		return true
-	})
-	if !it.locked {
+	it := &b.round[b.next]
+	b.next++
+	if err := it.c.raw.Write(b.onLockFn); !it.locked {
 		it.err = err
-		ok = lockAndSend(r, items, i+1)
+		b.lockFrom()
 	}
-	return ok
+}
+
+// onLocked is RawConn.Write's callback for the item lockFrom just took: its socket is
+// locked, so the rest are locked (and the round sent) before it returns.
+func (b *Batch) onLocked(fd uintptr) bool {
+	it := &b.round[b.next-1]
+	it.fd, it.locked = fd, true
+	b.lockFrom()
+	return true
 }

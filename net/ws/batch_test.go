@@ -267,3 +267,33 @@ func TestBatchWritePreparedKeepsOrder(t *testing.T) {
 		}
 	}
 }
+
+// TestBatchAllocatesNothing: a room's tick sends through a Batch every time, so a round of
+// adds and a Send allocates nothing in steady state (the clients' reads included).
+func TestBatchAllocatesNothing(t *testing.T) {
+	servers, clients := batchServer(t, 8, new(Metrics), nil)
+	for _, c := range clients {
+		go func() {
+			for {
+				if _, _, err := c.ReadMessage(); err != nil {
+					return
+				}
+			}
+		}()
+	}
+	pm, err := NewPreparedMessage(MessageBinary, bytes.Repeat([]byte{'s'}, 64))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b Batch
+	round := func() {
+		for _, c := range servers {
+			_ = b.WriteLatest(c, pm)
+		}
+		b.Send()
+	}
+	round()
+	if n := testing.AllocsPerRun(200, round); n > 0 {
+		t.Errorf("a round of 8 sends allocated %.1f times, want none", n)
+	}
+}
