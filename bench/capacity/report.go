@@ -23,9 +23,6 @@ func minCell(s stepResult) string {
 	if math.IsNaN(s.minRate) {
 		return "-"
 	}
-	if s.minBound {
-		return fmt.Sprintf(">=%.2f", s.minRate)
-	}
 	return fmt.Sprintf("%.2f", s.minRate)
 }
 

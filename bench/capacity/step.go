@@ -104,8 +104,11 @@ func (e *env) runStep(ctx context.Context, who server, players int) stepResult {
 		if who == crossword {
 			game = "crossword"
 		}
+		// loadgen's report window, as driver.mjs's below, starts with ours, after the
+		// warm-up, and runs to the end of its measure phase, up to 2 s past ours.
 		toolArgs = []string{e.loadgen, "-url", "ws://" + addr, "-game", game, "-players", strconv.Itoa(players),
-			"-duration", fmt.Sprintf("%ds", toolSecs), "-concurrency", strconv.Itoa(e.concurrency)}
+			"-warmup", fmt.Sprintf("%ds", e.warmup), "-duration", fmt.Sprintf("%ds", toolSecs-e.warmup),
+			"-concurrency", strconv.Itoa(e.concurrency)}
 	case colyseus:
 		maddr := fmt.Sprintf("127.0.0.1:%d", mport)
 		srvArgs = []string{"node", filepath.Join(e.colyseusDir, "server.mjs"), "-addr", addr, "-metrics-addr", maddr}
@@ -230,6 +233,7 @@ var (
 	letterP99Row    = regexp.MustCompile(`(?m)^letter propagation ms\s+p50 [\d.]+\s+p90 [\d.]+\s+p99 ([\d.]+)`)
 	lettersPlacedRe = regexp.MustCompile(`(?m)^letters placed\s+(\d+) in the measured phase`)
 	summaryErrors   = regexp.MustCompile(`(?:^| )errors=(\d+)`)
+	summaryMin      = regexp.MustCompile(`(?:^| )snapshots_per_player_min=([\d.]+)`)
 )
 
 func lastLine(s string) string {

@@ -1,6 +1,9 @@
 package main
 
-import "testing"
+import (
+	"math"
+	"testing"
+)
 
 func TestParseProgressOfBothTools(t *testing.T) {
 	cases := []struct {
@@ -41,5 +44,25 @@ func TestCrosswordRowsOfLoadgen(t *testing.T) {
 	}
 	if n := summaryErrorCount("no summary"); n != -1 {
 		t.Errorf("errors %d for a missing summary, want -1", n)
+	}
+}
+
+// TestShooterMinimumOfLoadgen pins the summary field the shooter verdict reads for
+// Rallypoint's fewest updates a second per player, in the form cmd/loadgen/report.go
+// writes it.
+func TestShooterMinimumOfLoadgen(t *testing.T) {
+	cases := []struct {
+		summary string
+		want    float64 // -1: NaN
+	}{
+		{"players=750 duration_s=14 rtt_p50_ms=1.37 rtt_p99_ms=5.92 snapshots_per_s=22506.0 snapshots_per_player_min=29.95 bytes_in_per_player_s=2051 errors=0", 29.95},
+		{"players=8 duration_s=14 rtt_p50_ms=1.00 rtt_p99_ms=2.00 snapshots_per_s=240.0 snapshots_per_player_min=0.00 bytes_in_per_player_s=20 errors=0", 0},
+		{"players=8 duration_s=14 snapshots_per_s=240.0 errors=0", -1},
+	}
+	for _, c := range cases {
+		got := summaryMinRate(c.summary)
+		if (c.want < 0) != math.IsNaN(got) || (c.want >= 0 && got != c.want) {
+			t.Errorf("%q: %v, want %v (-1: none)", c.summary, got, c.want)
+		}
 	}
 }

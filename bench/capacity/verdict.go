@@ -34,7 +34,6 @@ type stepResult struct {
 	window    float64 // s
 	avgRate   float64 // updates a second per player over the window, from the tool's progress lines
 	minRate   float64 // fewest updates a second any player got (NaN: unknown)
-	minBound  bool    // minRate is a lower bound from the server's counters, not a count per bot
 	p99ms     float64 // server tick lateness p99 over the window
 	tickHz    float64 // ticks (simulation steps) a second per room
 	rooms     int
@@ -95,6 +94,9 @@ func (e *env) judge(res stepResult, a, b *sample, rates []float64, allSeated boo
 	case rallypoint, crossword:
 		res.errors = summaryErrorCount(summary)
 		res.rooms = int(b.m.Values["rallypoint_rooms"])
+		if res.server == rallypoint {
+			res.minRate = summaryMinRate(summary)
+		}
 	case colyseus:
 		var s driverSummary
 		if err := json.Unmarshal([]byte(summary), &s); err != nil {
@@ -108,17 +110,6 @@ func (e *env) judge(res stepResult, a, b *sample, rates []float64, allSeated boo
 	}
 	if res.rooms > 0 {
 		res.tickHz = ticks / float64(res.rooms) / secs
-	}
-	if res.server == rallypoint && res.rooms > 0 {
-		// loadgen counts snapshots for all bots together; the server counts every snapshot
-		// it did not deliver (replaced in a player's latest-wins slot before it was sent, or
-		// held back for a player behind on its acknowledgements). A room sends one snapshot
-		// every 2 ticks, so no player got fewer than the rooms' snapshot rate minus all the
-		// misses of the window, as if one player had suffered them all.
-		missed := (b.m.Values["rallypoint_snapshots_replaced_total"] - a.m.Values["rallypoint_snapshots_replaced_total"]) +
-			(b.m.Values["rallypoint_snapshots_held_total"] - a.m.Values["rallypoint_snapshots_held_total"])
-		res.minRate = res.tickHz/2 - missed/secs
-		res.minBound = true
 	}
 
 	if waitErr != nil {
@@ -184,6 +175,21 @@ func summaryErrorCount(summary string) int {
 	}
 	n, _ := strconv.Atoi(m[1])
 	return n
+}
+
+// summaryMinRate reads loadgen's snapshots_per_player_min, the fewest snapshots a second
+// any bot got over its report window (NaN when the line has none): the count per player
+// that driver.mjs's patches_per_player_min is for Colyseus.
+func summaryMinRate(summary string) float64 {
+	m := summaryMin.FindStringSubmatch(summary)
+	if m == nil {
+		return math.NaN()
+	}
+	v, err := strconv.ParseFloat(m[1], 64)
+	if err != nil {
+		return math.NaN()
+	}
+	return v
 }
 
 func firstErr(errs ...error) error {

@@ -15,7 +15,8 @@ type config struct {
 	Origin      string        // the Origin header a browser on the server's page would send; "" for none
 	Game        string        // "crossword" or "shooter"
 	Players     int           // bots to start
-	Duration    time.Duration // the measured phase, after every bot has tried to join
+	Duration    time.Duration // the measured phase, after every bot has tried to join (and the warm-up)
+	Warmup      time.Duration // play before the measured phase, reported as part of it in the progress lines (as bench/colyseus's driver.mjs -warmup)
 	Ramp        float64       // connections started per second
 	Concurrency int           // handshakes and joins in flight at most
 	JoinTimeout time.Duration // for one bot's dial and join

@@ -155,3 +155,28 @@ func TestFailedJoinsAreErrors(t *testing.T) {
 		t.Errorf("the report does not say why the joins failed:\n%s", out.String())
 	}
 }
+
+// TestWarmupPlaysBeforeTheWindow: with -warmup the bots play the warm-up inside the measure
+// phase, as its progress lines say, and the report covers only the -duration after it.
+func TestWarmupPlaysBeforeTheWindow(t *testing.T) {
+	url := startServer(t, shooter.Register)
+	cfg := testConfig(url, "shooter")
+	cfg.Players, cfg.Concurrency = 8, 1
+	cfg.Warmup, cfg.Duration = 2500*time.Millisecond, time.Second
+	var out, progress bytes.Buffer
+	start := time.Now()
+	if _, err := run(context.Background(), cfg, &out, &progress); err != nil {
+		t.Fatal(err)
+	}
+	took := time.Since(start)
+	v := parseSummary(t, out.String())
+	if v["duration_s"] != 1 || v["errors"] != 0 || v["players"] != 8 {
+		t.Errorf("summary %v: want the 1 s window, 8 players, no errors", v)
+	}
+	if v["snapshots_per_s"] < 8*25 { // 30 a second per bot over the window, not spread over 3.5 s
+		t.Errorf("%.1f snapshots/s for 8 bots, want about 240", v["snapshots_per_s"])
+	}
+	if n := strings.Count(progress.String(), " measure connected="); n < 3 || took < cfg.Warmup+cfg.Duration {
+		t.Errorf("%d progress lines said measure in a run of %v, want the warm-up's and the window's (3 or more, 3.5 s or more)\n%s", n, took, progress.String())
+	}
+}

@@ -18,10 +18,13 @@ import (
 )
 
 // A run has four phases: the ramp starts the bots at cfg.Ramp a second; the measured phase
-// lasts cfg.Duration; the settle phase lets what was sent arrive (the crossword's bots stop
-// typing, so that every letter of the measured phase can reach every player); then every
-// bot leaves and closes. Rates and latencies are those of the measured phase; errors are
-// counted over the whole run.
+// lasts cfg.Warmup + cfg.Duration; the settle phase lets what was sent arrive (the
+// crossword's bots stop typing, so that every letter of the measured phase can reach every
+// player); then every bot leaves and closes. Rates and latencies are those of the measured
+// phase's last cfg.Duration (the window: inWindow); errors are counted over the whole run.
+// The warm-up is in the measured phase, not the ramp, for the progress lines: bench/capacity
+// times its samples by them, from the first line that says measure, for loadgen and for
+// bench/colyseus's driver.mjs alike.
 const (
 	phaseRamp int32 = iota
 	phaseMeasure
@@ -91,9 +94,9 @@ func (r *runner) inWindow(t int64) bool {
 	return end == 0 || t <= end
 }
 
-// recordRTT records one round trip measured by a pong, if it came in the measured phase.
+// recordRTT records one round trip measured by a pong, if it came in the window.
 func (r *runner) recordRTT(d int64) {
-	if r.phase.Load() == phaseMeasure {
+	if r.inWindow(r.mono()) {
 		r.rtt.Record(d / 1e3)
 	}
 }
@@ -153,6 +156,12 @@ func run(ctx context.Context, cfg config, out, progress io.Writer) (*result, err
 	r.ramp(ctx)
 
 	r.phase.Store(phaseMeasure)
+	if cfg.Warmup > 0 {
+		select {
+		case <-time.After(cfg.Warmup):
+		case <-ctx.Done():
+		}
+	}
 	r.measureStart.Store(r.mono())
 	startSnap := rep.snapshot()
 	scrape.begin(ctx)
