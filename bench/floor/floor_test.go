@@ -18,6 +18,11 @@
 //   - PingPong: half of a round trip between two goroutines through net.Conn: a write, a
 //     wake-up of the reader through the netpoller and its read. This is what a message costs
 //     when its receiver is asleep, as a game client mostly is.
+//
+// Two more weigh candidates of issue 14 (item 5) against each other before anyone builds
+// them: BenchmarkBroadcast (uring_linux_test.go), a write(2) per socket against one
+// io_uring_enter(2) for all, and BenchmarkReceive (receive_linux_test.go), a goroutine per
+// socket against one epoll loop reading inline.
 package floor
 
 import (
