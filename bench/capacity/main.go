@@ -64,13 +64,18 @@ func main() {
 	defer cancel()
 
 	var steps []stepResult
+	var sp speeds
 	run := func(who server, s *search) bool {
 		n := s.next()
 		if n == 0 || ctx.Err() != nil {
 			return false
 		}
 		fmt.Fprintf(os.Stderr, "capacity: %s: %d players...\n", who, n)
+		before := probeCores(e.serverCore, e.botCore)
 		r := e.runStep(ctx, who, n)
+		after := probeCores(e.serverCore, e.botCore)
+		r.probe = slower(before, after)
+		sp.note(before, after)
 		s.record(n, r.verdict)
 		steps = append(steps, r)
 		fmt.Fprintf(os.Stderr, "capacity: %s %d players: %s avg %.2f upd/s, p99 lateness %s ms, server %.0f%%, bots %.0f%%, other %.0f%%; %s\n",
@@ -107,9 +112,9 @@ func main() {
 	}
 
 	fmt.Println()
-	writeTable(os.Stdout, steps)
+	writeTable(os.Stdout, steps, &sp)
 	fmt.Println()
-	fmt.Printf("figures from a machine whose other load is in the table (other%%); each step: %d s warm-up, %d s window, server on core %d, bots on core %d\n",
+	fmt.Printf("figures from a machine whose other load (other%%) and speed around each step (speed%%: a fixed piece of work on each core, against the run's fastest) are in the table; each step: %d s warm-up, %d s window, server on core %d, bots on core %d\n",
 		e.warmup, e.duration, e.serverCore, e.botCore)
 	if want[rallypoint] {
 		fmt.Printf("rallypoint shooter: %s players per core\n", rp.capacity().note())

@@ -43,8 +43,9 @@ type stepResult struct {
 	other1    float64 // ... of the bots' core
 	otherAll  float64 // ... of all cores
 	errors    int
-	letters   int     // crossword: letters placed
-	letterP99 float64 // crossword: ms, send to the last player
+	letters   int       // crossword: letters placed
+	letterP99 float64   // crossword: ms, send to the last player
+	probe     []float64 // per core (server's, bots'): the slower of the speed probes before and after the step, s
 }
 
 // judge computes a step's figures from the window's two samples and the tool's output, and

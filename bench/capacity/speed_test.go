@@ -1,0 +1,61 @@
+package main
+
+import (
+	"math"
+	"runtime"
+	"testing"
+)
+
+func TestProbeTimesEachCore(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("the probe pins threads with sched_setaffinity (Linux)")
+	}
+	cores := []int{0}
+	if runtime.NumCPU() > 1 {
+		cores = append(cores, 1)
+	}
+	for i, d := range probeCores(cores...) {
+		if math.IsNaN(d) || d <= 0 || d > 5 {
+			t.Errorf("core %d: probe took %v s, want a positive time under 5 s", cores[i], d)
+		}
+	}
+	if d := probeCores(4096)[0]; !math.IsNaN(d) {
+		t.Errorf("core 4096: %v s, want NaN (no such core)", d)
+	}
+}
+
+func TestSpeedsAgainstTheFastest(t *testing.T) {
+	nan := math.NaN()
+	var sp speeds
+	sp.note([]float64{0.010, 0.020}, []float64{0.012, nan})
+	sp.note([]float64{0.011, 0.016})
+	cases := []struct {
+		core int
+		t    float64
+		want float64 // NaN: none
+	}{
+		{0, 0.010, 100},
+		{0, 0.020, 50},
+		{1, 0.016, 100},
+		{1, 0.020, 80},
+		{1, nan, nan},
+		{2, 0.010, nan}, // never probed
+	}
+	for _, c := range cases {
+		got := sp.pct(c.core, c.t)
+		if math.IsNaN(c.want) != math.IsNaN(got) || (!math.IsNaN(c.want) && math.Abs(got-c.want) > 1e-9) {
+			t.Errorf("pct(%d, %v) = %v, want %v", c.core, c.t, got, c.want)
+		}
+	}
+	got := slower([]float64{0.010, nan}, []float64{0.012, 0.020})
+	if got[0] != 0.012 || got[1] != 0.020 {
+		t.Errorf("slower: %v, want [0.012 0.02]", got)
+	}
+	s := stepResult{probe: []float64{0.020, 0.016}}
+	if cell := speedCell(s, &sp); cell != "50/100" {
+		t.Errorf("speed cell %q, want 50/100", cell)
+	}
+	if cell := speedCell(stepResult{}, &sp); cell != "-/-" {
+		t.Errorf("speed cell of a step without probes %q, want -/-", cell)
+	}
+}
