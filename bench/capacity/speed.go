@@ -4,7 +4,6 @@ import (
 	"math"
 	"runtime"
 	"sort"
-	"time"
 )
 
 // The machine's speed. This development machine is a virtual machine whose host reports
@@ -97,11 +96,4 @@ func slower(a, b []float64) []float64 {
 		}
 	}
 	return out
-}
-
-// elapsed times fn.
-func elapsed(fn func()) time.Duration {
-	t := time.Now()
-	fn()
-	return time.Since(t)
 }

@@ -26,7 +26,9 @@ func onCore(core int, fn func()) (time.Duration, bool) {
 			done <- result{}
 			return
 		}
-		done <- result{elapsed(fn), true}
+		t := time.Now()
+		fn()
+		done <- result{time.Since(t), true}
 	}()
 	r := <-done
 	return r.d, r.ok

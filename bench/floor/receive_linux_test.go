@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -148,7 +149,7 @@ func receiveEpoll(b *testing.B, servers []*net.TCPConn, size int, got *atomic.In
 		defer runtime.UnlockOSThread()
 		events := make([]syscall.EpollEvent, 128)
 		buf := make([]byte, 4096)
-		partial := make(map[int32]int, len(fds))
+		partial := make([]int, slices.Max(fds)+1) // bytes of an unfinished message, by descriptor
 		for {
 			n, err := syscall.EpollWait(epfd, events, -1)
 			if err == syscall.EINTR {

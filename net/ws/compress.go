@@ -223,13 +223,11 @@ func (c *Conn) compressTakeoverLocked(op opcode, p []byte) outFrame {
 	return c.frameAround(buf, op, true)
 }
 
-// inflater decompresses received messages. Without peer context takeover it borrows a
-// pooled flate reader per message; with it, it keeps a reader and the last 32 KiB of output
-// as the window the next message may refer to (RFC 7692 §7.2.2).
-// inflater is a connection's inflate state. A peer that keeps its compression context
-// (takeover) needs its own for the connection's life, with the 32 KiB window; any other
-// borrows one from inflaters for the length of a message, so that an idle connection holds
-// a pointer instead of the 88 bytes (issue 14, item 6). The flate reader stays in the
+// inflater decompresses received messages. A peer that keeps its compression context
+// (takeover) needs one of its own for the connection's life, holding the last 32 KiB of
+// output as the window the next message may refer to (RFC 7692 §7.2.2); any other borrows
+// one from inflaters for the length of a message, so that an idle connection holds a
+// pointer instead of the 88 bytes (issue 14, item 6). The flate reader stays in the
 // inflater it was made for, reading from its src.
 type inflater struct {
 	takeover bool

@@ -22,7 +22,7 @@ import (
 
 // ringEntries is the most sends one io_uring_enter hands over: BenchmarkBroadcast gained
 // most of batching's saving by 64. Batch holds every socket of a round locked while it
-// waits (see lockAndSend), one nested call each, so a round is kept this small.
+// waits (see Batch.lockFrom), one nested call each, so a round is kept this small.
 const ringEntries = 64
 
 type ring = uring.Ring
