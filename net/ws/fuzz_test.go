@@ -136,7 +136,11 @@ func TestDecompressionBombGets1009(t *testing.T) {
 	}
 	fw.Flush()
 	z := bytes.TrimSuffix(buf.Bytes(), deflateTail)
-	lim := Limits{MaxFrameSize: 1 << 20, MaxMessageSize: 1 << 20, CloseTimeout: time.Millisecond, PingInterval: -1}
+	// The close frame is written by the writer's goroutine (a memConn is no socket), and
+	// failing the connection waits up to CloseTimeout for it before closing: 1 ms was too
+	// short for a CI machine running two packages' tests at once (the frame was never
+	// written once). The memConn takes it at once, so a long timeout costs nothing here.
+	lim := Limits{MaxFrameSize: 1 << 20, MaxMessageSize: 1 << 20, CloseTimeout: 10 * time.Second, PingInterval: -1}
 	mc := &memConn{in: bytes.NewReader(clientFrame(0xC2, z))}
 	c := newConn(mc, true, lim, new(Metrics))
 	c.useDeflate(deflateParams{serverNoContextTakeover: true, clientNoContextTakeover: true}, CompressionOptions{})
