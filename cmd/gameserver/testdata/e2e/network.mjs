@@ -250,10 +250,13 @@ function armShooting() {
   // the longest-freeze bound. And for each arrival that ended a run of stale frames: how
   // many there were (n), how far the render clock had run past the newest snapshot when it
   // came (overMs), how late it was (lateMs: the fastest sample in the buffer's window less
-  // its own), and how late the 99th percentile of the 256 arrivals before it was (refMs),
-  // computed here from the arrivals, not read from the SDK. The Go test excuses the share
-  // of those frames that lateness beyond both the path's jitter and that reference
-  // explains: a spike no delay learnt from the path and the recent past would have covered.
+  // its own), and the lateness a delay learnt from the recent past covered by then (refMs):
+  // the 99th percentile of the 256 arrivals before it, followed as the SDK's render clock
+  // can follow it, rising no faster than 10% of real time (its default slew: the picture
+  // must not jump) and falling at once. It is computed here from the arrivals, not read
+  // from the SDK. The Go test excuses the share of those frames that lateness beyond both
+  // the path's jitter and that reference explains: a spike no delay learnt from the path
+  // and the recent past, reached smoothly, would have covered.
   // clockLostMs: how far the server's tick clock fell behind the page's over the window
   // (ticks a starved server skipped rather than run late), from the first and last arrivals.
   rec.trouble = { stalls: 0, reconnects: 0, maxGapMs: 0, gapsMs: [], late: [], clockLostMs: 0 };
@@ -264,12 +267,14 @@ function armShooting() {
   let prevStale = 0;
   const seen = []; // the last 256 samples (tick time − arrival, ms), a ring
   let seenNext = 0;
+  const slew = 0.1; // the SDK's default: the render clock gains at most 10% of real time
+  let reach; // the lateness the recent past calls for, as far as a slewing clock has followed it (ms)
   rec.offStall = rp.client.on('stall', (x) => { if (x.stalled) rec.trouble.stalls++; });
   rec.offState = rp.client.on('state', (x) => { if (x.state === 'reconnecting') rec.trouble.reconnects++; });
   rec.offSnap = rp.client.on('snapshot', (x) => {
     const now = performance.now();
+    const gap = lastSnap > 0 ? now - lastSnap : 0;
     if (lastSnap > 0) {
-      const gap = now - lastSnap;
       rec.trouble.maxGapMs = Math.max(rec.trouble.maxGapMs, gap);
       if (gap > 50 && rec.trouble.gapsMs.length < 1000) rec.trouble.gapsMs.push(Math.round(gap));
     }
@@ -278,14 +283,18 @@ function armShooting() {
     const sample = time - now;
     if (first === undefined) first = { time, at: now };
     rec.trouble.clockLostMs = Math.max(0, (now - first.at) - (time - first.time));
-    const stale = buf.stats.stale;
-    if (stale > prevStale && prevTime !== undefined && buf.render !== undefined && seen.length > 0 && rec.trouble.late.length < 5000) {
+    if (seen.length > 0) {
       const desc = seen.slice().sort((a, b) => b - a);
+      const want = desc[0] - desc[Math.min(desc.length - 1, Math.floor(0.99 * desc.length))];
+      reach = reach === undefined || want <= reach ? want : Math.min(want, reach + slew * gap);
+    }
+    const stale = buf.stats.stale;
+    if (stale > prevStale && prevTime !== undefined && buf.render !== undefined && reach !== undefined && rec.trouble.late.length < 5000) {
       rec.trouble.late.push({
         n: stale - prevStale,
         overMs: buf.render + (now - buf.lastNow) - prevTime,
         lateMs: buf.fastest - sample,
-        refMs: desc[0] - desc[Math.min(desc.length - 1, Math.floor(0.99 * desc.length))],
+        refMs: reach,
       });
     }
     if (seen.length < 256) seen.push(sample);
