@@ -21,4 +21,5 @@ func New(uint32) (*Ring, error)                { return nil, errUnsupported }
 func (*Ring) Entries() int                     { return 0 }
 func (*Ring) Close()                           {}
 func (*Ring) Send(uint64, int, []byte, uint32) { panic("uring: no ring") }
+func (*Ring) Recv(uint64, int, []byte, uint32) { panic("uring: no ring") }
 func (*Ring) Submit(func(uint64, int32)) error { return errUnsupported }
