@@ -28,7 +28,7 @@ func (r *reader) rawRead(fd uintptr) bool {
 		dst = b[len(b):cap(b)]
 	}
 	for {
-		n, err := syscall.Read(int(fd), dst)
+		n, err := readFD(fd, dst)
 		if err == syscall.EINTR {
 			continue
 		}
@@ -68,7 +68,7 @@ func (r *reader) sysRead() (int, error) {
 // returns true, so the runtime never parks the caller waiting for writability.
 func (w *writer) rawWrite(fd uintptr) bool {
 	for {
-		n, err := syscall.Write(int(fd), w.rawSrc)
+		n, err := writeFD(fd, w.rawSrc)
 		if err == syscall.EINTR {
 			continue
 		}
