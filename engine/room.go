@@ -147,6 +147,7 @@ type roomCore struct {
 	sched      schedule
 	ring       *state.Ring
 	frames     *state.FrameCache[*ws.PreparedMessage]
+	made       []*ws.PreparedMessage // the tick's snapshot frames, released once written
 	buf        []byte
 	sends      []snapshotSend // sendSnapshots' per-player writes, reused
 	leads      []byte         // the input acknowledgements those writes lead with
@@ -660,6 +661,7 @@ func (rc *roomCore) sendSnapshots() {
 			rc.buf = append(rc.buf[:0], 0x92, KindSnapshot) // msgpack [18, body]
 			rc.buf = state.AppendDelta(rc.buf, base, snap, filter)
 			pm, _ = ws.NewPreparedMessage(ws.MessageBinary, rc.buf)
+			rc.made = append(rc.made, pm)
 			rc.frames.Add(fk, pm)
 			rc.e.metrics.Encodes.Add(1)
 		}
@@ -671,6 +673,15 @@ func (rc *roomCore) sendSnapshots() {
 		rc.sends = append(rc.sends, send)
 	}
 	rc.writeSnapshots()
+	// Every connection has its frame now, written or held in its writer (which keeps the
+	// frame's bytes until it is done with them): the tick's messages go back to ws's pools,
+	// and the cache, whose frames serve their own tick only, forgets them.
+	for i, pm := range rc.made {
+		pm.Release()
+		rc.made[i] = nil
+	}
+	rc.made = rc.made[:0]
+	rc.frames.Reset()
 }
 
 func (rc *roomCore) anyConnected() bool {

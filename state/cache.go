@@ -98,6 +98,15 @@ func (c *FrameCache[V]) Add(k FrameKey, v V) {
 	c.frames[k] = v
 }
 
+// Reset drops every frame but keeps the map for the next tick's, so that a steady tick
+// allocates nothing: for a caller that has let go of what its frames hold (the engine
+// releases its prepared messages once a tick's writes are made) and must not find them again.
+func (c *FrameCache[V]) Reset() {
+	c.mu.Lock()
+	clear(c.frames)
+	c.mu.Unlock()
+}
+
 // Clear releases every frame and the map that held them: for a room that has nobody to send
 // to. The next Add starts afresh.
 func (c *FrameCache[V]) Clear() {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"math"
 	"runtime"
 	"sync"
 
@@ -79,20 +80,20 @@ func (o CompressionOptions) level() int {
 func (c *Conn) useDeflate(p deflateParams, o CompressionOptions) {
 	c.deflate = true
 	c.extensions = p.String()
-	c.threshold = o.threshold()
-	c.level = o.level()
+	c.threshold = int32(min(o.threshold(), math.MaxInt32))
+	c.level = int8(o.level())
 	c.ourWindowBits = 15
 	if c.server {
 		c.ourTakeover = !p.serverNoContextTakeover
 		c.peerTakeover = !p.clientNoContextTakeover
 		if p.serverMaxWindowBits > 0 {
-			c.ourWindowBits = p.serverMaxWindowBits
+			c.ourWindowBits = int8(p.serverMaxWindowBits)
 		}
 	} else {
 		c.ourTakeover = !p.clientNoContextTakeover
 		c.peerTakeover = !p.serverNoContextTakeover
 		if p.clientMaxWindowBits > 0 {
-			c.ourWindowBits = p.clientMaxWindowBits
+			c.ourWindowBits = int8(p.clientMaxWindowBits)
 		}
 	}
 	if c.peerTakeover {
@@ -201,7 +202,7 @@ func (c *Conn) frameAround(buf *[]byte, op opcode, rsv1 bool) outFrame {
 // compressOnce compresses p on its own with a pooled compressor. ok is false when the
 // message is better sent as it is.
 func (c *Conn) compressOnce(op opcode, p []byte) (outFrame, bool) {
-	cw := getCompressor(c.ourWindowBits, c.level)
+	cw := getCompressor(int(c.ourWindowBits), int(c.level))
 	buf, ok := cw.compressInto(p, true)
 	cw.free()
 	if !ok {
@@ -215,7 +216,7 @@ func (c *Conn) compressOnce(op opcode, p []byte) (outFrame, bool) {
 // held so that messages enter the window in the order they are sent.
 func (c *Conn) compressTakeoverLocked(op opcode, p []byte) outFrame {
 	if c.w.comp == nil {
-		c.w.comp = getCompressor(c.ourWindowBits, c.level)
+		c.w.comp = getCompressor(int(c.ourWindowBits), int(c.level))
 		c.w.compReset = true
 	}
 	buf, _ := c.w.comp.compressInto(p, c.w.compReset)

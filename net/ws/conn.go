@@ -67,12 +67,14 @@ type Conn struct {
 	server bool // beside the booleans below: apart, its padding would cost 8 bytes a connection
 
 	// permessage-deflate (RFC 7692), fixed at the handshake.
-	deflate       bool
-	ourTakeover   bool // we keep compression context between messages we send
-	peerTakeover  bool // the peer keeps its context, so we keep an inflate window
-	ourWindowBits int  // window we may use to compress (server_ or client_max_window_bits)
-	threshold     int
-	level         int
+	deflate      bool
+	ourTakeover  bool // we keep compression context between messages we send
+	peerTakeover bool // the peer keeps its context, so we keep an inflate window
+	// Narrow, so that they share a word with the booleans: with three ints the Conn left
+	// its 768-byte size class once outFrame gained its PreparedMessage.
+	ourWindowBits int8  // window we may use to compress (server_ or client_max_window_bits)
+	level         int8  // flate level
+	threshold     int32 // the smallest message compressed, in bytes
 
 	lastRead atomic.Int64 // monoNow of the last bytes read
 	lastData atomic.Int64 // monoNow of the last data message in either direction

@@ -3,6 +3,7 @@ package ws
 import (
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"unicode/utf8"
 
 	"github.com/rallypoint/rallypoint/internal/bpool"
@@ -22,15 +23,30 @@ type PreparedMessage struct {
 	op   opcode
 	data []byte
 
-	mu    sync.Mutex
-	plain []byte // unmasked frame
+	// refs counts the holds on the buffers: the creator's until Release, and one for each
+	// frame handed to a server-side connection that has not finished with it (written,
+	// replaced or dropped). At zero, the buffers and the message go back to their pools.
+	// A message never released keeps the creator's hold and is left to the collector.
+	refs    atomic.Int32
+	dataBuf *[]byte
+
+	mu       sync.Mutex
+	plain    []byte  // unmasked frame
+	plainBuf *[]byte // plain's pooled buffer
 	// deflated[bits] is the unmasked compressed frame for a window of 2^bits, or nil until
 	// needed; noGain[bits] records that compression did not make it smaller.
-	deflated [16][]byte
-	noGain   [16]bool
+	deflated    [16][]byte
+	deflatedBuf [16]*[]byte
+	noGain      [16]bool
 }
 
-// NewPreparedMessage prepares data (copied) for sending as a text or binary message.
+// preparedPool recycles released messages: a room prepares one per snapshot, 30 a second,
+// and with Release they cost no allocation in steady state.
+var preparedPool = sync.Pool{New: func() any { return new(PreparedMessage) }}
+
+// NewPreparedMessage prepares data (copied) for sending as a text or binary message. Call
+// Release when done writing it, so that its buffers are reused; without Release it is
+// collected as any value.
 func NewPreparedMessage(typ MessageType, data []byte) (*PreparedMessage, error) {
 	if typ != MessageText && typ != MessageBinary {
 		return nil, ErrBadMessageType
@@ -38,10 +54,41 @@ func NewPreparedMessage(typ MessageType, data []byte) (*PreparedMessage, error) 
 	if typ == MessageText && !utf8.Valid(data) {
 		return nil, ErrInvalidUTF8
 	}
-	return &PreparedMessage{op: opcode(typ), data: append([]byte(nil), data...)}, nil
+	pm := preparedPool.Get().(*PreparedMessage)
+	pm.op = opcode(typ)
+	pm.dataBuf = bpool.Get(len(data))
+	pm.data = append(*pm.dataBuf, data...)
+	pm.refs.Store(1)
+	return pm, nil
 }
 
-// Data returns the message payload. It must not be modified.
+// Release says the caller will not write pm again nor read its Data. Frames of pm still
+// queued on connections stay valid: the buffers are reused only once the last of them is
+// written or dropped. Releasing twice, or writing pm after Release, is a bug that sends one
+// message's bytes in place of another's (it panics when it finds the count below zero).
+func (pm *PreparedMessage) Release() { pm.unref() }
+
+func (pm *PreparedMessage) unref() {
+	n := pm.refs.Add(-1)
+	if n > 0 {
+		return
+	}
+	if n < 0 {
+		panic("ws: PreparedMessage released more often than held (Release twice, or a write after Release)")
+	}
+	bpool.Put(pm.dataBuf)
+	bpool.Put(pm.plainBuf)
+	for i, b := range pm.deflatedBuf {
+		bpool.Put(b)
+		pm.deflatedBuf[i] = nil
+	}
+	pm.data, pm.dataBuf, pm.plain, pm.plainBuf = nil, nil, nil, nil
+	pm.deflated = [16][]byte{}
+	pm.noGain = [16]bool{}
+	preparedPool.Put(pm)
+}
+
+// Data returns the message payload. It must not be modified, nor read after Release.
 func (pm *PreparedMessage) Data() []byte { return pm.data }
 
 // serverFrame returns the shared frame for a connection with these settings, and whether it
@@ -57,9 +104,9 @@ func (pm *PreparedMessage) serverFrame(compress bool, bits, level int) ([]byte, 
 			if ok {
 				b := *buf
 				n := len(b) - maxHeaderSize
-				f := make([]byte, 0, headerSize(n, false)+n)
-				f = appendHeader(f, true, true, pm.op, n, false, 0)
-				pm.deflated[bits] = append(f, b[maxHeaderSize:]...)
+				fb := bpool.Get(headerSize(n, false) + n)
+				f := appendHeader(*fb, true, true, pm.op, n, false, 0)
+				pm.deflated[bits], pm.deflatedBuf[bits] = append(f, b[maxHeaderSize:]...), fb
 			} else {
 				pm.noGain[bits] = true
 			}
@@ -70,8 +117,8 @@ func (pm *PreparedMessage) serverFrame(compress bool, bits, level int) ([]byte, 
 		}
 	}
 	if pm.plain == nil {
-		f := make([]byte, 0, headerSize(len(pm.data), false)+len(pm.data))
-		f = appendHeader(f, true, false, pm.op, len(pm.data), false, 0)
+		pm.plainBuf = bpool.Get(headerSize(len(pm.data), false) + len(pm.data))
+		f := appendHeader(*pm.plainBuf, true, false, pm.op, len(pm.data), false, 0)
 		pm.plain = append(f, pm.data...)
 	}
 	return pm.plain, false
@@ -80,10 +127,11 @@ func (pm *PreparedMessage) serverFrame(compress bool, bits, level int) ([]byte, 
 // outFrame returns the frame for c: shared for servers, built from the shared payload for
 // clients.
 func (pm *PreparedMessage) outFrame(c *Conn) (f outFrame, compressed bool) {
-	compress := c.deflate && len(pm.data) >= c.threshold
-	shared, compressed := pm.serverFrame(compress, c.ourWindowBits, c.level)
+	compress := c.deflate && len(pm.data) >= int(c.threshold)
+	shared, compressed := pm.serverFrame(compress, int(c.ourWindowBits), int(c.level))
 	if c.server {
-		return outFrame{b: shared}, compressed
+		pm.refs.Add(1) // the frame's hold, let go by its release
+		return outFrame{b: shared, pm: pm}, compressed
 	}
 	var h header
 	n, _ := parseHeader(shared, &h)

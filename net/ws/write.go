@@ -12,16 +12,22 @@ import (
 )
 
 // outFrame is a whole frame waiting to be written. pool is non-nil when the bytes were
-// borrowed for this connection alone; shared frames (prepared messages) have none.
+// borrowed for this connection alone; pm is non-nil when they are a prepared message's
+// shared frame, which this frame holds until its release.
 type outFrame struct {
 	b     []byte
 	pool  *[]byte
+	pm    *PreparedMessage
 	close bool // our close frame: nothing follows it
 }
 
+// release lets go of f's bytes: written, replaced or dropped, they are no longer needed.
 func (f *outFrame) release() {
 	if f.pool != nil {
 		bpool.Put(f.pool)
+	}
+	if f.pm != nil {
+		f.pm.unref()
 	}
 	*f = outFrame{}
 }
@@ -409,7 +415,7 @@ func (c *Conn) WriteMessage(typ MessageType, p []byte) error {
 	}
 	c.noteSent(len(p))
 	op := opcode(typ)
-	if c.deflate && len(p) >= c.threshold {
+	if c.deflate && len(p) >= int(c.threshold) {
 		if c.ourTakeover {
 			c.w.mu.Lock()
 			f := c.compressTakeoverLocked(op, p)
