@@ -85,6 +85,7 @@ func (r *Room[I]) broadcast(name string, payload any, to []*Player) error {
 		}
 	}
 	ws.Broadcast(pm, conns)
+	pm.Release() // the writes are made; frames still queued hold their own bytes
 	clear(conns)
 	r.core.bcast = conns[:0]
 	return nil
