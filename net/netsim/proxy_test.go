@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"runtime"
+	"slices"
 	"testing"
 	"time"
 )
@@ -77,7 +78,7 @@ func TestBytesArriveIntactAndInOrder(t *testing.T) {
 
 // TestOneWayDelayBounds timestamps records at the client and at the server: no record may
 // arrive sooner than the smallest delay the link allows (the lower bound holds strictly,
-// whatever the machine's load), and none absurdly late. Records arrive in the order sent.
+// whatever the machine's load), and half arrive within a few jitters of the delay. Records arrive in the order sent.
 func TestOneWayDelayBounds(t *testing.T) {
 	t.Parallel()
 	ms := time.Millisecond
@@ -102,7 +103,7 @@ func TestOneWayDelayBounds(t *testing.T) {
 				time.Sleep(2 * ms)
 			}
 			got := collect(t, arrivals, n, 10*time.Second)
-			var worst time.Duration
+			delays := make([]time.Duration, len(got))
 			for i, a := range got {
 				if a.seq != uint64(i) {
 					t.Fatalf("record %d arrived in place %d", a.seq, i)
@@ -110,11 +111,16 @@ func TestOneWayDelayBounds(t *testing.T) {
 				if a.oneWay() < tt.low {
 					t.Errorf("record %d took %v, below the lower bound %v", i, a.oneWay(), tt.low)
 				}
-				worst = max(worst, a.oneWay())
+				delays[i] = a.oneWay()
 			}
-			// Generous: the machine may be busy with other tests under -race.
-			if limit := tt.link.Delay + 4*tt.link.Jitter + 500*ms; worst > limit {
-				t.Errorf("slowest record took %v; want under %v", worst, limit)
+			// The upper bounds cannot be strict: a busy machine (CI runs every package's
+			// tests at once, some under -race) may stall any one goroutine for a second.
+			// The median still tells a per-record delay from one that accumulates (a proxy
+			// that sleeps each record's delay in turn would put it near n/2 × Delay); a
+			// record that never leaves fails collect.
+			slices.Sort(delays)
+			if median, limit := delays[n/2], tt.link.Delay+4*tt.link.Jitter+200*ms; median > limit {
+				t.Errorf("median record took %v; want under %v (all: %v)", median, limit, delays)
 			}
 		})
 	}
