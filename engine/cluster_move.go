@@ -127,6 +127,7 @@ func (rc *roomCore) arrive(key string, c *command) bool {
 	p.session, p.claimed = c.session, true
 	p.conn.Store(c.conn)
 	rc.players = append(rc.players, p)
+	rc.readAtTick(c.conn)
 	rc.seatedClaims++
 	rc.e.sessions.add(p)
 	rc.e.metrics.Players.Add(1)

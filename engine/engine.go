@@ -130,6 +130,19 @@ type RoomConfig struct {
 	// ticking with their bots took 0.44 of a core (BenchmarkEmptyRoomsCPU), and a room's
 	// snapshot history stays in memory. Metrics.RoomsAsleep counts the sleeping rooms.
 	TickWhenEmpty bool
+	// ReadAtTick makes the room read its players' messages at each tick (ws.Conn.Pull),
+	// instead of each message as it arrives on the connection's goroutine. The game sees
+	// every input at the same tick either way, since inputs wait for the tick; what changes
+	// is the cost of receiving them: no wake-up and no goroutine hand-off per message, one
+	// read(2) per player per tick however many messages came. What it costs is time for
+	// what a player expects answered between ticks: a ping is answered up to one tick later
+	// (16.7 ms at 60 Hz), which the player's measured round trip includes, and a request
+	// waits for the tick as it does anyway. Set it for a game that ticks fast and whose
+	// players send every tick (an action game); a slow-ticking room (a puzzle at 10 Hz)
+	// would answer pings a tenth of a second late. Messages that must not wait for the
+	// room (join, matchmaking, the lobby) are read on the connection's goroutine as usual,
+	// as is everything over TLS or where net/ws has no poller (not Linux).
+	ReadAtTick bool
 	// MaxInputsPerTick bounds the inputs one player may have waiting for a tick; inputs
 	// beyond it are dropped (Metrics.InputsDropped), the player is not. Default: one second
 	// of inputs at one per tick (TickRate), at least 16. A client that sends one input per

@@ -371,6 +371,7 @@ func (rc *roomCore) guard(fn func() error) (err error) {
 // step is one tick: commands, inputs and Update, seat timers, and the snapshot when due (or
 // when this is the room's final tick, so that the last inputs are acknowledged).
 func (rc *roomCore) step(final bool) {
+	rc.pull()
 	err := rc.guard(func() error {
 		rc.tick++
 		rc.publicTick.Store(rc.tick)
@@ -388,6 +389,34 @@ func (rc *roomCore) step(final bool) {
 	}
 	if !rc.ended && len(rc.players) == 0 && rc.cfg.EmptyTimeout >= 0 && rc.clock.Now()-rc.emptySince >= rc.cfg.EmptyTimeout {
 		rc.end(EndReason{Code: CodeRoomEnded, Message: "room empty"})
+	}
+}
+
+// pullMax bounds the messages a room reads from one player at one tick (RoomConfig.ReadAtTick):
+// the rest wait in the socket for the next tick, so a flooding client delays itself, not the
+// room. An honest client sends one input or two a tick, a few more after a stall.
+const pullMax = 32
+
+// readAtTick makes c, a player's connection just seated, read at the room's ticks when the
+// room's config asks for it.
+func (rc *roomCore) readAtTick(c *ws.Conn) {
+	if rc.cfg.ReadAtTick {
+		c.SetPulled(true)
+	}
+}
+
+// pull reads what the connected players sent since the last tick, before the tick's
+// commands and inputs are taken (RoomConfig.ReadAtTick). The sessions handle the messages
+// here, on the room goroutine, as they would on the connections': inputs go to the room's
+// queue, a leave or a request to its commands.
+func (rc *roomCore) pull() {
+	if !rc.cfg.ReadAtTick {
+		return
+	}
+	for _, p := range rc.players {
+		if c := p.conn.Load(); c != nil {
+			c.Pull(pullMax)
+		}
 	}
 }
 
@@ -457,6 +486,7 @@ func (rc *roomCore) handleJoin(c *command) {
 		return
 	}
 	rc.players = append(rc.players, p)
+	rc.readAtTick(c.conn)
 	if p.claimed {
 		rc.seatedClaims++
 	}
@@ -481,8 +511,10 @@ func (rc *roomCore) handleRejoin(c *command) {
 	}
 	rc.e.sessions.rotate(p, c.token, rc.e.newID())
 	if old := p.conn.Swap(c.conn); old != nil && old != c.conn {
+		old.SetPulled(false)
 		go old.Close(ws.StatusPolicyViolation, "replaced by a newer connection of the same player")
 	}
+	rc.readAtTick(c.conn)
 	wasDropped := p.dropped
 	p.dropped = false
 	p.ackTick.Store(0) // the new connection starts from a full snapshot
@@ -560,6 +592,7 @@ func (rc *roomCore) removePlayer(p *Player, why LeaveReason) {
 	rc.sim.leave(p, why)
 	rc.e.lobby.res.Release(p.session)
 	if c := p.conn.Swap(nil); c != nil {
+		c.SetPulled(false) // the session reads on, in the lobby
 		code := CodeOK
 		if why == LeftKicked {
 			code = CodeRoomEnded
@@ -832,6 +865,7 @@ func (rc *roomCore) end(why EndReason) {
 		rc.e.sessions.remove(p)
 		rc.e.metrics.Players.Add(-1)
 		if c := p.conn.Swap(nil); c != nil {
+			c.SetPulled(false)
 			rc.e.writeMsg(c, KindLeft, uint64(why.Code), why.Message)
 			go c.Close(status, why.Message)
 		}

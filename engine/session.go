@@ -54,6 +54,22 @@ func (s *session) open() {
 // OnMessage handles one client message on the connection's read goroutine.
 func (s *session) OnMessage(_ *ws.Conn, _ ws.MessageType, data []byte) { s.handle(data) }
 
+// Inline tells net/ws which messages a room that reads at its tick (RoomConfig.ReadAtTick)
+// may handle on its own goroutine: its players' inputs, acknowledgements, pings, requests and
+// leaving, which only queue work for the room or answer at once. A join, matchmaking or the
+// lobby may wait for another room, the matchmaker or the cluster (a join into this very
+// room would wait for the tick that reads it), and go to the connection's goroutine; so does
+// a message not encoded as [kind, ...] with a fixarray, which handle then judges there.
+func (s *session) Inline(_ *ws.Conn, _ ws.MessageType, p []byte) bool {
+	if len(p) >= 2 && p[0]&0xf0 == 0x90 {
+		switch p[1] {
+		case KindInput, KindInputs, KindAck, KindPing, KindRequest, KindLeave:
+			return true
+		}
+	}
+	return false
+}
+
 // OnClose drops the player (the seat's grace period starts) and undoes what open and the
 // session's requests registered. It logs, at debug level, why the connection ended (the
 // peer's close, a silent peer, a limit, a read error): an operator chasing one player's

@@ -19,7 +19,7 @@ type collector struct {
 	bytesIn, bytesOut, payloadIn, payloadOut, ratio, lateness                                         *prometheus.Desc
 	roomsAsleep, roomsCreated, roomsMoved, roomsRefused, snapshotsHeld, baselinesLost, baselineResets *prometheus.Desc
 	frameFloods, pongsSkipped, budgetHeld, budgetWaits, budgetRefused, inflateThrottled, largeFreed   *prometheus.Desc
-	peersSilent, writeFailures, pollRescues, batchedWrites                                            *prometheus.Desc
+	peersSilent, writeFailures, pollRescues, batchedWrites, pulledMessages                            *prometheus.Desc
 }
 
 func newCollector(e *engine.Metrics, w *ws.Metrics) *collector {
@@ -70,6 +70,7 @@ func newCollector(e *engine.Metrics, w *ws.Metrics) *collector {
 		peersSilent:      d("ws_peers_silent_total", "Connections dropped because a ping went unanswered for the pong timeout (-peer-timeout)."),
 		writeFailures:    d("ws_write_failures_total", "Connections dropped because a write to the socket failed (reset by the peer, or not read for the write timeout)."),
 		pollRescues:      d("ws_poll_rescues_total", "Served connections found waiting in the poller with unread bytes after a ping interval of silence, and woken (a lost wake-up; should stay 0)."),
+		pulledMessages:   d("ws_pulled_messages_total", "Messages rooms read at their tick (engine.RoomConfig.ReadAtTick: the shooter's) instead of on arrival; stays 0 where connections cannot be pulled (TLS), whose messages then cost a wake-up each."),
 		batchedWrites:    d("ws_batched_writes_total", "Frames (a room's snapshots) handed to the kernel through io_uring, several to a system call; stays 0 where the kernel or a seccomp profile refuses io_uring, and every write then costs a write(2) of its own."),
 		largeFreed:       d("ws_large_buffers_freed_bytes_total", "Bytes of large inbound buffers left to the garbage collector instead of a pool."),
 	}
@@ -80,7 +81,7 @@ func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 		c.slow, c.replaced, c.bytesIn, c.bytesOut, c.payloadIn, c.payloadOut, c.ratio, c.lateness,
 		c.malformed, c.inputPanics, c.requestsRefused, c.gameConns, c.connsRefused, c.originsRefused,
 		c.roomsAsleep, c.roomsCreated, c.roomsMoved, c.roomsRefused, c.snapshotsHeld, c.baselinesLost, c.baselineResets,
-		c.frameFloods, c.pongsSkipped, c.budgetHeld, c.budgetWaits, c.budgetRefused, c.inflateThrottled, c.largeFreed, c.peersSilent, c.writeFailures, c.pollRescues, c.batchedWrites} {
+		c.frameFloods, c.pongsSkipped, c.budgetHeld, c.budgetWaits, c.budgetRefused, c.inflateThrottled, c.largeFreed, c.peersSilent, c.writeFailures, c.pollRescues, c.batchedWrites, c.pulledMessages} {
 		ch <- d
 	}
 }
@@ -133,6 +134,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	counter(c.writeFailures, c.ws.WriteFailures.Load())
 	counter(c.pollRescues, c.ws.PollRescues.Load())
 	counter(c.batchedWrites, c.ws.BatchedWrites.Load())
+	counter(c.pulledMessages, c.ws.PulledMessages.Load())
 	if p := c.ws.PayloadOut.Load(); p > 0 {
 		ch <- prometheus.MustNewConstMetric(c.ratio, prometheus.GaugeValue, float64(c.ws.BytesOut.Load())/float64(p))
 	}

@@ -32,6 +32,10 @@ type Options struct {
 	// when nobody is alive to avoid), so that a test replays the same game; 0 draws a
 	// different seed for every room.
 	Seed uint64
+	// ReadOnArrival turns off the rooms' reading at the tick (engine.RoomConfig.ReadAtTick,
+	// which the shooter sets by default): each input is then read as it arrives, at more
+	// CPU per input, and pings are answered at once instead of up to 1/60 s later.
+	ReadOnArrival bool
 	// Spawns are the spawn points; default Spawns. Each must be inside the arena with its box
 	// clear of Walls. Tests use it to set up a duel in the open.
 	Spawns []Point
@@ -57,6 +61,9 @@ func (o Options) withDefaults() (Options, error) {
 	if o.Room.Schema == nil {
 		o.Room.Schema = Schema
 	}
+	// Every player sends an input every tick, and the room applies it at the next tick
+	// whenever it arrives: reading at the tick saves the wake-up per input.
+	o.Room.ReadAtTick = !o.ReadOnArrival
 	switch {
 	case o.Bots == 0:
 		o.Bots = 3

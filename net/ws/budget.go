@@ -311,10 +311,14 @@ func (r *reader) cover(extra int) error {
 	}
 	n := want - r.held
 	var done <-chan struct{}
-	if c.lim.MemoryWait > 0 {
+	wait := c.lim.MemoryWait
+	if r.noWait {
+		wait = 0 // Pull's caller (a room's tick) must not wait for other connections
+	}
+	if wait > 0 {
 		done, _ = c.waitChans()
 	}
-	ok, waited := c.lim.MemoryBudget.reserve(n, c.lim.MemoryWait, done)
+	ok, waited := c.lim.MemoryBudget.reserve(n, wait, done)
 	if waited {
 		c.metrics.BudgetWaits.Add(1)
 	}

@@ -78,7 +78,9 @@
 // connection with a ReadMessage loop inside the HTTP handler, 8.0 with a goroutine per
 // connection of the library's, and about 4 with the epoll set. The watch is one-shot, armed as a connection parks, so a connection in use
 // costs the poller nothing; the poller holds one OS thread in epoll_wait (poll_linux.go
-// says why).
+// says why). A served connection whose application has a clock of its own (a game room's
+// tick) can go further: pulled (SetPulled), it has no watch either, and the clock reads it
+// with Pull, without blocking, one read(2) for all that arrived since the last (pull.go).
 //
 // Message buffers up to Limits.MessageAllowance (64 KiB) are pooled and free of any budget.
 // Larger ones are reserved from the connection's MemoryBudget before they are allocated

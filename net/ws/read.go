@@ -59,6 +59,10 @@ type reader struct {
 	// a message: a wait there past the park deadline goes to the poller (errPark).
 	parkable bool
 	shallow  bool
+	// noWait is set while Pull reads: a read finding no bytes returns EAGAIN instead of
+	// waiting, and a message past MessageAllowance is refused (1013) when MemoryBudget has
+	// no room, instead of waiting MemoryWait for it.
+	noWait bool
 }
 
 func (r *reader) init(c *Conn) {

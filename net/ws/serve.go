@@ -76,6 +76,9 @@ type serving struct {
 	// pending is set by the poller when bytes arrived, and cleared before each read of the
 	// socket (sysRead): set at parking, bytes may be there that no read took yet.
 	pending atomic.Bool
+	// pulled is set while a clock reads the connection (SetPulled, Pull): parked, it waits
+	// with no watch in the poller.
+	pulled atomic.Bool
 	// blocking is set when no poller can watch the connection (TLS, a net.Pipe, no epoll):
 	// its goroutine then stays, blocked in the read, for the connection's life.
 	blocking bool
@@ -103,6 +106,9 @@ func (c *Conn) serve(h Handler) {
 	c.sv.h = h
 	c.sv.loop = c.serveLoop
 	c.sv.blocking = c.raw == nil || !pollSupported
+	if c.sv.blocking {
+		c.sv.pulled.Store(false)
+	}
 	c.sv.state.Store(serveRunning)
 	if c.sv.blocking || c.ncClosed.Load() || c.r.buffered() > 0 || !c.park() {
 		go c.sv.loop()
@@ -162,8 +168,9 @@ func (c *Conn) serveLoop() {
 		// A connection whose messages come further apart than parkAfter (a puzzle's
 		// acknowledgements, a few a second) would keep a goroutine most of the time
 		// waiting out parkAfter after each: it parks at once instead. One in use stays.
+		// A pulled connection goes back to its puller as soon as the socket is drained.
 		now := monoNow()
-		c.sv.parkNow = now-c.sv.lastMsg > int64(parkAfter)
+		c.sv.parkNow = now-c.sv.lastMsg > int64(parkAfter) || c.sv.pulled.Load()
 		c.sv.lastMsg = now
 	}
 }
@@ -201,14 +208,24 @@ func (r *reader) parkTimeout(err error) bool {
 // The state is idle before pending and the close are checked, and the poller and
 // closeNetConn set theirs before they try to wake it, so one of the two sees the other.
 func (c *Conn) park() bool {
-	if pollArm(c) != nil || pollBroken() {
+	pulled := c.sv.pulled.Load()
+	if !pulled && (pollArm(c) != nil || pollBroken()) {
 		c.sv.blocking = true // no poller for this one: its goroutine stays
+		c.sv.pulled.Store(false)
 		c.sv.parkAt = 0
 		_ = c.nc.SetReadDeadline(time.Time{})
 		return false
 	}
+	if pulled && c.sv.parkAt != 0 {
+		// Pull reads through the runtime's RawConn too, which fails at once past a read
+		// deadline: the park deadline must not outlive the goroutine that set it.
+		c.sv.parkAt = 0
+		_ = c.nc.SetReadDeadline(time.Time{})
+	}
 	c.sv.state.Store(serveIdle)
-	if !c.sv.pending.Load() && !c.ncClosed.Load() {
+	// SetPulled(false) after pulled was read finds the connection running and leaves it to
+	// us: unwatched, it would wait for a Pull that never comes.
+	if !c.sv.pending.Load() && !c.ncClosed.Load() && c.sv.pulled.Load() == pulled {
 		return true
 	}
 	// Whoever moves it out of idle reads on; if that is not us, we are done.

@@ -37,6 +37,10 @@ func (r *reader) rawRead(fd uintptr) bool {
 				bpool.Put(r.buf)
 				r.buf = nil
 			}
+			if r.noWait {
+				r.rawN, r.rawErr = 0, err
+				return true
+			}
 			return false
 		}
 		if n < 0 {
