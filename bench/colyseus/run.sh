@@ -12,6 +12,7 @@
 # and the range of the machine's other load over the measured windows (report.mjs).
 #
 # Usage: bench/colyseus/run.sh [-players N] [-duration D] [-concurrency C] [-rounds R] [-rp-input-batch B]
+#        [-rp-read-on-arrival]
 # Defaults: 160 players, 30 s per side and round (D in whole seconds, "30" or "30s"), at
 # most 256 joins in flight at once for both load tools (their own default; joins happen
 # before the measured window), 3 rounds. It needs go, node (20 or later) and npm; it runs
@@ -20,6 +21,8 @@
 # has Rallypoint's bots send their inputs B to a message, as the SDK's inputRate does; the
 # Colyseus bots send one message per input either way (the stock SDK has no batching), so
 # such a run measures that feature, not the two servers on equal terms, and says so.
+# -rp-read-on-arrival runs the gameserver with -shooter-read-on-arrival: its rooms read each
+# input as it arrives, as Colyseus does, instead of at their tick (pings answered at once).
 set -euo pipefail
 
 players=160
@@ -27,6 +30,7 @@ duration=30
 concurrency=256
 rounds=3
 rp_input_batch=1
+rp_server_flags=()
 while [ $# -gt 0 ]; do
 	case "$1" in
 	-players | --players) players="${2:?-players needs a value}"; shift 2 ;;
@@ -34,8 +38,9 @@ while [ $# -gt 0 ]; do
 	-concurrency | --concurrency) concurrency="${2:?-concurrency needs a value}"; shift 2 ;;
 	-rounds | --rounds) rounds="${2:?-rounds needs a value}"; shift 2 ;;
 	-rp-input-batch | --rp-input-batch) rp_input_batch="${2:?-rp-input-batch needs a value}"; shift 2 ;;
-	-h | -help | --help) sed -n '2,21p' "$0"; exit 0 ;;
-	*) echo "run.sh: unknown argument $1 (usage: run.sh [-players N] [-duration D] [-concurrency C] [-rounds R] [-rp-input-batch B])" >&2; exit 2 ;;
+	-rp-read-on-arrival | --rp-read-on-arrival) rp_server_flags=(-shooter-read-on-arrival); shift ;;
+	-h | -help | --help) sed -n '2,24p' "$0"; exit 0 ;;
+	*) echo "run.sh: unknown argument $1 (usage: run.sh [-players N] [-duration D] [-concurrency C] [-rounds R] [-rp-input-batch B] [-rp-read-on-arrival])" >&2; exit 2 ;;
 	esac
 done
 duration="${duration%s}"
@@ -153,7 +158,7 @@ echo "run.sh: building cmd/gameserver and cmd/loadgen" >&2
 run_rallypoint() {
 	local port log="$work/gameserver-$1.log"
 	port="$(free_port)"
-	"$work/bin/gameserver" -addr "127.0.0.1:$port" >"$log" 2>&1 &
+	"$work/bin/gameserver" -addr "127.0.0.1:$port" "${rp_server_flags[@]}" >"$log" 2>&1 &
 	server_pid=$!
 	wait_port "$port" || { keep_work=1; tail -n 20 "$log" >&2; die "gameserver did not start"; }
 	echo "run.sh: round $1: Rallypoint gameserver (pid $server_pid) on 127.0.0.1:$port: running loadgen" >&2
