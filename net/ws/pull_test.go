@@ -319,3 +319,41 @@ func FuzzWholeMessageBuffered(f *testing.F) {
 		}
 	})
 }
+
+// countHandler counts messages and allocates nothing.
+type countHandler struct{ n int }
+
+func (h *countHandler) OnMessage(*Conn, MessageType, []byte) { h.n++ }
+func (h *countHandler) OnClose(*Conn, error)                 {}
+
+// TestPullAllocatesNothing: a room's tick pulls every player's connection, 60 times a
+// second; reading and handing over a message that arrived whole costs no allocation (the
+// read buffer and the message buffer come from pools).
+func TestPullAllocatesNothing(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector's sync.Pool drops buffers on purpose")
+	}
+	h := new(countHandler)
+	sc, cc := pulledPair(t, h, nil)
+	const rounds = 50
+	frame := maskedFrame(opBinary, "an input of 24 bytes....")
+	var ms runtime.MemStats
+	allocs := uint64(0)
+	for i := range rounds {
+		write(t, cc.nc, frame)
+		waitUnread(t, sc, len(frame))
+		runtime.ReadMemStats(&ms)
+		before := ms.Mallocs
+		n := sc.Pull(4)
+		runtime.ReadMemStats(&ms)
+		if i >= 5 { // the pools fill in the first rounds
+			allocs += ms.Mallocs - before
+		}
+		if n != 1 {
+			t.Fatalf("round %d: Pull = %d", i, n)
+		}
+	}
+	if allocs != 0 {
+		t.Fatalf("%d allocations in %d pulls of one message each", allocs, rounds-5)
+	}
+}
