@@ -212,8 +212,19 @@ func TestAVisitorFindsBotsRunningAndShooting(t *testing.T) {
 // The client predicts its own movement with shooter.Step. After the server acknowledges
 // input seq, the snapshot's x and y must equal, to the bit, the prediction replayed up to
 // seq: here along a wall, into a corner, diagonally and against the border.
+// TestTheServerMovesPlayersExactlyAsStepPredicts plays a route of inputs with rooms that read
+// each input as it arrives and with rooms that read their players at the tick
+// (Options.ReadAtTick): the server's positions match Step's either way.
 func TestTheServerMovesPlayersExactlyAsStepPredicts(t *testing.T) {
-	url := startShooter(t, shooter.Options{Bots: -1, Spawns: []shooter.Point{{X: 880, Y: 600}}}, 1)
+	for _, readAtTick := range []bool{false, true} {
+		t.Run(map[bool]string{false: "read on arrival", true: "read at tick"}[readAtTick], func(t *testing.T) {
+			movesAsStepPredicts(t, readAtTick)
+		})
+	}
+}
+
+func movesAsStepPredicts(t *testing.T, readAtTick bool) {
+	url := startShooter(t, shooter.Options{Bots: -1, Spawns: []shooter.Point{{X: 880, Y: 600}}, ReadAtTick: readAtTick}, 1)
 	ada := joinShooter(t, url, "ada", engine.JoinOptions{})
 	waitUntil(t, "ada in the arena", func() bool { _, ok := ada.players(t)[ada.Player]; return ok })
 	me := ada.players(t)[ada.Player]
