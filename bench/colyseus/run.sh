@@ -12,7 +12,7 @@
 # and the range of the machine's other load over the measured windows (report.mjs).
 #
 # Usage: bench/colyseus/run.sh [-players N] [-duration D] [-concurrency C] [-rounds R] [-rp-input-batch B]
-#        [-rp-read-at-tick]
+#        [-rp-read-on-arrival]
 # Defaults: 160 players, 30 s per side and round (D in whole seconds, "30" or "30s"), at
 # most 256 joins in flight at once for both load tools (their own default; joins happen
 # before the measured window), 3 rounds. It needs go, node (20 or later) and npm; it runs
@@ -21,8 +21,8 @@
 # has Rallypoint's bots send their inputs B to a message, as the SDK's inputRate does; the
 # Colyseus bots send one message per input either way (the stock SDK has no batching), so
 # such a run measures that feature, not the two servers on equal terms, and says so.
-# -rp-read-at-tick runs the gameserver with -shooter-read-at-tick: its rooms read their players
-# at each tick instead of each input as it arrives (pings then wait for the tick).
+# -rp-read-on-arrival runs the gameserver with -shooter-read-on-arrival: its rooms read each
+# input as it arrives, as Colyseus does, instead of at their tick (pings answered at once).
 set -euo pipefail
 
 players=160
@@ -38,9 +38,9 @@ while [ $# -gt 0 ]; do
 	-concurrency | --concurrency) concurrency="${2:?-concurrency needs a value}"; shift 2 ;;
 	-rounds | --rounds) rounds="${2:?-rounds needs a value}"; shift 2 ;;
 	-rp-input-batch | --rp-input-batch) rp_input_batch="${2:?-rp-input-batch needs a value}"; shift 2 ;;
-	-rp-read-at-tick | --rp-read-at-tick) rp_server_flags=(-shooter-read-at-tick); shift ;;
+	-rp-read-on-arrival | --rp-read-on-arrival) rp_server_flags=(-shooter-read-on-arrival); shift ;;
 	-h | -help | --help) sed -n '2,24p' "$0"; exit 0 ;;
-	*) echo "run.sh: unknown argument $1 (usage: run.sh [-players N] [-duration D] [-concurrency C] [-rounds R] [-rp-input-batch B] [-rp-read-at-tick])" >&2; exit 2 ;;
+	*) echo "run.sh: unknown argument $1 (usage: run.sh [-players N] [-duration D] [-concurrency C] [-rounds R] [-rp-input-batch B] [-rp-read-on-arrival])" >&2; exit 2 ;;
 	esac
 done
 duration="${duration%s}"

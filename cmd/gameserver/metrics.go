@@ -70,7 +70,7 @@ func newCollector(e *engine.Metrics, w *ws.Metrics) *collector {
 		peersSilent:      d("ws_peers_silent_total", "Connections dropped because a ping went unanswered for the pong timeout (-peer-timeout)."),
 		writeFailures:    d("ws_write_failures_total", "Connections dropped because a write to the socket failed (reset by the peer, or not read for the write timeout)."),
 		pollRescues:      d("ws_poll_rescues_total", "Served connections found waiting in the poller with unread bytes after a ping interval of silence, and woken (a lost wake-up; should stay 0)."),
-		pulledMessages:   d("ws_pulled_messages_total", "Messages rooms read at their tick (engine.RoomConfig.ReadAtTick: the shooter's with -shooter-read-at-tick) instead of on arrival; stays 0 where no room reads at its tick, or connections cannot be pulled (TLS)."),
+		pulledMessages:   d("ws_pulled_messages_total", "Messages rooms read at their tick (engine.RoomConfig.ReadAtTick: the shooter's) instead of on arrival; stays 0 where connections cannot be pulled (TLS), whose messages then cost a wake-up each."),
 		batchedWrites:    d("ws_batched_writes_total", "Frames (a room's snapshots) handed to the kernel through io_uring, several to a system call; stays 0 where the kernel or a seccomp profile refuses io_uring, and every write then costs a write(2) of its own."),
 		largeFreed:       d("ws_large_buffers_freed_bytes_total", "Bytes of large inbound buffers left to the garbage collector instead of a pool."),
 	}

@@ -213,18 +213,18 @@ func TestAVisitorFindsBotsRunningAndShooting(t *testing.T) {
 // input seq, the snapshot's x and y must equal, to the bit, the prediction replayed up to
 // seq: here along a wall, into a corner, diagonally and against the border.
 // TestTheServerMovesPlayersExactlyAsStepPredicts plays a route of inputs with rooms that read
-// each input as it arrives and with rooms that read their players at the tick
-// (Options.ReadAtTick): the server's positions match Step's either way.
+// their players at the tick (the default) and with rooms that read each input as it arrives
+// (Options.ReadOnArrival): the server's positions match Step's either way.
 func TestTheServerMovesPlayersExactlyAsStepPredicts(t *testing.T) {
-	for _, readAtTick := range []bool{false, true} {
-		t.Run(map[bool]string{false: "read on arrival", true: "read at tick"}[readAtTick], func(t *testing.T) {
-			movesAsStepPredicts(t, readAtTick)
+	for _, onArrival := range []bool{false, true} {
+		t.Run(map[bool]string{false: "read at tick", true: "read on arrival"}[onArrival], func(t *testing.T) {
+			movesAsStepPredicts(t, onArrival)
 		})
 	}
 }
 
-func movesAsStepPredicts(t *testing.T, readAtTick bool) {
-	url := startShooter(t, shooter.Options{Bots: -1, Spawns: []shooter.Point{{X: 880, Y: 600}}, ReadAtTick: readAtTick}, 1)
+func movesAsStepPredicts(t *testing.T, onArrival bool) {
+	url := startShooter(t, shooter.Options{Bots: -1, Spawns: []shooter.Point{{X: 880, Y: 600}}, ReadOnArrival: onArrival}, 1)
 	ada := joinShooter(t, url, "ada", engine.JoinOptions{})
 	waitUntil(t, "ada in the arena", func() bool { _, ok := ada.players(t)[ada.Player]; return ok })
 	me := ada.players(t)[ada.Player]
