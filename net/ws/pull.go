@@ -72,11 +72,7 @@ func (c *Conn) Pull(max int) int {
 	}
 	n, read := 0, false
 	for n < max {
-		if r.msg != nil {
-			r.putBuf(r.msg)
-			r.msg = nil
-			r.settle()
-		}
+		r.dropMsg()
 		if !r.wholeMessageBuffered() {
 			if read {
 				break // the rest waits for the next Pull: a second read(2) finds nothing, mostly
@@ -131,11 +127,7 @@ func (c *Conn) Pull(max int) int {
 // connection's goroutine must take over: part of a message is there and the rest is not, or
 // the read failed or found the end of the stream (the goroutine's own read reports it).
 func (r *reader) pullRead() bool {
-	if r.buf != nil && r.pos > 0 {
-		k := copy(*r.buf, (*r.buf)[r.pos:])
-		*r.buf = (*r.buf)[:k]
-		r.pos = 0
-	}
+	r.compact()
 	if r.buf != nil && len(*r.buf) == cap(*r.buf) {
 		return false // a message larger than the read buffer: read it the usual way
 	}
@@ -144,8 +136,7 @@ func (r *reader) pullRead() bool {
 	k, err := r.sysRead()
 	r.noWait = false
 	if k > 0 {
-		r.c.lastRead.Store(monoNow())
-		r.c.metrics.BytesIn.Add(int64(k))
+		r.noteRead(k)
 	}
 	if err != syscall.EAGAIN && (err != nil || k == 0) {
 		return false

@@ -105,11 +105,7 @@ func (c *Conn) ReadMessage() (MessageType, []byte, error) {
 	}
 	defer r.done()
 	r.parkable = c.sv.state.Load() == serveRunning && !c.sv.blocking
-	if r.msg != nil {
-		r.putBuf(r.msg)
-		r.msg = nil
-		r.settle()
-	}
+	r.dropMsg()
 	if r.err != nil {
 		return 0, nil, r.err
 	}
@@ -150,6 +146,16 @@ func (c *Conn) ReadMessage() (MessageType, []byte, error) {
 		return 0, nil, r.err
 	}
 	return typ, p, nil
+}
+
+// dropMsg gives back the buffer of the message the last read returned: the application is
+// done with it once it asks for the next one.
+func (r *reader) dropMsg() {
+	if r.msg != nil {
+		r.putBuf(r.msg)
+		r.msg = nil
+		r.settle()
+	}
 }
 
 // done ends a ReadMessage call: the reader is free for the next holder.
@@ -197,11 +203,7 @@ func (r *reader) buffered() int {
 // is idle it holds no buffer: on sockets it waits for readability first and borrows the
 // buffer only when bytes are there.
 func (r *reader) fill() error {
-	if r.buf != nil && r.pos > 0 {
-		n := copy(*r.buf, (*r.buf)[r.pos:])
-		*r.buf = (*r.buf)[:n]
-		r.pos = 0
-	}
+	r.compact()
 	var n int
 	var err error
 	if r.rawFn != nil {
@@ -227,8 +229,7 @@ func (r *reader) fill() error {
 		*r.buf = b[:len(b)+n]
 	}
 	if n > 0 {
-		r.c.lastRead.Store(monoNow())
-		r.c.metrics.BytesIn.Add(int64(n))
+		r.noteRead(n)
 		return nil
 	}
 	if r.buf != nil && len(*r.buf) == 0 {
@@ -239,6 +240,21 @@ func (r *reader) fill() error {
 		err = io.EOF
 	}
 	return err
+}
+
+// compact moves the unread bytes to the front of the read buffer, making room behind them.
+func (r *reader) compact() {
+	if r.buf != nil && r.pos > 0 {
+		n := copy(*r.buf, (*r.buf)[r.pos:])
+		*r.buf = (*r.buf)[:n]
+		r.pos = 0
+	}
+}
+
+// noteRead records n bytes read from the transport: the keepalive's clock and the metrics.
+func (r *reader) noteRead(n int) {
+	r.c.lastRead.Store(monoNow())
+	r.c.metrics.BytesIn.Add(int64(n))
 }
 
 // readDirect reads exactly len(p) bytes from the transport into p, after the read buffer
@@ -259,8 +275,7 @@ func (r *reader) readDirect(p []byte, onChunk func([]byte) error) error {
 			n, err = r.c.nc.Read(p)
 		}
 		if n > 0 {
-			r.c.lastRead.Store(monoNow())
-			r.c.metrics.BytesIn.Add(int64(n))
+			r.noteRead(n)
 			if e := onChunk(p[:n]); e != nil {
 				return e
 			}

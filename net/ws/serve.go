@@ -106,9 +106,6 @@ func (c *Conn) serve(h Handler) {
 	c.sv.h = h
 	c.sv.loop = c.serveLoop
 	c.sv.blocking = c.raw == nil || !pollSupported
-	if c.sv.blocking {
-		c.sv.pulled.Store(false)
-	}
 	c.sv.state.Store(serveRunning)
 	if c.sv.blocking || c.ncClosed.Load() || c.r.buffered() > 0 || !c.park() {
 		go c.sv.loop()
