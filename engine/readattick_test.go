@@ -96,3 +96,74 @@ func TestReadAtTickPlaysAsReadingOnArrival(t *testing.T) {
 		})
 	}
 }
+
+// TestReadAtTickHostilePlayerHurtsOnlyItself: in a room that reads its players at the tick, a
+// player that floods inputs as fast as its socket takes them, or sends half a frame and
+// stops, costs the room no more than it would reading on arrival: the honest player in the
+// same room has every input applied and acknowledged, and keeps getting snapshots.
+func TestReadAtTickHostilePlayerHurtsOnlyItself(t *testing.T) {
+	for _, attack := range []string{"flood", "half a frame"} {
+		t.Run(attack, func(t *testing.T) {
+			te := startEngine(t, engine.RoomConfig{TickRate: 60, SnapshotRate: 30, ReadAtTick: true}, engine.Options{})
+			honest, hostile := te.dial(t), te.dial(t)
+			jh, err := honest.Join(ctx5(t), engine.JoinOptions{Game: "tally", Create: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := hostile.Join(ctx5(t), engine.JoinOptions{Room: jh.Room}); err != nil {
+				t.Fatal(err)
+			}
+			stop := make(chan struct{})
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				switch attack {
+				case "flood":
+					for {
+						select {
+						case <-stop:
+							return
+						default:
+						}
+						if _, err := hostile.SendInput(tallyInput{Add: 1}); err != nil {
+							return // closed for its flood: fine
+						}
+					}
+				case "half a frame":
+					// A masked binary frame announcing 100 bytes, of which 10 come.
+					_, _ = hostile.Conn().NetConn().Write(append([]byte{0x82, 0x80 | 100, 1, 2, 3, 4}, make([]byte, 10)...))
+				}
+			}()
+			_, tick0 := honest.InputAck()
+			var last uint32
+			for range 30 {
+				if last, err = honest.SendInput(tallyInput{Add: 1}); err != nil {
+					t.Fatal(err)
+				}
+				time.Sleep(time.Second / 60)
+			}
+			waitFor(t, "the honest player's 30 inputs applied and acknowledged", func() bool {
+				v, _ := scoreOf(honest, jh.Player)
+				seq, _ := honest.InputAck()
+				return v == 30 && seq == last
+			})
+			_, tick1 := honest.InputAck()
+			if tick1 <= tick0 {
+				t.Fatalf("no newer snapshot acknowledged (%d, then %d)", tick0, tick1)
+			}
+			if attack == "flood" {
+				// The attack was real: it met the bound on queued inputs or the rate limit.
+				waitFor(t, "the flood met the limits", func() bool {
+					select {
+					case <-hostile.Done():
+						return true
+					default:
+						return te.e.Metrics().InputsDropped.Load() > 0
+					}
+				})
+			}
+			close(stop)
+			<-done
+		})
+	}
+}
