@@ -31,6 +31,9 @@ import (
 //   - tick: the 20 tickers read their 8 sockets each at every tick through syscall.RawConn,
 //     never parking: the sockets stay in the runtime's netpoller, whose edge-triggered
 //     events still wake a sleeping thread for each input that no goroutine waits for.
+//   - tick-lowat: as tick, with each socket's SO_RCVLOWAT at 1 MiB (the kernel caps it):
+//     the kernel signals no arrival below it, so the netpoller hears of no input, while
+//     the sockets stay in it (net/ws's pullLowat does this for pulled connections).
 //   - tick-raw: the same, on sockets taken off the runtime's netpoller (duplicated, the
 //     originals closed): nothing hears of an input until its room's tick reads it.
 //   - shared-tick-raw: as tick-raw, but one ticker for all 160 sockets, as if every room
@@ -45,7 +48,7 @@ import (
 //	go test -run x -bench ReceivePaced -benchtime 30000x -count 3 ./bench/floor
 func BenchmarkReceivePaced(b *testing.B) {
 	const players, perRoom, hz, size = 160, 8, 60, 24
-	for _, mode := range []string{"goroutine", "tick", "tick-raw", "shared-tick-raw", "shared-tick-uring"} {
+	for _, mode := range []string{"goroutine", "tick", "tick-lowat", "tick-raw", "shared-tick-raw", "shared-tick-uring"} {
 		b.Run(mode, func(b *testing.B) {
 			var got atomic.Int64
 			wfds := make([]int, players)
@@ -105,7 +108,7 @@ func receivePaced(b *testing.B, mode string, servers []*net.TCPConn, perRoom, hz
 		switch mode {
 		case "goroutine":
 			read = func([]byte, []int) {}
-		case "tick":
+		case "tick", "tick-lowat":
 			raws := make([]syscall.RawConn, len(room))
 			for i, s := range room {
 				rc, err := s.SyscallConn()
@@ -113,6 +116,9 @@ func receivePaced(b *testing.B, mode string, servers []*net.TCPConn, perRoom, hz
 					b.Fatal(err)
 				}
 				raws[i] = rc
+				if mode == "tick-lowat" {
+					setLowat(b, rc, 1<<20)
+				}
 			}
 			read = func(buf []byte, partial []int) {
 				for i, rc := range raws {
@@ -227,5 +233,16 @@ func drain(fd int, buf []byte, partial, size int, got *atomic.Int64) int {
 		if n < len(buf) {
 			return partial // short: nothing more waits, and another read would find EAGAIN
 		}
+	}
+}
+
+// setLowat sets the socket's SO_RCVLOWAT.
+func setLowat(b *testing.B, rc syscall.RawConn, n int) {
+	b.Helper()
+	var serr error
+	if err := rc.Control(func(fd uintptr) {
+		serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVLOWAT, n)
+	}); err != nil || serr != nil {
+		b.Fatal(err, serr)
 	}
 }

@@ -80,7 +80,9 @@
 // costs the poller nothing; the poller holds one OS thread in epoll_wait (poll_linux.go
 // says why). A served connection whose application has a clock of its own (a game room's
 // tick) can go further: pulled (SetPulled), it has no watch either, and the clock reads it
-// with Pull, without blocking, one read(2) for all that arrived since the last (pull.go).
+// with Pull, without blocking, one read(2) for all that arrived since the last (pull.go);
+// its socket's receive low-water mark keeps the kernel from signalling each arrival to the
+// runtime's netpoller meanwhile (pullLowat).
 //
 // Message buffers up to Limits.MessageAllowance (64 KiB) are pooled and free of any budget.
 // Larger ones are reserved from the connection's MemoryBudget before they are allocated

@@ -10,7 +10,8 @@ const pollSupported = false
 
 var errNoPoller = errors.New("ws: no poller on this system")
 
-func pollArm(*Conn) error   { return errNoPoller }
-func pollRemove(*Conn)      {}
-func unreadBytes(*Conn) int { return -1 }
-func pollBroken() bool      { return false }
+func pollArm(*Conn) error    { return errNoPoller }
+func pollRemove(*Conn)       {}
+func unreadBytes(*Conn) int  { return -1 }
+func pollBroken() bool       { return false }
+func setRcvLowat(*Conn, int) {}

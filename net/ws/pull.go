@@ -14,8 +14,10 @@ import "syscall"
 // input against 13 to 19 for a goroutine per socket (160 sockets, 60 inputs a second each).
 //
 // What it costs: a message waits for the next Pull (the game would have waited for its tick
-// anyway, but a ping is answered up to a tick later), and the socket stays in the runtime's
-// netpoller, whose edge-triggered event for each arrival still wakes an idle thread briefly.
+// anyway, but a ping is answered up to a tick later). The socket stays in the runtime's
+// netpoller (for writes, deadlines and Close), whose edge-triggered event for each arrival
+// woke an idle thread for nothing: while the connection waits for its puller, its
+// SO_RCVLOWAT is pullLowat, and the kernel raises no event for an input (poll_linux.go).
 //
 // Pull never blocks and never waits for the peer: whatever could (a message that has not
 // arrived whole, a compressed message over the inflate rate, a read error and the close
@@ -171,6 +173,7 @@ func (r *reader) wholeMessageBuffered() bool {
 // pullFailed ends a pulled connection whose read failed inside Pull, on a goroutine of its
 // own: the close handshake it owes the peer may wait up to Limits.CloseTimeout.
 func (c *Conn) pullFailed(err error) {
+	c.restoreLowat() // the close handshake may read the peer's close frame
 	r := &c.r
 	if !r.active.CompareAndSwap(false, true) {
 		// A Close took the reader meanwhile: its outcome is the connection's, which the

@@ -86,7 +86,11 @@ type serving struct {
 	// a Conn is every idle connection's memory, and 768 bytes is its size class (896 with
 	// the padding of apart booleans).
 	parkNow bool
-	id      uint64 // key in the poller's table; 0 while the connection is not in it
+	// lowat is set while the socket's SO_RCVLOWAT is pullLowat, from a pulled connection's
+	// park until the next goroutine that reads it for itself lowers it (restoreLowat).
+	// Only the connection's owner (the goroutine that set it running) touches it.
+	lowat bool
+	id    uint64 // key in the poller's table; 0 while the connection is not in it
 	// suspect is the time of the last read when the keepalive found the connection idle
 	// with unread bytes (rescueStranded); only the keepalive's timer touches it.
 	suspect int64
@@ -137,12 +141,14 @@ const parkAfter = 100 * time.Millisecond
 // serveLoop reads and dispatches messages until the connection has been silent for about
 // parkAfter, then parks it in the poller and exits.
 func (c *Conn) serveLoop() {
+	c.restoreLowat()
 	for {
 		typ, p, err := c.ReadMessage()
 		if err == errPark {
 			if c.park() {
 				return
 			}
+			c.restoreLowat()
 			continue
 		}
 		if errors.Is(err, errConcurrentRead) {
@@ -169,6 +175,15 @@ func (c *Conn) serveLoop() {
 		now := monoNow()
 		c.sv.parkNow = now-c.sv.lastMsg > int64(parkAfter) || c.sv.pulled.Load()
 		c.sv.lastMsg = now
+	}
+}
+
+// restoreLowat gives the socket back its usual SO_RCVLOWAT of one byte before a goroutine of
+// the connection's reads it for itself, and may wait for it to be readable.
+func (c *Conn) restoreLowat() {
+	if c.sv.lowat {
+		c.sv.lowat = false
+		setRcvLowat(c, 1)
 	}
 }
 
@@ -218,6 +233,17 @@ func (c *Conn) park() bool {
 		// deadline: the park deadline must not outlive the goroutine that set it.
 		c.sv.parkAt = 0
 		_ = c.nc.SetReadDeadline(time.Time{})
+	}
+	if pulled && !c.sv.lowat {
+		// Its puller reads it at every tick: no event per arrival (pullLowat).
+		c.sv.lowat = true
+		setRcvLowat(c, pullLowat)
+		if c.r.active.Load() {
+			// Close took the reader since our last read and drains to the peer's close
+			// frame, which must wake it: it lowered the mark before it read, and we may
+			// have raised it after. (Otherwise Close lowers it after this.)
+			setRcvLowat(c, 1)
+		}
 	}
 	c.sv.state.Store(serveIdle)
 	// SetPulled(false) after pulled was read finds the connection running and leaves it to

@@ -486,6 +486,11 @@ func (c *Conn) Close(code StatusCode, reason string) error {
 		return nil
 	}
 	if c.r.active.CompareAndSwap(false, true) {
+		if c.raw != nil && pollSupported {
+			// A pulled connection idle for its puller has a receive low-water mark that
+			// would keep the peer's close frame from waking this read (pullLowat).
+			setRcvLowat(c, 1)
+		}
 		_ = c.nc.SetReadDeadline(deadline)
 		c.r.drainUntilClose()
 		c.awaitPeerFIN(deadline)
