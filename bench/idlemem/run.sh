@@ -34,7 +34,7 @@ echo "machine: load $(cut -d' ' -f1-3 /proc/loadavg) after the run"
 for s in a b; do
 	for ep in echo play; do
 		for col in rss inuse; do
-			grep " $s $ep:" "$TMP/out" | awk -v col=$col '{v=(col=="rss")?$(NF-8):$NF; sub(/\)/, "", v); print v}' | sort -n |
+			grep " $s $ep:" "$TMP/out" | awk -v col=$col '{v=$NF; if (col=="rss") for (i=3; i<NF; i++) if ($i=="per" && $(i+1)=="idle") v=$(i-2); sub(/\)/, "", v); print v}' | sort -n |
 				awk -v s=$s -v ep=$ep -v col=$col '{v[NR]=$1} END{printf "%s %s %s: median %.2f KiB per idle connection (min %.2f, max %.2f, %d rounds)\n", s, ep, (col=="rss")?"RSS":"heap+stack in use", (NR%2?v[(NR+1)/2]:(v[NR/2]+v[NR/2+1])/2), v[1], v[NR], NR}'
 		done
 	done
