@@ -319,6 +319,9 @@ type Engine struct {
 	rooms   map[string]*roomCore
 	conns   map[*ws.Conn]struct{}
 	closing atomic.Bool
+	// phaseLoad counts the running rooms of each phase group, by tick length (takePhase).
+	phaseMu   sync.Mutex
+	phaseLoad map[time.Duration][]int
 	// quickMu makes quick play's choice of room and its count of seats handed out but not
 	// yet answered (joining, by room id) one step.
 	quickMu sync.Mutex

@@ -3,7 +3,6 @@ package engine
 import (
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"runtime"
 	"runtime/debug"
 	"sync"
@@ -332,11 +331,12 @@ func (rc *roomCore) run() {
 			return
 		}
 	}
-	// Each room starts at its own phase within a tick, so that rooms created together (or a
-	// server restarting) do not all wake at the same instant and queue behind each other.
+	// The first tick falls on the room's phase (roomsPerPhase), and so do the rest.
 	dt := rc.cfg.dt()
-	phase := time.Duration(rand.Int64N(int64(dt)))
-	rc.sched = schedule{t0: rc.clock.Now() + phase, dt: dt, maxCatchUp: int64(rc.cfg.MaxCatchUp)}
+	g := rc.e.takePhase(dt)
+	defer rc.e.dropPhase(dt, g)
+	now := rc.clock.Now()
+	rc.sched = schedule{t0: now + untilOffset(now, dt, phaseOffset(dt, g)), dt: dt, maxCatchUp: int64(rc.cfg.MaxCatchUp)}
 	rc.emptySince = rc.clock.Now()
 	for !rc.ended {
 		if (rc.asleep() && !rc.sleep()) || !rc.sleepUntil(rc.sched.due(), rc.stop) {
