@@ -64,7 +64,7 @@ func freePort() (int, error) {
 
 // sample is what the server holds at one moment: its resident set, and the heap and stacks
 // in use after a GC (go_memstats_*_inuse_bytes), all in KiB.
-type sample struct{ rss, inuse, stack, goroutines int64 }
+type sample struct{ rss, inuse, stack, goroutines, alloc int64 }
 
 func run(bin, label string, nEcho, nPlay int, deflate float64, settle time.Duration, heap string) error {
 	// Each endpoint gets a server of its own: the garbage one batch's traffic makes (the
@@ -84,10 +84,10 @@ func run(bin, label string, nEcho, nPlay int, deflate float64, settle time.Durat
 		return err
 	}
 	report := func(what string, n int, a, b sample) {
-		fmt.Printf("%s %s RSS %d -> %d KiB, %.2f KiB per idle connection (stack %.2f, goroutines %.2f; heap+stack in use %.2f)\n",
+		fmt.Printf("%s %s RSS %d -> %d KiB, %.2f KiB per idle connection (live objects %.2f, stack %.2f, goroutines %.2f; heap+stack in use %.2f)\n",
 			label, what, a.rss, b.rss, float64(b.rss-a.rss)/float64(n),
-			float64(b.stack-a.stack)/float64(n), float64(b.goroutines-a.goroutines)/float64(n),
-			float64(b.inuse-a.inuse)/float64(n))
+			float64(b.alloc-a.alloc)/float64(n), float64(b.stack-a.stack)/float64(n),
+			float64(b.goroutines-a.goroutines)/float64(n), float64(b.inuse-a.inuse)/float64(n))
 	}
 	report(fmt.Sprintf("echo: %d conns (%.0f%% offered deflate),", nEcho, deflate*100), nEcho, e0, e1)
 	report(fmt.Sprintf("play: %d conns joined crossword,", nPlay), nPlay, p0, p1)
@@ -203,7 +203,7 @@ func measure(pid int, addr, pprofAddr string, settle time.Duration) (sample, err
 	ms := bufio.NewScanner(r.Body)
 	ms.Buffer(make([]byte, 64<<10), 1<<20)
 	for ms.Scan() {
-		for _, name := range []string{"go_memstats_heap_inuse_bytes ", "go_memstats_stack_inuse_bytes ", "go_goroutines "} {
+		for _, name := range []string{"go_memstats_heap_inuse_bytes ", "go_memstats_stack_inuse_bytes ", "go_goroutines ", "go_memstats_heap_alloc_bytes "} {
 			if v, ok := strings.CutPrefix(ms.Text(), name); ok {
 				x, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
 				if err != nil {
@@ -212,6 +212,8 @@ func measure(pid int, addr, pprofAddr string, settle time.Duration) (sample, err
 				switch name {
 				case "go_goroutines ":
 					s.goroutines = int64(x)
+				case "go_memstats_heap_alloc_bytes ":
+					s.alloc = int64(x) / 1024
 				case "go_memstats_stack_inuse_bytes ":
 					s.stack = int64(x) / 1024
 					s.inuse += int64(x) / 1024
