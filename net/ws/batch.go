@@ -10,11 +10,15 @@ package ws
 // finishes it in order.
 //
 // A Batch is used by one goroutine at a time and reused: WriteLatest, WriteLatestWith and
-// WritePrepared add, Send sends what was added and empties it. Until Send, the connections added hold
-// their writers (other writes to them queue behind), so call Send soon, as a room's tick
-// does after its loop over the players.
+// WritePrepared add, Send sends what was added and empties it. Until they are sent, the
+// connections added hold their writers (other writes to them queue behind), so call Send
+// soon, as a room's tick does after its loop over the players. A Batch holds at most one
+// round (64 writes): the add that fills it sends the round at once, so a room of thousands
+// of players keeps 64 items of scratch, not one per player (about 100 bytes each, held for
+// the room's life), and its first players' writes do not wait for the last ones'.
 type Batch struct {
-	items []batchItem
+	items  []batchItem
+	failed int // writes of the rounds sent before Send that failed
 
 	// Send's round in progress (lockFrom): the items, the next to lock, the ring, whether
 	// it held, and onLocked as a func value made once (a closure per item would be an
@@ -72,19 +76,28 @@ func (b *Batch) add(c *Conn, f outFrame, compressed, latest bool) error {
 	w.busy = true
 	w.mu.Unlock()
 	b.items = append(b.items, batchItem{c: c, f: f})
+	if len(b.items) == ringEntries {
+		b.failed += b.flush()
+	}
 	return nil
 }
 
 // Send writes what was added, empties the batch, and returns how many of its writes failed
-// (each failure ends its connection, as a failed write(2) would).
+// since the last Send (each failure ends its connection, as a failed write(2) would).
 func (b *Batch) Send() (failed int) {
+	failed = b.failed + b.flush()
+	b.failed = 0
+	return failed
+}
+
+// flush sends the round the batch holds (at most ringEntries items), hands each item's
+// outcome to its writer, and empties the batch.
+func (b *Batch) flush() (failed int) {
 	items := b.items
 	if len(items) == 0 {
 		return 0
 	}
-	for start := 0; start < len(items); start += ringEntries {
-		b.sendRound(items[start:min(start+ringEntries, len(items))])
-	}
+	b.sendRound(items)
 	for i := range items {
 		it := &items[i]
 		if it.c.w.wroteDirect(it.f, it.n, it.err) != nil {

@@ -61,8 +61,8 @@ func (h helloHandler) OnMessage(c *Conn, _ MessageType, p []byte) {
 }
 func (helloHandler) OnClose(*Conn, error) {}
 
-// TestBatchDeliversEveryConnectionsFrames: 150 connections (more than one ring's round)
-// each get 200 rounds of a snapshot, half of them led by a message of their own, through a
+// TestBatchDeliversEveryConnectionsFrames: 150 connections (more than two rings' rounds,
+// which the batch sends as each fills, holding no more than one) each get 200 rounds of a snapshot, half of them led by a message of their own, through a
 // Batch; every client must see whole frames, each round's lead just before its snapshot,
 // rounds in increasing order (latest-wins may skip one a slow reader missed), and the last
 // round. On Linux the frames must have gone through io_uring (Metrics.BatchedWrites), unless
@@ -93,6 +93,9 @@ func TestBatchDeliversEveryConnectionsFrames(t *testing.T) {
 		}
 		b.Send()
 		time.Sleep(time.Millisecond)
+	}
+	if cap(b.items) >= 2*ringEntries { // append rounds its growth up to a size class
+		t.Errorf("the batch grew to %d items for %d connections; it should hold one round of %d", cap(b.items), conns, ringEntries)
 	}
 	for range conns {
 		if err := <-errs; err != nil {
@@ -208,12 +211,45 @@ func TestBatchClosedConnections(t *testing.T) {
 		}
 	}
 	_ = servers[1].CloseNow()
-	b.Send()
+	if n := b.Send(); n != 1 {
+		t.Errorf("Send reported %d failed writes, want 1 (the connection closed after its add)", n)
+	}
 	if p, err := readWithin(clients[2], 5*time.Second); err != nil || string(p) != "snapshot" {
 		t.Fatalf("the open connection read %q, %v", p, err)
 	}
 	if err := servers[1].WriteMessage(MessageBinary, []byte("more")); err == nil {
 		t.Error("the connection closed before Send still takes writes")
+	}
+}
+
+// TestBatchCountsEarlyRoundsFailures: a write that fails in a round the batch sent as it
+// filled, before Send, is still counted in what Send returns.
+func TestBatchCountsEarlyRoundsFailures(t *testing.T) {
+	const conns = ringEntries + 6
+	servers, clients := batchServer(t, conns, new(Metrics), nil)
+	pm, err := NewPreparedMessage(MessageBinary, []byte("snapshot"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b Batch
+	for i, c := range servers {
+		if err := b.WriteLatest(c, pm); err != nil {
+			t.Fatal(err)
+		}
+		if i == 0 {
+			_ = c.CloseNow() // goes with the first round, sent by the add of connection 63
+		}
+	}
+	if n := b.Send(); n != 1 {
+		t.Errorf("Send reported %d failed writes, want 1 (connection 0, closed in the first round)", n)
+	}
+	for _, i := range []int{1, ringEntries - 1, ringEntries, conns - 1} {
+		if p, err := readWithin(clients[i], 5*time.Second); err != nil || string(p) != "snapshot" {
+			t.Errorf("connection %d read %q, %v", i, p, err)
+		}
+	}
+	if n := b.Send(); n != 0 {
+		t.Errorf("an empty Send reported %d failed writes", n)
 	}
 }
 
