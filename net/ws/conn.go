@@ -70,8 +70,9 @@ type Conn struct {
 	deflate      bool
 	ourTakeover  bool // we keep compression context between messages we send
 	peerTakeover bool // the peer keeps its context, so we keep an inflate window
-	// Narrow, so that they share a word with the booleans: with three ints the Conn left
-	// its 768-byte size class once outFrame gained its PreparedMessage.
+	// Narrow, so that they share a word with the booleans. A Conn fits the 640-byte size
+	// class with 8 bytes to spare (TestConnFitsItsSizeClass): a field added may move every
+	// connection to the 768-byte class.
 	ourWindowBits int8  // window we may use to compress (server_ or client_max_window_bits)
 	level         int8  // flate level
 	threshold     int32 // the smallest message compressed, in bytes

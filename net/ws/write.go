@@ -39,34 +39,45 @@ type writer struct {
 	mu sync.Mutex
 
 	queue       []outFrame // ordered, bounded by Limits.MaxQueuedMessages and MaxQueuedBytes
-	spare       []outFrame // the flusher's previous batch, reused as the next queue
 	queuedBytes int
-	headStarted bool // queue[0] is partly on the wire and must be finished
 
-	latest    outFrame // latest-wins slot, written after the queue
-	hasLatest bool
+	headStarted bool // queue[0] is partly on the wire and must be finished
+	hasLatest   bool
+	hasPong     bool
+	busy        bool // someone is writing to the socket; only they may
+	closed      bool // our close frame is queued or the transport is gone: no more frames
+	dead        bool // the transport is gone
+	compReset   bool // a shared compressed frame went out: the next message starts fresh
+
+	latest outFrame // latest-wins slot, written after the queue
 
 	// pong is the answer to the most recent ping, waiting while someone else writes. A newer
-	// ping's pong replaces it (RFC 6455 §5.5.3), so a ping flood cannot queue pongs.
-	pong    outFrame
-	hasPong bool
+	// ping's pong replaces it (RFC 6455 §5.5.3), so a ping flood cannot queue pongs. The slot
+	// is made the first time a pong has to wait, and kept: most connections never need it,
+	// and inline it would cost each of them 48 bytes.
+	pong *outFrame
 
-	busy   bool          // someone is writing to the socket; only they may
-	closed bool          // our close frame is queued or the transport is gone: no more frames
-	dead   bool          // the transport is gone
-	idle   chan struct{} // made by Flush while busy; closed when busy ends (stopLocked)
+	idle chan struct{} // made by Flush while busy; closed when busy ends (stopLocked)
 
-	nb     net.Buffers
-	nbBack [][]byte
-
-	comp      *compressor // per connection, only with our context takeover
-	compReset bool        // a shared compressed frame went out: the next message starts fresh
+	comp *compressor // per connection, only with our context takeover
 
 	rawFn  func(fd uintptr) bool
 	rawSrc []byte
 	rawN   int
 	rawErr error
 }
+
+// flushBufs is what only a flusher uses, while a backlog lasts: the array the queue moves
+// to when the flusher takes a batch, and the vector for writev. Pooled rather than kept by
+// each writer: 72 bytes of slice headers on every connection, and the arrays behind them on
+// every connection that ever had a backlog, for what a few are doing at any moment.
+type flushBufs struct {
+	spare []outFrame
+	nb    net.Buffers
+	back  [][]byte
+}
+
+var flushPool = sync.Pool{New: func() any { return new(flushBufs) }}
 
 func (w *writer) init(c *Conn) {
 	w.c = c
@@ -234,7 +245,10 @@ func (w *writer) sendPong(f outFrame) error {
 		w.pong.release()
 		w.c.metrics.PongsSkipped.Add(1)
 	}
-	w.pong, w.hasPong = f, true
+	if w.pong == nil {
+		w.pong = new(outFrame)
+	}
+	*w.pong, w.hasPong = f, true
 	w.mu.Unlock()
 	return nil
 }
@@ -243,6 +257,8 @@ func (w *writer) sendPong(f outFrame) error {
 // exists only while there is a backlog.
 func (w *writer) flush() {
 	c := w.c
+	fb := flushPool.Get().(*flushBufs)
+	defer flushPool.Put(fb)
 	for {
 		w.mu.Lock()
 		if w.dead || !w.pending() {
@@ -251,10 +267,10 @@ func (w *writer) flush() {
 			return
 		}
 		batch := w.queue
-		w.queue, w.spare = w.spare[:0], nil
+		w.queue, fb.spare = fb.spare[:0], nil
 		if w.hasPong {
-			batch = append(batch, w.pong)
-			w.pong, w.hasPong = outFrame{}, false
+			batch = append(batch, *w.pong)
+			*w.pong, w.hasPong = outFrame{}, false
 		}
 		if w.hasLatest {
 			batch = append(batch, w.latest)
@@ -263,16 +279,16 @@ func (w *writer) flush() {
 		w.queuedBytes, w.headStarted = 0, false
 		w.mu.Unlock()
 
-		nb := w.nbBack[:0]
+		nb := fb.back[:0]
 		closeInBatch := false
 		for i := range batch {
 			nb = append(nb, batch[i].b)
 			closeInBatch = closeInBatch || batch[i].close
 		}
-		w.nbBack = nb
-		w.nb = nb
+		fb.back = nb
+		fb.nb = nb
 		_ = c.nc.SetWriteDeadline(time.Now().Add(c.lim.WriteTimeout))
-		n, err := w.nb.WriteTo(c.nc)
+		n, err := fb.nb.WriteTo(c.nc)
 		// The deadline bounds this blocking write only. Left in place it would outlive the
 		// backlog and fail every later direct write once it passed, killing a healthy
 		// connection WriteTimeout after its first backlog.
@@ -281,12 +297,9 @@ func (w *writer) flush() {
 		for i := range batch {
 			batch[i].release()
 		}
-		clear(w.nbBack[:cap(w.nbBack)])
-		w.mu.Lock()
-		if w.spare == nil || cap(batch) > cap(w.spare) {
-			w.spare = batch[:0]
-		}
-		w.mu.Unlock()
+		clear(fb.back[:cap(fb.back)])
+		fb.nb = nil
+		fb.spare = batch[:0] // the next turn's queue
 		if err != nil {
 			w.failed(err)
 			return
