@@ -29,11 +29,16 @@ func TestReleasedPreparedMessagesStayIntactWhileQueued(t *testing.T) {
 				// WriteTimeout under -race on a loaded machine (the flusher gave up: 1006).
 				fill, fills := make([]byte, 256<<10), 0
 				_, _ = rand.Read(fill)
-				for !backlogged(sc) {
+				// Then 1 MiB more, ahead of the prepared messages: the kernel may still grow
+				// its buffers a little, and the backlog must outlast that (a run beside a
+				// CPU hog once drained everything before the check below).
+				for extra := 0; extra < 4; fills++ {
 					if err := sc.WriteMessage(MessageBinary, fill); err != nil {
 						t.Fatal(err)
 					}
-					fills++
+					if backlogged(sc) {
+						extra++
+					}
 				}
 				var b Batch
 				for i := range n {
@@ -84,11 +89,13 @@ func TestReleasedPreparedMessagesStayIntactWhileQueued(t *testing.T) {
 	}
 }
 
-// backlogged reports whether c's writer has frames waiting for the socket.
+// backlogged reports whether c's writer has frames waiting for the socket: queued, or
+// taken by its flusher, which is still writing them (busy once the writing call returned
+// means a flusher is at work).
 func backlogged(c *Conn) bool {
 	c.w.mu.Lock()
 	defer c.w.mu.Unlock()
-	return c.w.pending()
+	return c.w.pending() || c.w.busy
 }
 
 func TestPreparedMessageReleasedTwicePanics(t *testing.T) {
