@@ -329,6 +329,24 @@ func FuzzDelta(f *testing.F) {
 			apply(AppendDeltaBetween(nil, sa, v.fa, sc, v.fc), sc, v.fc)
 			// A full snapshot also applies over any state.
 			apply(AppendDelta(nil, nil, build(4, c...), v.fc), build(4, c...), v.fc)
+
+			// The same through the v2 wire, whose integers are differences.
+			m2 := NewMirror(2)
+			apply2 := func(vals []byte, want *Snapshot, filter Filter) {
+				t.Helper()
+				var decoded any
+				if err := msgpack.Unmarshal(append([]byte{0x95}, vals...), &decoded); err != nil {
+					t.Fatalf("%s: v2: msgpack cannot decode 5 values % x: %v", v.name, vals, err)
+				}
+				if _, err := m2.ApplyV2(vals); err != nil {
+					t.Fatalf("%s: ApplyV2(% x): %v", v.name, vals, err)
+				}
+				sameState(t, m2, want, filter)
+			}
+			apply2(AppendDeltaV2(nil, nil, nil, sa, v.fa), sa, v.fa)
+			apply2(AppendDeltaV2(nil, sa, v.fa, sb, v.fb), sb, v.fb)
+			apply2(AppendDeltaV2(nil, sa, v.fa, sc, v.fc), sc, v.fc)
+			apply2(AppendDeltaV2(nil, nil, nil, build(4, c...), v.fc), build(4, c...), v.fc)
 		}
 	})
 }
@@ -396,7 +414,8 @@ func BenchmarkAppendFull64(b *testing.B) {
 // own, flate level 1, the 4-byte sync-flush tail removed, RFC 7692 §7.2.1). The ratio is
 // delta+deflate over full. The baseline is 1 snapshot back (a player acknowledging every
 // snapshot in time) or 3 back (about 100 ms of round trip at 30 Hz). The float32 scene writes
-// positions as float32; the quantized one as the game could (see scene).
+// positions as float32; the quantized one as the game could (see scene). The v2 figures are
+// AppendDeltaV2's values, whose integers are differences (intdelta.go).
 func BenchmarkDeltaBytes64Moving(b *testing.B) {
 	for _, q := range []bool{false, true} {
 		for _, lag := range []int{1, 3} {
@@ -420,11 +439,11 @@ func benchDeltaBytes(b *testing.B, quantized bool, lag int) {
 		_ = fw.Flush()
 		return out.Len() - 4
 	}
-	var full, fullZ, delta, deltaZ int
+	var full, fullZ, delta, deltaZ, v2, v2Z int
 	dst := make([]byte, 0, 16<<10)
 	b.ReportAllocs()
 	for b.Loop() {
-		full, fullZ, delta, deltaZ = 0, 0, 0, 0
+		full, fullZ, delta, deltaZ, v2, v2Z = 0, 0, 0, 0, 0, 0
 		for i := lag; i < len(snaps); i++ {
 			dst = AppendDelta(dst[:0], nil, snaps[i], nil)
 			full += len(dst)
@@ -432,6 +451,9 @@ func benchDeltaBytes(b *testing.B, quantized bool, lag int) {
 			dst = AppendDelta(dst[:0], snaps[i-lag], snaps[i], nil)
 			delta += len(dst)
 			deltaZ += deflated(dst)
+			dst = AppendDeltaV2(dst[:0], snaps[i-lag], nil, snaps[i], nil)
+			v2 += len(dst)
+			v2Z += deflated(dst)
 		}
 	}
 	n := float64(len(snaps) - lag)
@@ -439,5 +461,7 @@ func benchDeltaBytes(b *testing.B, quantized bool, lag int) {
 	b.ReportMetric(float64(fullZ)/n, "full+deflate-B/msg")
 	b.ReportMetric(float64(delta)/n, "delta-B/msg")
 	b.ReportMetric(float64(deltaZ)/n, "delta+deflate-B/msg")
+	b.ReportMetric(float64(v2)/n, "v2-B/msg")
+	b.ReportMetric(float64(v2Z)/n, "v2+deflate-B/msg")
 	b.ReportMetric(100*float64(deltaZ)/float64(full), "delta+deflate/full-%")
 }

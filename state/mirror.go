@@ -69,6 +69,7 @@ type Mirror struct {
 	rem   []ID
 	chg   []changeEntry
 	spans []span // fields of add and chg, as offsets into the body
+	v2    bool   // the body is ApplyV2's: changed is flat and its integers are differences
 }
 
 type span struct{ start, end int }
@@ -131,6 +132,7 @@ func malformed(format string, args ...any) error {
 // documentation. On error the mirror is unchanged.
 func (m *Mirror) Apply(body []byte) (Tick, error) {
 	m.add, m.rem, m.chg, m.spans = m.add[:0], m.rem[:0], m.chg[:0], m.spans[:0]
+	m.v2 = false
 	r := reader{b: body}
 
 	n, err := r.arrayLen()
@@ -140,20 +142,53 @@ func (m *Mirror) Apply(body []byte) (Tick, error) {
 	if n != 5 {
 		return 0, malformed("body is an array of %d elements, want 5", n)
 	}
-	tick, err := r.uint()
+	tick, baseline, err := readTicks(&r, "baseline")
 	if err != nil {
-		return 0, malformed("tick: %v", err)
+		return 0, err
+	}
+	return m.apply(&r, body, tick, baseline)
+}
+
+// readTicks reads a body's first two values: the tick, and the baseline (v1) or the offset
+// back to it (v2), named by second, which is below the tick.
+func readTicks(r *reader, second string) (tick, v uint64, err error) {
+	if tick, err = r.uint(); err != nil {
+		return 0, 0, malformed("tick: %v", err)
 	}
 	if tick == 0 || tick > math.MaxUint32 {
-		return 0, malformed("tick %d not in 1..2^32-1", tick)
+		return 0, 0, malformed("tick %d not in 1..2^32-1", tick)
 	}
-	baseline, err := r.uint()
+	if v, err = r.uint(); err != nil {
+		return 0, 0, malformed("%s: %v", second, err)
+	}
+	if v >= tick {
+		return 0, 0, malformed("%s %d not below tick %d", second, v, tick)
+	}
+	return tick, v, nil
+}
+
+// ApplyV2 is Apply for the rallypoint.v2 wire (AppendDeltaV2): vals is the five values
+// tick, offset, added, removed, changed, and nothing after them; a changed integer is a
+// difference from the baseline's integer. The states it keeps are the same as Apply's, every
+// integer it computed in its smallest format, so a client may switch between the two wires
+// (a resume on a newer client) without a full snapshot.
+func (m *Mirror) ApplyV2(vals []byte) (Tick, error) {
+	m.add, m.rem, m.chg, m.spans = m.add[:0], m.rem[:0], m.chg[:0], m.spans[:0]
+	m.v2 = true
+	r := reader{b: vals}
+	tick, off, err := readTicks(&r, "offset")
 	if err != nil {
-		return 0, malformed("baseline: %v", err)
+		return 0, err
 	}
-	if baseline >= tick {
-		return 0, malformed("baseline %d not below tick %d", baseline, tick)
+	var baseline uint64
+	if off != 0 {
+		baseline = tick - off
 	}
+	return m.apply(&r, vals, tick, baseline)
+}
+
+// apply reads the three lists after the header and makes the new state.
+func (m *Mirror) apply(r *reader, body []byte, tick, baseline uint64) (Tick, error) {
 	if latest := m.states.Latest(); latest != nil && Tick(tick) <= latest.tick {
 		return 0, fmt.Errorf("%w: tick %d, latest %d", ErrStaleTick, tick, latest.tick)
 	}
@@ -164,13 +199,19 @@ func (m *Mirror) Apply(body []byte) (Tick, error) {
 		}
 	}
 
-	if err := m.parseAdded(&r); err != nil {
+	if err := m.parseAdded(r); err != nil {
 		return 0, err
 	}
-	if err := m.parseRemoved(&r); err != nil {
+	if err := m.parseRemoved(r); err != nil {
 		return 0, err
 	}
-	if err := m.parseChanged(&r); err != nil {
+	var err error
+	if m.v2 {
+		err = m.parseChangedFlat(r)
+	} else {
+		err = m.parseChanged(r)
+	}
+	if err != nil {
 		return 0, err
 	}
 	if r.remaining() != 0 {
@@ -311,6 +352,43 @@ func (m *Mirror) parseChanged(r *reader) error {
 	return nil
 }
 
+// parseChangedFlat reads the v2 changed list: [id, mask, field..., id, mask, field...].
+func (m *Mirror) parseChangedFlat(r *reader) error {
+	n, err := r.arrayLen()
+	if err != nil {
+		return malformed("changed: %v", err)
+	}
+	var prev ID
+	for i := 0; n > 0; i++ {
+		if n < 2 {
+			return malformed("changed[%d]: %d value after the last entry, want an id and a mask", i, n)
+		}
+		id, err := readID(r, prev)
+		if err != nil {
+			return malformed("changed[%d]: %v", i, err)
+		}
+		mask, err := r.uint()
+		if err != nil {
+			return malformed("changed[%d]: mask: %v", i, err)
+		}
+		if mask == 0 {
+			return malformed("changed[%d]: mask 0 changes nothing", i)
+		}
+		k := bits.OnesCount64(mask)
+		if k > n-2 {
+			return malformed("changed[%d]: mask %#x names %d fields, %d values are left", i, mask, k, n-2)
+		}
+		first := len(m.spans)
+		if err := m.readFields(r, k); err != nil {
+			return malformed("changed[%d]: fields: %v", i, err)
+		}
+		m.chg = append(m.chg, changeEntry{id: id, mask: mask, first: first})
+		prev = id
+		n -= 2 + k
+	}
+	return nil
+}
+
 // merge writes into s the state of base (nil for none) with the parsed lists applied: the
 // entities of base that are neither removed nor changed are copied as they are, the changed
 // ones field by field, the added ones from the body.
@@ -367,7 +445,9 @@ func (m *Mirror) merge(s *Snapshot, body []byte, base *Snapshot) error {
 			for i := range old.nf {
 				if c.mask&(1<<i) != 0 {
 					sp := m.spans[k]
-					s.arena = append(s.arena, body[sp.start:sp.end]...)
+					if err := m.appendChanged(s, body[sp.start:sp.end], base.field(old, i)); err != nil {
+						return malformed("entity %d field %d: %v", id, i, err)
+					}
 					k++
 				} else {
 					s.arena = append(s.arena, base.field(old, i)...)
@@ -406,5 +486,24 @@ func (m *Mirror) merge(s *Snapshot, body []byte, base *Snapshot) error {
 	if ci < len(chg) {
 		return malformed("changed entity %d is not in the baseline", chg[ci].id)
 	}
+	return nil
+}
+
+// appendChanged appends to s's arena the new value of a changed field: v as it came, or, on
+// the v2 wire, the baseline's integer old plus v when both are integers.
+func (m *Mirror) appendChanged(s *Snapshot, v, old []byte) error {
+	if m.v2 {
+		if d, k := intField(v); k != notInt {
+			if _, ko := intField(old); ko != notInt {
+				if k == hugeInt {
+					return fmt.Errorf("a difference above int64")
+				}
+				var err error
+				s.arena, _, err = appendIntSum(s.arena, old, d)
+				return err
+			}
+		}
+	}
+	s.arena = append(s.arena, v...)
 	return nil
 }

@@ -81,6 +81,7 @@ var (
 	errBadCode   = protocol.ErrInvalid
 	errNotArray  = errors.New("not an array")
 	errNotUint   = errors.New("not a non-negative integer")
+	errIntRange  = errors.New("baseline plus difference outside the integers MessagePack holds")
 )
 
 // reader reads MessagePack from a byte slice, through protocol.Reader: it never allocates and
