@@ -9,10 +9,10 @@ package ws
 // slow peer: what a full socket does not take goes to the connection's writer, which
 // finishes it in order.
 //
-// A Batch is used by one goroutine at a time and reused: WriteLatest, WriteLatestWith and
-// WritePrepared add, Send sends what was added and empties it. Until they are sent, the
-// connections added hold their writers (other writes to them queue behind), so call Send
-// soon, as a room's tick does after its loop over the players. A Batch holds at most one
+// A Batch is used by one goroutine at a time and reused: WriteLatest, WriteLatestWith,
+// WriteLatestSpliced and WritePrepared add, Send sends what was added and empties it. Until
+// they are sent, the connections added hold their writers (other writes to them queue
+// behind), so call Send soon, as a room's tick does after its loop over the players. A Batch holds at most one
 // round (64 writes): the add that fills it sends the round at once, so a room of thousands
 // of players keeps 64 items of scratch, not one per player (about 100 bytes each, held for
 // the room's life), and its first players' writes do not wait for the last ones'.
@@ -62,6 +62,12 @@ func (b *Batch) WritePrepared(c *Conn, pm *PreparedMessage) error {
 func (b *Batch) WriteLatestWith(c *Conn, pm *PreparedMessage, lead []byte) error {
 	f, compressed := c.latestUnit(pm, lead)
 	return b.add(c, f, compressed, true)
+}
+
+// WriteLatestSpliced adds the message head ++ pm.Data()[skip:] for c, as
+// c.WriteLatestSpliced(pm, head, skip) would send it.
+func (b *Batch) WriteLatestSpliced(c *Conn, pm *PreparedMessage, head []byte, skip int) error {
+	return b.add(c, c.splicedFrame(pm, head, skip), false, true)
 }
 
 func (b *Batch) add(c *Conn, f outFrame, compressed, latest bool) error {

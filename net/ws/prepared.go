@@ -226,6 +226,39 @@ func (c *Conn) WriteLatestWith(pm *PreparedMessage, lead []byte) error {
 	return c.w.sendLocked(unit, true)
 }
 
+// WriteLatestSpliced is WriteLatest for one connection's variant of a shared message: the
+// binary message head followed by pm.Data()[skip:], in a frame of its own, uncompressed. A
+// room uses it to put a player's input acknowledgement inside the snapshot every player
+// shares (PROTOCOL.md, rallypoint.v2), where a message of its own costs a frame header and
+// an envelope. It copies the message; pm is not held. An uncompressed message is every
+// permessage-deflate connection's right (RFC 7692 §6: RSV1 clear) and leaves the
+// connection's compression window as it was, but it forgoes the compression pm's shared
+// frame would have had: where SendsCompressed(pm), send pm as it is (WriteLatestWith). skip
+// beyond len(pm.Data()) is a bug and panics.
+func (c *Conn) WriteLatestSpliced(pm *PreparedMessage, head []byte, skip int) error {
+	f := c.splicedFrame(pm, head, skip)
+	c.w.mu.Lock()
+	return c.w.sendLocked(f, true)
+}
+
+// splicedFrame builds, and counts, WriteLatestSpliced's frame.
+func (c *Conn) splicedFrame(pm *PreparedMessage, head []byte, skip int) outFrame {
+	tail := pm.data[skip:]
+	c.noteSent(len(head) + len(tail))
+	return c.frame2(opBinary, false, head, tail)
+}
+
+// SendsCompressed reports whether WriteLatest and WritePrepared send pm compressed on c: c
+// agreed to permessage-deflate, pm reaches its compression threshold and compresses to fewer
+// bytes (which it learns by compressing, once per window size, as the first such write would).
+func (c *Conn) SendsCompressed(pm *PreparedMessage) bool {
+	if !c.deflate || len(pm.data) < int(c.threshold) {
+		return false
+	}
+	_, compressed := pm.serverFrame(true, int(c.ourWindowBits), int(c.level))
+	return compressed
+}
+
 // latestUnit builds, and counts, WriteLatestWith's unit: lead's frame followed by pm's.
 func (c *Conn) latestUnit(pm *PreparedMessage, lead []byte) (outFrame, bool) {
 	c.noteSent(len(pm.data) + len(lead))

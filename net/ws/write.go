@@ -399,15 +399,22 @@ func maskKey() uint32 {
 
 // frame builds a whole frame around payload in a borrowed buffer, masked on the client side.
 func (c *Conn) frame(op opcode, rsv1 bool, payload []byte) outFrame {
+	return c.frame2(op, rsv1, payload, nil)
+}
+
+// frame2 is frame for the payload head followed by tail.
+func (c *Conn) frame2(op opcode, rsv1 bool, head, tail []byte) outFrame {
 	masked := !c.server
-	buf := bpool.Get(maxHeaderSize + len(payload))
+	n := len(head) + len(tail)
+	buf := bpool.Get(maxHeaderSize + n)
 	var key uint32
 	if masked {
 		key = maskKey()
 	}
-	b := appendHeader(*buf, true, rsv1, op, len(payload), masked, key)
+	b := appendHeader(*buf, true, rsv1, op, n, masked, key)
 	start := len(b)
-	b = append(b, payload...)
+	b = append(b, head...)
+	b = append(b, tail...)
 	if masked {
 		maskBytes(key, 0, b[start:])
 	}
