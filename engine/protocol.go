@@ -10,6 +10,10 @@ import "github.com/rallypoint/rallypoint/protocol"
 // Subprotocol is the WebSocket subprotocol name; its suffix is the protocol version.
 const Subprotocol = protocol.Subprotocol
 
+// SubprotocolV2 is rallypoint.v2: v1 with a smaller snapshot message. The engine speaks
+// both, and prefers v2.
+const SubprotocolV2 = protocol.SubprotocolV2
+
 // Message kinds sent by clients (see package protocol for their shapes).
 const (
 	KindJoin    = protocol.KindJoin

@@ -688,11 +688,17 @@ func (rc *roomCore) sendSnapshots() {
 			baseTick = base.Tick()
 		}
 		p.noteSent(rc.ring, snap, key)
-		fk := state.FrameKey{View: key, Baseline: baseTick, Tick: tick}
+		v2 := conn.Subprotocol() == SubprotocolV2
+		fk := state.FrameKey{View: key, Baseline: baseTick, Tick: tick, V2: v2}
 		pm, ok := rc.frames.Get(fk)
 		if !ok {
-			rc.buf = append(rc.buf[:0], 0x92, KindSnapshot) // msgpack [18, body]
-			rc.buf = state.AppendDelta(rc.buf, base, snap, filter)
+			if v2 {
+				rc.buf = append(rc.buf[:0], 0x97, KindSnapshot, 0xc0) // [18, nil, tick, offset, ...]
+				rc.buf = state.AppendDeltaV2(rc.buf, base, filter, snap, filter)
+			} else {
+				rc.buf = append(rc.buf[:0], 0x92, KindSnapshot) // [18, body]
+				rc.buf = state.AppendDelta(rc.buf, base, snap, filter)
+			}
 			pm, _ = ws.NewPreparedMessage(ws.MessageBinary, rc.buf)
 			rc.made = append(rc.made, pm)
 			rc.frames.Add(fk, pm)
@@ -700,7 +706,15 @@ func (rc *roomCore) sendSnapshots() {
 		}
 		send := snapshotSend{conn: conn, pm: pm, lead: len(rc.leads)}
 		if p.lastSeq != 0 && rc.inputAckDue(p, conn, tick) {
-			rc.leads = appendInputAck(rc.leads, p.lastSeq, rc.tick)
+			if v2 && !conn.SendsCompressed(pm) {
+				// The acknowledgement takes the place of the shared frame's nil: the
+				// player's own copy of the snapshot, which costs 2 to 4 bytes where a
+				// message of its own costs 6 to 14 and a frame header.
+				send.splice = true
+				rc.leads = appendUint32(append(rc.leads, 0x97, KindSnapshot), p.lastSeq)
+			} else {
+				rc.leads = appendInputAck(rc.leads, p.lastSeq, rc.tick)
+			}
 		}
 		send.end = len(rc.leads)
 		rc.sends = append(rc.sends, send)
@@ -763,12 +777,19 @@ func (rc *roomCore) baseline(p *Player, key state.ViewKey) *state.Snapshot {
 }
 
 // snapshotSend is one player's share of a snapshot: the shared frame and, in rc.leads[lead:end],
-// the player's own input acknowledgement, if one is due.
+// the player's own input acknowledgement, if one is due: a message [19, last_seq, tick] that
+// goes before the frame or, if splice, the head [18, last_seq of the frame's v2 message,
+// which replaces the frame's own [18, nil (v2SnapshotHead).
 type snapshotSend struct {
 	conn      *ws.Conn
 	pm        *ws.PreparedMessage
 	lead, end int
+	splice    bool
 }
+
+// v2SnapshotHead is the length of a shared v2 snapshot's head, 97 12 c0: an array of 7, kind
+// 18, last_seq nil. A player's own copy puts its last_seq there.
+const v2SnapshotHead = 3
 
 // parallelSendMin is the audience from which a room's snapshot writes are spread over
 // GOMAXPROCS goroutines: each write is a syscall (~5 µs), so 5,000 crossword players held
@@ -807,14 +828,18 @@ func (rc *roomCore) writeSnapshots() {
 // half the CPU per write of a write(2) each, bench/floor's BenchmarkBroadcast).
 func (rc *roomCore) writeSends(b *ws.Batch, sends []snapshotSend) {
 	for _, s := range sends {
-		if s.lead == s.end {
+		switch {
+		case s.lead == s.end:
 			_ = b.WriteLatest(s.conn, s.pm)
-			continue
+		case s.splice:
+			_ = b.WriteLatestSpliced(s.conn, s.pm, rc.leads[s.lead:s.end], v2SnapshotHead)
+		default:
+			// The input acknowledgement rides with the snapshot in one latest-wins unit (one
+			// write): the client gets both or, if the unit is replaced before it goes,
+			// neither. Both writes copy the lead, so rc.leads is free again when they are
+			// done.
+			_ = b.WriteLatestWith(s.conn, s.pm, rc.leads[s.lead:s.end])
 		}
-		// The input acknowledgement rides with the snapshot in one latest-wins unit (one
-		// write): the client gets both or, if the unit is replaced before it goes, neither.
-		// WriteLatestWith copies it, so rc.leads is free again when the writes are done.
-		_ = b.WriteLatestWith(s.conn, s.pm, rc.leads[s.lead:s.end])
 	}
 	b.Send()
 }

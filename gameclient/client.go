@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strings"
 	"sync"
 	"time"
 
@@ -137,14 +138,23 @@ func Dial(ctx context.Context, url string, opts *ws.DialOptions) (*Client, error
 	if opts != nil {
 		o = *opts
 	}
-	o.Subprotocols = []string{protocol.Subprotocol}
+	// v2 first: its snapshots are smaller. A caller may offer fewer (a test of the v1 wire),
+	// not others: this client speaks these two.
+	if len(o.Subprotocols) == 0 {
+		o.Subprotocols = []string{protocol.SubprotocolV2, protocol.Subprotocol}
+	}
+	for _, p := range o.Subprotocols {
+		if p != protocol.SubprotocolV2 && p != protocol.Subprotocol {
+			return nil, fmt.Errorf("gameclient: cannot speak subprotocol %q, only %s and %s", p, protocol.SubprotocolV2, protocol.Subprotocol)
+		}
+	}
 	c, _, err := ws.Dial(ctx, url, &o)
 	if err != nil {
 		return nil, err
 	}
-	if c.Subprotocol() != protocol.Subprotocol {
+	if p := c.Subprotocol(); p != protocol.SubprotocolV2 && p != protocol.Subprotocol {
 		c.CloseNow()
-		return nil, fmt.Errorf("gameclient: server did not agree to %s", protocol.Subprotocol)
+		return nil, fmt.Errorf("gameclient: server agreed to none of %s", strings.Join(o.Subprotocols, ", "))
 	}
 	cl := &Client{
 		c:       c,
@@ -442,25 +452,48 @@ func (cl *Client) dispatch(r *protocol.Reader) error {
 	}
 	switch kind {
 	case protocol.KindSnapshot:
-		body := r.Raw()
-		if r.Err() != nil {
+		// v1: [18, body]; v2: [18, last_seq, tick, offset, added, removed, changed].
+		v2 := n == 7
+		var seq uint32
+		var body []byte
+		hasSeq := v2 && !r.IsNil()
+		if hasSeq {
+			seq = u32(r)
+		}
+		if v2 {
+			body = r.Rest()
+		} else {
+			body = r.Raw()
+		}
+		head, headOK := snapshotHeader(body, v2)
+		if r.Err() != nil || !headOK {
 			return malformed("snapshot", r)
 		}
 		cl.mu.Lock()
-		tick, err := cl.mirror.Apply(body) // the mirror keeps its own copy
+		if hasSeq {
+			// The input acknowledgement the v2 snapshot carries: inputs up to seq were
+			// applied before its tick, as [19, seq, tick] says. It holds even if the
+			// snapshot itself cannot be applied.
+			cl.inputAck, cl.ackTick = seq, head.tick
+		}
+		var tick state.Tick
+		var err error
+		if v2 {
+			tick, err = cl.mirror.ApplyV2(body) // the mirror keeps its own copy
+		} else {
+			tick, err = cl.mirror.Apply(body)
+		}
 		if errors.Is(err, state.ErrUnknownBaseline) {
 			cl.mu.Unlock()
-			return cl.onBaselineMiss(body)
+			return cl.onBaselineMiss(head)
 		}
 		if err != nil {
 			cl.mu.Unlock()
 			return fmt.Errorf("gameclient: apply snapshot: %w", err)
 		}
 		cl.stats.Snapshots++
-		if !cl.resetAt.IsZero() {
-			if _, base, _ := snapshotHeader(body); base == 0 {
-				cl.resetAt = time.Time{} // the full snapshot asked for (or one the server chose)
-			}
+		if !cl.resetAt.IsZero() && head.baseline == 0 {
+			cl.resetAt = time.Time{} // the full snapshot asked for (or one the server chose)
 		}
 		cl.tick = uint32(tick)
 		close(cl.changed)
@@ -637,11 +670,8 @@ func (cl *Client) emit(ev Event) {
 // a full snapshot. It is sent once, then again only if no full snapshot came within
 // resetIntervals snapshot intervals and a round trip. Both are counted in Stats and reported
 // on Events as KindBaselineMiss; the connection stays open.
-func (cl *Client) onBaselineMiss(body []byte) error {
-	tick, baseline, ok := snapshotHeader(body)
-	if !ok {
-		return errProtocol // Apply read both already: cannot happen
-	}
+func (cl *Client) onBaselineMiss(head snapHead) error {
+	tick, baseline := head.tick, head.baseline
 	now := time.Now()
 	cl.mu.Lock()
 	cl.stats.BaselineMisses++
@@ -695,14 +725,24 @@ func (cl *Client) resetWait() time.Duration {
 	return resetIntervals*time.Second/time.Duration(rate) + cl.rtt
 }
 
-// snapshotHeader reads the tick and the baseline of a snapshot body, [tick, baseline, ...].
-func snapshotHeader(body []byte) (tick, baseline uint32, ok bool) {
+// snapHead is a snapshot's tick and baseline (0 for a full snapshot).
+type snapHead struct{ tick, baseline uint32 }
+
+// snapshotHeader reads the tick and the baseline of a snapshot: a v1 body, [tick, baseline,
+// ...], or v2 values, tick, offset, ... (the baseline offset ticks back, none if 0).
+func snapshotHeader(body []byte, v2 bool) (snapHead, bool) {
 	r := protocol.NewReader(body)
-	if r.ArrayLen() < 2 {
-		return 0, 0, false
+	if !v2 && r.ArrayLen() < 2 {
+		return snapHead{}, false
 	}
-	tick, baseline = u32(&r), u32(&r)
-	return tick, baseline, r.Err() == nil
+	h := snapHead{tick: u32(&r), baseline: u32(&r)}
+	if v2 && h.baseline != 0 {
+		if h.baseline >= h.tick {
+			return snapHead{}, false
+		}
+		h.baseline = h.tick - h.baseline
+	}
+	return h, r.Err() == nil
 }
 
 // Stats returns the client's counts of snapshots applied and of baselines missed.

@@ -7,6 +7,11 @@ package protocol
 // (PROTOCOL.md, "Transport").
 const Subprotocol = "rallypoint.v1"
 
+// SubprotocolV2 is rallypoint.v1 with a smaller snapshot message, [18, last_seq, tick,
+// offset, added, removed, changed] (PROTOCOL.md, "The v2 snapshot"); every other message is
+// v1's. A server speaks both and prefers v2; a client offers v2, then v1.
+const SubprotocolV2 = "rallypoint.v2"
+
 // MaxInputBatch is the most inputs one KindInputs message may carry: a batch counts as one
 // message against the message rate limits, so its size bounds the work one message buys.
 const MaxInputBatch = 8

@@ -325,6 +325,18 @@ func (r *Reader) Str() []byte {
 	return nil
 }
 
+// Rest returns the bytes not read yet, which alias the message, and reads them all: the
+// values after the first few of a message whose tail another reader takes whole (a v2
+// snapshot's, state.Mirror.ApplyV2).
+func (r *Reader) Rest() []byte {
+	if r.err != nil {
+		return nil
+	}
+	rest := r.b[r.off:]
+	r.off = len(r.b)
+	return rest
+}
+
 // Raw reads one complete value of any type and returns its encoding, which aliases the
 // message.
 func (r *Reader) Raw() []byte {

@@ -11,11 +11,13 @@ import (
 const DefaultFrameCacheSize = 256
 
 // FrameKey identifies an encoded frame: the delta of tick Tick against Baseline (0 for a full
-// snapshot) as seen by view View. Two players with equal keys receive identical bytes.
+// snapshot) as seen by view View, written by AppendDeltaV2 if V2, else by AppendDelta. Two
+// players with equal keys receive identical bytes.
 type FrameKey struct {
 	View     ViewKey
 	Baseline Tick
 	Tick     Tick
+	V2       bool
 }
 
 // FrameCache holds the encoded frames of one tick, so that players who share a view and a

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"sync/atomic"
 	"time"
@@ -106,9 +107,9 @@ type counters struct {
 // behavior is a game's bot logic, made when the bot is seated. The read loop calls
 // snapshot, inputAck and event; the scheduler calls step. Times are runner.mono values.
 type behavior interface {
-	// snapshot sees each snapshot body after the mirror applied it, with the time it was
-	// read. An error counts as a protocol error.
-	snapshot(body []byte, now int64) error
+	// snapshot sees each snapshot after the mirror applied it, with the time it was read.
+	// An error counts as a protocol error.
+	snapshot(s snapMsg, now int64) error
 	inputAck(seq, tick uint32)
 	event(name, payload []byte, now int64)
 	// step runs at the scheduler's rate while the bot is seated: send inputs here.
@@ -157,7 +158,7 @@ func (b *bot) open(ctx context.Context, join protocol.JoinOptions) error {
 func (b *bot) openAt(ctx context.Context, url string, join protocol.JoinOptions) error {
 	cfg := &b.r.cfg
 	opts := &ws.DialOptions{
-		Subprotocols: []string{protocol.Subprotocol},
+		Subprotocols: []string{protocol.SubprotocolV2, protocol.Subprotocol},
 		Metrics:      &b.r.wsm,
 		// nil dials the server; set, the simulated path in front of it (netpath.go).
 		NetDialContext: b.r.netDial,
@@ -172,9 +173,9 @@ func (b *bot) openAt(ctx context.Context, url string, join protocol.JoinOptions)
 	if err != nil {
 		return err
 	}
-	if c.Subprotocol() != protocol.Subprotocol {
+	if p := c.Subprotocol(); p != protocol.SubprotocolV2 && p != protocol.Subprotocol {
 		c.CloseNow()
-		return fmt.Errorf("loadgen: server did not agree to %s", protocol.Subprotocol)
+		return fmt.Errorf("loadgen: server agreed to neither %s nor %s", protocol.SubprotocolV2, protocol.Subprotocol)
 	}
 	b.c = c
 	b.joined = make(chan error, 1)
@@ -267,10 +268,24 @@ func (b *bot) dispatch(data []byte, now int64) error {
 	}
 	switch kind {
 	case protocol.KindSnapshot:
-		if n != 2 {
-			return fmt.Errorf("loadgen: snapshot message of %d elements", n)
+		switch n {
+		case 2: // v1: [18, body]
+			return b.onSnapshot(snapMsg{b: r.Rest()}, now) // the mirror checks the body
+		case 7: // v2: [18, last_seq, tick, offset, added, removed, changed]
+			if !r.IsNil() {
+				seq := r.Uint()
+				s := snapMsg{b: r.Rest(), v2: true}
+				tick, _ := s.header(r)
+				if r.Err() != nil || seq > math.MaxUint32 {
+					return fmt.Errorf("loadgen: malformed v2 snapshot")
+				}
+				// The input acknowledgement it carries, as [19, seq, tick] before it would.
+				b.beh.inputAck(uint32(seq), tick)
+				return b.onSnapshot(s, now)
+			}
+			return b.onSnapshot(snapMsg{b: r.Rest(), v2: true}, now)
 		}
-		return b.onSnapshot(data[r.Offset():], now) // the body is the rest: the mirror checks it
+		return fmt.Errorf("loadgen: snapshot message of %d elements", n)
 	case protocol.KindInputAck:
 		seq, tick := r.Int(), r.Int()
 		if r.Err() != nil {
@@ -408,17 +423,20 @@ type inputAcker interface {
 // holds its baseline (only without a mirror to rebuild from).
 var errBaselineMiss = errors.New("loadgen: delta against a baseline no longer held")
 
-// onSnapshot applies [18, body] to the mirror, lets the behavior read it and acknowledges it.
-func (b *bot) onSnapshot(body []byte, now int64) error {
+// onSnapshot applies a snapshot to the mirror, lets the behavior read it and acknowledges it.
+func (b *bot) onSnapshot(s snapMsg, now int64) error {
 	if b.beh == nil {
 		return fmt.Errorf("loadgen: snapshot before joined")
 	}
 	r := &b.rd
-	r.Reset(body)
-	r.ArrayLen()
-	tick, baseline := uint32(r.Int()), uint32(r.Int())
+	tick, baseline := s.header(r)
 	if b.mirror != nil {
-		_, err := b.mirror.Apply(body) // it checks everything, the header included
+		var err error
+		if s.v2 { // it checks everything, the header included
+			_, err = b.mirror.ApplyV2(s.b)
+		} else {
+			_, err = b.mirror.Apply(s.b)
+		}
 		switch {
 		case errors.Is(err, state.ErrUnknownBaseline):
 			return b.baselineMiss(baseline, now)
@@ -429,7 +447,7 @@ func (b *bot) onSnapshot(body []byte, now int64) error {
 		// Without a mirror, check what it would check first: the tick, in order.
 		return fmt.Errorf("loadgen: snapshot of tick %d after tick %d", tick, b.lastTick)
 	}
-	switch err := b.beh.snapshot(body, now); {
+	switch err := b.beh.snapshot(s, now); {
 	case errors.Is(err, errBaselineMiss):
 		return b.baselineMiss(baseline, now)
 	case err != nil:

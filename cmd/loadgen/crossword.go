@@ -125,11 +125,11 @@ type visit struct {
 func (cb *crosswordBot) inputAck(seq, tick uint32) {}
 
 // snapshot builds the new grid and records the letters it shows for the first time.
-func (cb *crosswordBot) snapshot(body []byte, now int64) error {
+func (cb *crosswordBot) snapshot(s snapMsg, now int64) error {
 	cb.mu.Lock()
 	defer cb.mu.Unlock()
 	prev := cb.gs.latest()
-	g, err := cb.gs.apply(body, cb.b.mirror)
+	g, err := cb.gs.apply(s, cb.b.mirror)
 	if err != nil {
 		return err
 	}
@@ -150,7 +150,7 @@ func (cb *crosswordBot) snapshot(body []byte, now int64) error {
 	}
 	same := g.id == prev.id
 	since := cb.b.firstSnap.Load()
-	full := isFull(body)
+	full := isFull(s)
 	for sq, c := range g.letters {
 		if c == 0 || (same && sq < len(prev.letters) && prev.letters[sq] != 0) {
 			continue
@@ -518,10 +518,9 @@ func sameLetters(a, b *grid) bool {
 	return true
 }
 
-// isFull reports whether a snapshot body is full: its baseline, the second element, is 0.
-func isFull(body []byte) bool {
-	r := protocol.NewReader(body)
-	r.ArrayLen()
-	r.Int()
-	return r.Int() == 0 && r.Err() == nil
+// isFull reports whether a snapshot is full: its baseline is 0.
+func isFull(s snapMsg) bool {
+	var r protocol.Reader
+	_, baseline := s.header(&r)
+	return baseline == 0 && r.Err() == nil
 }

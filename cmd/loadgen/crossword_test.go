@@ -52,13 +52,36 @@ func (b wireBoard) AppendFields(f *state.Fields) {
 // observed exactly once.
 func TestCrosswordBotSeesEveryLetterOnce(t *testing.T) {
 	for _, withMirror := range []bool{false, true} {
-		t.Run(map[bool]string{false: "no mirror", true: "mirror"}[withMirror], func(t *testing.T) {
-			testCrosswordBot(t, withMirror)
-		})
+		for _, v2 := range []bool{false, true} {
+			name := map[bool]string{false: "no mirror", true: "mirror"}[withMirror] + map[bool]string{false: ", v1", true: ", v2"}[v2]
+			t.Run(name, func(t *testing.T) { testCrosswordBot(t, withMirror, v2) })
+		}
 	}
 }
 
-func testCrosswordBot(t *testing.T, withMirror bool) {
+// encodeSnap encodes the delta from base to s for the wire v2 says, and applies it to m.
+func encodeSnap(t *testing.T, m *state.Mirror, base, s *state.Snapshot, v2 bool) snapMsg {
+	t.Helper()
+	msg := snapMsg{v2: v2}
+	var err error
+	if v2 {
+		msg.b = state.AppendDeltaV2(nil, base, nil, s, nil)
+		if m != nil {
+			_, err = m.ApplyV2(msg.b)
+		}
+	} else {
+		msg.b = state.AppendDelta(nil, base, s, nil)
+		if m != nil {
+			_, err = m.Apply(msg.b)
+		}
+	}
+	if err != nil {
+		t.Fatalf("tick %d: mirror: %v", s.Tick(), err)
+	}
+	return msg
+}
+
+func testCrosswordBot(t *testing.T, withMirror, v2 bool) {
 	r := &runner{}
 	r.measureStart.Store(1)
 	d, err := newCrosswordDriver(r)
@@ -113,17 +136,12 @@ func testCrosswordBot(t *testing.T, withMirror bool) {
 				}
 				baseline = applied[len(applied)-1-k]
 			}
-			body := state.AppendDelta(nil, ring.Get(state.Tick(baseline)), ring.Latest(), nil)
-			if b.mirror != nil {
-				if _, err := b.mirror.Apply(body); err != nil {
-					t.Fatalf("tick %d: mirror: %v", tick, err)
-				}
-			}
+			body := encodeSnap(t, b.mirror, ring.Get(state.Tick(baseline)), ring.Latest(), v2)
 			err := cb.snapshot(body, int64(100+tick))
 			if errors.Is(err, errBaselineMiss) && b.mirror == nil {
 				misses++
 				// The server sends the same state again against a tick the bot holds.
-				body = state.AppendDelta(nil, ring.Get(state.Tick(applied[len(applied)-1])), ring.Latest(), nil)
+				body = encodeSnap(t, nil, ring.Get(state.Tick(applied[len(applied)-1])), ring.Latest(), v2)
 				err = cb.snapshot(body, int64(100+tick))
 			}
 			if err != nil {

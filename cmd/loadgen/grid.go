@@ -56,11 +56,9 @@ func (gs *grids) get(t uint32) *grid {
 
 // apply builds the grid of a snapshot body that the mirror m (nil if none) has just
 // applied, and returns it.
-func (gs *grids) apply(body []byte, m *state.Mirror) (*grid, error) {
+func (gs *grids) apply(s snapMsg, m *state.Mirror) (*grid, error) {
 	r := &gs.rd
-	r.Reset(body)
-	r.ArrayLen()
-	tick, baseline := uint32(r.Int()), uint32(r.Int())
+	tick, baseline := s.header(r)
 	if r.Err() != nil {
 		return nil, fmt.Errorf("loadgen: crossword snapshot: %w", r.Err())
 	}
@@ -91,18 +89,16 @@ func (gs *grids) apply(body []byte, m *state.Mirror) (*grid, error) {
 		id := state.ID(r.Int())
 		r.Skip() // kind: the id says it
 		nf := r.ArrayLen()
-		gs.entity(r, next, id, uint64(1)<<nf-1, nf)
+		gs.entity(r, next, id, uint64(1)<<nf-1, nf, false)
 	}
 	for range r.ArrayLen() { // removed
 		if sq := int(r.Int()) - 1; sq >= 0 && sq < len(next.letters) {
 			next.letters[sq], next.by[sq] = 0, 0
 		}
 	}
-	for range r.ArrayLen() { // changed: [id, mask, values...]
-		k := r.ArrayLen()
-		id := state.ID(r.Int())
-		mask := uint64(r.Int())
-		gs.entity(r, next, id, mask, k-2)
+	for left := s.changedLen(r); left > 0 && r.Err() == nil; { // changed: id, mask, values...
+		id, mask, k := s.nextChanged(r, &left)
+		gs.entity(r, next, state.ID(id), mask, k, s.diffs())
 	}
 	if r.Err() != nil {
 		gs.n-- // drop the half-built grid
@@ -130,8 +126,9 @@ func (g *grid) square(id state.ID) int {
 	return sq
 }
 
-// entity reads the n listed fields (mask says which) of entity id into g.
-func (gs *grids) entity(r *protocol.Reader, g *grid, id state.ID, mask uint64, n int) {
+// entity reads the n listed fields (mask says which) of entity id into g; with diff its
+// integers are differences (a v2 changed entry).
+func (gs *grids) entity(r *protocol.Reader, g *grid, id state.ID, mask uint64, n int, diff bool) {
 	sq := -1
 	if id < crossword.CursorBase {
 		sq = g.square(id)
@@ -152,7 +149,7 @@ func (gs *grids) entity(r *protocol.Reader, g *grid, id state.ID, mask uint64, n
 				g.letters[sq] = s[0]
 			}
 		case sq >= 0 && i == 1: // who placed it
-			g.by[sq] = uint32(r.Int())
+			g.by[sq] = uint32(readInt(r, int64(g.by[sq]), diff))
 		case id == state.RoomID && i == 0:
 			if s := r.Str(); string(s) != g.id {
 				g.id = string(s)
@@ -162,9 +159,9 @@ func (gs *grids) entity(r *protocol.Reader, g *grid, id state.ID, mask uint64, n
 				}
 			}
 		case id == state.RoomID && i == 3:
-			g.width = int(r.Int())
+			g.width = int(readInt(r, int64(g.width), diff))
 		case id == state.RoomID && i == 4:
-			g.height = int(r.Int())
+			g.height = int(readInt(r, int64(g.height), diff))
 		case id == state.RoomID && i == 5:
 			if s := r.Str(); string(s) != g.mask {
 				g.mask = string(s)
@@ -187,7 +184,7 @@ func (gs *grids) rebuild(tick uint32, m *state.Mirror) (*grid, error) {
 			raw = append(raw, f...)
 		}
 		r := protocol.NewReader(raw)
-		gs.entity(&r, next, e.ID, uint64(1)<<len(e.Fields)-1, len(e.Fields))
+		gs.entity(&r, next, e.ID, uint64(1)<<len(e.Fields)-1, len(e.Fields), false)
 		if r.Err() != nil {
 			return nil, fmt.Errorf("loadgen: crossword entity %d: unexpected fields", e.ID)
 		}

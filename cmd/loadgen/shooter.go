@@ -98,18 +98,18 @@ func (sb *shooterBot) inputAck(seq, tick uint32) {
 	sb.mu.Unlock()
 }
 
-func (sb *shooterBot) snapshot(body []byte, now int64) error {
+func (sb *shooterBot) snapshot(s snapMsg, now int64) error {
 	sb.mu.Lock()
 	defer sb.mu.Unlock()
-	if err := sb.vs.apply(body, sb.b.mirror); err != nil {
+	if err := sb.vs.apply(s, sb.b.mirror); err != nil {
 		return err
 	}
 	v := sb.vs.latest()
 	if me := v.find(sb.b.player); me != nil {
 		sb.authX, sb.authY, sb.authNew = me.x, me.y, true
-		// [19, seq, tick] comes right before its snapshot, and only when seq changed since
-		// the last one the server sent: every snapshot holds the inputs up to the last seq
-		// acknowledged.
+		// [19, seq, tick] comes right before its snapshot, or inside it on v2, and only
+		// when seq changed since the last one the server sent: every snapshot holds the
+		// inputs up to the last seq acknowledged.
 		sb.authSeq = sb.ackSeq
 	}
 	return nil

@@ -24,7 +24,8 @@ const (
 // shPlayer is a player entity's fields the bots use.
 type shPlayer struct {
 	id     uint32
-	x, y   float64 // units (the wire has them as x·shooter.Grid)
+	x, y   float64 // units
+	xq, yq int64   // x and y as the wire has them, x·shooter.Grid (v2 sends differences)
 	health int
 	alive  bool
 }
@@ -72,12 +73,10 @@ func (vs *views) at(t uint32) *shView {
 	return v
 }
 
-// apply builds the view of a snapshot body that the mirror m (nil if none) has just applied.
-func (vs *views) apply(body []byte, m *state.Mirror) error {
+// apply builds the view of a snapshot that the mirror m (nil if none) has just applied.
+func (vs *views) apply(s snapMsg, m *state.Mirror) error {
 	r := &vs.rd
-	r.Reset(body)
-	r.ArrayLen()
-	tick, baseline := uint32(r.Int()), uint32(r.Int())
+	tick, baseline := s.header(r)
 	if r.Err() != nil {
 		return fmt.Errorf("loadgen: shooter snapshot: %w", r.Err())
 	}
@@ -113,20 +112,18 @@ func (vs *views) apply(body []byte, m *state.Mirror) error {
 			continue
 		}
 		p := shPlayer{id: id}
-		readPlayer(r, &p, 1<<nf-1, nf)
+		readPlayer(r, &p, 1<<nf-1, nf, false)
 		next.put(p)
 	}
 	for range r.ArrayLen() { // removed
 		next.remove(uint32(r.Int()))
 	}
-	for range r.ArrayLen() { // changed: [id, mask, values...]
-		k := r.ArrayLen()
-		id := uint32(r.Int())
-		mask := uint64(r.Int())
-		if p := next.find(id); p != nil {
-			readPlayer(r, p, mask, k-2)
+	for left := s.changedLen(r); left > 0 && r.Err() == nil; { // changed: id, mask, values...
+		id, mask, k := s.nextChanged(r, &left)
+		if p := next.find(uint32(id)); p != nil {
+			readPlayer(r, p, mask, k, s.diffs())
 		} else {
-			for range k - 2 {
+			for range k {
 				r.Skip()
 			}
 		}
@@ -139,8 +136,9 @@ func (vs *views) apply(body []byte, m *state.Mirror) error {
 }
 
 // readPlayer reads the n listed fields (mask says which) of a player:
-// [x·Grid, y·Grid, aim, health, alive, frags, deaths, name, color, bot].
-func readPlayer(r *protocol.Reader, p *shPlayer, mask uint64, n int) {
+// [x·Grid, y·Grid, aim, health, alive, frags, deaths, name, color, bot]; with diff its
+// integers are differences (a v2 changed entry).
+func readPlayer(r *protocol.Reader, p *shPlayer, mask uint64, n int, diff bool) {
 	for i := 0; n > 0 && r.Err() == nil; i++ {
 		if i >= 64 {
 			r.Fail(protocol.ErrRange) // a mask names 64 fields at most
@@ -152,11 +150,13 @@ func readPlayer(r *protocol.Reader, p *shPlayer, mask uint64, n int) {
 		n--
 		switch i {
 		case 0:
-			p.x = float64(r.Int()) / shooter.Grid
+			p.xq = readInt(r, p.xq, diff)
+			p.x = float64(p.xq) / shooter.Grid
 		case 1:
-			p.y = float64(r.Int()) / shooter.Grid
+			p.yq = readInt(r, p.yq, diff)
+			p.y = float64(p.yq) / shooter.Grid
 		case 3:
-			p.health = int(r.Int())
+			p.health = int(readInt(r, int64(p.health), diff))
 		case 4:
 			p.alive = r.Bool()
 		default:
@@ -180,6 +180,7 @@ func (vs *views) rebuild(tick uint32, m *state.Mirror) error {
 		if e.Decode(0, &x) != nil || e.Decode(1, &y) != nil || e.Decode(3, &p.health) != nil || e.Decode(4, &p.alive) != nil {
 			return fmt.Errorf("loadgen: shooter player %d: unexpected fields", e.ID)
 		}
+		p.xq, p.yq = x, y
 		p.x, p.y = float64(x)/shooter.Grid, float64(y)/shooter.Grid
 		next.put(p)
 	}

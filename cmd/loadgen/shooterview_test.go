@@ -43,9 +43,10 @@ func (r wireRocket) AppendFields(f *state.Fields) {
 
 // TestViewsFollowTheServerState plays a random game on a server-side ring and sends each
 // tick as a delta against a tick the client acknowledged a while ago, as a lagging client
-// gets them: every view must equal the server's players at its tick.
+// gets them, on either wire: every view must equal the server's players at its tick.
 func TestViewsFollowTheServerState(t *testing.T) {
-	for _, withMirror := range []bool{true, false} {
+	for _, c := range []struct{ withMirror, v2 bool }{{true, false}, {false, false}, {true, true}, {false, true}} {
+		withMirror := c.withMirror
 		rng := rand.New(rand.NewPCG(3, 4))
 		ring := state.NewRing(64)
 		b := ring.Builder()
@@ -96,13 +97,23 @@ func TestViewsFollowTheServerState(t *testing.T) {
 				}
 				baseline = applied[len(applied)-1-k]
 			}
-			body := state.AppendDelta(nil, ring.Get(state.Tick(baseline)), ring.Latest(), nil)
-			if m != nil {
-				if _, err := m.Apply(body); err != nil {
-					t.Fatalf("tick %d: mirror: %v", tick, err)
+			s := snapMsg{v2: c.v2}
+			var err error
+			if c.v2 {
+				s.b = state.AppendDeltaV2(nil, ring.Get(state.Tick(baseline)), nil, ring.Latest(), nil)
+				if m != nil {
+					_, err = m.ApplyV2(s.b)
+				}
+			} else {
+				s.b = state.AppendDelta(nil, ring.Get(state.Tick(baseline)), ring.Latest(), nil)
+				if m != nil {
+					_, err = m.Apply(s.b)
 				}
 			}
-			err := vs.apply(body, m)
+			if err != nil {
+				t.Fatalf("v2 %v, tick %d: mirror: %v", c.v2, tick, err)
+			}
+			err = vs.apply(s, m)
 			if errors.Is(err, errBaselineMiss) && m == nil {
 				misses++
 				continue // the bot acknowledges its latest again; the server resends
@@ -117,7 +128,7 @@ func TestViewsFollowTheServerState(t *testing.T) {
 			}
 			for _, p := range v.players {
 				w := players[p.id]
-				if w == nil || p != w.shPlayer {
+				if w == nil || p.id != w.id || p.x != w.x || p.y != w.y || p.health != w.health || p.alive != w.alive {
 					t.Fatalf("tick %d: player %+v, want %+v", tick, p, w)
 				}
 			}

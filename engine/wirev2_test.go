@@ -1,0 +1,278 @@
+package engine_test
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vmihailenco/msgpack/v5"
+
+	"github.com/rallypoint/rallypoint/engine"
+	"github.com/rallypoint/rallypoint/gameclient"
+	"github.com/rallypoint/rallypoint/net/ws"
+	"github.com/rallypoint/rallypoint/protocol"
+	"github.com/rallypoint/rallypoint/state"
+)
+
+// banner is tally with a long, repetitive field on every player's entity: its full
+// snapshots are large enough for permessage-deflate, and compress well.
+type banner struct{ tally }
+
+type bannerScore struct{ v int64 }
+
+func (s *bannerScore) AppendFields(f *state.Fields) {
+	f.Int(s.v)
+	f.String(strings.Repeat("rallypoint ", 30))
+}
+
+func (g *banner) Snapshot(r *engine.Room[tallyInput], b *state.Builder) {
+	for p, v := range g.scores {
+		b.Add(state.ID(p.ID), 1, &bannerScore{v})
+	}
+}
+
+// v2Player speaks rallypoint.v2 by hand and keeps a mirror of what it was sent.
+type v2Player struct {
+	*rawPlayer
+	mirror *state.Mirror
+}
+
+func (te *testEngine) v2Join(t *testing.T, game string, opts *ws.DialOptions) *v2Player {
+	t.Helper()
+	o := ws.DialOptions{}
+	if opts != nil {
+		o = *opts
+	}
+	o.Subprotocols = []string{engine.SubprotocolV2, engine.Subprotocol}
+	c, _, err := ws.Dial(ctx5(t), te.url, &o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.CloseNow() })
+	if c.Subprotocol() != engine.SubprotocolV2 {
+		t.Fatalf("the server chose %q of v2 and v1, want v2", c.Subprotocol())
+	}
+	vp := &v2Player{rawPlayer: &rawPlayer{t: t, c: c}, mirror: state.NewMirror(64)}
+	vp.send(engine.KindJoin, 1, engine.JoinOptions{Game: game})
+	for {
+		if m, _ := vp.next(); m[0] == engine.KindJoined {
+			return vp
+		}
+	}
+}
+
+// v2Snap is a v2 snapshot as read: the inline input acknowledgement (seq, or -1 for nil),
+// the tick and the offset back to the baseline.
+type v2Snap struct{ seq, tick, offset int }
+
+// next reads a message; a snapshot is applied to the mirror and described.
+func (vp *v2Player) next() ([]any, *v2Snap) {
+	vp.t.Helper()
+	_ = vp.c.NetConn().SetReadDeadline(time.Now().Add(5 * time.Second))
+	_, p, err := vp.c.ReadMessage()
+	if err != nil {
+		vp.t.Fatal(err)
+	}
+	var m []any
+	if err := msgpack.Unmarshal(p, &m); err != nil || len(m) == 0 {
+		vp.t.Fatalf("undecodable server message % x: %v", p, err)
+	}
+	m[0] = toInt(m[0])
+	if m[0] != engine.KindSnapshot {
+		return m, nil
+	}
+	if len(m) != 7 {
+		vp.t.Fatalf("a v2 snapshot of %d elements: %v", len(m), m)
+	}
+	s := &v2Snap{seq: -1, tick: toInt(m[2]), offset: toInt(m[3])}
+	if m[1] != nil {
+		s.seq = toInt(m[1])
+	}
+	r := protocol.NewReader(p)
+	r.ArrayLen()
+	r.Uint()
+	r.Skip()
+	if _, err := vp.mirror.ApplyV2(r.Rest()); err != nil {
+		vp.t.Fatalf("snapshot % x does not apply: %v", p, err)
+	}
+	return m, s
+}
+
+// snapshot reads up to the next snapshot; before says whether an input acknowledgement
+// [19, seq, tick] came just before it (its seq, or -1).
+func (vp *v2Player) snapshot() (s v2Snap, before int) {
+	vp.t.Helper()
+	before = -1
+	for {
+		m, snap := vp.next()
+		switch {
+		case snap != nil:
+			return *snap, before
+		case m[0] == engine.KindInputAck:
+			before = toInt(m[1])
+		default:
+			before = -1
+		}
+	}
+}
+
+// TestV2SnapshotCarriesTheInputAck: on rallypoint.v2 the input acknowledgement rides inside
+// the snapshot, [18, seq, tick, ...], where the snapshot goes uncompressed, and as v1's
+// [19, seq, tick] just before it where the shared frame goes compressed (a copy of one's own
+// would forgo the compression). It is repeated until a snapshot that carried it is
+// acknowledged, then left out (nil). The offset is the tick minus the acknowledged tick.
+func TestV2SnapshotCarriesTheInputAck(t *testing.T) {
+	tests := []struct {
+		name     string
+		game     string
+		compress bool
+		ack      bool // acknowledge snapshots (deltas) or not (full snapshots, large)
+	}{
+		{"no compression, deltas", "tally", false, true},
+		{"compression, small deltas", "banner", true, true},
+		{"compression, large full snapshots", "banner", true, false},
+		{"no compression, large full snapshots", "banner", false, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			mode := ws.CompressionDisabled
+			if tt.compress {
+				mode = ws.CompressionNoContextTakeover
+			}
+			comp := ws.CompressionOptions{Mode: mode}
+			te := startEngine(t, engine.RoomConfig{TickRate: 60, SnapshotRate: 30}, engine.Options{Accept: ws.AcceptOptions{Compression: comp}})
+			if err := engine.Register(te.e, "banner", engine.RoomConfig{TickRate: 60, SnapshotRate: 30},
+				func() engine.Game[tallyInput] { return &banner{tally{log: te.log}} }); err != nil {
+				t.Fatal(err)
+			}
+			vp := te.v2Join(t, tt.game, &ws.DialOptions{Compression: comp})
+			first, _ := vp.snapshot()
+			if first.offset != 0 || first.seq != -1 {
+				t.Fatalf("first snapshot %+v, want a full one (offset 0) with no seq", first)
+			}
+			acked := 0
+			if tt.ack {
+				acked = first.tick
+			}
+			vp.send(engine.KindInput, 1, tallyInput{Add: 5}, acked)
+			// Large compressed snapshots take the acknowledgement apart; the others inline.
+			apart := tt.compress && !tt.ack
+			var carried v2Snap
+			for deadline := time.Now().Add(5 * time.Second); ; {
+				s, before := vp.snapshot()
+				if s.seq == 1 || before == 1 {
+					if apart != (before == 1) || apart != (s.seq == -1) {
+						t.Fatalf("snapshot %+v after an input ack of seq %d: want the ack apart %v", s, before, apart)
+					}
+					carried = s
+					break
+				}
+				if s.seq != -1 || before != -1 || time.Now().After(deadline) {
+					t.Fatalf("snapshot %+v (ack before it: %d) while waiting for seq 1", s, before)
+				}
+			}
+			if tt.ack && carried.offset != carried.tick-acked {
+				t.Errorf("snapshot of tick %d has offset %d, want %d back to the acknowledged %d", carried.tick, carried.offset, carried.tick-acked, acked)
+			}
+			if !tt.ack {
+				if carried.offset != 0 {
+					t.Errorf("nothing acknowledged, yet snapshot %+v is a delta", carried)
+				}
+				// Unacknowledged, the acknowledgement goes with every snapshot.
+				for range 3 {
+					if s, before := vp.snapshot(); s.seq != 1 && before != 1 {
+						t.Fatalf("snapshot %+v without the input ack, which no acknowledged snapshot carried", s)
+					}
+				}
+				return
+			}
+			// Acknowledge the snapshot that carried it: the next ones leave it out.
+			vp.send(engine.KindAck, carried.tick)
+			quiet := 0
+			for deadline := time.Now().Add(5 * time.Second); quiet < 3; {
+				s, before := vp.snapshot()
+				if s.seq == -1 && before == -1 {
+					quiet++
+				} else if quiet > 0 || time.Now().After(deadline) {
+					t.Fatalf("snapshot %+v (ack before it: %d) after the one that carried seq 1 was acknowledged", s, before)
+				}
+			}
+			ents := vp.mirror.Entities()
+			if len(ents) != 1 {
+				t.Fatalf("mirror holds %v, want the player's entity", ents)
+			}
+			var v int64
+			if err := msgpack.Unmarshal(ents[0].Fields[0], &v); err != nil || v != 5 {
+				t.Fatalf("score %d (%v), want 5", v, err)
+			}
+		})
+	}
+}
+
+// TestV1AndV2PlayersShareARoom: a v1 and a v2 client in one room each get frames of their
+// own wire and see the same world.
+func TestV1AndV2PlayersShareARoom(t *testing.T) {
+	te := startEngine(t, engine.RoomConfig{TickRate: 60, SnapshotRate: 30}, engine.Options{})
+	var clients []*gameclient.Client
+	var rooms []string
+	for _, proto := range []string{engine.Subprotocol, engine.SubprotocolV2} {
+		c, err := gameclient.Dial(ctx5(t), te.url, &ws.DialOptions{Subprotocols: []string{proto}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Conn().CloseNow() })
+		if c.Conn().Subprotocol() != proto {
+			t.Fatalf("offered %s, got %s", proto, c.Conn().Subprotocol())
+		}
+		j, err := c.Join(ctx5(t), engine.JoinOptions{Game: "tally"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		clients, rooms = append(clients, c), append(rooms, j.Room)
+	}
+	if rooms[0] != rooms[1] {
+		t.Fatalf("the players are in rooms %v, want one", rooms)
+	}
+	for i, c := range clients {
+		for range 3 {
+			if _, err := c.SendInput(tallyInput{Add: int64(100 * (i + 1))}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	// Both mirrors reach the state in which each player has its three inputs.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		var got [2]map[uint32]int64
+		for i, c := range clients {
+			got[i] = map[uint32]int64{}
+			c.State(func(m *state.Mirror, _ uint32) {
+				for _, e := range m.Entities() {
+					var v int64
+					_ = msgpack.Unmarshal(e.Fields[0], &v)
+					got[i][uint32(e.ID)] = v
+				}
+			})
+		}
+		sum := int64(0)
+		for _, v := range got[0] {
+			sum += v
+		}
+		if sum == 900 && reflect.DeepEqual(got[0], got[1]) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("v1 mirror %v, v2 mirror %v; want equal, 300 and 600", got[0], got[1])
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	for i, c := range clients {
+		if seq, _ := c.InputAck(); seq != 3 {
+			t.Errorf("client %d (%s): input ack %d, want 3", i, c.Conn().Subprotocol(), seq)
+		}
+		if st := c.Stats(); st.BaselineMisses != 0 {
+			t.Errorf("client %d: %d baseline misses", i, st.BaselineMisses)
+		}
+	}
+}
