@@ -775,7 +775,7 @@ func appendUint32(b []byte, v uint32) []byte {
 	return append(b, 0xce, byte(v>>24), byte(v>>16), byte(v>>8), byte(v))
 }
 
-// ServeHTTP upgrades the request to a rallypoint.v1 WebSocket connection and serves it.
+// ServeHTTP upgrades the request to a rallypoint.v2 (or v1) WebSocket connection and serves it.
 func (e *Engine) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if e.closing.Load() {
 		http.Error(w, "server shutting down", http.StatusServiceUnavailable)

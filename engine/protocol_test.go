@@ -67,7 +67,20 @@ func protocolExamples(t *testing.T) map[string][]byte {
 		t.Fatalf("the example does not fit its schema: %v", m)
 	}
 	room5 := b.Finish()
+	// An integer field that goes from 100 to 103: on v2, a difference.
+	r = state.NewRing(4)
+	b = r.Builder()
+	b.Begin(30)
+	b.Add(1, 1, clock(100))
+	i30 := b.Finish()
+	r.Push(i30)
+	b = r.Builder()
+	b.Begin(32)
+	b.Add(1, 1, clock(103))
+	i32 := b.Finish()
 	return map[string][]byte{
+		"snapshot-v2-delta":   state.AppendDeltaV2([]byte{0x97, KindSnapshot, 0xc0}, s30, nil, s32, nil),
+		"snapshot-v2-intdiff": state.AppendDeltaV2(appendV2SnapshotHead(nil, 7), i30, nil, i32, nil),
 		"joined-schema": marshal(KindJoined, uint64(1), "R", uint64(1), "T", uint64(0), uint64(60), uint64(30), "",
 			msgpack.RawMessage(schema.AppendMsgpack(nil))),
 		"snapshot-room":  state.AppendDelta([]byte{0x92, KindSnapshot}, nil, room5, nil),
@@ -107,7 +120,7 @@ func TestProtocolDocExamplesMatchTheEncoder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	re := regexp.MustCompile("(?s)<!-- example ([a-z-]+) -->\\s*```\\s*\\n(.*?)```")
+	re := regexp.MustCompile("(?s)<!-- example ([a-z0-9-]+) -->\\s*```\\s*\\n(.*?)```")
 	found := map[string][]byte{}
 	for _, m := range re.FindAllSubmatch(doc, -1) {
 		b, err := hex.DecodeString(strings.Join(strings.Fields(string(m[2])), ""))

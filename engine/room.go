@@ -711,7 +711,7 @@ func (rc *roomCore) sendSnapshots() {
 				// player's own copy of the snapshot, which costs 2 to 4 bytes where a
 				// message of its own costs 6 to 14 and a frame header.
 				send.splice = true
-				rc.leads = appendUint32(append(rc.leads, 0x97, KindSnapshot), p.lastSeq)
+				rc.leads = appendV2SnapshotHead(rc.leads, p.lastSeq)
 			} else {
 				rc.leads = appendInputAck(rc.leads, p.lastSeq, rc.tick)
 			}
@@ -788,8 +788,14 @@ type snapshotSend struct {
 }
 
 // v2SnapshotHead is the length of a shared v2 snapshot's head, 97 12 c0: an array of 7, kind
-// 18, last_seq nil. A player's own copy puts its last_seq there.
+// 18, last_seq nil. A player's own copy puts its last_seq there (appendV2SnapshotHead).
 const v2SnapshotHead = 3
+
+// appendV2SnapshotHead appends the head of a v2 snapshot that carries last_seq seq: an array
+// of 7, kind 18, seq; the tick and the rest follow.
+func appendV2SnapshotHead(b []byte, seq uint32) []byte {
+	return appendUint32(append(b, 0x97, KindSnapshot), seq)
+}
 
 // parallelSendMin is the audience from which a room's snapshot writes are spread over
 // GOMAXPROCS goroutines: each write is a syscall (~5 µs), so 5,000 crossword players held
