@@ -23,11 +23,15 @@ var sdkFile = filepath.Join("..", "client", "src", "protocol.ts")
 // SDK's own answer when the connection closes before the server's, never on the wire.
 var sdkOnly = map[string]int64{"Code.Disconnected": -1}
 
+// subprotocols are the subprotocol names both sides declare: Go's constant, the SDK's.
+type subprotocols struct{ v1, v2 string }
+
 // goTables type-checks kind.go and code.go on their own (they import nothing, for this) and
 // returns every constant whose name starts with Kind or Code, as the SDK would name it
-// ("Kind.Join", "Code.Refused"), with its value. Reading the declarations, rather than a
-// list kept beside them, means a constant added here and not in the SDK fails the test.
-func goTables(t *testing.T) (map[string]int64, string) {
+// ("Kind.Join", "Code.Refused"), with its value, and the subprotocol names. Reading the
+// declarations, rather than a list kept beside them, means a constant added here and not in
+// the SDK fails the test.
+func goTables(t *testing.T) (map[string]int64, subprotocols) {
 	t.Helper()
 	fset := token.NewFileSet()
 	var files []*ast.File
@@ -43,14 +47,18 @@ func goTables(t *testing.T) (map[string]int64, string) {
 		t.Fatal(err)
 	}
 	out := map[string]int64{}
-	var sub string
+	var sub subprotocols
 	for _, name := range pkg.Scope().Names() {
 		c, ok := pkg.Scope().Lookup(name).(*types.Const)
 		if !ok {
 			continue
 		}
-		if name == "Subprotocol" {
-			sub = constant.StringVal(c.Val())
+		switch name {
+		case "Subprotocol":
+			sub.v1 = constant.StringVal(c.Val())
+			continue
+		case "SubprotocolV2":
+			sub.v2 = constant.StringVal(c.Val())
 			continue
 		}
 		for _, prefix := range []string{"Kind", "Code"} {
@@ -70,13 +78,14 @@ var (
 	tsTable = regexp.MustCompile(`(?s)export const (Kind|Code) = \{(.*?)\} as const;`)
 	tsEntry = regexp.MustCompile(`^\s*([A-Za-z][A-Za-z0-9]*):\s*(-?(?:0x[0-9a-fA-F]+|[0-9]+)),\s*(?://.*)?$`)
 	tsSub   = regexp.MustCompile(`export const SUBPROTOCOL = "([^"]*)";`)
+	tsSubV2 = regexp.MustCompile(`export const SUBPROTOCOL_V2 = "([^"]*)";`)
 	tsBatch = regexp.MustCompile(`export const MAX_INPUT_BATCH = ([0-9]+);`)
 )
 
 // sdkTables reads the Kind and Code objects of client/src/protocol.ts. Every line inside
 // them must be an entry, a comment or blank: a line this parser does not understand fails
 // the test rather than being skipped.
-func sdkTables(t *testing.T) (map[string]int64, string) {
+func sdkTables(t *testing.T) (map[string]int64, subprotocols) {
 	t.Helper()
 	src, err := os.ReadFile(sdkFile)
 	if err != nil {
@@ -112,20 +121,27 @@ func sdkTables(t *testing.T) (map[string]int64, string) {
 	if sub == nil {
 		t.Fatalf("%s: no SUBPROTOCOL", sdkFile)
 	}
-	return out, sub[1]
+	subV2 := tsSubV2.FindStringSubmatch(string(src))
+	if subV2 == nil {
+		t.Fatalf("%s: no SUBPROTOCOL_V2", sdkFile)
+	}
+	return out, subprotocols{v1: sub[1], v2: subV2[1]}
 }
 
 // TestSDKTablesMatch: the TypeScript SDK's Kind and Code tables hold exactly this package's
-// kinds and codes, same names and values, both ways, and the same subprotocol. Code 14 is
-// reserved and so in neither.
+// kinds and codes, same names and values, both ways, and the same subprotocols (v1 and v2).
+// Code 14 is reserved and so in neither.
 func TestSDKTablesMatch(t *testing.T) {
 	goNames, goSub := goTables(t)
 	tsNames, tsSub := sdkTables(t)
 	if len(goNames) < 30 {
 		t.Fatalf("found only %d kinds and codes in kind.go and code.go", len(goNames))
 	}
-	if goSub != tsSub {
-		t.Errorf("Subprotocol %q, the SDK's SUBPROTOCOL %q", goSub, tsSub)
+	if goSub.v1 != tsSub.v1 {
+		t.Errorf("Subprotocol %q, the SDK's SUBPROTOCOL %q", goSub.v1, tsSub.v1)
+	}
+	if goSub.v2 != tsSub.v2 {
+		t.Errorf("SubprotocolV2 %q, the SDK's SUBPROTOCOL_V2 %q", goSub.v2, tsSub.v2)
 	}
 	for _, name := range slices.Sorted(maps.Keys(goNames)) {
 		v := goNames[name]

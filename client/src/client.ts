@@ -4,10 +4,10 @@ import { decodeMessage, encodeMessage } from "./codec.js";
 import { backoffDelay, type BackoffOptions } from "./backoff.js";
 import { ServerClock } from "./clock.js";
 import { InterpolationBuffer, interpolate, type InterpolationOptions, type InterpolationSample, type LerpFields } from "./interpolation.js";
-import { SnapshotError, SnapshotMirror, type State } from "./mirror.js";
+import { SnapshotError, SnapshotMirror, type AppliedSnapshot, type State } from "./mirror.js";
 import { ROOM_ID, Schema, type AnyValues, type Entity, type EntityOf } from "./schema.js";
 import { InputBuffer, type PendingInput } from "./prediction.js";
-import { Code, Kind, MAX_INPUT_BATCH, RallypointError, SUBPROTOCOL } from "./protocol.js";
+import { Code, Kind, MAX_INPUT_BATCH, RallypointError, SUBPROTOCOL, SUBPROTOCOL_V2 } from "./protocol.js";
 
 /** The part of the browser WebSocket the SDK uses (Node's `ws` package fits too). */
 export interface WebSocketLike {
@@ -420,10 +420,13 @@ function str(v: unknown): string {
   return typeof v === "string" ? v : "";
 }
 
+/** The subprotocols offered, the preferred first: a server without v2 picks v1. */
+const SUBPROTOCOLS = [SUBPROTOCOL_V2, SUBPROTOCOL];
+
 /**
- * Opens a connection to a Rallypoint engine endpoint (e.g. `wss://host/play`) with the
- * `rallypoint.v1` subprotocol. The returned client is "connecting"; calls made before it
- * opens are sent once it does.
+ * Opens a connection to a Rallypoint engine endpoint (e.g. `wss://host/play`) offering the
+ * `rallypoint.v2` and `rallypoint.v1` subprotocols (the server picks; it prefers v2). The
+ * returned client is "connecting"; calls made before it opens are sent once it does.
  */
 export function connect(url: string, options: ConnectOptions = {}): Client {
   return new Client(url, options);
@@ -553,6 +556,11 @@ export class Client {
    */
   get nodeUrl(): string {
     return this.node;
+  }
+
+  /** The agreed subprotocol ("rallypoint.v2" or "rallypoint.v1") while open, else "". */
+  get protocol(): string {
+    return this.isOpen() ? this.ws!.protocol : "";
   }
 
   /** The negotiated WebSocket extensions (e.g. "permessage-deflate"), when known. */
@@ -1017,7 +1025,7 @@ export class Client {
   private open(): void {
     let ws: WebSocketLike;
     try {
-      ws = new this.WS(this.node, [SUBPROTOCOL]);
+      ws = new this.WS(this.node, SUBPROTOCOLS);
     } catch (e) {
       this.emit("error", new RallypointError(Code.Disconnected, `rallypoint: ${String(e)}`));
       this.dropped("closed", 1006);
@@ -1045,8 +1053,8 @@ export class Client {
       this.endLinger();
       clearTimeout(this.connectTimer);
       this.connectTimer = undefined;
-      if (ws.protocol !== SUBPROTOCOL) {
-        this.emit("error", new RallypointError(Code.Disconnected, `rallypoint: server did not agree to ${SUBPROTOCOL}`));
+      if (!SUBPROTOCOLS.includes(ws.protocol)) {
+        this.emit("error", new RallypointError(Code.Disconnected, `rallypoint: server agreed to neither ${SUBPROTOCOLS.join(" nor ")}`));
         this.closing = true;
         ws.close(1002, "subprotocol");
         return;
@@ -1074,14 +1082,16 @@ export class Client {
       this.unanswered = 0;
       const d = ev.data;
       if (!(d instanceof ArrayBuffer) && !ArrayBuffer.isView(d)) return; // text: not ours
+      // The bytes stay at hand: a v2 snapshot's mirror reads them besides the decoded message.
+      const bytes = d instanceof ArrayBuffer ? new Uint8Array(d) : new Uint8Array(d.buffer, d.byteOffset, d.byteLength);
       let msg: unknown;
       try {
-        msg = decodeMessage(d as ArrayBuffer | ArrayBufferView);
+        msg = decodeMessage(bytes);
       } catch {
         this.emit("error", new RallypointError(Code.Malformed, "rallypoint: undecodable server message"));
         return;
       }
-      if (Array.isArray(msg) && msg.length > 0) this.dispatch(msg);
+      if (Array.isArray(msg) && msg.length > 0) this.dispatch(msg, bytes);
     };
     ws.onerror = () => {
       // onclose follows with the details.
@@ -1358,14 +1368,13 @@ export class Client {
     again().catch((err: unknown) => this.emit("error", err instanceof RallypointError ? err : new RallypointError(Code.Internal, String(err))));
   }
 
-  private dispatch(m: unknown[]): void {
+  private dispatch(m: unknown[], bytes: Uint8Array): void {
     switch (uint(m[0])) {
       case Kind.Snapshot:
-        this.onSnapshot(m[1]);
+        this.onSnapshot(m, bytes);
         break;
       case Kind.InputAck:
-        this.lastInputSeq = uint(m[1]);
-        this.inputs.ack(this.lastInputSeq, uint(m[2]));
+        this.onInputAck(m[1], m[2]);
         break;
       case Kind.Joined: {
         const j: Joined = {
@@ -1452,10 +1461,28 @@ export class Client {
     return p;
   }
 
-  private onSnapshot(body: unknown): void {
-    let applied;
+  /** `[19, last_seq, tick]`: inputs up to last_seq were applied before tick. */
+  private onInputAck(seq: unknown, tick: unknown): void {
+    this.lastInputSeq = uint(seq);
+    this.inputs.ack(this.lastInputSeq, uint(tick));
+  }
+
+  /**
+   * A snapshot message: v1's `[18, body]` or v2's `[18, last_seq, tick, offset, added,
+   * removed, changed]`, told apart by length (each is what it is whatever the subprotocol).
+   * Applied, it is acknowledged and shown; a delta against a baseline not held starts the
+   * recovery. A v2 last_seq, when not nil, is the `[19, last_seq, tick]` that would have come
+   * right before the snapshot, and is taken first as that message would have been: even when
+   * the snapshot then cannot be applied (the inputs were applied all the same).
+   */
+  private onSnapshot(m: unknown[], bytes: Uint8Array): void {
+    const v2 = m.length === 7;
+    if (v2 && (typeof m[1] === "number" || typeof m[1] === "bigint") && typeof m[2] === "number" && m[2] > 0) {
+      this.onInputAck(m[1], m[2]);
+    }
+    let applied: AppliedSnapshot;
     try {
-      applied = this.mirror.apply(body);
+      applied = v2 ? this.mirror.applyV2(bytes, m) : this.mirror.apply(m[1]);
     } catch (e) {
       if (e instanceof SnapshotError) {
         if (e.reason === "baseline") this.onBaselineMiss(e.tick, e.baseline);

@@ -1,8 +1,10 @@
 /**
  * The snapshot mirror: applies full and delta snapshot bodies exactly as PROTOCOL.md
- * ("Snapshots") describes, and keeps the states of recent ticks as delta baselines.
+ * ("Snapshots", "The v2 snapshot") describes, and keeps the states of recent ticks as delta
+ * baselines.
  */
 
+import { decodeMessage, IntReader } from "./codec.js";
 import { makeEntity, type Entity, type Schema } from "./schema.js";
 
 export type { Entity } from "./schema.js";
@@ -57,6 +59,57 @@ function malformed(msg: string): SnapshotError {
 }
 
 /**
+ * A field's value as a msgpack integer, exactly: a number while it is a safe integer, a
+ * bigint beyond; undefined when the value is not a msgpack integer.
+ */
+type Int = number | bigint | undefined;
+
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+const UINT64_MAX = 2n ** 64n - 1n;
+const SAFE_MIN = BigInt(Number.MIN_SAFE_INTEGER);
+const SAFE_MAX = BigInt(Number.MAX_SAFE_INTEGER);
+
+/**
+ * The integer a field holds, read from its decoded value alone. That is right for an entity
+ * the mirror keeps no exact integers for (SnapshotMirror's `exact`): its safe integers are
+ * all msgpack integers, and it holds no other integer.
+ */
+function intOf(v: unknown): Int {
+  return typeof v === "number" && Number.isSafeInteger(v) ? v : undefined;
+}
+
+/**
+ * Whether a field's decoded value `shown` does not tell its integer `n` by itself (see
+ * intOf): an integer beyond 2^53 (decoded rounded), or a float with a whole value (decoded
+ * as the integer would be).
+ */
+function misleads(n: Int, shown: unknown): boolean {
+  return typeof n === "bigint" || (n === undefined && intOf(shown) !== undefined);
+}
+
+/**
+ * a + b exactly, as an Int (a safe sum stays a number: no bigint is made for it), or
+ * undefined when it is outside what a msgpack integer holds (int64 below, uint64 above).
+ */
+function addInt(a: number | bigint, b: number | bigint): Int {
+  if (typeof a === "number" && typeof b === "number") {
+    const s = a + b;
+    if (Number.isSafeInteger(s)) return s; // then it is exact
+  }
+  const s = BigInt(a) + BigInt(b);
+  if (s < INT64_MIN || s > UINT64_MAX) return undefined;
+  return s >= SAFE_MIN && s <= SAFE_MAX ? Number(s) : s;
+}
+
+/** The number of bits set in a 32-bit word. */
+function popcount32(x: number): number {
+  x = x - ((x >>> 1) & 0x55555555);
+  x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
+  return Math.imul((x + (x >>> 4)) & 0x0f0f0f0f, 0x01010101) >>> 24;
+}
+
+/**
  * Keeps the replicated state: the latest tick and a ring of the states of the last
  * `capacity` applied ticks (the Go client keeps 128), so that a delta against any recently
  * acknowledged tick can be applied even when newer snapshots were lost or replaced.
@@ -70,6 +123,18 @@ export class SnapshotMirror {
    * undefined: fields by index only. Entities made before a change keep their names.
    */
   schema: Schema | undefined;
+
+  /**
+   * For the entities applyV2 made whose decoded fields mislead (see misleads): every field's
+   * integer, so that a later v2 difference adds to the right value of the right type. Most
+   * entities have none, and cost nothing; an entity that leaves every state is forgotten.
+   */
+  private readonly exact = new WeakMap<Entity, readonly Int[]>();
+  /** applyV2's scratch: the reader of the message's integers, and what it read. */
+  private readonly reader = new IntReader();
+  private readonly ints: Int[] = [];
+  /** applyV2's scratch: the new integers of one changed entity, by field index. */
+  private readonly fieldInts: Int[] = [];
 
   /** @param capacity - how many recent states to keep as baselines (default 128). */
   constructor(capacity = 128) {
@@ -98,6 +163,21 @@ export class SnapshotMirror {
   }
 
   /**
+   * The state a snapshot of `tick` patches: empty for baseline 0, else the kept state of
+   * `baseline`. Throws a "stale" SnapshotError for a tick not after the latest and a
+   * "baseline" one for a baseline the mirror no longer (or never) held.
+   */
+  private baseFor(tick: number, baseline: number): State {
+    if (this.latestTick !== 0 && tick <= this.latestTick) {
+      throw new SnapshotError("stale", `tick ${tick}, latest ${this.latestTick}`, tick, baseline);
+    }
+    if (baseline === 0) return EMPTY;
+    const b = this.states.get(baseline);
+    if (b === undefined) throw new SnapshotError("baseline", `unknown baseline tick ${baseline}`, tick, baseline);
+    return b;
+  }
+
+  /**
    * Applies one decoded snapshot body `[tick, baseline, added, removed, changed]`: start
    * from the state at `baseline` (empty for 0), drop `removed`, overwrite with `added`,
    * patch `changed`. On error the mirror is unchanged and a {@link SnapshotError} is thrown.
@@ -108,15 +188,7 @@ export class SnapshotMirror {
     const baseline = toUint(body[1]);
     if (tick === undefined || tick === 0 || tick > 0xffffffff) throw malformed("bad tick");
     if (baseline === undefined || baseline >= tick) throw malformed("bad baseline");
-    if (this.latestTick !== 0 && tick <= this.latestTick) {
-      throw new SnapshotError("stale", `tick ${tick}, latest ${this.latestTick}`, tick, baseline);
-    }
-    let base: State = EMPTY;
-    if (baseline !== 0) {
-      const b = this.states.get(baseline);
-      if (b === undefined) throw new SnapshotError("baseline", `unknown baseline tick ${baseline}`, tick, baseline);
-      base = b;
-    }
+    const base = this.baseFor(tick, baseline);
     const [, , added, removed, changed] = body as unknown[];
     if (!Array.isArray(added) || !Array.isArray(removed) || !Array.isArray(changed)) {
       throw malformed("added, removed and changed must be arrays");
@@ -154,6 +226,186 @@ export class SnapshotMirror {
       if (v !== c.length) throw malformed(`entity ${id}: more values than mask bits`);
       next.set(id, makeEntity(this.schema, old.kind, Object.freeze(fields)));
     }
+    return this.commit(tick, baseline, next);
+  }
+
+  /**
+   * Applies one rallypoint.v2 snapshot message, `[18, last_seq, tick, offset, added,
+   * removed, changed]` (PROTOCOL.md, "The v2 snapshot"), as received: the baseline is
+   * `tick - offset` (none for offset 0), changed is one flat list of id, mask and values,
+   * and a changed value that is a msgpack integer, where the baseline's field is one too,
+   * is the difference from it. `last_seq` is the caller's (the client takes it as an input
+   * acknowledgement). On error the mirror is unchanged and a {@link SnapshotError} is thrown.
+   *
+   * The mirror reads the bytes besides the decoded message, because decoding loses what the
+   * rule needs: a float 2.0 decodes as 2, as the integer 2 does, and an integer beyond 2^53
+   * decodes rounded. Fields are the same values v1 gives (numbers, integers beyond 2^53
+   * rounded as decodeMessage rounds them) while the mirror keeps those integers exactly for
+   * the sums. A mirror follows one wire: a v1 body carries no types, so the v2 deltas against
+   * the states it made would take every decoded integer for a msgpack integer (the client
+   * starts its mirror afresh on every join, and the wire is fixed per connection).
+   *
+   * @param message - the message's bytes.
+   * @param decoded - `decodeMessage(message)`, when the caller has it already (the client
+   *   does, having read its kind); decoded here otherwise.
+   */
+  applyV2(message: Uint8Array, decoded?: unknown): AppliedSnapshot {
+    let msg = decoded;
+    if (msg === undefined) {
+      try {
+        msg = decodeMessage(message);
+      } catch {
+        throw malformed("not a msgpack message");
+      }
+    }
+    if (!Array.isArray(msg) || msg.length !== 7) throw malformed("message is not an array of 7");
+    const tick = toUint(msg[2]);
+    const offset = toUint(msg[3]);
+    if (tick === undefined || tick === 0 || tick > 0xffffffff) throw malformed("bad tick");
+    if (offset === undefined || offset >= tick) throw malformed("bad offset");
+    const baseline = offset === 0 ? 0 : tick - offset;
+    const base = this.baseFor(tick, baseline);
+    const added: unknown = msg[4];
+    const removed: unknown = msg[5];
+    const changed: unknown = msg[6];
+    if (!Array.isArray(added) || !Array.isArray(removed) || !Array.isArray(changed)) {
+      throw malformed("added, removed and changed must be arrays");
+    }
+    const scanned = this.scanInts(message);
+    if (scanned < 0) throw malformed("the bytes are not a v2 snapshot message");
+    const ints = this.ints;
+
+    const next = new Map<number, Entity>(base);
+    for (const r of removed) {
+      const id = toUint(r);
+      if (id === undefined) throw malformed("bad removed id");
+      next.delete(id);
+    }
+    let k = 0; // ints[k]: the next added field's
+    for (const a of added) {
+      if (!Array.isArray(a) || a.length !== 3) throw malformed("added entry is not [id, kind, fields]");
+      const id = toUint(a[0]);
+      const kind = toUint(a[1]);
+      const fields: unknown = a[2];
+      if (id === undefined || kind === undefined || kind > 255 || !Array.isArray(fields)) {
+        throw malformed("bad added entry");
+      }
+      if (k + fields.length > scanned) throw malformed("the bytes are not the decoded message");
+      const e = makeEntity(this.schema, kind, Object.freeze(fields.slice()));
+      for (let j = 0; j < fields.length; j++) {
+        if (misleads(ints[k + j], fields[j])) {
+          this.exact.set(e, Object.freeze(ints.slice(k, k + fields.length)));
+          break;
+        }
+      }
+      next.set(id, e);
+      k += fields.length;
+    }
+    if (k + changed.length !== scanned) throw malformed("the bytes are not the decoded message");
+
+    // changed: [id, mask, value..., id, mask, value...], ids ascending, each entity in the
+    // baseline and neither removed nor added (the checks v1's entries get, and Go's).
+    let prev = -1;
+    for (let p = 0; p < changed.length; ) {
+      if (changed.length - p < 2) throw malformed("changed ends with an id without a mask");
+      const id = toUint(changed[p]);
+      const mask = ints[k + p + 1];
+      if (id === undefined) throw malformed("bad changed id");
+      if (id <= prev) throw malformed(`changed entity ${id} after ${prev}: ids must ascend`);
+      if (mask === undefined || mask <= 0) throw malformed(`entity ${id}: bad mask`);
+      const old = base.get(id);
+      if (old === undefined || next.get(id) !== old) {
+        throw malformed(`changed entity ${id} not in baseline (or removed, or added too)`);
+      }
+      // The mask as two 32-bit words: a mask of up to 64 fields is exact here.
+      let lo: number, hi: number;
+      if (typeof mask === "number") {
+        lo = mask % 0x100000000;
+        hi = (mask - lo) / 0x100000000;
+      } else {
+        lo = Number(mask & 0xffffffffn);
+        hi = Number(mask >> 32n);
+      }
+      const nv = popcount32(lo) + popcount32(hi);
+      if (nv > changed.length - p - 2) throw malformed(`entity ${id}: mask names ${nv} values, ${changed.length - p - 2} follow`);
+      next.set(id, this.patch(old, id, lo, hi, nv, changed, p + 2, k + p + 2));
+      prev = id;
+      p += 2 + nv;
+    }
+    return this.commit(tick, baseline, next);
+  }
+
+  /**
+   * Reads into this.ints the integers of a v2 snapshot message's added fields, then of every
+   * value of its changed list (see {@link IntReader}). Returns how many, or -1 if the bytes
+   * are not such a message.
+   */
+  private scanInts(message: Uint8Array): number {
+    const r = this.reader;
+    const ints = this.ints;
+    r.reset(message);
+    if (r.arrayLen() !== 7) return -1;
+    for (let i = 0; i < 4; i++) r.skip(); // kind, last_seq, tick, offset
+    let k = 0;
+    for (let n = r.arrayLen(); n > 0 && !r.bad; n--) {
+      if (r.arrayLen() !== 3) return -1;
+      r.skip(); // id
+      r.skip(); // kind
+      for (let f = r.arrayLen(); f > 0 && !r.bad; f--) ints[k++] = r.int();
+    }
+    r.skip(); // removed
+    for (let n = r.arrayLen(); n > 0 && !r.bad; n--) ints[k++] = r.int();
+    return r.done ? k : -1;
+  }
+
+  /**
+   * Entity `old` with the fields the mask (`lo`, `hi`; `nv` bits) names set from
+   * `changed[at...]`, whose integers are `this.ints[intAt...]`: an integer where `old` holds
+   * an integer is a difference, anything else the new value.
+   */
+  private patch(old: Entity, id: number, lo: number, hi: number, nv: number, changed: readonly unknown[], at: number, intAt: number): Entity {
+    const fields = old.fields.slice();
+    const oldExact = this.exact.get(old);
+    const ints = this.ints;
+    const now = this.fieldInts;
+    let mislead = false;
+    for (let i = 0, left = nv; left > 0; i++) {
+      if (((i < 32 ? lo >>> i : hi >>> (i - 32)) & 1) === 0) continue;
+      left--;
+      if (i >= fields.length) throw malformed(`entity ${id}: mask names field ${i} of ${fields.length}`);
+      const sent = ints[intAt++];
+      let shown = changed[at++];
+      let n = sent;
+      if (sent !== undefined) {
+        const was = oldExact !== undefined ? oldExact[i] : intOf(old.fields[i]);
+        if (was !== undefined) {
+          if (typeof sent === "bigint" && sent > INT64_MAX) throw malformed(`entity ${id} field ${i}: a difference above int64`);
+          n = addInt(was, sent);
+          if (n === undefined) throw malformed(`entity ${id} field ${i}: the sum is beyond int64 and uint64`);
+          shown = typeof n === "bigint" ? Number(n) : n; // rounded beyond 2^53, as v1's decoding
+        }
+      }
+      fields[i] = shown;
+      now[i] = n;
+      mislead ||= misleads(n, shown);
+    }
+    const e = makeEntity(this.schema, old.kind, Object.freeze(fields));
+    if (mislead || oldExact !== undefined) {
+      // Some field's decoded value misleads (a new one, or one kept from old): keep them all.
+      const x: Int[] = new Array<Int>(fields.length);
+      mislead = false;
+      for (let i = 0; i < fields.length; i++) {
+        const set = ((i < 32 ? lo >>> i : hi >>> (i - 32)) & 1) !== 0;
+        x[i] = set ? now[i] : oldExact !== undefined ? oldExact[i] : intOf(old.fields[i]);
+        mislead ||= misleads(x[i], fields[i]);
+      }
+      if (mislead) this.exact.set(e, Object.freeze(x));
+    }
+    return e;
+  }
+
+  /** Makes `next` the state at `tick`, the latest, and lets the oldest state beyond capacity go. */
+  private commit(tick: number, baseline: number, next: State): AppliedSnapshot {
     this.states.set(tick, next);
     this.latestTick = tick;
     while (this.states.size > this.capacity) {

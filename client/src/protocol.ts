@@ -1,13 +1,19 @@
 /**
- * Message kinds and codes of the rallypoint.v1 wire protocol (see PROTOCOL.md at the
- * repository root). Every message is one binary WebSocket message holding one msgpack
- * array whose first element is the kind.
+ * Message kinds and codes of the rallypoint.v1 and rallypoint.v2 wire protocols (see
+ * PROTOCOL.md at the repository root). Every message is one binary WebSocket message holding
+ * one msgpack array whose first element is the kind.
  *
  * @packageDocumentation
  */
 
-/** The WebSocket subprotocol this SDK speaks. */
+/** The WebSocket subprotocol v1, which the SDK speaks with a server that has no v2. */
 export const SUBPROTOCOL = "rallypoint.v1";
+/**
+ * The WebSocket subprotocol v2: v1 with a smaller snapshot message, `[18, last_seq, tick,
+ * offset, added, removed, changed]` (PROTOCOL.md, "The v2 snapshot"). The SDK offers it
+ * first, then v1.
+ */
+export const SUBPROTOCOL_V2 = "rallypoint.v2";
 
 /** The most inputs one Inputs (0x0A) message may carry (the Go package protocol's MaxInputBatch). */
 export const MAX_INPUT_BATCH = 8;

@@ -1,5 +1,6 @@
-// End to end: the SDK's Client against a fake rallypoint.v1 server written with Node's ws
-// package, answering with the byte examples of PROTOCOL.md.
+// End to end: the SDK's Client against a fake server written with Node's ws package, speaking
+// rallypoint.v2 or rallypoint.v1 (whichever it agrees to), answering with the byte examples
+// of PROTOCOL.md.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { WebSocket, WebSocketServer } from "ws";
@@ -7,7 +8,7 @@ import { connect, decodeMessage, encodeMessage, Kind, RallypointError } from "..
 import { example, hex } from "./examples.mjs";
 
 /** A fake server: every connection's messages go to a queue the test reads in order. */
-async function fakeServer({ protocol = "rallypoint.v1" } = {}) {
+async function fakeServer({ protocol = "rallypoint.v2" } = {}) {
   const wss = new WebSocketServer({
     port: 0,
     host: "127.0.0.1",
@@ -69,13 +70,26 @@ function plain(state) {
   return Object.fromEntries([...state].map(([id, e]) => [id, { kind: e.kind, fields: [...e.fields] }]));
 }
 
-test("join, snapshots and acks, inputs, requests, pings, events, reconnection", { timeout: 20000 }, async () => {
-  const srv = await fakeServer();
+/** The full snapshot example on v2: `[18, nil, tick, 0, added, removed, changed]`, the body's values spliced in. */
+function v2Full() {
+  const v1 = example("snapshot-full"); // 92 12 95 tick 00 added removed changed
+  return Uint8Array.of(0x97, 0x12, 0xc0, ...v1.subarray(3));
+}
+
+for (const protocol of ["rallypoint.v2", "rallypoint.v1"]) {
+  const v2 = protocol === "rallypoint.v2";
+  test(`join, snapshots and acks, inputs, requests, pings, events, reconnection (${protocol})`, { timeout: 20000 }, async () => {
+    await play(protocol, v2);
+  });
+}
+
+async function play(protocol, v2) {
+  const srv = await fakeServer({ protocol });
   const states = [];
   const client = connect(srv.url(), { WebSocket, pingInterval: 50, backoff: { initialDelay: 20, maxDelay: 40 } });
   client.on("state", (s) => states.push(s.state));
   let conn = await srv.accept();
-  assert.equal(conn.ws.protocol, "rallypoint.v1");
+  assert.equal(conn.ws.protocol, protocol);
 
   // Quick play: the join message is the documented bytes.
   const joining = client.quickPlay("tally");
@@ -85,15 +99,16 @@ test("join, snapshots and acks, inputs, requests, pings, events, reconnection", 
   const j = await joining;
   assert.deepEqual(j, { room: "R", player: 1, token: "T", tick: 0, tickRate: 60, snapshotRate: 30, code: "", resumed: false, schema: undefined });
   assert.equal(client.state, "open");
+  assert.equal(client.protocol, protocol);
   assert.match(client.extensions, /permessage-deflate/);
 
   // Full snapshot, then the delta: each applied and acknowledged with the documented bytes.
   const snap1 = once(client, "snapshot");
-  conn.ws.send(example("snapshot-full"));
+  conn.ws.send(v2 ? v2Full() : example("snapshot-full"));
   assert.equal((await snap1).tick, 30);
   assert.equal(hex((await nextNonPing(conn)).bytes), hex(example("ack")));
   const snap2 = once(client, "snapshot");
-  conn.ws.send(example("snapshot-delta"));
+  conn.ws.send(example(v2 ? "snapshot-v2-delta" : "snapshot-delta"));
   assert.equal((await snap2).baseline, 30);
   assert.deepEqual((await nextNonPing(conn)).msg, [Kind.Ack, 32]);
   assert.deepEqual(plain(client.entities()), {
@@ -115,8 +130,13 @@ test("join, snapshots and acks, inputs, requests, pings, events, reconnection", 
   }
   assert.deepEqual(client.pendingInputs().map((p) => p.seq), [1, 2]);
   const snap3 = once(client, "snapshot");
-  conn.ws.send(encodeMessage([Kind.InputAck, 1, 34]));
-  conn.ws.send(encodeMessage([Kind.Snapshot, [34, 32, [], [], [[1, 0b100, 103]]]]));
+  if (v2) {
+    // The acknowledgement of input 1 inside the snapshot; hp (an integer) 100 + 3.
+    conn.ws.send(encodeMessage([Kind.Snapshot, 1, 34, 2, [], [], [1, 0b100, 3]]));
+  } else {
+    conn.ws.send(encodeMessage([Kind.InputAck, 1, 34]));
+    conn.ws.send(encodeMessage([Kind.Snapshot, [34, 32, [], [], [[1, 0b100, 103]]]]));
+  }
   const s3 = await snap3;
   assert.equal(s3.lastInputSeq, 1);
   assert.deepEqual(client.pendingInputs().map((p) => p.seq), [2]);
@@ -179,7 +199,7 @@ test("join, snapshots and acks, inputs, requests, pings, events, reconnection", 
   assert.equal(client.sendInput({ add: 1 }), 1);
   assert.deepEqual((await nextNonPing(conn)).msg, [Kind.Input, 1, { add: 1 }]);
   const snap4 = once(client, "snapshot");
-  conn.ws.send(encodeMessage([Kind.Snapshot, [42, 0, [[7, 3, ["x"]]], [], []]]));
+  conn.ws.send(encodeMessage(v2 ? [Kind.Snapshot, null, 42, 0, [[7, 3, ["x"]]], [], []] : [Kind.Snapshot, [42, 0, [[7, 3, ["x"]]], [], []]]));
   await snap4;
   assert.deepEqual(plain(client.entities()), { 7: { kind: 3, fields: ["x"] } });
   assert.deepEqual((await nextNonPing(conn)).msg, [Kind.Ack, 42]);
@@ -203,7 +223,7 @@ test("join, snapshots and acks, inputs, requests, pings, events, reconnection", 
   assert.equal(client.state, "closed");
   assert.deepEqual(states, ["open", "reconnecting", "open", "reconnecting", "open", "closed"]);
   await srv.close();
-});
+}
 
 test("calls before the socket opens are queued; a failed resume reports left", { timeout: 20000 }, async () => {
   const srv = await fakeServer();
@@ -246,7 +266,7 @@ test("pending calls fail when the connection drops; gives up after maxReconnectA
   assert.deepEqual(attempts, [1, 2]);
 });
 
-test("a server that does not agree to rallypoint.v1 is refused", { timeout: 20000 }, async () => {
+test("a server that agrees to neither rallypoint.v2 nor rallypoint.v1 is refused", { timeout: 20000 }, async () => {
   // The handshake fails (as in browsers); without reconnection the client is closed.
   const srv = await fakeServer({ protocol: "other" });
   const client = connect(srv.url(), { WebSocket, pingInterval: 0, reconnect: false });

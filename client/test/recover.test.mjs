@@ -2,11 +2,12 @@
 // client recovers (PROTOCOL.md, "Recovering a lost baseline"): a baseline at or below the
 // latest applied tick is answered by acknowledging that tick again (once), a newer one by
 // [4, 0] (once, until a full snapshot arrives or the timeout passes), and the full snapshot
-// is applied. Driven by a fake socket, with the client's clock in the test's hands.
+// is applied. Driven by a fake socket, with the client's clock in the test's hands; on both
+// wires (v2 names the baseline by its offset from the tick).
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { connect, Kind } from "../dist/rallypoint.js";
-import { fakeSocket } from "./fake.mjs";
+import { fakeSocket, v2Encoder } from "./fake.mjs";
 
 /** A full snapshot body of tick: [id, value] pairs, each entity of kind 1 with one field. */
 const full = (tick, ents) => [tick, 0, ents.map(([id, v]) => [id, 1, [v]]), [], []];
@@ -89,16 +90,18 @@ const cases = [
   },
 ];
 
-for (const c of cases) {
-  test(c.name, async (t) => {
+for (const [protocol, c] of ["rallypoint.v2", "rallypoint.v1"].flatMap((p) => cases.map((c) => [p, c]))) {
+  test(`${c.name} (${protocol})`, async (t) => {
     let clock = 1000;
     const log = [];
-    const { FakeWebSocket, sockets } = fakeSocket(log);
+    const { FakeWebSocket, sockets } = fakeSocket(log, { protocol });
+    const v2 = v2Encoder();
     // ackDelay 0: every applied snapshot is acknowledged at once, so the answers are exact.
     const client = connect("ws://fake/play", { WebSocket: FakeWebSocket, pingInterval: 0, ackDelay: 0, now: () => clock });
     t.after(() => client.close()); // also when an assertion fails: its timers would keep the test alive
     const ws = sockets[0];
     ws.open();
+    assert.equal(client.protocol, protocol);
     const joining = client.quickPlay("g");
     ws.deliver([Kind.Joined, 1, "R", 1, "T", 0, c.rate, c.rate, ""]);
     await joining;
@@ -109,7 +112,7 @@ for (const c of cases) {
     for (const [i, st] of c.steps.entries()) {
       clock += st.after ?? 0;
       log.length = 0;
-      ws.deliver([Kind.Snapshot, st.body]);
+      ws.deliver(protocol === "rallypoint.v2" ? v2(st.body) : [Kind.Snapshot, st.body]);
       const sent = log.filter((e) => e.sent !== undefined).map((e) => e.sent);
       assert.deepEqual(sent, st.want, `step ${i} (snapshot ${st.body[0]} against ${st.body[1]})`);
     }

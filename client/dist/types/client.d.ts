@@ -352,9 +352,9 @@ export interface ClientEvents {
 }
 type Handler<T> = (value: T) => void;
 /**
- * Opens a connection to a Rallypoint engine endpoint (e.g. `wss://host/play`) with the
- * `rallypoint.v1` subprotocol. The returned client is "connecting"; calls made before it
- * opens are sent once it does.
+ * Opens a connection to a Rallypoint engine endpoint (e.g. `wss://host/play`) offering the
+ * `rallypoint.v2` and `rallypoint.v1` subprotocols (the server picks; it prefers v2). The
+ * returned client is "connecting"; calls made before it opens are sent once it does.
  */
 export declare function connect(url: string, options?: ConnectOptions): Client;
 /**
@@ -449,6 +449,8 @@ export declare class Client {
      * it to. Reconnections resume here; after two failed attempts in a row, through the entry.
      */
     get nodeUrl(): string;
+    /** The agreed subprotocol ("rallypoint.v2" or "rallypoint.v1") while open, else "". */
+    get protocol(): string;
     /** The negotiated WebSocket extensions (e.g. "permessage-deflate"), when known. */
     get extensions(): string;
     /** Subscribes to an event; returns a function that unsubscribes. */
@@ -652,6 +654,16 @@ export declare class Client {
     private seatLost;
     private dispatch;
     private take;
+    /** `[19, last_seq, tick]`: inputs up to last_seq were applied before tick. */
+    private onInputAck;
+    /**
+     * A snapshot message: v1's `[18, body]` or v2's `[18, last_seq, tick, offset, added,
+     * removed, changed]`, told apart by length (each is what it is whatever the subprotocol).
+     * Applied, it is acknowledged and shown; a delta against a baseline not held starts the
+     * recovery. A v2 last_seq, when not nil, is the `[19, last_seq, tick]` that would have come
+     * right before the snapshot, and is taken first as that message would have been: even when
+     * the snapshot then cannot be applied (the inputs were applied all the same).
+     */
     private onSnapshot;
     /**
      * A snapshot's delta names a baseline the mirror does not hold: drop it (a guessed state

@@ -1,6 +1,7 @@
 /**
  * The snapshot mirror: applies full and delta snapshot bodies exactly as PROTOCOL.md
- * ("Snapshots") describes, and keeps the states of recent ticks as delta baselines.
+ * ("Snapshots", "The v2 snapshot") describes, and keeps the states of recent ticks as delta
+ * baselines.
  */
 import { type Entity, type Schema } from "./schema.js";
 export type { Entity } from "./schema.js";
@@ -42,6 +43,17 @@ export declare class SnapshotMirror {
      * undefined: fields by index only. Entities made before a change keep their names.
      */
     schema: Schema | undefined;
+    /**
+     * For the entities applyV2 made whose decoded fields mislead (see misleads): every field's
+     * integer, so that a later v2 difference adds to the right value of the right type. Most
+     * entities have none, and cost nothing; an entity that leaves every state is forgotten.
+     */
+    private readonly exact;
+    /** applyV2's scratch: the reader of the message's integers, and what it read. */
+    private readonly reader;
+    private readonly ints;
+    /** applyV2's scratch: the new integers of one changed entity, by field index. */
+    private readonly fieldInts;
     /** @param capacity - how many recent states to keep as baselines (default 128). */
     constructor(capacity?: number);
     /** The tick of the latest applied snapshot, 0 before the first. */
@@ -53,9 +65,50 @@ export declare class SnapshotMirror {
     /** Forgets every state (a join or resume starts again from a full snapshot). */
     reset(): void;
     /**
+     * The state a snapshot of `tick` patches: empty for baseline 0, else the kept state of
+     * `baseline`. Throws a "stale" SnapshotError for a tick not after the latest and a
+     * "baseline" one for a baseline the mirror no longer (or never) held.
+     */
+    private baseFor;
+    /**
      * Applies one decoded snapshot body `[tick, baseline, added, removed, changed]`: start
      * from the state at `baseline` (empty for 0), drop `removed`, overwrite with `added`,
      * patch `changed`. On error the mirror is unchanged and a {@link SnapshotError} is thrown.
      */
     apply(body: unknown): AppliedSnapshot;
+    /**
+     * Applies one rallypoint.v2 snapshot message, `[18, last_seq, tick, offset, added,
+     * removed, changed]` (PROTOCOL.md, "The v2 snapshot"), as received: the baseline is
+     * `tick - offset` (none for offset 0), changed is one flat list of id, mask and values,
+     * and a changed value that is a msgpack integer, where the baseline's field is one too,
+     * is the difference from it. `last_seq` is the caller's (the client takes it as an input
+     * acknowledgement). On error the mirror is unchanged and a {@link SnapshotError} is thrown.
+     *
+     * The mirror reads the bytes besides the decoded message, because decoding loses what the
+     * rule needs: a float 2.0 decodes as 2, as the integer 2 does, and an integer beyond 2^53
+     * decodes rounded. Fields are the same values v1 gives (numbers, integers beyond 2^53
+     * rounded as decodeMessage rounds them) while the mirror keeps those integers exactly for
+     * the sums. A mirror follows one wire: a v1 body carries no types, so the v2 deltas against
+     * the states it made would take every decoded integer for a msgpack integer (the client
+     * starts its mirror afresh on every join, and the wire is fixed per connection).
+     *
+     * @param message - the message's bytes.
+     * @param decoded - `decodeMessage(message)`, when the caller has it already (the client
+     *   does, having read its kind); decoded here otherwise.
+     */
+    applyV2(message: Uint8Array, decoded?: unknown): AppliedSnapshot;
+    /**
+     * Reads into this.ints the integers of a v2 snapshot message's added fields, then of every
+     * value of its changed list (see {@link IntReader}). Returns how many, or -1 if the bytes
+     * are not such a message.
+     */
+    private scanInts;
+    /**
+     * Entity `old` with the fields the mask (`lo`, `hi`; `nv` bits) names set from
+     * `changed[at...]`, whose integers are `this.ints[intAt...]`: an integer where `old` holds
+     * an integer is a difference, anything else the new value.
+     */
+    private patch;
+    /** Makes `next` the state at `tick`, the latest, and lets the oldest state beyond capacity go. */
+    private commit;
 }
