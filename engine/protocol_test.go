@@ -27,6 +27,11 @@ type unit struct {
 
 func (u unit) AppendFields(f *state.Fields) { f.Float32(u.x); f.Int(u.hp) }
 
+// withLastSeq returns a player's own copy of the shared v2 snapshot msg, with last_seq seq.
+func withLastSeq(msg []byte, seq uint32) []byte {
+	return append(appendV2SnapshotHead(nil, msg[0], seq), msg[v2SnapshotHead:]...)
+}
+
 type clock uint64
 
 func (c clock) AppendFields(f *state.Fields) { f.Uint(uint64(c)) }
@@ -79,8 +84,8 @@ func protocolExamples(t *testing.T) map[string][]byte {
 	b.Add(1, 1, clock(103))
 	i32 := b.Finish()
 	return map[string][]byte{
-		"snapshot-v2-delta":   state.AppendDeltaV2([]byte{0x97, KindSnapshot, 0xc0}, s30, nil, s32, nil),
-		"snapshot-v2-intdiff": state.AppendDeltaV2(appendV2SnapshotHead(nil, 7), i30, nil, i32, nil),
+		"snapshot-v2-delta":   appendV2Snapshot(nil, s30, nil, s32),
+		"snapshot-v2-intdiff": withLastSeq(appendV2Snapshot(nil, i30, nil, i32), 7),
 		"joined-schema": marshal(KindJoined, uint64(1), "R", uint64(1), "T", uint64(0), uint64(60), uint64(30), "",
 			msgpack.RawMessage(schema.AppendMsgpack(nil))),
 		"snapshot-room":  state.AppendDelta([]byte{0x92, KindSnapshot}, nil, room5, nil),

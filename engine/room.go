@@ -693,8 +693,7 @@ func (rc *roomCore) sendSnapshots() {
 		pm, ok := rc.frames.Get(fk)
 		if !ok {
 			if v2 {
-				rc.buf = append(rc.buf[:0], 0x97, KindSnapshot, 0xc0) // [18, nil, tick, offset, ...]
-				rc.buf = state.AppendDeltaV2(rc.buf, base, filter, snap, filter)
+				rc.buf = appendV2Snapshot(rc.buf[:0], base, filter, snap)
 			} else {
 				rc.buf = append(rc.buf[:0], 0x92, KindSnapshot) // [18, body]
 				rc.buf = state.AppendDelta(rc.buf, base, snap, filter)
@@ -711,7 +710,7 @@ func (rc *roomCore) sendSnapshots() {
 				// player's own copy of the snapshot, which costs 2 to 4 bytes where a
 				// message of its own costs 6 to 14 and a frame header.
 				send.splice = true
-				rc.leads = appendV2SnapshotHead(rc.leads, p.lastSeq)
+				rc.leads = appendV2SnapshotHead(rc.leads, pm.Data()[0], p.lastSeq)
 			} else {
 				rc.leads = appendInputAck(rc.leads, p.lastSeq, rc.tick)
 			}
@@ -787,14 +786,27 @@ type snapshotSend struct {
 	splice    bool
 }
 
-// v2SnapshotHead is the length of a shared v2 snapshot's head, 97 12 c0: an array of 7, kind
-// 18, last_seq nil. A player's own copy puts its last_seq there (appendV2SnapshotHead).
+// v2SnapshotHead is the length of a shared v2 snapshot's head, 9x 12 c0: an array of 5 to
+// 7, kind 18, last_seq nil. A player's own copy puts its last_seq there
+// (appendV2SnapshotHead).
 const v2SnapshotHead = 3
 
-// appendV2SnapshotHead appends the head of a v2 snapshot that carries last_seq seq: an array
-// of 7, kind 18, seq; the tick and the rest follow.
-func appendV2SnapshotHead(b []byte, seq uint32) []byte {
-	return appendUint32(append(b, 0x97, KindSnapshot), seq)
+// appendV2Snapshot appends the v2 snapshot message of snap against base that players share,
+// [18, nil, tick, offset, changed, ...]: its last_seq is nil, for a player's own copy to
+// replace (appendV2SnapshotHead).
+func appendV2Snapshot(b []byte, base *state.Snapshot, filter state.Filter, snap *state.Snapshot) []byte {
+	at := len(b)
+	b = append(b, 0, KindSnapshot, 0xc0)
+	b, n := state.AppendDeltaV2(b, base, filter, snap, filter)
+	b[at] = 0x90 | byte(2+n) // a fixarray of 5 to 7
+	return b
+}
+
+// appendV2SnapshotHead appends the head of a v2 snapshot that carries last_seq seq: the
+// shared message's array header arr (its length depends on whether the snapshot adds or
+// removes entities), kind 18, seq; the tick and the rest follow.
+func appendV2SnapshotHead(b []byte, arr byte, seq uint32) []byte {
+	return appendUint32(append(b, arr, KindSnapshot), seq)
 }
 
 // parallelSendMin is the audience from which a room's snapshot writes are spread over

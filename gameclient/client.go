@@ -452,8 +452,8 @@ func (cl *Client) dispatch(r *protocol.Reader) error {
 	}
 	switch kind {
 	case protocol.KindSnapshot:
-		// v1: [18, body]; v2: [18, last_seq, tick, offset, added, removed, changed].
-		v2 := n == 7
+		// v1: [18, body]; v2: [18, last_seq, tick, offset, changed[, added[, removed]]].
+		v2 := n >= 5 && n <= 7
 		var seq uint32
 		var body []byte
 		hasSeq := v2 && !r.IsNil()

@@ -8,8 +8,9 @@ package protocol
 const Subprotocol = "rallypoint.v1"
 
 // SubprotocolV2 is rallypoint.v1 with a smaller snapshot message, [18, last_seq, tick,
-// offset, added, removed, changed] (PROTOCOL.md, "The v2 snapshot"); every other message is
-// v1's. A server speaks both and prefers v2; a client offers v2, then v1.
+// offset, changed, added, removed] whose last two are left out when empty (PROTOCOL.md,
+// "The v2 snapshot"); every other message is v1's. A server speaks both and prefers v2; a
+// client offers v2, then v1.
 const SubprotocolV2 = "rallypoint.v2"
 
 // MaxInputBatch is the most inputs one KindInputs message may carry: a batch counts as one

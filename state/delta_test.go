@@ -332,21 +332,25 @@ func FuzzDelta(f *testing.F) {
 
 			// The same through the v2 wire, whose integers are differences.
 			m2 := NewMirror(2)
-			apply2 := func(vals []byte, want *Snapshot, filter Filter) {
+			apply2 := func(vals []byte, n int, want *Snapshot, filter Filter) {
 				t.Helper()
-				var decoded any
-				if err := msgpack.Unmarshal(append([]byte{0x95}, vals...), &decoded); err != nil {
-					t.Fatalf("%s: v2: msgpack cannot decode 5 values % x: %v", v.name, vals, err)
+				var decoded []any
+				if err := msgpack.Unmarshal(append([]byte{0x90 | byte(n)}, vals...), &decoded); err != nil || len(decoded) != n {
+					t.Fatalf("%s: v2: msgpack cannot decode %d values % x: %v", v.name, n, vals, err)
 				}
 				if _, err := m2.ApplyV2(vals); err != nil {
 					t.Fatalf("%s: ApplyV2(% x): %v", v.name, vals, err)
 				}
 				sameState(t, m2, want, filter)
 			}
-			apply2(AppendDeltaV2(nil, nil, nil, sa, v.fa), sa, v.fa)
-			apply2(AppendDeltaV2(nil, sa, v.fa, sb, v.fb), sb, v.fb)
-			apply2(AppendDeltaV2(nil, sa, v.fa, sc, v.fc), sc, v.fc)
-			apply2(AppendDeltaV2(nil, nil, nil, build(4, c...), v.fc), build(4, c...), v.fc)
+			vals, n := AppendDeltaV2(nil, nil, nil, sa, v.fa)
+			apply2(vals, n, sa, v.fa)
+			vals, n = AppendDeltaV2(nil, sa, v.fa, sb, v.fb)
+			apply2(vals, n, sb, v.fb)
+			vals, n = AppendDeltaV2(nil, sa, v.fa, sc, v.fc)
+			apply2(vals, n, sc, v.fc)
+			vals, n = AppendDeltaV2(nil, nil, nil, build(4, c...), v.fc)
+			apply2(vals, n, build(4, c...), v.fc)
 		}
 	})
 }
@@ -451,7 +455,7 @@ func benchDeltaBytes(b *testing.B, quantized bool, lag int) {
 			dst = AppendDelta(dst[:0], snaps[i-lag], snaps[i], nil)
 			delta += len(dst)
 			deltaZ += deflated(dst)
-			dst = AppendDeltaV2(dst[:0], snaps[i-lag], nil, snaps[i], nil)
+			dst, _ = AppendDeltaV2(dst[:0], snaps[i-lag], nil, snaps[i], nil)
 			v2 += len(dst)
 			v2Z += deflated(dst)
 		}

@@ -17,82 +17,98 @@ func TestAppendDeltaV2Bytes(t *testing.T) {
 		name     string
 		from, to *Snapshot
 		want     string
+		n        int // values written: 3 without added and removed, 4 without removed
 	}{
 		{
 			name: "full snapshot: offset 0, added as in v1",
 			to:   build(7, ent{3, 0, nil}, ent{1, 2, vals{float32(1.5), 100}}),
-			want: "07 00 92 93 01 02 92 ca 3f c0 00 00 64 93 03 00 90 90 90",
+			want: "07 00 90 92 93 01 02 92 ca 3f c0 00 00 64 93 03 00 90", n: 4,
 		},
 		{
 			name: "offset is tick minus baseline",
 			from: build(300, ent{1, 0, vals{"a"}}),
 			to:   build(303, ent{1, 0, vals{"b"}}),
-			want: "cd 01 2f 03 90 90 93 01 01 a1 62",
+			want: "cd 01 2f 03 93 01 01 a1 62", n: 3,
 		},
 		{
 			name: "integers that were integers go as differences",
 			from: build(10, ent{1, 0, vals{1000, "a", -5}}),
 			to:   build(12, ent{1, 0, vals{1003, "b", -7}}),
-			want: "0c 02 90 90 95 01 07 03 a1 62 fe",
+			want: "0c 02 95 01 07 03 a1 62 fe", n: 3,
 		},
 		{
 			name: "a difference may need more bytes than the value",
 			from: build(1, ent{1, 0, vals{100}}),
 			to:   build(2, ent{1, 0, vals{-100}}),
-			want: "02 01 90 90 93 01 01 d1 ff 38",
+			want: "02 01 93 01 01 d1 ff 38", n: 3,
 		},
 		{
 			name: "changed entries follow each other in one array",
 			from: build(1, ent{1, 0, vals{1, 2}}, ent{2, 0, vals{5}}),
 			to:   build(2, ent{1, 0, vals{1, 4}}, ent{2, 0, vals{9}}),
-			want: "02 01 90 90 96 01 02 02 02 01 04",
+			want: "02 01 96 01 02 02 02 01 04", n: 3,
 		},
 		{
 			name: "an integer that becomes a float goes as it is",
 			from: build(1, ent{1, 0, vals{1}}),
 			to:   build(2, ent{1, 0, vals{float32(1.5)}}),
-			want: "02 01 90 90 93 01 01 ca 3f c0 00 00",
+			want: "02 01 93 01 01 ca 3f c0 00 00", n: 3,
 		},
 		{
 			name: "a float that becomes an integer goes as it is",
 			from: build(1, ent{1, 0, vals{float32(1.5)}}),
 			to:   build(2, ent{1, 0, vals{2}}),
-			want: "02 01 90 90 93 01 01 02",
+			want: "02 01 93 01 01 02", n: 3,
 		},
 		{
 			name: "nil that becomes an integer goes as it is",
 			from: build(1, ent{1, 0, vals{nil}}),
 			to:   build(2, ent{1, 0, vals{7}}),
-			want: "02 01 90 90 93 01 01 07",
+			want: "02 01 93 01 01 07", n: 3,
 		},
 		{
 			name: "unsigned integers above int64 send the entity whole",
 			from: build(1, ent{1, 0, vals{uint64(1 << 63), 1}}),
 			to:   build(2, ent{1, 0, vals{uint64(1<<63 + 1), 1}}),
-			want: "02 01 91 93 01 00 92 cf 80 00 00 00 00 00 00 01 01 90 90",
+			want: "02 01 90 91 93 01 00 92 cf 80 00 00 00 00 00 00 01 01", n: 4,
 		},
 		{
 			name: "a difference beyond int64 sends the entity whole",
 			from: build(1, ent{1, 0, vals{int64(math.MinInt64)}}),
 			to:   build(2, ent{1, 0, vals{int64(math.MaxInt64)}}),
-			want: "02 01 91 93 01 00 91 cf 7f ff ff ff ff ff ff ff 90 90",
+			want: "02 01 90 91 93 01 00 91 cf 7f ff ff ff ff ff ff ff", n: 4,
 		},
 		{
 			name: "a wide integer that did not change does not send the entity whole",
 			from: build(1, ent{1, 0, vals{uint64(1 << 63), 1}}),
 			to:   build(2, ent{1, 0, vals{uint64(1 << 63), 2}}),
-			want: "02 01 90 90 93 01 02 01",
+			want: "02 01 93 01 02 01", n: 3,
+		},
+		{
+			name: "removed goes last, with an empty added before it",
+			from: build(1, ent{1, 0, vals{1}}, ent{2, 0, vals{1}}),
+			to:   build(2, ent{1, 0, vals{1}}),
+			want: "02 01 90 90 91 02", n: 5,
+		},
+		{
+			name: "added and removed",
+			from: build(1, ent{1, 0, vals{1}}, ent{2, 0, vals{1}}),
+			to:   build(2, ent{1, 0, vals{2}}, ent{3, 4, nil}),
+			want: "02 01 93 01 01 01 91 93 03 04 90 91 02", n: 5,
 		},
 		{
 			name: "a difference as wide as int64 allows is sent",
 			from: build(1, ent{1, 0, vals{int64(0)}}),
 			to:   build(2, ent{1, 0, vals{int64(math.MaxInt64)}}),
-			want: "02 01 90 90 93 01 01 cf 7f ff ff ff ff ff ff ff",
+			want: "02 01 93 01 01 cf 7f ff ff ff ff ff ff ff", n: 3,
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := AppendDeltaV2([]byte{0xee}, tt.from, nil, tt.to, nil)
+			got, n := AppendDeltaV2([]byte{0xee}, tt.from, nil, tt.to, nil)
+			if n != tt.n {
+				t.Errorf("AppendDeltaV2 wrote %d values, want %d", n, tt.n)
+			}
 			if got[0] != 0xee {
 				t.Fatal("AppendDeltaV2 overwrote dst")
 			}
@@ -101,8 +117,8 @@ func TestAppendDeltaV2Bytes(t *testing.T) {
 				t.Fatalf("values\n got  %s\n want %s", spaced(got), spaced(want))
 			}
 			var v []any
-			if err := msgpack.Unmarshal(append([]byte{0x95}, got...), &v); err != nil {
-				t.Errorf("msgpack cannot decode the 5 values: %v", err)
+			if err := msgpack.Unmarshal(append([]byte{0x90 | byte(n)}, got...), &v); err != nil || len(v) != n {
+				t.Errorf("msgpack cannot decode the %d values (%v): %v", n, v, err)
 			}
 			m := NewMirror(2)
 			if tt.from != nil {
@@ -116,6 +132,12 @@ func TestAppendDeltaV2Bytes(t *testing.T) {
 	}
 }
 
+// v2Values returns AppendDeltaV2's values from from to to, without filters.
+func v2Values(from, to *Snapshot) []byte {
+	b, _ := AppendDeltaV2(nil, from, nil, to, nil)
+	return b
+}
+
 // TestMirrorApplyV2Rejects holds ApplyV2 to Apply's promise: a body it refuses leaves the
 // mirror as it was.
 func TestMirrorApplyV2Rejects(t *testing.T) {
@@ -126,23 +148,28 @@ func TestMirrorApplyV2Rejects(t *testing.T) {
 		want error
 	}{
 		{"empty", "", ErrMalformed},
-		{"tick 0", "00 00 90 90 90", ErrMalformed},
-		{"tick above 32 bits", "cf 00 00 00 01 00 00 00 00 00 90 90 90", ErrMalformed},
+		{"tick 0", "00 00 90", ErrMalformed},
+		{"tick above 32 bits", "cf 00 00 00 01 00 00 00 00 00 90", ErrMalformed},
 		{"offset missing", "06", ErrMalformed},
-		{"offset not an integer", "06 c0 90 90 90", ErrMalformed},
-		{"offset equal to tick", "06 06 90 90 90", ErrMalformed},
-		{"tick not newer", "05 00 90 90 90", ErrStaleTick},
-		{"unknown baseline", "07 03 90 90 90", ErrUnknownBaseline},
+		{"offset not an integer", "06 c0 90", ErrMalformed},
+		{"offset equal to tick", "06 06 90", ErrMalformed},
+		{"changed missing", "06 01", ErrMalformed},
+		{"tick not newer", "05 00 90", ErrStaleTick},
+		{"unknown baseline", "07 03 90", ErrUnknownBaseline},
 		{"v1 body", "95 06 01 90 90 90", ErrMalformed},
+		{"v1 order", "06 01 90 90 93 01 01 01", ErrMalformed},
 		{"trailing byte", "06 01 90 90 90 00", ErrMalformed},
-		{"changed holds only an id", "06 01 90 90 91 01", ErrMalformed},
-		{"changed mask 0", "06 01 90 90 92 01 00", ErrMalformed},
-		{"changed mask names more values than follow", "06 01 90 90 93 01 03 05", ErrMalformed},
-		{"changed ids descending", "06 01 90 90 96 02 01 05 01 01 05", ErrMalformed},
-		{"changed unknown id", "06 01 90 90 93 03 01 05", ErrMalformed},
-		{"difference above int64", "06 01 90 90 93 01 01 cf 80 00 00 00 00 00 00 00", ErrMalformed},
-		{"sum above uint64", "06 01 90 90 93 02 01 01", ErrMalformed},
-		{"sum below int64", "06 01 90 90 93 02 02 ff", ErrMalformed},
+		{"added not an array", "06 01 90 01", ErrMalformed},
+		{"removed not an array", "06 01 90 90 01", ErrMalformed},
+		{"removed unknown id", "06 01 90 90 91 03", ErrMalformed},
+		{"changed holds only an id", "06 01 91 01", ErrMalformed},
+		{"changed mask 0", "06 01 92 01 00", ErrMalformed},
+		{"changed mask names more values than follow", "06 01 93 01 03 05", ErrMalformed},
+		{"changed ids descending", "06 01 96 02 01 05 01 01 05", ErrMalformed},
+		{"changed unknown id", "06 01 93 03 01 05", ErrMalformed},
+		{"difference above int64", "06 01 93 01 01 cf 80 00 00 00 00 00 00 00", ErrMalformed},
+		{"sum above uint64", "06 01 93 02 01 01", ErrMalformed},
+		{"sum below int64", "06 01 93 02 02 ff", ErrMalformed},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -169,7 +196,7 @@ func TestMirrorSwitchesBetweenWires(t *testing.T) {
 	for i := 1; i < len(snaps); i++ {
 		if i%2 == 0 {
 			mustApply(t, m, AppendDelta(nil, snaps[i-1], snaps[i], nil))
-		} else if _, err := m.ApplyV2(AppendDeltaV2(nil, snaps[i-1], nil, snaps[i], nil)); err != nil {
+		} else if _, err := m.ApplyV2(v2Values(snaps[i-1], snaps[i])); err != nil {
 			t.Fatalf("snapshot %d: %v", i, err)
 		}
 		sameState(t, m, snaps[i], nil)
@@ -182,7 +209,7 @@ func TestMirrorApplyV2DoesNotAllocate(t *testing.T) {
 	mustApply(t, m, AppendDelta(nil, nil, snaps[0], nil))
 	bodies := make([][]byte, len(snaps))
 	for i := 1; i < len(snaps); i++ {
-		bodies[i] = AppendDeltaV2(nil, snaps[i-1], nil, snaps[i], nil)
+		bodies[i] = v2Values(snaps[i-1], snaps[i])
 	}
 	for i := 1; i <= 8; i++ {
 		if _, err := m.ApplyV2(bodies[i]); err != nil {
@@ -208,9 +235,9 @@ func TestMirrorApplyV2DoesNotAllocate(t *testing.T) {
 func FuzzMirrorApplyV2(f *testing.F) {
 	base := build(5, ent{1, 0, vals{1, "a"}}, ent{2, 1, vals{uint64(math.MaxUint64), int64(math.MinInt64)}}, ent{9, 2, nil})
 	next := build(6, ent{1, 0, vals{2, "a"}}, ent{2, 1, vals{uint64(1), int64(-3)}}, ent{3, 1, vals{[]int{1, 2}}}, ent{9, 3, nil})
-	f.Add(AppendDeltaV2(nil, nil, nil, base, nil))
-	f.Add(AppendDeltaV2(nil, base, nil, next, nil))
-	f.Add([]byte{0x06, 0x01, 0x90, 0x90, 0x93, 0x02, 0x01, 0x01})
+	f.Add(v2Values(nil, base))
+	f.Add(v2Values(base, next))
+	f.Add([]byte{0x06, 0x01, 0x93, 0x02, 0x01, 0x01})
 	f.Fuzz(func(t *testing.T, vals []byte) {
 		empty := NewMirror(2)
 		if tick, err := empty.ApplyV2(vals); err == nil && tick != empty.Tick() {

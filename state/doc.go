@@ -93,16 +93,18 @@
 //
 // # The v2 values
 //
-// AppendDeltaV2 writes the same delta in fewer bytes, for the rallypoint.v2 wire: five values
-// in a row that the engine places inside its message, not an array of its own; the baseline
-// as an offset back from the tick (one byte instead of three or five); the changed entries
-// one after another in a single array; and a changed field whose baseline value and new value
-// are both integers as new − baseline. The tick 8 delta above becomes
+// AppendDeltaV2 writes the same delta in fewer bytes, for the rallypoint.v2 wire: three to
+// five values in a row that the engine places inside its message, not an array of its own;
+// the baseline as an offset back from the tick (one byte instead of three or five); the
+// changed entries first, one after another in a single array; added and removed after them,
+// each left out when it and what follows are empty (most snapshots of a game in play add and
+// remove nothing); and a changed field whose baseline value and new value are both integers
+// as new − baseline. The tick 8 delta above becomes
 //
 //	08 01               tick 8, offset 1 (baseline 7)
+//	93 01 01 ca 40 00 00 00            changed: [id 1, mask 0b1, x 2.0]
 //	91 93 03 02 92 ca 3f 00 00 00 14   added, as in v1
 //	91 02               removed, as in v1
-//	93 01 01 ca 40 00 00 00            changed: [id 1, mask 0b1, x 2.0]
 //
 // (x is a float: sent as it is). A game that quantizes a position to an integer sends its
 // movement, mostly a one-byte fixint, not its value: 33% fewer bytes in the quantized shooter

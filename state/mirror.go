@@ -167,11 +167,12 @@ func readTicks(r *reader, second string) (tick, v uint64, err error) {
 	return tick, v, nil
 }
 
-// ApplyV2 is Apply for the rallypoint.v2 wire (AppendDeltaV2): vals is the five values
-// tick, offset, added, removed, changed, and nothing after them; a changed integer is a
-// difference from the baseline's integer. The states it keeps are the same as Apply's, every
-// integer it computed in its smallest format, so a client may switch between the two wires
-// (a resume on a newer client) without a full snapshot.
+// ApplyV2 is Apply for the rallypoint.v2 wire (AppendDeltaV2): vals is the three to five
+// values tick, offset, changed[, added[, removed]], and nothing after them (a list left out
+// is empty); a changed integer is a difference from the baseline's integer. The states it
+// keeps are the same as Apply's, every integer it computed in its smallest format, so a
+// client may switch between the two wires (a resume on a newer client) without a full
+// snapshot.
 func (m *Mirror) ApplyV2(vals []byte) (Tick, error) {
 	m.add, m.rem, m.chg, m.spans = m.add[:0], m.rem[:0], m.chg[:0], m.spans[:0]
 	m.v2 = true
@@ -187,7 +188,8 @@ func (m *Mirror) ApplyV2(vals []byte) (Tick, error) {
 	return m.apply(&r, vals, tick, baseline)
 }
 
-// apply reads the three lists after the header and makes the new state.
+// apply reads the three lists after the header, in the wire's order, and makes the new
+// state.
 func (m *Mirror) apply(r *reader, body []byte, tick, baseline uint64) (Tick, error) {
 	if latest := m.states.Latest(); latest != nil && Tick(tick) <= latest.tick {
 		return 0, fmt.Errorf("%w: tick %d, latest %d", ErrStaleTick, tick, latest.tick)
@@ -199,19 +201,7 @@ func (m *Mirror) apply(r *reader, body []byte, tick, baseline uint64) (Tick, err
 		}
 	}
 
-	if err := m.parseAdded(r); err != nil {
-		return 0, err
-	}
-	if err := m.parseRemoved(r); err != nil {
-		return 0, err
-	}
-	var err error
-	if m.v2 {
-		err = m.parseChangedFlat(r)
-	} else {
-		err = m.parseChanged(r)
-	}
-	if err != nil {
+	if err := m.parseLists(r); err != nil {
 		return 0, err
 	}
 	if r.remaining() != 0 {
@@ -226,6 +216,33 @@ func (m *Mirror) apply(r *reader, body []byte, tick, baseline uint64) (Tick, err
 	}
 	m.states.Push(next)
 	return Tick(tick), nil
+}
+
+// parseLists reads added, removed and changed (v1), or changed and, if anything is left,
+// added and then removed (v2).
+func (m *Mirror) parseLists(r *reader) error {
+	if !m.v2 {
+		if err := m.parseAdded(r); err != nil {
+			return err
+		}
+		if err := m.parseRemoved(r); err != nil {
+			return err
+		}
+		return m.parseChanged(r)
+	}
+	if err := m.parseChangedFlat(r); err != nil {
+		return err
+	}
+	if r.remaining() == 0 {
+		return nil
+	}
+	if err := m.parseAdded(r); err != nil {
+		return err
+	}
+	if r.remaining() == 0 {
+		return nil
+	}
+	return m.parseRemoved(r)
 }
 
 // readID reads an entity id, which must be above prev (lists are in ascending id order).

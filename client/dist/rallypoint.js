@@ -2229,11 +2229,11 @@ var SnapshotMirror = class {
     return this.commit(tick, baseline, next);
   }
   /**
-   * Applies one rallypoint.v2 snapshot message, `[18, last_seq, tick, offset, added,
-   * removed, changed]` (PROTOCOL.md, "The v2 snapshot"), as received: the baseline is
+   * Applies one rallypoint.v2 snapshot message, `[18, last_seq, tick, offset, changed,
+   * added, removed]` (PROTOCOL.md, "The v2 snapshot"), as received: the baseline is
    * `tick - offset` (none for offset 0), changed is one flat list of id, mask and values,
-   * and a changed value that is a msgpack integer, where the baseline's field is one too,
-   * is the difference from it. `last_seq` is the caller's (the client takes it as an input
+   * added and removed may be left out (empty), and a changed value that is a msgpack
+   * integer, where the baseline's field is one too, is the difference from it. `last_seq` is the caller's (the client takes it as an input
    * acknowledgement). On error the mirror is unchanged and a {@link SnapshotError} is thrown.
    *
    * The mirror reads the bytes besides the decoded message, because decoding loses what the
@@ -2257,16 +2257,16 @@ var SnapshotMirror = class {
         throw malformed("not a msgpack message");
       }
     }
-    if (!Array.isArray(msg) || msg.length !== 7) throw malformed("message is not an array of 7");
+    if (!Array.isArray(msg) || msg.length < 5 || msg.length > 7) throw malformed("message is not an array of 5 to 7");
     const tick = toUint(msg[2]);
     const offset = toUint(msg[3]);
     if (tick === void 0 || tick === 0 || tick > 4294967295) throw malformed("bad tick");
     if (offset === void 0 || offset >= tick) throw malformed("bad offset");
     const baseline = offset === 0 ? 0 : tick - offset;
     const base = this.baseFor(tick, baseline);
-    const added = msg[4];
-    const removed = msg[5];
-    const changed = msg[6];
+    const changed = msg[4];
+    const added = msg.length > 5 ? msg[5] : [];
+    const removed = msg.length > 6 ? msg[6] : [];
     if (!Array.isArray(added) || !Array.isArray(removed) || !Array.isArray(changed)) {
       throw malformed("added, removed and changed must be arrays");
     }
@@ -2279,7 +2279,8 @@ var SnapshotMirror = class {
       if (id === void 0) throw malformed("bad removed id");
       next.delete(id);
     }
-    let k = 0;
+    if (changed.length > scanned) throw malformed("the bytes are not the decoded message");
+    let k = changed.length;
     for (const a of added) {
       if (!Array.isArray(a) || a.length !== 3) throw malformed("added entry is not [id, kind, fields]");
       const id = toUint(a[0]);
@@ -2299,12 +2300,12 @@ var SnapshotMirror = class {
       next.set(id, e);
       k += fields.length;
     }
-    if (k + changed.length !== scanned) throw malformed("the bytes are not the decoded message");
+    if (k !== scanned) throw malformed("the bytes are not the decoded message");
     let prev = -1;
     for (let p = 0; p < changed.length; ) {
       if (changed.length - p < 2) throw malformed("changed ends with an id without a mask");
       const id = toUint(changed[p]);
-      const mask = ints[k + p + 1];
+      const mask = ints[p + 1];
       if (id === void 0) throw malformed("bad changed id");
       if (id <= prev) throw malformed(`changed entity ${id} after ${prev}: ids must ascend`);
       if (mask === void 0 || mask <= 0) throw malformed(`entity ${id}: bad mask`);
@@ -2322,32 +2323,35 @@ var SnapshotMirror = class {
       }
       const nv = popcount32(lo) + popcount32(hi);
       if (nv > changed.length - p - 2) throw malformed(`entity ${id}: mask names ${nv} values, ${changed.length - p - 2} follow`);
-      next.set(id, this.patch(old, id, lo, hi, nv, changed, p + 2, k + p + 2));
+      next.set(id, this.patch(old, id, lo, hi, nv, changed, p + 2, p + 2));
       prev = id;
       p += 2 + nv;
     }
     return this.commit(tick, baseline, next);
   }
   /**
-   * Reads into this.ints the integers of a v2 snapshot message's added fields, then of every
-   * value of its changed list (see {@link IntReader}). Returns how many, or -1 if the bytes
+   * Reads into this.ints the integers of every value of a v2 snapshot message's changed list,
+   * then of its added fields (see {@link IntReader}). Returns how many, or -1 if the bytes
    * are not such a message.
    */
   scanInts(message) {
     const r = this.reader;
     const ints = this.ints;
     r.reset(message);
-    if (r.arrayLen() !== 7) return -1;
+    const len = r.arrayLen();
+    if (len < 5 || len > 7) return -1;
     for (let i = 0; i < 4; i++) r.skip();
     let k = 0;
-    for (let n = r.arrayLen(); n > 0 && !r.bad; n--) {
-      if (r.arrayLen() !== 3) return -1;
-      r.skip();
-      r.skip();
-      for (let f = r.arrayLen(); f > 0 && !r.bad; f--) ints[k++] = r.int();
-    }
-    r.skip();
     for (let n = r.arrayLen(); n > 0 && !r.bad; n--) ints[k++] = r.int();
+    if (len > 5) {
+      for (let n = r.arrayLen(); n > 0 && !r.bad; n--) {
+        if (r.arrayLen() !== 3) return -1;
+        r.skip();
+        r.skip();
+        for (let f = r.arrayLen(); f > 0 && !r.bad; f--) ints[k++] = r.int();
+      }
+    }
+    if (len > 6) r.skip();
     return r.done ? k : -1;
   }
   /**
@@ -3434,15 +3438,16 @@ var Client = class {
     this.inputs.ack(this.lastInputSeq, uint(tick));
   }
   /**
-   * A snapshot message: v1's `[18, body]` or v2's `[18, last_seq, tick, offset, added,
-   * removed, changed]`, told apart by length (each is what it is whatever the subprotocol).
+   * A snapshot message: v1's `[18, body]` or v2's `[18, last_seq, tick, offset, changed,
+   * added, removed]` (5 to 7 elements: empty lists at the end are left out), told apart by
+   * length (each is what it is whatever the subprotocol).
    * Applied, it is acknowledged and shown; a delta against a baseline not held starts the
    * recovery. A v2 last_seq, when not nil, is the `[19, last_seq, tick]` that would have come
    * right before the snapshot, and is taken first as that message would have been: even when
    * the snapshot then cannot be applied (the inputs were applied all the same).
    */
   onSnapshot(m, bytes) {
-    const v2 = m.length === 7;
+    const v2 = m.length >= 5;
     if (v2 && (typeof m[1] === "number" || typeof m[1] === "bigint") && typeof m[2] === "number" && m[2] > 0) {
       this.onInputAck(m[1], m[2]);
     }

@@ -230,11 +230,11 @@ export class SnapshotMirror {
   }
 
   /**
-   * Applies one rallypoint.v2 snapshot message, `[18, last_seq, tick, offset, added,
-   * removed, changed]` (PROTOCOL.md, "The v2 snapshot"), as received: the baseline is
+   * Applies one rallypoint.v2 snapshot message, `[18, last_seq, tick, offset, changed,
+   * added, removed]` (PROTOCOL.md, "The v2 snapshot"), as received: the baseline is
    * `tick - offset` (none for offset 0), changed is one flat list of id, mask and values,
-   * and a changed value that is a msgpack integer, where the baseline's field is one too,
-   * is the difference from it. `last_seq` is the caller's (the client takes it as an input
+   * added and removed may be left out (empty), and a changed value that is a msgpack
+   * integer, where the baseline's field is one too, is the difference from it. `last_seq` is the caller's (the client takes it as an input
    * acknowledgement). On error the mirror is unchanged and a {@link SnapshotError} is thrown.
    *
    * The mirror reads the bytes besides the decoded message, because decoding loses what the
@@ -258,16 +258,16 @@ export class SnapshotMirror {
         throw malformed("not a msgpack message");
       }
     }
-    if (!Array.isArray(msg) || msg.length !== 7) throw malformed("message is not an array of 7");
+    if (!Array.isArray(msg) || msg.length < 5 || msg.length > 7) throw malformed("message is not an array of 5 to 7");
     const tick = toUint(msg[2]);
     const offset = toUint(msg[3]);
     if (tick === undefined || tick === 0 || tick > 0xffffffff) throw malformed("bad tick");
     if (offset === undefined || offset >= tick) throw malformed("bad offset");
     const baseline = offset === 0 ? 0 : tick - offset;
     const base = this.baseFor(tick, baseline);
-    const added: unknown = msg[4];
-    const removed: unknown = msg[5];
-    const changed: unknown = msg[6];
+    const changed: unknown = msg[4];
+    const added: unknown = msg.length > 5 ? msg[5] : [];
+    const removed: unknown = msg.length > 6 ? msg[6] : [];
     if (!Array.isArray(added) || !Array.isArray(removed) || !Array.isArray(changed)) {
       throw malformed("added, removed and changed must be arrays");
     }
@@ -281,7 +281,8 @@ export class SnapshotMirror {
       if (id === undefined) throw malformed("bad removed id");
       next.delete(id);
     }
-    let k = 0; // ints[k]: the next added field's
+    if (changed.length > scanned) throw malformed("the bytes are not the decoded message");
+    let k = changed.length; // ints[k]: the next added field's (the changed values' come first)
     for (const a of added) {
       if (!Array.isArray(a) || a.length !== 3) throw malformed("added entry is not [id, kind, fields]");
       const id = toUint(a[0]);
@@ -301,7 +302,7 @@ export class SnapshotMirror {
       next.set(id, e);
       k += fields.length;
     }
-    if (k + changed.length !== scanned) throw malformed("the bytes are not the decoded message");
+    if (k !== scanned) throw malformed("the bytes are not the decoded message");
 
     // changed: [id, mask, value..., id, mask, value...], ids ascending, each entity in the
     // baseline and neither removed nor added (the checks v1's entries get, and Go's).
@@ -309,7 +310,7 @@ export class SnapshotMirror {
     for (let p = 0; p < changed.length; ) {
       if (changed.length - p < 2) throw malformed("changed ends with an id without a mask");
       const id = toUint(changed[p]);
-      const mask = ints[k + p + 1];
+      const mask = ints[p + 1];
       if (id === undefined) throw malformed("bad changed id");
       if (id <= prev) throw malformed(`changed entity ${id} after ${prev}: ids must ascend`);
       if (mask === undefined || mask <= 0) throw malformed(`entity ${id}: bad mask`);
@@ -328,7 +329,7 @@ export class SnapshotMirror {
       }
       const nv = popcount32(lo) + popcount32(hi);
       if (nv > changed.length - p - 2) throw malformed(`entity ${id}: mask names ${nv} values, ${changed.length - p - 2} follow`);
-      next.set(id, this.patch(old, id, lo, hi, nv, changed, p + 2, k + p + 2));
+      next.set(id, this.patch(old, id, lo, hi, nv, changed, p + 2, p + 2));
       prev = id;
       p += 2 + nv;
     }
@@ -336,25 +337,28 @@ export class SnapshotMirror {
   }
 
   /**
-   * Reads into this.ints the integers of a v2 snapshot message's added fields, then of every
-   * value of its changed list (see {@link IntReader}). Returns how many, or -1 if the bytes
+   * Reads into this.ints the integers of every value of a v2 snapshot message's changed list,
+   * then of its added fields (see {@link IntReader}). Returns how many, or -1 if the bytes
    * are not such a message.
    */
   private scanInts(message: Uint8Array): number {
     const r = this.reader;
     const ints = this.ints;
     r.reset(message);
-    if (r.arrayLen() !== 7) return -1;
+    const len = r.arrayLen();
+    if (len < 5 || len > 7) return -1;
     for (let i = 0; i < 4; i++) r.skip(); // kind, last_seq, tick, offset
     let k = 0;
-    for (let n = r.arrayLen(); n > 0 && !r.bad; n--) {
-      if (r.arrayLen() !== 3) return -1;
-      r.skip(); // id
-      r.skip(); // kind
-      for (let f = r.arrayLen(); f > 0 && !r.bad; f--) ints[k++] = r.int();
+    for (let n = r.arrayLen(); n > 0 && !r.bad; n--) ints[k++] = r.int(); // changed
+    if (len > 5) {
+      for (let n = r.arrayLen(); n > 0 && !r.bad; n--) { // added
+        if (r.arrayLen() !== 3) return -1;
+        r.skip(); // id
+        r.skip(); // kind
+        for (let f = r.arrayLen(); f > 0 && !r.bad; f--) ints[k++] = r.int();
+      }
     }
-    r.skip(); // removed
-    for (let n = r.arrayLen(); n > 0 && !r.bad; n--) ints[k++] = r.int();
+    if (len > 6) r.skip(); // removed
     return r.done ? k : -1;
   }
 

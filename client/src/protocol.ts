@@ -10,8 +10,8 @@
 export const SUBPROTOCOL = "rallypoint.v1";
 /**
  * The WebSocket subprotocol v2: v1 with a smaller snapshot message, `[18, last_seq, tick,
- * offset, added, removed, changed]` (PROTOCOL.md, "The v2 snapshot"). The SDK offers it
- * first, then v1.
+ * offset, changed, added, removed]`, the last two left out when empty (PROTOCOL.md, "The v2
+ * snapshot"). The SDK offers it first, then v1.
  */
 export const SUBPROTOCOL_V2 = "rallypoint.v2";
 

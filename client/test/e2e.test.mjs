@@ -5,7 +5,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { WebSocket, WebSocketServer } from "ws";
 import { connect, decodeMessage, encodeMessage, Kind, RallypointError } from "../dist/rallypoint.js";
-import { example, hex } from "./examples.mjs";
+import { example, hex, v2FullExample } from "./examples.mjs";
 
 /** A fake server: every connection's messages go to a queue the test reads in order. */
 async function fakeServer({ protocol = "rallypoint.v2" } = {}) {
@@ -70,12 +70,6 @@ function plain(state) {
   return Object.fromEntries([...state].map(([id, e]) => [id, { kind: e.kind, fields: [...e.fields] }]));
 }
 
-/** The full snapshot example on v2: `[18, nil, tick, 0, added, removed, changed]`, the body's values spliced in. */
-function v2Full() {
-  const v1 = example("snapshot-full"); // 92 12 95 tick 00 added removed changed
-  return Uint8Array.of(0x97, 0x12, 0xc0, ...v1.subarray(3));
-}
-
 for (const protocol of ["rallypoint.v2", "rallypoint.v1"]) {
   const v2 = protocol === "rallypoint.v2";
   test(`join, snapshots and acks, inputs, requests, pings, events, reconnection (${protocol})`, { timeout: 20000 }, async () => {
@@ -104,7 +98,7 @@ async function play(protocol, v2) {
 
   // Full snapshot, then the delta: each applied and acknowledged with the documented bytes.
   const snap1 = once(client, "snapshot");
-  conn.ws.send(v2 ? v2Full() : example("snapshot-full"));
+  conn.ws.send(v2 ? v2FullExample() : example("snapshot-full"));
   assert.equal((await snap1).tick, 30);
   assert.equal(hex((await nextNonPing(conn)).bytes), hex(example("ack")));
   const snap2 = once(client, "snapshot");
@@ -132,7 +126,7 @@ async function play(protocol, v2) {
   const snap3 = once(client, "snapshot");
   if (v2) {
     // The acknowledgement of input 1 inside the snapshot; hp (an integer) 100 + 3.
-    conn.ws.send(encodeMessage([Kind.Snapshot, 1, 34, 2, [], [], [1, 0b100, 3]]));
+    conn.ws.send(encodeMessage([Kind.Snapshot, 1, 34, 2, [1, 0b100, 3]]));
   } else {
     conn.ws.send(encodeMessage([Kind.InputAck, 1, 34]));
     conn.ws.send(encodeMessage([Kind.Snapshot, [34, 32, [], [], [[1, 0b100, 103]]]]));
@@ -199,7 +193,7 @@ async function play(protocol, v2) {
   assert.equal(client.sendInput({ add: 1 }), 1);
   assert.deepEqual((await nextNonPing(conn)).msg, [Kind.Input, 1, { add: 1 }]);
   const snap4 = once(client, "snapshot");
-  conn.ws.send(encodeMessage(v2 ? [Kind.Snapshot, null, 42, 0, [[7, 3, ["x"]]], [], []] : [Kind.Snapshot, [42, 0, [[7, 3, ["x"]]], [], []]]));
+  conn.ws.send(encodeMessage(v2 ? [Kind.Snapshot, null, 42, 0, [], [[7, 3, ["x"]]]] : [Kind.Snapshot, [42, 0, [[7, 3, ["x"]]], [], []]]));
   await snap4;
   assert.deepEqual(plain(client.entities()), { 7: { kind: 3, fields: ["x"] } });
   assert.deepEqual((await nextNonPing(conn)).msg, [Kind.Ack, 42]);

@@ -37,7 +37,7 @@ export function fakeSocket(log, { protocol } = {}) {
     }
     deliver(msg) {
       // v1 [18, body] holds the tick in its body, v2 [18, last_seq, tick, ...] third.
-      if (msg[0] === Kind.Snapshot) log.push({ snapshot: msg.length === 7 ? msg[2] : msg[1][0] });
+      if (msg[0] === Kind.Snapshot) log.push({ snapshot: msg.length >= 5 ? msg[2] : msg[1][0] });
       this.onmessage?.({ data: encodeMessage(msg) });
     }
   }
@@ -46,8 +46,9 @@ export function fakeSocket(log, { protocol } = {}) {
 
 /**
  * Returns a function that turns v1 snapshot bodies into the v2 messages a server would send
- * for the same snapshots, `[18, lastSeq, tick, offset, added, removed, changed]`: changed
- * flat, and an integer that replaces an integer as its difference. It keeps every state it
+ * for the same snapshots, `[18, lastSeq, tick, offset, changed, added, removed]`: changed
+ * flat and first, an integer that replaces an integer as its difference, and the empty lists
+ * at the end left out. It keeps every state it
  * was given (a SnapshotMirror of its own) to know the baseline's values; a delta against a
  * baseline it never saw keeps its values as they are (the client drops it anyway). The
  * bodies' integers must be JS integers and their floats not whole (encodeMessage writes a
@@ -75,6 +76,8 @@ export function v2Encoder() {
     } catch {
       // unknown baseline, or not newer: the test's point, not this encoder's
     }
-    return [Kind.Snapshot, lastSeq, tick, baseline === 0 ? 0 : tick - baseline, added, removed, flat];
+    const msg = [Kind.Snapshot, lastSeq, tick, baseline === 0 ? 0 : tick - baseline, flat, added, removed];
+    while (msg.length > 5 && msg[msg.length - 1].length === 0) msg.pop();
+    return msg;
   };
 }

@@ -271,7 +271,7 @@ func (b *bot) dispatch(data []byte, now int64) error {
 		switch n {
 		case 2: // v1: [18, body]
 			return b.onSnapshot(snapMsg{b: r.Rest()}, now) // the mirror checks the body
-		case 7: // v2: [18, last_seq, tick, offset, added, removed, changed]
+		case 5, 6, 7: // v2: [18, last_seq, tick, offset, changed[, added[, removed]]]
 			if !r.IsNil() {
 				seq := r.Uint()
 				s := snapMsg{b: r.Rest(), v2: true}

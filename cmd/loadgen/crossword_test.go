@@ -65,7 +65,7 @@ func encodeSnap(t *testing.T, m *state.Mirror, base, s *state.Snapshot, v2 bool)
 	msg := snapMsg{v2: v2}
 	var err error
 	if v2 {
-		msg.b = state.AppendDeltaV2(nil, base, nil, s, nil)
+		msg.b, _ = state.AppendDeltaV2(nil, base, nil, s, nil)
 		if m != nil {
 			_, err = m.ApplyV2(msg.b)
 		}

@@ -84,21 +84,31 @@ func (gs *grids) apply(s snapMsg, m *state.Mirror) (*grid, error) {
 	next.tick = tick
 	gs.n++
 
-	for range r.ArrayLen() { // added: [id, kind, [fields...]]
-		r.ArrayLen()
-		id := state.ID(r.Int())
-		r.Skip() // kind: the id says it
-		nf := r.ArrayLen()
-		gs.entity(r, next, id, uint64(1)<<nf-1, nf, false)
-	}
-	for range r.ArrayLen() { // removed
-		if sq := int(r.Int()) - 1; sq >= 0 && sq < len(next.letters) {
-			next.letters[sq], next.by[sq] = 0, 0
+	for _, list := range s.lists() {
+		if s.v2 && list != listChanged && r.Len() == 0 {
+			break // v2 leaves out added and removed when empty
 		}
-	}
-	for left := s.changedLen(r); left > 0 && r.Err() == nil; { // changed: id, mask, values...
-		id, mask, k := s.nextChanged(r, &left)
-		gs.entity(r, next, state.ID(id), mask, k, s.diffs())
+		switch list {
+		case listAdded:
+			for range r.ArrayLen() { // added: [id, kind, [fields...]]
+				r.ArrayLen()
+				id := state.ID(r.Int())
+				r.Skip() // kind: the id says it
+				nf := r.ArrayLen()
+				gs.entity(r, next, id, uint64(1)<<nf-1, nf, false)
+			}
+		case listRemoved:
+			for range r.ArrayLen() { // removed
+				if sq := int(r.Int()) - 1; sq >= 0 && sq < len(next.letters) {
+					next.letters[sq], next.by[sq] = 0, 0
+				}
+			}
+		case listChanged:
+			for left := s.changedLen(r); left > 0 && r.Err() == nil; { // changed: id, mask, values...
+				id, mask, k := s.nextChanged(r, &left)
+				gs.entity(r, next, state.ID(id), mask, k, s.diffs())
+			}
+		}
 	}
 	if r.Err() != nil {
 		gs.n-- // drop the half-built grid

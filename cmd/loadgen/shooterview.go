@@ -100,31 +100,41 @@ func (vs *views) apply(s snapMsg, m *state.Mirror) error {
 	next.tick = tick
 	vs.n++
 
-	for range r.ArrayLen() { // added: [id, kind, [fields...]]
-		r.ArrayLen()
-		id := uint32(r.Int())
-		kind := r.Int()
-		nf := r.ArrayLen()
-		if kind != int64(shooter.KindPlayer) {
-			for range nf {
-				r.Skip()
-			}
-			continue
+	for _, list := range s.lists() {
+		if s.v2 && list != listChanged && r.Len() == 0 {
+			break // v2 leaves out added and removed when empty
 		}
-		p := shPlayer{id: id}
-		readPlayer(r, &p, 1<<nf-1, nf, false)
-		next.put(p)
-	}
-	for range r.ArrayLen() { // removed
-		next.remove(uint32(r.Int()))
-	}
-	for left := s.changedLen(r); left > 0 && r.Err() == nil; { // changed: id, mask, values...
-		id, mask, k := s.nextChanged(r, &left)
-		if p := next.find(uint32(id)); p != nil {
-			readPlayer(r, p, mask, k, s.diffs())
-		} else {
-			for range k {
-				r.Skip()
+		switch list {
+		case listAdded:
+			for range r.ArrayLen() { // added: [id, kind, [fields...]]
+				r.ArrayLen()
+				id := uint32(r.Int())
+				kind := r.Int()
+				nf := r.ArrayLen()
+				if kind != int64(shooter.KindPlayer) {
+					for range nf {
+						r.Skip()
+					}
+					continue
+				}
+				p := shPlayer{id: id}
+				readPlayer(r, &p, 1<<nf-1, nf, false)
+				next.put(p)
+			}
+		case listRemoved:
+			for range r.ArrayLen() { // removed
+				next.remove(uint32(r.Int()))
+			}
+		case listChanged:
+			for left := s.changedLen(r); left > 0 && r.Err() == nil; { // changed: id, mask, values...
+				id, mask, k := s.nextChanged(r, &left)
+				if p := next.find(uint32(id)); p != nil {
+					readPlayer(r, p, mask, k, s.diffs())
+				} else {
+					for range k {
+						r.Skip()
+					}
+				}
 			}
 		}
 	}

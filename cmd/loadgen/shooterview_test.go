@@ -100,7 +100,7 @@ func TestViewsFollowTheServerState(t *testing.T) {
 			s := snapMsg{v2: c.v2}
 			var err error
 			if c.v2 {
-				s.b = state.AppendDeltaV2(nil, ring.Get(state.Tick(baseline)), nil, ring.Latest(), nil)
+				s.b, _ = state.AppendDeltaV2(nil, ring.Get(state.Tick(baseline)), nil, ring.Latest(), nil)
 				if m != nil {
 					_, err = m.ApplyV2(s.b)
 				}

@@ -8,16 +8,39 @@ import (
 
 // snapMsg is a snapshot as the server sent it, for the behaviors that read it without a
 // mirror: on rallypoint.v1 the body [tick, baseline, added, removed, changed], on
-// rallypoint.v2 the values tick, offset, added, removed, changed, whose changed entries
+// rallypoint.v2 the values tick, offset, changed[, added[, removed]], whose changed entries
 // follow each other in one array and whose changed integers are differences from the
-// baseline's (PROTOCOL.md, "The v2 snapshot").
+// baseline's, and whose added and removed are left out when empty (PROTOCOL.md, "The v2
+// snapshot").
 type snapMsg struct {
 	b  []byte
 	v2 bool
 }
 
+// The lists of a snapshot, which lists yields in the order of its wire.
+const (
+	listAdded = iota
+	listRemoved
+	listChanged
+)
+
+var (
+	v1Lists = []int{listAdded, listRemoved, listChanged}
+	v2Lists = []int{listChanged, listAdded, listRemoved}
+)
+
+// lists returns the snapshot's lists in the order they come after the header, for the
+// caller to read each in turn; on v2, a list the message leaves out (r has nothing left)
+// is empty, and the caller stops.
+func (s snapMsg) lists() []int {
+	if s.v2 {
+		return v2Lists
+	}
+	return v1Lists
+}
+
 // header resets r to the snapshot and reads its tick and baseline (0: full), leaving r at
-// added.
+// the first list.
 func (s snapMsg) header(r *protocol.Reader) (tick, baseline uint32) {
 	r.Reset(s.b)
 	if !s.v2 {

@@ -657,8 +657,9 @@ export declare class Client {
     /** `[19, last_seq, tick]`: inputs up to last_seq were applied before tick. */
     private onInputAck;
     /**
-     * A snapshot message: v1's `[18, body]` or v2's `[18, last_seq, tick, offset, added,
-     * removed, changed]`, told apart by length (each is what it is whatever the subprotocol).
+     * A snapshot message: v1's `[18, body]` or v2's `[18, last_seq, tick, offset, changed,
+     * added, removed]` (5 to 7 elements: empty lists at the end are left out), told apart by
+     * length (each is what it is whatever the subprotocol).
      * Applied, it is acknowledged and shown; a delta against a baseline not held starts the
      * recovery. A v2 last_seq, when not nil, is the `[19, last_seq, tick]` that would have come
      * right before the snapshot, and is taken first as that message would have been: even when

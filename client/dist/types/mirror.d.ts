@@ -77,11 +77,11 @@ export declare class SnapshotMirror {
      */
     apply(body: unknown): AppliedSnapshot;
     /**
-     * Applies one rallypoint.v2 snapshot message, `[18, last_seq, tick, offset, added,
-     * removed, changed]` (PROTOCOL.md, "The v2 snapshot"), as received: the baseline is
+     * Applies one rallypoint.v2 snapshot message, `[18, last_seq, tick, offset, changed,
+     * added, removed]` (PROTOCOL.md, "The v2 snapshot"), as received: the baseline is
      * `tick - offset` (none for offset 0), changed is one flat list of id, mask and values,
-     * and a changed value that is a msgpack integer, where the baseline's field is one too,
-     * is the difference from it. `last_seq` is the caller's (the client takes it as an input
+     * added and removed may be left out (empty), and a changed value that is a msgpack
+     * integer, where the baseline's field is one too, is the difference from it. `last_seq` is the caller's (the client takes it as an input
      * acknowledgement). On error the mirror is unchanged and a {@link SnapshotError} is thrown.
      *
      * The mirror reads the bytes besides the decoded message, because decoding loses what the
@@ -98,8 +98,8 @@ export declare class SnapshotMirror {
      */
     applyV2(message: Uint8Array, decoded?: unknown): AppliedSnapshot;
     /**
-     * Reads into this.ints the integers of a v2 snapshot message's added fields, then of every
-     * value of its changed list (see {@link IntReader}). Returns how many, or -1 if the bytes
+     * Reads into this.ints the integers of every value of a v2 snapshot message's changed list,
+     * then of its added fields (see {@link IntReader}). Returns how many, or -1 if the bytes
      * are not such a message.
      */
     private scanInts;

@@ -9,8 +9,8 @@
 export declare const SUBPROTOCOL = "rallypoint.v1";
 /**
  * The WebSocket subprotocol v2: v1 with a smaller snapshot message, `[18, last_seq, tick,
- * offset, added, removed, changed]` (PROTOCOL.md, "The v2 snapshot"). The SDK offers it
- * first, then v1.
+ * offset, changed, added, removed]`, the last two left out when empty (PROTOCOL.md, "The v2
+ * snapshot"). The SDK offers it first, then v1.
  */
 export declare const SUBPROTOCOL_V2 = "rallypoint.v2";
 /** The most inputs one Inputs (0x0A) message may carry (the Go package protocol's MaxInputBatch). */
