@@ -111,7 +111,16 @@ func (c *Conn) serve(h Handler) {
 	c.sv.loop = c.serveLoop
 	c.sv.blocking = c.raw == nil || !pollSupported
 	c.sv.state.Store(serveRunning)
-	if c.sv.blocking || c.ncClosed.Load() || c.r.buffered() > 0 || !c.park() {
+	// open may have handed the connection to code that closes it on another goroutine, and
+	// Close drains the reader for the peer's close frame: look at the read buffer only while
+	// holding the reader. Held by Close, the loop waits for Close's outcome (errConcurrentRead).
+	if c.sv.blocking || c.ncClosed.Load() || !c.r.active.CompareAndSwap(false, true) {
+		go c.sv.loop()
+		return
+	}
+	unread := c.r.buffered() > 0
+	c.r.active.Store(false)
+	if unread || !c.park() {
 		go c.sv.loop()
 	}
 }

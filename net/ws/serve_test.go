@@ -442,3 +442,29 @@ func TestServeBurstsNeverStrand(t *testing.T) {
 		}
 	}
 }
+
+// TestServeRacesACloseFromOpen: open hands the connection to code that may close it at once
+// on another goroutine (an engine's shutdown closes every registered connection), so Close's
+// drain of the peer's close frame can run while Serve is still deciding whether to park. The
+// reader belongs to one of them at a time (the race detector watches), and OnClose comes once
+// with the close code the client echoed.
+func TestServeRacesACloseFromOpen(t *testing.T) {
+	hs := make(chan *recorder, 1)
+	url := servedServer(t, nil, func(c *Conn) Handler {
+		h := newRecorder()
+		hs <- h
+		go func() { _ = c.Close(StatusGoingAway, "shutting down") }()
+		time.Sleep(time.Millisecond) // lets the Close begin its drain
+		return h
+	})
+	for i := range 50 {
+		c := dial(t, url, nil)
+		h := <-hs
+		if _, _, err := c.ReadMessage(); CloseStatus(err) != StatusGoingAway {
+			t.Fatalf("connection %d: the client read %v, want the server's 1001", i, err)
+		}
+		if err := waitClosed(t, h); CloseStatus(err) != StatusGoingAway {
+			t.Fatalf("connection %d: OnClose got %v, want 1001", i, err)
+		}
+	}
+}
