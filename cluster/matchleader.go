@@ -111,21 +111,45 @@ func (m *Matchmaker) step(ctx context.Context, onMatch func(match.Match)) error 
 const sweepEvery = time.Second
 
 // sweepOrphans cancels the waiting tickets of players whose node (MatchmakerOptions.Owner)
-// is not in the cluster any more, freeing their players' keys as any Cancel does.
+// has been out of the cluster's view for a whole Timeout more, freeing their players' keys as
+// any Cancel does.
+//
+// Why the second Timeout: a node drops out of the view after one Timeout without heartbeats,
+// which a live node on a machine kept busy can reach, and comes back with its next one; a
+// withdrawn ticket of a live node is a player waiting for a match that can never come (no
+// one tells it). What it costs: the tickets of a node that did die wait about one Timeout
+// (3 s by default) longer, during which a match may still take one and seat the others of
+// that match with a player who never comes (the seat then expires).
 func (m *Matchmaker) sweepOrphans(tm *term) {
 	var orphans []string
+	now := time.Now()
+	missing := map[string]bool{}
 	tm.mu.Lock()
 	for _, w := range tm.waiting {
 		for _, p := range w.rec.Ticket.Players {
-			if node := m.owner(p); node != "" && node != m.n.ID() {
-				if _, live := m.n.NodeByID(node); !live {
-					orphans = append(orphans, w.rec.Ticket.ID)
-					break
-				}
+			node := m.owner(p)
+			if node == "" || node == m.n.ID() {
+				continue
+			}
+			if _, live := m.n.NodeByID(node); live {
+				continue
+			}
+			missing[node] = true
+			since, ok := m.missingSince[node]
+			if !ok {
+				m.missingSince[node] = now
+			} else if now.Sub(since) >= m.n.opts.Timeout {
+				orphans = append(orphans, w.rec.Ticket.ID)
+				break
 			}
 		}
 	}
 	tm.mu.Unlock()
+	for node := range m.missingSince {
+		if !missing[node] {
+			delete(m.missingSince, node) // back in the view, or no ticket of its waits any more
+		}
+	}
 	for _, id := range orphans {
 		err := m.Cancel(id)
 		switch {

@@ -98,7 +98,8 @@ type MatchmakerOptions struct {
 	Timeout time.Duration
 	// Owner, when set, names the node a player id's connection lives on ("" for none known).
 	// With it the matcher withdraws, about once a second, every waiting ticket with a player
-	// whose node has left the cluster: that player is gone with its node, and matching the
+	// whose node has left the cluster (out of the view for a Timeout more than it takes to
+	// leave it: see sweepOrphans): that player is gone with its node, and matching the
 	// ticket would hold seats for no one and leave the others of the match short. Without it
 	// such tickets wait until cancelled. The engine's player ids are session ids, which
 	// start with their node's id (engine.SessionNode).
@@ -146,6 +147,10 @@ type Matchmaker struct {
 
 	stats mmCounters
 	hook  func(step string) // tests: called at each step of a commit, on Run's goroutine
+
+	// missingSince is when the sweep first found each node with waiting tickets out of the
+	// view (sweepOrphans); only Run's goroutine touches it.
+	missingSince map[string]time.Time
 }
 
 var _ match.Matchmaker = (*Matchmaker)(nil)
@@ -214,10 +219,11 @@ func NewMatchmaker(n *Node, opts match.Options, mo MatchmakerOptions) (*Matchmak
 	}
 	m := &Matchmaker{
 		n: n, opts: opts, ttl: mo.LeaseTTL, opTimeout: mo.Timeout, owner: mo.Owner,
-		queues:   make(map[string]match.QueueConfig, len(opts.Queues)),
-		clock:    opts.Clock,
-		log:      n.log.With("part", "matchmaker"),
-		releases: make(map[string]bool),
+		queues:       make(map[string]match.QueueConfig, len(opts.Queues)),
+		clock:        opts.Clock,
+		log:          n.log.With("part", "matchmaker"),
+		releases:     make(map[string]bool),
+		missingSince: make(map[string]time.Time),
 	}
 	if m.clock == nil {
 		m.clock = match.SystemClock{}

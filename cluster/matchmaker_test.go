@@ -70,6 +70,11 @@ func startMM(t *testing.T, s *natsServer, id string, d *deliveries, hook func(st
 	if hook != nil {
 		cluster.SetMatchmakerHook(mm, hook)
 	}
+	return &mmNode{n: n, mm: mm, stop: runMM(t, id, mm, d)}
+}
+
+// runMM runs mm, delivering to d as node id's, until the test ends or the returned stop.
+func runMM(t *testing.T, id string, mm *cluster.Matchmaker, d *deliveries) (stop context.CancelFunc) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
@@ -77,7 +82,7 @@ func startMM(t *testing.T, s *natsServer, id string, d *deliveries, hook func(st
 		_ = mm.Run(ctx, 20*time.Millisecond, func(m match.Match) { d.add(id, m) })
 	}()
 	t.Cleanup(func() { cancel(); <-done })
-	return &mmNode{n: n, mm: mm, stop: cancel}
+	return cancel
 }
 
 func leaderOf(nodes ...*mmNode) *mmNode {
@@ -350,28 +355,27 @@ func TestMatchmakerNATSRestart(t *testing.T) {
 	}
 }
 
+// startOwned joins node id to s and runs a matchmaker on it whose players' ids name their
+// node ("b.p" is on b: MatchmakerOptions.Owner), delivering to d.
+func startOwned(t *testing.T, s *natsServer, id string, more func(*cluster.Options), d *deliveries) (*cluster.Node, *cluster.Matchmaker) {
+	t.Helper()
+	owner := func(p string) string { node, _, _ := strings.Cut(p, "."); return node }
+	n := join(t, s, id, more)
+	mm, err := cluster.NewMatchmaker(n, match.Options{Queues: mmQueues}, cluster.MatchmakerOptions{LeaseTTL: testLease, Owner: owner})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runMM(t, id, mm, d)
+	return n, mm
+}
+
 // TestMatchmakerWithdrawsTicketsOfAGoneNode: with Owner set, the matcher withdraws a waiting
 // ticket whose player's node died (no goodbye): the player is gone with it, and a match with
 // it would seat the others alone. Tickets of live nodes wait on, and are matched later.
 func TestMatchmakerWithdrawsTicketsOfAGoneNode(t *testing.T) {
 	s := startNATS(t)
-	owner := func(p string) string { node, _, _ := strings.Cut(p, "."); return node }
 	var d deliveries
-	start := func(id string) (*cluster.Node, *cluster.Matchmaker) {
-		n := join(t, s, id, nil)
-		mm, err := cluster.NewMatchmaker(n, match.Options{Queues: mmQueues}, cluster.MatchmakerOptions{LeaseTTL: testLease, Owner: owner})
-		if err != nil {
-			t.Fatal(err)
-		}
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			_ = mm.Run(ctx, 20*time.Millisecond, func(m match.Match) { d.add(id, m) })
-		}()
-		t.Cleanup(func() { cancel(); <-done })
-		return n, mm
-	}
+	start := func(id string) (*cluster.Node, *cluster.Matchmaker) { return startOwned(t, s, id, nil, &d) }
 	_, a := start("a")
 	waitFor(t, 5*time.Second, "a leads", a.Leading)
 	bn, b := start("b")
@@ -397,4 +401,33 @@ func TestMatchmakerWithdrawsTicketsOfAGoneNode(t *testing.T) {
 	if _, ok := d.byTicket()["tb"]; ok {
 		t.Fatal("the gone node's ticket was matched")
 	}
+}
+
+// TestMatchmakerKeepsTicketsOfANodeBrieflyOutOfView: a live node that drops out of the
+// matcher's view for less than another Timeout (its heartbeats late on a busy machine; here,
+// the matcher suspecting it again and again) keeps its waiting tickets: withdrawn, its player
+// would wait for a match that never comes. It is matched once a partner arrives.
+func TestMatchmakerKeepsTicketsOfANodeBrieflyOutOfView(t *testing.T) {
+	s := startNATS(t)
+	var d deliveries
+	start := func(id string) (*cluster.Node, *cluster.Matchmaker) {
+		return startOwned(t, s, id, func(o *cluster.Options) { o.Timeout = 3 * time.Second }, &d)
+	}
+	an, a := start("a")
+	waitFor(t, 5*time.Second, "a leads", a.Leading)
+	_, b := start("b")
+	enqueue(t, b, "duel", "tb", "b.p")
+	waitFor(t, 5*time.Second, "a's mirror holds b's ticket", func() bool { return a.Stats().Queues["duel"].Tickets == 1 })
+	// A spell out of a's view half the Timeout long (3 s here), which spans a sweep (one a
+	// second) whatever their phase.
+	for end := time.Now().Add(1500 * time.Millisecond); time.Now().Before(end); time.Sleep(5 * time.Millisecond) {
+		an.Suspect("b")
+	}
+	waitFor(t, 5*time.Second, "b back in a's view", func() bool { _, ok := an.NodeByID("b"); return ok })
+	time.Sleep(100 * time.Millisecond)
+	if n := a.Stats().Queues["duel"].Tickets; n != 1 {
+		t.Fatalf("b's ticket: %d waiting, want 1: a live node's ticket was withdrawn", n)
+	}
+	enqueue(t, a, "duel", "ta", "a.p")
+	waitFor(t, 5*time.Second, "b's player matched", func() bool { return len(d.byTicket()) == 2 })
 }
