@@ -28,19 +28,40 @@ type matchedNotice struct {
 	Token  string `json:"token"`
 	TTLms  int64  `json:"ttlMs"`
 	URL    string `json:"url"`
+	// Requeue, when set, is instead a ticket of the node's players whose match could not be
+	// seated: the node queues it again (lobby.requeue).
+	Requeue *match.Ticket `json:"requeue,omitempty"`
 }
 
 func matchedSubject(prefix, node string) string { return prefix + ".matched." + node }
 
-// listenMatched passes on the match notices for this node's sessions.
+// listenMatched passes on the match notices for this node's sessions, and puts back in the
+// queue the tickets whose match the matcher could not seat (requeueNotice).
 func (cl *clusterLink) listenMatched() (*nats.Subscription, error) {
 	return cl.node.Conn().Subscribe(matchedSubject(cl.node.Prefix(), cl.id), func(m *nats.Msg) {
 		var n matchedNotice
 		if json.Unmarshal(m.Data, &n) != nil {
 			return
 		}
+		if n.Requeue != nil {
+			cl.e.lobby.requeueTicket(*n.Requeue)
+			return
+		}
 		cl.e.lobby.notify(n)
 	})
+}
+
+// sendRequeue hands a ticket of another node's players, whose match could not be seated, back
+// to that node (lobby.requeue). A node that does not get it (gone, or cut off) has lost its
+// players' connections too.
+func (cl *clusterLink) sendRequeue(node string, t match.Ticket) {
+	b, err := json.Marshal(matchedNotice{Requeue: &t})
+	if err == nil {
+		err = cl.node.Conn().Publish(matchedSubject(cl.node.Prefix(), node), b)
+	}
+	if err != nil {
+		cl.e.log.Warn("matchmaking: cannot hand a ticket back to its players' node", "node", node, "ticket", t.ID, "err", err)
+	}
 }
 
 // notify writes a match notice to the session it names, if it is still connected (else the

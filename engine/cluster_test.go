@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -486,13 +487,7 @@ func TestClusterMatchIsSeatedOnTheNodePlacementPicks(t *testing.T) {
 	waitUntil(t, "B sees A draining", func() bool { ni, ok := b.node.NodeByID(a.id); return ok && ni.Draining })
 	var queued []*rawPlayer
 	for range 2 {
-		c, _, err := ws.Dial(ctx5(t), a.url, &ws.DialOptions{Subprotocols: []string{engine.Subprotocol}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { c.CloseNow() })
-		rp := &rawPlayer{t: t, c: c}
-		rp.send(engine.KindMatch, 1, engine.MatchOptions{Game: "tally"})
+		rp := queueRaw(t, a.url)
 		queued = append(queued, rp)
 	}
 	var rooms []string
@@ -861,5 +856,79 @@ func TestClusterAnswersAResumeForAKilledNodeAtOnce(t *testing.T) {
 	}
 	if fresh := mustJoin(t, a.url, engine.JoinOptions{Game: "tally"}); fresh.url != a.url {
 		t.Fatalf("the fresh join went to %s, want A (%s)", fresh.url, a.url)
+	}
+}
+
+// queueRaw dials url as a raw player and queues it for a tally match (request id 1).
+func queueRaw(t *testing.T, url string) *rawPlayer {
+	t.Helper()
+	c, _, err := ws.Dial(ctx5(t), url, &ws.DialOptions{Subprotocols: []string{engine.Subprotocol}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.CloseNow() })
+	rp := &rawPlayer{t: t, c: c}
+	rp.send(engine.KindMatch, 1, engine.MatchOptions{Game: "tally"})
+	return rp
+}
+
+// TestClusterRequeuesAMatchThatCannotBeSeated: the matcher's node fails to seat a match (here
+// a backfilled room that left the directory; under load, a room's node that did not answer
+// in time), and each ticket goes back to the queue through its players' node, with the same
+// id: the players are matched again and seated together, on whichever node the matcher runs.
+func TestClusterRequeuesAMatchThatCannotBeSeated(t *testing.T) {
+	nodes := startCluster(t, 3, engine.RoomConfig{MaxPlayers: 4})
+	var spoilt atomic.Int32
+	mms := make([]*failFirstMatch, len(nodes))
+	for i, tn := range nodes {
+		err := tn.e.EnableMatchmaking(engine.MatchmakingOptions{
+			Queues: []match.QueueConfig{{Mode: "tally", MinPlayers: 2, MaxPlayers: 2}},
+			New: func(o match.Options) (match.Matchmaker, error) {
+				mm, err := cluster.NewMatchmaker(tn.node, o, cluster.MatchmakerOptions{LeaseTTL: time.Second, Owner: engine.SessionNode})
+				mms[i] = &failFirstMatch{Matchmaker: mm, spoil: func(m *match.Match) {
+					if spoilt.Add(1) == 1 { // the first match of the whole cluster
+						m.Room = "a-room-that-left"
+					}
+				}}
+				return mms[i], err
+			},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	var rps []*rawPlayer
+	for _, tn := range nodes[1:] { // two nodes: at least one is not the matcher's
+		rp := queueRaw(t, tn.url)
+		rps = append(rps, rp)
+	}
+	var rooms, tickets []string
+	for _, rp := range rps {
+		var ticket string
+		for m := rp.readWithin(20 * time.Second); ; m = rp.readWithin(20 * time.Second) {
+			if m[0] == engine.KindResponse && toInt(m[1]) == 1 {
+				ticket, _ = m[3].(string)
+				continue
+			}
+			if m[0] != engine.KindMatched {
+				continue
+			}
+			if m[1] != ticket {
+				t.Fatalf("matched ticket %v, want the one queued, %q", m[1], ticket)
+			}
+			rooms = append(rooms, m[2].(string))
+			tickets = append(tickets, ticket)
+			break
+		}
+	}
+	if rooms[0] != rooms[1] || tickets[0] == tickets[1] {
+		t.Fatalf("matched in rooms %v with tickets %v: want one room, two tickets", rooms, tickets)
+	}
+	var delivered int32
+	for _, mm := range mms {
+		delivered += mm.matches.Load()
+	}
+	if delivered < 2 {
+		t.Fatalf("%d matches delivered, want the spoilt one and one more", delivered)
 	}
 }

@@ -192,7 +192,7 @@ func (l *lobby) matched(m match.Match, ttl time.Duration) {
 	}
 	if cl := l.e.cl; cl != nil {
 		if !cl.clusterMatched(m) {
-			l.mm.Release(m.Players()...)
+			l.requeue(m)
 		}
 		return
 	}
@@ -201,7 +201,7 @@ func (l *lobby) matched(m match.Match, ttl time.Duration) {
 		rc, err := l.e.createRoom(m.Mode, CreateOptions{}, creator{rated: true})
 		if err != nil {
 			l.e.log.Warn("matchmaking: cannot create a room", "mode", m.Mode, "err", err)
-			l.mm.Release(m.Players()...)
+			l.requeue(m)
 			return
 		}
 		room = rc.id
@@ -209,7 +209,7 @@ func (l *lobby) matched(m match.Match, ttl time.Duration) {
 	rs, err := l.res.Reserve(room, m.Players(), ttl)
 	if err != nil {
 		l.e.log.Warn("matchmaking: cannot reserve seats", "room", room, "err", err)
-		l.mm.Release(m.Players()...)
+		l.requeue(m)
 		return
 	}
 	if rc := l.e.room(room); rc != nil {
@@ -370,6 +370,59 @@ func (l *lobby) leaveParty(id string) {
 				delete(l.parties, name)
 			}
 		}
+	}
+}
+
+// requeue puts the tickets of a match that could not be seated back in the queue, as they
+// were (the same ids, so the players' tickets stay valid, and the same waiting time): a
+// failure of ours (a node too busy to answer a seat request in time, a room that could not be
+// made) must not end a player's wait without a word, which is what releasing the players alone
+// did. Each ticket goes back through the node its players are connected to (all of a ticket's
+// players queued on one node), which knows whether they still are. The cost: a match that
+// keeps failing (no node will take its room) is proposed again at every pass, with a warning
+// each time, until it can be seated or its players leave.
+func (l *lobby) requeue(m match.Match) {
+	l.mm.Release(m.Players()...)
+	for _, t := range m.Tickets {
+		if cl := l.e.cl; cl != nil && len(t.Players) > 0 {
+			if home := nodeOf(t.Players[0]); home != "" && home != cl.id {
+				cl.sendRequeue(home, t)
+				continue
+			}
+		}
+		l.requeueTicket(t)
+	}
+}
+
+// requeueTicket enqueues again a ticket of this node's players whose match failed. Players
+// who left meanwhile are left out (a party plays on without them). If none is left there is
+// nothing to do; if the matchmaker refuses the ticket, its players still connected are told
+// with [22, NotFound, message] and may queue again.
+func (l *lobby) requeueTicket(t match.Ticket) {
+	var here []*session
+	var kept []string
+	l.mu.Lock()
+	for _, p := range t.Players {
+		if s := l.sessions[p]; s != nil && s.ticket == t.ID {
+			here = append(here, s)
+			kept = append(kept, p)
+		}
+	}
+	l.mu.Unlock()
+	if len(kept) == 0 {
+		return
+	}
+	t.Players = kept
+	err := l.mm.Enqueue(t)
+	if err == nil {
+		l.e.log.Info("matchmaking: a match could not be seated; its ticket waits again", "ticket", t.ID, "mode", t.Mode)
+		return
+	}
+	l.e.log.Warn("matchmaking: a match could not be seated, nor its ticket queued again", "ticket", t.ID, "mode", t.Mode, "err", err)
+	l.setTicket(kept, "")
+	for _, s := range here {
+		_ = l.e.writeMsg(s.c, KindError, uint64(CodeNotFound),
+			"matchmaking: ticket "+t.ID+" ended unmatched ("+err.Error()+"); queue again")
 	}
 }
 

@@ -565,3 +565,76 @@ func TestMatchmakingUsesTheMatchmakerGiven(t *testing.T) {
 		t.Errorf("the matchmaker made %d matches, want 1", got)
 	}
 }
+
+// failFirstMatch is a match.Matchmaker of the test's own that spoils the first match it
+// delivers the way a failure to seat it would come about: a room that cannot be made (its
+// mode names no game), or, in a cluster, a backfilled room that left the directory.
+type failFirstMatch struct {
+	match.Matchmaker
+	enqueued, matches atomic.Int32
+	spoil             func(*match.Match)
+}
+
+func (f *failFirstMatch) Enqueue(t match.Ticket) error {
+	f.enqueued.Add(1)
+	return f.Matchmaker.Enqueue(t)
+}
+
+func (f *failFirstMatch) Run(ctx context.Context, every time.Duration, onMatch func(match.Match)) error {
+	return f.Matchmaker.Run(ctx, every, func(m match.Match) {
+		if f.matches.Add(1) == 1 {
+			f.spoil(&m)
+		}
+		onMatch(m)
+	})
+}
+
+// A match the engine cannot seat puts its tickets back in the queue, with the same ids: the
+// players, who were told nothing of it, are matched at the next pass and get their seats.
+// Releasing them alone (as before) left them waiting for a 0x19 that never came.
+func TestMatchmakingRequeuesAMatchThatCannotBeSeated(t *testing.T) {
+	te := startEngine(t, engine.RoomConfig{MaxPlayers: 2}, engine.Options{})
+	var mm *failFirstMatch
+	err := te.e.EnableMatchmaking(engine.MatchmakingOptions{
+		Queues:   []match.QueueConfig{{Mode: "tally", MinPlayers: 2, MaxPlayers: 2}},
+		Interval: 20 * time.Millisecond,
+		New: func(o match.Options) (match.Matchmaker, error) {
+			local, err := match.NewLocal(o)
+			mm = &failFirstMatch{Matchmaker: local, spoil: func(m *match.Match) { m.Mode = "no-such-game" }}
+			return mm, err
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := te.dial(t), te.dial(t)
+	tickets := map[string]bool{}
+	for _, c := range []*gameclient.Client{a, b} {
+		tk, err := c.Match(ctx5(t), engine.MatchOptions{Game: "tally"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tickets[tk] = true
+	}
+	ma, mb := waitEvent(t, a, engine.KindMatched), waitEvent(t, b, engine.KindMatched)
+	if !tickets[ma.Ticket] || !tickets[mb.Ticket] || ma.Ticket == mb.Ticket {
+		t.Fatalf("matched tickets %q and %q, want the two queued (%v)", ma.Ticket, mb.Ticket, tickets)
+	}
+	if ma.Room == "" || ma.Room != mb.Room {
+		t.Fatalf("matches: %+v / %+v", ma, mb)
+	}
+	for _, p := range []struct {
+		c  *gameclient.Client
+		ev gameclient.Event
+	}{{a, ma}, {b, mb}} {
+		if _, err := p.c.Join(ctx5(t), engine.JoinOptions{Reservation: p.ev.Reservation}); err != nil {
+			t.Fatalf("joining the matched room: %v", err)
+		}
+	}
+	if got := mm.matches.Load(); got != 2 {
+		t.Errorf("the matchmaker made %d matches, want 2 (the spoilt one, then the seated one)", got)
+	}
+	if got := mm.enqueued.Load(); got != 4 {
+		t.Errorf("the matchmaker saw %d tickets, want 4 (2 queued by the players, 2 put back)", got)
+	}
+}
