@@ -2,6 +2,8 @@ package ws
 
 import (
 	"bytes"
+	"errors"
+	"net"
 	"testing"
 )
 
@@ -89,6 +91,18 @@ func TestWriteLatestSplicedSendsHeadThenTheRest(t *testing.T) {
 func TestWriteLatestSplicedIsReplacedLikeAnyLatest(t *testing.T) {
 	m := new(Metrics)
 	sc, cl := acceptPair(t, &AcceptOptions{Metrics: m, Compression: CompressionOptions{Mode: CompressionDisabled}}, nil)
+	// Fixed socket buffers end the kernel's autotuning, which on a slow run (-race, a busy
+	// machine) grew them until the whole backlog left before the loop below was done, and
+	// nothing was left to replace (a CI failure: 100 arrived, 0 replaced).
+	for _, c := range []*Conn{sc, cl} {
+		tc, ok := c.NetConn().(*net.TCPConn)
+		if !ok {
+			t.Fatalf("%T: want a TCP connection", c.NetConn())
+		}
+		if err := errors.Join(tc.SetWriteBuffer(64<<10), tc.SetReadBuffer(64<<10)); err != nil {
+			t.Fatal(err)
+		}
+	}
 	big := payload(256<<10, false)
 	queued := 0
 	for ; queued < 4 || !backlogged(sc); queued++ { // a backlog: the latest-wins slot waits behind it
@@ -114,6 +128,9 @@ func TestWriteLatestSplicedIsReplacedLikeAnyLatest(t *testing.T) {
 			t.Fatal(err)
 		}
 		pm.Release()
+	}
+	if !backlogged(sc) {
+		t.Fatal("the backlog was gone before the last latest message: nothing waited to be replaced")
 	}
 	for range queued {
 		if _, p, err := cl.ReadMessage(); err != nil || len(p) != len(big) {
