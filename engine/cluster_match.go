@@ -36,7 +36,7 @@ type matchedNotice struct {
 func matchedSubject(prefix, node string) string { return prefix + ".matched." + node }
 
 // listenMatched passes on the match notices for this node's sessions, and puts back in the
-// queue the tickets whose match the matcher could not seat (requeueNotice).
+// queue the tickets whose match the matcher could not seat (matchedNotice.Requeue).
 func (cl *clusterLink) listenMatched() (*nats.Subscription, error) {
 	return cl.node.Conn().Subscribe(matchedSubject(cl.node.Prefix(), cl.id), func(m *nats.Msg) {
 		var n matchedNotice

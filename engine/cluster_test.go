@@ -879,13 +879,13 @@ func queueRaw(t *testing.T, url string) *rawPlayer {
 func TestClusterRequeuesAMatchThatCannotBeSeated(t *testing.T) {
 	nodes := startCluster(t, 3, engine.RoomConfig{MaxPlayers: 4})
 	var spoilt atomic.Int32
-	mms := make([]*failFirstMatch, len(nodes))
+	mms := make([]*countingMatchmaker, len(nodes))
 	for i, tn := range nodes {
 		err := tn.e.EnableMatchmaking(engine.MatchmakingOptions{
 			Queues: []match.QueueConfig{{Mode: "tally", MinPlayers: 2, MaxPlayers: 2}},
 			New: func(o match.Options) (match.Matchmaker, error) {
 				mm, err := cluster.NewMatchmaker(tn.node, o, cluster.MatchmakerOptions{LeaseTTL: time.Second, Owner: engine.SessionNode})
-				mms[i] = &failFirstMatch{Matchmaker: mm, spoil: func(m *match.Match) {
+				mms[i] = &countingMatchmaker{Matchmaker: mm, opts: o, spoilFirst: func(m *match.Match) {
 					if spoilt.Add(1) == 1 { // the first match of the whole cluster
 						m.Room = "a-room-that-left"
 					}

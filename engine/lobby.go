@@ -383,8 +383,9 @@ func (l *lobby) leaveParty(id string) {
 // each time, until it can be seated or its players leave.
 func (l *lobby) requeue(m match.Match) {
 	l.mm.Release(m.Players()...)
+	cl := l.e.cl
 	for _, t := range m.Tickets {
-		if cl := l.e.cl; cl != nil && len(t.Players) > 0 {
+		if cl != nil && len(t.Players) > 0 {
 			if home := nodeOf(t.Players[0]); home != "" && home != cl.id {
 				cl.sendRequeue(home, t)
 				continue

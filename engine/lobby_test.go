@@ -502,12 +502,16 @@ func TestCountsSayConnectedPlayersAndHeldSeatsApart(t *testing.T) {
 	check(counts{1, 0})
 }
 
-// countingMatchmaker is a match.Matchmaker of the test's own: it wraps match.Local and counts
-// what the engine asks of it, to show the engine talks to the interface only.
+// countingMatchmaker is a match.Matchmaker of the test's own: it wraps another (match.Local,
+// a cluster's) and counts what the engine asks of it, to show the engine talks to the
+// interface only. spoilFirst, when set, spoils the first match it delivers the way a failure
+// to seat it comes about: a room that cannot be made (its mode names no game), or, in a
+// cluster, a backfilled room that left the directory.
 type countingMatchmaker struct {
 	match.Matchmaker
 	opts              match.Options
 	enqueued, matches atomic.Int32
+	spoilFirst        func(*match.Match)
 }
 
 func (c *countingMatchmaker) Enqueue(t match.Ticket) error {
@@ -516,7 +520,12 @@ func (c *countingMatchmaker) Enqueue(t match.Ticket) error {
 }
 
 func (c *countingMatchmaker) Run(ctx context.Context, every time.Duration, onMatch func(match.Match)) error {
-	return c.Matchmaker.Run(ctx, every, func(m match.Match) { c.matches.Add(1); onMatch(m) })
+	return c.Matchmaker.Run(ctx, every, func(m match.Match) {
+		if c.matches.Add(1) == 1 && c.spoilFirst != nil {
+			c.spoilFirst(&m)
+		}
+		onMatch(m)
+	})
 }
 
 // The engine serves matchmaking through whatever match.Matchmaker MatchmakingOptions.New
@@ -566,41 +575,18 @@ func TestMatchmakingUsesTheMatchmakerGiven(t *testing.T) {
 	}
 }
 
-// failFirstMatch is a match.Matchmaker of the test's own that spoils the first match it
-// delivers the way a failure to seat it would come about: a room that cannot be made (its
-// mode names no game), or, in a cluster, a backfilled room that left the directory.
-type failFirstMatch struct {
-	match.Matchmaker
-	enqueued, matches atomic.Int32
-	spoil             func(*match.Match)
-}
-
-func (f *failFirstMatch) Enqueue(t match.Ticket) error {
-	f.enqueued.Add(1)
-	return f.Matchmaker.Enqueue(t)
-}
-
-func (f *failFirstMatch) Run(ctx context.Context, every time.Duration, onMatch func(match.Match)) error {
-	return f.Matchmaker.Run(ctx, every, func(m match.Match) {
-		if f.matches.Add(1) == 1 {
-			f.spoil(&m)
-		}
-		onMatch(m)
-	})
-}
-
 // A match the engine cannot seat puts its tickets back in the queue, with the same ids: the
 // players, who were told nothing of it, are matched at the next pass and get their seats.
 // Releasing them alone (as before) left them waiting for a 0x19 that never came.
 func TestMatchmakingRequeuesAMatchThatCannotBeSeated(t *testing.T) {
 	te := startEngine(t, engine.RoomConfig{MaxPlayers: 2}, engine.Options{})
-	var mm *failFirstMatch
+	var mm *countingMatchmaker
 	err := te.e.EnableMatchmaking(engine.MatchmakingOptions{
 		Queues:   []match.QueueConfig{{Mode: "tally", MinPlayers: 2, MaxPlayers: 2}},
 		Interval: 20 * time.Millisecond,
 		New: func(o match.Options) (match.Matchmaker, error) {
 			local, err := match.NewLocal(o)
-			mm = &failFirstMatch{Matchmaker: local, spoil: func(m *match.Match) { m.Mode = "no-such-game" }}
+			mm = &countingMatchmaker{Matchmaker: local, opts: o, spoilFirst: func(m *match.Match) { m.Mode = "no-such-game" }}
 			return mm, err
 		},
 	})
