@@ -379,7 +379,7 @@ func (rc *roomCore) step(final bool) {
 		rc.sim.update()
 		rc.expireSeats()
 		if final || rc.tick%uint32(rc.cfg.snapshotEvery()) == 0 {
-			rc.sendSnapshots()
+			rc.sendSnapshots(final)
 		}
 		return nil
 	})
@@ -649,7 +649,7 @@ func (rc *roomCore) sendJoined(p *Player, req uint64) {
 // acknowledged. Players with the same view and baseline share one encoded, compressed frame.
 // With no player connected it does nothing, not even the game's Snapshot: no one would
 // receive it, and a player who connects later starts from a full snapshot anyway.
-func (rc *roomCore) sendSnapshots() {
+func (rc *roomCore) sendSnapshots(final bool) {
 	if !rc.anyConnected() {
 		return
 	}
@@ -681,6 +681,12 @@ func (rc *roomCore) sendSnapshots() {
 		base := rc.baseline(p, key)
 		if p.behind(tick, rc.cfg.ackWindow()) {
 			rc.e.metrics.SnapshotsHeld.Add(1)
+			if final && p.lastSeq != 0 && rc.inputAckDue(p, conn, tick) {
+				// No later snapshot will carry it: the room's last tick acknowledges the
+				// inputs it applied even to a client too far behind for its snapshot (one
+				// that has not yet acknowledged its first, say).
+				rc.e.writeMsg(conn, KindInputAck, uint64(p.lastSeq), uint64(rc.tick))
+			}
 			continue
 		}
 		baseTick := state.Tick(0)
