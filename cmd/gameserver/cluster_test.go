@@ -184,32 +184,15 @@ func TestClusterOfThreeGameservers(t *testing.T) {
 	})
 
 	// Matchmaking across the cluster: players queued through B and C are matched together
-	// by the one elected matcher, into a room of the crossword (never backfilled).
-	var matched []string
+	// by the one elected matcher, into a room of the crossword (never backfilled). They
+	// join before any node stops: the matched room may be on the node stopped below.
+	var queued []*playConn
 	for _, n := range []*gsNode{b, c} {
 		q := dialPlay(t, n.url())
+		defer q.c.CloseNow() // the connections are closed below; this is for a failure
 		q.send(engine.KindMatch, 1, engine.MatchOptions{Game: "crossword"})
-		defer q.c.CloseNow()
-		defer func(q *playConn, n *gsNode) {
-			m := q.next(engine.KindMatched)
-			url, _ := m[5].(string)
-			r := q // no url: the room is on this node, joined on the same connection
-			if url != "" {
-				r = dialPlay(t, url)
-				defer r.c.CloseNow()
-			}
-			r.send(engine.KindJoin, 2, engine.JoinOptions{Reservation: m[3].(string)})
-			if j := r.next(engine.KindJoined, engine.KindResponse); j[0] != engine.KindJoined || j[2] != m[2] {
-				t.Errorf("joining the matched room %v (url %q) from %s: %v", m[2], url, n.addr, j)
-			}
-			matched = append(matched, m[2].(string))
-		}(q, n)
+		queued = append(queued, q)
 	}
-	defer func() {
-		if len(matched) == 2 && matched[0] != matched[1] {
-			t.Errorf("players queued on b and c were matched into different rooms: %v", matched)
-		}
-	}()
 	eventually(t, "exactly one node holds the matcher lease", func() bool {
 		held := 0
 		for _, n := range []*gsNode{a, b, c} {
@@ -221,6 +204,29 @@ func TestClusterOfThreeGameservers(t *testing.T) {
 		}
 		return held == 1
 	})
+	var matched []string
+	joined := append([]*playConn(nil), queued...)
+	for i, q := range queued {
+		m := q.next(engine.KindMatched)
+		url, _ := m[5].(string)
+		r := q // no url: the room is on this node, joined on the same connection
+		if url != "" {
+			r = dialPlay(t, url)
+			defer r.c.CloseNow()
+			joined = append(joined, r)
+		}
+		r.send(engine.KindJoin, 2, engine.JoinOptions{Reservation: m[3].(string)})
+		if j := r.next(engine.KindJoined, engine.KindResponse); j[0] != engine.KindJoined || j[2] != m[2] {
+			t.Fatalf("joining the matched room %v (url %q) queued through node %d: %v", m[2], url, i, j)
+		}
+		matched = append(matched, m[2].(string))
+	}
+	if matched[0] != matched[1] {
+		t.Fatalf("players queued on b and c were matched into different rooms: %v", matched)
+	}
+	for _, q := range joined { // as players who leave: a node's shutdown waits for its players
+		q.c.CloseNow()
+	}
 
 	// SIGTERM to the room's node: its player is offered a seat elsewhere, then the room ends.
 	stopped := make(chan struct{})
