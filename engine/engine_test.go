@@ -459,7 +459,10 @@ func TestShutdownAppliesReceivedInputsAndSays1001(t *testing.T) {
 		t.Fatal(err)
 	}
 	seq, _ := c.SendInput(tallyInput{Add: 1})
-	time.Sleep(100 * time.Millisecond) // the input is in the room's inbox; the next tick is ~1s away
+	// The pong proves that the server read the input; the next tick is ~1 s away.
+	if _, err := c.Ping(ctx5(t)); err != nil {
+		t.Fatal(err)
+	}
 	if err := te.e.Shutdown(ctx5(t)); err != nil {
 		t.Fatal(err)
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/rand"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -146,5 +147,51 @@ func TestPreparedSnapshotAllocatesNothing(t *testing.T) {
 			sc.CloseNow()
 			<-done
 		})
+	}
+}
+
+// TestCloseSendsTheLatestBeforeTheCloseFrame: a message waiting in the latest-wins slot
+// when Close is called goes out before the close frame, after the messages queued before
+// it, as everything written before Close does; RFC 6455 §5.5.1 allows nothing after the
+// close frame. The slot used to go after the queue, close frame included, and the peer
+// never saw it: a room's last snapshot, with its input acknowledgement, was lost at
+// shutdown.
+func TestCloseSendsTheLatestBeforeTheCloseFrame(t *testing.T) {
+	sc, cl := acceptPair(t, &AcceptOptions{Compression: CompressionOptions{Mode: CompressionDisabled}}, nil)
+	big := payload(256<<10, false)
+	queued := fillBacklog(t, sc, cl, big)
+	pm, _ := NewPreparedMessage(MessageBinary, []byte("latest"))
+	if err := sc.WriteLatest(pm); err != nil {
+		t.Fatal(err)
+	}
+	pm.Release()
+	if err := sc.WriteMessage(MessageBinary, []byte("queued")); err != nil {
+		t.Fatal(err)
+	}
+	if !backlogged(sc) {
+		t.Fatal("the backlog was gone before Close: nothing waited in the slot")
+	}
+	closed := make(chan error, 1)
+	go func() { closed <- sc.Close(StatusGoingAway, "bye") }()
+	var got []string
+	for {
+		_, p, err := cl.ReadMessage()
+		if err != nil {
+			if CloseStatus(err) != StatusGoingAway {
+				t.Fatalf("read ended with %v, want the 1001 close", err)
+			}
+			break
+		}
+		if len(p) == len(big) {
+			queued--
+			continue
+		}
+		got = append(got, string(p))
+	}
+	if queued != 0 || !slices.Equal(got, []string{"queued", "latest"}) {
+		t.Fatalf("before the close frame: %d big messages missing, then %q; want 0, then [queued latest]", queued, got)
+	}
+	if err := <-closed; err != nil {
+		t.Fatal(err)
 	}
 }

@@ -91,32 +91,8 @@ func TestWriteLatestSplicedSendsHeadThenTheRest(t *testing.T) {
 func TestWriteLatestSplicedIsReplacedLikeAnyLatest(t *testing.T) {
 	m := new(Metrics)
 	sc, cl := acceptPair(t, &AcceptOptions{Metrics: m, Compression: CompressionOptions{Mode: CompressionDisabled}}, nil)
-	// Fixed socket buffers end the kernel's autotuning, which on a slow run (-race, a busy
-	// machine) grew them until the whole backlog left before the loop below was done, and
-	// nothing was left to replace (a CI failure: 100 arrived, 0 replaced).
-	for _, c := range []*Conn{sc, cl} {
-		tc, ok := c.NetConn().(*net.TCPConn)
-		if !ok {
-			t.Fatalf("%T: want a TCP connection", c.NetConn())
-		}
-		if err := errors.Join(tc.SetWriteBuffer(64<<10), tc.SetReadBuffer(64<<10)); err != nil {
-			t.Fatal(err)
-		}
-	}
 	big := payload(256<<10, false)
-	queued := 0
-	for ; queued < 4 || !backlogged(sc); queued++ { // a backlog: the latest-wins slot waits behind it
-		if queued == 200 {
-			t.Fatal("50 MiB did not fill the socket")
-		}
-		if err := sc.WriteMessage(MessageBinary, big); err != nil {
-			t.Fatal(err)
-		}
-	}
-	queued++ // one more, so the backlog outlasts the loop below
-	if err := sc.WriteMessage(MessageBinary, big); err != nil {
-		t.Fatal(err)
-	}
+	queued := fillBacklog(t, sc, cl, big)
 	for i := range 100 {
 		pm, _ := NewPreparedMessage(MessageBinary, []byte{0, 's', byte(i)})
 		if i%2 == 0 {
@@ -156,4 +132,36 @@ func TestWriteLatestSplicedIsReplacedLikeAnyLatest(t *testing.T) {
 	if replaced := m.LatestReplaced.Load(); got+int(replaced) != 100 || replaced == 0 {
 		t.Errorf("%d latest messages arrived and %d were replaced, of 100", got, replaced)
 	}
+}
+
+// fillBacklog writes big to sc until its writer has a backlog, and one more so that the
+// backlog outlasts what the caller writes next; it returns how many it wrote. cl, the
+// peer, does not read meanwhile.
+func fillBacklog(t *testing.T, sc, cl *Conn, big []byte) int {
+	t.Helper()
+	// Fixed socket buffers end the kernel's autotuning, which on a slow run (-race, a busy
+	// machine) grew them until the whole backlog left before the caller was done, and
+	// nothing was left waiting behind it (a CI failure: 100 arrived, 0 replaced).
+	for _, c := range []*Conn{sc, cl} {
+		tc, ok := c.NetConn().(*net.TCPConn)
+		if !ok {
+			t.Fatalf("%T: want a TCP connection", c.NetConn())
+		}
+		if err := errors.Join(tc.SetWriteBuffer(64<<10), tc.SetReadBuffer(64<<10)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	queued := 0
+	for ; queued < 4 || !backlogged(sc); queued++ {
+		if queued == 200 {
+			t.Fatalf("%d MiB did not fill the socket", 200*len(big)>>20)
+		}
+		if err := sc.WriteMessage(MessageBinary, big); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := sc.WriteMessage(MessageBinary, big); err != nil {
+		t.Fatal(err)
+	}
+	return queued + 1
 }

@@ -102,6 +102,7 @@ func (w *writer) sendLocked(f outFrame, latest bool) error {
 	}
 	if f.close {
 		w.closed = true
+		w.slotsToQueueLocked()
 	}
 	if !w.busy && !w.pending() && w.rawFn != nil {
 		// Fast path: nothing ahead of us, so try the socket directly.
@@ -338,6 +339,24 @@ func (w *writer) shutdown() {
 		w.comp = nil
 	}
 	w.mu.Unlock()
+}
+
+// slotsToQueueLocked moves what waits in the pong and latest-wins slots to the end of the
+// queue, for the close frame to follow. A flush writes the slots after the queue, and
+// nothing may follow a close frame (RFC 6455 §5.5.1): a snapshot left in the slot when a
+// room ended went out after the close, and the peer, done reading, never saw it (nor the
+// input acknowledgement it carried). Close sends everything written before it.
+func (w *writer) slotsToQueueLocked() {
+	if w.hasPong {
+		w.queue = append(w.queue, *w.pong)
+		w.queuedBytes += len(w.pong.b)
+		*w.pong, w.hasPong = outFrame{}, false
+	}
+	if w.hasLatest {
+		w.queue = append(w.queue, w.latest)
+		w.queuedBytes += len(w.latest.b)
+		w.latest, w.hasLatest = outFrame{}, false
+	}
 }
 
 // dropUnsent removes queued frames that have not started, for when the connection is being
