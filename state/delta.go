@@ -88,14 +88,38 @@ func AppendDeltaBetween(dst []byte, from *Snapshot, fromFilter Filter, to *Snaps
 // The filters are AppendDeltaBetween's; a player whose view did not change passes the same
 // filter twice.
 func AppendDeltaV2(dst []byte, from *Snapshot, fromFilter Filter, to *Snapshot, toFilter Filter) ([]byte, int) {
+	return AppendDeltaV2Predicted(dst, nil, from, fromFilter, to, toFilter)
+}
+
+// AppendDeltaV2Predicted is AppendDeltaV2 with a second baseline, prev, an older state the
+// client holds as seen through fromFilter: a changed integer field travels as its
+// difference from the value predicted from the two baselines (predict.go), and the offset
+// is two, [tick − baseline, baseline − prev]:
+//
+//	tick, [offset, offset2], changed[, added[, removed]]
+//
+// With prev nil, not older than from, or too far back (predictGaps), it is AppendDeltaV2.
+// A client that does not hold prev cannot apply it (Mirror.ApplyV2 says
+// ErrUnknownBaseline), so prev must be a state the client acknowledged, and recently
+// enough that it still keeps it.
+func AppendDeltaV2Predicted(dst []byte, prev, from *Snapshot, fromFilter Filter, to *Snapshot, toFilter Filter) ([]byte, int) {
 	from = checkDelta(from, to)
+	g := predictGaps(prev, from, to)
+	if g.g2 == 0 {
+		prev = nil
+	}
 	dst = protocol.AppendUint(dst, uint64(to.tick))
-	if from != nil {
+	switch {
+	case prev != nil:
+		dst = protocol.AppendArray(dst, 2)
+		dst = protocol.AppendUint(dst, uint64(g.g1))
+		dst = protocol.AppendUint(dst, uint64(g.g2))
+	case from != nil:
 		dst = protocol.AppendUint(dst, uint64(to.tick-from.tick))
-	} else {
+	default:
 		dst = protocol.AppendUint(dst, 0)
 	}
-	w := walk{from: from, to: to, ff: fromFilter, tf: toFilter}
+	w := walk{from: from, to: to, ff: fromFilter, tf: toFilter, prev: prev, g: g}
 	dst = appendChanged(dst, w, true)
 	dst, added := appendAdded(dst, w, true)
 	dst, removed := appendRemoved(dst, w)
@@ -145,7 +169,7 @@ func appendAdded(dst []byte, w walk, v2 bool) ([]byte, int) {
 	dst, pos := reserveArray(dst)
 	n := 0
 	for a, b := w.next(); a != nil || b != nil; a, b = w.next() {
-		if b != nil && (a == nil || resend(from, a, to, b) || (v2 && needsWhole(from, a, to, b))) {
+		if b != nil && (a == nil || resend(from, a, to, b) || (v2 && w.needsWhole(a, b, w.prevOf(a)))) {
 			dst = protocol.AppendArray(dst, 3)
 			dst = protocol.AppendUint(dst, uint64(b.id))
 			dst = protocol.AppendUint(dst, uint64(b.kind))
@@ -180,9 +204,14 @@ func appendChanged(dst []byte, w walk, v2 bool) []byte {
 	n := 0
 	if from != nil {
 		for a, b := w.next(); a != nil || b != nil; a, b = w.next() {
-			if a == nil || b == nil || resend(from, a, to, b) || bytes.Equal(from.encoded(a), to.encoded(b)) ||
-				(v2 && needsWhole(from, a, to, b)) {
+			if a == nil || b == nil || resend(from, a, to, b) || bytes.Equal(from.encoded(a), to.encoded(b)) {
 				continue
+			}
+			var c *entity // the entity in the second baseline, if any
+			if v2 {
+				if c = w.prevOf(a); w.needsWhole(a, b, c) {
+					continue
+				}
 			}
 			mask := changedMask(from, a, to, b)
 			if v2 {
@@ -191,7 +220,7 @@ func appendChanged(dst []byte, w walk, v2 bool) []byte {
 				for m := mask; m != 0; m &= m - 1 {
 					k := uint32(bits.TrailingZeros64(m))
 					fb := to.field(b, k)
-					if d, ok, _ := intDiff(from.field(a, k), fb); ok {
+					if d, ok, _ := w.g.diff(from.field(a, k), prevField(w.prev, c, k), fb); ok {
 						dst = protocol.AppendInt(dst, d)
 					} else {
 						dst = append(dst, fb...)
@@ -274,6 +303,19 @@ type walk struct {
 	ff, tf   Filter
 	i, j     int
 	iok, jok bool // the filter already let ents[i] / ents[j] through
+
+	prev *Snapshot // the second baseline (AppendDeltaV2Predicted), or nil
+	g    gaps
+	pi   int // prevOf's cursor into prev.ents
+}
+
+// prevOf returns the entity of the second baseline that a, an entity of the baseline, is
+// predicted from, or nil. Calls go in ascending id order.
+func (w *walk) prevOf(a *entity) *entity {
+	if a == nil {
+		return nil
+	}
+	return prevEntity(w.prev, w.ff, a, &w.pi)
 }
 
 // next returns the next id's entity in from (a) and in to (b), one of them nil if the id is

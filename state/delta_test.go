@@ -351,6 +351,17 @@ func FuzzDelta(f *testing.F) {
 			apply2(vals, n, sc, v.fc)
 			vals, n = AppendDeltaV2(nil, nil, nil, build(4, c...), v.fc)
 			apply2(vals, n, build(4, c...), v.fc)
+
+			// And against two baselines, whose integers are differences from a prediction:
+			// the client holds b and c, seen through c's view, and gets d.
+			m2 = NewMirror(3)
+			vals, n = AppendDeltaV2(nil, nil, nil, sb, v.fc)
+			apply2(vals, n, sb, v.fc)
+			vals, n = AppendDeltaV2(nil, sb, v.fc, sc, v.fc)
+			apply2(vals, n, sc, v.fc)
+			sd := build(4, s.mutate(c)...)
+			vals, n = AppendDeltaV2Predicted(nil, sb, sc, v.fc, sd, v.fc)
+			apply2(vals, n, sd, v.fc)
 		}
 	})
 }

@@ -238,12 +238,19 @@ func FuzzMirrorApplyV2(f *testing.F) {
 	f.Add(v2Values(nil, base))
 	f.Add(v2Values(base, next))
 	f.Add([]byte{0x06, 0x01, 0x93, 0x02, 0x01, 0x01})
+	// A second baseline for predicted values: near the ends of the range the predictions
+	// allow, and beyond them.
+	prev := build(3, ent{1, 0, vals{-1, "a"}}, ent{2, 1, vals{uint64(math.MaxUint64 - 5), int64(math.MinInt64 + 7)}},
+		ent{9, 2, nil}, ent{10, 0, vals{predictMaxValue - 1}})
+	f.Add(appendV2Predicted(prev, base, next))
+	f.Add([]byte{0x06, 0x92, 0x01, 0x02, 0x93, 0x01, 0x01, 0x7f})
 	f.Fuzz(func(t *testing.T, vals []byte) {
 		empty := NewMirror(2)
 		if tick, err := empty.ApplyV2(vals); err == nil && tick != empty.Tick() {
 			t.Fatalf("ApplyV2 returned tick %d, mirror is at %d", tick, empty.Tick())
 		}
 		m := NewMirror(2)
+		mustApply(t, m, AppendDelta(nil, nil, prev, nil))
 		mustApply(t, m, AppendDelta(nil, nil, base, nil))
 		before := m.Entities()
 		if _, err := m.ApplyV2(vals); err != nil {
@@ -265,4 +272,10 @@ func FuzzMirrorApplyV2(f *testing.F) {
 			}
 		}
 	})
+}
+
+// appendV2Predicted returns AppendDeltaV2Predicted's values for to against from and prev.
+func appendV2Predicted(prev, from, to *Snapshot) []byte {
+	b, _ := AppendDeltaV2Predicted(nil, prev, from, nil, to, nil)
+	return b
 }

@@ -87,11 +87,17 @@ func intDiff(old, new []byte) (d int64, ok, whole bool) {
 	if ko == notInt {
 		return 0, false, false
 	}
+	return diffFrom(o, ko == hugeInt, new)
+}
+
+// diffFrom is intDiff from the integer o (huge: an unsigned one above math.MaxInt64, which
+// o does not hold).
+func diffFrom(o int64, huge bool, new []byte) (d int64, ok, whole bool) {
 	n, kn := intField(new)
 	switch {
 	case kn == notInt:
 		return 0, false, false
-	case ko == hugeInt || kn == hugeInt:
+	case huge || kn == hugeInt:
 		return 0, false, true
 	}
 	d = n - o
@@ -101,11 +107,14 @@ func intDiff(old, new []byte) (d int64, ok, whole bool) {
 	return d, true, false
 }
 
-// needsWhole reports whether entity b of to must go whole under the v2 wire although a
+// needsWhole reports whether entity b of w.to must go whole under the v2 wire although a
 // changed entry could name its fields: some field changed from one integer to another by
-// more than int64 holds. Only 64-bit integers (formats 0xcf, 0xd3) can, so an entity whose
-// bytes hold neither is answered by two byte scans.
-func needsWhole(from *Snapshot, a *entity, to *Snapshot, b *entity) bool {
+// more than int64 holds, measured from its reference (the baseline's value, a of w.from,
+// or the value predicted from it and c, the entity in the second baseline, if any). Only
+// 64-bit integers (formats 0xcf, 0xd3) can, since a prediction stays within ±2^48, so an
+// entity whose bytes hold neither is answered by two byte scans.
+func (w *walk) needsWhole(a, b, c *entity) bool {
+	from, to := w.from, w.to
 	ea, eb := from.encoded(a), to.encoded(b)
 	if !hasWide(ea) && !hasWide(eb) {
 		return false
@@ -115,7 +124,7 @@ func needsWhole(from *Snapshot, a *entity, to *Snapshot, b *entity) bool {
 		if bytes.Equal(fa, fb) {
 			continue
 		}
-		if _, _, whole := intDiff(fa, fb); whole {
+		if _, _, whole := w.g.diff(fa, prevField(w.prev, c, k), fb); whole {
 			return true
 		}
 	}
@@ -148,12 +157,19 @@ func appendIntSum(dst, old []byte, d int64) (out []byte, ok bool, err error) {
 		}
 		return protocol.AppendUint(dst, u-(^uint64(d)+1)), true, nil
 	}
+	dst, err = appendIntPlus(dst, o, d)
+	return dst, true, err
+}
+
+// appendIntPlus appends o + d in the smallest MessagePack integer format, or reports a sum
+// that no MessagePack integer holds.
+func appendIntPlus(dst []byte, o, d int64) ([]byte, error) {
 	s := o + d
 	if (o >= 0) == (d >= 0) && (s >= 0) != (o >= 0) { // overflow
 		if o < 0 {
-			return dst, true, errIntRange
+			return dst, errIntRange
 		}
-		return protocol.AppendUint(dst, uint64(o)+uint64(d)), true, nil
+		return protocol.AppendUint(dst, uint64(o)+uint64(d)), nil
 	}
-	return protocol.AppendInt(dst, s), true, nil
+	return protocol.AppendInt(dst, s), nil
 }

@@ -68,8 +68,10 @@ type Mirror struct {
 	add   []addEntry
 	rem   []ID
 	chg   []changeEntry
-	spans []span // fields of add and chg, as offsets into the body
-	v2    bool   // the body is ApplyV2's: changed is flat and its integers are differences
+	spans []span    // fields of add and chg, as offsets into the body
+	v2    bool      // the body is ApplyV2's: changed is flat and its integers are differences
+	prev  *Snapshot // ApplyV2's second baseline, or nil
+	g     gaps      // and its gaps
 }
 
 type span struct{ start, end int }
@@ -132,7 +134,7 @@ func malformed(format string, args ...any) error {
 // documentation. On error the mirror is unchanged.
 func (m *Mirror) Apply(body []byte) (Tick, error) {
 	m.add, m.rem, m.chg, m.spans = m.add[:0], m.rem[:0], m.chg[:0], m.spans[:0]
-	m.v2 = false
+	m.v2, m.prev, m.g = false, nil, gaps{}
 	r := reader{b: body}
 
 	n, err := r.arrayLen()
@@ -149,35 +151,59 @@ func (m *Mirror) Apply(body []byte) (Tick, error) {
 	return m.apply(&r, body, tick, baseline)
 }
 
-// readTicks reads a body's first two values: the tick, and the baseline (v1) or the offset
-// back to it (v2), named by second, which is below the tick.
+// readTicks reads a v1 body's first two values: the tick and the baseline, below it.
 func readTicks(r *reader, second string) (tick, v uint64, err error) {
-	if tick, err = r.uint(); err != nil {
-		return 0, 0, malformed("tick: %v", err)
+	if tick, err = readTick(r); err != nil {
+		return 0, 0, err
+	}
+	v, err = readBelow(r, tick, second)
+	return tick, v, err
+}
+
+// readTick reads a body's tick.
+func readTick(r *reader) (uint64, error) {
+	tick, err := r.uint()
+	if err != nil {
+		return 0, malformed("tick: %v", err)
 	}
 	if tick == 0 || tick > math.MaxUint32 {
-		return 0, 0, malformed("tick %d not in 1..2^32-1", tick)
+		return 0, malformed("tick %d not in 1..2^32-1", tick)
 	}
-	if v, err = r.uint(); err != nil {
-		return 0, 0, malformed("%s: %v", second, err)
+	return tick, nil
+}
+
+// readBelow reads an unsigned integer, named what, that must be below limit.
+func readBelow(r *reader, limit uint64, what string) (uint64, error) {
+	v, err := r.uint()
+	if err != nil {
+		return 0, malformed("%s: %v", what, err)
 	}
-	if v >= tick {
-		return 0, 0, malformed("%s %d not below tick %d", second, v, tick)
+	if v >= limit {
+		return 0, malformed("%s %d not below %d", what, v, limit)
 	}
-	return tick, v, nil
+	return v, nil
 }
 
 // ApplyV2 is Apply for the rallypoint.v2 wire (AppendDeltaV2): vals is the three to five
 // values tick, offset, changed[, added[, removed]], and nothing after them (a list left out
-// is empty); a changed integer is a difference from the baseline's integer. The states it
-// keeps are the same as Apply's, every integer it computed in its smallest format, so a
-// client may switch between the two wires (a resume on a newer client) without a full
-// snapshot.
+// is empty); a changed integer is a difference from the baseline's integer. The offset may
+// be a pair, [offset, offset2], naming a second baseline offset2 ticks before the first:
+// then a changed integer is a difference from the value predicted from the two
+// (AppendDeltaV2Predicted), and the mirror must hold both. The states it keeps are the
+// same as Apply's, every integer it computed in its smallest format, so a client may
+// switch between the two wires (a resume on a newer client) without a full snapshot.
 func (m *Mirror) ApplyV2(vals []byte) (Tick, error) {
 	m.add, m.rem, m.chg, m.spans = m.add[:0], m.rem[:0], m.chg[:0], m.spans[:0]
-	m.v2 = true
+	m.v2, m.prev, m.g = true, nil, gaps{}
 	r := reader{b: vals}
-	tick, off, err := readTicks(&r, "offset")
+	tick, err := readTick(&r)
+	if err != nil {
+		return 0, err
+	}
+	if r.off < len(vals) && vals[r.off] == 0x92 { // [offset, offset2]
+		return m.applyPredicted(&r, vals, tick)
+	}
+	off, err := readBelow(&r, tick, "offset")
 	if err != nil {
 		return 0, err
 	}
@@ -186,6 +212,24 @@ func (m *Mirror) ApplyV2(vals []byte) (Tick, error) {
 		baseline = tick - off
 	}
 	return m.apply(&r, vals, tick, baseline)
+}
+
+// applyPredicted is ApplyV2 from the offset pair on.
+func (m *Mirror) applyPredicted(r *reader, vals []byte, tick uint64) (Tick, error) {
+	r.off++ // the pair's header
+	g1, err := readBelow(r, tick, "offset")
+	if err != nil {
+		return 0, err
+	}
+	g2, err := readBelow(r, tick-g1, "offset2")
+	if err != nil {
+		return 0, err
+	}
+	if g1 == 0 || g2 == 0 || g1 > predictMaxGap || g2 > predictMaxGap {
+		return 0, malformed("offsets [%d, %d]: each must be in 1..%d", g1, g2, predictMaxGap)
+	}
+	m.g = gaps{g1: Tick(g1), g2: Tick(g2)}
+	return m.apply(r, vals, tick, tick-g1)
 }
 
 // apply reads the three lists after the header, in the wire's order, and makes the new
@@ -198,6 +242,15 @@ func (m *Mirror) apply(r *reader, body []byte, tick, baseline uint64) (Tick, err
 	if baseline != 0 {
 		if base = m.states.Get(Tick(baseline)); base == nil {
 			return 0, fmt.Errorf("%w: tick %d", ErrUnknownBaseline, baseline)
+		}
+	}
+	if m.g.g2 != 0 {
+		// Checked after the baseline, which a client's recovery reads from the header: a
+		// client that holds it but not this one acknowledges its latest tick again, and the
+		// server's next pair is that tick and this baseline.
+		second := Tick(baseline) - m.g.g2
+		if m.prev = m.states.Get(second); m.prev == nil {
+			return 0, fmt.Errorf("%w: tick %d (the second baseline)", ErrUnknownBaseline, second)
 		}
 	}
 
@@ -416,6 +469,7 @@ func (m *Mirror) merge(s *Snapshot, body []byte, base *Snapshot) error {
 	}
 	add, rem, chg := m.add, m.rem, m.chg
 	bi, ai, ri, ci := 0, 0, 0, 0
+	pi := 0 // prevEntity's cursor into the second baseline
 	for bi < len(bents) || ai < len(add) {
 		inBase := bi < len(bents) && (ai >= len(add) || bents[bi].id <= add[ai].id)
 		inAdd := ai < len(add) && (bi >= len(bents) || add[ai].id <= bents[bi].id)
@@ -459,10 +513,11 @@ func (m *Mirror) merge(s *Snapshot, body []byte, base *Snapshot) error {
 			}
 			s.bounds = append(s.bounds, uint32(len(s.arena)))
 			k := c.first
+			pe := prevEntity(m.prev, nil, old, &pi) // the client's state holds only what it sees
 			for i := range old.nf {
 				if c.mask&(1<<i) != 0 {
 					sp := m.spans[k]
-					if err := m.appendChanged(s, body[sp.start:sp.end], base.field(old, i)); err != nil {
+					if err := m.appendChanged(s, body[sp.start:sp.end], base.field(old, i), prevField(m.prev, pe, i)); err != nil {
 						return malformed("entity %d field %d: %v", id, i, err)
 					}
 					k++
@@ -507,8 +562,9 @@ func (m *Mirror) merge(s *Snapshot, body []byte, base *Snapshot) error {
 }
 
 // appendChanged appends to s's arena the new value of a changed field: v as it came, or, on
-// the v2 wire, the baseline's integer old plus v when both are integers.
-func (m *Mirror) appendChanged(s *Snapshot, v, old []byte) error {
+// the v2 wire, the baseline's integer old plus v when both are integers, or the value
+// predicted from old and prev (the field in the second baseline, nil if none) plus v.
+func (m *Mirror) appendChanged(s *Snapshot, v, old, prev []byte) error {
 	if m.v2 {
 		if d, k := intField(v); k != notInt {
 			if _, ko := intField(old); ko != notInt {
@@ -516,7 +572,11 @@ func (m *Mirror) appendChanged(s *Snapshot, v, old []byte) error {
 					return fmt.Errorf("a difference above int64")
 				}
 				var err error
-				s.arena, _, err = appendIntSum(s.arena, old, d)
+				if p, ok := m.g.predict(old, prev); ok {
+					s.arena, err = appendIntPlus(s.arena, p, d)
+				} else {
+					s.arena, _, err = appendIntSum(s.arena, old, d)
+				}
 				return err
 			}
 		}
