@@ -182,6 +182,16 @@ type RoomConfig struct {
 	// the snapshots it applies (PROTOCOL.md), or it gets one a window.
 	// Metrics.SnapshotsHeld counts the snapshots held back.
 	AckWindow time.Duration
+	// PredictDeltas sends a v2 client's changed integers as differences from the value
+	// predicted from the last two snapshots it acknowledged, not from the last one
+	// (PROTOCOL.md, "The v2 snapshot"; state.AppendDeltaV2Predicted). Something moving at
+	// a steady speed then costs a byte a coordinate where its movement costs two or
+	// three: set it for a game whose state moves steadily (the shooter does). What it
+	// costs: 2 bytes a snapshot for the second offset, one more snapshot pinned per
+	// player, frames shared only by players with the same two baselines, and a field that
+	// changes in steps (a score, a letter) costs more when it changes at two snapshots in
+	// a row. Off, the 2 bytes are not spent: a game of steps (a crossword) saves nothing.
+	PredictDeltas bool
 	// MaxCatchUp is how many overdue ticks run back to back before the loop skips ahead.
 	// Default 3.
 	MaxCatchUp int

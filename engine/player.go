@@ -59,6 +59,10 @@ type Player struct {
 	base    *state.Snapshot
 	baseKey state.ViewKey
 	seenAck state.Tick // the acknowledgement base was chosen for
+	// prev is the baseline before base, pinned until the next acknowledgement too, and
+	// prevKey its view: the second baseline that v2 snapshots predict from (secondBaseline).
+	prev    *state.Snapshot
+	prevKey state.ViewKey
 
 	// Guarded by room.mu.
 	queued int // inputs waiting for the next tick
@@ -154,10 +158,17 @@ func (p *Player) releaseOlder(ring *state.Ring, tick state.Tick) {
 // new connection, which starts from a full snapshot.
 func (p *Player) forgetSent(ring *state.Ring) {
 	p.releaseSent(ring, p.sentN)
-	if p.base != nil {
-		ring.Unpin(p.base)
-		p.base = nil
-	}
+	p.unpinBases(ring)
 	p.seenAck = 0
 	p.unacked = p.sentN
+}
+
+// unpinBases lets go of the baseline and the one before it.
+func (p *Player) unpinBases(ring *state.Ring) {
+	for _, b := range []**state.Snapshot{&p.base, &p.prev} {
+		if *b != nil {
+			ring.Unpin(*b)
+			*b = nil
+		}
+	}
 }

@@ -72,8 +72,14 @@ func protocolExamples(t *testing.T) map[string][]byte {
 		t.Fatalf("the example does not fit its schema: %v", m)
 	}
 	room5 := b.Finish()
-	// An integer field that goes from 100 to 103: on v2, a difference.
+	// An integer field that goes from 100 to 103: on v2, a difference. From 97 at tick 28
+	// it was predicted to be at 103 at tick 32, so 104 is 1 from the prediction.
 	r = state.NewRing(4)
+	b = r.Builder()
+	b.Begin(28)
+	b.Add(1, 1, clock(97))
+	i28 := b.Finish()
+	r.Push(i28)
 	b = r.Builder()
 	b.Begin(30)
 	b.Add(1, 1, clock(100))
@@ -83,9 +89,15 @@ func protocolExamples(t *testing.T) map[string][]byte {
 	b.Begin(32)
 	b.Add(1, 1, clock(103))
 	i32 := b.Finish()
+	r.Push(i32)
+	b = r.Builder()
+	b.Begin(32)
+	b.Add(1, 1, clock(104))
+	p32 := b.Finish()
 	return map[string][]byte{
-		"snapshot-v2-delta":   appendV2Snapshot(nil, s30, nil, s32),
-		"snapshot-v2-intdiff": withLastSeq(appendV2Snapshot(nil, i30, nil, i32), 7),
+		"snapshot-v2-delta":     appendV2Snapshot(nil, nil, s30, nil, s32),
+		"snapshot-v2-intdiff":   withLastSeq(appendV2Snapshot(nil, nil, i30, nil, i32), 7),
+		"snapshot-v2-predicted": withLastSeq(appendV2Snapshot(nil, i28, i30, nil, p32), 7),
 		"joined-schema": marshal(KindJoined, uint64(1), "R", uint64(1), "T", uint64(0), uint64(60), uint64(30), "",
 			msgpack.RawMessage(schema.AppendMsgpack(nil))),
 		"snapshot-room":  state.AppendDelta([]byte{0x92, KindSnapshot}, nil, room5, nil),

@@ -689,17 +689,17 @@ func (rc *roomCore) sendSnapshots(final bool) {
 			}
 			continue
 		}
-		baseTick := state.Tick(0)
-		if base != nil {
-			baseTick = base.Tick()
-		}
 		p.noteSent(rc.ring, snap, key)
 		v2 := conn.Subprotocol() == SubprotocolV2
-		fk := state.FrameKey{View: key, Baseline: baseTick, Tick: tick, V2: v2}
+		var prev *state.Snapshot
+		if v2 {
+			prev = rc.secondBaseline(p, key, base)
+		}
+		fk := state.FrameKey{View: key, Baseline: tickOf(base), Baseline2: tickOf(prev), Tick: tick, V2: v2}
 		pm, ok := rc.frames.Get(fk)
 		if !ok {
 			if v2 {
-				rc.buf = appendV2Snapshot(rc.buf[:0], base, filter, snap)
+				rc.buf = appendV2Snapshot(rc.buf[:0], prev, base, filter, snap)
 			} else {
 				rc.buf = append(rc.buf[:0], 0x92, KindSnapshot) // [18, body]
 				rc.buf = state.AppendDelta(rc.buf, base, snap, filter)
@@ -755,10 +755,13 @@ func (rc *roomCore) anyConnected() bool {
 func (rc *roomCore) baseline(p *Player, key state.ViewKey) *state.Snapshot {
 	if ack := p.baseline(); ack != p.seenAck {
 		p.seenAck = ack
-		if p.base != nil {
-			rc.ring.Unpin(p.base)
-			p.base = nil
+		// The baseline becomes the second one; the second one goes.
+		old, oldKey := p.base, p.baseKey
+		p.base = nil
+		if p.prev != nil {
+			rc.ring.Unpin(p.prev)
 		}
+		p.prev, p.prevKey = old, oldKey
 		// An acknowledgement says the client is caught up to it: what was sent before it
 		// is no longer in flight. One not found (too old, or [4, 0] asking for a full
 		// snapshot) says the client is listening now: nothing is.
@@ -774,11 +777,33 @@ func (rc *roomCore) baseline(p *Player, key state.ViewKey) *state.Snapshot {
 			}
 			p.releaseOlder(rc.ring, ack)
 		}
+		if p.prev != nil && (p.base == nil || p.prev.Tick() >= p.base.Tick()) {
+			rc.ring.Unpin(p.prev) // no baseline to predict from, or not an older one
+			p.prev = nil
+		}
 	}
 	if p.base == nil || p.baseKey != key || p.base.Tick() >= state.Tick(rc.tick) {
 		return nil
 	}
 	return p.base
+}
+
+// secondBackMax is how many snapshot intervals before the tick a second baseline may be.
+// The client acknowledged it, so it held it then; since, it has applied at most one
+// snapshot an interval, and PROTOCOL.md asks clients to keep at least the last 16 states.
+// At 30 Hz that covers a round trip of about 300 ms; a client further behind gets plain
+// differences.
+const secondBackMax = 12
+
+// secondBaseline returns the snapshot that p's next delta, against base, predicts from
+// (state.AppendDeltaV2Predicted), or nil: the baseline p acknowledged before base, if p saw
+// it through the same view and it is recent enough that p surely still holds it.
+func (rc *roomCore) secondBaseline(p *Player, key state.ViewKey, base *state.Snapshot) *state.Snapshot {
+	if !rc.cfg.PredictDeltas || base == nil || p.prev == nil || p.prevKey != key || p.prev.Tick() >= base.Tick() ||
+		state.Tick(rc.tick)-p.prev.Tick() > state.Tick(secondBackMax*rc.cfg.snapshotEvery()) {
+		return nil
+	}
+	return p.prev
 }
 
 // snapshotSend is one player's share of a snapshot: the shared frame and, in rc.leads[lead:end],
@@ -797,13 +822,13 @@ type snapshotSend struct {
 // (appendV2SnapshotHead).
 const v2SnapshotHead = 3
 
-// appendV2Snapshot appends the v2 snapshot message of snap against base that players share,
-// [18, nil, tick, offset, changed, ...]: its last_seq is nil, for a player's own copy to
+// appendV2Snapshot appends the v2 snapshot message of snap against base, predicted from
+// prev if it is not nil, that players share, [18, nil, tick, offset, changed, ...]: its last_seq is nil, for a player's own copy to
 // replace (appendV2SnapshotHead).
-func appendV2Snapshot(b []byte, base *state.Snapshot, filter state.Filter, snap *state.Snapshot) []byte {
+func appendV2Snapshot(b []byte, prev, base *state.Snapshot, filter state.Filter, snap *state.Snapshot) []byte {
 	at := len(b)
 	b = append(b, 0, KindSnapshot, 0xc0)
-	b, n := state.AppendDeltaV2(b, base, filter, snap, filter)
+	b, n := state.AppendDeltaV2Predicted(b, prev, base, filter, snap, filter)
 	b[at] = 0x90 | byte(2+n) // a fixarray of 5 to 7
 	return b
 }
@@ -928,4 +953,12 @@ func asError(err error, def Code) *Error {
 		return e
 	}
 	return &Error{Code: def, Message: err.Error()}
+}
+
+// tickOf is s's tick, 0 for none.
+func tickOf(s *state.Snapshot) state.Tick {
+	if s == nil {
+		return 0
+	}
+	return s.Tick()
 }

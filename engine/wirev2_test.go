@@ -63,8 +63,12 @@ func (te *testEngine) v2Join(t *testing.T, game string, opts *ws.DialOptions) *v
 }
 
 // v2Snap is a v2 snapshot as read: the inline input acknowledgement (seq, or -1 for nil),
-// the tick and the offset back to the baseline.
-type v2Snap struct{ seq, tick, offset int }
+// the tick, the offset back to the baseline and, for a predicted one, offset2 back from
+// the baseline to the second baseline (0 for none).
+type v2Snap struct {
+	seq, tick, offset, offset2 int
+	changed                    []any // the flat changed list, decoded
+}
 
 // next reads a message; a snapshot is applied to the mirror and described.
 func (vp *v2Player) next() ([]any, *v2Snap) {
@@ -85,7 +89,13 @@ func (vp *v2Player) next() ([]any, *v2Snap) {
 	if len(m) < 5 || len(m) > 7 {
 		vp.t.Fatalf("a v2 snapshot of %d elements, want 5 to 7: %v", len(m), m)
 	}
-	s := &v2Snap{seq: -1, tick: toInt(m[2]), offset: toInt(m[3])}
+	s := &v2Snap{seq: -1, tick: toInt(m[2])}
+	s.changed, _ = m[4].([]any)
+	if pair, ok := m[3].([]any); ok && len(pair) == 2 {
+		s.offset, s.offset2 = toInt(pair[0]), toInt(pair[1])
+	} else {
+		s.offset = toInt(m[3])
+	}
 	if m[1] != nil {
 		s.seq = toInt(m[1])
 	}
@@ -273,6 +283,67 @@ func TestV1AndV2PlayersShareARoom(t *testing.T) {
 		}
 		if st := c.Stats(); st.BaselineMisses != 0 {
 			t.Errorf("client %d: %d baseline misses", i, st.BaselineMisses)
+		}
+	}
+}
+
+// drift is a game whose players' entities move at a steady speed: [x, y] at tick t is
+// [37·t, 5000 − 3·t], one field more for each player id so that players differ.
+type drift struct{ tally }
+
+type driftPos struct{ id, t int64 }
+
+func (d *driftPos) AppendFields(f *state.Fields) {
+	f.Int(37 * d.t)
+	f.Int(5000 - 3*d.t + d.id)
+}
+
+func (g *drift) Snapshot(r *engine.Room[tallyInput], b *state.Builder) {
+	for _, p := range r.Players() {
+		b.Add(state.ID(p.ID), 1, &driftPos{int64(p.ID), int64(r.Tick())})
+	}
+}
+
+// TestV2PredictedSnapshots: in a room with PredictDeltas, once a client has acknowledged
+// two snapshots its deltas name a second baseline, [offset, offset2], and its mirror,
+// which predicts from the two, holds exactly the server's state at every tick; the
+// steady movement is sent as residuals of 0, a byte a coordinate. A client that acknowledges nothing more gets
+// plain deltas again once its second baseline is 12 snapshots old.
+func TestV2PredictedSnapshots(t *testing.T) {
+	te := startEngine(t, engine.RoomConfig{}, engine.Options{})
+	cfg := engine.RoomConfig{TickRate: 60, SnapshotRate: 30, PredictDeltas: true}
+	if err := engine.Register(te.e, "drift", cfg, func() engine.Game[tallyInput] { return &drift{tally{log: te.log}} }); err != nil {
+		t.Fatal(err)
+	}
+	vp := te.v2Join(t, "drift", nil)
+	predicted := 0
+	for predicted < 20 {
+		s, _ := vp.snapshot()
+		var x, y int64
+		e, ok := vp.mirror.Entity(1)
+		if !ok || e.Decode(0, &x) != nil || e.Decode(1, &y) != nil || x != 37*int64(s.tick) || y != 5000-3*int64(s.tick)+1 {
+			t.Fatalf("tick %d: the mirror holds %v, want [%d %d]", s.tick, e.Fields, 37*s.tick, 5000-3*s.tick+1)
+		}
+		if s.offset2 != 0 {
+			predicted++
+			// [1, 0b11, x, y]: each a residual of 0, as the movement is exact.
+			if len(s.changed) != 4 || toInt(s.changed[2]) != 0 || toInt(s.changed[3]) != 0 {
+				t.Fatalf("tick %d: changed %v, want [1 3 0 0]", s.tick, s.changed)
+			}
+		}
+		vp.send(engine.KindAck, s.tick)
+	}
+	// Unacknowledged from here: the baseline stays, and the second one ages out.
+	for {
+		s, _ := vp.snapshot()
+		if s.offset2 == 0 {
+			if back := s.offset + 2; back < 12*2 {
+				t.Fatalf("tick %d: plain delta with the second baseline %d ticks back, want 24 or more", s.tick, back)
+			}
+			break
+		}
+		if back := s.offset + s.offset2; back > 12*2 {
+			t.Fatalf("tick %d: second baseline %d ticks back, more than 12 snapshot intervals", s.tick, back)
 		}
 	}
 }

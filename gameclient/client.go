@@ -729,13 +729,19 @@ func (cl *Client) resetWait() time.Duration {
 type snapHead struct{ tick, baseline uint32 }
 
 // snapshotHeader reads the tick and the baseline of a snapshot: a v1 body, [tick, baseline,
-// ...], or v2 values, tick, offset, ... (the baseline offset ticks back, none if 0).
+// ...], or v2 values, tick, offset, ... (the baseline offset ticks back, none if 0; the
+// offset may be a pair, whose second names a second baseline that the mirror checks).
 func snapshotHeader(body []byte, v2 bool) (snapHead, bool) {
 	r := protocol.NewReader(body)
 	if !v2 && r.ArrayLen() < 2 {
 		return snapHead{}, false
 	}
-	h := snapHead{tick: u32(&r), baseline: u32(&r)}
+	h := snapHead{tick: u32(&r)}
+	pair := v2 && r.IsPair()
+	h.baseline = u32(&r)
+	if pair {
+		u32(&r) // offset2
+	}
 	if v2 && h.baseline != 0 {
 		if h.baseline >= h.tick {
 			return snapHead{}, false

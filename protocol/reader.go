@@ -159,6 +159,16 @@ func (r *Reader) IsNil() bool {
 	return true
 }
 
+// IsPair reads the header of an array of two if one is next, and reports whether it did:
+// a v2 snapshot's offset is a number or a pair of them (PROTOCOL.md, "The v2 snapshot").
+func (r *Reader) IsPair() bool {
+	if r.err != nil || r.off >= len(r.b) || r.b[r.off] != 0x92 {
+		return false
+	}
+	r.off++
+	return true
+}
+
 // ArrayLen reads an array header (fixarray, array 16, array 32) and returns how many values
 // follow; the count is checked against the bytes left.
 func (r *Reader) ArrayLen() int {

@@ -14,10 +14,11 @@ const DefaultFrameCacheSize = 256
 // snapshot) as seen by view View, written by AppendDeltaV2 if V2, else by AppendDelta. Two
 // players with equal keys receive identical bytes.
 type FrameKey struct {
-	View     ViewKey
-	Baseline Tick
-	Tick     Tick
-	V2       bool
+	View      ViewKey
+	Baseline  Tick
+	Baseline2 Tick // the second baseline of a predicted v2 frame, 0 for none
+	Tick      Tick
+	V2        bool
 }
 
 // FrameCache holds the encoded frames of one tick, so that players who share a view and a

@@ -113,6 +113,12 @@
 // smallest integer format, the bytes the server's Fields wrote. intdelta.go says how the
 // encoder keeps differences within int64.
 //
+// AppendDeltaV2Predicted goes one order further, for state that moves steadily: against
+// two baselines the client holds, an integer travels as its distance from where it was
+// heading, the baseline's value carried on at the speed it had between the two; a steady
+// movement is then 0 or ±1. The offset becomes a pair, [offset, offset2]. predict.go has
+// the rule and its bounds; the engine uses it for rooms with RoomConfig.PredictDeltas.
+//
 // # Names, types and ids
 //
 // A Schema declares each kind once, in Go: its name and its fields' names and types, in the

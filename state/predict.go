@@ -60,15 +60,28 @@ func (g gaps) predict(o, q []byte) (int64, bool) {
 	}
 	ov, ko := intField(o)
 	qv, kq := intField(q)
-	if ko != int64OK || kq != int64OK || ov < -predictMaxValue || ov > predictMaxValue ||
-		qv < -predictMaxValue || qv > predictMaxValue {
+	if ko != int64OK || kq != int64OK {
 		return 0, false
 	}
-	step := ov - qv
+	return Predict(ov, qv, g.g1, g.g2)
+}
+
+// Predict returns the value predicted for an integer field that was b1 at a snapshot's
+// baseline and b2 at its second baseline, g1 ticks after the baseline, which is g2 ticks
+// after the second one; ok is false when the field is not predicted (its difference is
+// from b1). It is for a client that reads the v2 wire without a Mirror, as the load
+// generator's bots do; it applies to a field that is an integer at both baselines, of an
+// entity with the same kind and number of fields at both.
+func Predict(b1, b2 int64, g1, g2 Tick) (int64, bool) {
+	if g1 == 0 || g2 == 0 || g1 > predictMaxGap || g2 > predictMaxGap ||
+		b1 < -predictMaxValue || b1 > predictMaxValue || b2 < -predictMaxValue || b2 > predictMaxValue {
+		return 0, false
+	}
+	step := b1 - b2
 	if step < -predictMaxStep || step > predictMaxStep {
 		return 0, false
 	}
-	return ov + step*int64(g.g1)/int64(g.g2), true
+	return b1 + step*int64(g1)/int64(g2), true
 }
 
 // diff is intDiff against the field's reference: the predicted value when there is one,

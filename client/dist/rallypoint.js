@@ -2122,6 +2122,17 @@ function addInt(a, b) {
   if (s < INT64_MIN || s > UINT64_MAX) return void 0;
   return s >= SAFE_MIN && s <= SAFE_MAX ? Number(s) : s;
 }
+var PREDICT_MAX_VALUE = 2 ** 47;
+var PREDICT_MAX_STEP = 2 ** 20;
+var PREDICT_MAX_GAP = 4096;
+function predict(b1, b2, g1, g2) {
+  if (typeof b1 !== "number" || typeof b2 !== "number") return void 0;
+  if (Math.abs(b1) > PREDICT_MAX_VALUE || Math.abs(b2) > PREDICT_MAX_VALUE) return void 0;
+  const step = b1 - b2;
+  if (Math.abs(step) > PREDICT_MAX_STEP) return void 0;
+  const a = step * g1;
+  return b1 + (a - a % g2) / g2;
+}
 function popcount32(x) {
   x = x - (x >>> 1 & 1431655765);
   x = (x & 858993459) + (x >>> 2 & 858993459);
@@ -2233,7 +2244,9 @@ var SnapshotMirror = class {
    * added, removed]` (PROTOCOL.md, "The v2 snapshot"), as received: the baseline is
    * `tick - offset` (none for offset 0), changed is one flat list of id, mask and values,
    * added and removed may be left out (empty), and a changed value that is a msgpack
-   * integer, where the baseline's field is one too, is the difference from it. `last_seq` is the caller's (the client takes it as an input
+   * integer, where the baseline's field is one too, is the difference from it, or from the
+   * value predicted from it and the second baseline's when the offset is a pair
+   * `[offset, offset2]`. `last_seq` is the caller's (the client takes it as an input
    * acknowledgement). On error the mirror is unchanged and a {@link SnapshotError} is thrown.
    *
    * The mirror reads the bytes besides the decoded message, because decoding loses what the
@@ -2259,11 +2272,24 @@ var SnapshotMirror = class {
     }
     if (!Array.isArray(msg) || msg.length < 5 || msg.length > 7) throw malformed("message is not an array of 5 to 7");
     const tick = toUint(msg[2]);
-    const offset = toUint(msg[3]);
     if (tick === void 0 || tick === 0 || tick > 4294967295) throw malformed("bad tick");
+    const pair = Array.isArray(msg[3]) ? msg[3] : void 0;
+    const offset = toUint(pair !== void 0 ? pair[0] : msg[3]);
     if (offset === void 0 || offset >= tick) throw malformed("bad offset");
     const baseline = offset === 0 ? 0 : tick - offset;
     const base = this.baseFor(tick, baseline);
+    let gaps;
+    if (pair !== void 0) {
+      const offset2 = toUint(pair[1]);
+      if (pair.length !== 2 || offset2 === void 0 || offset === 0 || offset2 === 0 || offset > PREDICT_MAX_GAP || offset2 > PREDICT_MAX_GAP || offset2 >= baseline) {
+        throw malformed("bad offset pair");
+      }
+      const second = this.states.get(baseline - offset2);
+      if (second === void 0) {
+        throw new SnapshotError("baseline", `unknown second baseline tick ${baseline - offset2}`, tick, baseline - offset2);
+      }
+      gaps = { g1: offset, g2: offset2, second };
+    }
     const changed = msg[4];
     const added = msg.length > 5 ? msg[5] : [];
     const removed = msg.length > 6 ? msg[6] : [];
@@ -2323,7 +2349,7 @@ var SnapshotMirror = class {
       }
       const nv = popcount32(lo) + popcount32(hi);
       if (nv > changed.length - p - 2) throw malformed(`entity ${id}: mask names ${nv} values, ${changed.length - p - 2} follow`);
-      next.set(id, this.patch(old, id, lo, hi, nv, changed, p + 2, p + 2));
+      next.set(id, this.patch(old, id, lo, hi, nv, changed, p + 2, p + 2, gaps));
       prev = id;
       p += 2 + nv;
     }
@@ -2359,9 +2385,12 @@ var SnapshotMirror = class {
    * `changed[at...]`, whose integers are `this.ints[intAt...]`: an integer where `old` holds
    * an integer is a difference, anything else the new value.
    */
-  patch(old, id, lo, hi, nv, changed, at, intAt) {
+  patch(old, id, lo, hi, nv, changed, at, intAt, gaps) {
     const fields = old.fields.slice();
     const oldExact = this.exact.get(old);
+    let prior = gaps?.second.get(id);
+    if (prior !== void 0 && (prior.kind !== old.kind || prior.fields.length !== fields.length)) prior = void 0;
+    const priorExact = prior !== void 0 ? this.exact.get(prior) : void 0;
     const ints = this.ints;
     const now = this.fieldInts;
     let mislead = false;
@@ -2376,7 +2405,12 @@ var SnapshotMirror = class {
         const was = oldExact !== void 0 ? oldExact[i] : intOf(old.fields[i]);
         if (was !== void 0) {
           if (typeof sent === "bigint" && sent > INT64_MAX) throw malformed(`entity ${id} field ${i}: a difference above int64`);
-          n = addInt(was, sent);
+          let from = was;
+          if (prior !== void 0) {
+            const before = priorExact !== void 0 ? priorExact[i] : intOf(prior.fields[i]);
+            if (before !== void 0) from = predict(was, before, gaps.g1, gaps.g2) ?? was;
+          }
+          n = addInt(from, sent);
           if (n === void 0) throw malformed(`entity ${id} field ${i}: the sum is beyond int64 and uint64`);
           shown = typeof n === "bigint" ? Number(n) : n;
         }

@@ -102,6 +102,36 @@ function addInt(a: number | bigint, b: number | bigint): Int {
   return s >= SAFE_MIN && s <= SAFE_MAX ? Number(s) : s;
 }
 
+/** PROTOCOL.md, "The v2 snapshot": the bounds within which a field is predicted. */
+const PREDICT_MAX_VALUE = 2 ** 47;
+const PREDICT_MAX_STEP = 2 ** 20;
+const PREDICT_MAX_GAP = 4096;
+
+/**
+ * A predicted snapshot's second baseline: the ticks from the baseline to the snapshot (g1)
+ * and from the second baseline to the baseline (g2), and the state there.
+ */
+interface Gaps {
+  g1: number;
+  g2: number;
+  second: State;
+}
+
+/**
+ * The value a field that was `b1` at the baseline and `b2` at the second baseline is
+ * predicted to have, `b1 + trunc((b1 − b2) × g1 / g2)`, or undefined where it is not
+ * predicted (its difference is from b1), as Go's state.Predict. Within the bounds the
+ * product is below 2^32 and every step is exact.
+ */
+function predict(b1: number | bigint, b2: number | bigint, g1: number, g2: number): number | undefined {
+  if (typeof b1 !== "number" || typeof b2 !== "number") return undefined; // beyond 2^53: beyond the bounds
+  if (Math.abs(b1) > PREDICT_MAX_VALUE || Math.abs(b2) > PREDICT_MAX_VALUE) return undefined;
+  const step = b1 - b2;
+  if (Math.abs(step) > PREDICT_MAX_STEP) return undefined;
+  const a = step * g1;
+  return b1 + (a - (a % g2)) / g2;
+}
+
 /** The number of bits set in a 32-bit word. */
 function popcount32(x: number): number {
   x = x - ((x >>> 1) & 0x55555555);
@@ -234,7 +264,9 @@ export class SnapshotMirror {
    * added, removed]` (PROTOCOL.md, "The v2 snapshot"), as received: the baseline is
    * `tick - offset` (none for offset 0), changed is one flat list of id, mask and values,
    * added and removed may be left out (empty), and a changed value that is a msgpack
-   * integer, where the baseline's field is one too, is the difference from it. `last_seq` is the caller's (the client takes it as an input
+   * integer, where the baseline's field is one too, is the difference from it, or from the
+   * value predicted from it and the second baseline's when the offset is a pair
+   * `[offset, offset2]`. `last_seq` is the caller's (the client takes it as an input
    * acknowledgement). On error the mirror is unchanged and a {@link SnapshotError} is thrown.
    *
    * The mirror reads the bytes besides the decoded message, because decoding loses what the
@@ -260,11 +292,26 @@ export class SnapshotMirror {
     }
     if (!Array.isArray(msg) || msg.length < 5 || msg.length > 7) throw malformed("message is not an array of 5 to 7");
     const tick = toUint(msg[2]);
-    const offset = toUint(msg[3]);
     if (tick === undefined || tick === 0 || tick > 0xffffffff) throw malformed("bad tick");
+    // The offset, or the pair [offset, offset2] that names a second baseline too.
+    const pair = Array.isArray(msg[3]) ? (msg[3] as unknown[]) : undefined;
+    const offset = toUint(pair !== undefined ? pair[0] : msg[3]);
     if (offset === undefined || offset >= tick) throw malformed("bad offset");
     const baseline = offset === 0 ? 0 : tick - offset;
     const base = this.baseFor(tick, baseline);
+    let gaps: Gaps | undefined;
+    if (pair !== undefined) {
+      const offset2 = toUint(pair[1]);
+      if (pair.length !== 2 || offset2 === undefined || offset === 0 || offset2 === 0 ||
+          offset > PREDICT_MAX_GAP || offset2 > PREDICT_MAX_GAP || offset2 >= baseline) {
+        throw malformed("bad offset pair");
+      }
+      const second = this.states.get(baseline - offset2);
+      if (second === undefined) {
+        throw new SnapshotError("baseline", `unknown second baseline tick ${baseline - offset2}`, tick, baseline - offset2);
+      }
+      gaps = { g1: offset, g2: offset2, second };
+    }
     const changed: unknown = msg[4];
     const added: unknown = msg.length > 5 ? msg[5] : [];
     const removed: unknown = msg.length > 6 ? msg[6] : [];
@@ -329,7 +376,7 @@ export class SnapshotMirror {
       }
       const nv = popcount32(lo) + popcount32(hi);
       if (nv > changed.length - p - 2) throw malformed(`entity ${id}: mask names ${nv} values, ${changed.length - p - 2} follow`);
-      next.set(id, this.patch(old, id, lo, hi, nv, changed, p + 2, p + 2));
+      next.set(id, this.patch(old, id, lo, hi, nv, changed, p + 2, p + 2, gaps));
       prev = id;
       p += 2 + nv;
     }
@@ -367,9 +414,13 @@ export class SnapshotMirror {
    * `changed[at...]`, whose integers are `this.ints[intAt...]`: an integer where `old` holds
    * an integer is a difference, anything else the new value.
    */
-  private patch(old: Entity, id: number, lo: number, hi: number, nv: number, changed: readonly unknown[], at: number, intAt: number): Entity {
+  private patch(old: Entity, id: number, lo: number, hi: number, nv: number, changed: readonly unknown[], at: number, intAt: number, gaps?: Gaps): Entity {
     const fields = old.fields.slice();
     const oldExact = this.exact.get(old);
+    // The entity at the second baseline, to predict from: the same kind and number of fields.
+    let prior = gaps?.second.get(id);
+    if (prior !== undefined && (prior.kind !== old.kind || prior.fields.length !== fields.length)) prior = undefined;
+    const priorExact = prior !== undefined ? this.exact.get(prior) : undefined;
     const ints = this.ints;
     const now = this.fieldInts;
     let mislead = false;
@@ -384,7 +435,12 @@ export class SnapshotMirror {
         const was = oldExact !== undefined ? oldExact[i] : intOf(old.fields[i]);
         if (was !== undefined) {
           if (typeof sent === "bigint" && sent > INT64_MAX) throw malformed(`entity ${id} field ${i}: a difference above int64`);
-          n = addInt(was, sent);
+          let from: number | bigint = was;
+          if (prior !== undefined) {
+            const before = priorExact !== undefined ? priorExact[i] : intOf(prior.fields[i]);
+            if (before !== undefined) from = predict(was, before, gaps!.g1, gaps!.g2) ?? was;
+          }
+          n = addInt(from, sent);
           if (n === undefined) throw malformed(`entity ${id} field ${i}: the sum is beyond int64 and uint64`);
           shown = typeof n === "bigint" ? Number(n) : n; // rounded beyond 2^53, as v1's decoding
         }

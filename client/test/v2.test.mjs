@@ -364,3 +364,35 @@ test("a malformed v2 snapshot is an error and changes nothing", async (t) => {
   assert.equal(client.tick, 10);
   assert.deepEqual(client.entities().get(1).fields, [0, 1]);
 });
+
+// Predicted differences (PROTOCOL.md, "The v2 snapshot"): the offset pair names a second
+// baseline, and a changed integer is a difference from the value predicted from the two.
+test("PROTOCOL.md's predicted example: 97, 100, then 103 + 1", () => {
+  const m = mirrorOf("1c 00 90 91 93 01 01 91 61", "1e 02 93 01 01 03"); // ticks 28 [97], 30 [100]
+  const a = m.applyV2(example("snapshot-v2-predicted"));
+  assert.deepEqual([a.tick, a.baseline], [32, 30]);
+  assert.deepEqual(plain(m.state), { 1: { kind: 1, fields: [104] } });
+});
+
+// The bytes of Go's AppendDeltaV2Predicted: entity 1 went 0 → −10 over 3 ticks, predicted
+// at −10 + trunc(−10 / 3) = −13 a tick later (rounded toward zero, not down), sent as 1
+// from −12; its second field stood still at 5 and moved to 6. Entity 2 stepped by 2^21,
+// beyond the bound: its difference is from the baseline.
+test("predicted differences as Go's encoder writes them", () => {
+  const m = mirrorOf("01 00 90 92 93 01 00 92 00 05 93 02 00 91 00", "04 03 96 01 01 f6 02 01 ce 00 20 00 00");
+  const a = m.applyV2(msg("05 92 01 03 97 01 03 01 01 02 01 07"));
+  assert.deepEqual([a.tick, a.baseline], [5, 4]);
+  assert.deepEqual(plain(m.state), { 1: { kind: 0, fields: [-12, 6] }, 2: { kind: 0, fields: [2 ** 21 + 7] } });
+});
+
+test("a predicted snapshot needs its second baseline; bad pairs are malformed", () => {
+  const m = mirrorOf("01 00 90 92 93 01 00 92 00 05 93 02 00 91 00", "04 03 96 01 01 f6 02 01 ce 00 20 00 00");
+  const before = plain(m.state);
+  assert.throws(() => m.applyV2(msg("05 92 01 02 97 01 03 01 01 02 01 07")),
+    (e) => e.name === "SnapshotError" && e.reason === "baseline" && e.baseline === 2);
+  for (const vals of ["05 92 00 03 90", "05 92 01 00 90", "05 92 01 04 90", "05 91 01 90", "05 93 01 03 01 90", "05 92 01 c0 90"]) {
+    assert.throws(() => m.applyV2(msg(vals)), (e) => e.name === "SnapshotError" && e.reason === "malformed", vals);
+  }
+  assert.equal(m.tick, 4);
+  assert.deepEqual(plain(m.state), before);
+});

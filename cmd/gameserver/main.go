@@ -71,6 +71,7 @@ func main() {
 	flag.IntVar(&o.roomBurst, "room-burst", 0, "rooms clients together may cause at once (create, quick play, matchmaking); 0 is the engine's default (200), negative no limit")
 	flag.DurationVar(&o.roomEvery, "room-every", 0, "clients together get one more room this often; 0 is the engine's default (10ms: 100 a second)")
 	flag.IntVar(&o.maxRooms, "max-rooms", 0, "rooms running at once; 0 is the engine's default (10000)")
+	flag.BoolVar(&o.plainDeltas, "shooter-plain-deltas", false, "the shooter's rooms send players' coordinates as differences from the acknowledged snapshot rather than from where they were heading (engine.RoomConfig.PredictDeltas): about a byte more per moving coordinate")
 	flag.BoolVar(&o.readOnArrival, "shooter-read-on-arrival", false, "the shooter's rooms read each input as it arrives rather than at their tick (engine.RoomConfig.ReadAtTick): more CPU per input, pings answered up to 1/60 s sooner")
 	matchmaking := flag.Bool("matchmaking", true, "serve matchmaking queues for the example games (the pages' \"Find a match\")")
 	flag.StringVar(&o.cluster.natsURL, "nats", "", "NATS server URL (nats://host:4222): join that cluster of gameservers; empty (and no -nats-listen) is a single node with no NATS")
@@ -157,6 +158,8 @@ type options struct {
 
 	// readOnArrival: the shooter's rooms read each input as it arrives (shooter.Options).
 	readOnArrival bool
+	// plainDeltas: the shooter's rooms do not predict (shooter.Options.PlainDeltas).
+	plainDeltas bool
 
 	noMatchmaking bool // -matchmaking=false: no queues; a client that queues gets CodeNotFound
 

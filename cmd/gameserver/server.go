@@ -93,7 +93,7 @@ func newServer(log *slog.Logger, opts options) *server {
 	if err := crossword.Register(e); err != nil {
 		panic("gameserver: " + err.Error())
 	}
-	if err := shooter.RegisterWith(e, shooter.Options{ReadOnArrival: opts.readOnArrival}); err != nil {
+	if err := shooter.RegisterWith(e, shooter.Options{ReadOnArrival: opts.readOnArrival, PlainDeltas: opts.plainDeltas}); err != nil {
 		panic("gameserver: " + err.Error())
 	}
 	if !opts.noMatchmaking && !opts.cluster.enabled() { // a cluster's matchmaker needs the cluster first (run)

@@ -491,12 +491,13 @@ func (b *bot) moved(move *gameclient.RedirectError) {
 // and two more. The server sends snapshots up to its acknowledgement window ahead of a
 // client's acknowledgements (RoomConfig.AckWindow, 1 s by default), each a delta against the
 // latest acknowledged tick, so a mirror that keeps fewer drops deltas whose baselines it has
-// let go when the bot falls behind, as a starved browser would not (the SDK keeps 128).
+// let go when the bot falls behind, as a starved browser would not (the SDK keeps 128). It
+// is 16 at least, the states PROTOCOL.md asks a client to keep for a second baseline.
 func mirrorRing(n, snapshotRate int) int {
 	if n > 0 {
 		return n
 	}
-	return max(8, snapshotRate+2)
+	return max(16, snapshotRate+2)
 }
 
 // resetIntervals is how many snapshot intervals a bot waits after [4, 0] for the full

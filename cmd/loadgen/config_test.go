@@ -63,9 +63,9 @@ func TestNormalizeRejectsBadConfigs(t *testing.T) {
 
 func TestMirrorRingCoversTheAckWindow(t *testing.T) {
 	for _, tc := range []struct{ flag, rate, want int }{
-		{0, 10, 12}, // the crossword: a second of snapshots and two more
+		{0, 20, 22}, // a second of snapshots and two more
 		{0, 30, 32}, // the shooter
-		{0, 2, 8},   // at least 8
+		{0, 10, 16}, // the crossword: at least 16, for a second baseline
 		{5, 30, 5},  // as asked
 	} {
 		if got := mirrorRing(tc.flag, tc.rate); got != tc.want {

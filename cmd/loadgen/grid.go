@@ -58,13 +58,15 @@ func (gs *grids) get(t uint32) *grid {
 // applied, and returns it.
 func (gs *grids) apply(s snapMsg, m *state.Mirror) (*grid, error) {
 	r := &gs.rd
-	tick, baseline := s.header(r)
+	tick, baseline, second := s.header2(r)
 	if r.Err() != nil {
 		return nil, fmt.Errorf("loadgen: crossword snapshot: %w", r.Err())
 	}
 	var base *grid
 	if baseline != 0 {
-		if base = gs.get(baseline); base == nil {
+		// The crossword's rooms do not predict (engine.RoomConfig.PredictDeltas); if a
+		// server's did, the mirror, which does, holds the state.
+		if base = gs.get(baseline); base == nil || second != 0 {
 			if m == nil {
 				return nil, errBaselineMiss
 			}

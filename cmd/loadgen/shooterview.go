@@ -28,6 +28,7 @@ type shPlayer struct {
 	xq, yq int64   // x and y as the wire has them, x·shooter.Grid (v2 sends differences)
 	health int
 	alive  bool
+	nf     int // fields on the wire: a v2 prediction needs the same number at both baselines
 }
 
 // shView is the players at one snapshot tick, sorted by id.
@@ -76,13 +77,18 @@ func (vs *views) at(t uint32) *shView {
 // apply builds the view of a snapshot that the mirror m (nil if none) has just applied.
 func (vs *views) apply(s snapMsg, m *state.Mirror) error {
 	r := &vs.rd
-	tick, baseline := s.header(r)
+	tick, baseline, second := s.header2(r)
 	if r.Err() != nil {
 		return fmt.Errorf("loadgen: shooter snapshot: %w", r.Err())
 	}
-	var base *shView
+	var base, prev *shView
+	next := &vs.ring[vs.n%viewHistory] // the oldest; it may be base itself, then updated in place
 	if baseline != 0 {
-		if base = vs.get(baseline); base == nil {
+		base = vs.get(baseline)
+		if second != 0 {
+			prev = vs.get(second)
+		}
+		if base == nil || (second != 0 && (prev == nil || prev == next)) {
 			if m == nil {
 				return errBaselineMiss
 			}
@@ -90,7 +96,7 @@ func (vs *views) apply(s snapMsg, m *state.Mirror) error {
 			return vs.rebuild(tick, m)
 		}
 	}
-	next := &vs.ring[vs.n%viewHistory] // the oldest; it may be base itself, then updated in place
+	g := predictGaps{tick - baseline, baseline - second, second != 0}
 	if base != next {
 		next.players = next.players[:0]
 		if base != nil {
@@ -117,8 +123,8 @@ func (vs *views) apply(s snapMsg, m *state.Mirror) error {
 					}
 					continue
 				}
-				p := shPlayer{id: id}
-				readPlayer(r, &p, 1<<nf-1, nf, false)
+				p := shPlayer{id: id, nf: nf}
+				readPlayer(r, &p, 1<<nf-1, nf, false, nil, g)
 				next.put(p)
 			}
 		case listRemoved:
@@ -129,7 +135,13 @@ func (vs *views) apply(s snapMsg, m *state.Mirror) error {
 			for left := s.changedLen(r); left > 0 && r.Err() == nil; { // changed: id, mask, values...
 				id, mask, k := s.nextChanged(r, &left)
 				if p := next.find(uint32(id)); p != nil {
-					readPlayer(r, p, mask, k, s.diffs())
+					var q *shPlayer // the player at the second baseline, to predict from
+					if prev != nil {
+						if q = prev.find(p.id); q != nil && q.nf != p.nf {
+							q = nil
+						}
+					}
+					readPlayer(r, p, mask, k, s.diffs(), q, g)
 				} else {
 					for range k {
 						r.Skip()
@@ -147,8 +159,9 @@ func (vs *views) apply(s snapMsg, m *state.Mirror) error {
 
 // readPlayer reads the n listed fields (mask says which) of a player:
 // [x·Grid, y·Grid, aim, health, alive, frags, deaths, name, color, bot]; with diff its
-// integers are differences (a v2 changed entry).
-func readPlayer(r *protocol.Reader, p *shPlayer, mask uint64, n int, diff bool) {
+// integers are differences (a v2 changed entry), from the values predicted from p and q (p
+// at the second baseline) when q is not nil.
+func readPlayer(r *protocol.Reader, p *shPlayer, mask uint64, n int, diff bool, q *shPlayer, g predictGaps) {
 	for i := 0; n > 0 && r.Err() == nil; i++ {
 		if i >= 64 {
 			r.Fail(protocol.ErrRange) // a mask names 64 fields at most
@@ -160,13 +173,13 @@ func readPlayer(r *protocol.Reader, p *shPlayer, mask uint64, n int, diff bool) 
 		n--
 		switch i {
 		case 0:
-			p.xq = readInt(r, p.xq, diff)
+			p.xq = readInt(r, g.ref(p.xq, q, func(q *shPlayer) int64 { return q.xq }), diff)
 			p.x = float64(p.xq) / shooter.Grid
 		case 1:
-			p.yq = readInt(r, p.yq, diff)
+			p.yq = readInt(r, g.ref(p.yq, q, func(q *shPlayer) int64 { return q.yq }), diff)
 			p.y = float64(p.yq) / shooter.Grid
 		case 3:
-			p.health = int(readInt(r, int64(p.health), diff))
+			p.health = int(readInt(r, g.ref(int64(p.health), q, func(q *shPlayer) int64 { return int64(q.health) }), diff))
 		case 4:
 			p.alive = r.Bool()
 		default:
@@ -190,7 +203,7 @@ func (vs *views) rebuild(tick uint32, m *state.Mirror) error {
 		if e.Decode(0, &x) != nil || e.Decode(1, &y) != nil || e.Decode(3, &p.health) != nil || e.Decode(4, &p.alive) != nil {
 			return fmt.Errorf("loadgen: shooter player %d: unexpected fields", e.ID)
 		}
-		p.xq, p.yq = x, y
+		p.xq, p.yq, p.nf = x, y, len(e.Fields)
 		p.x, p.y = float64(x)/shooter.Grid, float64(y)/shooter.Grid
 		next.put(p)
 	}

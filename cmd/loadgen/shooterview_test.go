@@ -43,9 +43,12 @@ func (r wireRocket) AppendFields(f *state.Fields) {
 
 // TestViewsFollowTheServerState plays a random game on a server-side ring and sends each
 // tick as a delta against a tick the client acknowledged a while ago, as a lagging client
-// gets them, on either wire: every view must equal the server's players at its tick.
+// gets them, on either wire, and on v2 also against a second baseline (predicted): every
+// view must equal the server's players at its tick.
 func TestViewsFollowTheServerState(t *testing.T) {
-	for _, c := range []struct{ withMirror, v2 bool }{{true, false}, {false, false}, {true, true}, {false, true}} {
+	for _, c := range []struct{ withMirror, v2, predicted bool }{
+		{true, false, false}, {false, false, false}, {true, true, false}, {false, true, false}, {true, true, true}, {false, true, true},
+	} {
 		withMirror := c.withMirror
 		rng := rand.New(rand.NewPCG(3, 4))
 		ring := state.NewRing(64)
@@ -57,7 +60,7 @@ func TestViewsFollowTheServerState(t *testing.T) {
 		}
 		players := map[uint32]*wirePlayer{}
 		var applied []uint32 // ticks the client holds
-		misses := 0
+		misses, predicted := 0, 0
 		for tick := uint32(1); tick <= 400; tick++ {
 			// The world changes: players come and go, move, die; rockets fly.
 			if rng.IntN(10) == 0 || len(players) < 2 {
@@ -99,8 +102,17 @@ func TestViewsFollowTheServerState(t *testing.T) {
 			}
 			s := snapMsg{v2: c.v2}
 			var err error
+			var second uint32 // a tick the client acknowledged before the baseline
+			if c.predicted && baseline != 0 && rng.IntN(4) != 0 {
+				for i := len(applied) - 1; i >= 0; i-- {
+					if applied[i] < baseline {
+						second = applied[max(0, i-rng.IntN(3))]
+						break
+					}
+				}
+			}
 			if c.v2 {
-				s.b, _ = state.AppendDeltaV2(nil, ring.Get(state.Tick(baseline)), nil, ring.Latest(), nil)
+				s.b, _ = state.AppendDeltaV2Predicted(nil, ring.Get(state.Tick(second)), ring.Get(state.Tick(baseline)), nil, ring.Latest(), nil)
 				if m != nil {
 					_, err = m.ApplyV2(s.b)
 				}
@@ -113,7 +125,11 @@ func TestViewsFollowTheServerState(t *testing.T) {
 			if err != nil {
 				t.Fatalf("v2 %v, tick %d: mirror: %v", c.v2, tick, err)
 			}
+			stale := vs.stale
 			err = vs.apply(s, m)
+			if err == nil && second != 0 && len(s.b) > 0 && vs.stale == stale {
+				predicted++
+			}
 			if errors.Is(err, errBaselineMiss) && m == nil {
 				misses++
 				continue // the bot acknowledges its latest again; the server resends
@@ -138,6 +154,9 @@ func TestViewsFollowTheServerState(t *testing.T) {
 		}
 		if !withMirror && misses == 0 {
 			t.Error("no baseline miss without a mirror")
+		}
+		if c.predicted && predicted < 100 {
+			t.Errorf("mirror %v: %d views built from predicted snapshots, want 100 or more", withMirror, predicted)
 		}
 	}
 }

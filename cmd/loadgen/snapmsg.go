@@ -4,6 +4,7 @@ import (
 	"math/bits"
 
 	"github.com/rallypoint/rallypoint/protocol"
+	"github.com/rallypoint/rallypoint/state"
 )
 
 // snapMsg is a snapshot as the server sent it, for the behaviors that read it without a
@@ -42,19 +43,36 @@ func (s snapMsg) lists() []int {
 // header resets r to the snapshot and reads its tick and baseline (0: full), leaving r at
 // the first list.
 func (s snapMsg) header(r *protocol.Reader) (tick, baseline uint32) {
+	tick, baseline, _ = s.header2(r)
+	return tick, baseline
+}
+
+// header2 is header that also returns the second baseline of a predicted v2 snapshot (0:
+// none), whose changed integers are differences from predictions (PROTOCOL.md, "The v2
+// snapshot"; state.AppendDeltaV2Predicted).
+func (s snapMsg) header2(r *protocol.Reader) (tick, baseline, second uint32) {
 	r.Reset(s.b)
 	if !s.v2 {
 		r.ArrayLen()
 	}
-	tick, baseline = uint32(r.Int()), uint32(r.Int())
+	tick = uint32(r.Int())
+	pair := s.v2 && r.IsPair()
+	baseline = uint32(r.Int())
+	var off2 uint32
+	if pair {
+		off2 = uint32(r.Int())
+	}
 	if s.v2 && baseline != 0 {
-		if baseline >= tick {
+		if baseline >= tick || off2 >= tick-baseline {
 			r.Fail(protocol.ErrRange)
-			return 0, 0
+			return 0, 0, 0
 		}
 		baseline = tick - baseline
+		if off2 != 0 {
+			second = baseline - off2
+		}
 	}
-	return tick, baseline
+	return tick, baseline, second
 }
 
 // changedLen reads the changed list's header: what nextChanged counts down.
@@ -79,6 +97,27 @@ func (s snapMsg) nextChanged(r *protocol.Reader, left *int) (id, mask uint64, k 
 		*left = 0
 	}
 	return id, mask, k
+}
+
+// predictGaps is what a predicted v2 snapshot's differences need besides the two
+// baselines' values: the ticks from the baseline to the snapshot (g1) and from the second
+// baseline to the baseline (g2); on says there is a second baseline.
+type predictGaps struct {
+	g1, g2 uint32
+	on     bool
+}
+
+// ref returns what a changed integer field of a player is a difference from: its value b1
+// at the baseline, or the value predicted from b1 and field(q), its value at the second
+// baseline, when q is not nil (state.Predict).
+func (g predictGaps) ref(b1 int64, q *shPlayer, field func(*shPlayer) int64) int64 {
+	if !g.on || q == nil {
+		return b1
+	}
+	if v, ok := state.Predict(b1, field(q), state.Tick(g.g1), state.Tick(g.g2)); ok {
+		return v
+	}
+	return b1
 }
 
 // diffs reports whether the integers of a changed entry are differences.

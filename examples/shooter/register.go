@@ -39,6 +39,11 @@ type Options struct {
 	// server's CPU 10% lower at the tick beside a CPU hog (4 rounds of 4), and between 7%
 	// lower and no different on a quiet machine.
 	ReadOnArrival bool
+	// PlainDeltas turns off predicted differences (engine.RoomConfig.PredictDeltas, which
+	// the shooter sets by default): players' coordinates then travel as their movement
+	// since the acknowledged snapshot, two or three bytes each while running, instead of
+	// their distance from where that movement was heading, mostly one.
+	PlainDeltas bool
 	// Spawns are the spawn points; default Spawns. Each must be inside the arena with its box
 	// clear of Walls. Tests use it to set up a duel in the open.
 	Spawns []Point
@@ -67,6 +72,9 @@ func (o Options) withDefaults() (Options, error) {
 	// Every player sends an input every tick, and the room applies it at the next tick
 	// whenever it arrives: reading at the tick saves the wake-up per input.
 	o.Room.ReadAtTick = !o.ReadOnArrival
+	// Players run at a steady speed: their coordinates are best sent as their distance
+	// from where they were heading.
+	o.Room.PredictDeltas = !o.PlainDeltas
 	switch {
 	case o.Bots == 0:
 		o.Bots = 3

@@ -81,7 +81,9 @@ export declare class SnapshotMirror {
      * added, removed]` (PROTOCOL.md, "The v2 snapshot"), as received: the baseline is
      * `tick - offset` (none for offset 0), changed is one flat list of id, mask and values,
      * added and removed may be left out (empty), and a changed value that is a msgpack
-     * integer, where the baseline's field is one too, is the difference from it. `last_seq` is the caller's (the client takes it as an input
+     * integer, where the baseline's field is one too, is the difference from it, or from the
+     * value predicted from it and the second baseline's when the offset is a pair
+     * `[offset, offset2]`. `last_seq` is the caller's (the client takes it as an input
      * acknowledgement). On error the mirror is unchanged and a {@link SnapshotError} is thrown.
      *
      * The mirror reads the bytes besides the decoded message, because decoding loses what the
