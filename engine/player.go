@@ -58,6 +58,7 @@ type Player struct {
 	// full.
 	base    *state.Snapshot
 	baseKey state.ViewKey
+	baseSeq uint32     // the input seq the client knew at base (sentSnap.seq)
 	seenAck state.Tick // the acknowledgement base was chosen for
 	// prev is the baseline before base, pinned until the next acknowledgement too, and
 	// prevKey its view: the second baseline that v2 snapshots predict from (secondBaseline).
@@ -77,7 +78,14 @@ func (p *Player) baseline() state.Tick { return state.Tick(p.ackTick.Load()) }
 type sentSnap struct {
 	snap *state.Snapshot // nil once unpinned
 	key  state.ViewKey
+	seq  uint32 // the input seq the client knows once it applied snap (knownSeq)
 }
+
+// knownSeq records, for the snapshot just noted as sent, the input seq the client knows
+// once it has applied it: the one it carries (a v2 last_seq) or, if it carries none, the
+// one the client knew at its baseline. A v2 last_seq is the difference from the latter
+// (PROTOCOL.md, "The v2 snapshot"), so the two sides count it from the same number.
+func (p *Player) knownSeq(seq uint32) { p.sent[(p.sentN-1)%len(p.sent)].seq = seq }
 
 // maxSent is how many sent snapshots a player keeps pinned at most.
 const maxSent = 64
@@ -92,7 +100,7 @@ func (p *Player) noteSent(ring *state.Ring, snap *state.Snapshot, key state.View
 		}
 	}
 	ring.Pin(snap)
-	p.sent[p.sentN%len(p.sent)] = sentSnap{snap, key}
+	p.sent[p.sentN%len(p.sent)] = sentSnap{snap: snap, key: key}
 	p.sentN++
 }
 

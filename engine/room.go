@@ -710,17 +710,26 @@ func (rc *roomCore) sendSnapshots(final bool) {
 			rc.e.metrics.Encodes.Add(1)
 		}
 		send := snapshotSend{conn: conn, pm: pm, lead: len(rc.leads)}
+		known := uint32(0) // the input seq the client knew at the baseline
+		if base != nil {
+			known = p.baseSeq
+		}
 		if p.lastSeq != 0 && rc.inputAckDue(p, conn, tick) {
 			if v2 && !conn.SendsCompressed(pm) {
 				// The acknowledgement takes the place of the shared frame's nil: the
 				// player's own copy of the snapshot, which costs 2 to 4 bytes where a
-				// message of its own costs 6 to 14 and a frame header.
+				// message of its own costs 6 to 14 and a frame header. It is the
+				// difference from what the client knew at the baseline: the inputs
+				// applied since, a byte where the seq grows to 3 in 5 s of play at 60 Hz
+				// and to 5 in 18 minutes.
 				send.splice = true
-				rc.leads = appendV2SnapshotHead(rc.leads, pm.Data()[0], p.lastSeq)
+				rc.leads = appendV2SnapshotHead(rc.leads, pm.Data()[0], p.lastSeq-known)
+				known = p.lastSeq
 			} else {
 				rc.leads = appendInputAck(rc.leads, p.lastSeq, rc.tick)
 			}
 		}
+		p.knownSeq(known)
 		send.end = len(rc.leads)
 		rc.sends = append(rc.sends, send)
 	}
@@ -770,7 +779,7 @@ func (rc *roomCore) baseline(p *Player, key state.ViewKey) *state.Snapshot {
 			if i := p.findSent(ack); i >= 0 {
 				v := p.sent[i%len(p.sent)]
 				rc.ring.Pin(v.snap)
-				p.base, p.baseKey = v.snap, v.key
+				p.base, p.baseKey, p.baseSeq = v.snap, v.key, v.seq
 				p.unacked = i + 1
 			} else {
 				rc.e.metrics.BaselinesLost.Add(1)
@@ -833,9 +842,10 @@ func appendV2Snapshot(b []byte, prev, base *state.Snapshot, filter state.Filter,
 	return b
 }
 
-// appendV2SnapshotHead appends the head of a v2 snapshot that carries last_seq seq: the
-// shared message's array header arr (its length depends on whether the snapshot adds or
-// removes entities), kind 18, seq; the tick and the rest follow.
+// appendV2SnapshotHead appends the head of a v2 snapshot that carries last_seq seq (the
+// difference from the seq the client knew at the baseline): the shared message's array
+// header arr (its length depends on whether the snapshot adds or removes entities), kind
+// 18, seq; the tick and the rest follow.
 func appendV2SnapshotHead(b []byte, arr byte, seq uint32) []byte {
 	return appendUint32(append(b, arr, KindSnapshot), seq)
 }

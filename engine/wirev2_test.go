@@ -347,3 +347,36 @@ func TestV2PredictedSnapshots(t *testing.T) {
 		}
 	}
 }
+
+// TestV2LastSeqCountsFromTheBaseline: a v2 snapshot's last_seq is the number of inputs
+// applied since the seq the client knew at the snapshot's baseline: from a full snapshot
+// that carried none, the seq itself; against a snapshot that carried 3, the seq minus 3.
+func TestV2LastSeqCountsFromTheBaseline(t *testing.T) {
+	comp := ws.CompressionOptions{Mode: ws.CompressionDisabled}
+	te := startEngine(t, engine.RoomConfig{TickRate: 60, SnapshotRate: 30}, engine.Options{Accept: ws.AcceptOptions{Compression: comp}})
+	vp := te.v2Join(t, "tally", &ws.DialOptions{Compression: comp})
+	first, _ := vp.snapshot()
+	for seq := 1; seq <= 3; seq++ {
+		vp.send(engine.KindInput, seq, tallyInput{Add: 1}, first.tick)
+	}
+	// awaitSeq reads snapshots until one against baseline carries want.
+	awaitSeq := func(baseline, want int) v2Snap {
+		t.Helper()
+		for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); {
+			s, _ := vp.snapshot()
+			if s.tick-s.offset == baseline && s.seq == want {
+				return s
+			}
+			if s.tick-s.offset == baseline && s.seq > want {
+				t.Fatalf("snapshot %+v against %d: last_seq above %d", s, s.tick-s.offset, want)
+			}
+		}
+		t.Fatalf("no snapshot against tick %d carried last_seq %d", baseline, want)
+		return v2Snap{}
+	}
+	carried := awaitSeq(first.tick, 3) // known at the full snapshot: 0
+	for seq := 4; seq <= 5; seq++ {
+		vp.send(engine.KindInput, seq, tallyInput{Add: 1}, carried.tick)
+	}
+	awaitSeq(carried.tick, 2) // known at its baseline: 3
+}

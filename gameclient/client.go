@@ -97,9 +97,10 @@ type Client struct {
 
 	mu       sync.Mutex
 	mirror   *state.Mirror
-	tick     uint32 // latest snapshot tick applied
-	inputAck uint32 // last input seq the server processed
-	ackTick  uint32 // server tick of that input ack
+	known    protocol.SeqHistory // the input seq known at each state the mirror holds
+	tick     uint32              // latest snapshot tick applied
+	inputAck uint32              // last input seq the server processed
+	ackTick  uint32              // server tick of that input ack
 	nextSeq  uint32
 	nextReq  uint64
 	pending  map[uint64]chan response
@@ -470,11 +471,18 @@ func (cl *Client) dispatch(r *protocol.Reader) error {
 			return malformed("snapshot", r)
 		}
 		cl.mu.Lock()
-		if hasSeq {
-			// The input acknowledgement the v2 snapshot carries: inputs up to seq were
-			// applied before its tick, as [19, seq, tick] says. It holds even if the
-			// snapshot itself cannot be applied.
+		known, haveKnown := cl.known.At(head.baseline)
+		if hasSeq && haveKnown {
+			// The input acknowledgement the v2 snapshot carries, as the difference from
+			// the seq known at its baseline: inputs up to known+seq were applied before
+			// its tick, as [19, seq, tick] says. It holds even if the snapshot itself
+			// cannot be applied (but for a lost baseline, which it counts from).
+			if seq += known; seq < known {
+				cl.mu.Unlock()
+				return malformed("snapshot: last_seq beyond 2^32", r)
+			}
 			cl.inputAck, cl.ackTick = seq, head.tick
+			known = seq
 		}
 		var tick state.Tick
 		var err error
@@ -492,6 +500,7 @@ func (cl *Client) dispatch(r *protocol.Reader) error {
 			return fmt.Errorf("gameclient: apply snapshot: %w", err)
 		}
 		cl.stats.Snapshots++
+		cl.known.Add(uint32(tick), known)
 		if !cl.resetAt.IsZero() && head.baseline == 0 {
 			cl.resetAt = time.Time{} // the full snapshot asked for (or one the server chose)
 		}
@@ -540,6 +549,7 @@ func (cl *Client) dispatch(r *protocol.Reader) error {
 		// room left behind is not acknowledged in the new one.
 		cl.mu.Lock()
 		cl.mirror = state.NewMirror(128)
+		cl.known = protocol.SeqHistory{}
 		cl.tick, cl.unacked = 0, 0
 		cl.resetAt, cl.reacked = time.Time{}, 0
 		cl.snapRate = j.SnapshotRate

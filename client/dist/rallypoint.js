@@ -2143,6 +2143,8 @@ var SnapshotMirror = class {
   constructor(capacity = 128) {
     this.states = /* @__PURE__ */ new Map();
     // insertion order = tick order
+    /** The input seq known at each state's tick: the one its snapshot carried, or its baseline's. */
+    this.known = /* @__PURE__ */ new Map();
     this.latestTick = 0;
     /**
      * For the entities applyV2 made whose decoded fields mislead (see misleads): every field's
@@ -2172,7 +2174,22 @@ var SnapshotMirror = class {
   /** Forgets every state (a join or resume starts again from a full snapshot). */
   reset() {
     this.states.clear();
+    this.known.clear();
     this.latestTick = 0;
+  }
+  /**
+   * The input acknowledgement a v2 snapshot message carries, decoded: its `last_seq` is the
+   * number of inputs applied since the seq known at the snapshot's baseline (PROTOCOL.md,
+   * "The v2 snapshot"), so this is that seq plus it. Undefined when the message carries
+   * none, or names a baseline the mirror does not hold (the next snapshot carries it again).
+   */
+  lastSeq(msg) {
+    const d = toUint(msg[1]);
+    const tick = toUint(msg[2]);
+    const off = toUint(Array.isArray(msg[3]) ? msg[3][0] : msg[3]);
+    if (d === void 0 || tick === void 0 || off === void 0 || off > tick) return void 0;
+    const known = off === 0 ? 0 : this.known.get(tick - off);
+    return known === void 0 ? void 0 : known + d;
   }
   /**
    * The state a snapshot of `tick` patches: empty for baseline 0, else the kept state of
@@ -2353,7 +2370,8 @@ var SnapshotMirror = class {
       prev = id;
       p += 2 + nv;
     }
-    return this.commit(tick, baseline, next);
+    const known = this.lastSeq(msg) ?? (baseline === 0 ? 0 : this.known.get(baseline)) ?? 0;
+    return this.commit(tick, baseline, next, known);
   }
   /**
    * Reads into this.ints the integers of every value of a v2 snapshot message's changed list,
@@ -2433,12 +2451,14 @@ var SnapshotMirror = class {
     return e;
   }
   /** Makes `next` the state at `tick`, the latest, and lets the oldest state beyond capacity go. */
-  commit(tick, baseline, next) {
+  commit(tick, baseline, next, known = 0) {
     this.states.set(tick, next);
+    this.known.set(tick, known);
     this.latestTick = tick;
     while (this.states.size > this.capacity) {
       const oldest = this.states.keys().next().value;
       this.states.delete(oldest);
+      this.known.delete(oldest);
     }
     return { tick, baseline, state: next };
   }
@@ -3477,13 +3497,15 @@ var Client = class {
    * length (each is what it is whatever the subprotocol).
    * Applied, it is acknowledged and shown; a delta against a baseline not held starts the
    * recovery. A v2 last_seq, when not nil, is the `[19, last_seq, tick]` that would have come
-   * right before the snapshot, and is taken first as that message would have been: even when
-   * the snapshot then cannot be applied (the inputs were applied all the same).
+   * right before the snapshot (once added to the seq known at its baseline), and is taken
+   * first as that message would have been: even when the snapshot then cannot be applied
+   * (the inputs were applied all the same), unless its baseline is not held.
    */
   onSnapshot(m, bytes) {
     const v2 = m.length >= 5;
-    if (v2 && (typeof m[1] === "number" || typeof m[1] === "bigint") && typeof m[2] === "number" && m[2] > 0) {
-      this.onInputAck(m[1], m[2]);
+    const seq = v2 ? this.mirror.lastSeq(m) : void 0;
+    if (seq !== void 0 && typeof m[2] === "number" && m[2] > 0) {
+      this.onInputAck(seq, m[2]);
     }
     let applied;
     try {

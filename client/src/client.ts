@@ -1473,13 +1473,15 @@ export class Client {
    * length (each is what it is whatever the subprotocol).
    * Applied, it is acknowledged and shown; a delta against a baseline not held starts the
    * recovery. A v2 last_seq, when not nil, is the `[19, last_seq, tick]` that would have come
-   * right before the snapshot, and is taken first as that message would have been: even when
-   * the snapshot then cannot be applied (the inputs were applied all the same).
+   * right before the snapshot (once added to the seq known at its baseline), and is taken
+   * first as that message would have been: even when the snapshot then cannot be applied
+   * (the inputs were applied all the same), unless its baseline is not held.
    */
   private onSnapshot(m: unknown[], bytes: Uint8Array): void {
     const v2 = m.length >= 5;
-    if (v2 && (typeof m[1] === "number" || typeof m[1] === "bigint") && typeof m[2] === "number" && m[2] > 0) {
-      this.onInputAck(m[1], m[2]);
+    const seq = v2 ? this.mirror.lastSeq(m) : undefined; // a difference on the wire, decoded
+    if (seq !== undefined && typeof m[2] === "number" && m[2] > 0) {
+      this.onInputAck(seq, m[2]);
     }
     let applied: AppliedSnapshot;
     try {

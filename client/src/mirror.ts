@@ -147,6 +147,8 @@ function popcount32(x: number): number {
 export class SnapshotMirror {
   private readonly capacity: number;
   private readonly states = new Map<number, State>(); // insertion order = tick order
+  /** The input seq known at each state's tick: the one its snapshot carried, or its baseline's. */
+  private readonly known = new Map<number, number>();
   private latestTick = 0;
   /**
    * The schema entities are named with (the client sets the room's from its join answer);
@@ -189,7 +191,23 @@ export class SnapshotMirror {
   /** Forgets every state (a join or resume starts again from a full snapshot). */
   reset(): void {
     this.states.clear();
+    this.known.clear();
     this.latestTick = 0;
+  }
+
+  /**
+   * The input acknowledgement a v2 snapshot message carries, decoded: its `last_seq` is the
+   * number of inputs applied since the seq known at the snapshot's baseline (PROTOCOL.md,
+   * "The v2 snapshot"), so this is that seq plus it. Undefined when the message carries
+   * none, or names a baseline the mirror does not hold (the next snapshot carries it again).
+   */
+  lastSeq(msg: readonly unknown[]): number | undefined {
+    const d = toUint(msg[1]);
+    const tick = toUint(msg[2]);
+    const off = toUint(Array.isArray(msg[3]) ? (msg[3] as unknown[])[0] : msg[3]);
+    if (d === undefined || tick === undefined || off === undefined || off > tick) return undefined;
+    const known = off === 0 ? 0 : this.known.get(tick - off);
+    return known === undefined ? undefined : known + d;
   }
 
   /**
@@ -380,7 +398,8 @@ export class SnapshotMirror {
       prev = id;
       p += 2 + nv;
     }
-    return this.commit(tick, baseline, next);
+    const known = this.lastSeq(msg) ?? (baseline === 0 ? 0 : this.known.get(baseline)) ?? 0;
+    return this.commit(tick, baseline, next, known);
   }
 
   /**
@@ -465,12 +484,14 @@ export class SnapshotMirror {
   }
 
   /** Makes `next` the state at `tick`, the latest, and lets the oldest state beyond capacity go. */
-  private commit(tick: number, baseline: number, next: State): AppliedSnapshot {
+  private commit(tick: number, baseline: number, next: State, known = 0): AppliedSnapshot {
     this.states.set(tick, next);
+    this.known.set(tick, known);
     this.latestTick = tick;
     while (this.states.size > this.capacity) {
       const oldest = this.states.keys().next().value as number;
       this.states.delete(oldest);
+      this.known.delete(oldest);
     }
     return { tick, baseline, state: next };
   }

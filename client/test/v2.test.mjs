@@ -309,7 +309,7 @@ test("a server agreeing to another subprotocol is refused", (t) => {
   assert.match(errors[0].message, /rallypoint\.v2.*rallypoint\.v1/);
 });
 
-test("a v2 snapshot's last_seq acknowledges inputs, even when the snapshot is dropped", async (t) => {
+test("a v2 snapshot's last_seq acknowledges inputs, counted from its baseline's, even when the snapshot is dropped", async (t) => {
   const { client, ws, log } = seated(t, "rallypoint.v2");
   const joining = client.quickPlay("g");
   ws.deliver([Kind.Joined, 1, "R", 1, "T", 0, 60, 30, ""]);
@@ -331,21 +331,30 @@ test("a v2 snapshot's last_seq acknowledges inputs, even when the snapshot is dr
   assert.deepEqual(seen.at(-1), [12, 10, 1]);
   assert.deepEqual(client.entities().get(1).fields, [5]);
 
+  ws.deliver([Kind.Snapshot, 1, 12, 2, [1, 1, 5]]); // tick 12 again: dropped, but 1 + 1 is taken
+  assert.equal(seen.length, 2);
+  assert.deepEqual(pending(), [3, 4], "the dropped snapshot's last_seq was taken");
+
   log.length = 0;
-  ws.deliver([Kind.Snapshot, 2, 16, 2, [1, 1, 1]]); // against 14, never applied
+  ws.deliver([Kind.Snapshot, 1, 16, 2, [1, 1, 1]]); // against 14, never applied: unreadable
   assert.deepEqual(misses, [[16, 14, "reset"]]);
   assert.deepEqual(log.filter((e) => e.sent).map((e) => e.sent), [[Kind.Ack, 0]]);
-  assert.deepEqual(pending(), [3, 4], "the dropped snapshot's last_seq was taken");
+  assert.deepEqual(pending(), [3, 4], "a last_seq counted from a baseline not held was taken");
   assert.equal(seen.length, 2);
 
   ws.deliver([Kind.InputAck, 3, 17]); // the separate message still counts on v2
   assert.deepEqual(pending(), [4]);
-  ws.deliver([Kind.Snapshot, null, 18, 0, [], [[1, 1, [7]]]]); // the full snapshot asked for
+  ws.deliver([Kind.Snapshot, null, 18, 0, [], [[1, 1, [7]]]]); // the full snapshot asked for: known 0
   assert.deepEqual(seen.at(-1), [18, 0, 3]);
 
-  ws.deliver([Kind.Snapshot, 4, 20, 2, [1, 1, 0x7f]]);
+  ws.deliver([Kind.Snapshot, 4, 20, 2, [1, 1, 0x7f]]); // 0 + 4
   assert.deepEqual(seen.at(-1), [20, 18, 4]);
   assert.deepEqual(client.entities().get(1).fields, [7 + 0x7f]);
+  assert.deepEqual(pending(), []);
+
+  client.sendInput({ i: 5 });
+  ws.deliver([Kind.Snapshot, 1, 22, 2, [1, 1, 1]]); // 4 known at tick 20, its baseline, + 1
+  assert.deepEqual(seen.at(-1), [22, 20, 5]);
   assert.deepEqual(pending(), []);
   assert.deepEqual(errors, []);
 });

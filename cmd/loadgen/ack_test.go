@@ -42,9 +42,14 @@ func seatBotConns(t *testing.T, game string, driver func(r *runner) gameDriver, 
 
 // seatBotWith is seatBotConns with tweak applied to the bot's configuration first.
 func seatBotWith(t *testing.T, game string, driver func(r *runner) gameDriver, snapRate int, tweak func(*config)) (*bot, *peer, <-chan *ws.Conn) {
+	return seatBotOn(t, engine.Subprotocol, game, driver, snapRate, tweak)
+}
+
+// seatBotOn is seatBotWith with the peer agreeing to subprotocol proto.
+func seatBotOn(t *testing.T, proto, game string, driver func(r *runner) gameDriver, snapRate int, tweak func(*config)) (*bot, *peer, <-chan *ws.Conn) {
 	conns := make(chan *ws.Conn, 1)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if c, err := ws.Accept(w, r, &ws.AcceptOptions{Subprotocols: []string{engine.Subprotocol}}); err == nil {
+		if c, err := ws.Accept(w, r, &ws.AcceptOptions{Subprotocols: []string{proto}}); err == nil {
 			conns <- c
 		}
 	}))
@@ -336,5 +341,38 @@ func TestShooterBotsSendOneMessageAStep(t *testing.T) {
 	if res.inputsPerS == 0 || res.snapshotsPerS == 0 || extra >= res.snapshotsPerS/2 {
 		t.Fatalf("%.0f messages/s sent for %.0f inputs/s and %.0f snapshots/s: acknowledgements go alone",
 			res.messagesOutPerS, res.inputsPerS, res.snapshotsPerS)
+	}
+}
+
+// TestV2LastSeqIsCountedFromTheBaseline: a v2 snapshot's last_seq is the inputs applied
+// since the seq known at its baseline, which is the one its baseline carried, or that
+// baseline's own when it carried none (PROTOCOL.md, "The v2 snapshot").
+func TestV2LastSeqIsCountedFromTheBaseline(t *testing.T) {
+	b, p, _ := seatBotOn(t, engine.SubprotocolV2, "shooter", func(r *runner) gameDriver { return newShooterDriver(r) }, 30, nil)
+	sb := b.beh.(*shooterBot)
+	for _, step := range []struct {
+		msg  []any
+		want uint32
+	}{
+		{[]any{engine.KindSnapshot, 3, 10, 0, []any{}}, 3},           // full: 0 + 3
+		{[]any{engine.KindSnapshot, nil, 12, 2, []any{}}, 3},         // none: known at 12 is 3
+		{[]any{engine.KindSnapshot, 2, 14, 2, []any{}}, 5},           // against 12: 3 + 2
+		{[]any{engine.KindSnapshot, 1, 16, []any{2, 2}, []any{}}, 6}, // against 14 (and 12): 5 + 1
+		{[]any{engine.KindSnapshot, 4, 18, 4, []any{}}, 9},           // against 14 again: 5 + 4
+	} {
+		p.send(step.msg...)
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			sb.mu.Lock()
+			got := sb.ackSeq
+			sb.mu.Unlock()
+			if got == step.want {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("after %v: acknowledged seq %d, want %d", step.msg, got, step.want)
+			}
+			time.Sleep(time.Millisecond)
+		}
 	}
 }

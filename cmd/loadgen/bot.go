@@ -62,14 +62,15 @@ type bot struct {
 	readBuf []byte          // read loop's write scratch (acknowledgements)
 	stepBuf []byte          // scheduler's write scratch (inputs, pings)
 
-	lastTick  uint32 // read loop: latest applied snapshot tick
-	ackedAt   int64  // read loop: mono time of the last acknowledgement onSnapshot sent
-	resetAt   int64  // read loop: mono time [4, 0] went out, 0 when no full snapshot is asked for
-	reacked   uint32 // read loop: the latest tick acknowledged again after a baseline miss
-	seq       uint32 // scheduler: last input sequence number sent
-	inputAck  uint32 // scheduler: the tick the input beginInput started carries (0: none)
-	inputView uint32 // scheduler: the snapshot tick that input says the bot aimed at (0: none)
-	inputAt   int    // scheduler: where the input starts in the message beginInput started
+	lastTick  uint32              // read loop: latest applied snapshot tick
+	ackedAt   int64               // read loop: mono time of the last acknowledgement onSnapshot sent
+	resetAt   int64               // read loop: mono time [4, 0] went out, 0 when no full snapshot is asked for
+	reacked   uint32              // read loop: the latest tick acknowledged again after a baseline miss
+	known     protocol.SeqHistory // read loop: the input seq known at each recent snapshot tick
+	seq       uint32              // scheduler: last input sequence number sent
+	inputAck  uint32              // scheduler: the tick the input beginInput started carries (0: none)
+	inputView uint32              // scheduler: the snapshot tick that input says the bot aimed at (0: none)
+	inputAt   int                 // scheduler: where the input starts in the message beginInput started
 	batch     inputBatch
 	nextPing  int64 // scheduler: mono time of the next ping
 	firstSnap atomic.Int64
@@ -272,18 +273,16 @@ func (b *bot) dispatch(data []byte, now int64) error {
 		case 2: // v1: [18, body]
 			return b.onSnapshot(snapMsg{b: r.Rest()}, now) // the mirror checks the body
 		case 5, 6, 7: // v2: [18, last_seq, tick, offset, changed[, added[, removed]]]
-			if !r.IsNil() {
+			s := snapMsg{v2: true}
+			if s.hasSeq = !r.IsNil(); s.hasSeq {
 				seq := r.Uint()
-				s := snapMsg{b: r.Rest(), v2: true}
-				tick, _ := s.header(r)
 				if r.Err() != nil || seq > math.MaxUint32 {
 					return fmt.Errorf("loadgen: malformed v2 snapshot")
 				}
-				// The input acknowledgement it carries, as [19, seq, tick] before it would.
-				b.beh.inputAck(uint32(seq), tick)
-				return b.onSnapshot(s, now)
+				s.seq = uint32(seq)
 			}
-			return b.onSnapshot(snapMsg{b: r.Rest(), v2: true}, now)
+			s.b = r.Rest()
+			return b.onSnapshot(s, now)
 		}
 		return fmt.Errorf("loadgen: snapshot message of %d elements", n)
 	case protocol.KindInputAck:
@@ -405,6 +404,7 @@ func (b *bot) onJoined(r *protocol.Reader, n int) error {
 		// starts the new connection with a full snapshot, which it applies over what it had.
 		b.mirror = state.NewMirror(mirrorRing(b.r.cfg.MirrorRing, b.snapshotRate))
 	}
+	b.known = protocol.SeqHistory{} // the new connection's seqs count from its full snapshot
 	b.beh = b.r.game.newBehavior(b)
 	_, b.ackOnInput = b.beh.(inputAcker)
 	b.up.Store(true)
@@ -430,6 +430,13 @@ func (b *bot) onSnapshot(s snapMsg, now int64) error {
 	}
 	r := &b.rd
 	tick, baseline := s.header(r)
+	known, haveKnown := b.known.At(baseline)
+	if s.hasSeq && haveKnown && r.Err() == nil {
+		// The input acknowledgement it carries, as [19, seq, tick] before it would: the
+		// difference from the seq known at its baseline.
+		known += s.seq
+		b.beh.inputAck(known, tick)
+	}
 	if b.mirror != nil {
 		var err error
 		if s.v2 { // it checks everything, the header included
@@ -454,6 +461,7 @@ func (b *bot) onSnapshot(s snapMsg, now int64) error {
 		return err
 	}
 	b.lastTick = tick
+	b.known.Add(tick, known)
 	if baseline == 0 {
 		b.resetAt = 0 // the full snapshot asked for, if one was
 	}

@@ -16,6 +16,10 @@ import (
 type snapMsg struct {
 	b  []byte
 	v2 bool
+	// seq is a v2 snapshot's last_seq, if hasSeq: the difference from the input seq known
+	// at its baseline (protocol.SeqHistory).
+	seq    uint32
+	hasSeq bool
 }
 
 // The lists of a snapshot, which lists yields in the order of its wire.

@@ -662,8 +662,9 @@ export declare class Client {
      * length (each is what it is whatever the subprotocol).
      * Applied, it is acknowledged and shown; a delta against a baseline not held starts the
      * recovery. A v2 last_seq, when not nil, is the `[19, last_seq, tick]` that would have come
-     * right before the snapshot, and is taken first as that message would have been: even when
-     * the snapshot then cannot be applied (the inputs were applied all the same).
+     * right before the snapshot (once added to the seq known at its baseline), and is taken
+     * first as that message would have been: even when the snapshot then cannot be applied
+     * (the inputs were applied all the same), unless its baseline is not held.
      */
     private onSnapshot;
     /**

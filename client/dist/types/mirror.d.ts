@@ -37,6 +37,8 @@ export declare class SnapshotError extends Error {
 export declare class SnapshotMirror {
     private readonly capacity;
     private readonly states;
+    /** The input seq known at each state's tick: the one its snapshot carried, or its baseline's. */
+    private readonly known;
     private latestTick;
     /**
      * The schema entities are named with (the client sets the room's from its join answer);
@@ -64,6 +66,13 @@ export declare class SnapshotMirror {
     stateAt(tick: number): State | undefined;
     /** Forgets every state (a join or resume starts again from a full snapshot). */
     reset(): void;
+    /**
+     * The input acknowledgement a v2 snapshot message carries, decoded: its `last_seq` is the
+     * number of inputs applied since the seq known at the snapshot's baseline (PROTOCOL.md,
+     * "The v2 snapshot"), so this is that seq plus it. Undefined when the message carries
+     * none, or names a baseline the mirror does not hold (the next snapshot carries it again).
+     */
+    lastSeq(msg: readonly unknown[]): number | undefined;
     /**
      * The state a snapshot of `tick` patches: empty for baseline 0, else the kept state of
      * `baseline`. Throws a "stale" SnapshotError for a tick not after the latest and a
