@@ -36,6 +36,8 @@ import (
 //     the sockets stay in it (net/ws's pullLowat does this for pulled connections).
 //   - tick-raw: the same, on sockets taken off the runtime's netpoller (duplicated, the
 //     originals closed): nothing hears of an input until its room's tick reads it.
+//   - tick-uring: as tick-raw, but each room's tick reads its 8 sockets in one
+//     io_uring_enter(2) (a recv with MSG_DONTWAIT each), not one read(2) each.
 //   - shared-tick-raw: as tick-raw, but one ticker for all 160 sockets, as if every room
 //     of the same rate ticked on one shared clock: 60 wake-ups a second instead of 1,200.
 //   - shared-tick-uring: as shared-tick-raw, but each tick reads all 160 sockets in one
@@ -46,9 +48,18 @@ import (
 // of the run: the receiving server's share of a core, in µs per second.
 //
 //	go test -run x -bench ReceivePaced -benchtime 30000x -count 3 ./bench/floor
+//
+// Whether a room should read its players through io_uring: on 2026-12-06, three runs of
+// each, recv-cpu-ns/msg was 6,495, 7,027 and 7,073 for tick-lowat (what net/ws's Pull
+// does) against 5,939, 5,856 and 6,080 for tick-uring, and 6,796, 6,376 and 7,098 in a
+// second set of runs. tick-raw gave 5,210, 5,098 and 5,511. At most a tenth of the
+// receiving CPU, which is about 40% of a shooter server's (a profile of 160 bots), so
+// about 4% of the server: an engine built on it (ws.PullMany, reads of a room's players
+// in one io_uring_enter) measured 1.020 CPU ms per player-second in
+// bench/colyseus/run.sh against 1.013 without, within the noise, and was not kept.
 func BenchmarkReceivePaced(b *testing.B) {
 	const players, perRoom, hz, size = 160, 8, 60, 24
-	for _, mode := range []string{"goroutine", "tick", "tick-lowat", "tick-raw", "shared-tick-raw", "shared-tick-uring"} {
+	for _, mode := range []string{"goroutine", "tick", "tick-lowat", "tick-raw", "tick-uring", "shared-tick-raw", "shared-tick-uring"} {
 		b.Run(mode, func(b *testing.B) {
 			var got atomic.Int64
 			wfds := make([]int, players)

@@ -15,3 +15,6 @@ func pollRemove(*Conn)       {}
 func unreadBytes(*Conn) int  { return -1 }
 func pollBroken() bool       { return false }
 func setRcvLowat(*Conn, int) {}
+
+// pullLowat is poll_linux.go's; no connection is pulled here, so it is never set.
+const pullLowat = 1
