@@ -423,7 +423,7 @@ func (l *lobby) requeueTicket(t match.Ticket) {
 	l.setTicket(kept, "")
 	for _, s := range here {
 		_ = l.e.writeMsg(s.c, KindError, uint64(CodeNotFound),
-			"matchmaking: ticket "+t.ID+" ended unmatched ("+err.Error()+"); queue again")
+			"matchmaking: ticket "+t.ID+" ended unmatched ("+err.Error()+"); queue again", t.ID)
 	}
 }
 

@@ -3,6 +3,7 @@ package engine_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -512,10 +513,13 @@ type countingMatchmaker struct {
 	opts              match.Options
 	enqueued, matches atomic.Int32
 	spoilFirst        func(*match.Match)
+	refuseAfter       int32 // when above 0, tickets beyond this many are refused
 }
 
 func (c *countingMatchmaker) Enqueue(t match.Ticket) error {
-	c.enqueued.Add(1)
+	if n := c.enqueued.Add(1); c.refuseAfter > 0 && n > c.refuseAfter {
+		return errors.New("the queue is closed")
+	}
 	return c.Matchmaker.Enqueue(t)
 }
 
@@ -622,5 +626,36 @@ func TestMatchmakingRequeuesAMatchThatCannotBeSeated(t *testing.T) {
 	}
 	if got := mm.enqueued.Load(); got != 4 {
 		t.Errorf("the matchmaker saw %d tickets, want 4 (2 queued by the players, 2 put back)", got)
+	}
+}
+
+// TestMatchmakingEndsATicketItCannotQueueAgain: a match that cannot be seated, whose tickets
+// the matchmaker then refuses to take back, ends each ticket with [22, 5, message, ticket],
+// so that a client waiting on it (the SDK's findMatch) stops waiting.
+func TestMatchmakingEndsATicketItCannotQueueAgain(t *testing.T) {
+	te := startEngine(t, engine.RoomConfig{MaxPlayers: 2}, engine.Options{})
+	err := te.e.EnableMatchmaking(engine.MatchmakingOptions{
+		Queues:   []match.QueueConfig{{Mode: "tally", MinPlayers: 2, MaxPlayers: 2}},
+		Interval: 20 * time.Millisecond,
+		New: func(o match.Options) (match.Matchmaker, error) {
+			local, err := match.NewLocal(o)
+			return &countingMatchmaker{Matchmaker: local, opts: o, refuseAfter: 2,
+				spoilFirst: func(m *match.Match) { m.Mode = "no-such-game" }}, err
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []*gameclient.Client{te.dial(t), te.dial(t)} {
+		tk, err := c.Match(ctx5(t), engine.MatchOptions{Game: "tally"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer func(c *gameclient.Client, tk string) {
+			ev := waitEvent(t, c, engine.KindError)
+			if ev.Code != engine.CodeNotFound || ev.Ticket != tk || !strings.Contains(ev.Message, "ended unmatched") {
+				t.Errorf("ticket %s: %+v, want code %d naming the ticket", tk, ev, engine.CodeNotFound)
+			}
+		}(c, tk)
 	}
 }

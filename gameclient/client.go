@@ -48,7 +48,8 @@ type Event struct {
 	Message string
 	Payload msgpack.RawMessage
 	// For KindMatched: the ticket, the room and the reservation to join with. For
-	// KindMoved: the room and the reservation waiting at URL (Ticket is "").
+	// KindMoved: the room and the reservation waiting at URL (Ticket is ""). KindError: the
+	// matchmaking ticket that ended unmatched, if that is the error.
 	Ticket, Room, Reservation string
 	// For KindMatched and KindMoved: the node to join at ("" for a match on this node) and
 	// how long the reserved seat waits. Join there with DialJoin(ctx, URL, ..., {Reservation}).
@@ -623,6 +624,9 @@ func (cl *Client) dispatch(r *protocol.Reader) error {
 		ev := Event{Kind: kind, Code: readCode(r)}
 		if n > 2 {
 			ev.Message = string(r.Str())
+		}
+		if n > 3 && kind == protocol.KindError {
+			ev.Ticket = string(r.Str()) // the matchmaking ticket that ended unmatched
 		}
 		if r.Err() != nil {
 			return malformed("error or left", r)

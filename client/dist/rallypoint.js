@@ -2852,6 +2852,7 @@ var Client = class {
         if (done) return;
         done = true;
         off();
+        offFailed();
         signal?.removeEventListener("abort", onAbort);
         f();
       };
@@ -2862,6 +2863,10 @@ var Client = class {
           const seat = meta === void 0 ? { reservation: m.reservation } : { reservation: m.reservation, meta };
           this.joinSeat(seat, () => this.findMatch(options)).then(resolve, reject);
         });
+      });
+      const offFailed = this.on("matchFailed", (f) => {
+        if (ticket !== void 0 && ticket !== "" && f.ticket !== ticket) return;
+        finish(() => reject(new RallypointError(f.code, f.message)));
       });
       const onAbort = () => finish(() => {
         if (ticket !== void 0 && ticket !== "") this.cancelMatch(ticket).catch(() => void 0);
@@ -3452,6 +3457,7 @@ var Client = class {
         this.emit("event", { name: str(m[1]), payload: m[2] });
         break;
       case Kind.Error:
+        if (typeof m[3] === "string") this.emit("matchFailed", { ticket: m[3], code: uint(m[1]), message: str(m[2]) });
         this.emit("error", new RallypointError(uint(m[1]), str(m[2])));
         break;
       case Kind.Pong: {

@@ -218,6 +218,16 @@ export interface Matched {
 }
 
 /**
+ * A waiting ticket that ended unmatched (`[22, 5, message, ticket]`): the server could not
+ * seat its match, nor put it back in the queue. Queue again. findMatch rejects with it.
+ */
+export interface MatchFailed {
+  ticket: string;
+  code: number;
+  message: string;
+}
+
+/**
  * A join sent on to another node of a cluster (0x1B), which the SDK follows by itself: the
  * "redirect" event only says so (for a page's diagnostics, or a test).
  */
@@ -364,6 +374,7 @@ export interface ClientEvents {
   left: LeftEvent;
   error: RallypointError;
   matched: Matched;
+  matchFailed: MatchFailed;
   room: RoomChange;
   redirect: RedirectEvent;
   moved: MovedEvent;
@@ -747,6 +758,7 @@ export class Client {
         if (done) return;
         done = true;
         off();
+        offFailed();
         signal?.removeEventListener("abort", onAbort);
         f();
       };
@@ -759,6 +771,11 @@ export class Client {
           const seat = meta === undefined ? { reservation: m.reservation } : { reservation: m.reservation, meta };
           this.joinSeat(seat, () => this.findMatch(options)).then(resolve, reject);
         });
+      });
+      // The ticket ended unmatched: the match could not be seated nor the ticket queued again.
+      const offFailed = this.on("matchFailed", (f) => {
+        if (ticket !== undefined && ticket !== "" && f.ticket !== ticket) return;
+        finish(() => reject(new RallypointError(f.code, f.message)));
       });
       const onAbort = () =>
         finish(() => {
@@ -1424,6 +1441,7 @@ export class Client {
         this.emit("event", { name: str(m[1]), payload: m[2] });
         break;
       case Kind.Error:
+        if (typeof m[3] === "string") this.emit("matchFailed", { ticket: m[3], code: uint(m[1]), message: str(m[2]) });
         this.emit("error", new RallypointError(uint(m[1]), str(m[2])));
         break;
       case Kind.Pong: {

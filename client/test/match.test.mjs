@@ -74,3 +74,23 @@ test("findMatch joins the reserved seat with its meta, which the queue never see
   ws.deliver([Kind.Joined, join[1], "R", 7, "T", 0, 60, 30, ""]);
   assert.equal((await joined).player, 7);
 });
+
+test("findMatch rejects when its ticket ends unmatched, [22, 5, message, ticket]", async (t) => {
+  const { client, ws, sent } = setup(t);
+  const failed = [];
+  client.on("matchFailed", (f) => failed.push(f));
+  const p = client.findMatch({ game: "duel" }).catch((e) => e);
+  const [m] = sent(Kind.Match);
+  ws.deliver([Kind.Response, m[1], Code.OK, "t1"]);
+  await flush();
+  ws.deliver([Kind.Error, Code.NotFound, "matchmaking: ticket t0 ended unmatched", "t0"]);
+  await flush();
+  ws.deliver([Kind.Error, Code.NotFound, "matchmaking: ticket t1 ended unmatched (full); queue again", "t1"]);
+  const e = await p;
+  assert.equal(e.code, Code.NotFound);
+  assert.match(e.message, /t1 ended unmatched/);
+  assert.deepEqual(failed.map((f) => f.ticket), ["t0", "t1"]);
+  ws.deliver([Kind.Matched, "t1", "R", "abc", 15000]);
+  await flush();
+  assert.equal(sent(Kind.Join).length, 0, "a match after the failure is not joined");
+});

@@ -209,6 +209,15 @@ export interface Matched {
     url: string;
 }
 /**
+ * A waiting ticket that ended unmatched (`[22, 5, message, ticket]`): the server could not
+ * seat its match, nor put it back in the queue. Queue again. findMatch rejects with it.
+ */
+export interface MatchFailed {
+    ticket: string;
+    code: number;
+    message: string;
+}
+/**
  * A join sent on to another node of a cluster (0x1B), which the SDK follows by itself: the
  * "redirect" event only says so (for a page's diagnostics, or a test).
  */
@@ -338,6 +347,7 @@ export interface ClientEvents {
     left: LeftEvent;
     error: RallypointError;
     matched: Matched;
+    matchFailed: MatchFailed;
     room: RoomChange;
     redirect: RedirectEvent;
     moved: MovedEvent;
