@@ -93,7 +93,7 @@ func TestServeNeverStrandsUnderLoad(t *testing.T) {
 	errs := make(chan error, conns)
 	for i := range conns {
 		go func() {
-			errs <- stressClient(url, i, deadline, &sent)
+			errs <- stressClient(url, i, deadline, &sent, starved)
 		}()
 	}
 	for range conns {
@@ -144,7 +144,7 @@ func starvation(t *testing.T) func() time.Duration {
 }
 
 // stressClient sends numbered inputs until deadline and checks each comes back in time.
-func stressClient(url string, id int, deadline time.Time, sent *atomic.Int64) error {
+func stressClient(url string, id int, deadline time.Time, sent *atomic.Int64, starved func() time.Duration) error {
 	var opts *DialOptions
 	if id%3 == 0 {
 		opts = &DialOptions{NetDialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
@@ -190,14 +190,23 @@ func stressClient(url string, id int, deadline time.Time, sent *atomic.Int64) er
 		// The burst's last input must come back before the pause ends: nothing else will
 		// arrive on this connection to announce it.
 		want := next - 1
-		timeout := time.After(2 * time.Second)
+		timeout, extended := time.After(2*time.Second), false
 		for got := uint64(1<<64 - 1); got != want; {
 			select {
 			case got = <-echoed:
 			case err := <-readErr:
 				return fmt.Errorf("connection %d: %v", id, err)
 			case <-timeout:
-				return fmt.Errorf("connection %d: input %d not echoed within 2 s (stranded in the socket)", id, want)
+				// A stranded input is rescued by the keepalive within PingInterval and
+				// strandConfirm, and counted (PollRescues, which the test checks): 2 s is
+				// generous unless the machine starved this process (a CI run under -race,
+				// beside other packages' tests, kept it waiting 627 ms and two echoes came
+				// late with no rescue). Then the echo gets 10 s more, once.
+				if late := starved(); !extended && late >= strandConfirm/2 {
+					timeout, extended = time.After(10*time.Second), true
+					continue
+				}
+				return fmt.Errorf("connection %d: input %d not echoed within 2 s (stranded in the socket; the process waited up to %v for a CPU)", id, want, starved())
 			}
 		}
 		sent.Add(int64(burst))
