@@ -301,6 +301,9 @@ type registration struct {
 	emptyWarned atomic.Bool
 	// schema is cfg.Schema as the join answer carries it, encoded once; nil without one.
 	schema msgpack.RawMessage
+	// events is cfg.Schema's event names, and eventIndex the index of each (state.Schema.Events).
+	events     msgpack.RawMessage
+	eventIndex map[string]uint8
 	// schemaWarned has bit k set once a room of the game logged that an entity of kind k
 	// does not match the schema.
 	schemaWarned kindSet
@@ -474,6 +477,13 @@ func Register[I any](e *Engine, name string, cfg RoomConfig, newGame func() Game
 	}}
 	if cfg.Schema != nil {
 		reg.schema = cfg.Schema.AppendMsgpack(nil)
+		if len(cfg.Schema.Events) > 0 {
+			reg.events = cfg.Schema.AppendEvents(nil)
+			reg.eventIndex = make(map[string]uint8, len(cfg.Schema.Events))
+			for i, name := range cfg.Schema.Events {
+				reg.eventIndex[name] = uint8(i)
+			}
+		}
 	}
 	e.games[name] = reg
 	return nil
@@ -526,6 +536,7 @@ func (e *Engine) createRoom(game string, opts CreateOptions, by creator) (*roomC
 	rc.sim = reg.newRoom(rc)
 	rc.emptyWarned = &reg.emptyWarned
 	rc.schema, rc.schemaWarned = reg.schema, &reg.schemaWarned
+	rc.events, rc.eventIndex = reg.events, reg.eventIndex
 	rc.movedIn = by.moved
 	e.rooms[rc.id] = rc
 	e.mu.Unlock()

@@ -47,7 +47,17 @@ func (r *Room[I]) Send(p *Player, name string, payload any) error {
 	if c == nil {
 		return nil // a dropped player misses events; the game resends state on Rejoin if needed
 	}
+	if i, ok := r.core.eventIndex[name]; ok && byIndex(p, c) {
+		return r.core.e.writeMsg(c, KindEvent, i, payload)
+	}
 	return r.core.e.writeMsg(c, KindEvent, name, payload)
+}
+
+// byIndex reports whether an event to p on c may name its event by index: c speaks v2 and
+// has been sent the join answer that lists the names. Events a game sends from its Join or
+// Rejoin hook go before that answer, with their names.
+func byIndex(p *Player, c *ws.Conn) bool {
+	return p.namesOn == c && c.Subprotocol() == SubprotocolV2
 }
 
 // Broadcast sends a reliable event to every connected player, encoded once.
@@ -65,6 +75,39 @@ func (r *Room[I]) BroadcastTo(players []*Player, name string, payload any) error
 }
 
 func (r *Room[I]) broadcast(name string, payload any, to []*Player) error {
+	// One frame for everyone on each wire, written in parallel for large rooms: a crossword
+	// "word" event to 5,000 players is 5,000 syscalls, which on the room goroutine alone
+	// held up ticks. v2 players get a listed name as its index (state.Schema.Events).
+	index, indexed := r.core.eventIndex[name]
+	conns, named := r.core.bcast[:0], r.core.bcastNamed[:0]
+	for _, p := range to {
+		if p == nil || p.room != r.core || p.left {
+			continue
+		}
+		if c := p.conn.Load(); c != nil {
+			if indexed && byIndex(p, c) {
+				conns = append(conns, c)
+			} else {
+				named = append(named, c)
+			}
+		}
+	}
+	var err error
+	if len(conns) > 0 {
+		err = broadcastEvent(conns, index, payload)
+	}
+	if len(named) > 0 && err == nil {
+		err = broadcastEvent(named, name, payload)
+	}
+	clear(conns)
+	clear(named)
+	r.core.bcast, r.core.bcastNamed = conns[:0], named[:0]
+	return err
+}
+
+// broadcastEvent writes [20, name, payload] to conns, encoded and framed once; name is the
+// event's name or its index.
+func broadcastEvent(conns []*ws.Conn, name, payload any) error {
 	b, err := Marshal([]any{KindEvent, name, payload})
 	if err != nil {
 		return err
@@ -73,21 +116,8 @@ func (r *Room[I]) broadcast(name string, payload any, to []*Player) error {
 	if err != nil {
 		return err
 	}
-	// One frame for everyone, written in parallel for large rooms: a crossword "word" event
-	// to 5,000 players is 5,000 syscalls, which on the room goroutine alone held up ticks.
-	conns := r.core.bcast[:0]
-	for _, p := range to {
-		if p == nil || p.room != r.core || p.left {
-			continue
-		}
-		if c := p.conn.Load(); c != nil {
-			conns = append(conns, c)
-		}
-	}
 	ws.Broadcast(pm, conns)
 	pm.Release() // the writes are made; frames still queued hold their own bytes
-	clear(conns)
-	r.core.bcast = conns[:0]
 	return nil
 }
 

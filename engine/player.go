@@ -32,6 +32,7 @@ type Player struct {
 	requests atomic.Int32            // requests queued for the room, not yet answered
 
 	// Owned by the room goroutine.
+	namesOn   *ws.Conn      // the connection sent the join answer with the event names (eventConn)
 	lastSeq   uint32        // highest input sequence handed to Update
 	sentAck   sentInputAck  // the input acknowledgement this player's connection was sent last
 	dropped   bool          // connection lost, seat held

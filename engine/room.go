@@ -129,6 +129,8 @@ type roomCore struct {
 	// for rooms built by hand in tests.
 	schema       msgpack.RawMessage
 	schemaWarned *kindSet
+	events       msgpack.RawMessage // the game's event names (registration.events)
+	eventIndex   map[string]uint8
 
 	// Owned by the room goroutine.
 	players []*Player
@@ -152,6 +154,7 @@ type roomCore struct {
 	leads      []byte         // the input acknowledgements those writes lead with
 	batches    []ws.Batch     // the writes' batches, one per goroutine writing, reused
 	bcast      []*ws.Conn     // Room.Broadcast's reusable list of recipients
+	bcastNamed []*ws.Conn     // and of those who get the event's name, not its index
 	locked     bool
 	private    bool
 	metadata   map[string]string
@@ -634,6 +637,13 @@ func (rc *roomCore) checkSchema(b *state.Builder) {
 func (rc *roomCore) sendJoined(p *Player, req uint64) {
 	conn := p.conn.Load()
 	if conn == nil {
+		return
+	}
+	p.namesOn = conn
+	if rc.events != nil {
+		// [17, ..., code, schema, events]: the names that v2 events name by index.
+		rc.e.writeMsg(conn, KindJoined, req, rc.id, uint64(p.ID), p.token, uint64(rc.tick),
+			uint64(rc.cfg.TickRate), uint64(rc.cfg.SnapshotRate), rc.code, rc.schema, rc.events)
 		return
 	}
 	if rc.schema != nil {

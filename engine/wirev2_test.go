@@ -1,6 +1,7 @@
 package engine_test
 
 import (
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -379,4 +380,74 @@ func TestV2LastSeqCountsFromTheBaseline(t *testing.T) {
 		vp.send(engine.KindInput, seq, tallyInput{Add: 1}, carried.tick)
 	}
 	awaitSeq(carried.tick, 2) // known at its baseline: 3
+}
+
+// herald is tally that says so: a "welcome" from Join (before the join answer), and for
+// each input "added" to everyone and "yours" to its sender, and "unlisted", whose name the
+// schema does not list.
+type herald struct{ tally }
+
+func (g *herald) Join(r *engine.Room[tallyInput], p *engine.Player) error {
+	_ = r.Send(p, "welcome", nil)
+	return g.tally.Join(r, p)
+}
+
+func (g *herald) Update(r *engine.Room[tallyInput], inputs []engine.Input[tallyInput]) {
+	g.tally.Update(r, inputs)
+	for _, in := range inputs {
+		_ = r.Broadcast("added", in.Value.Add)
+		_ = r.Send(in.Player, "yours", in.Seq)
+		_ = r.Broadcast("unlisted", nil)
+	}
+}
+
+// TestV2EventsTravelAsIndexes: a game whose schema lists its event names sends them to v2
+// players as indexes into the list the join answer carries, and to v1 players, and before
+// the join answer, as names; a name not listed travels as it is. The Go client gives every
+// event its name.
+func TestV2EventsTravelAsIndexes(t *testing.T) {
+	te := startEngine(t, engine.RoomConfig{}, engine.Options{})
+	schema := &state.Schema{Events: []string{"welcome", "added", "yours"}}
+	if err := engine.Register(te.e, "herald", engine.RoomConfig{TickRate: 60, Schema: schema},
+		func() engine.Game[tallyInput] { return &herald{tally{log: te.log}} }); err != nil {
+		t.Fatal(err)
+	}
+	// By hand on v2: the raw event messages.
+	vp := te.v2Join(t, "herald", nil)
+	vp.send(engine.KindInput, 1, tallyInput{Add: 4})
+	var names []any
+	for len(names) < 3 {
+		m, _ := vp.next()
+		if m[0] == engine.KindEvent {
+			names = append(names, m[1])
+		}
+	}
+	if fmt.Sprint(names) != "[1 2 unlisted]" {
+		t.Fatalf("v2 event names %v, want [1 2 unlisted] (added, yours by index)", names)
+	}
+	// Through the Go client, on each wire: every event by its name.
+	for _, proto := range []string{engine.Subprotocol, engine.SubprotocolV2} {
+		c, err := gameclient.Dial(ctx5(t), te.url, &ws.DialOptions{Subprotocols: []string{proto}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Conn().CloseNow() })
+		if _, err := c.Join(ctx5(t), engine.JoinOptions{Game: "herald"}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.SendInput(tallyInput{Add: 1}); err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for len(got) < 4 {
+			ev := waitEvent(t, c, engine.KindEvent)
+			if ev.Name == "added" && string(ev.Payload) != "\x01" {
+				continue // another player's input
+			}
+			got = append(got, ev.Name)
+		}
+		if fmt.Sprint(got) != "[welcome added yours unlisted]" {
+			t.Errorf("%s: events %v, want [welcome added yours unlisted]", proto, got)
+		}
+	}
 }

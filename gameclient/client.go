@@ -99,6 +99,7 @@ type Client struct {
 	mu       sync.Mutex
 	mirror   *state.Mirror
 	known    protocol.SeqHistory // the input seq known at each state the mirror holds
+	evNames  []string            // the room's event names, by index (from the join answer)
 	tick     uint32              // latest snapshot tick applied
 	inputAck uint32              // last input seq the server processed
 	ackTick  uint32              // server tick of that input ack
@@ -542,6 +543,13 @@ func (cl *Client) dispatch(r *protocol.Reader) error {
 		if n > 8 {
 			j.Code = string(r.Str())
 		}
+		var events []string // the names v2 events are sent by index of
+		if n > 10 {
+			r.Skip() // schema
+			for range r.ArrayLen() {
+				events = append(events, string(r.Str()))
+			}
+		}
 		if r.Err() != nil || tickRate > math.MaxInt32 || snapRate > math.MaxInt32 {
 			return malformed("joined", r)
 		}
@@ -551,6 +559,7 @@ func (cl *Client) dispatch(r *protocol.Reader) error {
 		cl.mu.Lock()
 		cl.mirror = state.NewMirror(128)
 		cl.known = protocol.SeqHistory{}
+		cl.evNames = events
 		cl.tick, cl.unacked = 0, 0
 		cl.resetAt, cl.reacked = time.Time{}, 0
 		cl.snapRate = j.SnapshotRate
@@ -612,7 +621,20 @@ func (cl *Client) dispatch(r *protocol.Reader) error {
 		}
 		cl.emit(ev)
 	case protocol.KindEvent:
-		ev := Event{Kind: kind, Name: string(r.Str())}
+		ev := Event{Kind: kind}
+		if r.IsUint() {
+			// v2: the index of a name the join answer listed (state.Schema.Events).
+			i := r.Uint()
+			cl.mu.Lock()
+			names := cl.evNames
+			cl.mu.Unlock()
+			if i >= uint64(len(names)) {
+				return malformed(fmt.Sprintf("event %d of %d names", i, len(names)), r)
+			}
+			ev.Name = names[i]
+		} else {
+			ev.Name = string(r.Str())
+		}
 		if n > 2 {
 			ev.Payload = bytes.Clone(r.Raw())
 		}

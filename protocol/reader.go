@@ -159,6 +159,16 @@ func (r *Reader) IsNil() bool {
 	return true
 }
 
+// IsUint reports whether the next value is an unsigned integer (a positive fixint or
+// uint 8 to 64), without reading it: a v2 event names its event by index or by string.
+func (r *Reader) IsUint() bool {
+	if r.err != nil || r.off >= len(r.b) {
+		return false
+	}
+	c := r.b[r.off]
+	return c <= 0x7f || (c >= 0xcc && c <= 0xcf)
+}
+
 // IsPair reads the header of an array of two if one is next, and reports whether it did:
 // a v2 snapshot's offset is a number or a pair of them (PROTOCOL.md, "The v2 snapshot").
 func (r *Reader) IsPair() bool {

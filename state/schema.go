@@ -79,7 +79,16 @@ type Schema struct {
 	Room []Field
 	// Kinds are the entity kinds.
 	Kinds []KindSpec
+	// Events are the names of the events the game sends its players (the engine's
+	// Room.Broadcast and Send), at most MaxEvents, each sent once in the join answer. On
+	// the rallypoint.v2 wire an event with a listed name travels as its index in this
+	// list, one byte, where its name takes its length and one more ("shot": 5); a name not
+	// listed travels as it is. nil: every name travels as it is.
+	Events []string
 }
+
+// MaxEvents is the most event names a Schema lists: their indexes are one-byte fixints.
+const MaxEvents = 128
 
 // ErrSchema is wrapped by every error of Schema.Validate.
 var ErrSchema = errors.New("state: invalid schema")
@@ -114,7 +123,30 @@ func (s *Schema) Validate() error {
 			return err
 		}
 	}
+	if len(s.Events) > MaxEvents {
+		return fmt.Errorf("%w: %d event names, at most %d", ErrSchema, len(s.Events), MaxEvents)
+	}
+	events := make(map[string]bool, len(s.Events))
+	for i, name := range s.Events {
+		switch {
+		case name == "":
+			return fmt.Errorf("%w: event %d has no name", ErrSchema, i)
+		case events[name]:
+			return fmt.Errorf("%w: event %q listed twice", ErrSchema, name)
+		}
+		events[name] = true
+	}
 	return nil
+}
+
+// AppendEvents appends the event names as the join answer carries them: an array of
+// strings, index i naming the event sent as i.
+func (s *Schema) AppendEvents(b []byte) []byte {
+	b = protocol.AppendArray(b, len(s.Events))
+	for _, name := range s.Events {
+		b = protocol.AppendStr(b, name)
+	}
+	return b
 }
 
 func validFields(what string, fields []Field) error {

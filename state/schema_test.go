@@ -3,6 +3,7 @@ package state
 import (
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -23,6 +24,10 @@ func TestSchemaValidate(t *testing.T) {
 	many := make([]Field, MaxFields+1)
 	for i := range many {
 		many[i] = f("f"+strings.Repeat("x", i), Int)
+	}
+	manyEvents := make([]string, MaxEvents+1)
+	for i := range manyEvents {
+		manyEvents[i] = fmt.Sprint("e", i)
 	}
 	tests := []struct {
 		name   string
@@ -45,6 +50,10 @@ func TestSchemaValidate(t *testing.T) {
 		{"field of an unknown type", Schema{Kinds: []KindSpec{{Kind: 1, Name: "a", Fields: []Field{f("x", Any+1)}}}}, "no valid type"},
 		{"room field twice", Schema{Room: []Field{f("t", Int), f("t", Int)}}, `room state: two fields are named "t"`},
 		{"too many fields", Schema{Kinds: []KindSpec{{Kind: 1, Name: "a", Fields: many}}}, "256 fields, at most 255"},
+		{"events", Schema{Events: []string{"shot", "boom", "game over"}}, ""},
+		{"event twice", Schema{Events: []string{"shot", "shot"}}, `event "shot" listed twice`},
+		{"event without a name", Schema{Events: []string{"shot", ""}}, "event 1 has no name"},
+		{"too many events", Schema{Events: manyEvents}, "129 event names, at most 128"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -3421,7 +3421,8 @@ var Client = class {
           snapshotRate: uint(m[7]),
           code: str(m[8]),
           resumed: false,
-          schema: Schema.parse(m[9])
+          schema: Schema.parse(m[9]),
+          events: Array.isArray(m[10]) ? Object.freeze(m[10].map((e) => typeof e === "string" ? e : "")) : []
         };
         this.takeAck();
         this.view = void 0;
@@ -3453,9 +3454,16 @@ var Client = class {
         else p.reject(new RallypointError(code, str(m[3])));
         break;
       }
-      case Kind.Event:
-        this.emit("event", { name: str(m[1]), payload: m[2] });
+      case Kind.Event: {
+        const i = typeof m[1] === "number" ? m[1] : void 0;
+        const name = i === void 0 ? str(m[1]) : this.joinedInfo?.events[i];
+        if (name === void 0) {
+          this.emit("error", new RallypointError(Code.Malformed, `rallypoint: event ${String(m[1])} names no listed event`));
+          break;
+        }
+        this.emit("event", { name, payload: m[2] });
         break;
+      }
       case Kind.Error:
         if (typeof m[3] === "string") this.emit("matchFailed", { ticket: m[3], code: uint(m[1]), message: str(m[2]) });
         this.emit("error", new RallypointError(uint(m[1]), str(m[2])));

@@ -179,6 +179,12 @@ export interface Joined {
    * undefined when the game declares none: entities then have fields by index only.
    */
   schema: Schema | undefined;
+  /**
+   * The names of the game's events, by index, which a rallypoint.v2 event may send in place
+   * of its name (PROTOCOL.md, "Schema"); empty when the game lists none. The "event" event
+   * always has the name.
+   */
+  events: readonly string[];
 }
 
 /**
@@ -1404,6 +1410,7 @@ export class Client {
           code: str(m[8]),
           resumed: false,
           schema: Schema.parse(m[9]),
+          events: Array.isArray(m[10]) ? Object.freeze(m[10].map((e) => (typeof e === "string" ? e : ""))) : [],
         };
         // A (re)join starts from a full snapshot, which follows this message; a tick of the
         // room left behind is not acknowledged in the new one, nor a frame of it drawn.
@@ -1437,9 +1444,17 @@ export class Client {
         else p.reject(new RallypointError(code, str(m[3])));
         break;
       }
-      case Kind.Event:
-        this.emit("event", { name: str(m[1]), payload: m[2] });
+      case Kind.Event: {
+        // v2 may send a listed name as its index in the join answer's events.
+        const i = typeof m[1] === "number" ? m[1] : undefined;
+        const name = i === undefined ? str(m[1]) : this.joinedInfo?.events[i];
+        if (name === undefined) {
+          this.emit("error", new RallypointError(Code.Malformed, `rallypoint: event ${String(m[1])} names no listed event`));
+          break;
+        }
+        this.emit("event", { name, payload: m[2] });
         break;
+      }
       case Kind.Error:
         if (typeof m[3] === "string") this.emit("matchFailed", { ticket: m[3], code: uint(m[1]), message: str(m[2]) });
         this.emit("error", new RallypointError(uint(m[1]), str(m[2])));

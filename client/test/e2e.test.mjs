@@ -91,7 +91,7 @@ async function play(protocol, v2) {
   assert.equal(hex(join.bytes), hex(example("join")));
   conn.ws.send(example("joined"));
   const j = await joining;
-  assert.deepEqual(j, { room: "R", player: 1, token: "T", tick: 0, tickRate: 60, snapshotRate: 30, code: "", resumed: false, schema: undefined });
+  assert.deepEqual(j, { room: "R", player: 1, token: "T", tick: 0, tickRate: 60, snapshotRate: 30, code: "", resumed: false, schema: undefined, events: [] });
   assert.equal(client.state, "open");
   assert.equal(client.protocol, protocol);
   assert.match(client.extensions, /permessage-deflate/);

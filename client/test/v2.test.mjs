@@ -405,3 +405,20 @@ test("a predicted snapshot needs its second baseline; bad pairs are malformed", 
   assert.equal(m.tick, 4);
   assert.deepEqual(plain(m.state), before);
 });
+
+test("a v2 event may name its event by index in the join answer's list", async (t) => {
+  const { client, ws } = seated(t, "rallypoint.v2");
+  const joining = client.quickPlay("g");
+  ws.deliver([Kind.Joined, 1, "R", 1, "T", 0, 60, 30, "", null, ["shot", "boom"]]);
+  const j = await joining;
+  assert.deepEqual(j.events, ["shot", "boom"]);
+  const events = [];
+  const errors = [];
+  client.on("event", (e) => events.push([e.name, e.payload]));
+  client.on("error", (e) => errors.push(e.code));
+  ws.deliver([Kind.Event, 1, [7, 8]]);
+  ws.deliver([Kind.Event, "word", "CAT"]); // a name not listed travels as it is
+  ws.deliver([Kind.Event, 2, null]); // no third name: malformed, and not emitted
+  assert.deepEqual(events, [["boom", [7, 8]], ["word", "CAT"]]);
+  assert.deepEqual(errors, [Code.Malformed]);
+});

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -67,6 +68,7 @@ type bot struct {
 	resetAt   int64               // read loop: mono time [4, 0] went out, 0 when no full snapshot is asked for
 	reacked   uint32              // read loop: the latest tick acknowledged again after a baseline miss
 	known     protocol.SeqHistory // read loop: the input seq known at each recent snapshot tick
+	evNames   [][]byte            // read loop: the room's event names, by index (the join answer)
 	seq       uint32              // scheduler: last input sequence number sent
 	inputAck  uint32              // scheduler: the tick the input beginInput started carries (0: none)
 	inputView uint32              // scheduler: the snapshot tick that input says the bot aimed at (0: none)
@@ -292,7 +294,16 @@ func (b *bot) dispatch(data []byte, now int64) error {
 		}
 		b.beh.inputAck(uint32(seq), uint32(tick))
 	case protocol.KindEvent:
-		name := r.Str()
+		var name []byte
+		if r.IsUint() { // v2: the index of a name the join answer listed
+			if i := r.Uint(); i < uint64(len(b.evNames)) {
+				name = b.evNames[i]
+			} else {
+				return fmt.Errorf("loadgen: event %d of %d names", i, len(b.evNames))
+			}
+		} else {
+			name = r.Str()
+		}
 		payload := r.Raw()
 		if r.Err() != nil {
 			return fmt.Errorf("loadgen: malformed event")
@@ -373,7 +384,8 @@ func (b *bot) dispatch(data []byte, now int64) error {
 	return nil
 }
 
-// onJoined reads [17, req, room, player, token, tick, tick_rate, snapshot_rate, code].
+// onJoined reads [17, req, room, player, token, tick, tick_rate, snapshot_rate, code,
+// schema, events].
 func (b *bot) onJoined(r *protocol.Reader, n int) error {
 	if n < 8 {
 		return fmt.Errorf("loadgen: joined message of %d elements", n)
@@ -384,6 +396,14 @@ func (b *bot) onJoined(r *protocol.Reader, n int) error {
 	token := r.Str()
 	r.Skip() // tick
 	tickRate, snapRate := r.Int(), r.Int()
+	if n > 10 {
+		r.Skip()                  // code
+		r.Skip()                  // schema
+		b.evNames = b.evNames[:0] // the names v2 events are sent by index of
+		for range r.ArrayLen() {
+			b.evNames = append(b.evNames, bytes.Clone(r.Str()))
+		}
+	}
 	if r.Err() != nil {
 		return fmt.Errorf("loadgen: malformed joined message")
 	}

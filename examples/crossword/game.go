@@ -62,6 +62,8 @@ var Schema = &state.Schema{
 			{Name: "name", Type: state.String},
 		}},
 	},
+	// The events it sends: on rallypoint.v2 each travels as its index here.
+	Events: []string{"score", "wrong", "word", "solved"},
 }
 
 // Input is what a client sends, as a msgpack map: [3, seq, {"kind": "letter", "row": 0,

@@ -175,6 +175,12 @@ export interface Joined {
      * undefined when the game declares none: entities then have fields by index only.
      */
     schema: Schema | undefined;
+    /**
+     * The names of the game's events, by index, which a rallypoint.v2 event may send in place
+     * of its name (PROTOCOL.md, "Schema"); empty when the game lists none. The "event" event
+     * always has the name.
+     */
+    events: readonly string[];
 }
 /**
  * The entities of a game whose kinds are `E` (state/tsgen's generated `Entities`), and the
