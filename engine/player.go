@@ -32,7 +32,7 @@ type Player struct {
 	requests atomic.Int32            // requests queued for the room, not yet answered
 
 	// Owned by the room goroutine.
-	namesOn   *ws.Conn      // the connection sent the join answer with the event names (eventConn)
+	namesOn   *ws.Conn      // the connection sent the join answer with the event names (byIndex)
 	lastSeq   uint32        // highest input sequence handed to Update
 	sentAck   sentInputAck  // the input acknowledgement this player's connection was sent last
 	dropped   bool          // connection lost, seat held
@@ -174,10 +174,14 @@ func (p *Player) forgetSent(ring *state.Ring) {
 
 // unpinBases lets go of the baseline and the one before it.
 func (p *Player) unpinBases(ring *state.Ring) {
-	for _, b := range []**state.Snapshot{&p.base, &p.prev} {
-		if *b != nil {
-			ring.Unpin(*b)
-			*b = nil
-		}
+	unpin(ring, &p.base)
+	unpin(ring, &p.prev)
+}
+
+// unpin lets go of *s, if any, and forgets it.
+func unpin(ring *state.Ring, s **state.Snapshot) {
+	if *s != nil {
+		ring.Unpin(*s)
+		*s = nil
 	}
 }

@@ -640,19 +640,16 @@ func (rc *roomCore) sendJoined(p *Player, req uint64) {
 		return
 	}
 	p.namesOn = conn
-	if rc.events != nil {
-		// [17, ..., code, schema, events]: the names that v2 events name by index.
-		rc.e.writeMsg(conn, KindJoined, req, rc.id, uint64(p.ID), p.token, uint64(rc.tick),
-			uint64(rc.cfg.TickRate), uint64(rc.cfg.SnapshotRate), rc.code, rc.schema, rc.events)
-		return
-	}
+	// [17, req, room, player, token, tick, tick_rate, snapshot_rate, code, schema, events],
+	// the last two when the game declares them (events: the names v2 events name by index).
+	msg := []any{req, rc.id, uint64(p.ID), p.token, uint64(rc.tick), uint64(rc.cfg.TickRate), uint64(rc.cfg.SnapshotRate), rc.code}
 	if rc.schema != nil {
-		rc.e.writeMsg(conn, KindJoined, req, rc.id, uint64(p.ID), p.token, uint64(rc.tick),
-			uint64(rc.cfg.TickRate), uint64(rc.cfg.SnapshotRate), rc.code, rc.schema)
-		return
+		msg = append(msg, rc.schema)
 	}
-	rc.e.writeMsg(conn, KindJoined, req, rc.id, uint64(p.ID), p.token, uint64(rc.tick),
-		uint64(rc.cfg.TickRate), uint64(rc.cfg.SnapshotRate), rc.code)
+	if rc.events != nil {
+		msg = append(msg, rc.events)
+	}
+	rc.e.writeMsg(conn, KindJoined, msg...)
 }
 
 // sendSnapshots records the world and sends each connected player a delta against the tick it
@@ -775,12 +772,8 @@ func (rc *roomCore) baseline(p *Player, key state.ViewKey) *state.Snapshot {
 	if ack := p.baseline(); ack != p.seenAck {
 		p.seenAck = ack
 		// The baseline becomes the second one; the second one goes.
-		old, oldKey := p.base, p.baseKey
-		p.base = nil
-		if p.prev != nil {
-			rc.ring.Unpin(p.prev)
-		}
-		p.prev, p.prevKey = old, oldKey
+		unpin(rc.ring, &p.prev)
+		p.prev, p.prevKey, p.base = p.base, p.baseKey, nil
 		// An acknowledgement says the client is caught up to it: what was sent before it
 		// is no longer in flight. One not found (too old, or [4, 0] asking for a full
 		// snapshot) says the client is listening now: nothing is.
@@ -797,8 +790,7 @@ func (rc *roomCore) baseline(p *Player, key state.ViewKey) *state.Snapshot {
 			p.releaseOlder(rc.ring, ack)
 		}
 		if p.prev != nil && (p.base == nil || p.prev.Tick() >= p.base.Tick()) {
-			rc.ring.Unpin(p.prev) // no baseline to predict from, or not an older one
-			p.prev = nil
+			unpin(rc.ring, &p.prev) // no baseline to predict from, or not an older one
 		}
 	}
 	if p.base == nil || p.baseKey != key || p.base.Tick() >= state.Tick(rc.tick) {

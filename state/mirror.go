@@ -144,7 +144,7 @@ func (m *Mirror) Apply(body []byte) (Tick, error) {
 	if n != 5 {
 		return 0, malformed("body is an array of %d elements, want 5", n)
 	}
-	tick, baseline, err := readTicks(&r, "baseline")
+	tick, baseline, err := readTicks(&r)
 	if err != nil {
 		return 0, err
 	}
@@ -152,11 +152,11 @@ func (m *Mirror) Apply(body []byte) (Tick, error) {
 }
 
 // readTicks reads a v1 body's first two values: the tick and the baseline, below it.
-func readTicks(r *reader, second string) (tick, v uint64, err error) {
+func readTicks(r *reader) (tick, v uint64, err error) {
 	if tick, err = readTick(r); err != nil {
 		return 0, 0, err
 	}
-	v, err = readBelow(r, tick, second)
+	v, err = readBelow(r, tick, "baseline")
 	return tick, v, err
 }
 

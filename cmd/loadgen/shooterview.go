@@ -96,7 +96,7 @@ func (vs *views) apply(s snapMsg, m *state.Mirror) error {
 			return vs.rebuild(tick, m)
 		}
 	}
-	g := predictGaps{tick - baseline, baseline - second, second != 0}
+	g := predictGaps{tick - baseline, baseline - second}
 	if base != next {
 		next.players = next.players[:0]
 		if base != nil {
@@ -162,6 +162,11 @@ func (vs *views) apply(s snapMsg, m *state.Mirror) error {
 // integers are differences (a v2 changed entry), from the values predicted from p and q (p
 // at the second baseline) when q is not nil.
 func readPlayer(r *protocol.Reader, p *shPlayer, mask uint64, n int, diff bool, q *shPlayer, g predictGaps) {
+	// What each integer the bots read is a difference from.
+	rx, ry, rh := p.xq, p.yq, int64(p.health)
+	if q != nil {
+		rx, ry, rh = g.ref(rx, q.xq), g.ref(ry, q.yq), g.ref(rh, int64(q.health))
+	}
 	for i := 0; n > 0 && r.Err() == nil; i++ {
 		if i >= 64 {
 			r.Fail(protocol.ErrRange) // a mask names 64 fields at most
@@ -173,13 +178,13 @@ func readPlayer(r *protocol.Reader, p *shPlayer, mask uint64, n int, diff bool, 
 		n--
 		switch i {
 		case 0:
-			p.xq = readInt(r, g.ref(p.xq, q, func(q *shPlayer) int64 { return q.xq }), diff)
+			p.xq = readInt(r, rx, diff)
 			p.x = float64(p.xq) / shooter.Grid
 		case 1:
-			p.yq = readInt(r, g.ref(p.yq, q, func(q *shPlayer) int64 { return q.yq }), diff)
+			p.yq = readInt(r, ry, diff)
 			p.y = float64(p.yq) / shooter.Grid
 		case 3:
-			p.health = int(readInt(r, g.ref(int64(p.health), q, func(q *shPlayer) int64 { return int64(q.health) }), diff))
+			p.health = int(readInt(r, rh, diff))
 		case 4:
 			p.alive = r.Bool()
 		default:

@@ -105,20 +105,14 @@ func (s snapMsg) nextChanged(r *protocol.Reader, left *int) (id, mask uint64, k 
 
 // predictGaps is what a predicted v2 snapshot's differences need besides the two
 // baselines' values: the ticks from the baseline to the snapshot (g1) and from the second
-// baseline to the baseline (g2); on says there is a second baseline.
-type predictGaps struct {
-	g1, g2 uint32
-	on     bool
-}
+// baseline to the baseline (g2).
+type predictGaps struct{ g1, g2 uint32 }
 
-// ref returns what a changed integer field of a player is a difference from: its value b1
-// at the baseline, or the value predicted from b1 and field(q), its value at the second
-// baseline, when q is not nil (state.Predict).
-func (g predictGaps) ref(b1 int64, q *shPlayer, field func(*shPlayer) int64) int64 {
-	if !g.on || q == nil {
-		return b1
-	}
-	if v, ok := state.Predict(b1, field(q), state.Tick(g.g1), state.Tick(g.g2)); ok {
+// ref returns what a changed integer field is a difference from, given its value b1 at the
+// baseline and b2 at the second baseline: the value predicted from the two, or b1 where
+// none is (state.Predict).
+func (g predictGaps) ref(b1, b2 int64) int64 {
+	if v, ok := state.Predict(b1, b2, state.Tick(g.g1), state.Tick(g.g2)); ok {
 		return v
 	}
 	return b1
