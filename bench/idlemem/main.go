@@ -5,7 +5,13 @@
 // snapshots, as a player whose hands are off the keyboard does). It starts the server binary
 // it is given as a child process on loopback, forces a GC through the server's pprof
 // endpoint before each reading, and prints, from /proc/PID/status, the RSS before and after
-// each batch divided by the batch's size.
+// each batch divided by the batch's size, and where it goes (from the server's /metrics):
+// objects live, heap and stacks in use (live objects plus the free room in their spans),
+// free heap the runtime has not yet given back to the kernel, and the runtime's metadata.
+// The last two are why RSS is about twice what the connections hold: after a GC the
+// runtime keeps up to its heap goal (GOGC=100: twice the live heap) and returns only what
+// lies above it, so garbage made between GCs (a join answer, a snapshot) keeps pages
+// resident that idle connections do not use.
 //
 //	go run ./bench/idlemem -server ./gameserver -echo 5000 -play 2000
 //
@@ -40,6 +46,7 @@ func main() {
 		nPlay   = flag.Int("play", 2000, "idle /play connections, joined to the crossword room")
 		deflate = flag.Float64("deflate", 0.5, "share of /echo connections that offer permessage-deflate")
 		settle  = flag.Duration("settle", 2*time.Second, "wait after a batch before measuring")
+		scav    = flag.Duration("scavenge", 3*time.Second, "wait after the forced GC before reading the RSS a second time (0: once)")
 		heap    = flag.String("heapprofile", "", "save the server's heap profile here at the end")
 	)
 	flag.Parse()
@@ -47,7 +54,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "idlemem: -server is required")
 		os.Exit(2)
 	}
-	if err := run(*server, *label, *nEcho, *nPlay, *deflate, *settle, *heap); err != nil {
+	if err := run(*server, *label, *nEcho, *nPlay, *deflate, *settle, *scav, *heap); err != nil {
 		fmt.Fprintln(os.Stderr, "idlemem:", err)
 		os.Exit(1)
 	}
@@ -62,32 +69,40 @@ func freePort() (int, error) {
 	return ln.Addr().(*net.TCPAddr).Port, nil
 }
 
-// sample is what the server holds at one moment: its resident set, and the heap and stacks
-// in use after a GC (go_memstats_*_inuse_bytes), all in KiB.
-type sample struct{ rss, inuse, stack, goroutines, alloc int64 }
+// sample is what the server holds at one moment: its resident set right after a GC and
+// (rssLater) once the runtime's scavenger had time to return what the GC freed, the heap and stacks
+// in use after a GC (go_memstats_*_inuse_bytes), the free heap the runtime still holds
+// (heap_idle - heap_released: pages it has not yet given back, which count in the RSS) and
+// the runtime's own bookkeeping (GC bitmaps, spans, profiling buckets), all in KiB.
+type sample struct{ rss, rssLater, inuse, stack, goroutines, alloc, free, meta int64 }
 
-func run(bin, label string, nEcho, nPlay int, deflate float64, settle time.Duration, heap string) error {
+func run(bin, label string, nEcho, nPlay int, deflate float64, settle, scavenge time.Duration, heap string) error {
 	// Each endpoint gets a server of its own: the garbage one batch's traffic makes (the
 	// crossword room's snapshots) would otherwise inflate the other's RSS by the GC's headroom.
-	e0, e1, err := batch(bin, settle, "", func(addr string) (func(), error) {
+	e0, e1, err := batch(bin, settle, scavenge, "", func(addr string) (func(), error) {
 		cs, err := dialEcho("ws://"+addr+"/echo", nEcho, deflate)
 		return func() { closeAll(cs, nil) }, err
 	})
 	if err != nil {
 		return err
 	}
-	p0, p1, err := batch(bin, settle, heap, func(addr string) (func(), error) {
+	p0, p1, err := batch(bin, settle, scavenge, heap, func(addr string) (func(), error) {
 		ps, err := dialPlay("ws://"+addr+"/play", nPlay)
 		return func() { closeAll(nil, ps) }, err
 	})
 	if err != nil {
 		return err
 	}
+	// The breakdown (live objects onwards) is read right after the GC, as the first RSS.
 	report := func(what string, n int, a, b sample) {
-		fmt.Printf("%s %s RSS %d -> %d KiB, %.2f KiB per idle connection (live objects %.2f, stack %.2f, goroutines %.2f; heap+stack in use %.2f)\n",
-			label, what, a.rss, b.rss, float64(b.rss-a.rss)/float64(n),
-			float64(b.alloc-a.alloc)/float64(n), float64(b.stack-a.stack)/float64(n),
-			float64(b.goroutines-a.goroutines)/float64(n), float64(b.inuse-a.inuse)/float64(n))
+		per := func(a, b int64) float64 { return float64(b-a) / float64(n) }
+		later := ""
+		if scavenge > 0 {
+			later = fmt.Sprintf(", %.2f once scavenged (%s later: RSS %d -> %d KiB)", per(a.rssLater, b.rssLater), scavenge, a.rssLater, b.rssLater)
+		}
+		fmt.Printf("%s %s RSS %d -> %d KiB, %.2f KiB per idle connection right after a GC%s (live objects %.2f, stack %.2f, goroutines %.2f; heap+stack in use %.2f; free heap not yet returned %.2f, runtime metadata %.2f)\n",
+			label, what, a.rss, b.rss, per(a.rss, b.rss), later, per(a.alloc, b.alloc), per(a.stack, b.stack),
+			per(a.goroutines, b.goroutines), per(a.inuse, b.inuse), per(a.free, b.free), per(a.meta, b.meta))
 	}
 	report(fmt.Sprintf("echo: %d conns (%.0f%% offered deflate),", nEcho, deflate*100), nEcho, e0, e1)
 	report(fmt.Sprintf("play: %d conns joined crossword,", nPlay), nPlay, p0, p1)
@@ -109,7 +124,7 @@ func closeAll(cs []*ws.Conn, ps []*gameclient.Client) {
 
 // batch starts a server, warms it up with a few connections of each kind, samples it, opens
 // the batch and samples it again.
-func batch(bin string, settle time.Duration, heap string, open func(addr string) (func(), error)) (before, after sample, err error) {
+func batch(bin string, settle, scavenge time.Duration, heap string, open func(addr string) (func(), error)) (before, after sample, err error) {
 	port, err := freePort()
 	if err != nil {
 		return
@@ -141,7 +156,7 @@ func batch(bin string, settle time.Duration, heap string, open func(addr string)
 	if err != nil {
 		return
 	}
-	if before, err = measure(cmd.Process.Pid, addr, paddr, settle); err != nil {
+	if before, err = measure(cmd.Process.Pid, addr, paddr, settle, scavenge); err != nil {
 		return
 	}
 	done, err := open(addr)
@@ -149,7 +164,7 @@ func batch(bin string, settle time.Duration, heap string, open func(addr string)
 	if err != nil {
 		return
 	}
-	if after, err = measure(cmd.Process.Pid, addr, paddr, settle); err != nil {
+	if after, err = measure(cmd.Process.Pid, addr, paddr, settle, scavenge); err != nil {
 		return
 	}
 	if heap != "" {
@@ -169,9 +184,10 @@ func waitUp(url string) error {
 	return fmt.Errorf("server at %s did not come up", url)
 }
 
-// measure forces a GC in the server (pprof's heap endpoint with gc=1), lets it settle and
-// reads its resident set from /proc and its heap and stacks in use from /metrics.
-func measure(pid int, addr, pprofAddr string, settle time.Duration) (sample, error) {
+// measure lets the server settle, forces a GC in it (pprof's heap endpoint with gc=1) and
+// reads its resident set from /proc and its heap and stacks in use from /metrics at once,
+// and its resident set again after scavenge.
+func measure(pid int, addr, pprofAddr string, settle, scavenge time.Duration) (sample, error) {
 	var s sample
 	time.Sleep(settle)
 	for range 2 {
@@ -182,18 +198,9 @@ func measure(pid int, addr, pprofAddr string, settle time.Duration) (sample, err
 		_, _ = io.Copy(io.Discard, r.Body)
 		r.Body.Close()
 	}
-	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
+	var err error
+	if s.rss, err = vmRSS(pid); err != nil {
 		return s, err
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "VmRSS:"); ok {
-			if s.rss, err = strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64); err != nil {
-				return s, err
-			}
-		}
 	}
 	r, err := http.Get("http://" + addr + "/metrics")
 	if err != nil {
@@ -202,31 +209,51 @@ func measure(pid int, addr, pprofAddr string, settle time.Duration) (sample, err
 	defer r.Body.Close()
 	ms := bufio.NewScanner(r.Body)
 	ms.Buffer(make([]byte, 64<<10), 1<<20)
+	v := map[string]int64{}
 	for ms.Scan() {
-		for _, name := range []string{"go_memstats_heap_inuse_bytes ", "go_memstats_stack_inuse_bytes ", "go_goroutines ", "go_memstats_heap_alloc_bytes "} {
-			if v, ok := strings.CutPrefix(ms.Text(), name); ok {
-				x, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
-				if err != nil {
-					return s, err
-				}
-				switch name {
-				case "go_goroutines ":
-					s.goroutines = int64(x)
-				case "go_memstats_heap_alloc_bytes ":
-					s.alloc = int64(x) / 1024
-				case "go_memstats_stack_inuse_bytes ":
-					s.stack = int64(x) / 1024
-					s.inuse += int64(x) / 1024
-				default:
-					s.inuse += int64(x) / 1024
-				}
-			}
+		name, val, ok := strings.Cut(ms.Text(), " ")
+		if !ok || !(strings.HasPrefix(name, "go_memstats_") || name == "go_goroutines") {
+			continue
 		}
+		x, err := strconv.ParseFloat(strings.TrimSpace(val), 64)
+		if err != nil {
+			return s, fmt.Errorf("metric %s: %w", name, err)
+		}
+		v[name] = int64(x)
 	}
+	if err := ms.Err(); err != nil {
+		return s, err
+	}
+	s.goroutines = v["go_goroutines"]
+	s.alloc = v["go_memstats_heap_alloc_bytes"] / 1024
+	s.stack = v["go_memstats_stack_inuse_bytes"] / 1024
+	s.inuse = (v["go_memstats_heap_inuse_bytes"] + v["go_memstats_stack_inuse_bytes"]) / 1024
+	s.free = (v["go_memstats_heap_idle_bytes"] - v["go_memstats_heap_released_bytes"]) / 1024
+	s.meta = (v["go_memstats_gc_sys_bytes"] + v["go_memstats_mspan_sys_bytes"] + v["go_memstats_buck_hash_sys_bytes"] + v["go_memstats_other_sys_bytes"]) / 1024
 	if s.rss == 0 || s.inuse == 0 {
 		return s, fmt.Errorf("no VmRSS or memstats for pid %d", pid)
 	}
+	if scavenge > 0 {
+		time.Sleep(scavenge)
+		if s.rssLater, err = vmRSS(pid); err != nil {
+			return s, err
+		}
+	}
 	return s, nil
+}
+
+// vmRSS reads a process's resident set, in KiB, from /proc/PID/status.
+func vmRSS(pid int) (int64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			return strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+		}
+	}
+	return 0, fmt.Errorf("no VmRSS in /proc/%d/status", pid)
 }
 
 // saveHeap writes the server's heap profile (to see what the connections hold).

@@ -31,11 +31,21 @@ for r in $(seq 1 "$ROUNDS"); do
 	done
 done
 echo "machine: load $(cut -d' ' -f1-3 /proc/loadavg) after the run"
+# The summary takes each figure from the line idlemem printed, by the words before it.
 for s in a b; do
 	for ep in echo play; do
-		for col in rss inuse; do
-			grep " $s $ep:" "$TMP/out" | awk -v col=$col '{v=$NF; if (col=="rss") for (i=3; i<NF; i++) if ($i=="per" && $(i+1)=="idle") v=$(i-2); sub(/\)/, "", v); print v}' | sort -n |
-				awk -v s=$s -v ep=$ep -v col=$col '{v[NR]=$1} END{printf "%s %s %s: median %.2f KiB per idle connection (min %.2f, max %.2f, %d rounds)\n", s, ep, (col=="rss")?"RSS":"heap+stack in use", (NR%2?v[(NR+1)/2]:(v[NR/2]+v[NR/2+1])/2), v[1], v[NR], NR}'
+		for col in rss later inuse free meta; do
+			grep " $s $ep:" "$TMP/out" | awk -v col=$col '{
+				for (i = 1; i < NF; i++) {
+					if (col == "rss" && $(i+1) == "KiB" && $(i+2) == "per") v = $i
+					if (col == "later" && $(i-1) == "once" && $i == "scavenged") v = $(i+1)
+					if (col == "inuse" && $(i-1) == "in" && $i == "use") v = $(i+1)
+					if (col == "free" && $(i-1) == "yet" && $i == "returned") v = $(i+1)
+					if (col == "meta" && $(i-1) == "runtime" && $i == "metadata") v = $(i+1)
+				}
+				sub(/[,;)]+$/, "", v); print v}' | sort -n |
+				awk -v s=$s -v ep=$ep -v col=$col 'BEGIN{name["rss"]="RSS right after a GC"; name["later"]="RSS once scavenged"; name["inuse"]="heap+stack in use"; name["free"]="free heap not yet returned"; name["meta"]="runtime metadata"}
+					{v[NR]=$1} END{printf "%s %s %s: median %.2f KiB per idle connection (min %.2f, max %.2f, %d rounds)\n", s, ep, name[col], (NR%2?v[(NR+1)/2]:(v[NR/2]+v[NR/2+1])/2), v[1], v[NR], NR}'
 		done
 	done
 done
