@@ -38,7 +38,7 @@ for s in a b; do
 			grep " $s $ep:" "$TMP/out" | awk -v col=$col '{
 				for (i = 1; i < NF; i++) {
 					if (col == "rss" && $(i+1) == "KiB" && $(i+2) == "per") v = $i
-					if (col == "later" && $(i-1) == "once" && $i == "scavenged") v = $(i+1)
+					if (col == "later" && $(i+1) == "once" && $(i+2) == "scavenged") v = $i
 					if (col == "inuse" && $(i-1) == "in" && $i == "use") v = $(i+1)
 					if (col == "free" && $(i-1) == "yet" && $i == "returned") v = $(i+1)
 					if (col == "meta" && $(i-1) == "runtime" && $i == "metadata") v = $(i+1)
