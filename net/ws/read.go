@@ -138,6 +138,10 @@ func (c *Conn) ReadMessage() (MessageType, []byte, error) {
 		}
 	}
 	typ, p, err := r.readMessage()
+	if err == errPark {
+		r.dropMsg() // parked between messages, after a control frame: nothing begun
+		return 0, nil, errPark
+	}
 	if err != nil {
 		// Give the message memory back first: failing the connection may wait up to
 		// CloseTimeout for a peer that does not answer.
@@ -471,6 +475,25 @@ func (r *reader) readMessage() (MessageType, []byte, error) {
 		return nil
 	}
 	for {
+		if msgOp == 0 && r.parkable && r.buffered() == 0 {
+			// Back at a message boundary after a control frame, with nothing more to read:
+			// a keepalive's ping answered by an idle peer, or its own ping. The wait for
+			// the next message is as shallow as ReadMessage's, and parks as that one does;
+			// otherwise every pong would leave the idle connection its goroutine, waiting
+			// past each park deadline for a data message that may be minutes away.
+			if c.sv.parkNow {
+				c.sv.parkNow = false
+				r.dropEmptyBuf()
+				return 0, nil, errPark
+			}
+			c.armPark()
+			r.shallow = true
+			err := r.fill()
+			r.shallow = false
+			if err != nil {
+				return 0, nil, err
+			}
+		}
 		if err := r.readHeader(&h); err != nil {
 			return 0, nil, err
 		}

@@ -297,6 +297,81 @@ func TestServedIdleConnectionsHoldNoGoroutine(t *testing.T) {
 	}
 }
 
+// TestServedConnectionsParkAgainAfterAControlFrame: an idle served connection woken by a
+// control frame alone (the pong answering the keepalive's ping, or a ping of the peer's)
+// goes back to the poller; it used to keep its goroutine until its next data message.
+func TestServedConnectionsParkAgainAfterAControlFrame(t *testing.T) {
+	if !pollSupported {
+		t.Skip("no poller on this system: a served connection keeps a goroutine")
+	}
+	const n = 40
+	url := servedServer(t, nil, func(*Conn) Handler { return newRecorder() })
+	settle := func() int {
+		time.Sleep(parkAfter + parkAfter/4)
+		var g int
+		for range 50 {
+			runtime.GC()
+			g = runtime.NumGoroutine()
+			time.Sleep(20 * time.Millisecond)
+			if runtime.NumGoroutine() == g {
+				break
+			}
+		}
+		return g
+	}
+	clients := make([]*Conn, n+1)
+	for i := range clients {
+		clients[i] = dial(t, url, nil)
+		_ = clients[i].WriteMessage(MessageBinary, []byte("hello"))
+		if _, _, err := clients[i].ReadMessage(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before := settle()
+	for round := range 2 {
+		for i, c := range clients[1:] {
+			var err error
+			switch (i + round) % 3 {
+			case 0:
+				err = c.sendControl(opPong, nil) // unsolicited: a heartbeat (RFC 6455 §5.5.3)
+			case 1:
+				err = c.Ping([]byte("are you there"))
+			default:
+				err = c.sendControl(opPong, nil)
+				if err == nil {
+					err = c.Ping(nil)
+				}
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		after := settle()
+		if extra := after - before; extra > n/10 {
+			t.Fatalf("round %d: control frames to %d idle served connections left %d goroutines", round, n, extra)
+		}
+	}
+	// Still served: a message after the control frames is echoed.
+	for _, c := range clients[1:] {
+		if err := c.WriteMessage(MessageText, []byte("still here")); err != nil {
+			t.Fatal(err)
+		}
+		for {
+			_ = c.nc.SetReadDeadline(time.Now().Add(5 * time.Second))
+			typ, p, err := c.ReadMessage()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if typ == MessageText {
+				if string(p) != "still here" {
+					t.Fatalf("echo %q", p)
+				}
+				break
+			}
+		}
+	}
+}
+
 // TestServedRoundTripAllocatesNothing: a message to a served connection in use, its read,
 // handling and echo, with the renewal of the park deadline, allocate nothing in steady state
 // (the client is a raw socket that allocates nothing either).
