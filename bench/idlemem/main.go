@@ -4,14 +4,15 @@
 // joined the crossword room and then send nothing (they read and acknowledge its
 // snapshots, as a player whose hands are off the keyboard does). It starts the server binary
 // it is given as a child process on loopback, forces a GC through the server's pprof
-// endpoint before each reading, and prints, from /proc/PID/status, the RSS before and after
+// endpoint before each reading (taken after -settle, long enough for the server to have pinged
+// every idle connection once: a connection woken by the pong must go back to the poller; it
+// used to stay awake until its next data message), and prints, from /proc/PID/status, the RSS before and after
 // each batch divided by the batch's size, and where it goes (from the server's /metrics):
 // objects live, heap and stacks in use (live objects plus the free room in their spans),
 // free heap the runtime has not yet given back to the kernel, and the runtime's metadata.
-// The last two are why RSS is about twice what the connections hold: after a GC the
-// runtime keeps up to its heap goal (GOGC=100: twice the live heap) and returns only what
-// lies above it, so garbage made between GCs (a join answer, a snapshot) keeps pages
-// resident that idle connections do not use.
+// Right after a GC the RSS still holds the heap that GC freed (the garbage of joins and
+// snapshots): the runtime's scavenger returns it over the next moments, down to about 1.1
+// times the heap in use (runtime/mgcscavenge.go), so the RSS is read again after -scavenge.
 //
 //	go run ./bench/idlemem -server ./gameserver -echo 5000 -play 2000
 //
@@ -45,7 +46,7 @@ func main() {
 		nEcho   = flag.Int("echo", 5000, "idle /echo connections")
 		nPlay   = flag.Int("play", 2000, "idle /play connections, joined to the crossword room")
 		deflate = flag.Float64("deflate", 0.5, "share of /echo connections that offer permessage-deflate")
-		settle  = flag.Duration("settle", 2*time.Second, "wait after a batch before measuring")
+		settle  = flag.Duration("settle", 25*time.Second, "how long the connections stay idle before each reading: longer than the keepalive interval (/echo 20 s, /play 4 s), so that every one has answered a ping")
 		scav    = flag.Duration("scavenge", 3*time.Second, "wait after the forced GC before reading the RSS a second time (0: once)")
 		heap    = flag.String("heapprofile", "", "save the server's heap profile here at the end")
 	)
