@@ -116,18 +116,7 @@ func (c *Conn) ReadMessage() (MessageType, []byte, error) {
 	// life blocked in this call, and a shallow stack lets its goroutine keep the minimum
 	// stack size (measured: 4.2 instead of 6.6 KiB per idle connection).
 	if r.buffered() == 0 {
-		if r.parkable {
-			if c.sv.parkNow {
-				// Its messages come further apart than parkAfter: park without waiting.
-				c.sv.parkNow = false
-				r.dropEmptyBuf()
-				return 0, nil, errPark
-			}
-			c.armPark()
-		}
-		r.shallow = true
-		err := r.fill()
-		r.shallow = false
+		err := r.waitNext()
 		if err == errPark {
 			return 0, nil, errPark // r.fill kept no buffer: nothing was there
 		}
@@ -150,6 +139,24 @@ func (c *Conn) ReadMessage() (MessageType, []byte, error) {
 		return 0, nil, r.err
 	}
 	return typ, p, nil
+}
+
+// waitNext waits for the bytes of the next message, with nothing buffered. A served
+// connection the poller can take does not wait past its park deadline (errPark), nor at all
+// when its messages come further apart than parkAfter: it parks.
+func (r *reader) waitNext() error {
+	if r.parkable {
+		if r.c.sv.parkNow {
+			r.c.sv.parkNow = false
+			r.dropEmptyBuf()
+			return errPark
+		}
+		r.c.armPark()
+	}
+	r.shallow = true
+	err := r.fill()
+	r.shallow = false
+	return err
 }
 
 // dropMsg gives back the buffer of the message the last read returned: the application is
@@ -481,16 +488,7 @@ func (r *reader) readMessage() (MessageType, []byte, error) {
 			// the next message is as shallow as ReadMessage's, and parks as that one does;
 			// otherwise every pong would leave the idle connection its goroutine, waiting
 			// past each park deadline for a data message that may be minutes away.
-			if c.sv.parkNow {
-				c.sv.parkNow = false
-				r.dropEmptyBuf()
-				return 0, nil, errPark
-			}
-			c.armPark()
-			r.shallow = true
-			err := r.fill()
-			r.shallow = false
-			if err != nil {
+			if err := r.waitNext(); err != nil {
 				return 0, nil, err
 			}
 		}

@@ -249,6 +249,23 @@ func TestServeCloseWhileHandling(t *testing.T) {
 	}
 }
 
+// settledGoroutines counts the goroutines once served connections have had time to park:
+// net/http's handler goroutines finish just after the handshake, and a served connection's
+// goroutine parks it after up to parkAfter of silence.
+func settledGoroutines() int {
+	time.Sleep(parkAfter + parkAfter/4)
+	var g int
+	for range 50 {
+		runtime.GC()
+		g = runtime.NumGoroutine()
+		time.Sleep(20 * time.Millisecond)
+		if runtime.NumGoroutine() == g {
+			break
+		}
+	}
+	return g
+}
+
 // TestServedIdleConnectionsHoldNoGoroutine: on Linux, served connections silent for
 // parkAfter wait in the poller, so the goroutine count does not grow with them.
 func TestServedIdleConnectionsHoldNoGoroutine(t *testing.T) {
@@ -263,22 +280,7 @@ func TestServedIdleConnectionsHoldNoGoroutine(t *testing.T) {
 	_ = warm.WriteMessage(MessageBinary, []byte("warm"))
 	_, _, _ = warm.ReadMessage()
 	wg.Add(1)
-	settle := func() int {
-		// Handler goroutines of net/http finish just after the handshake, and a served
-		// connection's goroutine parks it after up to parkAfter of silence.
-		time.Sleep(parkAfter + parkAfter/4)
-		var g int
-		for range 50 {
-			runtime.GC()
-			g = runtime.NumGoroutine()
-			time.Sleep(20 * time.Millisecond)
-			if runtime.NumGoroutine() == g {
-				break
-			}
-		}
-		return g
-	}
-	before := settle()
+	before := settledGoroutines()
 	clients := make([]*Conn, n)
 	for i := range clients {
 		clients[i] = dial(t, url, nil)
@@ -289,7 +291,7 @@ func TestServedIdleConnectionsHoldNoGoroutine(t *testing.T) {
 		}
 	}
 	wg.Wait()
-	after := settle()
+	after := settledGoroutines()
 	// The clients hold no goroutine either (they are not reading), so anything beyond a few
 	// is a goroutine per served connection.
 	if extra := after - before; extra > n/10 {
@@ -306,19 +308,6 @@ func TestServedConnectionsParkAgainAfterAControlFrame(t *testing.T) {
 	}
 	const n = 40
 	url := servedServer(t, nil, func(*Conn) Handler { return newRecorder() })
-	settle := func() int {
-		time.Sleep(parkAfter + parkAfter/4)
-		var g int
-		for range 50 {
-			runtime.GC()
-			g = runtime.NumGoroutine()
-			time.Sleep(20 * time.Millisecond)
-			if runtime.NumGoroutine() == g {
-				break
-			}
-		}
-		return g
-	}
 	clients := make([]*Conn, n+1)
 	for i := range clients {
 		clients[i] = dial(t, url, nil)
@@ -327,7 +316,7 @@ func TestServedConnectionsParkAgainAfterAControlFrame(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	before := settle()
+	before := settledGoroutines()
 	for round := range 2 {
 		for i, c := range clients[1:] {
 			var err error
@@ -346,7 +335,7 @@ func TestServedConnectionsParkAgainAfterAControlFrame(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		after := settle()
+		after := settledGoroutines()
 		if extra := after - before; extra > n/10 {
 			t.Fatalf("round %d: control frames to %d idle served connections left %d goroutines", round, n, extra)
 		}
