@@ -2,7 +2,6 @@ package ws
 
 import (
 	"errors"
-	"runtime"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -102,15 +101,6 @@ func (p *poller) run() {
 			return
 		}
 		p.dispatch(evs[:n])
-		if n > 1 {
-			// Each connection woken is a new goroutine with its stack, queued behind this
-			// one. Yielding lets a batch run before the next batch adds more: in a burst (a
-			// crossword room's two thousand acknowledgements after a snapshot) the
-			// goroutines alive at once, and so the stacks and goroutine records the process
-			// keeps after them, stay about a batch. The poller's own wake-ups wait for that
-			// batch, microseconds each.
-			runtime.Gosched()
-		}
 	}
 }
 
