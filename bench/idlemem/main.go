@@ -3,16 +3,17 @@
 // permessage-deflate), each used once and then left idle, and M connections to /play that
 // joined the crossword room and then send nothing (they read and acknowledge its
 // snapshots, as a player whose hands are off the keyboard does). It starts the server binary
-// it is given as a child process on loopback, forces a GC through the server's pprof
-// endpoint before each reading (taken after -settle, long enough for the server to have pinged
-// every idle connection once: a connection woken by the pong must go back to the poller; it
-// used to stay awake until its next data message), and prints, from /proc/PID/status, the RSS before and after
-// each batch divided by the batch's size, and where it goes (from the server's /metrics):
-// objects live, heap and stacks in use (live objects plus the free room in their spans),
-// free heap the runtime has not yet given back to the kernel, and the runtime's metadata.
-// Right after a GC the RSS still holds the heap that GC freed (the garbage of joins and
-// snapshots): the runtime's scavenger returns it over the next moments, down to about 1.1
-// times the heap in use (runtime/mgcscavenge.go), so the RSS is read again after -scavenge.
+// it is given as a child process on loopback and forces a GC through the server's pprof
+// endpoint before each reading. Each reading comes after -settle, long enough for the server
+// to have pinged every idle connection once: a connection woken by the pong must go back to
+// the poller (it used to stay awake until its next data message). It prints, from
+// /proc/PID/status, the RSS before and after each batch divided by the batch's size, and
+// where it goes (from the server's /metrics): objects live, heap and stacks in use (live
+// objects plus the free room in their spans), free heap the runtime has not yet given back
+// to the kernel, and the runtime's metadata. Right after a GC the RSS still holds the heap
+// that GC freed (the garbage of joins and snapshots): the runtime's scavenger returns it
+// over the next moments, down to about 1.1 times the heap in use (runtime/mgcscavenge.go),
+// so the RSS is read again after -scavenge.
 //
 //	go run ./bench/idlemem -server ./gameserver -echo 5000 -play 2000
 //
@@ -70,11 +71,11 @@ func freePort() (int, error) {
 	return ln.Addr().(*net.TCPAddr).Port, nil
 }
 
-// sample is what the server holds at one moment: its resident set right after a GC and
-// (rssLater) once the runtime's scavenger had time to return what the GC freed, the heap and stacks
-// in use after a GC (go_memstats_*_inuse_bytes), the free heap the runtime still holds
-// (heap_idle - heap_released: pages it has not yet given back, which count in the RSS) and
-// the runtime's own bookkeeping (GC bitmaps, spans, profiling buckets), all in KiB.
+// sample is what the server holds at one moment, all in KiB: its resident set right after a
+// GC and (rssLater) once the runtime's scavenger had time to return what the GC freed; the
+// heap and stacks in use after the GC (go_memstats_*_inuse_bytes); the free heap the runtime
+// still holds (heap_idle - heap_released: pages not yet given back, which count in the RSS);
+// and the runtime's own bookkeeping (GC bitmaps, spans, profiling buckets, pollDescs).
 type sample struct{ rss, rssLater, inuse, stack, goroutines, alloc, free, meta int64 }
 
 func run(bin, label string, nEcho, nPlay int, deflate float64, settle, scavenge time.Duration, heap string) error {

@@ -41,8 +41,7 @@ type Handler interface {
 // gameserver's /echo at 18.4 KiB of RSS per idle connection that way, 8.0 with a goroutine
 // of the library's per connection, and through Serve's poller 3.6 right after a GC and 2.3
 // once the runtime returned the freed heap, with every connection idle past a keepalive
-// ping. On Linux, over a
-// socket (pollSupported), a served connection silent
+// ping. On Linux, over a socket (pollSupported), a served connection silent
 // for about 100 ms (parkAfter) waits in one epoll set shared by all served connections,
 // with no goroutine, until its next bytes; one in use keeps its read goroutine, which costs
 // less CPU per message than a hand-off from the poller. Otherwise, and over TLS, it keeps

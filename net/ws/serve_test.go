@@ -308,6 +308,7 @@ func TestServedConnectionsParkAgainAfterAControlFrame(t *testing.T) {
 	}
 	const n = 40
 	url := servedServer(t, nil, func(*Conn) Handler { return newRecorder() })
+	// clients[0] only warms the server up (pools, the poller); the n others get the frames.
 	clients := make([]*Conn, n+1)
 	for i := range clients {
 		clients[i] = dial(t, url, nil)
