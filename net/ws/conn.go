@@ -84,7 +84,9 @@ type Conn struct {
 	r reader
 	w writer
 
-	ka *time.Timer // keepalive; nil when off
+	// kaIdx is the connection's place in the keepalive schedule plus one, 0 when none
+	// (kaSchedule.mu guards it).
+	kaIdx int32
 	// pingSent is monoNow of the outstanding keepalive ping, 0 when none.
 	pingSent atomic.Int64
 
@@ -153,9 +155,7 @@ func (c *Conn) closeNetConn() {
 	if !c.ncClosed.CompareAndSwap(false, true) {
 		return
 	}
-	if c.ka != nil {
-		c.ka.Stop()
-	}
+	keepalives.unschedule(c)
 	_ = c.nc.Close()
 	c.metrics.Open.Add(-1)
 	c.w.shutdown()

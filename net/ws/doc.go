@@ -69,7 +69,8 @@
 // An idle connection holds no read buffer, no write buffer, no compressor and no goroutine
 // of its own beyond its reader's: on Unix, over a socket, it waits for readability through
 // syscall.RawConn and borrows a pooled buffer only when bytes arrive (over TLS it holds one
-// while waiting: see TLS), and keepalive runs on a timer. Steady-state reads and writes
+// while waiting: see TLS), and its keepalive is an entry in one schedule shared by all
+// connections (keepalive.go), not a timer of its own. Steady-state reads and writes
 // allocate nothing. A server should let the library run the read loop (Serve): on Linux,
 // a served connection silent for about 100 ms (or whose messages come further apart than
 // that, after each) then waits in one epoll set shared by all of them instead of in a
