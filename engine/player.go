@@ -46,10 +46,14 @@ type Player struct {
 	// sent[sentLo%len] is the oldest still pinned. A delta is valid only against a baseline
 	// the client saw through the same view. It grows (4, 8, ... maxSent) only as far as
 	// snapshots are in flight at once: a player who acknowledges promptly holds a few
-	// entries, not maxSent (1 KiB of every idle player before, issue 14 item 6).
+	// entries, not maxSent (1 KiB of every idle player before, issue 14 item 6), and halves
+	// again once few are (shrinkSent).
 	sent   []sentSnap
 	sentN  int
 	sentLo int
+	// sentResized is sentN when sent last changed size: it shrinks only shrinkAfter
+	// snapshots later.
+	sentResized int
 	// unacked is the index (counted as sentN) of the first snapshot sent that the client
 	// has not acknowledged, nor any newer one: sent[unacked:sentN] are in flight
 	// (RoomConfig.AckWindow).
@@ -107,12 +111,36 @@ func (p *Player) noteSent(ring *state.Ring, snap *state.Snapshot, key state.View
 
 // growSent doubles the ring of sent snapshots, keeping each entry at its index modulo the
 // new length.
-func (p *Player) growSent() {
-	grown := make([]sentSnap, min(max(4, 2*len(p.sent)), maxSent))
+func (p *Player) growSent() { p.resizeSent(min(max(minSent, 2*len(p.sent)), maxSent)) }
+
+// resizeSent moves the sent snapshots to a ring of n entries, each at its index modulo n.
+func (p *Player) resizeSent(n int) {
+	ring := make([]sentSnap, n)
 	for i := p.sentLo; i < p.sentN; i++ {
-		grown[i%len(grown)] = p.sent[i%len(p.sent)]
+		ring[i%n] = p.sent[i%len(p.sent)]
 	}
-	p.sent = grown
+	p.sent = ring
+	p.sentResized = p.sentN
+}
+
+// minSent is the size of a player's first ring of sent snapshots, and the smallest one.
+const minSent = 4
+
+// shrinkAfter is how many snapshots a ring of sent snapshots keeps its size at least: a
+// join burst or a stall (a starved machine, a network blackout) grows it to what was in
+// flight then, and it would keep that size for the player's life, 24 bytes an entry
+// (bench/idlemem: 8 entries for an idle crossword player after 2,000 joined at once).
+// Halving it only after that many snapshots (2 s at 30 Hz) bounds what a player whose
+// acknowledgements come unevenly costs: one allocation per shrinkAfter snapshots at most.
+const shrinkAfter = 64
+
+// shrinkSent halves the ring once at most a quarter of it is in use and it has kept its size
+// for shrinkAfter snapshots, so that it follows what is in flight down as well as up. Called
+// after an acknowledgement released what it covers.
+func (p *Player) shrinkSent() {
+	if n := len(p.sent); n > minSent && (p.sentN-p.sentLo)*4 <= n && p.sentN-p.sentResized >= shrinkAfter {
+		p.resizeSent(n / 2)
+	}
 }
 
 // findSent returns the index (counted as sentN) of the snapshot of tick sent to this
@@ -161,6 +189,7 @@ func (p *Player) releaseOlder(ring *state.Ring, tick state.Tick) {
 	for p.sentLo < p.sentN && p.sent[p.sentLo%len(p.sent)].snap.Tick() < tick {
 		p.releaseSent(ring, p.sentLo+1)
 	}
+	p.shrinkSent()
 }
 
 // forgetSent lets go of everything pinned for the player: it left, dropped or resumed on a
