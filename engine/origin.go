@@ -34,7 +34,7 @@ func refuse(w http.ResponseWriter, status, retryAfter int, reason string) {
 // checkHost applies Options.PublicHosts to a browser request: its Host must be a pinned
 // name, so that a page whose own name was made to resolve to this server (DNS rebinding)
 // is refused even though its Origin and Host agree. The Origin itself is checked by
-// ws.Accept, against the Host and Accept.OriginPatterns, which include the pinned names.
+// ws.Serve, against the Host and Accept.OriginPatterns, which include the pinned names.
 func (e *Engine) checkHost(w http.ResponseWriter, r *http.Request) bool {
 	if len(e.publicHosts) == 0 || r.Header.Get("Origin") == "" {
 		return true

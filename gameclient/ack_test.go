@@ -12,6 +12,7 @@ import (
 	"github.com/vmihailenco/msgpack/v5"
 
 	"github.com/rallypoint/rallypoint/gameclient"
+	"github.com/rallypoint/rallypoint/internal/wstest"
 	"github.com/rallypoint/rallypoint/net/ws"
 	"github.com/rallypoint/rallypoint/protocol"
 	"github.com/rallypoint/rallypoint/state"
@@ -22,8 +23,15 @@ import (
 type fakeServer struct {
 	t    *testing.T
 	url  string
-	conn chan *ws.Conn
+	conn chan servedConn
 	c    *ws.Conn
+	in   *wstest.Inbox // what c received
+}
+
+// servedConn is the server end of a connection from ws.Serve and the inbox its Handler fills.
+type servedConn struct {
+	c  *ws.Conn
+	in *wstest.Inbox
 }
 
 // startFake serves one connection, dials it with a client whose ack delay is delay (the
@@ -34,13 +42,14 @@ func startFake(t *testing.T, delay *time.Duration) (*fakeServer, *gameclient.Cli
 
 // startFakeAt is startFake with the snapshot rate (Hz) the join answer announces.
 func startFakeAt(t *testing.T, delay *time.Duration, snapRate int) (*fakeServer, *gameclient.Client) {
-	fs := &fakeServer{t: t, conn: make(chan *ws.Conn, 1)}
+	fs := &fakeServer{t: t, conn: make(chan servedConn, 1)}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c, err := ws.Accept(w, r, &ws.AcceptOptions{Subprotocols: []string{protocol.Subprotocol}})
+		in := wstest.NewInbox()
+		c, err := ws.Serve(w, r, &ws.AcceptOptions{Subprotocols: []string{protocol.Subprotocol}}, func(*ws.Conn) ws.Handler { return in })
 		if err != nil {
 			return
 		}
-		fs.conn <- c
+		fs.conn <- servedConn{c, in}
 	}))
 	t.Cleanup(srv.Close)
 	fs.url = "ws" + strings.TrimPrefix(srv.URL, "http")
@@ -55,7 +64,8 @@ func startFakeAt(t *testing.T, delay *time.Duration, snapRate int) (*fakeServer,
 		c.SetAckDelay(*delay)
 	}
 	select {
-	case fs.c = <-fs.conn:
+	case sc := <-fs.conn:
+		fs.c, fs.in = sc.c, sc.in
 	case <-ctx.Done():
 		t.Fatal("no connection")
 	}
@@ -91,11 +101,16 @@ func (fs *fakeServer) snapshot(tick int) {
 	fs.send(protocol.KindSnapshot, []any{tick, 0, []any{}, []any{}, []any{}})
 }
 
+// next returns the client's next message as it arrived, or the error that ended the
+// connection; it waits 5 seconds at most.
+func (fs *fakeServer) next() (ws.MessageType, []byte, error) {
+	return fs.in.Next(5 * time.Second)
+}
+
 // read returns the client's next message, decoded, with integers as int64.
 func (fs *fakeServer) read() []any {
 	fs.t.Helper()
-	_ = fs.c.NetConn().SetReadDeadline(time.Now().Add(5 * time.Second))
-	_, p, err := fs.c.ReadMessage()
+	_, p, err := fs.next()
 	if err != nil {
 		fs.t.Fatal(err)
 	}

@@ -110,8 +110,7 @@ func TestMalformedServerMessageClosesTheConnection(t *testing.T) {
 				fs.send(tt.msg...)
 			}
 			// The client closes with 1002; the server's read sees it (and answers the close).
-			_ = fs.c.NetConn().SetReadDeadline(time.Now().Add(5 * time.Second))
-			_, _, err := fs.c.ReadMessage()
+			_, _, err := fs.next()
 			var ce *ws.CloseError
 			if !errors.As(err, &ce) || ce.Code != ws.StatusProtocolError {
 				t.Errorf("server read %v, want close 1002", err)

@@ -66,54 +66,70 @@ type losingProxy struct {
 func startLosingProxy(t *testing.T, engineURL string) *losingProxy {
 	lp := &losingProxy{}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		down, err := ws.Accept(w, r, &ws.AcceptOptions{Subprotocols: []string{engine.Subprotocol}})
-		if err != nil {
-			return
-		}
-		defer down.CloseNow()
-		up, _, err := ws.Dial(r.Context(), engineURL, &ws.DialOptions{Subprotocols: []string{engine.Subprotocol}})
-		if err != nil {
-			return
-		}
-		defer up.CloseNow()
-		go func() { // client -> engine
-			defer up.CloseNow()
-			for {
-				typ, p, err := down.ReadMessage()
-				if err != nil {
-					return
-				}
-				var m []any
-				if msgpack.Unmarshal(p, &m) == nil && len(m) == 2 && toInt64(m[0]) == int64(engine.KindAck) && toInt64(m[1]) == int64(0) {
-					lp.resets.Add(1)
-				}
-				if up.WriteMessage(typ, p) != nil {
-					return
-				}
-			}
-		}()
-		for { // engine -> client
-			typ, p, err := up.ReadMessage()
+		var up *ws.Conn
+		down, err := ws.Serve(w, r, &ws.AcceptOptions{Subprotocols: []string{engine.Subprotocol}}, func(*ws.Conn) ws.Handler {
+			var err error
+			up, _, err = ws.Dial(r.Context(), engineURL, &ws.DialOptions{Subprotocols: []string{engine.Subprotocol}})
 			if err != nil {
-				return
+				up = nil
+				return nil // drops the client's connection
 			}
-			if tick, base, ok := snapshotTicks(p); ok && base != 0 && lp.arm.Load() {
-				lp.arm.Store(false)
-				lp.lost.Store(uint32(tick))
-				ackMsg, _ := engine.Marshal([]any{engine.KindAck, tick})
-				if up.WriteMessage(ws.MessageBinary, ackMsg) != nil {
-					return
-				}
-				continue
-			}
-			if down.WriteMessage(typ, p) != nil {
-				return
-			}
+			return &toEngine{lp: lp, up: up}
+		})
+		if err != nil || up == nil {
+			return
 		}
+		go lp.toClient(up, down)
 	}))
 	t.Cleanup(srv.Close)
 	lp.url = "ws" + strings.TrimPrefix(srv.URL, "http")
 	return lp
+}
+
+// toEngine relays the client's messages to the engine (up), counting the [4, 0] among them.
+// When the client's connection ends, or a write to the engine fails, up is dropped, and
+// toClient then drops the client's connection.
+type toEngine struct {
+	lp *losingProxy
+	up *ws.Conn
+}
+
+func (h *toEngine) OnMessage(_ *ws.Conn, typ ws.MessageType, p []byte) {
+	var m []any
+	if msgpack.Unmarshal(p, &m) == nil && len(m) == 2 && toInt64(m[0]) == int64(engine.KindAck) && toInt64(m[1]) == int64(0) {
+		h.lp.resets.Add(1)
+	}
+	if h.up.WriteMessage(typ, p) != nil { // WriteMessage is done with p when it returns
+		_ = h.up.CloseNow()
+	}
+}
+
+func (h *toEngine) OnClose(*ws.Conn, error) { _ = h.up.CloseNow() }
+
+// toClient relays the engine's messages to the client (down), losing the delta the proxy is
+// armed for. up is the proxy's own client connection to the engine, so it reads it with
+// ReadMessage. When either side ends, both connections are dropped.
+func (lp *losingProxy) toClient(up, down *ws.Conn) {
+	defer down.CloseNow()
+	defer up.CloseNow()
+	for {
+		typ, p, err := up.ReadMessage()
+		if err != nil {
+			return
+		}
+		if tick, base, ok := snapshotTicks(p); ok && base != 0 && lp.arm.Load() {
+			lp.arm.Store(false)
+			lp.lost.Store(uint32(tick))
+			ackMsg, _ := engine.Marshal([]any{engine.KindAck, tick})
+			if up.WriteMessage(ws.MessageBinary, ackMsg) != nil {
+				return
+			}
+			continue
+		}
+		if down.WriteMessage(typ, p) != nil {
+			return
+		}
+	}
 }
 
 // snapshotTicks reads the tick and the baseline of [18, [tick, baseline, ...]].

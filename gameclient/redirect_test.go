@@ -29,35 +29,33 @@ type fakeNode struct {
 func startNode(t *testing.T) *fakeNode {
 	n := &fakeNode{}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c, err := ws.Accept(w, r, &ws.AcceptOptions{Subprotocols: []string{protocol.Subprotocol}})
-		if err != nil {
-			return
-		}
-		defer c.CloseNow()
-		for {
-			_, p, err := c.ReadMessage()
-			if err != nil {
-				return
-			}
-			var m []any
-			if msgpack.Unmarshal(p, &m) != nil || len(m) < 3 || toInt64(m[0]) != int64(protocol.KindJoin) {
-				continue
-			}
-			opts, _ := m[2].(map[string]any)
-			n.mu.Lock()
-			n.joins = append(n.joins, opts)
-			n.mu.Unlock()
-			a := n.answer(opts)
-			b, err := protocol.Marshal(append([]any{a[0], m[1]}, a[1:]...))
-			if err != nil || c.WriteMessage(ws.MessageBinary, b) != nil {
-				return
-			}
-		}
+		_, _ = ws.Serve(w, r, &ws.AcceptOptions{Subprotocols: []string{protocol.Subprotocol}}, func(*ws.Conn) ws.Handler { return n })
 	}))
 	t.Cleanup(srv.Close)
 	n.url = "ws" + strings.TrimPrefix(srv.URL, "http")
 	return n
 }
+
+// OnMessage records a join and sends the node's answer; anything else is ignored. A
+// failed answer drops the connection.
+func (n *fakeNode) OnMessage(c *ws.Conn, _ ws.MessageType, p []byte) {
+	var m []any
+	if msgpack.Unmarshal(p, &m) != nil || len(m) < 3 || toInt64(m[0]) != int64(protocol.KindJoin) {
+		return
+	}
+	opts, _ := m[2].(map[string]any)
+	n.mu.Lock()
+	n.joins = append(n.joins, opts)
+	n.mu.Unlock()
+	a := n.answer(opts)
+	b, err := protocol.Marshal(append([]any{a[0], m[1]}, a[1:]...))
+	if err != nil || c.WriteMessage(ws.MessageBinary, b) != nil {
+		_ = c.CloseNow()
+	}
+}
+
+// OnClose has nothing to do: the transport is closed when reading ended.
+func (n *fakeNode) OnClose(*ws.Conn, error) {}
 
 func (n *fakeNode) joined() []map[string]any {
 	n.mu.Lock()

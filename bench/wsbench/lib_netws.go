@@ -17,7 +17,6 @@ func init() {
 		idle:          netwsIdle,
 		broadcast:     func(cfg serverConfig) broadcastServer { return &netwsBroadcast{cfg: cfg} },
 		upgradeWriter: netwsWriter,
-		idleVariants:  []string{"inline"},
 	})
 }
 
@@ -42,56 +41,54 @@ func netwsType(cfg serverConfig) ws.MessageType {
 	return ws.MessageBinary
 }
 
-// netwsEcho: Accept, then `go` a ReadMessage/WriteMessage loop, and return.
+// netwsEcho: Serve, with a Handler that writes each message back. The HTTP handler returns at
+// once; the library reads the connection.
 func netwsEcho(cfg serverConfig) http.Handler {
 	opts := netwsOptions(cfg, true)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c, err := ws.Accept(w, r, opts)
-		if err != nil {
-			return
-		}
-		liveConns.Add(1)
-		go func() {
-			defer liveConns.Add(-1)
-			defer c.CloseNow()
-			for {
-				typ, p, err := c.ReadMessage()
-				if err != nil {
-					return
-				}
-				if err := c.WriteMessage(typ, p); err != nil {
-					return
-				}
-			}
-		}()
+		_, _ = ws.Serve(w, r, opts, func(*ws.Conn) ws.Handler {
+			liveConns.Add(1)
+			return netwsEchoer{}
+		})
 	})
 }
 
-func netwsReadLoop(c *ws.Conn) {
-	defer liveConns.Add(-1)
-	defer c.CloseNow()
-	for {
-		if _, _, err := c.ReadMessage(); err != nil {
-			return
-		}
+// netwsEchoer writes every message back, and uncounts its connection from liveConns when
+// reading ended.
+type netwsEchoer struct{}
+
+func (netwsEchoer) OnMessage(c *ws.Conn, typ ws.MessageType, p []byte) {
+	// WriteMessage has copied or queued p when it returns: p can go as it is.
+	if err := c.WriteMessage(typ, p); err != nil {
+		_ = c.CloseNow()
 	}
 }
 
-// netwsIdle: Accept, `go` the read loop, return (variant "inline": loop in the handler).
+func (netwsEchoer) OnClose(*ws.Conn, error) { liveConns.Add(-1) }
+
+// netwsCounted ignores the messages of a connection counted in liveConns, and uncounts it
+// when reading ended (OnClose comes exactly once; the transport is closed by then).
+type netwsCounted struct{}
+
+func (netwsCounted) OnMessage(*ws.Conn, ws.MessageType, []byte) {}
+
+func (netwsCounted) OnClose(*ws.Conn, error) { liveConns.Add(-1) }
+
+// netwsServeCounted serves r with opts, counting the connection in liveConns and ignoring
+// what it receives.
+func netwsServeCounted(w http.ResponseWriter, r *http.Request, opts *ws.AcceptOptions) (*ws.Conn, error) {
+	return ws.Serve(w, r, opts, func(*ws.Conn) ws.Handler {
+		liveConns.Add(1)
+		return netwsCounted{}
+	})
+}
+
+// netwsIdle: Serve, with a Handler that ignores messages, and return. Serve is net/ws's only
+// server handshake, so there is no shape with the read loop inside the handler.
 func netwsIdle(cfg serverConfig) http.Handler {
 	opts := netwsOptions(cfg, false)
-	inline := cfg.variant == "inline"
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c, err := ws.Accept(w, r, opts)
-		if err != nil {
-			return
-		}
-		liveConns.Add(1)
-		if inline {
-			netwsReadLoop(c)
-			return
-		}
-		go netwsReadLoop(c)
+		_, _ = netwsServeCounted(w, r, opts)
 	})
 }
 
@@ -100,22 +97,18 @@ type netwsBroadcast struct {
 	reg registry[*ws.Conn]
 }
 
+// ServeHTTP serves the connection with s as its Handler: registered before any message is
+// read, unregistered in OnClose.
 func (s *netwsBroadcast) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	c, err := ws.Accept(w, r, netwsOptions(s.cfg, false))
-	if err != nil {
-		return
-	}
-	s.reg.add(c)
-	go func() {
-		defer s.reg.remove(c)
-		defer c.CloseNow()
-		for {
-			if _, _, err := c.ReadMessage(); err != nil {
-				return
-			}
-		}
-	}()
+	_, _ = ws.Serve(w, r, netwsOptions(s.cfg, false), func(c *ws.Conn) ws.Handler {
+		s.reg.add(c)
+		return s
+	})
 }
+
+func (s *netwsBroadcast) OnMessage(*ws.Conn, ws.MessageType, []byte) {}
+
+func (s *netwsBroadcast) OnClose(c *ws.Conn, _ error) { s.reg.remove(c) }
 
 func (s *netwsBroadcast) prepare(p []byte) *ws.PreparedMessage {
 	pm, err := ws.NewPreparedMessage(netwsType(s.cfg), p)
@@ -147,12 +140,10 @@ func netwsWriter(cfg serverConfig, w http.ResponseWriter, r *http.Request) (writ
 	// The micro benchmark writes in a tight loop; let the queue absorb bursts.
 	o.Limits.MaxQueuedMessages = 1 << 20
 	o.Limits.MaxQueuedBytes = 1 << 30
-	c, err := ws.Accept(w, r, o)
+	c, err := netwsServeCounted(w, r, o)
 	if err != nil {
 		return nil, err
 	}
-	liveConns.Add(1)
-	go netwsReadLoop(c)
 	typ := netwsType(cfg)
 	return func(p []byte) error { return c.WriteMessage(typ, p) }, nil
 }

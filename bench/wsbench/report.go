@@ -251,7 +251,7 @@ func printIdle(w io.Writer, o *options, rs []idleResult) {
 		head:  []string{"lib", "heap+stack KiB/conn", "x net/ws", "heap KiB", "stack KiB", "goroutines/conn", "RSS KiB/conn", "x net/ws"},
 		notes: []string{
 			"heap+stack: (HeapInuse+StackInuse) after - before, / connections; RSS: resident set delta / connections (includes freed-but-retained heap).",
-			"net/ws: handler Accepts, starts `go` read loop, returns; net/ws (inline): read loop inside the handler.",
+			"net/ws: handler calls ws.Serve with a Handler that ignores messages and returns; the library reads the connection (no goroutine while it is idle, on Linux).",
 		},
 	}
 	b := baseIndex(len(rs), func(k int) string { return rs[k].Lib }, func(k int) bool { return rs[k].Err != "" })

@@ -50,13 +50,12 @@ func TestChaosFlagsAreChecked(t *testing.T) {
 }
 
 // accept waits for the bot's next connection and reads its join, which must resume with token.
-func accept(t *testing.T, conns <-chan *ws.Conn, token string) *peer {
+func accept(t *testing.T, conns <-chan *peer, token string) *peer {
 	t.Helper()
 	var p *peer
 	select {
-	case c := <-conns:
-		p = &peer{t: t, c: c}
-		t.Cleanup(func() { c.CloseNow() })
+	case p = <-conns:
+		t.Cleanup(func() { p.c.CloseNow() })
 	case <-time.After(10 * time.Second):
 		t.Fatal("the bot did not reconnect")
 	}

@@ -17,33 +17,37 @@ import (
 // fakeNode serves rallypoint.v1 by hand: every join gets answer(opts) (the message after the
 // request id) and its options go to joins.
 func fakeNode(t *testing.T, joins chan<- map[string]any, answer func(opts map[string]any) []any) string {
+	h := &nodeHandler{joins: joins, answer: answer}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c, err := ws.Accept(w, r, &ws.AcceptOptions{Subprotocols: []string{protocol.Subprotocol}})
-		if err != nil {
-			return
-		}
-		defer c.CloseNow()
-		for {
-			_, p, err := c.ReadMessage()
-			if err != nil {
-				return
-			}
-			var m []any
-			if msgpack.Unmarshal(p, &m) != nil || len(m) < 3 || m[0] != int8(protocol.KindJoin) {
-				continue
-			}
-			opts, _ := m[2].(map[string]any)
-			joins <- opts
-			a := answer(opts)
-			b, _ := protocol.Marshal(append([]any{a[0], m[1]}, a[1:]...))
-			if c.WriteMessage(ws.MessageBinary, b) != nil {
-				return
-			}
-		}
+		_, _ = ws.Serve(w, r, &ws.AcceptOptions{Subprotocols: []string{protocol.Subprotocol}}, func(*ws.Conn) ws.Handler { return h })
 	}))
 	t.Cleanup(srv.Close)
 	return "ws" + strings.TrimPrefix(srv.URL, "http") + "/play"
 }
+
+// nodeHandler is a fakeNode's ws.Handler, shared by its connections.
+type nodeHandler struct {
+	joins  chan<- map[string]any
+	answer func(opts map[string]any) []any
+}
+
+// OnMessage answers a join and ignores anything else; a failed answer drops the connection.
+func (h *nodeHandler) OnMessage(c *ws.Conn, _ ws.MessageType, p []byte) {
+	var m []any
+	if msgpack.Unmarshal(p, &m) != nil || len(m) < 3 || m[0] != int8(protocol.KindJoin) {
+		return
+	}
+	opts, _ := m[2].(map[string]any)
+	h.joins <- opts
+	a := h.answer(opts)
+	b, _ := protocol.Marshal(append([]any{a[0], m[1]}, a[1:]...))
+	if c.WriteMessage(ws.MessageBinary, b) != nil {
+		_ = c.CloseNow()
+	}
+}
+
+// OnClose has nothing to do: the transport is closed when reading ended.
+func (h *nodeHandler) OnClose(*ws.Conn, error) {}
 
 // TestBotFollowsRedirects: a bot that joins through an entry node whose seat is on another
 // node follows the redirect there with the reservation and its meta, ends on that node

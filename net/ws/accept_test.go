@@ -57,7 +57,7 @@ func TestAcceptRefusals(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			rec := httptest.NewRecorder()
-			_, err := Accept(rec, handshakeRequest(tt.mod), tt.opts)
+			_, err := accept(rec, handshakeRequest(tt.mod), tt.opts)
 			if err == nil {
 				t.Fatal("Accept succeeded on a recorder")
 			}

@@ -31,7 +31,7 @@ func sinkServer(t testing.TB, opts *AcceptOptions, echoBelow int) string {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		wg.Add(1)
 		defer wg.Done()
-		c, err := Accept(w, r, opts)
+		c, err := accept(w, r, opts)
 		if err != nil {
 			return
 		}

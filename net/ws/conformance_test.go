@@ -60,34 +60,9 @@ var (
 	compressionOff = ws.CompressionOptions{Mode: ws.CompressionDisabled}
 )
 
-// startEchoServer runs the echo handler of the conformance contract on a loopback
-// httptest server.
+// startEchoServer runs the echo handler of the conformance contract through ws.Serve, the
+// only server path, on a loopback httptest server.
 func startEchoServer(t *testing.T, opts ws.AcceptOptions) string {
-	t.Helper()
-	h := func(w http.ResponseWriter, r *http.Request) {
-		o := opts
-		c, err := ws.Accept(w, r, &o)
-		if err != nil {
-			return
-		}
-		for {
-			typ, p, err := c.ReadMessage()
-			if err != nil {
-				return
-			}
-			if err := c.WriteMessage(typ, p); err != nil {
-				return
-			}
-		}
-	}
-	srv := httptest.NewServer(http.HandlerFunc(h))
-	t.Cleanup(srv.Close)
-	return srv.Listener.Addr().String()
-}
-
-// startServedEchoServer runs the same echo contract through ws.Serve, where the library owns
-// the read loop and the HTTP handler returns at once: the path the product's endpoints take.
-func startServedEchoServer(t *testing.T, opts ws.AcceptOptions) string {
 	t.Helper()
 	h := func(w http.ResponseWriter, r *http.Request) {
 		o := opts
@@ -110,13 +85,8 @@ func (servedEcho) OnMessage(c *ws.Conn, typ ws.MessageType, p []byte) {
 
 func (servedEcho) OnClose(*ws.Conn, error) {}
 
-// start runs cfg's echo server, through Serve or Accept.
-func (cfg serverConfig) start(t *testing.T) string {
-	if cfg.served {
-		return startServedEchoServer(t, cfg.opts)
-	}
-	return startEchoServer(t, cfg.opts)
-}
+// start runs cfg's echo server.
+func (cfg serverConfig) start(t *testing.T) string { return startEchoServer(t, cfg.opts) }
 
 func echoOptions(c ws.CompressionOptions) ws.AcceptOptions {
 	return ws.AcceptOptions{Limits: echoLimits, Compression: c}
@@ -124,25 +94,21 @@ func echoOptions(c ws.CompressionOptions) ws.AcceptOptions {
 
 // serverConfig is one server configuration the protocol sections run against.
 type serverConfig struct {
-	name   string
-	opts   ws.AcceptOptions
-	served bool // through ws.Serve instead of Accept and a ReadMessage loop
+	name string
+	opts ws.AcceptOptions
 }
 
 // plainConfigs serve sections 1-7 and 10, where the client offers no extension: the result
 // must not depend on whether the server could have compressed.
 var plainConfigs = []serverConfig{
-	{"compression-default", echoOptions(compressionDefault), false},
-	{"compression-disabled", echoOptions(compressionOff), false},
-	{"served-compression-default", echoOptions(compressionDefault), true},
+	{"compression-default", echoOptions(compressionDefault)},
+	{"compression-disabled", echoOptions(compressionOff)},
 }
 
 // deflateConfigs serve sections 12 and 13.
 var deflateConfigs = []serverConfig{
-	{"compression-default", echoOptions(compressionDefault), false},
-	{"compression-takeover", echoOptions(compressionTakeover), false},
-	{"served-compression-default", echoOptions(compressionDefault), true},
-	{"served-compression-takeover", echoOptions(compressionTakeover), true},
+	{"compression-default", echoOptions(compressionDefault)},
+	{"compression-takeover", echoOptions(compressionTakeover)},
 }
 
 // --- case tables ---
@@ -1549,20 +1515,10 @@ func TestConformanceProtocol(t *testing.T) {
 func TestConformanceLimits(t *testing.T) {
 	t.Parallel()
 	addr := startEchoServer(t, echoOptions(compressionOff))
-	served := startServedEchoServer(t, echoOptions(compressionOff))
 	small := startEchoServer(t, smallLimits)
-	servedSmall := startServedEchoServer(t, smallLimits)
 	t.Run("9-limits", func(t *testing.T) {
 		t.Parallel()
 		runCases(t, addr, "", 4, limitCases())
-	})
-	t.Run("9-limits-served", func(t *testing.T) {
-		t.Parallel()
-		runCases(t, served, "", 4, limitCases())
-	})
-	t.Run("9-small-limits-served", func(t *testing.T) {
-		t.Parallel()
-		runCases(t, servedSmall, "", caseWorkers, smallLimitCases())
 	})
 	t.Run("9-small-limits", func(t *testing.T) {
 		t.Parallel()

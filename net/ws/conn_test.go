@@ -19,7 +19,7 @@ import (
 func echoServer(t testing.TB, opts *AcceptOptions) string {
 	t.Helper()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c, err := Accept(w, r, opts)
+		c, err := accept(w, r, opts)
 		if err != nil {
 			return
 		}
@@ -149,7 +149,7 @@ func TestWritesAreSafeFromManyGoroutines(t *testing.T) {
 func TestCloseHandshakeCarriesCodeAndReason(t *testing.T) {
 	got := make(chan error, 1)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c, err := Accept(w, r, nil)
+		c, err := accept(w, r, nil)
 		if err != nil {
 			return
 		}
@@ -192,7 +192,7 @@ func acceptPair(t testing.TB, opts *AcceptOptions, dopts *DialOptions) (*Conn, *
 	t.Helper()
 	ch := make(chan *Conn, 1)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c, err := Accept(w, r, opts)
+		c, err := accept(w, r, opts)
 		if err != nil {
 			t.Error(err)
 			return
@@ -275,7 +275,7 @@ func TestIdleConnectionsHoldLittleMemory(t *testing.T) {
 	const n = 400
 	var wg sync.WaitGroup
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c, err := Accept(w, r, nil)
+		c, err := accept(w, r, nil)
 		if err != nil {
 			return
 		}
@@ -367,7 +367,7 @@ func TestBroadcastReachesEveryConnection(t *testing.T) {
 	const n = 2*broadcastChunk + 10
 	srvConns := make(chan *Conn, n)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c, err := Accept(w, r, nil)
+		c, err := accept(w, r, nil)
 		if err == nil {
 			srvConns <- c
 		}

@@ -1,13 +1,17 @@
 // Package ws is Rallypoint's WebSocket layer: the opening handshake and framing of RFC 6455
-// and the permessage-deflate extension of RFC 7692, server (Accept) and client (Dial). It
+// and the permessage-deflate extension of RFC 7692, server (Serve) and client (Dial). It
 // knows nothing of games; it moves messages.
 //
 // # Reading
 //
-// One goroutine at a time calls ReadMessage. The returned bytes belong to the connection
-// until the next ReadMessage call: copy what you keep. Pings are answered, pongs noted and
-// the close handshake completed inside ReadMessage, so keep calling it until it returns an
-// error; that error is a *CloseError saying who closed and why. Everything the peer sends is
+// A server does not read: Serve accepts the connection and the library runs its read loop,
+// handing each message to the application's Handler (OnMessage, then OnClose once). It is
+// the only server path, so that no server keeps a goroutine per idle connection by mistake
+// (see Memory). A client reads with ReadMessage, one goroutine at a time. Either way the
+// bytes of a message belong to the connection until the next one is read: copy what you
+// keep. Pings are answered, pongs noted and the close handshake completed on the way; a
+// client keeps calling ReadMessage until it returns an error, the one a server's OnClose
+// gets: a *CloseError saying who closed and why. Everything the peer sends is
 // checked against RFC 6455 (masking, reserved bits and opcodes, control frame rules,
 // fragmentation, UTF-8 of text, close codes) and against Limits (frame and message size,
 // inflated size, message rate); a violation fails the connection with the matching close code
@@ -71,19 +75,19 @@
 // syscall.RawConn and borrows a pooled buffer only when bytes arrive (over TLS it holds one
 // while waiting: see TLS), and its keepalive is an entry in one schedule shared by all
 // connections (keepalive.go), not a timer of its own. Steady-state reads and writes
-// allocate nothing. A server should let the library run the read loop (Serve): on Linux,
-// a served connection silent for about 100 ms (or whose messages come further apart than
-// that, after each) then waits in one epoll set shared by all of them instead of in a
-// goroutine of its own, as nbio and gnet do (poll_linux.go), while one in use keeps its
-// goroutine. bench/idlemem measured the gameserver's /echo at 18.4 KiB of RSS per idle
-// connection with a ReadMessage loop inside the HTTP handler, 8.0 with a goroutine per
-// connection of the library's, and about 4 with the epoll set. The watch is one-shot, armed as a connection parks, so a connection in use
-// costs the poller nothing; the poller holds one OS thread in epoll_wait (poll_linux.go
-// says why). A served connection whose application has a clock of its own (a game room's
-// tick) can go further: pulled (SetPulled), it has no watch either, and the clock reads it
-// with Pull, without blocking, one read(2) for all that arrived since the last (pull.go);
-// its socket's receive low-water mark keeps the kernel from signalling each arrival to the
-// runtime's netpoller meanwhile (pullLowat).
+// allocate nothing. The library runs a server's read loop (Serve): on Linux, a served
+// connection silent for about 100 ms (or whose messages come further apart than that, after
+// each) then waits in one epoll set shared by all of them instead of in a goroutine of its
+// own, as nbio and gnet do (poll_linux.go), while one in use keeps its goroutine.
+// bench/idlemem measured the gameserver's /echo at 18.4 KiB of RSS per idle connection with
+// a ReadMessage loop inside the HTTP handler, 8.0 with a goroutine per connection of the
+// library's, and about 4 with the epoll set. The watch is one-shot, armed as a connection
+// parks, so a connection in use costs the poller nothing; the poller holds one OS thread in
+// epoll_wait (poll_linux.go says why). A served connection whose application has a clock of
+// its own (a game room's tick) can go further: pulled (SetPulled), it has no watch either,
+// and the clock reads it with Pull, without blocking, one read(2) for all that arrived
+// since the last (pull.go); its socket's receive low-water mark keeps the kernel from
+// signalling each arrival to the runtime's netpoller meanwhile (pullLowat).
 //
 // Message buffers up to Limits.MessageAllowance (64 KiB) are pooled and free of any budget.
 // Larger ones are reserved from the connection's MemoryBudget before they are allocated
@@ -103,7 +107,7 @@
 //
 // # Origins
 //
-// Accept refuses (403) a browser whose Origin is neither the request's host nor listed in
+// Serve refuses (403) a browser whose Origin is neither the request's host nor listed in
 // AcceptOptions.OriginPatterns: without that check any web page could open a connection
 // with the visitor's cookies (RFC 6455 §10.2).
 package ws

@@ -190,7 +190,7 @@ func FuzzAccept(f *testing.F) {
 			return
 		}
 		hw := &hijackWriter{hdr: http.Header{}, conn: &memConn{in: strings.NewReader("")}}
-		c, err := Accept(hw, req, &AcceptOptions{Subprotocols: []string{"rallypoint.v1"}, Limits: fuzzLimits})
+		c, err := accept(hw, req, &AcceptOptions{Subprotocols: []string{"rallypoint.v1"}, Limits: fuzzLimits})
 		if err != nil {
 			switch hw.status {
 			case 400, 403, 405, 426, 431:

@@ -114,7 +114,7 @@ type interopEnd struct {
 	Extensions  string
 	Subprotocol string
 	Messages    int
-	ReadErr     error // what ReadMessage returned last: *ws.CloseError when the peer closed
+	ReadErr     error // what OnClose got: *ws.CloseError when the peer closed
 	WriteErr    error
 	CloseErr    error // what our Close returned (/close)
 }
@@ -173,8 +173,6 @@ func (s *interopServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "no-store")
 		_, _ = w.Write(s.page)
 	case "/echo", "/close":
-		s.wg.Add(1)
-		defer s.wg.Done()
 		s.serveWS(w, r)
 	default:
 		http.NotFound(w, r)
@@ -185,40 +183,49 @@ func (s *interopServer) serveWS(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	tag := q.Get("tag")
 	opts := s.opts
-	c, err := ws.Accept(w, r, &opts)
+	_, err := ws.Serve(w, r, &opts, func(c *ws.Conn) ws.Handler {
+		h := &interopEcho{s: s, tag: tag, end: interopEnd{Compressed: c.Compressed(), Extensions: c.Extensions(), Subprotocol: c.Subprotocol()}}
+		s.wg.Add(1)
+		s.mu.Lock()
+		s.conns[c] = true
+		s.mu.Unlock()
+		if r.URL.Path == "/close" {
+			code, _ := strconv.Atoi(q.Get("code"))
+			h.closed = true
+			h.end.CloseErr = c.Close(ws.StatusCode(code), q.Get("reason"))
+		}
+		return h
+	})
 	if err != nil {
 		s.record(tag, interopEnd{AcceptErr: err})
-		return
 	}
-	s.mu.Lock()
-	s.conns[c] = true
-	s.mu.Unlock()
-	defer func() {
-		s.mu.Lock()
-		delete(s.conns, c)
-		s.mu.Unlock()
-	}()
-	end := interopEnd{Compressed: c.Compressed(), Extensions: c.Extensions(), Subprotocol: c.Subprotocol()}
-	if r.URL.Path == "/close" {
-		code, _ := strconv.Atoi(q.Get("code"))
-		end.CloseErr = c.Close(ws.StatusCode(code), q.Get("reason"))
-		s.record(tag, end)
-		return
+}
+
+// interopEcho echoes a served connection's messages and records how it ended.
+type interopEcho struct {
+	s      *interopServer
+	tag    string
+	closed bool       // /close: our Close ended it, and its outcome is what is recorded
+	end    interopEnd // touched only by open and the Handler's calls, one at a time
+}
+
+func (h *interopEcho) OnMessage(c *ws.Conn, typ ws.MessageType, p []byte) {
+	h.end.Messages++
+	if err := c.WriteMessage(typ, p); err != nil && h.end.WriteErr == nil {
+		h.end.WriteErr = err
+		_ = c.CloseNow()
 	}
-	for {
-		typ, data, err := c.ReadMessage()
-		if err != nil {
-			end.ReadErr = err
-			break
-		}
-		end.Messages++
-		if err := c.WriteMessage(typ, data); err != nil {
-			end.WriteErr = err
-			_ = c.CloseNow()
-			break
-		}
+}
+
+func (h *interopEcho) OnClose(c *ws.Conn, err error) {
+	if !h.closed {
+		h.end.ReadErr = err
 	}
-	s.record(tag, end)
+	h.s.mu.Lock()
+	delete(h.s.conns, c)
+	h.s.mu.Unlock()
+	h.s.record(h.tag, h.end)
+	h.s.wg.Done()
 }
 
 func (s *interopServer) record(tag string, e interopEnd) {

@@ -89,7 +89,10 @@ func (e *errProtocol) Error() string { return fmt.Sprintf("ws: %s (%d)", e.reaso
 
 func protoErr(code StatusCode, reason string) error { return &errProtocol{code, reason} }
 
-var errConcurrentRead = errors.New("ws: concurrent ReadMessage calls")
+var (
+	errConcurrentRead = errors.New("ws: concurrent ReadMessage calls")
+	errServed         = errors.New("ws: ReadMessage on a served connection: its Handler receives the messages")
+)
 
 // ReadMessage returns the next data message. The returned bytes belong to the connection and
 // stay valid until the next call to ReadMessage: copy them to keep them. Pings are answered
@@ -97,8 +100,18 @@ var errConcurrentRead = errors.New("ws: concurrent ReadMessage calls")
 // code the peer sent (the close handshake is completed for you), the code this side sent when
 // the peer broke a rule or a limit, or StatusAbnormalClosure when the transport died.
 //
-// One goroutine at a time may call ReadMessage.
+// One goroutine at a time may call ReadMessage. It is for clients (Dial) and connections
+// made with NewConn; on a connection from Serve it returns an error.
 func (c *Conn) ReadMessage() (MessageType, []byte, error) {
+	if c.sv.served {
+		return 0, nil, errServed
+	}
+	return c.readNext()
+}
+
+// readNext is ReadMessage for the connection's reader, whoever runs it (the application's
+// loop, or Serve's).
+func (c *Conn) readNext() (MessageType, []byte, error) {
 	r := &c.r
 	if !r.active.CompareAndSwap(false, true) {
 		return 0, nil, errConcurrentRead

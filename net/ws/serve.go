@@ -24,33 +24,39 @@ type Handler interface {
 	OnClose(c *Conn, err error)
 }
 
-// Serve accepts the WebSocket handshake of r like Accept, and then reads the connection for
-// the Handler that open returns: the HTTP handler that calls Serve returns at once, and the
-// connection's reader waits at the shallowest point of a goroutine of the library's.
+// Serve answers the WebSocket opening handshake of r (RFC 6455 §4.2) and then reads the
+// connection for the Handler that open returns: the HTTP handler that calls Serve returns at
+// once, and the library owns the read loop. It is the only way to accept a connection, so
+// that no server can keep a goroutine per idle connection by mistake.
+//
+// The handshake works inside any net/http server and through middleware that wraps the
+// ResponseWriter. Refusals get the status RFC 6455 §4.2.2 implies, with a plain-text reason,
+// and Serve returns a *HandshakeError without calling open: 405 for a method other than
+// GET, 400 for a malformed request, 426 with "Sec-WebSocket-Version: 13" for another
+// protocol version, 403 for a refused Origin, 431 for oversized headers.
 //
 // open runs once the handshake succeeded, on the caller's goroutine and before any message is
 // read, so the application can register the connection first; it may also end the connection
 // (Close or CloseNow), and its Handler then gets only OnClose. A nil Handler drops the
-// connection. Serve returns the connection, or Accept's error when the handshake was refused
-// (the HTTP response has been written then, and open is not called). The application must
-// not call ReadMessage on a served connection; everything else (writes, Close) is as usual.
+// connection. Everything else on a served connection (writes, Close, SetPulled and Pull) is
+// as usual; ReadMessage returns an error, since the Handler receives the messages.
 //
-// This is the server path to prefer over Accept followed by a ReadMessage loop inside the
-// HTTP handler, which keeps net/http's goroutine, with its deep stack, and net/http's
-// per-connection state for the life of the connection: bench/idlemem measured the
-// gameserver's /echo at 18.4 KiB of RSS per idle connection that way, 8.0 with a goroutine
-// of the library's per connection, and through Serve's poller 3.6 right after a GC and 2.3
-// once the runtime returned the freed heap, with every connection idle past a keepalive
-// ping. On Linux, over a socket (pollSupported), a served connection silent
-// for about 100 ms (parkAfter) waits in one epoll set shared by all served connections,
-// with no goroutine, until its next bytes; one in use keeps its read goroutine, which costs
-// less CPU per message than a hand-off from the poller. Otherwise, and over TLS, it keeps
-// one goroutine blocked in its read (see poll_linux.go).
+// What it saves: a ReadMessage loop inside the HTTP handler keeps net/http's goroutine, with
+// its deep stack, and net/http's per-connection state for the life of the connection:
+// bench/idlemem measured the gameserver's /echo at 18.4 KiB of RSS per idle connection that
+// way, 8.0 with a goroutine of the library's per connection, and through Serve's poller 3.6
+// right after a GC and 2.3 once the runtime returned the freed heap, with every connection
+// idle past a keepalive ping. On Linux, over a socket (pollSupported), a served connection
+// silent for about 100 ms (parkAfter) waits in one epoll set shared by all served
+// connections, with no goroutine, until its next bytes; one in use keeps its read goroutine,
+// which costs less CPU per message than a hand-off from the poller. Otherwise, and over TLS,
+// it keeps one goroutine blocked in its read (see poll_linux.go).
 func Serve(w http.ResponseWriter, r *http.Request, opts *AcceptOptions, open func(*Conn) Handler) (*Conn, error) {
-	c, err := Accept(w, r, opts)
+	c, err := accept(w, r, opts)
 	if err != nil {
 		return nil, err
 	}
+	c.sv.served = true
 	h := open(c)
 	if h == nil {
 		_ = c.CloseNow()
@@ -84,16 +90,18 @@ type serving struct {
 	// its goroutine then stays, blocked in the read, for the connection's life.
 	blocking bool
 	// parkNow asks ReadMessage to park at once (see parkAt). The small fields sit together:
-	// a Conn is every idle connection's memory, and 768 bytes is its size class (896 with
-	// the padding of apart booleans).
+	// a Conn is every idle connection's memory, and the padding of apart booleans would
+	// take it past its size class (TestConnFitsItsSizeClass).
 	parkNow bool
 	// lowat is set while the socket's SO_RCVLOWAT is pullLowat, from a pulled connection's
 	// park until the next goroutine that reads it for itself lowers it (restoreLowat).
 	// Only the connection's owner (the goroutine that set it running) touches it.
 	lowat bool
-	id    uint64 // key in the poller's table; 0 while the connection is not in it
+	// served is set by Serve before open sees the connection: ReadMessage then refuses.
+	served bool
+	id     uint64 // key in the poller's table; 0 while the connection is not in it
 	// suspect is the time of the last read when the keepalive found the connection idle
-	// with unread bytes (rescueStranded); only the keepalive's timer touches it.
+	// with unread bytes (rescueStranded); only the keepalive check touches it.
 	suspect int64
 	// parkAt is when the read deadline set by armPark passes (monotonic ns), 0 when none
 	// is set; lastMsg is when the last message was handled. Only the reading goroutine
@@ -153,7 +161,7 @@ const parkAfter = 100 * time.Millisecond
 func (c *Conn) serveLoop() {
 	c.restoreLowat()
 	for {
-		typ, p, err := c.ReadMessage()
+		typ, p, err := c.readNext()
 		if err == errPark {
 			if c.park() {
 				return

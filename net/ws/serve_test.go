@@ -99,6 +99,41 @@ func TestServeDeliversMessagesInOrderAndClosesOnce(t *testing.T) {
 	}
 }
 
+// TestServeRefusesReadMessage: the Handler is a served connection's only reader. A
+// ReadMessage from the application (in open, or later, while the connection is idle or busy)
+// returns an error at once and takes no message away from the Handler.
+func TestServeRefusesReadMessage(t *testing.T) {
+	h := newRecorder()
+	served := make(chan *Conn, 1)
+	url := servedServer(t, nil, func(c *Conn) Handler {
+		if _, _, err := c.ReadMessage(); !errors.Is(err, errServed) {
+			t.Errorf("ReadMessage in open: %v, want errServed", err)
+		}
+		served <- c
+		return h
+	})
+	c := dial(t, url, nil)
+	s := <-served
+	for i, m := range []string{"a", "b", "c"} {
+		if _, _, err := s.ReadMessage(); !errors.Is(err, errServed) {
+			t.Fatalf("ReadMessage before message %d: %v, want errServed", i, err)
+		}
+		if err := c.WriteMessage(MessageText, []byte(m)); err != nil {
+			t.Fatal(err)
+		}
+		if _, p, err := c.ReadMessage(); err != nil || string(p) != m {
+			t.Fatalf("echo of %q: %q, %v", m, p, err)
+		}
+	}
+	_ = c.Close(StatusNormalClosure, "")
+	if err := waitClosed(t, h); CloseStatus(err) != StatusNormalClosure {
+		t.Fatalf("OnClose got %v, want the peer's 1000", err)
+	}
+	if _, _, err := s.ReadMessage(); !errors.Is(err, errServed) {
+		t.Fatalf("ReadMessage after the close: %v, want errServed", err)
+	}
+}
+
 // TestServeReportsLocalEndsOfAnIdleConnection: an idle connection (no read goroutine) ended
 // by this side still gets its OnClose, with the handshake done when it is a Close.
 func TestServeReportsLocalEndsOfAnIdleConnection(t *testing.T) {

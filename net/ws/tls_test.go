@@ -22,7 +22,7 @@ func TestDirectWritesNeedADescriptor(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			server := make(chan *Conn, 1)
 			h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				c, err := Accept(w, r, nil)
+				c, err := accept(w, r, nil)
 				if err != nil {
 					return
 				}
