@@ -59,7 +59,6 @@ func TestInputAckLeavesTheInputToTheRoom(t *testing.T) {
 	rc, players := benchRoom(t, 1, 0)
 	p := players[0]
 	s := &session{e: rc.e, c: p.conn.Load(), player: p}
-	s.dec = msgpack.NewDecoder(&s.br)
 	rc.publicTick.Store(100)
 	for _, msg := range [][]any{
 		{KindInput, 1, arenaInput{DX: 1, DY: -1}},
@@ -96,7 +95,6 @@ func TestInputAckLeavesTheInputToTheRoom(t *testing.T) {
 func benchSession(b *testing.B, tick bool, msg func(i int) []any) {
 	rc, players := benchRoom(b, 1, 0)
 	s := &session{e: rc.e, c: players[0].conn.Load(), player: players[0]}
-	s.dec = msgpack.NewDecoder(&s.br)
 	rc.publicTick.Store(1 << 20)
 	msgs := make([][]byte, 64)
 	for i := range msgs {

@@ -2,8 +2,6 @@ package engine
 
 import (
 	"testing"
-
-	"github.com/vmihailenco/msgpack/v5"
 )
 
 // BenchmarkSessionInput stands for the per-input path of a connection's goroutine: decode
@@ -17,7 +15,6 @@ func BenchmarkSessionInput(b *testing.B) {
 				rc.sim.(*Room[arenaInput]).schema = nil
 			}
 			s := &session{e: rc.e, c: players[0].conn.Load(), player: players[0]}
-			s.dec = msgpack.NewDecoder(&s.br)
 			msg, _ := Marshal([]any{KindInput, 1, arenaInput{DX: 1, DY: -1}})
 			b.ReportAllocs()
 			for i := 0; b.Loop(); i++ {

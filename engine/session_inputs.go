@@ -74,7 +74,7 @@ func (s *session) inputs(n int, data []byte) {
 			s.malformed(errBatch.Error())
 			return
 		}
-		s.dec.Reset(&s.br)
+		s.dec.Reset(s.br)
 		err := p.room.sim.pushInput(p, uint32(first)+uint32(i), views[i], data[starts[i]:], s.dec, &s.scratch)
 		if err == nil {
 			continue

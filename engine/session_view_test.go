@@ -4,8 +4,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vmihailenco/msgpack/v5"
-
 	"github.com/rallypoint/rallypoint/state"
 )
 
@@ -78,7 +76,6 @@ func sessionAtTick100(t *testing.T) (*roomCore, *Player, *session) {
 	rc, players := benchRoom(t, 1, 0)
 	p := players[0]
 	s := &session{e: rc.e, c: p.conn.Load(), player: p}
-	s.dec = msgpack.NewDecoder(&s.br)
 	for rc.tick < 100 {
 		rc.step(false)
 	}
