@@ -330,7 +330,6 @@ type Engine struct {
 	mu      sync.Mutex
 	games   map[string]*registration
 	rooms   map[string]*roomCore
-	conns   map[*ws.Conn]struct{}
 	closing atomic.Bool
 	// phaseLoad counts the running rooms of each phase group, by tick length (takePhase).
 	phaseMu   sync.Mutex
@@ -371,7 +370,6 @@ func New(opts Options) *Engine {
 		games:   make(map[string]*registration),
 		rooms:   make(map[string]*roomCore),
 		joining: make(map[string]int),
-		conns:   make(map[*ws.Conn]struct{}),
 	}
 	if e.clock == nil {
 		e.clock = NewRealClock()
@@ -671,11 +669,8 @@ func (e *Engine) Shutdown(ctx context.Context) error {
 	for _, rc := range e.rooms {
 		rooms = append(rooms, rc)
 	}
-	conns := make([]*ws.Conn, 0, len(e.conns))
-	for c := range e.conns {
-		conns = append(conns, c)
-	}
 	e.mu.Unlock()
+	conns := e.lobby.conns()
 	for _, rc := range rooms {
 		rc.requestStop(EndReason{Code: CodeShutdown, Message: "server shutting down"})
 	}
@@ -843,9 +838,6 @@ func (e *Engine) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			_ = c.Close(ws.StatusProtocolError, "this endpoint speaks the "+SubprotocolV2+" and "+Subprotocol+" subprotocols")
 			return nil
 		}
-		e.mu.Lock()
-		e.conns[c] = struct{}{}
-		e.mu.Unlock()
 		served = true
 		s := &session{e: e, c: c, key: key}
 		s.open()
@@ -859,11 +851,8 @@ func (e *Engine) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// sessionEnded forgets a session's connection and gives its slot back.
-func (e *Engine) sessionEnded(c *ws.Conn, key string) {
-	e.mu.Lock()
-	delete(e.conns, c)
-	e.mu.Unlock()
+// sessionEnded gives an ended session's connection slot back.
+func (e *Engine) sessionEnded(key string) {
 	e.connLimit.release(key)
 	e.metrics.Conns.Add(-1)
 }

@@ -475,6 +475,33 @@ func TestShutdownAppliesReceivedInputsAndSays1001(t *testing.T) {
 	}
 }
 
+// TestShutdownClosesConnectionsInNoRoom: a connection that never joined (a lobby page,
+// a player waiting for a match) is in no room to end, and Shutdown closes it itself with
+// 1001, while one in a room gets its room's 1001.
+func TestShutdownClosesConnectionsInNoRoom(t *testing.T) {
+	te := startEngine(t, engine.RoomConfig{TickRate: 10}, engine.Options{})
+	idle, seated := te.dial(t), te.dial(t)
+	if _, err := seated.Join(ctx5(t), engine.JoinOptions{Game: "tally"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := idle.Ping(ctx5(t)); err != nil { // its session is open on the server
+		t.Fatal(err)
+	}
+	if err := te.e.Shutdown(ctx5(t)); err != nil {
+		t.Fatal(err)
+	}
+	for name, c := range map[string]*gameclient.Client{"in no room": idle, "in a room": seated} {
+		select {
+		case <-c.Done():
+		case <-time.After(5 * time.Second):
+			t.Fatalf("the connection %s was not closed by Shutdown", name)
+		}
+		if ws.CloseStatus(c.Err()) != ws.StatusGoingAway {
+			t.Errorf("the connection %s closed with %v, want 1001", name, c.Err())
+		}
+	}
+}
+
 func TestFakeClockRunsTicksWithoutSleeping(t *testing.T) {
 	clock := &engine.FakeClock{}
 	e := engine.New(engine.Options{Clock: clock, Logger: slog.New(slog.DiscardHandler)})

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/rallypoint/rallypoint/match"
+	"github.com/rallypoint/rallypoint/net/ws"
 )
 
 // lobby connects the engine to the match package: the room directory (listing, lobby feed,
@@ -26,9 +27,11 @@ type lobby struct {
 	mm    match.Matchmaker // nil until EnableMatchmaking
 	stop  context.CancelFunc
 
-	mu       sync.Mutex
-	sessions map[string]*session // by session id, for match notifications
-	parties  map[string]*party   // parties being gathered, by the id their members share
+	mu sync.Mutex
+	// sessions are the open connections, by session id: for match notifications, and for
+	// Shutdown to close (one map per connection, not two: bench/idlemem).
+	sessions map[string]*session
+	parties  map[string]*party // parties being gathered, by the id their members share
 
 	// The last matches seated, by id: a cluster's matchmaker may hand one over twice (a
 	// matcher that died between delivering it and clearing its record), and seating it
@@ -39,6 +42,17 @@ type lobby struct {
 
 // maxSeenMatches bounds the remembered match ids (about 40 bytes each).
 const maxSeenMatches = 4096
+
+// conns returns the connections of the open sessions.
+func (l *lobby) conns() []*ws.Conn {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	cs := make([]*ws.Conn, 0, len(l.sessions))
+	for _, s := range l.sessions {
+		cs = append(cs, s.c)
+	}
+	return cs
+}
 
 // firstTime reports whether match id is new, and remembers it.
 func (l *lobby) firstTime(id string) bool {

@@ -106,7 +106,7 @@ func (s *session) OnClose(c *ws.Conn, err error) {
 	if s.feed != nil {
 		s.feed()
 	}
-	s.e.sessionEnded(c, s.key)
+	s.e.sessionEnded(s.key)
 }
 
 // handle processes one message. Nothing a client sends ends its connection here: a
