@@ -130,17 +130,25 @@ const minSent = 4
 // join burst or a stall (a starved machine, a network blackout) grows it to what was in
 // flight then, and it would keep that size for the player's life, 24 bytes an entry
 // (bench/idlemem: 8 entries for an idle crossword player after 2,000 joined at once).
-// Halving it only after that many snapshots (2 s at 30 Hz) bounds what a player whose
+// Shrinking it only after that many snapshots (2 s at 30 Hz) bounds what a player whose
 // acknowledgements come unevenly costs: one allocation per shrinkAfter snapshots at most.
 const shrinkAfter = 64
 
-// shrinkSent halves the ring once at most a quarter of it is in use and it has kept its size
-// for shrinkAfter snapshots, so that it follows what is in flight down as well as up. Called
-// after an acknowledgement released what it covers.
+// shrinkSent shrinks the ring once at most a quarter of it is in use and it has kept its size
+// for shrinkAfter snapshots, so that it follows what is in flight down as well as up: to
+// the smallest power of two that holds twice what is in use (at least minSent), in one
+// step, so that a ring a long stall grew to 64 is not halved four times, 64 snapshots
+// apart. Called after an acknowledgement released what it covers.
 func (p *Player) shrinkSent() {
-	if n := len(p.sent); n > minSent && (p.sentN-p.sentLo)*4 <= n && p.sentN-p.sentResized >= shrinkAfter {
-		p.resizeSent(n / 2)
+	n, used := len(p.sent), p.sentN-p.sentLo
+	if n <= minSent || used*4 > n || p.sentN-p.sentResized < shrinkAfter {
+		return
 	}
+	m := minSent
+	for m < 2*used {
+		m *= 2
+	}
+	p.resizeSent(m)
 }
 
 // findSent returns the index (counted as sentN) of the snapshot of tick sent to this

@@ -7,9 +7,10 @@ import (
 )
 
 // TestSentRingFollowsWhatIsInFlight: a player's ring of sent snapshots grows to what is in
-// flight at once (a burst of unacknowledged snapshots), and halves back only after it kept
-// its size for shrinkAfter snapshots with at most a quarter of it in use, keeping every entry
-// it holds findable; a player whose acknowledgements lag never loses an entry in flight.
+// flight at once (a burst of unacknowledged snapshots), and shrinks back, in one step, only
+// after it kept its size for shrinkAfter snapshots with at most a quarter of it in use,
+// keeping every entry it holds findable; a player whose acknowledgements lag never loses an
+// entry in flight.
 func TestSentRingFollowsWhatIsInFlight(t *testing.T) {
 	tests := []struct {
 		name     string
@@ -22,7 +23,8 @@ func TestSentRingFollowsWhatIsInFlight(t *testing.T) {
 		{"prompt player keeps the first ring", 1, 200, 0, minSent, minSent},
 		{"burst of 8 shrinks back after shrinkAfter", 8, shrinkAfter + 10, 0, 8, minSent},
 		{"burst of 8, too soon to shrink", 8, shrinkAfter - 10, 0, 8, 8},
-		{"burst of 32 halves step by step", 32, 4 * shrinkAfter, 0, 32, minSent},
+		{"burst of 32 shrinks in one step", 32, shrinkAfter + 10, 0, 32, minSent},
+		{"burst of 64, lag of 3, shrinks to twice what is in use", 64, shrinkAfter + 10, 3, 64, 8},
 		{"lagging acknowledgements keep the room they need", 8, 3 * shrinkAfter, 3, 8, 8},
 		{"lag of one fits a quarter of 8", 8, 3 * shrinkAfter, 1, 8, minSent},
 	}
