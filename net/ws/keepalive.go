@@ -1,6 +1,7 @@
 package ws
 
 import (
+	"container/heap"
 	"sync"
 	"time"
 )
@@ -80,7 +81,7 @@ const kaGrain = 10 * time.Millisecond
 // with a 20-second ping interval, 10,000 connections make 500 checks a second.
 type kaSchedule struct {
 	mu    sync.Mutex
-	heap  []kaEntry
+	heap  kaHeap
 	timer *time.Timer
 	armed int64   // monoNow the timer is set to fire at; 0 when it is not set
 	batch []*Conn // the checks of one firing, run outside the lock; reused
@@ -107,11 +108,12 @@ func (s *kaSchedule) schedule(c *Conn, d time.Duration) {
 	}
 	if i := int(c.kaIdx) - 1; i >= 0 {
 		s.heap[i].due = due
-		s.fix(i)
+		heap.Fix(&s.heap, i)
 	} else {
+		// Appended and fixed rather than heap.Push, which would box the entry.
 		s.heap = append(s.heap, kaEntry{due: due, c: c})
 		c.kaIdx = int32(len(s.heap))
-		s.up(len(s.heap) - 1)
+		heap.Fix(&s.heap, len(s.heap)-1)
 	}
 	s.arm()
 }
@@ -121,11 +123,11 @@ func (s *kaSchedule) unschedule(c *Conn) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if i := int(c.kaIdx) - 1; i >= 0 {
-		s.removeAt(i)
+		heap.Remove(&s.heap, i)
 	}
 	// After a burst of closes, give back what the heap grew to.
 	if cap(s.heap) > 1024 && len(s.heap) < cap(s.heap)/4 {
-		s.heap = append(make([]kaEntry, 0, cap(s.heap)/2), s.heap...)
+		s.heap = append(make(kaHeap, 0, cap(s.heap)/2), s.heap...)
 	}
 }
 
@@ -158,8 +160,7 @@ func (s *kaSchedule) fire() {
 	batch := s.batch
 	s.batch = nil
 	for len(s.heap) > 0 && s.heap[0].due <= now {
-		batch = append(batch, s.heap[0].c)
-		s.removeAt(0)
+		batch = append(batch, heap.Pop(&s.heap).(*Conn))
 	}
 	s.arm()
 	s.mu.Unlock()
@@ -174,62 +175,32 @@ func (s *kaSchedule) fire() {
 	s.mu.Unlock()
 }
 
-func (s *kaSchedule) removeAt(i int) {
-	s.heap[i].c.kaIdx = 0
-	last := len(s.heap) - 1
-	if i != last {
-		s.heap[i] = s.heap[last]
-		s.heap[i].c.kaIdx = int32(i + 1)
-	}
-	s.heap[last] = kaEntry{}
-	s.heap = s.heap[:last]
-	if i != last {
-		s.fix(i)
-	}
+// kaHeap is the schedule's min-heap by due time (container/heap). Swap keeps each Conn's
+// kaIdx; Pop hands back the Conn, a pointer, so that popping allocates nothing.
+type kaHeap []kaEntry
+
+func (h kaHeap) Len() int           { return len(h) }
+func (h kaHeap) Less(i, j int) bool { return h[i].due < h[j].due }
+
+func (h kaHeap) Swap(i, j int) {
+	h[i], h[j] = h[j], h[i]
+	h[i].c.kaIdx = int32(i + 1)
+	h[j].c.kaIdx = int32(j + 1)
 }
 
-func (s *kaSchedule) fix(i int) {
-	if !s.up(i) {
-		s.down(i)
-	}
+// Push completes heap.Interface; schedule appends and fixes instead, so as not to box an
+// entry at every check.
+func (h *kaHeap) Push(x any) {
+	e := x.(kaEntry)
+	*h = append(*h, e)
+	e.c.kaIdx = int32(len(*h))
 }
 
-func (s *kaSchedule) swap(i, j int) {
-	s.heap[i], s.heap[j] = s.heap[j], s.heap[i]
-	s.heap[i].c.kaIdx = int32(i + 1)
-	s.heap[j].c.kaIdx = int32(j + 1)
-}
-
-// up moves entry i toward the root while it is due before its parent; it reports whether
-// the entry moved.
-func (s *kaSchedule) up(i int) bool {
-	moved := false
-	for i > 0 {
-		p := (i - 1) / 2
-		if s.heap[p].due <= s.heap[i].due {
-			break
-		}
-		s.swap(i, p)
-		i, moved = p, true
-	}
-	return moved
-}
-
-func (s *kaSchedule) down(i int) {
-	n := len(s.heap)
-	for {
-		l := 2*i + 1
-		if l >= n {
-			return
-		}
-		m := l
-		if r := l + 1; r < n && s.heap[r].due < s.heap[l].due {
-			m = r
-		}
-		if s.heap[i].due <= s.heap[m].due {
-			return
-		}
-		s.swap(i, m)
-		i = m
-	}
+func (h *kaHeap) Pop() any {
+	old := *h
+	e := old[len(old)-1]
+	old[len(old)-1] = kaEntry{}
+	*h = old[:len(old)-1]
+	e.c.kaIdx = 0
+	return e.c
 }

@@ -1,6 +1,7 @@
 package ws
 
 import (
+	"container/heap"
 	"math/rand/v2"
 	"net"
 	"sort"
@@ -63,7 +64,7 @@ func TestKeepaliveScheduleKeepsOrder(t *testing.T) {
 	var got []int64
 	for len(s.heap) > 0 {
 		got = append(got, s.heap[0].due)
-		s.removeAt(0)
+		heap.Pop(&s.heap)
 	}
 	if !sort.SliceIsSorted(got, func(i, j int) bool { return got[i] < got[j] }) {
 		t.Fatal("the schedule gave its checks back out of order")
