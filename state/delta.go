@@ -103,6 +103,26 @@ func AppendDeltaV2(dst []byte, from *Snapshot, fromFilter Filter, to *Snapshot, 
 // ErrUnknownBaseline), so prev must be a state the client acknowledged, and recently
 // enough that it still keeps it.
 func AppendDeltaV2Predicted(dst []byte, prev, from *Snapshot, fromFilter Filter, to *Snapshot, toFilter Filter) ([]byte, int) {
+	return appendDeltaV2(dst, prev, from, fromFilter, to, toFilter, false)
+}
+
+// AppendDeltaV3 appends the snapshot of the rallypoint.v3 wire: AppendDeltaV2Predicted's
+// values, but where a second baseline is used (the offset pair), changed lists only the fields
+// whose new value differs from their reference, the value predicted from the two baselines
+// or, for a field that is not predicted, the baseline's; an entity of the baseline that
+// changed does not list takes its reference values. Steady movement, which the v2 wire
+// sends as an entry of zeros for every moving entity (id, mask and a 0 a coordinate: 4
+// bytes of a shooter player's), then costs nothing; a field that stops or jumps costs what
+// v2 sends for it one snapshot later (predicted to go on, it must be corrected once). What
+// the decoder pays is a prediction for every entity of the baseline that moved between the
+// two baselines, listed or not (exact.go). Without a second baseline it is
+// AppendDeltaV2Predicted, which is AppendDeltaV2. Mirror.ApplyV3 reads it.
+func AppendDeltaV3(dst []byte, prev, from *Snapshot, fromFilter Filter, to *Snapshot, toFilter Filter) ([]byte, int) {
+	return appendDeltaV2(dst, prev, from, fromFilter, to, toFilter, true)
+}
+
+// appendDeltaV2 writes the v2 values, or v3's if exact.
+func appendDeltaV2(dst []byte, prev, from *Snapshot, fromFilter Filter, to *Snapshot, toFilter Filter, exact bool) ([]byte, int) {
 	from = checkDelta(from, to)
 	g := predictGaps(prev, from, to)
 	if g.g2 == 0 {
@@ -119,7 +139,7 @@ func AppendDeltaV2Predicted(dst []byte, prev, from *Snapshot, fromFilter Filter,
 	default:
 		dst = protocol.AppendUint(dst, 0)
 	}
-	w := walk{from: from, to: to, ff: fromFilter, tf: toFilter, prev: prev, g: g}
+	w := walk{from: from, to: to, ff: fromFilter, tf: toFilter, prev: prev, g: g, exact: exact && prev != nil}
 	dst = appendChanged(dst, w, true)
 	dst, added := appendAdded(dst, w, true)
 	dst, removed := appendRemoved(dst, w)
@@ -202,25 +222,47 @@ func appendChanged(dst []byte, w walk, v2 bool) []byte {
 	from, to := w.from, w.to
 	dst, pos := reserveArray(dst)
 	n := 0
+	var res residuals // v3: what exactMask found to send
 	if from != nil {
 		for a, b := w.next(); a != nil || b != nil; a, b = w.next() {
-			if a == nil || b == nil || resend(from, a, to, b) || bytes.Equal(from.encoded(a), to.encoded(b)) {
+			if a == nil || b == nil || resend(from, a, to, b) {
 				continue
 			}
 			var c *entity // the entity in the second baseline, if any
-			if v2 {
-				if c = w.prevOf(a); w.needsWhole(a, b, c) {
-					continue
+			var mask uint64
+			res.set = false
+			if w.exact {
+				var whole bool
+				if c = w.exactPrev(a); c != nil {
+					if mask, whole = w.exactMask(a, b, c, &res); whole || mask == 0 {
+						continue // whole: in added
+					}
 				}
 			}
-			mask := changedMask(from, a, to, b)
+			if mask == 0 {
+				if bytes.Equal(from.encoded(a), to.encoded(b)) {
+					continue
+				}
+				if v2 {
+					if c = w.prevOf(a); w.needsWhole(a, b, c) {
+						continue
+					}
+				}
+				mask = changedMask(from, a, to, b)
+			}
 			if v2 {
 				dst = protocol.AppendUint(dst, uint64(b.id))
 				dst = protocol.AppendUint(dst, mask)
 				for m := mask; m != 0; m &= m - 1 {
 					k := uint32(bits.TrailingZeros64(m))
 					fb := to.field(b, k)
-					if d, ok, _ := w.g.diff(from.field(a, k), prevField(w.prev, c, k), fb); ok {
+					if res.set {
+						if res.ok&(1<<k) != 0 {
+							dst = protocol.AppendInt(dst, res.d[k])
+						} else {
+							dst = append(dst, fb...)
+						}
+					} else if d, ok, _ := w.g.diff(from.field(a, k), prevField(w.prev, c, k), fb); ok {
 						dst = protocol.AppendInt(dst, d)
 					} else {
 						dst = append(dst, fb...)
@@ -304,9 +346,10 @@ type walk struct {
 	i, j     int
 	iok, jok bool // the filter already let ents[i] / ents[j] through
 
-	prev *Snapshot // the second baseline (AppendDeltaV2Predicted), or nil
-	g    gaps
-	pi   int // prevOf's cursor into prev.ents
+	prev  *Snapshot // the second baseline (AppendDeltaV2Predicted), or nil
+	g     gaps
+	pi    int  // prevOf's cursor into prev.ents
+	exact bool // v3: changed lists what differs from the reference (exact.go); prev is not nil
 }
 
 // prevOf returns the entity of the second baseline that a, an entity of the baseline, is

@@ -244,34 +244,54 @@ func FuzzMirrorApplyV2(f *testing.F) {
 		ent{9, 2, nil}, ent{10, 0, vals{predictMaxValue - 1}})
 	f.Add(appendV2Predicted(prev, base, next))
 	f.Add([]byte{0x06, 0x92, 0x01, 0x02, 0x93, 0x01, 0x01, 0x7f})
+	f.Add(appendV3(prev, base, next))
 	f.Fuzz(func(t *testing.T, vals []byte) {
-		empty := NewMirror(2)
-		if tick, err := empty.ApplyV2(vals); err == nil && tick != empty.Tick() {
-			t.Fatalf("ApplyV2 returned tick %d, mirror is at %d", tick, empty.Tick())
-		}
-		m := NewMirror(2)
-		mustApply(t, m, AppendDelta(nil, nil, prev, nil))
-		mustApply(t, m, AppendDelta(nil, nil, base, nil))
-		before := m.Entities()
-		if _, err := m.ApplyV2(vals); err != nil {
-			if !reflect.DeepEqual(m.Entities(), before) || m.Tick() != 5 {
-				t.Fatalf("refused values (%v) changed the mirror", err)
-			}
-			return
-		}
-		ents := m.Entities()
-		for i, e := range ents {
-			if e.ID == 0 || (i > 0 && e.ID <= ents[i-1].ID) {
-				t.Fatalf("mirror entities not sorted by id: %v", ents)
-			}
-			for k, fb := range e.Fields {
-				r := reader{b: fb}
-				if _, err := r.skip(); err != nil || r.remaining() != 0 {
-					t.Fatalf("entity %d field %d holds % x, not one value (%v)", e.ID, k, fb, err)
-				}
-			}
+		// Both wires, v3 after v2: the same values mean other states on each.
+		for _, wire := range []struct {
+			name  string
+			apply func(*Mirror, []byte) (Tick, error)
+		}{{"ApplyV2", (*Mirror).ApplyV2}, {"ApplyV3", (*Mirror).ApplyV3}} {
+			fuzzApplyV2(t, wire.name, wire.apply, vals, prev, base)
 		}
 	})
+}
+
+// fuzzApplyV2 is FuzzMirrorApplyV2's check of one wire: apply applies vals to an empty mirror
+// and to one that holds prev and base.
+func fuzzApplyV2(t *testing.T, name string, apply func(*Mirror, []byte) (Tick, error), vals []byte, prev, base *Snapshot) {
+	t.Helper()
+	empty := NewMirror(2)
+	if tick, err := apply(empty, vals); err == nil && tick != empty.Tick() {
+		t.Fatalf("%s returned tick %d, mirror is at %d", name, tick, empty.Tick())
+	}
+	m := NewMirror(2)
+	mustApply(t, m, AppendDelta(nil, nil, prev, nil))
+	mustApply(t, m, AppendDelta(nil, nil, base, nil))
+	before := m.Entities()
+	if _, err := apply(m, vals); err != nil {
+		if !reflect.DeepEqual(m.Entities(), before) || m.Tick() != 5 {
+			t.Fatalf("%s: refused values (%v) changed the mirror", name, err)
+		}
+		return
+	}
+	ents := m.Entities()
+	for i, e := range ents {
+		if e.ID == 0 || (i > 0 && e.ID <= ents[i-1].ID) {
+			t.Fatalf("mirror entities not sorted by id: %v", ents)
+		}
+		for k, fb := range e.Fields {
+			r := reader{b: fb}
+			if _, err := r.skip(); err != nil || r.remaining() != 0 {
+				t.Fatalf("%s: entity %d field %d holds % x, not one value (%v)", name, e.ID, k, fb, err)
+			}
+		}
+	}
+}
+
+// appendV3 returns AppendDeltaV3's values for to against from and prev.
+func appendV3(prev, from, to *Snapshot) []byte {
+	b, _ := AppendDeltaV3(nil, prev, from, nil, to, nil)
+	return b
 }
 
 // appendV2Predicted returns AppendDeltaV2Predicted's values for to against from and prev.

@@ -110,10 +110,14 @@ func diffFrom(o int64, huge bool, new []byte) (d int64, ok, whole bool) {
 // needsWhole reports whether entity b of w.to must go whole under the v2 wire although a
 // changed entry could name its fields: some field changed from one integer to another by
 // more than int64 holds, measured from its reference (the baseline's value, a of w.from,
-// or the value predicted from it and c, the entity in the second baseline, if any). Only
+// or the value predicted from it and c, the entity in the second baseline, if any; on v3
+// every field is measured, exactMask). Only
 // 64-bit integers (formats 0xcf, 0xd3) can, since a prediction stays within ±2^48, so an
 // entity whose bytes hold neither is answered by two byte scans.
 func (w *walk) needsWhole(a, b, c *entity) bool {
+	if w.exact && c != nil && a.nf <= MaxMaskFields {
+		return w.wide(a, b, c)
+	}
 	from, to := w.from, w.to
 	ea, eb := from.encoded(a), to.encoded(b)
 	if !hasWide(ea) && !hasWide(eb) {

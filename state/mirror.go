@@ -1,6 +1,7 @@
 package state
 
 import (
+	"bytes"
 	"cmp"
 	"errors"
 	"fmt"
@@ -70,6 +71,7 @@ type Mirror struct {
 	chg   []changeEntry
 	spans []span    // fields of add and chg, as offsets into the body
 	v2    bool      // the body is ApplyV2's: changed is flat and its integers are differences
+	exact bool      // the body is ApplyV3's: unlisted fields take their predictions (exact.go)
 	prev  *Snapshot // ApplyV2's second baseline, or nil
 	g     gaps      // and its gaps
 }
@@ -134,7 +136,7 @@ func malformed(format string, args ...any) error {
 // documentation. On error the mirror is unchanged.
 func (m *Mirror) Apply(body []byte) (Tick, error) {
 	m.add, m.rem, m.chg, m.spans = m.add[:0], m.rem[:0], m.chg[:0], m.spans[:0]
-	m.v2, m.prev, m.g = false, nil, gaps{}
+	m.v2, m.exact, m.prev, m.g = false, false, nil, gaps{}
 	r := reader{b: body}
 
 	n, err := r.arrayLen()
@@ -193,8 +195,20 @@ func readBelow(r *reader, limit uint64, what string) (uint64, error) {
 // same as Apply's, every integer it computed in its smallest format, so a client may
 // switch between the two wires (a resume on a newer client) without a full snapshot.
 func (m *Mirror) ApplyV2(vals []byte) (Tick, error) {
+	return m.applyV2(vals, false)
+}
+
+// ApplyV3 is ApplyV2 for the rallypoint.v3 wire (AppendDeltaV3): where the snapshot has a
+// second baseline, a field that changed does not list takes the value predicted for it
+// (or its baseline's, if it is not predicted), and a listed one is corrected from that.
+// Without a second baseline the two wires are the same.
+func (m *Mirror) ApplyV3(vals []byte) (Tick, error) {
+	return m.applyV2(vals, true)
+}
+
+func (m *Mirror) applyV2(vals []byte, exact bool) (Tick, error) {
 	m.add, m.rem, m.chg, m.spans = m.add[:0], m.rem[:0], m.chg[:0], m.spans[:0]
-	m.v2, m.prev, m.g = true, nil, gaps{}
+	m.v2, m.exact, m.prev, m.g = true, exact, nil, gaps{}
 	r := reader{b: vals}
 	tick, err := readTick(&r)
 	if err != nil {
@@ -514,6 +528,7 @@ func (m *Mirror) merge(s *Snapshot, body []byte, base *Snapshot) error {
 			s.bounds = append(s.bounds, uint32(len(s.arena)))
 			k := c.first
 			pe := prevEntity(m.prev, nil, old, &pi) // the client's state holds only what it sees
+			exact := m.exact && pe != nil && old.nf <= MaxMaskFields
 			for i := range old.nf {
 				if c.mask&(1<<i) != 0 {
 					sp := m.spans[k]
@@ -521,9 +536,20 @@ func (m *Mirror) merge(s *Snapshot, body []byte, base *Snapshot) error {
 						return malformed("entity %d field %d: %v", id, i, err)
 					}
 					k++
+				} else if exact {
+					s.arena = m.appendReference(s.arena, base.field(old, i), m.prev.field(pe, i))
 				} else {
 					s.arena = append(s.arena, base.field(old, i)...)
 				}
+				s.bounds = append(s.bounds, uint32(len(s.arena)))
+			}
+			s.ents = append(s.ents, entity{id: id, kind: old.kind, at: at, nf: old.nf})
+		case m.exact && m.predicts(base, &bents[bi], &pi):
+			old := &bents[bi]
+			pe := prevEntity(m.prev, nil, old, &pi)
+			s.bounds = append(s.bounds, uint32(len(s.arena)))
+			for i := range old.nf {
+				s.arena = m.appendReference(s.arena, base.field(old, i), m.prev.field(pe, i))
 				s.bounds = append(s.bounds, uint32(len(s.arena)))
 			}
 			s.ents = append(s.ents, entity{id: id, kind: old.kind, at: at, nf: old.nf})
@@ -559,6 +585,33 @@ func (m *Mirror) merge(s *Snapshot, body []byte, base *Snapshot) error {
 		return malformed("changed entity %d is not in the baseline", chg[ci].id)
 	}
 	return nil
+}
+
+// predicts reports whether old, an entity of base that the v3 snapshot being applied does
+// not list, moves by prediction: it is in the second baseline with the same kind and number
+// of fields (at most MaxMaskFields), and not with the same bytes (then every prediction is
+// its baseline value). *pi is prevEntity's cursor: it stops at old's id, where merge's own
+// call finds the same entity.
+func (m *Mirror) predicts(base *Snapshot, old *entity, pi *int) bool {
+	if m.prev == nil || old.nf > MaxMaskFields {
+		return false
+	}
+	pe := prevEntity(m.prev, nil, old, pi)
+	return pe != nil && !bytes.Equal(base.encoded(old), m.prev.encoded(pe))
+}
+
+// appendReference appends a v3 field that the snapshot does not list: the value predicted
+// from old, its value at the baseline, and prev, at the second baseline, or old itself if
+// it is not predicted.
+func (m *Mirror) appendReference(dst, old, prev []byte) []byte {
+	if bytes.Equal(old, prev) {
+		return append(dst, old...) // still: predicted, if at all, where it is
+	}
+	if p, ok := m.g.predict(old, prev); ok {
+		out, _ := appendIntPlus(dst, p, 0) // a prediction is within ±2^48: no error
+		return out
+	}
+	return append(dst, old...)
 }
 
 // appendChanged appends to s's arena the new value of a changed field: v as it came, or, on
