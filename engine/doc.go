@@ -1,5 +1,5 @@
 // Package engine runs the rooms of multiplayer browser games: each room a fixed-tick
-// simulation written as a Game, its players connected over WebSocket (the rallypoint.v2 and
+// simulation written as a Game, its players connected over WebSocket (the rallypoint.v3, v2 and
 // v1 protocols of PROTOCOL.md), their state sent as msgpack snapshots, deltas against what
 // each player acknowledged. An Engine is an http.Handler: mount it in any Go server.
 //

@@ -384,7 +384,7 @@ func New(opts Options) *Engine {
 	if e.maxRooms <= 0 {
 		e.maxRooms = 10000
 	}
-	e.accept.Subprotocols = []string{SubprotocolV2, Subprotocol}
+	e.accept.Subprotocols = []string{SubprotocolV3, SubprotocolV2, Subprotocol}
 	if e.accept.Limits.MaxMessageSize == 0 {
 		e.accept.Limits.MaxMessageSize = 64 << 10
 	}
@@ -834,8 +834,8 @@ func (e *Engine) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// net/ws owns the read loop (ws.Serve): this handler returns once the session is set up,
 	// and an idle player's connection keeps neither net/http's goroutine nor its state.
 	_, err := ws.Serve(w, r, accept, func(c *ws.Conn) ws.Handler {
-		if p := c.Subprotocol(); p != SubprotocolV2 && p != Subprotocol {
-			_ = c.Close(ws.StatusProtocolError, "this endpoint speaks the "+SubprotocolV2+" and "+Subprotocol+" subprotocols")
+		if p := c.Subprotocol(); p != SubprotocolV3 && p != SubprotocolV2 && p != Subprotocol {
+			_ = c.Close(ws.StatusProtocolError, "this endpoint speaks the "+SubprotocolV3+", "+SubprotocolV2+" and "+Subprotocol+" subprotocols")
 			return nil
 		}
 		served = true

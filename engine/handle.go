@@ -53,11 +53,15 @@ func (r *Room[I]) Send(p *Player, name string, payload any) error {
 	return r.core.e.writeMsg(c, KindEvent, name, payload)
 }
 
-// byIndex reports whether an event to p on c may name its event by index: c speaks v2 and
-// has been sent the join answer that lists the names. Events a game sends from its Join or
-// Rejoin hook go before that answer, with their names.
+// byIndex reports whether an event to p on c may name its event by index: c speaks v2 (or
+// v3) and has been sent the join answer that lists the names. Events a game sends from its
+// Join or Rejoin hook go before that answer, with their names.
 func byIndex(p *Player, c *ws.Conn) bool {
-	return p.namesOn == c && c.Subprotocol() == SubprotocolV2
+	if p.namesOn != c {
+		return false
+	}
+	v2, _ := snapshotWire(c)
+	return v2
 }
 
 // Broadcast sends a reliable event to every connected player, encoded once.

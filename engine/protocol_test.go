@@ -95,9 +95,10 @@ func protocolExamples(t *testing.T) map[string][]byte {
 	b.Add(1, 1, clock(104))
 	p32 := b.Finish()
 	return map[string][]byte{
-		"snapshot-v2-delta":     appendV2Snapshot(nil, nil, s30, nil, s32),
-		"snapshot-v2-intdiff":   withLastSeq(appendV2Snapshot(nil, nil, i30, nil, i32), 7),
-		"snapshot-v2-predicted": withLastSeq(appendV2Snapshot(nil, i28, i30, nil, p32), 7),
+		"snapshot-v2-delta":     appendV2Snapshot(nil, nil, s30, nil, s32, false),
+		"snapshot-v2-intdiff":   withLastSeq(appendV2Snapshot(nil, nil, i30, nil, i32, false), 7),
+		"snapshot-v2-predicted": withLastSeq(appendV2Snapshot(nil, i28, i30, nil, p32, false), 7),
+		"snapshot-v3-steady":    appendV2Snapshot(nil, i28, i30, nil, i32, true),
 		"joined-schema": marshal(KindJoined, uint64(1), "R", uint64(1), "T", uint64(0), uint64(60), uint64(30), "",
 			msgpack.RawMessage(schema.AppendMsgpack(nil))),
 		"snapshot-room":  state.AppendDelta([]byte{0x92, KindSnapshot}, nil, room5, nil),

@@ -697,16 +697,16 @@ func (rc *roomCore) sendSnapshots(final bool) {
 			continue
 		}
 		p.noteSent(rc.ring, snap, key)
-		v2 := conn.Subprotocol() == SubprotocolV2
+		v2, v3 := snapshotWire(conn)
 		var prev *state.Snapshot
 		if v2 {
 			prev = rc.secondBaseline(p, key, base)
 		}
-		fk := state.FrameKey{View: key, Baseline: tickOf(base), Baseline2: tickOf(prev), Tick: tick, V2: v2}
+		fk := state.FrameKey{View: key, Baseline: tickOf(base), Baseline2: tickOf(prev), Tick: tick, V2: v2, V3: v3 && prev != nil}
 		pm, ok := rc.frames.Get(fk)
 		if !ok {
 			if v2 {
-				rc.buf = appendV2Snapshot(rc.buf[:0], prev, base, filter, snap)
+				rc.buf = appendV2Snapshot(rc.buf[:0], prev, base, filter, snap, fk.V3)
 			} else {
 				rc.buf = append(rc.buf[:0], 0x92, KindSnapshot) // [18, body]
 				rc.buf = state.AppendDelta(rc.buf, base, snap, filter)
@@ -834,12 +834,18 @@ type snapshotSend struct {
 const v2SnapshotHead = 3
 
 // appendV2Snapshot appends the v2 snapshot message of snap against base, predicted from
-// prev if it is not nil, that players share, [18, nil, tick, offset, changed, ...]: its last_seq is nil, for a player's own copy to
-// replace (appendV2SnapshotHead).
-func appendV2Snapshot(b []byte, prev, base *state.Snapshot, filter state.Filter, snap *state.Snapshot) []byte {
+// prev if it is not nil (with v3's exact predictions if v3), that players share, [18, nil,
+// tick, offset, changed, ...]: its last_seq is nil, for a player's own copy to replace
+// (appendV2SnapshotHead).
+func appendV2Snapshot(b []byte, prev, base *state.Snapshot, filter state.Filter, snap *state.Snapshot, v3 bool) []byte {
 	at := len(b)
 	b = append(b, 0, KindSnapshot, 0xc0)
-	b, n := state.AppendDeltaV2Predicted(b, prev, base, filter, snap, filter)
+	var n int
+	if v3 {
+		b, n = state.AppendDeltaV3(b, prev, base, filter, snap, filter)
+	} else {
+		b, n = state.AppendDeltaV2Predicted(b, prev, base, filter, snap, filter)
+	}
 	b[at] = 0x90 | byte(2+n) // a fixarray of 5 to 7
 	return b
 }

@@ -33,28 +33,43 @@ func (g *banner) Snapshot(r *engine.Room[tallyInput], b *state.Builder) {
 	}
 }
 
-// v2Player speaks rallypoint.v2 by hand and keeps a mirror of what it was sent.
+// v2Player speaks rallypoint.v2 (or v3, whose snapshots are laid out as v2's) by hand and
+// keeps a mirror of what it was sent.
 type v2Player struct {
 	*rawPlayer
 	mirror *state.Mirror
+	v3     bool
 }
 
 func (te *testEngine) v2Join(t *testing.T, game string, opts *ws.DialOptions) *v2Player {
+	t.Helper()
+	return te.wireJoin(t, game, opts, engine.SubprotocolV2, engine.Subprotocol)
+}
+
+// v3Join is v2Join offering v3 first, as the SDKs do.
+func (te *testEngine) v3Join(t *testing.T, game string, opts *ws.DialOptions) *v2Player {
+	t.Helper()
+	return te.wireJoin(t, game, opts, engine.SubprotocolV3, engine.SubprotocolV2, engine.Subprotocol)
+}
+
+// wireJoin joins game offering the subprotocols offer, and expects the server to choose the
+// first.
+func (te *testEngine) wireJoin(t *testing.T, game string, opts *ws.DialOptions, offer ...string) *v2Player {
 	t.Helper()
 	o := ws.DialOptions{}
 	if opts != nil {
 		o = *opts
 	}
-	o.Subprotocols = []string{engine.SubprotocolV2, engine.Subprotocol}
+	o.Subprotocols = offer
 	c, _, err := ws.Dial(ctx5(t), te.url, &o)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.CloseNow() })
-	if c.Subprotocol() != engine.SubprotocolV2 {
-		t.Fatalf("the server chose %q of v2 and v1, want v2", c.Subprotocol())
+	if c.Subprotocol() != offer[0] {
+		t.Fatalf("the server chose %q of %v, want the first", c.Subprotocol(), offer)
 	}
-	vp := &v2Player{rawPlayer: &rawPlayer{t: t, c: c}, mirror: state.NewMirror(64)}
+	vp := &v2Player{rawPlayer: &rawPlayer{t: t, c: c}, mirror: state.NewMirror(64), v3: offer[0] == engine.SubprotocolV3}
 	vp.send(engine.KindJoin, 1, engine.JoinOptions{Game: game})
 	for {
 		if m, _ := vp.next(); m[0] == engine.KindJoined {
@@ -104,7 +119,11 @@ func (vp *v2Player) next() ([]any, *v2Snap) {
 	r.ArrayLen()
 	r.Uint()
 	r.Skip()
-	if _, err := vp.mirror.ApplyV2(r.Rest()); err != nil {
+	apply := vp.mirror.ApplyV2
+	if vp.v3 {
+		apply = vp.mirror.ApplyV3
+	}
+	if _, err := apply(r.Rest()); err != nil {
 		vp.t.Fatalf("snapshot % x does not apply: %v", p, err)
 	}
 	return m, s
@@ -345,6 +364,51 @@ func TestV2PredictedSnapshots(t *testing.T) {
 		}
 		if back := s.offset + s.offset2; back > 12*2 {
 			t.Fatalf("tick %d: second baseline %d ticks back, more than 12 snapshot intervals", s.tick, back)
+		}
+	}
+}
+
+// TestV3LeavesOutWhatItPredicts: in the same PredictDeltas room, a rallypoint.v3 player's
+// predicted snapshots list nothing for an entity that moves steadily, where a v2 player's
+// list it with residuals of 0, and each player's mirror holds exactly the server's state at
+// every tick. A client that offers v3 first gets it.
+func TestV3LeavesOutWhatItPredicts(t *testing.T) {
+	te := startEngine(t, engine.RoomConfig{}, engine.Options{})
+	cfg := engine.RoomConfig{TickRate: 60, SnapshotRate: 30, PredictDeltas: true}
+	if err := engine.Register(te.e, "drift", cfg, func() engine.Game[tallyInput] { return &drift{tally{log: te.log}} }); err != nil {
+		t.Fatal(err)
+	}
+	v3 := te.v3Join(t, "drift", nil)
+	v2 := te.v2Join(t, "drift", nil)
+	for _, tt := range []struct {
+		name string
+		p    *v2Player
+		want func(changed []any) bool // a predicted snapshot's changed list
+	}{
+		{"v3", v3, func(c []any) bool { return len(c) == 0 }},
+		{"v2", v2, func(c []any) bool { return len(c) == 8 && toInt(c[2]) == 0 && toInt(c[3]) == 0 }},
+	} {
+		predicted := 0
+		for predicted < 10 {
+			s, _ := tt.p.snapshot()
+			if _, ok := tt.p.mirror.Entity(2); !ok {
+				tt.p.send(engine.KindAck, s.tick) // before the second player's join
+				continue
+			}
+			for id := state.ID(1); id <= 2; id++ {
+				var x, y int64
+				e, ok := tt.p.mirror.Entity(id)
+				if !ok || e.Decode(0, &x) != nil || e.Decode(1, &y) != nil || x != 37*int64(s.tick) || y != 5000-3*int64(s.tick)+int64(id) {
+					t.Fatalf("%s: tick %d: the mirror holds %v for %d, want [%d %d]", tt.name, s.tick, e.Fields, id, 37*s.tick, 5000-3*s.tick+int(id))
+				}
+			}
+			if s.offset2 != 0 {
+				predicted++
+				if !tt.want(s.changed) {
+					t.Fatalf("%s: tick %d: changed %v", tt.name, s.tick, s.changed)
+				}
+			}
+			tt.p.send(engine.KindAck, s.tick)
 		}
 	}
 }

@@ -93,6 +93,7 @@ const DefaultAckDelay = 20 * time.Millisecond
 // Client is one connection to a Rallypoint server (an engine's WebSocket endpoint).
 type Client struct {
 	c         *ws.Conn
+	v3        bool   // c speaks rallypoint.v3: predicted snapshots leave out what they predict
 	url       string // the URL dialed: the node this connection is on
 	redirects int    // redirects DialJoin followed to reach it
 
@@ -141,26 +142,27 @@ func Dial(ctx context.Context, url string, opts *ws.DialOptions) (*Client, error
 	if opts != nil {
 		o = *opts
 	}
-	// v2 first: its snapshots are smaller. A caller may offer fewer (a test of the v1 wire),
-	// not others: this client speaks these two.
+	// v3 first, then v2: their snapshots are smaller. A caller may offer fewer (a test of
+	// the v1 wire), not others: this client speaks these three.
 	if len(o.Subprotocols) == 0 {
-		o.Subprotocols = []string{protocol.SubprotocolV2, protocol.Subprotocol}
+		o.Subprotocols = []string{protocol.SubprotocolV3, protocol.SubprotocolV2, protocol.Subprotocol}
 	}
 	for _, p := range o.Subprotocols {
-		if p != protocol.SubprotocolV2 && p != protocol.Subprotocol {
-			return nil, fmt.Errorf("gameclient: cannot speak subprotocol %q, only %s and %s", p, protocol.SubprotocolV2, protocol.Subprotocol)
+		if !speaks(p) {
+			return nil, fmt.Errorf("gameclient: cannot speak subprotocol %q, only %s, %s and %s", p, protocol.SubprotocolV3, protocol.SubprotocolV2, protocol.Subprotocol)
 		}
 	}
 	c, _, err := ws.Dial(ctx, url, &o)
 	if err != nil {
 		return nil, err
 	}
-	if p := c.Subprotocol(); p != protocol.SubprotocolV2 && p != protocol.Subprotocol {
+	if !speaks(c.Subprotocol()) {
 		c.CloseNow()
 		return nil, fmt.Errorf("gameclient: server agreed to none of %s", strings.Join(o.Subprotocols, ", "))
 	}
 	cl := &Client{
 		c:       c,
+		v3:      c.Subprotocol() == protocol.SubprotocolV3,
 		url:     url,
 		mirror:  state.NewMirror(128),
 		pending: make(map[uint64]chan response),
@@ -174,6 +176,11 @@ func Dial(ctx context.Context, url string, opts *ws.DialOptions) (*Client, error
 	cl.ackTimer.Stop()
 	go cl.readLoop()
 	return cl, nil
+}
+
+// speaks reports whether the client speaks subprotocol p.
+func speaks(p string) bool {
+	return p == protocol.SubprotocolV3 || p == protocol.SubprotocolV2 || p == protocol.Subprotocol
 }
 
 // Conn is the underlying WebSocket connection.
@@ -488,9 +495,12 @@ func (cl *Client) dispatch(r *protocol.Reader) error {
 		}
 		var tick state.Tick
 		var err error
-		if v2 {
-			tick, err = cl.mirror.ApplyV2(body) // the mirror keeps its own copy
-		} else {
+		switch {
+		case cl.v3 && v2: // a snapshot's layout is v2's on v3 too
+			tick, err = cl.mirror.ApplyV3(body) // the mirror keeps its own copy
+		case v2:
+			tick, err = cl.mirror.ApplyV2(body)
+		default:
 			tick, err = cl.mirror.Apply(body)
 		}
 		if errors.Is(err, state.ErrUnknownBaseline) {

@@ -13,6 +13,13 @@ const Subprotocol = "rallypoint.v1"
 // client offers v2, then v1.
 const SubprotocolV2 = "rallypoint.v2"
 
+// SubprotocolV3 is rallypoint.v2 whose snapshots against two baselines list only the fields
+// that differ from their predictions (PROTOCOL.md, "The v3 snapshot"): an entity moving
+// steadily is left out where v2 sends it as an entry of zeros. Every other message, and
+// every byte of a snapshot's layout, is v2's. A server speaks v3, v2 and v1 and prefers
+// them in that order; a client that implements v3 offers v3, then v2, then v1.
+const SubprotocolV3 = "rallypoint.v3"
+
 // MaxInputBatch is the most inputs one KindInputs message may carry: a batch counts as one
 // message against the message rate limits, so its size bounds the work one message buys.
 const MaxInputBatch = 8

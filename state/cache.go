@@ -11,14 +11,16 @@ import (
 const DefaultFrameCacheSize = 256
 
 // FrameKey identifies an encoded frame: the delta of tick Tick against Baseline (0 for a full
-// snapshot) as seen by view View, written by AppendDeltaV2 if V2, else by AppendDelta. Two
-// players with equal keys receive identical bytes.
+// snapshot) as seen by view View, written by AppendDeltaV3 if V3, else by AppendDeltaV2 if
+// V2, else by AppendDelta. Two players with equal keys receive identical bytes. A v3 frame
+// without a second baseline is v2's: its key says V2 only, and v2 and v3 players share it.
 type FrameKey struct {
 	View      ViewKey
 	Baseline  Tick
 	Baseline2 Tick // the second baseline of a predicted v2 frame, 0 for none
 	Tick      Tick
 	V2        bool
+	V3        bool // exact predictions (AppendDeltaV3): Baseline2 is set
 }
 
 // FrameCache holds the encoded frames of one tick, so that players who share a view and a

@@ -2277,8 +2277,11 @@ var SnapshotMirror = class {
    * @param message - the message's bytes.
    * @param decoded - `decodeMessage(message)`, when the caller has it already (the client
    *   does, having read its kind); decoded here otherwise.
+   * @param v3 - the connection speaks rallypoint.v3 (PROTOCOL.md, "The v3 snapshot"): with
+   *   a second baseline, an entity or field the message does not list is where it was
+   *   predicted to be, and a listed integer is the difference from that prediction.
    */
-  applyV2(message, decoded) {
+  applyV2(message, decoded, v3 = false) {
     let msg = decoded;
     if (msg === void 0) {
       try {
@@ -2344,6 +2347,18 @@ var SnapshotMirror = class {
       k += fields.length;
     }
     if (k !== scanned) throw malformed("the bytes are not the decoded message");
+    let moved;
+    if (v3 && gaps !== void 0) {
+      moved = /* @__PURE__ */ new Map();
+      for (const [id, old] of base) {
+        if (next.get(id) !== old) continue;
+        const e = this.predicted(old, id, gaps);
+        if (e !== old) {
+          moved.set(id, e);
+          next.set(id, e);
+        }
+      }
+    }
     let prev = -1;
     for (let p = 0; p < changed.length; ) {
       if (changed.length - p < 2) throw malformed("changed ends with an id without a mask");
@@ -2352,7 +2367,7 @@ var SnapshotMirror = class {
       if (id === void 0) throw malformed("bad changed id");
       if (id <= prev) throw malformed(`changed entity ${id} after ${prev}: ids must ascend`);
       if (mask === void 0 || mask <= 0) throw malformed(`entity ${id}: bad mask`);
-      const old = base.get(id);
+      const old = moved?.get(id) ?? base.get(id);
       if (old === void 0 || next.get(id) !== old) {
         throw malformed(`changed entity ${id} not in baseline (or removed, or added too)`);
       }
@@ -2366,7 +2381,7 @@ var SnapshotMirror = class {
       }
       const nv = popcount32(lo) + popcount32(hi);
       if (nv > changed.length - p - 2) throw malformed(`entity ${id}: mask names ${nv} values, ${changed.length - p - 2} follow`);
-      next.set(id, this.patch(old, id, lo, hi, nv, changed, p + 2, p + 2, gaps));
+      next.set(id, this.patch(old, id, lo, hi, nv, changed, p + 2, p + 2, moved === void 0 ? gaps : void 0));
       prev = id;
       p += 2 + nv;
     }
@@ -2450,6 +2465,38 @@ var SnapshotMirror = class {
     }
     return e;
   }
+  /**
+   * On v3, entity `old` of the baseline where it was heading: each integer field predicted
+   * from its value at the baseline and at the second baseline (as {@link patch} predicts a
+   * listed one), for an entity at both with the same kind and number of fields (at most 64).
+   * `old` itself when nothing moves.
+   */
+  predicted(old, id, gaps) {
+    const prior = gaps.second.get(id);
+    const n = old.fields.length;
+    if (prior === void 0 || prior === old || prior.kind !== old.kind || prior.fields.length !== n || n > 64) return old;
+    const oldExact = this.exact.get(old);
+    const priorExact = this.exact.get(prior);
+    let fields;
+    let x;
+    for (let i = 0; i < n; i++) {
+      const was = oldExact !== void 0 ? oldExact[i] : intOf(old.fields[i]);
+      const before = priorExact !== void 0 ? priorExact[i] : intOf(prior.fields[i]);
+      if (was === void 0 || before === void 0) continue;
+      const p = predict(was, before, gaps.g1, gaps.g2);
+      if (p === void 0 || p === was) continue;
+      fields ?? (fields = old.fields.slice());
+      fields[i] = p;
+      if (oldExact !== void 0) {
+        x ?? (x = oldExact.slice());
+        x[i] = p;
+      }
+    }
+    if (fields === void 0) return old;
+    const e = makeEntity(this.schema, old.kind, Object.freeze(fields));
+    if (x !== void 0) this.exact.set(e, Object.freeze(x));
+    return e;
+  }
   /** Makes `next` the state at `tick`, the latest, and lets the oldest state beyond capacity go. */
   commit(tick, baseline, next, known = 0) {
     this.states.set(tick, next);
@@ -2524,6 +2571,7 @@ var InputBuffer = class {
 // src/protocol.ts
 var SUBPROTOCOL = "rallypoint.v1";
 var SUBPROTOCOL_V2 = "rallypoint.v2";
+var SUBPROTOCOL_V3 = "rallypoint.v3";
 var MAX_INPUT_BATCH = 8;
 var Kind = {
   Join: 1,
@@ -2611,7 +2659,7 @@ function uint(v) {
 function str(v) {
   return typeof v === "string" ? v : "";
 }
-var SUBPROTOCOLS = [SUBPROTOCOL_V2, SUBPROTOCOL];
+var SUBPROTOCOLS = [SUBPROTOCOL_V3, SUBPROTOCOL_V2, SUBPROTOCOL];
 function connect(url, options = {}) {
   return new Client(url, options);
 }
@@ -2687,7 +2735,7 @@ var Client = class {
   get nodeUrl() {
     return this.node;
   }
-  /** The agreed subprotocol ("rallypoint.v2" or "rallypoint.v1") while open, else "". */
+  /** The agreed subprotocol ("rallypoint.v3", "rallypoint.v2" or "rallypoint.v1") while open, else "". */
   get protocol() {
     return this.isOpen() ? this.ws.protocol : "";
   }
@@ -3113,7 +3161,7 @@ var Client = class {
       clearTimeout(this.connectTimer);
       this.connectTimer = void 0;
       if (!SUBPROTOCOLS.includes(ws.protocol)) {
-        this.emit("error", new RallypointError(Code.Disconnected, `rallypoint: server agreed to neither ${SUBPROTOCOLS.join(" nor ")}`));
+        this.emit("error", new RallypointError(Code.Disconnected, `rallypoint: server agreed to none of ${SUBPROTOCOLS.join(", ")}`));
         this.closing = true;
         ws.close(1002, "subprotocol");
         return;
@@ -3523,7 +3571,7 @@ var Client = class {
     }
     let applied;
     try {
-      applied = v2 ? this.mirror.applyV2(bytes, m) : this.mirror.apply(m[1]);
+      applied = v2 ? this.mirror.applyV2(bytes, m, this.ws?.protocol === SUBPROTOCOL_V3) : this.mirror.apply(m[1]);
     } catch (e) {
       if (e instanceof SnapshotError) {
         if (e.reason === "baseline") this.onBaselineMiss(e.tick, e.baseline);
@@ -3597,6 +3645,7 @@ export {
   RallypointError,
   SUBPROTOCOL,
   SUBPROTOCOL_V2,
+  SUBPROTOCOL_V3,
   Schema,
   ServerClock,
   SnapshotError,

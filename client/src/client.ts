@@ -7,7 +7,7 @@ import { InterpolationBuffer, interpolate, type InterpolationOptions, type Inter
 import { SnapshotError, SnapshotMirror, type AppliedSnapshot, type State } from "./mirror.js";
 import { ROOM_ID, Schema, type AnyValues, type Entity, type EntityOf } from "./schema.js";
 import { InputBuffer, type PendingInput } from "./prediction.js";
-import { Code, Kind, MAX_INPUT_BATCH, RallypointError, SUBPROTOCOL, SUBPROTOCOL_V2 } from "./protocol.js";
+import { Code, Kind, MAX_INPUT_BATCH, RallypointError, SUBPROTOCOL, SUBPROTOCOL_V2, SUBPROTOCOL_V3 } from "./protocol.js";
 
 /** The part of the browser WebSocket the SDK uses (Node's `ws` package fits too). */
 export interface WebSocketLike {
@@ -437,12 +437,13 @@ function str(v: unknown): string {
   return typeof v === "string" ? v : "";
 }
 
-/** The subprotocols offered, the preferred first: a server without v2 picks v1. */
-const SUBPROTOCOLS = [SUBPROTOCOL_V2, SUBPROTOCOL];
+/** The subprotocols offered, the preferred first: a server without v3 picks v2, one without v2 v1. */
+const SUBPROTOCOLS = [SUBPROTOCOL_V3, SUBPROTOCOL_V2, SUBPROTOCOL];
 
 /**
  * Opens a connection to a Rallypoint engine endpoint (e.g. `wss://host/play`) offering the
- * `rallypoint.v2` and `rallypoint.v1` subprotocols (the server picks; it prefers v2). The
+ * `rallypoint.v3`, `rallypoint.v2` and `rallypoint.v1` subprotocols (the server picks; it
+ * prefers v3). The
  * returned client is "connecting"; calls made before it opens are sent once it does.
  */
 export function connect(url: string, options: ConnectOptions = {}): Client {
@@ -575,7 +576,7 @@ export class Client {
     return this.node;
   }
 
-  /** The agreed subprotocol ("rallypoint.v2" or "rallypoint.v1") while open, else "". */
+  /** The agreed subprotocol ("rallypoint.v3", "rallypoint.v2" or "rallypoint.v1") while open, else "". */
   get protocol(): string {
     return this.isOpen() ? this.ws!.protocol : "";
   }
@@ -1077,7 +1078,7 @@ export class Client {
       clearTimeout(this.connectTimer);
       this.connectTimer = undefined;
       if (!SUBPROTOCOLS.includes(ws.protocol)) {
-        this.emit("error", new RallypointError(Code.Disconnected, `rallypoint: server agreed to neither ${SUBPROTOCOLS.join(" nor ")}`));
+        this.emit("error", new RallypointError(Code.Disconnected, `rallypoint: server agreed to none of ${SUBPROTOCOLS.join(", ")}`));
         this.closing = true;
         ws.close(1002, "subprotocol");
         return;
@@ -1518,7 +1519,7 @@ export class Client {
     }
     let applied: AppliedSnapshot;
     try {
-      applied = v2 ? this.mirror.applyV2(bytes, m) : this.mirror.apply(m[1]);
+      applied = v2 ? this.mirror.applyV2(bytes, m, this.ws?.protocol === SUBPROTOCOL_V3) : this.mirror.apply(m[1]);
     } catch (e) {
       if (e instanceof SnapshotError) {
         if (e.reason === "baseline") this.onBaselineMiss(e.tick, e.baseline);

@@ -1,5 +1,5 @@
 /**
- * Rallypoint browser SDK: the rallypoint.v2 (or v1) protocol over WebSocket, with a snapshot
+ * Rallypoint browser SDK: the rallypoint.v3 (or v2, v1) protocol over WebSocket, with a snapshot
  * mirror, an interpolation buffer, input prediction and reconciliation, RTT and server
  * tick estimation, and reconnection with the resume token.
  *
@@ -52,6 +52,6 @@ export { ServerClock } from "./clock.js";
 export type { ClockSample } from "./clock.js";
 export { backoffDelay } from "./backoff.js";
 export type { BackoffOptions } from "./backoff.js";
-export { Code, Kind, MAX_INPUT_BATCH, RallypointError, SUBPROTOCOL, SUBPROTOCOL_V2 } from "./protocol.js";
+export { Code, Kind, MAX_INPUT_BATCH, RallypointError, SUBPROTOCOL, SUBPROTOCOL_V2, SUBPROTOCOL_V3 } from "./protocol.js";
 /** msgpack encoding and decoding as the SDK does it (bundled @msgpack/msgpack). */
 export { encodeMessage, decodeMessage } from "./codec.js";

@@ -298,8 +298,11 @@ export class SnapshotMirror {
    * @param message - the message's bytes.
    * @param decoded - `decodeMessage(message)`, when the caller has it already (the client
    *   does, having read its kind); decoded here otherwise.
+   * @param v3 - the connection speaks rallypoint.v3 (PROTOCOL.md, "The v3 snapshot"): with
+   *   a second baseline, an entity or field the message does not list is where it was
+   *   predicted to be, and a listed integer is the difference from that prediction.
    */
-  applyV2(message: Uint8Array, decoded?: unknown): AppliedSnapshot {
+  applyV2(message: Uint8Array, decoded?: unknown, v3 = false): AppliedSnapshot {
     let msg = decoded;
     if (msg === undefined) {
       try {
@@ -369,6 +372,21 @@ export class SnapshotMirror {
     }
     if (k !== scanned) throw malformed("the bytes are not the decoded message");
 
+    // v3 with a second baseline: every entity of the baseline neither removed nor added
+    // moves on to where it was heading first; a changed entry corrects that.
+    let moved: Map<number, Entity> | undefined;
+    if (v3 && gaps !== undefined) {
+      moved = new Map();
+      for (const [id, old] of base) {
+        if (next.get(id) !== old) continue; // removed, or added again
+        const e = this.predicted(old, id, gaps);
+        if (e !== old) {
+          moved.set(id, e);
+          next.set(id, e);
+        }
+      }
+    }
+
     // changed: [id, mask, value..., id, mask, value...], ids ascending, each entity in the
     // baseline and neither removed nor added (the checks v1's entries get, and Go's).
     let prev = -1;
@@ -379,7 +397,7 @@ export class SnapshotMirror {
       if (id === undefined) throw malformed("bad changed id");
       if (id <= prev) throw malformed(`changed entity ${id} after ${prev}: ids must ascend`);
       if (mask === undefined || mask <= 0) throw malformed(`entity ${id}: bad mask`);
-      const old = base.get(id);
+      const old = moved?.get(id) ?? base.get(id); // on v3, corrected from its prediction
       if (old === undefined || next.get(id) !== old) {
         throw malformed(`changed entity ${id} not in baseline (or removed, or added too)`);
       }
@@ -394,7 +412,7 @@ export class SnapshotMirror {
       }
       const nv = popcount32(lo) + popcount32(hi);
       if (nv > changed.length - p - 2) throw malformed(`entity ${id}: mask names ${nv} values, ${changed.length - p - 2} follow`);
-      next.set(id, this.patch(old, id, lo, hi, nv, changed, p + 2, p + 2, gaps));
+      next.set(id, this.patch(old, id, lo, hi, nv, changed, p + 2, p + 2, moved === undefined ? gaps : undefined));
       prev = id;
       p += 2 + nv;
     }
@@ -480,6 +498,39 @@ export class SnapshotMirror {
       }
       if (mislead) this.exact.set(e, Object.freeze(x));
     }
+    return e;
+  }
+
+  /**
+   * On v3, entity `old` of the baseline where it was heading: each integer field predicted
+   * from its value at the baseline and at the second baseline (as {@link patch} predicts a
+   * listed one), for an entity at both with the same kind and number of fields (at most 64).
+   * `old` itself when nothing moves.
+   */
+  private predicted(old: Entity, id: number, gaps: Gaps): Entity {
+    const prior = gaps.second.get(id);
+    const n = old.fields.length;
+    if (prior === undefined || prior === old || prior.kind !== old.kind || prior.fields.length !== n || n > 64) return old;
+    const oldExact = this.exact.get(old);
+    const priorExact = this.exact.get(prior);
+    let fields: unknown[] | undefined;
+    let x: Int[] | undefined;
+    for (let i = 0; i < n; i++) {
+      const was = oldExact !== undefined ? oldExact[i] : intOf(old.fields[i]);
+      const before = priorExact !== undefined ? priorExact[i] : intOf(prior.fields[i]);
+      if (was === undefined || before === undefined) continue;
+      const p = predict(was, before, gaps.g1, gaps.g2);
+      if (p === undefined || p === was) continue;
+      fields ??= old.fields.slice();
+      fields[i] = p; // within ±2^48: a safe number, which misleads nothing
+      if (oldExact !== undefined) {
+        x ??= oldExact.slice();
+        x[i] = p;
+      }
+    }
+    if (fields === undefined) return old;
+    const e = makeEntity(this.schema, old.kind, Object.freeze(fields));
+    if (x !== undefined) this.exact.set(e, Object.freeze(x));
     return e;
   }
 

@@ -260,7 +260,7 @@ test("pending calls fail when the connection drops; gives up after maxReconnectA
   assert.deepEqual(attempts, [1, 2]);
 });
 
-test("a server that agrees to neither rallypoint.v2 nor rallypoint.v1 is refused", { timeout: 20000 }, async () => {
+test("a server that agrees to none of rallypoint.v3, rallypoint.v2 and rallypoint.v1 is refused", { timeout: 20000 }, async () => {
   // The handshake fails (as in browsers); without reconnection the client is closed.
   const srv = await fakeServer({ protocol: "other" });
   const client = connect(srv.url(), { WebSocket, pingInterval: 0, reconnect: false });

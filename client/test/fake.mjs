@@ -1,5 +1,19 @@
 // A fake WebSocket for tests that drive the Client message by message on Node's mock timers.
-import { decodeMessage, encodeMessage, Kind, SnapshotMirror } from "../dist/rallypoint.js";
+import { connect, decodeMessage, encodeMessage, Kind, SnapshotMirror } from "../dist/rallypoint.js";
+
+/**
+ * A client connected to a fake socket whose server agrees to `protocol`, open, closed when
+ * test `t` ends; `log` records the traffic.
+ */
+export function seated(t, protocol) {
+  const log = [];
+  const { FakeWebSocket, sockets } = fakeSocket(log, { protocol });
+  const client = connect("ws://fake/play", { WebSocket: FakeWebSocket, pingInterval: 0, ackDelay: 0 });
+  t.after(() => client.close());
+  const ws = sockets[0];
+  ws.open();
+  return { client, ws, log };
+}
 
 /**
  * A WebSocket that records what the client sends in one log with what the test delivers.

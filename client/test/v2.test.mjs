@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { Code, connect, decodeMessage, Kind, SnapshotMirror, SUBPROTOCOL, SUBPROTOCOL_V2 } from "../dist/rallypoint.js";
 import { decodeMulti } from "@msgpack/msgpack";
 import { example, v2FullExample } from "./examples.mjs";
-import { fakeSocket } from "./fake.mjs";
+import { fakeSocket, seated } from "./fake.mjs";
 
 const unhex = (s) => Uint8Array.from(s.split(/\s+/).filter(Boolean), (h) => parseInt(h, 16));
 
@@ -269,20 +269,10 @@ test("v2: the bytes must be those of the decoded message given", () => {
 
 // ---- the client ---------------------------------------------------------------------
 
-function seated(t, protocol) {
-  const log = [];
-  const { FakeWebSocket, sockets } = fakeSocket(log, { protocol });
-  const client = connect("ws://fake/play", { WebSocket: FakeWebSocket, pingInterval: 0, ackDelay: 0 });
-  t.after(() => client.close());
-  const ws = sockets[0];
-  ws.open();
-  return { client, ws, log };
-}
-
-test("the client offers rallypoint.v2 then rallypoint.v1 and accepts either", async (t) => {
-  for (const protocol of ["rallypoint.v2", "rallypoint.v1"]) {
+test("the client offers rallypoint.v3, rallypoint.v2 then rallypoint.v1 and accepts each", async (t) => {
+  for (const protocol of ["rallypoint.v3", "rallypoint.v2", "rallypoint.v1"]) {
     const { client, ws } = seated(t, protocol);
-    assert.deepEqual(ws.protocols, ["rallypoint.v2", "rallypoint.v1"]);
+    assert.deepEqual(ws.protocols, ["rallypoint.v3", "rallypoint.v2", "rallypoint.v1"]);
     assert.equal(client.state, "open");
     assert.equal(client.protocol, protocol);
     assert.equal(ws.closedWith, undefined);
@@ -298,7 +288,7 @@ test("the client offers rallypoint.v2 then rallypoint.v1 and accepts either", as
 
 test("a server agreeing to another subprotocol is refused", (t) => {
   const log = [];
-  const { FakeWebSocket, sockets } = fakeSocket(log, { protocol: "rallypoint.v3" });
+  const { FakeWebSocket, sockets } = fakeSocket(log, { protocol: "rallypoint.v4" });
   const client = connect("ws://fake/play", { WebSocket: FakeWebSocket, pingInterval: 0 });
   t.after(() => client.close());
   const errors = [];
@@ -306,7 +296,7 @@ test("a server agreeing to another subprotocol is refused", (t) => {
   sockets[0].open();
   assert.deepEqual(sockets[0].closedWith, { code: 1002, reason: "subprotocol" });
   assert.equal(errors.length, 1);
-  assert.match(errors[0].message, /rallypoint\.v2.*rallypoint\.v1/);
+  assert.match(errors[0].message, /rallypoint\.v3.*rallypoint\.v2.*rallypoint\.v1/);
 });
 
 test("a v2 snapshot's last_seq acknowledges inputs, counted from its baseline's, even when the snapshot is dropped", async (t) => {

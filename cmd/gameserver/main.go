@@ -5,7 +5,7 @@
 //
 // It serves a start page at / that links to the games' pages, /crossword/ (the massively
 // multiplayer crossword) and /shooter/ (the arena shooter), with live player counts; the
-// game endpoint /play (rallypoint.v1), where both games are registered as "crossword" and
+// game endpoint /play (rallypoint.v3, v2 and v1), where both games are registered as "crossword" and
 // "shooter"; the room listing /rooms; the browser SDK /client/rallypoint.js, which the pages
 // import; Prometheus /metrics; /echo (a WebSocket echo service in the manner of the public
 // ones WebSocket developers test against) and /healthz. Everything is embedded in the

@@ -168,7 +168,7 @@ func (s *server) routes() http.Handler {
 	mux.HandleFunc("/echo", s.echo)
 	// The browser SDK, built from client/src and embedded: go run needs no npm.
 	mux.Handle("/client/rallypoint.js", client.Handler())
-	// The game endpoint: rallypoint.v1 (PROTOCOL.md).
+	// The game endpoint: rallypoint.v3, v2 and v1 (PROTOCOL.md).
 	mux.Handle("/play", s.engine)
 	// Prometheus metrics: rooms, players, connections, tick lateness, bytes, compression.
 	reg := prometheus.NewRegistry()

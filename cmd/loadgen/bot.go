@@ -41,6 +41,7 @@ type bot struct {
 	r   *runner
 	idx int // 0-based, in the order the bots were started
 	c   *ws.Conn
+	v3  bool       // c speaks rallypoint.v3 (set with c, before its read loop starts)
 	rng *rand.Rand // owned by the scheduler goroutine (step); the read loop has none
 
 	mirror *state.Mirror
@@ -161,7 +162,7 @@ func (b *bot) open(ctx context.Context, join protocol.JoinOptions) error {
 func (b *bot) openAt(ctx context.Context, url string, join protocol.JoinOptions) error {
 	cfg := &b.r.cfg
 	opts := &ws.DialOptions{
-		Subprotocols: []string{protocol.SubprotocolV2, protocol.Subprotocol},
+		Subprotocols: []string{protocol.SubprotocolV3, protocol.SubprotocolV2, protocol.Subprotocol},
 		Metrics:      &b.r.wsm,
 		// nil dials the server; set, the simulated path in front of it (netpath.go).
 		NetDialContext: b.r.netDial,
@@ -176,11 +177,12 @@ func (b *bot) openAt(ctx context.Context, url string, join protocol.JoinOptions)
 	if err != nil {
 		return err
 	}
-	if p := c.Subprotocol(); p != protocol.SubprotocolV2 && p != protocol.Subprotocol {
+	p := c.Subprotocol()
+	if p != protocol.SubprotocolV3 && p != protocol.SubprotocolV2 && p != protocol.Subprotocol {
 		c.CloseNow()
-		return fmt.Errorf("loadgen: server agreed to neither %s nor %s", protocol.SubprotocolV2, protocol.Subprotocol)
+		return fmt.Errorf("loadgen: server agreed to none of %s, %s and %s", protocol.SubprotocolV3, protocol.SubprotocolV2, protocol.Subprotocol)
 	}
-	b.c = c
+	b.c, b.v3 = c, p == protocol.SubprotocolV3
 	b.joined = make(chan error, 1)
 	b.done = make(chan struct{})
 	go b.readLoop()
@@ -275,7 +277,7 @@ func (b *bot) dispatch(data []byte, now int64) error {
 		case 2: // v1: [18, body]
 			return b.onSnapshot(snapMsg{b: r.Rest()}, now) // the mirror checks the body
 		case 5, 6, 7: // v2: [18, last_seq, tick, offset, changed[, added[, removed]]]
-			s := snapMsg{v2: true}
+			s := snapMsg{v2: true, v3: b.v3}
 			if s.hasSeq = !r.IsNil(); s.hasSeq {
 				seq := r.Uint()
 				if r.Err() != nil || seq > math.MaxUint32 {
@@ -459,9 +461,12 @@ func (b *bot) onSnapshot(s snapMsg, now int64) error {
 	}
 	if b.mirror != nil {
 		var err error
-		if s.v2 { // it checks everything, the header included
+		switch { // it checks everything, the header included
+		case s.v3:
+			_, err = b.mirror.ApplyV3(s.b)
+		case s.v2:
 			_, err = b.mirror.ApplyV2(s.b)
-		} else {
+		default:
 			_, err = b.mirror.Apply(s.b)
 		}
 		switch {

@@ -105,6 +105,18 @@ func (vs *views) apply(s snapMsg, m *state.Mirror) error {
 	}
 	next.tick = tick
 	vs.n++
+	if s.v3 && prev != nil {
+		// v3: every player at both baselines is where it was heading, unless the snapshot
+		// lists a correction, which is then from there.
+		for i := range next.players {
+			p := &next.players[i]
+			if q := prev.find(p.id); q != nil && q.nf == p.nf {
+				p.xq, p.yq, p.health = g.ref(p.xq, q.xq), g.ref(p.yq, q.yq), int(g.ref(int64(p.health), int64(q.health)))
+				p.x, p.y = float64(p.xq)/shooter.Grid, float64(p.yq)/shooter.Grid
+			}
+		}
+		prev = nil // the corrections are differences from those values
+	}
 
 	for _, list := range s.lists() {
 		if s.v2 && list != listChanged && r.Len() == 0 {

@@ -43,11 +43,13 @@ func (r wireRocket) AppendFields(f *state.Fields) {
 
 // TestViewsFollowTheServerState plays a random game on a server-side ring and sends each
 // tick as a delta against a tick the client acknowledged a while ago, as a lagging client
-// gets them, on either wire, and on v2 also against a second baseline (predicted): every
-// view must equal the server's players at its tick.
+// gets them, on either wire, and on v2 and v3 also against a second baseline (predicted;
+// on v3, players where the prediction put them are left out): every view must equal the
+// server's players at its tick.
 func TestViewsFollowTheServerState(t *testing.T) {
-	for _, c := range []struct{ withMirror, v2, predicted bool }{
-		{true, false, false}, {false, false, false}, {true, true, false}, {false, true, false}, {true, true, true}, {false, true, true},
+	for _, c := range []struct{ withMirror, v2, predicted, v3 bool }{
+		{true, false, false, false}, {false, false, false, false}, {true, true, false, false}, {false, true, false, false},
+		{true, true, true, false}, {false, true, true, false}, {true, true, true, true}, {false, true, true, true},
 	} {
 		withMirror := c.withMirror
 		rng := rand.New(rand.NewPCG(3, 4))
@@ -100,7 +102,7 @@ func TestViewsFollowTheServerState(t *testing.T) {
 				}
 				baseline = applied[len(applied)-1-k]
 			}
-			s := snapMsg{v2: c.v2}
+			s := snapMsg{v2: c.v2, v3: c.v3}
 			var err error
 			var second uint32 // a tick the client acknowledged before the baseline
 			if c.predicted && baseline != 0 && rng.IntN(4) != 0 {
@@ -111,19 +113,25 @@ func TestViewsFollowTheServerState(t *testing.T) {
 					}
 				}
 			}
-			if c.v2 {
+			switch {
+			case c.v3:
+				s.b, _ = state.AppendDeltaV3(nil, ring.Get(state.Tick(second)), ring.Get(state.Tick(baseline)), nil, ring.Latest(), nil)
+				if m != nil {
+					_, err = m.ApplyV3(s.b)
+				}
+			case c.v2:
 				s.b, _ = state.AppendDeltaV2Predicted(nil, ring.Get(state.Tick(second)), ring.Get(state.Tick(baseline)), nil, ring.Latest(), nil)
 				if m != nil {
 					_, err = m.ApplyV2(s.b)
 				}
-			} else {
+			default:
 				s.b = state.AppendDelta(nil, ring.Get(state.Tick(baseline)), ring.Latest(), nil)
 				if m != nil {
 					_, err = m.Apply(s.b)
 				}
 			}
 			if err != nil {
-				t.Fatalf("v2 %v, tick %d: mirror: %v", c.v2, tick, err)
+				t.Fatalf("%+v, tick %d: mirror: %v", c, tick, err)
 			}
 			stale := vs.stale
 			err = vs.apply(s, m)
@@ -135,7 +143,7 @@ func TestViewsFollowTheServerState(t *testing.T) {
 				continue // the bot acknowledges its latest again; the server resends
 			}
 			if err != nil {
-				t.Fatalf("tick %d (baseline %d): %v", tick, baseline, err)
+				t.Fatalf("%+v: tick %d (baseline %d): %v", c, tick, baseline, err)
 			}
 			applied = append(applied, tick)
 			v := vs.latest()
@@ -145,7 +153,7 @@ func TestViewsFollowTheServerState(t *testing.T) {
 			for _, p := range v.players {
 				w := players[p.id]
 				if w == nil || p.id != w.id || p.x != w.x || p.y != w.y || p.health != w.health || p.alive != w.alive {
-					t.Fatalf("tick %d: player %+v, want %+v", tick, p, w)
+					t.Fatalf("%+v: tick %d: player %+v, want %+v", c, tick, p, w)
 				}
 			}
 		}

@@ -16,6 +16,9 @@ import (
 type snapMsg struct {
 	b  []byte
 	v2 bool
+	// v3: the connection speaks rallypoint.v3, whose predicted snapshots leave out an entity
+	// or a field whose new value is the one predicted (PROTOCOL.md, "The v3 snapshot").
+	v3 bool
 	// seq is a v2 snapshot's last_seq, if hasSeq: the difference from the input seq known
 	// at its baseline (protocol.SeqHistory).
 	seq    uint32

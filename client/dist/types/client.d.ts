@@ -369,7 +369,8 @@ export interface ClientEvents {
 type Handler<T> = (value: T) => void;
 /**
  * Opens a connection to a Rallypoint engine endpoint (e.g. `wss://host/play`) offering the
- * `rallypoint.v2` and `rallypoint.v1` subprotocols (the server picks; it prefers v2). The
+ * `rallypoint.v3`, `rallypoint.v2` and `rallypoint.v1` subprotocols (the server picks; it
+ * prefers v3). The
  * returned client is "connecting"; calls made before it opens are sent once it does.
  */
 export declare function connect(url: string, options?: ConnectOptions): Client;
@@ -465,7 +466,7 @@ export declare class Client {
      * it to. Reconnections resume here; after two failed attempts in a row, through the entry.
      */
     get nodeUrl(): string;
-    /** The agreed subprotocol ("rallypoint.v2" or "rallypoint.v1") while open, else "". */
+    /** The agreed subprotocol ("rallypoint.v3", "rallypoint.v2" or "rallypoint.v1") while open, else "". */
     get protocol(): string;
     /** The negotiated WebSocket extensions (e.g. "permessage-deflate"), when known. */
     get extensions(): string;

@@ -106,8 +106,11 @@ export declare class SnapshotMirror {
      * @param message - the message's bytes.
      * @param decoded - `decodeMessage(message)`, when the caller has it already (the client
      *   does, having read its kind); decoded here otherwise.
+     * @param v3 - the connection speaks rallypoint.v3 (PROTOCOL.md, "The v3 snapshot"): with
+     *   a second baseline, an entity or field the message does not list is where it was
+     *   predicted to be, and a listed integer is the difference from that prediction.
      */
-    applyV2(message: Uint8Array, decoded?: unknown): AppliedSnapshot;
+    applyV2(message: Uint8Array, decoded?: unknown, v3?: boolean): AppliedSnapshot;
     /**
      * Reads into this.ints the integers of every value of a v2 snapshot message's changed list,
      * then of its added fields (see {@link IntReader}). Returns how many, or -1 if the bytes
@@ -120,6 +123,13 @@ export declare class SnapshotMirror {
      * an integer is a difference, anything else the new value.
      */
     private patch;
+    /**
+     * On v3, entity `old` of the baseline where it was heading: each integer field predicted
+     * from its value at the baseline and at the second baseline (as {@link patch} predicts a
+     * listed one), for an entity at both with the same kind and number of fields (at most 64).
+     * `old` itself when nothing moves.
+     */
+    private predicted;
     /** Makes `next` the state at `tick`, the latest, and lets the oldest state beyond capacity go. */
     private commit;
 }

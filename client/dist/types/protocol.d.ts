@@ -10,9 +10,15 @@ export declare const SUBPROTOCOL = "rallypoint.v1";
 /**
  * The WebSocket subprotocol v2: v1 with a smaller snapshot message, `[18, last_seq, tick,
  * offset, changed, added, removed]`, the last two left out when empty (PROTOCOL.md, "The v2
- * snapshot"). The SDK offers it first, then v1.
+ * snapshot"). The SDK offers it after v3, then v1.
  */
 export declare const SUBPROTOCOL_V2 = "rallypoint.v2";
+/**
+ * rallypoint.v2 whose snapshots against two baselines leave out what they predict exactly
+ * (PROTOCOL.md, "The v3 snapshot"): a player moving steadily costs nothing. The client
+ * offers it first.
+ */
+export declare const SUBPROTOCOL_V3 = "rallypoint.v3";
 /** The most inputs one Inputs (0x0A) message may carry (the Go package protocol's MaxInputBatch). */
 export declare const MAX_INPUT_BATCH = 8;
 /** Message kinds, client to server and server to client. */
