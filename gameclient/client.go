@@ -786,7 +786,7 @@ func snapshotHeader(body []byte, v2 bool) (snapHead, bool) {
 	pair := v2 && r.IsPair()
 	h.baseline = u32(&r)
 	if pair {
-		u32(&r) // offset2
+		r.Int() // offset2: negative in an exact v3 snapshot; the mirror checks it
 	}
 	if v2 && h.baseline != 0 {
 		if h.baseline >= h.tick {

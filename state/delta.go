@@ -103,26 +103,36 @@ func AppendDeltaV2(dst []byte, from *Snapshot, fromFilter Filter, to *Snapshot, 
 // ErrUnknownBaseline), so prev must be a state the client acknowledged, and recently
 // enough that it still keeps it.
 func AppendDeltaV2Predicted(dst []byte, prev, from *Snapshot, fromFilter Filter, to *Snapshot, toFilter Filter) ([]byte, int) {
-	return appendDeltaV2(dst, prev, from, fromFilter, to, toFilter, false)
+	dst, n, _ := appendDeltaV2(dst, prev, from, fromFilter, to, toFilter, false)
+	return dst, n
 }
 
 // AppendDeltaV3 appends the snapshot of the rallypoint.v3 wire: AppendDeltaV2Predicted's
-// values, but where a second baseline is used (the offset pair), changed lists only the fields
-// whose new value differs from their reference, the value predicted from the two baselines
-// or, for a field that is not predicted, the baseline's; an entity of the baseline that
-// changed does not list takes its reference values. Steady movement, which the v2 wire
-// sends as an entry of zeros for every moving entity (id, mask and a 0 a coordinate: 4
-// bytes of a shooter player's), then costs nothing; a field that stops or jumps costs what
-// v2 sends for it one snapshot later (predicted to go on, it must be corrected once). What
-// the decoder pays is a prediction for every entity of the baseline that moved between the
-// two baselines, listed or not (exact.go). Without a second baseline it is
-// AppendDeltaV2Predicted, which is AppendDeltaV2. Mirror.ApplyV3 reads it.
+// values, or, where a second baseline is used and it is smaller, an exact one, whose offset
+// pair carries offset2 negated: its changed lists only the fields whose new value differs
+// from their reference, the value predicted from the two baselines or, for a field that is
+// not predicted, the baseline's; an entity of the baseline that changed does not list takes
+// its reference values. Steady movement, which v2 sends as an entry of zeros for every
+// moving entity (id, mask and a 0 a coordinate: 4 bytes of a shooter player's), then costs
+// nothing; but a field that stops or jumps must be corrected once where v2 sends nothing (it
+// was predicted to go on), so where movement is uneven (inputs arriving late and bunched,
+// on a jittery path) the v2 form is the smaller, and is sent. The choice costs a count
+// during the exact encoding and, where v2's is smaller, a second encoding. What the decoder
+// pays for an exact frame is a prediction for every entity of the baseline that moved
+// between the two baselines, listed or not (exact.go). Mirror.ApplyV3 reads both forms.
 func AppendDeltaV3(dst []byte, prev, from *Snapshot, fromFilter Filter, to *Snapshot, toFilter Filter) ([]byte, int) {
-	return appendDeltaV2(dst, prev, from, fromFilter, to, toFilter, true)
+	start := len(dst)
+	dst, n, extra := appendDeltaV2(dst, prev, from, fromFilter, to, toFilter, true)
+	if extra > 0 {
+		dst, n, _ = appendDeltaV2(dst[:start], prev, from, fromFilter, to, toFilter, false)
+	}
+	return dst, n
 }
 
-// appendDeltaV2 writes the v2 values, or v3's if exact.
-func appendDeltaV2(dst []byte, prev, from *Snapshot, fromFilter Filter, to *Snapshot, toFilter Filter, exact bool) ([]byte, int) {
+// appendDeltaV2 writes the v2 values, or, if exact and there is a second baseline, v3's
+// exact ones; extra is then how many bytes more than v2's they are estimated to take
+// (exactMask's count: negative when they are fewer).
+func appendDeltaV2(dst []byte, prev, from *Snapshot, fromFilter Filter, to *Snapshot, toFilter Filter, exact bool) (_ []byte, n, extra int) {
 	from = checkDelta(from, to)
 	g := predictGaps(prev, from, to)
 	if g.g2 == 0 {
@@ -130,6 +140,10 @@ func appendDeltaV2(dst []byte, prev, from *Snapshot, fromFilter Filter, to *Snap
 	}
 	dst = protocol.AppendUint(dst, uint64(to.tick))
 	switch {
+	case prev != nil && exact:
+		dst = protocol.AppendArray(dst, 2)
+		dst = protocol.AppendUint(dst, uint64(g.g1))
+		dst = protocol.AppendInt(dst, -int64(g.g2)) // negative: the exact rule
 	case prev != nil:
 		dst = protocol.AppendArray(dst, 2)
 		dst = protocol.AppendUint(dst, uint64(g.g1))
@@ -140,16 +154,16 @@ func appendDeltaV2(dst []byte, prev, from *Snapshot, fromFilter Filter, to *Snap
 		dst = protocol.AppendUint(dst, 0)
 	}
 	w := walk{from: from, to: to, ff: fromFilter, tf: toFilter, prev: prev, g: g, exact: exact && prev != nil}
-	dst = appendChanged(dst, w, true)
+	dst, extra = appendChanged(dst, w, true)
 	dst, added := appendAdded(dst, w, true)
 	dst, removed := appendRemoved(dst, w)
 	switch {
 	case removed > 0:
-		return dst, 5
+		return dst, 5, extra
 	case added > 0:
-		return dst[:len(dst)-1], 4 // removed's empty array, 0x90, goes
+		return dst[:len(dst)-1], 4, extra // removed's empty array, 0x90, goes
 	default:
-		return dst[:len(dst)-2], 3 // and added's
+		return dst[:len(dst)-2], 3, extra // and added's
 	}
 }
 
@@ -178,7 +192,8 @@ func appendDelta(dst []byte, from *Snapshot, fromFilter Filter, to *Snapshot, to
 	w := walk{from: from, to: to, ff: fromFilter, tf: toFilter}
 	dst, _ = appendAdded(dst, w, false)
 	dst, _ = appendRemoved(dst, w)
-	return appendChanged(dst, w, false)
+	dst, _ = appendChanged(dst, w, false)
+	return dst
 }
 
 // appendAdded writes added, [[id, kind, [field...]]...], and returns how many entries it
@@ -217,8 +232,9 @@ func appendRemoved(dst []byte, w walk) ([]byte, int) {
 }
 
 // appendChanged writes changed: v1's [[id, mask, field...]...], or v2's flat list of
-// integer differences (AppendDeltaV2).
-func appendChanged(dst []byte, w walk, v2 bool) []byte {
+// integer differences (AppendDeltaV2), or v3's exact one (w.exact), for which it also
+// returns how many bytes more than v2's it is estimated to take.
+func appendChanged(dst []byte, w walk, v2 bool) (_ []byte, extra int) {
 	from, to := w.from, w.to
 	dst, pos := reserveArray(dst)
 	n := 0
@@ -234,7 +250,9 @@ func appendChanged(dst []byte, w walk, v2 bool) []byte {
 			if w.exact {
 				var whole bool
 				if c = w.exactPrev(a); c != nil {
-					if mask, whole = w.exactMask(a, b, c, &res); whole || mask == 0 {
+					mask, whole = w.exactMask(a, b, c, &res)
+					extra += res.extra
+					if whole || mask == 0 {
 						continue // whole: in added
 					}
 				}
@@ -280,7 +298,7 @@ func appendChanged(dst []byte, w walk, v2 bool) []byte {
 			n++
 		}
 	}
-	return closeArray(dst, pos, n)
+	return closeArray(dst, pos, n), extra
 }
 
 // resend reports whether entity b of to must be sent whole although the baseline has a, the

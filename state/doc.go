@@ -119,11 +119,13 @@
 // movement is then 0 or ±1. The offset becomes a pair, [offset, offset2]. predict.go has
 // the rule and its bounds; the engine uses it for rooms with RoomConfig.PredictDeltas.
 //
-// AppendDeltaV3, for the rallypoint.v3 wire, lays out the same values but lists only what
-// the prediction missed: an entity or field left out is where it was heading (exact.go), so
-// steady movement costs nothing at all, and Mirror.ApplyV3 predicts every entity that
-// moved between the two baselines. On the quantized scene a frame takes 324 bytes where
-// AppendDeltaV2Predicted's takes 396 (BenchmarkAppendDeltaPredicted64).
+// AppendDeltaV3, for the rallypoint.v3 wire, lays out the same values but may send an exact
+// snapshot (offset2 negated), which lists only what the prediction missed: an entity or
+// field left out is where it was heading (exact.go), so steady movement costs nothing at
+// all, and Mirror.ApplyV3 predicts every entity that moved between the two baselines.
+// Where stops and jumps would make that the larger, it sends v2's form instead. On the
+// quantized scene a frame takes 324 bytes where AppendDeltaV2Predicted's takes 396
+// (BenchmarkAppendDeltaPredicted64).
 //
 // # Names, types and ids
 //

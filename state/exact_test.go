@@ -5,8 +5,10 @@ import (
 	"testing"
 )
 
-// TestAppendDeltaV3Bytes: on v3 a predicted snapshot lists only the fields the prediction
-// missed, and a mirror that applies it reaches the server's state.
+// TestAppendDeltaV3Bytes: on v3 a snapshot against two baselines is exact (offset2 negated)
+// where that is smaller: it lists only the fields the prediction missed; where corrections
+// would cost more than v2's zeros (a stop), it is v2's. A mirror that applies it reaches
+// the server's state either way.
 func TestAppendDeltaV3Bytes(t *testing.T) {
 	wide := make(vals, MaxMaskFields+1)
 	for i := range wide {
@@ -24,7 +26,7 @@ func TestAppendDeltaV3Bytes(t *testing.T) {
 			[]ent{{1, 0, vals{int64(1000), int64(5000), int64(100)}}},
 			[]ent{{1, 0, vals{int64(1130), int64(4870), int64(100)}}},
 			[]ent{{1, 0, vals{int64(1260), int64(4740), int64(100)}}},
-			[]byte{0x05, 0x92, 0x02, 0x02, 0x90},
+			[]byte{0x05, 0x92, 0x02, 0xfe, 0x90},
 		},
 		{
 			// Off by one from the prediction in x: only x, as 1.
@@ -32,16 +34,25 @@ func TestAppendDeltaV3Bytes(t *testing.T) {
 			[]ent{{1, 0, vals{int64(1000), int64(5000), int64(100)}}},
 			[]ent{{1, 0, vals{int64(1130), int64(4870), int64(100)}}},
 			[]ent{{1, 0, vals{int64(1261), int64(4740), int64(100)}}},
-			[]byte{0x05, 0x92, 0x02, 0x02, 0x93, 0x01, 0x01, 0x01},
+			[]byte{0x05, 0x92, 0x02, 0xfe, 0x93, 0x01, 0x01, 0x01},
 		},
 		{
-			// It stopped where the baseline had it: predicted at 1260, corrected by −130.
-			// v2 lists nothing (its bytes are the baseline's).
+			// It stopped where the baseline had it: the exact form would correct the
+			// prediction by −130 (5 bytes with the entry), v2's lists nothing: v2's goes.
 			"a stop",
 			[]ent{{1, 0, vals{int64(1000), int64(5000), int64(100)}}},
 			[]ent{{1, 0, vals{int64(1130), int64(5000), int64(100)}}},
 			[]ent{{1, 0, vals{int64(1130), int64(5000), int64(100)}}},
-			[]byte{0x05, 0x92, 0x02, 0x02, 0x93, 0x01, 0x01, 0xd1, 0xff, 0x7e},
+			[]byte{0x05, 0x92, 0x02, 0x02, 0x90},
+		},
+		{
+			// The same stop beside a steady mover, which v2 would send as [2, 0b11, 0, 0]:
+			// the exact form is smaller, and corrects the stop (9 predicted at 11: −2).
+			"a stop among movers",
+			[]ent{{1, 0, vals{int64(7), "a"}}, {2, 0, vals{int64(50), int64(60)}}},
+			[]ent{{1, 0, vals{int64(9), "a"}}, {2, 0, vals{int64(52), int64(63)}}},
+			[]ent{{1, 0, vals{int64(9), "a"}}, {2, 0, vals{int64(54), int64(66)}}},
+			[]byte{0x05, 0x92, 0x02, 0xfe, 0x93, 0x01, 0x01, 0xfe},
 		},
 		{
 			// A value that is not an integer is predicted by nothing: listed when it changes.
@@ -49,15 +60,7 @@ func TestAppendDeltaV3Bytes(t *testing.T) {
 			[]ent{{1, 0, vals{int64(7), "a"}}},
 			[]ent{{1, 0, vals{int64(7), "a"}}},
 			[]ent{{1, 0, vals{int64(7), "b"}}},
-			[]byte{0x05, 0x92, 0x02, 0x02, 0x93, 0x01, 0x02, 0xa1, 'b'},
-		},
-		{
-			// Standing still at both baselines and now: nothing, as on v2.
-			"still",
-			[]ent{{1, 0, vals{int64(7), "a"}}, {2, 0, vals{int64(1)}}},
-			[]ent{{1, 0, vals{int64(7), "a"}}, {2, 0, vals{int64(2)}}},
-			[]ent{{1, 0, vals{int64(7), "a"}}, {2, 0, vals{int64(3)}}},
-			[]byte{0x05, 0x92, 0x02, 0x02, 0x90},
+			[]byte{0x05, 0x92, 0x02, 0xfe, 0x93, 0x01, 0x02, 0xa1, 'b'},
 		},
 		{
 			// More fields than a mask holds: never predicted, whole when it changes.
@@ -65,7 +68,7 @@ func TestAppendDeltaV3Bytes(t *testing.T) {
 			[]ent{{1, 0, wide}},
 			[]ent{{1, 0, wide2}},
 			[]ent{{1, 0, wide2}},
-			[]byte{0x05, 0x92, 0x02, 0x02, 0x90},
+			[]byte{0x05, 0x92, 0x02, 0xfe, 0x90},
 		},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -74,31 +77,32 @@ func TestAppendDeltaV3Bytes(t *testing.T) {
 			if string(got) != string(tt.want) {
 				t.Fatalf("AppendDeltaV3 = % x, want % x", got, tt.want)
 			}
-			m := NewMirror(4)
-			for _, v := range [][]byte{v2Values(nil, s1), v2Values(s1, s3), got} {
-				if _, err := m.ApplyV3(v); err != nil {
-					t.Fatalf("ApplyV3(% x): %v", v, err)
+			held := func(apply func(*Mirror, []byte) (Tick, error)) *Mirror {
+				m := NewMirror(4)
+				for _, v := range [][]byte{v2Values(nil, s1), v2Values(s1, s3)} {
+					if _, err := apply(m, v); err != nil {
+						t.Fatal(err)
+					}
 				}
+				return m
+			}
+			m := held((*Mirror).ApplyV3)
+			if _, err := m.ApplyV3(got); err != nil {
+				t.Fatalf("ApplyV3(% x): %v", got, err)
 			}
 			sameState(t, m, s5, nil)
-			// A v2 mirror would read the same bytes as something else where the entity
-			// moved: the two wires are not interchangeable.
-			m2 := NewMirror(4)
-			for _, v := range [][]byte{v2Values(nil, s1), v2Values(s1, s3)} {
-				if _, err := m2.ApplyV2(v); err != nil {
-					t.Fatal(err)
-				}
-			}
-			if _, err := m2.ApplyV2(got); err != nil {
-				t.Fatalf("ApplyV2(% x): %v", got, err)
+			// A v2 mirror refuses the exact form, whose bytes mean another state there.
+			m2 := held((*Mirror).ApplyV2)
+			if _, err := m2.ApplyV2(got); (got[3] == 0xfe) != errors.Is(err, ErrMalformed) {
+				t.Fatalf("ApplyV2(% x) = %v", got, err)
 			}
 		})
 	}
 }
 
 // TestAppendDeltaV3Scene: over the quantized shooter scene, with the baseline one snapshot
-// back and the second one more, v3 is smaller than v2's predicted wire and decodes to every
-// state exactly.
+// back and the second one more, v3 is smaller than v2's predicted wire, no frame of it is
+// larger, and it decodes to every state exactly.
 func TestAppendDeltaV3Scene(t *testing.T) {
 	snaps := sceneSnapshotsQ(120, true)
 	m := NewMirror(4)
@@ -112,6 +116,9 @@ func TestAppendDeltaV3Scene(t *testing.T) {
 		p, _ := AppendDeltaV2Predicted(nil, snaps[i-2], snaps[i-1], nil, snaps[i], nil)
 		v, _ := AppendDeltaV3(nil, snaps[i-2], snaps[i-1], nil, snaps[i], nil)
 		v2, v3 = v2+len(p), v3+len(v)
+		if len(v) > len(p) {
+			t.Fatalf("snapshot %d: v3 %d bytes, v2 %d", i, len(v), len(p))
+		}
 		if _, err := m.ApplyV3(v); err != nil {
 			t.Fatalf("snapshot %d: %v", i, err)
 		}

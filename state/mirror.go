@@ -71,7 +71,8 @@ type Mirror struct {
 	chg   []changeEntry
 	spans []span    // fields of add and chg, as offsets into the body
 	v2    bool      // the body is ApplyV2's: changed is flat and its integers are differences
-	exact bool      // the body is ApplyV3's: unlisted fields take their predictions (exact.go)
+	v3    bool      // the body is ApplyV3's: a snapshot may be exact
+	exact bool      // the body is an exact v3 snapshot: unlisted fields take their predictions (exact.go)
 	prev  *Snapshot // ApplyV2's second baseline, or nil
 	g     gaps      // and its gaps
 }
@@ -136,7 +137,7 @@ func malformed(format string, args ...any) error {
 // documentation. On error the mirror is unchanged.
 func (m *Mirror) Apply(body []byte) (Tick, error) {
 	m.add, m.rem, m.chg, m.spans = m.add[:0], m.rem[:0], m.chg[:0], m.spans[:0]
-	m.v2, m.exact, m.prev, m.g = false, false, nil, gaps{}
+	m.v2, m.v3, m.exact, m.prev, m.g = false, false, false, nil, gaps{}
 	r := reader{b: body}
 
 	n, err := r.arrayLen()
@@ -198,17 +199,17 @@ func (m *Mirror) ApplyV2(vals []byte) (Tick, error) {
 	return m.applyV2(vals, false)
 }
 
-// ApplyV3 is ApplyV2 for the rallypoint.v3 wire (AppendDeltaV3): where the snapshot has a
-// second baseline, a field that changed does not list takes the value predicted for it
-// (or its baseline's, if it is not predicted), and a listed one is corrected from that.
-// Without a second baseline the two wires are the same.
+// ApplyV3 is ApplyV2 for the rallypoint.v3 wire (AppendDeltaV3): a snapshot whose offset2
+// is negative is exact: a field that its changed does not list takes the value predicted
+// for it (or its baseline's, if it is not predicted), and a listed one is corrected from
+// that. Every other snapshot reads as on v2.
 func (m *Mirror) ApplyV3(vals []byte) (Tick, error) {
 	return m.applyV2(vals, true)
 }
 
-func (m *Mirror) applyV2(vals []byte, exact bool) (Tick, error) {
+func (m *Mirror) applyV2(vals []byte, v3 bool) (Tick, error) {
 	m.add, m.rem, m.chg, m.spans = m.add[:0], m.rem[:0], m.chg[:0], m.spans[:0]
-	m.v2, m.exact, m.prev, m.g = true, exact, nil, gaps{}
+	m.v2, m.v3, m.exact, m.prev, m.g = true, v3, false, nil, gaps{}
 	r := reader{b: vals}
 	tick, err := readTick(&r)
 	if err != nil {
@@ -235,9 +236,22 @@ func (m *Mirror) applyPredicted(r *reader, vals []byte, tick uint64) (Tick, erro
 	if err != nil {
 		return 0, err
 	}
-	g2, err := readBelow(r, tick-g1, "offset2")
+	// offset2, negated in an exact v3 snapshot (AppendDeltaV3).
+	v, err := r.skip()
 	if err != nil {
-		return 0, err
+		return 0, malformed("offset2: %v", err)
+	}
+	o2, k := intField(v)
+	if k != int64OK || (o2 < 0 && !m.v3) {
+		return 0, malformed("offset2 % x: not an unsigned integer (a negative one only on v3)", v)
+	}
+	m.exact = o2 < 0
+	g2 := uint64(o2)
+	if m.exact {
+		g2 = uint64(-o2)
+	}
+	if g2 >= tick-g1 {
+		return 0, malformed("offset2 %d not below %d", g2, tick-g1)
 	}
 	if g1 == 0 || g2 == 0 || g1 > predictMaxGap || g2 > predictMaxGap {
 		return 0, malformed("offsets [%d, %d]: each must be in 1..%d", g1, g2, predictMaxGap)

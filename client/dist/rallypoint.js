@@ -2277,9 +2277,10 @@ var SnapshotMirror = class {
    * @param message - the message's bytes.
    * @param decoded - `decodeMessage(message)`, when the caller has it already (the client
    *   does, having read its kind); decoded here otherwise.
-   * @param v3 - the connection speaks rallypoint.v3 (PROTOCOL.md, "The v3 snapshot"): with
-   *   a second baseline, an entity or field the message does not list is where it was
-   *   predicted to be, and a listed integer is the difference from that prediction.
+   * @param v3 - the connection speaks rallypoint.v3 (PROTOCOL.md, "The v3 snapshot"): in a
+   *   snapshot whose offset2 is negative (exact), an entity or field the message does not
+   *   list is where it was predicted to be, and a listed integer is the difference from
+   *   that prediction. Elsewhere a negative offset2 is malformed.
    */
   applyV2(message, decoded, v3 = false) {
     let msg = decoded;
@@ -2299,8 +2300,14 @@ var SnapshotMirror = class {
     const baseline = offset === 0 ? 0 : tick - offset;
     const base = this.baseFor(tick, baseline);
     let gaps;
+    let exact = false;
     if (pair !== void 0) {
-      const offset2 = toUint(pair[1]);
+      let raw2 = pair[1];
+      if (v3 && typeof raw2 === "number" && raw2 < 0) {
+        exact = true;
+        raw2 = -raw2;
+      }
+      const offset2 = toUint(raw2);
       if (pair.length !== 2 || offset2 === void 0 || offset === 0 || offset2 === 0 || offset > PREDICT_MAX_GAP || offset2 > PREDICT_MAX_GAP || offset2 >= baseline) {
         throw malformed("bad offset pair");
       }
@@ -2348,7 +2355,7 @@ var SnapshotMirror = class {
     }
     if (k !== scanned) throw malformed("the bytes are not the decoded message");
     let moved;
-    if (v3 && gaps !== void 0) {
+    if (exact && gaps !== void 0) {
       moved = /* @__PURE__ */ new Map();
       for (const [id, old] of base) {
         if (next.get(id) !== old) continue;

@@ -298,9 +298,10 @@ export class SnapshotMirror {
    * @param message - the message's bytes.
    * @param decoded - `decodeMessage(message)`, when the caller has it already (the client
    *   does, having read its kind); decoded here otherwise.
-   * @param v3 - the connection speaks rallypoint.v3 (PROTOCOL.md, "The v3 snapshot"): with
-   *   a second baseline, an entity or field the message does not list is where it was
-   *   predicted to be, and a listed integer is the difference from that prediction.
+   * @param v3 - the connection speaks rallypoint.v3 (PROTOCOL.md, "The v3 snapshot"): in a
+   *   snapshot whose offset2 is negative (exact), an entity or field the message does not
+   *   list is where it was predicted to be, and a listed integer is the difference from
+   *   that prediction. Elsewhere a negative offset2 is malformed.
    */
   applyV2(message: Uint8Array, decoded?: unknown, v3 = false): AppliedSnapshot {
     let msg = decoded;
@@ -321,8 +322,14 @@ export class SnapshotMirror {
     const baseline = offset === 0 ? 0 : tick - offset;
     const base = this.baseFor(tick, baseline);
     let gaps: Gaps | undefined;
+    let exact = false; // a v3 snapshot whose offset2 is negative
     if (pair !== undefined) {
-      const offset2 = toUint(pair[1]);
+      let raw2 = pair[1];
+      if (v3 && typeof raw2 === "number" && raw2 < 0) {
+        exact = true;
+        raw2 = -raw2;
+      }
+      const offset2 = toUint(raw2);
       if (pair.length !== 2 || offset2 === undefined || offset === 0 || offset2 === 0 ||
           offset > PREDICT_MAX_GAP || offset2 > PREDICT_MAX_GAP || offset2 >= baseline) {
         throw malformed("bad offset pair");
@@ -372,10 +379,10 @@ export class SnapshotMirror {
     }
     if (k !== scanned) throw malformed("the bytes are not the decoded message");
 
-    // v3 with a second baseline: every entity of the baseline neither removed nor added
-    // moves on to where it was heading first; a changed entry corrects that.
+    // An exact v3 snapshot: every entity of the baseline neither removed nor added moves on
+    // to where it was heading first; a changed entry corrects that.
     let moved: Map<number, Entity> | undefined;
-    if (v3 && gaps !== undefined) {
+    if (exact && gaps !== undefined) {
       moved = new Map();
       for (const [id, old] of base) {
         if (next.get(id) !== old) continue; // removed, or added again

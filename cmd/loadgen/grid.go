@@ -58,7 +58,7 @@ func (gs *grids) get(t uint32) *grid {
 // applied, and returns it.
 func (gs *grids) apply(s snapMsg, m *state.Mirror) (*grid, error) {
 	r := &gs.rd
-	tick, baseline, second := s.header2(r)
+	tick, baseline, second, _ := s.header2(r)
 	if r.Err() != nil {
 		return nil, fmt.Errorf("loadgen: crossword snapshot: %w", r.Err())
 	}

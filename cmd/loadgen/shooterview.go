@@ -77,7 +77,7 @@ func (vs *views) at(t uint32) *shView {
 // apply builds the view of a snapshot that the mirror m (nil if none) has just applied.
 func (vs *views) apply(s snapMsg, m *state.Mirror) error {
 	r := &vs.rd
-	tick, baseline, second := s.header2(r)
+	tick, baseline, second, exact := s.header2(r)
 	if r.Err() != nil {
 		return fmt.Errorf("loadgen: shooter snapshot: %w", r.Err())
 	}
@@ -105,9 +105,9 @@ func (vs *views) apply(s snapMsg, m *state.Mirror) error {
 	}
 	next.tick = tick
 	vs.n++
-	if s.v3 && prev != nil {
-		// v3: every player at both baselines is where it was heading, unless the snapshot
-		// lists a correction, which is then from there.
+	if exact && prev != nil {
+		// An exact v3 snapshot: every player at both baselines is where it was heading,
+		// unless the snapshot lists a correction, which is then from there.
 		for i := range next.players {
 			p := &next.players[i]
 			if q := prev.find(p.id); q != nil && q.nf == p.nf {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"math"
 	"math/bits"
 
 	"github.com/rallypoint/rallypoint/protocol"
@@ -50,14 +51,15 @@ func (s snapMsg) lists() []int {
 // header resets r to the snapshot and reads its tick and baseline (0: full), leaving r at
 // the first list.
 func (s snapMsg) header(r *protocol.Reader) (tick, baseline uint32) {
-	tick, baseline, _ = s.header2(r)
+	tick, baseline, _, _ = s.header2(r)
 	return tick, baseline
 }
 
 // header2 is header that also returns the second baseline of a predicted v2 snapshot (0:
 // none), whose changed integers are differences from predictions (PROTOCOL.md, "The v2
-// snapshot"; state.AppendDeltaV2Predicted).
-func (s snapMsg) header2(r *protocol.Reader) (tick, baseline, second uint32) {
+// snapshot"; state.AppendDeltaV2Predicted), and whether it is an exact v3 one, whose
+// offset2 is negative ("The v3 snapshot"; state.AppendDeltaV3).
+func (s snapMsg) header2(r *protocol.Reader) (tick, baseline, second uint32, exact bool) {
 	r.Reset(s.b)
 	if !s.v2 {
 		r.ArrayLen()
@@ -67,19 +69,27 @@ func (s snapMsg) header2(r *protocol.Reader) (tick, baseline, second uint32) {
 	baseline = uint32(r.Int())
 	var off2 uint32
 	if pair {
-		off2 = uint32(r.Int())
+		o := r.Int()
+		if exact = o < 0; exact {
+			o = -o
+		}
+		if (exact && !s.v3) || o > math.MaxUint32 {
+			r.Fail(protocol.ErrRange)
+			return 0, 0, 0, false
+		}
+		off2 = uint32(o)
 	}
 	if s.v2 && baseline != 0 {
 		if baseline >= tick || off2 >= tick-baseline {
 			r.Fail(protocol.ErrRange)
-			return 0, 0, 0
+			return 0, 0, 0, false
 		}
 		baseline = tick - baseline
 		if off2 != 0 {
 			second = baseline - off2
 		}
 	}
-	return tick, baseline, second
+	return tick, baseline, second, exact
 }
 
 // changedLen reads the changed list's header: what nextChanged counts down.

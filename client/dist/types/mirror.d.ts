@@ -106,9 +106,10 @@ export declare class SnapshotMirror {
      * @param message - the message's bytes.
      * @param decoded - `decodeMessage(message)`, when the caller has it already (the client
      *   does, having read its kind); decoded here otherwise.
-     * @param v3 - the connection speaks rallypoint.v3 (PROTOCOL.md, "The v3 snapshot"): with
-     *   a second baseline, an entity or field the message does not list is where it was
-     *   predicted to be, and a listed integer is the difference from that prediction.
+     * @param v3 - the connection speaks rallypoint.v3 (PROTOCOL.md, "The v3 snapshot"): in a
+     *   snapshot whose offset2 is negative (exact), an entity or field the message does not
+     *   list is where it was predicted to be, and a listed integer is the difference from
+     *   that prediction. Elsewhere a negative offset2 is malformed.
      */
     applyV2(message: Uint8Array, decoded?: unknown, v3?: boolean): AppliedSnapshot;
     /**
