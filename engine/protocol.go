@@ -18,18 +18,6 @@ const SubprotocolV2 = protocol.SubprotocolV2
 // prediction gets right. The engine prefers it to v2.
 const SubprotocolV3 = protocol.SubprotocolV3
 
-// snapshotWire returns which snapshot message c's subprotocol takes: v2's layout (v3's
-// too) and v3's exact predictions.
-func snapshotWire(c interface{ Subprotocol() string }) (v2, v3 bool) {
-	switch c.Subprotocol() {
-	case SubprotocolV3:
-		return true, true
-	case SubprotocolV2:
-		return true, false
-	}
-	return false, false
-}
-
 // Message kinds sent by clients (see package protocol for their shapes).
 const (
 	KindJoin    = protocol.KindJoin

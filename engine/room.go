@@ -799,6 +799,18 @@ func (rc *roomCore) baseline(p *Player, key state.ViewKey) *state.Snapshot {
 	return p.base
 }
 
+// snapshotWire returns which snapshot message c's subprotocol takes: v2's layout (v3's
+// too) and v3's exact predictions.
+func snapshotWire(c *ws.Conn) (v2, v3 bool) {
+	switch c.Subprotocol() {
+	case SubprotocolV3:
+		return true, true
+	case SubprotocolV2:
+		return true, false
+	}
+	return false, false
+}
+
 // secondBackMax is how many snapshot intervals before the tick a second baseline may be.
 // The client acknowledged it, so it held it then; since, it has applied at most one
 // snapshot an interval, and PROTOCOL.md asks clients to keep at least the last 16 states.

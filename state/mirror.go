@@ -558,17 +558,17 @@ func (m *Mirror) merge(s *Snapshot, body []byte, base *Snapshot) error {
 				s.bounds = append(s.bounds, uint32(len(s.arena)))
 			}
 			s.ents = append(s.ents, entity{id: id, kind: old.kind, at: at, nf: old.nf})
-		case m.exact && m.predicts(base, &bents[bi], &pi):
-			old := &bents[bi]
-			pe := prevEntity(m.prev, nil, old, &pi)
-			s.bounds = append(s.bounds, uint32(len(s.arena)))
-			for i := range old.nf {
-				s.arena = m.appendReference(s.arena, base.field(old, i), m.prev.field(pe, i))
-				s.bounds = append(s.bounds, uint32(len(s.arena)))
-			}
-			s.ents = append(s.ents, entity{id: id, kind: old.kind, at: at, nf: old.nf})
 		default:
 			old := &bents[bi]
+			if pe := m.movedFrom(base, old, &pi); pe != nil {
+				s.bounds = append(s.bounds, uint32(len(s.arena)))
+				for i := range old.nf {
+					s.arena = m.appendReference(s.arena, base.field(old, i), m.prev.field(pe, i))
+					s.bounds = append(s.bounds, uint32(len(s.arena)))
+				}
+				s.ents = append(s.ents, entity{id: id, kind: old.kind, at: at, nf: old.nf})
+				break
+			}
 			shift := uint32(len(s.arena)) - base.bounds[old.at] // modular: undone by the addition
 			s.arena = append(s.arena, base.encoded(old)...)
 			for _, b := range base.bounds[old.at : old.at+old.nf+1] {
@@ -601,17 +601,20 @@ func (m *Mirror) merge(s *Snapshot, body []byte, base *Snapshot) error {
 	return nil
 }
 
-// predicts reports whether old, an entity of base that the v3 snapshot being applied does
-// not list, moves by prediction: it is in the second baseline with the same kind and number
-// of fields (at most MaxMaskFields), and not with the same bytes (then every prediction is
-// its baseline value). *pi is prevEntity's cursor: it stops at old's id, where merge's own
-// call finds the same entity.
-func (m *Mirror) predicts(base *Snapshot, old *entity, pi *int) bool {
-	if m.prev == nil || old.nf > MaxMaskFields {
-		return false
+// movedFrom returns, for old, an entity of base that the snapshot being applied does not
+// list, the entity of the second baseline it moves on from by prediction, or nil if it
+// stays as it is: the snapshot is not an exact v3 one, or old is not in the second baseline
+// with the same kind and number of fields (at most MaxMaskFields), or is there with the
+// same bytes (then every prediction is its baseline value). *pi is prevEntity's cursor.
+func (m *Mirror) movedFrom(base *Snapshot, old *entity, pi *int) *entity {
+	if !m.exact || m.prev == nil || old.nf > MaxMaskFields {
+		return nil
 	}
 	pe := prevEntity(m.prev, nil, old, pi)
-	return pe != nil && !bytes.Equal(base.encoded(old), m.prev.encoded(pe))
+	if pe == nil || bytes.Equal(base.encoded(old), m.prev.encoded(pe)) {
+		return nil
+	}
+	return pe
 }
 
 // appendReference appends a v3 field that the snapshot does not list: the value predicted

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -178,7 +179,7 @@ func (b *bot) openAt(ctx context.Context, url string, join protocol.JoinOptions)
 		return err
 	}
 	p := c.Subprotocol()
-	if p != protocol.SubprotocolV3 && p != protocol.SubprotocolV2 && p != protocol.Subprotocol {
+	if !slices.Contains(opts.Subprotocols, p) {
 		c.CloseNow()
 		return fmt.Errorf("loadgen: server agreed to none of %s, %s and %s", protocol.SubprotocolV3, protocol.SubprotocolV2, protocol.Subprotocol)
 	}
