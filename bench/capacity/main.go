@@ -129,5 +129,8 @@ func main() {
 	if ctx.Err() != nil {
 		fmt.Println("interrupted: the searches did not finish")
 	}
+	if want[rallypoint] && want[colyseus] {
+		fmt.Println(ratioNote(rp.capacity(), cs.capacity()))
+	}
 	fmt.Println(summaryLine(rp.capacity(), cs.capacity()))
 }

@@ -7,11 +7,16 @@ import "fmt"
 // 5% (or 25 players) of each other. An inconclusive step (the load tool saturated) is an
 // upper end the harness cannot measure past: the bisection continues below it, and if it
 // ends against it the capacity is reported as "> N (load tool bound)".
+//
+// A failure is kept even when an inconclusive step below it ends the bisection: a server
+// that failed its own rules at F players (the load tool not saturated) serves fewer than F,
+// so a load-tool-bound capacity still has an upper end, and the ratio a bound from it.
 type search struct {
 	start, cap int  // cap 0: none
 	lo         int  // most players that passed (0: none yet)
 	hi         int  // fewest that did not pass (0: none yet)
 	hiBound    bool // hi was inconclusive, not a failure
+	failed     int  // fewest players that failed the server's rules (0: none yet)
 	capped     bool // the cap passed
 	steps      int
 }
@@ -47,6 +52,9 @@ func (s *search) record(n int, v verdict) {
 			s.capped = true
 		}
 	default:
+		if v == verdictFail && (s.failed == 0 || n < s.failed) {
+			s.failed = n
+		}
 		if s.hi == 0 || n <= s.hi {
 			s.hi = n
 			s.hiBound = v == verdictInconclusive
@@ -58,16 +66,23 @@ func (s *search) record(n int, v verdict) {
 type capacity struct {
 	n     int
 	bound string // "": exact; ">": at least n+1 (load tool bound); ">=": the cap passed
+	// below, for a bound, is the fewest players the server failed its own rules with
+	// (0: none seen above n): the capacity is under it.
+	below int
 }
 
 func (s *search) capacity() capacity {
+	below := 0
+	if s.failed > s.lo { // a failure under a pass is noise, and bounds nothing
+		below = s.failed
+	}
 	switch {
 	case s.capped:
-		return capacity{s.lo, ">="}
+		return capacity{s.lo, ">=", below}
 	case s.hiBound:
-		return capacity{s.lo, ">"}
+		return capacity{s.lo, ">", below}
 	}
-	return capacity{s.lo, ""}
+	return capacity{n: s.lo}
 }
 
 func (c capacity) String() string { return fmt.Sprintf("%s%d", c.bound, c.n) }
@@ -76,27 +91,61 @@ func (c capacity) String() string { return fmt.Sprintf("%s%d", c.bound, c.n) }
 func (c capacity) note() string {
 	switch c.bound {
 	case ">":
-		return fmt.Sprintf("> %d (load tool bound)", c.n)
+		return fmt.Sprintf("> %d (load tool bound)%s", c.n, c.failedAt())
 	case ">=":
-		return fmt.Sprintf(">= %d (the -max cap passed; not searched past it)", c.n)
+		return fmt.Sprintf(">= %d (the -max cap passed; not searched past it)%s", c.n, c.failedAt())
 	}
 	return fmt.Sprint(c.n)
 }
 
-// ratio is Rallypoint's capacity over Colyseus's, with the bound it inherits: a lower
-// bound on Rallypoint's side makes the ratio a lower bound, one on Colyseus's an upper.
-func ratio(r, c capacity) string {
-	if c.n == 0 {
-		return "n/a"
+func (c capacity) failedAt() string {
+	if c.below == 0 {
+		return ""
 	}
-	v := fmt.Sprintf("%.2f", float64(r.n)/float64(c.n))
+	return fmt.Sprintf(", < %d (failed the rules there)", c.below)
+}
+
+// span is the range the capacity lies in: lo players passed; it is under hi (0: no upper
+// end known). An exact capacity is its own span.
+func (c capacity) span() (lo, hi int) {
+	if c.bound == "" {
+		return c.n, c.n
+	}
+	return c.n, c.below
+}
+
+// ratio is Rallypoint's capacity over Colyseus's, with the bound it inherits. Each side lies
+// in a span (capacity.span); the ratio is at least Rallypoint's low end over Colyseus's high
+// end, and at most the other way round. The line says the lower bound when there is one
+// (the goal is one: ratio >= 2), else the upper, else "unknown"; ratioSpan says both.
+func ratio(r, c capacity) string {
+	lo, hi, ok := ratioSpan(r, c)
 	switch {
-	case r.bound == "" && c.bound == "":
-		return v
-	case c.bound == "":
-		return ">=" + v
-	case r.bound == "":
-		return "<=" + v
+	case !ok:
+		return "n/a"
+	case lo == hi && lo > 0:
+		return fmt.Sprintf("%.2f", lo)
+	case lo > 0:
+		return fmt.Sprintf(">=%.2f", lo)
+	case hi > 0:
+		return fmt.Sprintf("<=%.2f", hi)
 	}
 	return "unknown"
+}
+
+// ratioSpan returns the least and the most the ratio can be (0: no such end), and false
+// when Colyseus passed no step.
+func ratioSpan(r, c capacity) (lo, hi float64, ok bool) {
+	if c.n == 0 {
+		return 0, 0, false
+	}
+	rlo, rhi := r.span()
+	clo, chi := c.span()
+	if chi > 0 {
+		lo = float64(rlo) / float64(chi)
+	}
+	if rhi > 0 {
+		hi = float64(rhi) / float64(clo)
+	}
+	return lo, hi, true
 }
