@@ -1,9 +1,6 @@
 package main
 
-import (
-	"github.com/rallypoint/rallypoint/net/ws"
-	"github.com/rallypoint/rallypoint/protocol"
-)
+import "github.com/rallypoint/rallypoint/protocol"
 
 // inputBatch holds a bot's inputs until -input-batch of them are made, then they go as one
 // [10, first_seq, [input, ...], ack_tick, [view, ...]] (PROTOCOL.md), as the browser SDK
@@ -69,5 +66,5 @@ func (b *bot) batchInput(input []byte) {
 	}
 	q.msg = p
 	q.reset()
-	_ = b.c.WriteMessage(ws.MessageBinary, p)
+	b.stepWrite(p)
 }

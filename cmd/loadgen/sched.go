@@ -4,6 +4,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/rallypoint/rallypoint/net/ws"
 )
 
 // scheduler runs every seated bot's step at a fixed period from a few shared goroutines
@@ -20,8 +22,9 @@ type scheduler struct {
 }
 
 type shard struct {
-	mu   sync.Mutex
-	bots []*bot
+	mu    sync.Mutex
+	bots  []*bot
+	batch ws.Batch // the round's writes (bot.stepWrite), sent as it fills and after the round
 }
 
 func newScheduler(n int, period time.Duration, mono func() int64) *scheduler {
@@ -69,8 +72,11 @@ func (sh *shard) run(period, offset time.Duration, mono func() int64, quit <-cha
 		now := mono()
 		sh.mu.Lock()
 		for _, b := range sh.bots {
+			b.out = &sh.batch
 			b.tick(now)
+			b.out = nil
 		}
+		sh.batch.Send() // failures end their connections, which their read loops see
 		sh.mu.Unlock()
 	}
 }

@@ -228,8 +228,24 @@ func (vs *views) rebuild(tick uint32, m *state.Mirror) error {
 	return nil
 }
 
+// search returns where id is in the players, or where it would go. It is written out rather
+// than slices.BinarySearchFunc, whose comparison takes each shPlayer by value through a
+// function call: that was 7% of loadgen's CPU at 800 shooter bots.
+func (v *shView) search(id uint32) (int, bool) {
+	lo, hi := 0, len(v.players)
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if v.players[m].id < id {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	return lo, lo < len(v.players) && v.players[lo].id == id
+}
+
 func (v *shView) find(id uint32) *shPlayer {
-	i, ok := slices.BinarySearchFunc(v.players, id, func(p shPlayer, id uint32) int { return cmpU32(p.id, id) })
+	i, ok := v.search(id)
 	if !ok {
 		return nil
 	}
@@ -238,7 +254,7 @@ func (v *shView) find(id uint32) *shPlayer {
 
 // put inserts or replaces p, keeping the order; beyond maxPlayers it drops p.
 func (v *shView) put(p shPlayer) {
-	i, ok := slices.BinarySearchFunc(v.players, p.id, func(q shPlayer, id uint32) int { return cmpU32(q.id, id) })
+	i, ok := v.search(p.id)
 	switch {
 	case ok:
 		v.players[i] = p
@@ -248,18 +264,8 @@ func (v *shView) put(p shPlayer) {
 }
 
 func (v *shView) remove(id uint32) {
-	i, ok := slices.BinarySearchFunc(v.players, id, func(q shPlayer, id uint32) int { return cmpU32(q.id, id) })
+	i, ok := v.search(id)
 	if ok {
 		v.players = slices.Delete(v.players, i, i+1)
 	}
-}
-
-func cmpU32(a, b uint32) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }

@@ -185,3 +185,40 @@ func TestViewAt(t *testing.T) {
 		t.Error("get found a tick that is not held, or missed one that is")
 	}
 }
+
+// TestViewPutFindRemove: the view's players stay sorted by id and each is found where it
+// was put, through inserts at either end and in the middle, replacements and removals,
+// against a map as the reference.
+func TestViewPutFindRemove(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	var v shView
+	ref := map[uint32]int{}
+	for i := range 2000 {
+		id := uint32(rng.IntN(40))
+		switch rng.IntN(3) {
+		case 0, 1:
+			v.put(shPlayer{id: id, health: i})
+			if _, ok := ref[id]; ok || len(ref) < maxPlayers {
+				ref[id] = i
+			}
+		default:
+			v.remove(id)
+			delete(ref, id)
+		}
+		if len(v.players) != len(ref) {
+			t.Fatalf("step %d: %d players, want %d", i, len(v.players), len(ref))
+		}
+		for k := 1; k < len(v.players); k++ {
+			if v.players[k-1].id >= v.players[k].id {
+				t.Fatalf("step %d: not sorted: %v", i, v.players)
+			}
+		}
+		for id := range uint32(40) {
+			p := v.find(id)
+			h, want := ref[id]
+			if (p != nil) != want || (want && p.health != h) {
+				t.Fatalf("step %d: find(%d) = %v, want present %v with health %d", i, id, p, want, h)
+			}
+		}
+	}
+}

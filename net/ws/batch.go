@@ -10,9 +10,10 @@ package ws
 // finishes it in order.
 //
 // A Batch is used by one goroutine at a time and reused: WriteLatest, WriteLatestWith,
-// WriteLatestSpliced and WritePrepared add, Send sends what was added and empties it. Until
-// they are sent, the connections added hold their writers (other writes to them queue
-// behind), so call Send soon, as a room's tick does after its loop over the players. A Batch holds at most one
+// WriteLatestSpliced, WritePrepared and WriteMessage add, Send sends what was added and
+// empties it. Until they are sent, the connections added hold their writers (other writes
+// to them queue behind), so call Send soon, as a room's tick does after its loop over the
+// players. A Batch holds at most one
 // round (64 writes): the add that fills it sends the round at once, so a room of thousands
 // of players keeps 64 items of scratch, not one per player (about 100 bytes each, held for
 // the room's life), and its first players' writes do not wait for the last ones'.
@@ -55,6 +56,23 @@ func (b *Batch) WritePrepared(c *Conn, pm *PreparedMessage) error {
 	c.noteSent(len(pm.data))
 	f, compressed := pm.outFrame(c)
 	return b.add(c, f, compressed, false)
+}
+
+// WriteMessage adds p for c, in order with c's other messages, as c.WriteMessage(typ, p)
+// would send it; p is copied, so the caller may reuse it at once. It is for many
+// connections' own small messages sent at one moment, such as a load generator's inputs
+// from every bot at a step. A message c would compress takes c.WriteMessage's path at once
+// (each connection's compression is its own), and so does the error: ErrBadMessageType,
+// ErrInvalidUTF8, or what the ordinary path returns.
+func (b *Batch) WriteMessage(c *Conn, typ MessageType, p []byte) error {
+	if err := checkMessage(typ, p); err != nil {
+		return err
+	}
+	if c.compresses(p) {
+		return c.WriteMessage(typ, p)
+	}
+	c.noteSent(len(p))
+	return b.add(c, c.frame(opcode(typ), false, p), false, false)
 }
 
 // WriteLatestWith adds pm preceded by lead for c, as c.WriteLatestWith(pm, lead) would send

@@ -6,7 +6,9 @@ import (
 	"crypto/rand"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"net"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -334,5 +336,119 @@ func TestBatchAllocatesNothing(t *testing.T) {
 	round()
 	if n := testing.AllocsPerRun(200, round); n > 0 {
 		t.Errorf("a round of 8 sends allocated %.1f times, want none", n)
+	}
+	msg := bytes.Repeat([]byte{'m'}, 64)
+	messages := func() {
+		for _, c := range servers {
+			_ = b.WriteMessage(c, MessageBinary, msg)
+		}
+		b.Send()
+	}
+	messages()
+	if n := testing.AllocsPerRun(200, messages); n > 0 {
+		t.Errorf("a round of 8 WriteMessage adds allocated %.1f times, want none", n)
+	}
+}
+
+// TestBatchWriteMessageKeepsEachConnectionsOrder: messages added with WriteMessage, from
+// servers (plain frames) and from clients (masked, each with its own key: RFC 6455 §5.3),
+// arrive whole and in order with the ones the connection wrote itself meanwhile, including
+// messages large enough to be compressed, which take the connection's own path.
+func TestBatchWriteMessageKeepsEachConnectionsOrder(t *testing.T) {
+	const conns, rounds = 80, 40
+	tests := []struct {
+		name string
+		// open returns the connections to write to and those to read from, in pairs: a
+		// server's ends and their clients, or clients whose server echoes.
+		open func(t *testing.T, m *Metrics) (writers, readers []*Conn)
+	}{
+		{"server to client", func(t *testing.T, m *Metrics) ([]*Conn, []*Conn) {
+			return batchServer(t, conns, m, nil)
+		}},
+		{"client to server and back", func(t *testing.T, m *Metrics) ([]*Conn, []*Conn) {
+			url := servedServer(t, nil, func(*Conn) Handler { return echoHandler{} })
+			var cs []*Conn
+			for range conns {
+				c, _, err := Dial(context.Background(), url, &DialOptions{Metrics: m})
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { c.CloseNow() })
+				cs = append(cs, c)
+			}
+			return cs, cs
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := new(Metrics)
+			writers, readers := tt.open(t, m)
+			want := make([][]string, conns)
+			var b Batch
+			for r := range rounds {
+				for i, c := range writers {
+					if r%5 == 0 { // one of its own first, which the batch must follow
+						d := fmt.Sprintf("direct %d", r)
+						if err := c.WriteMessage(MessageText, []byte(d)); err != nil {
+							t.Fatal(err)
+						}
+						want[i] = append(want[i], d)
+					}
+					p := fmt.Sprintf("batched %d to %d", r, i)
+					if r%4 == 0 { // over the 128-byte threshold: compressed, not batched
+						p += strings.Repeat(" and more", 20)
+					}
+					if err := b.WriteMessage(c, MessageText, []byte(p)); err != nil {
+						t.Fatal(err)
+					}
+					want[i] = append(want[i], p)
+				}
+				if n := b.Send(); n != 0 {
+					t.Fatalf("round %d: %d writes failed", r, n)
+				}
+			}
+			errs := make(chan error, conns)
+			for i, c := range readers {
+				go func() {
+					for k, w := range want[i] {
+						p, err := readWithin(c, 10*time.Second)
+						if err != nil || string(p) != w {
+							errs <- fmt.Errorf("connection %d, message %d: read %q, %v; want %q", i, k, p, err, w)
+							return
+						}
+					}
+					errs <- nil
+				}()
+			}
+			for range conns {
+				if err := <-errs; err != nil {
+					t.Error(err)
+				}
+			}
+			if batchSupported && !ringsBroken() && m.BatchedWrites.Load() == 0 {
+				t.Error("no message went through io_uring although the kernel offers it")
+			}
+		})
+	}
+}
+
+// TestBatchWriteMessageRefuses what WriteMessage refuses, and adds nothing.
+func TestBatchWriteMessageRefuses(t *testing.T) {
+	servers, _ := batchServer(t, 1, new(Metrics), nil)
+	var b Batch
+	for _, c := range []struct {
+		typ  MessageType
+		p    []byte
+		want error
+	}{
+		{MessageType(0x9), []byte("ping"), ErrBadMessageType},
+		{MessageText, []byte{0xff, 0xfe}, ErrInvalidUTF8},
+	} {
+		if err := b.WriteMessage(servers[0], c.typ, c.p); err != c.want {
+			t.Errorf("WriteMessage(%v, % x) = %v, want %v", c.typ, c.p, err, c.want)
+		}
+	}
+	if len(b.items) != 0 {
+		t.Errorf("%d items added", len(b.items))
 	}
 }

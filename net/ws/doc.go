@@ -54,7 +54,8 @@
 // about half the sending CPU per small message of a write(2) each, and a room's tick about
 // an eighth less engine CPU at 300 rooms of 8 players (BenchmarkManyRooms). Where the kernel
 // refuses io_uring (Metrics.BatchedWrites stays 0) a Batch writes each frame as WriteLatest
-// does.
+// does. Batch.WriteMessage adds a connection's own message, in order with its others, as
+// WriteMessage sends it: cmd/loadgen sends every bot's input of a step that way.
 //
 // # Compression
 //

@@ -127,7 +127,7 @@ func (pm *PreparedMessage) serverFrame(compress bool, bits, level int) ([]byte, 
 // outFrame returns the frame for c: shared for servers, built from the shared payload for
 // clients.
 func (pm *PreparedMessage) outFrame(c *Conn) (f outFrame, compressed bool) {
-	compress := c.deflate && len(pm.data) >= int(c.threshold)
+	compress := c.compresses(pm.data)
 	shared, compressed := pm.serverFrame(compress, int(c.ourWindowBits), int(c.level))
 	if c.server {
 		pm.refs.Add(1) // the frame's hold, let go by its release

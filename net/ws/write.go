@@ -446,15 +446,12 @@ func (c *Conn) frame2(op opcode, rsv1 bool, head, tail []byte) outFrame {
 // socket is full the message waits in the ordered outbound queue; when that queue is full the
 // peer is dropped with 1008 and ErrSlowConsumer is returned.
 func (c *Conn) WriteMessage(typ MessageType, p []byte) error {
-	if typ != MessageText && typ != MessageBinary {
-		return ErrBadMessageType
-	}
-	if typ == MessageText && !utf8.Valid(p) {
-		return ErrInvalidUTF8
+	if err := checkMessage(typ, p); err != nil {
+		return err
 	}
 	c.noteSent(len(p))
 	op := opcode(typ)
-	if c.deflate && len(p) >= int(c.threshold) {
+	if c.compresses(p) {
 		if c.ourTakeover {
 			c.w.mu.Lock()
 			f := c.compressTakeoverLocked(op, p)
@@ -465,6 +462,23 @@ func (c *Conn) WriteMessage(typ MessageType, p []byte) error {
 		}
 	}
 	return c.w.send(c.frame(op, false, p), false)
+}
+
+// checkMessage refuses what no message may be: a type other than text or binary, or text
+// that is not UTF-8 (RFC 6455 §5.6).
+func checkMessage(typ MessageType, p []byte) error {
+	if typ != MessageText && typ != MessageBinary {
+		return ErrBadMessageType
+	}
+	if typ == MessageText && !utf8.Valid(p) {
+		return ErrInvalidUTF8
+	}
+	return nil
+}
+
+// compresses reports whether WriteMessage would try to compress p (RFC 7692 §6.1).
+func (c *Conn) compresses(p []byte) bool {
+	return c.deflate && len(p) >= int(c.threshold)
 }
 
 func (c *Conn) noteSent(n int) {
