@@ -16,10 +16,11 @@ import (
 // group with the same tick length is due at the same instants. The pacer keeps one timer of
 // the platform's (a timerfd(2) on Linux), set for the next instant any awake group is due,
 // and waits on it through the runtime's own netpoller: when it expires, epoll_wait returns at
-// once, and the runtime fires the rooms' timers that are due. What it costs: two system calls
-// (the timer's read and its setting) for each group instant, some 900 a second for 120 rooms
-// at 60 Hz. A platform without such a timer, or a kernel that refuses one, keeps the
-// runtime's timing.
+// once, and the runtime fires the rooms' timers that are due. What it costs: for each group
+// instant, two system calls (the timer's read and its setting) and a walk over the awake
+// groups to find the next instant; 120 shooter rooms make 15 groups and 900 instants a
+// second, 0.9% of a core's samples in a profile at 900 players. A platform without such a
+// timer, or a kernel that refuses one, keeps the runtime's timing.
 
 // pacerMargin is how long after a group's instant the pacer's timer expires. The rooms set
 // their own timers from their clocks a little after computing the instant, so their timers
