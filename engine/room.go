@@ -104,10 +104,6 @@ type roomCore struct {
 	cfg   RoomConfig
 	clock Clock
 	timer *time.Timer // the tick loop's, reused (realClock.sleepWith)
-	// pace is the room's pacer group while it ticks on the real clock (paced), so that
-	// the runtime wakes on time for it (pacer.go).
-	pace  pacerGroup
-	paced bool
 	log   *slog.Logger
 	sim   sim
 
@@ -296,10 +292,6 @@ func (rc *roomCore) sleep() bool {
 	rc.mu.Unlock()
 	rc.release()
 	rc.e.metrics.RoomsAsleep.Add(1)
-	if rc.paced {
-		roomPacer.leave(rc.pace) // no ticks to wake for
-		defer roomPacer.join(rc.pace)
-	}
 	if rc.cfg.EmptyTimeout < 0 {
 		<-wake // no deadline: a clock's SleepUntil would need one
 	} else {
@@ -348,11 +340,6 @@ func (rc *roomCore) run() {
 	defer rc.e.dropPhase(dt, g)
 	now := rc.clock.Now()
 	rc.sched = schedule{t0: now + untilOffset(now, dt, phaseOffset(dt, g)), dt: dt, maxCatchUp: int64(rc.cfg.MaxCatchUp)}
-	if c, ok := rc.clock.(realClock); ok {
-		rc.pace, rc.paced = groupOf(c, rc.sched.t0, dt), true
-		roomPacer.join(rc.pace)
-		defer func() { roomPacer.leave(rc.pace) }() // sleep leaves and joins again
-	}
 	rc.emptySince = rc.clock.Now()
 	for !rc.ended {
 		if (rc.asleep() && !rc.sleep()) || !rc.sleepUntil(rc.sched.due(), rc.stop) {
