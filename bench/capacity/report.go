@@ -61,21 +61,3 @@ func dash(s string) string {
 func summaryLine(r, c capacity) string {
 	return fmt.Sprintf("rallypoint_players_per_core=%s colyseus_players_per_core=%s ratio=%s", r, c, ratio(r, c))
 }
-
-// ratioNote says in words where the ratio lies when a capacity is a bound.
-func ratioNote(r, c capacity) string {
-	lo, hi, ok := ratioSpan(r, c)
-	switch {
-	case !ok:
-		return "ratio: colyseus passed no step"
-	case lo == hi && lo > 0:
-		return fmt.Sprintf("ratio: %.2f", lo)
-	case lo > 0 && hi > 0:
-		return fmt.Sprintf("ratio: between %.2f and %.2f (rallypoint's least over colyseus's most, and the other way round)", lo, hi)
-	case lo > 0:
-		return fmt.Sprintf("ratio: at least %.2f (rallypoint's least over colyseus's most)", lo)
-	case hi > 0:
-		return fmt.Sprintf("ratio: at most %.2f (rallypoint's most over colyseus's least)", hi)
-	}
-	return "ratio: unknown (neither side has an upper end)"
-}

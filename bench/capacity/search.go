@@ -116,21 +116,36 @@ func (c capacity) span() (lo, hi int) {
 
 // ratio is Rallypoint's capacity over Colyseus's, with the bound it inherits. Each side lies
 // in a span (capacity.span); the ratio is at least Rallypoint's low end over Colyseus's high
-// end, and at most the other way round. The line says the lower bound when there is one
-// (the goal is one: ratio >= 2), else the upper, else "unknown"; ratioSpan says both.
+// end, and at most the other way round. The summary line says the lower bound when there is
+// one (the goal is one: ratio >= 2), else the upper, else "unknown"; ratioNote says
+// both ends in words.
 func ratio(r, c capacity) string {
+	short, _ := ratioText(r, c)
+	return short
+}
+
+// ratioNote is the line before the summary: where the ratio lies, in words.
+func ratioNote(r, c capacity) string {
+	_, words := ratioText(r, c)
+	return "ratio: " + words
+}
+
+func ratioText(r, c capacity) (short, words string) {
 	lo, hi, ok := ratioSpan(r, c)
 	switch {
 	case !ok:
-		return "n/a"
+		return "n/a", "colyseus passed no step"
 	case lo == hi && lo > 0:
-		return fmt.Sprintf("%.2f", lo)
+		v := fmt.Sprintf("%.2f", lo)
+		return v, v
+	case lo > 0 && hi > 0:
+		return fmt.Sprintf(">=%.2f", lo), fmt.Sprintf("between %.2f and %.2f (rallypoint's least over colyseus's most, and the other way round)", lo, hi)
 	case lo > 0:
-		return fmt.Sprintf(">=%.2f", lo)
+		return fmt.Sprintf(">=%.2f", lo), fmt.Sprintf("at least %.2f (rallypoint's least over colyseus's most)", lo)
 	case hi > 0:
-		return fmt.Sprintf("<=%.2f", hi)
+		return fmt.Sprintf("<=%.2f", hi), fmt.Sprintf("at most %.2f (rallypoint's most over colyseus's least)", hi)
 	}
-	return "unknown"
+	return "unknown", "unknown (neither side has an upper end)"
 }
 
 // ratioSpan returns the least and the most the ratio can be (0: no such end), and false
