@@ -132,5 +132,7 @@ func main() {
 	if want[rallypoint] && want[colyseus] {
 		fmt.Println(ratioNote(rp.capacity(), cs.capacity()))
 	}
-	fmt.Println(summaryLine(rp.capacity(), cs.capacity()))
+	if want[rallypoint] || want[colyseus] { // a crossword-only run has no shooter figures to print as zeros
+		fmt.Println(summaryLine(rp.capacity(), cs.capacity()))
+	}
 }
