@@ -324,17 +324,25 @@ func (g *drift) Snapshot(r *engine.Room[tallyInput], b *state.Builder) {
 	}
 }
 
+// driftEngine starts an engine with the drift game registered in a PredictDeltas room, 60
+// ticks and 30 snapshots a second.
+func driftEngine(t *testing.T) *testEngine {
+	t.Helper()
+	te := startEngine(t, engine.RoomConfig{}, engine.Options{})
+	cfg := engine.RoomConfig{TickRate: 60, SnapshotRate: 30, PredictDeltas: true}
+	if err := engine.Register(te.e, "drift", cfg, func() engine.Game[tallyInput] { return &drift{tally{log: te.log}} }); err != nil {
+		t.Fatal(err)
+	}
+	return te
+}
+
 // TestV2PredictedSnapshots: in a room with PredictDeltas, once a client has acknowledged
 // two snapshots its deltas name a second baseline, [offset, offset2], and its mirror,
 // which predicts from the two, holds exactly the server's state at every tick; the
 // steady movement is sent as residuals of 0, a byte a coordinate. A client that acknowledges nothing more gets
 // plain deltas again once its second baseline is 12 snapshots old.
 func TestV2PredictedSnapshots(t *testing.T) {
-	te := startEngine(t, engine.RoomConfig{}, engine.Options{})
-	cfg := engine.RoomConfig{TickRate: 60, SnapshotRate: 30, PredictDeltas: true}
-	if err := engine.Register(te.e, "drift", cfg, func() engine.Game[tallyInput] { return &drift{tally{log: te.log}} }); err != nil {
-		t.Fatal(err)
-	}
+	te := driftEngine(t)
 	vp := te.v2Join(t, "drift", nil)
 	predicted := 0
 	for predicted < 20 {
@@ -373,11 +381,7 @@ func TestV2PredictedSnapshots(t *testing.T) {
 // list it with residuals of 0, and each player's mirror holds exactly the server's state at
 // every tick. A client that offers v3 first gets it.
 func TestV3LeavesOutWhatItPredicts(t *testing.T) {
-	te := startEngine(t, engine.RoomConfig{}, engine.Options{})
-	cfg := engine.RoomConfig{TickRate: 60, SnapshotRate: 30, PredictDeltas: true}
-	if err := engine.Register(te.e, "drift", cfg, func() engine.Game[tallyInput] { return &drift{tally{log: te.log}} }); err != nil {
-		t.Fatal(err)
-	}
+	te := driftEngine(t)
 	v3 := te.v3Join(t, "drift", nil)
 	v2 := te.v2Join(t, "drift", nil)
 	for _, tt := range []struct {

@@ -104,27 +104,15 @@ func TestAppendDeltaV3Bytes(t *testing.T) {
 // back and the second one more, v3 is smaller than v2's predicted wire, no frame of it is
 // larger, and it decodes to every state exactly.
 func TestAppendDeltaV3Scene(t *testing.T) {
-	snaps := sceneSnapshotsQ(120, true)
-	m := NewMirror(4)
-	for _, v := range [][]byte{v2Values(nil, snaps[0]), v2Values(snaps[0], snaps[1])} {
-		if _, err := m.ApplyV3(v); err != nil {
-			t.Fatal(err)
-		}
-	}
-	v2, v3 := 0, 0
-	for i := 2; i < len(snaps); i++ {
-		p, _ := AppendDeltaV2Predicted(nil, snaps[i-2], snaps[i-1], nil, snaps[i], nil)
-		v, _ := AppendDeltaV3(nil, snaps[i-2], snaps[i-1], nil, snaps[i], nil)
-		v2, v3 = v2+len(p), v3+len(v)
-		if len(v) > len(p) {
-			t.Fatalf("snapshot %d: v3 %d bytes, v2 %d", i, len(v), len(p))
-		}
-		if _, err := m.ApplyV3(v); err != nil {
-			t.Fatalf("snapshot %d: %v", i, err)
-		}
-		sameState(t, m, snaps[i], nil)
-	}
-	t.Logf("%d snapshots: v2 predicted %d bytes, v3 %d", len(snaps)-2, v2, v3)
+	v2, v3 := sceneWires(t, 120, (*Mirror).ApplyV3,
+		func(a, b, c *Snapshot) []byte { p, _ := AppendDeltaV2Predicted(nil, a, b, nil, c, nil); return p },
+		func(a, b, c *Snapshot) []byte { v, _ := AppendDeltaV3(nil, a, b, nil, c, nil); return v },
+		func(i, v2, v3 int) {
+			if v3 > v2 {
+				t.Fatalf("snapshot %d: v3 %d bytes, v2 %d", i, v3, v2)
+			}
+		})
+	t.Logf("v2 predicted %d bytes, v3 %d", v2, v3)
 	if v3 >= v2 {
 		t.Fatalf("v3 %d bytes, v2 %d: no saving on steady movement", v3, v2)
 	}

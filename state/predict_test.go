@@ -80,28 +80,41 @@ func TestAppendDeltaV2PredictedBytes(t *testing.T) {
 // snapshot back and the second one more, the predicted wire is smaller than the plain one
 // and decodes to every state exactly.
 func TestAppendDeltaV2PredictedScene(t *testing.T) {
-	snaps := sceneSnapshotsQ(60, true)
+	plain, pred := sceneWires(t, 60, (*Mirror).ApplyV2,
+		func(a, b, c *Snapshot) []byte { p, _ := AppendDeltaV2(nil, b, nil, c, nil); return p },
+		func(a, b, c *Snapshot) []byte { v, _ := AppendDeltaV2Predicted(nil, a, b, nil, c, nil); return v },
+		nil)
+	t.Logf("plain v2 %d bytes, predicted %d", plain, pred)
+	if pred >= plain {
+		t.Fatalf("predicted %d bytes, plain %d: no saving on steady movement", pred, plain)
+	}
+}
+
+// sceneWires encodes the quantized shooter scene's first n snapshots both ways, each
+// against the snapshot before (b) and the one before that (a), applies the second way's to
+// a mirror and checks it holds each state, and returns both ways' bytes. each, when not
+// nil, sees both sizes of every frame.
+func sceneWires(t *testing.T, n int, apply func(*Mirror, []byte) (Tick, error), old, new func(a, b, c *Snapshot) []byte, each func(i, old, new int)) (oldBytes, newBytes int) {
+	t.Helper()
+	snaps := sceneSnapshotsQ(n, true)
 	m := NewMirror(4)
-	if _, err := m.ApplyV2(v2Values(nil, snaps[0])); err != nil {
-		t.Fatal(err)
+	for _, v := range [][]byte{v2Values(nil, snaps[0]), v2Values(snaps[0], snaps[1])} {
+		if _, err := apply(m, v); err != nil {
+			t.Fatal(err)
+		}
 	}
-	if _, err := m.ApplyV2(v2Values(snaps[0], snaps[1])); err != nil {
-		t.Fatal(err)
-	}
-	plain, pred := 0, 0
 	for i := 2; i < len(snaps); i++ {
-		p, _ := AppendDeltaV2(nil, snaps[i-1], nil, snaps[i], nil)
-		v, _ := AppendDeltaV2Predicted(nil, snaps[i-2], snaps[i-1], nil, snaps[i], nil)
-		plain, pred = plain+len(p), pred+len(v)
-		if _, err := m.ApplyV2(v); err != nil {
+		o, v := old(snaps[i-2], snaps[i-1], snaps[i]), new(snaps[i-2], snaps[i-1], snaps[i])
+		oldBytes, newBytes = oldBytes+len(o), newBytes+len(v)
+		if each != nil {
+			each(i, len(o), len(v))
+		}
+		if _, err := apply(m, v); err != nil {
 			t.Fatalf("snapshot %d: %v", i, err)
 		}
 		sameState(t, m, snaps[i], nil)
 	}
-	t.Logf("%d snapshots: plain v2 %d bytes, predicted %d", len(snaps)-2, plain, pred)
-	if pred >= plain {
-		t.Fatalf("predicted %d bytes, plain %d: no saving on steady movement", pred, plain)
-	}
+	return oldBytes, newBytes
 }
 
 // TestApplyV2PredictedNeedsBothBaselines: a predicted snapshot whose second baseline the
