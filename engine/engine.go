@@ -195,7 +195,14 @@ type RoomConfig struct {
 	// MaxCatchUp is how many overdue ticks run back to back before the loop skips ahead.
 	// Default 3.
 	MaxCatchUp int
-	// SnapshotHistory is how many snapshots are kept as delta baselines; default 64.
+	// SnapshotHistory is how many of its newest snapshots a room keeps in its ring besides
+	// those its players still need; default 4. A player's baselines do not depend on it:
+	// each snapshot sent to a player stays pinned until the player acknowledges a newer one
+	// (up to the last 64 sent), and the acknowledged one until the next acknowledgement,
+	// however far the ring has moved on (PROTOCOL.md, "Late acknowledgements"). So a
+	// larger ring buys nothing but memory: each snapshot it keeps is as large as the room's
+	// largest scene (about 4.5 KiB for 64 moving entities), and the former default of 64
+	// held about 290 KiB in every shooter room of BenchmarkManyRooms.
 	SnapshotHistory int
 	// FrameCacheSize is how many encoded snapshot frames of one tick a room shares between
 	// its players (distinct views × baselines); default 256. Frames of past ticks are
@@ -225,7 +232,7 @@ func (c RoomConfig) withDefaults() (RoomConfig, error) {
 	def(&c.MaxInputsPerTick, max(16, c.TickRate))
 	def(&c.MaxPendingRequests, 8)
 	def(&c.MaxCatchUp, 3)
-	def(&c.SnapshotHistory, 64)
+	def(&c.SnapshotHistory, 4)
 	def(&c.FrameCacheSize, 256)
 	if c.Grace == 0 {
 		c.Grace = 30 * time.Second

@@ -129,9 +129,9 @@ type Metrics struct {
 	// OriginsRefused counts browser handshakes refused for their Origin or, with
 	// Options.PublicHosts, their Host (403).
 	OriginsRefused atomic.Int64
-	// BaselinesLost counts acknowledgements that came too late to be used: the tick had left
-	// the room's ring (RoomConfig.SnapshotHistory) before it was acknowledged, or was not
-	// sent on the player's connection. Each costs that player a full snapshot.
+	// BaselinesLost counts acknowledgements that came too late to be used: the tick was no
+	// longer among the last 64 snapshots sent to the player when it was acknowledged, or was
+	// not sent on the player's connection. Each costs that player a full snapshot.
 	BaselinesLost atomic.Int64
 	// BaselineResets counts [4, 0] from clients that could not apply a delta (they do not
 	// hold its baseline) and asked for a full snapshot.
