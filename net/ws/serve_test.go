@@ -429,7 +429,14 @@ func TestServedRoundTripAllocatesNothing(t *testing.T) {
 // rawServed opens a WebSocket connection to a served echo server through a raw socket.
 func rawServed(t *testing.T) (net.Conn, *bufio.Reader) {
 	t.Helper()
-	url := servedServer(t, nil, func(*Conn) Handler { return echoHandler{} })
+	return rawServedBy(t, func(*Conn) Handler { return echoHandler{} })
+}
+
+// rawServedBy opens a WebSocket connection through a raw socket to a server whose
+// connections open returns the Handler of.
+func rawServedBy(t *testing.T, open func(*Conn) Handler) (net.Conn, *bufio.Reader) {
+	t.Helper()
+	url := servedServer(t, nil, open)
 	host := strings.TrimPrefix(url, "ws://")
 	nc, err := net.Dial("tcp", host)
 	if err != nil {
