@@ -14,6 +14,7 @@ import (
 	"github.com/rallypoint/rallypoint/internal/msgcheck"
 	"github.com/rallypoint/rallypoint/match"
 	"github.com/rallypoint/rallypoint/net/ws"
+	"github.com/rallypoint/rallypoint/protocol"
 	"github.com/rallypoint/rallypoint/state"
 )
 
@@ -47,6 +48,7 @@ var decoders = sync.Pool{New: func() any { return &lentDecoder{dec: msgpack.NewD
 type lentDecoder struct {
 	dec *msgpack.Decoder
 	br  bytes.Reader
+	out []byte // an answer written while handling (a pong), copied by WriteMessage
 }
 
 // open registers the session; net/ws then calls OnMessage for each message and OnClose once
@@ -209,16 +211,26 @@ func (s *session) handle(data []byte) {
 			s.malformed("ping is [6, client_time]")
 			return
 		}
-		t, err := s.dec.DecodeInterface()
-		if err != nil {
+		// client_time goes back as the client wrote it, its bytes copied: decoded into an
+		// interface and encoded again, it cost every ping (one a second from each SDK
+		// client) five allocations.
+		at := s.br.Size() - int64(s.br.Len())
+		if err := s.dec.Skip(); err != nil {
 			s.malformed("ping time must be a number")
 			return
 		}
+		t := data[at : s.br.Size()-int64(s.br.Len())]
 		var tick uint32
 		if p := s.player; p != nil {
 			tick = p.room.publicTick.Load()
 		}
-		_ = s.e.writeMsg(s.c, KindPong, t, float64(time.Now().UnixNano())/1e6, uint64(tick))
+		l.out = append(append(l.out[:0], 0x94, KindPong), t...)
+		l.out = protocol.AppendFloat64(l.out, float64(time.Now().UnixNano())/1e6)
+		l.out = appendUint32(l.out, tick)
+		_ = s.c.WriteMessage(ws.MessageBinary, l.out)
+		if cap(l.out) > 64 {
+			l.out = nil // a client_time far longer than a number's 9 bytes stays out of the pool
+		}
 	case KindJoin:
 		s.join(n)
 	case KindMatch:
