@@ -97,3 +97,26 @@ func slower(a, b []float64) []float64 {
 	}
 	return out
 }
+
+// slowPct is the speed, in % of the run's fastest on a core, below which a failed step is not
+// trusted: run again once, and only the second run counts. On this virtual machine a host
+// that takes the cores for a while slows everything by a quarter (the speed% column), and
+// a server whose ticks run a fifth late for it fails on lateness at a count it passes
+// otherwise; the bisection then searches below a failure the server did not make. Either
+// server gets the second run on the same terms; a pass or an inconclusive step is never run
+// again (a slow machine only makes a pass harder). What it costs: one more step's time
+// (25 s by default) for each failure on a slowed machine.
+const slowPct = 90
+
+// slowest is the lower of a step's speeds on its cores (the slower of its probes on each,
+// against the run's fastest), and whether it is below slowPct. A core it could not time
+// does not count.
+func (s *speeds) slowest(probe []float64) (pct float64, slow bool) {
+	pct = math.NaN()
+	for i, t := range probe {
+		if v := s.pct(i, t); !math.IsNaN(v) && (math.IsNaN(pct) || v < pct) {
+			pct = v
+		}
+	}
+	return pct, !math.IsNaN(pct) && pct < slowPct
+}

@@ -59,3 +59,31 @@ func TestSpeedsAgainstTheFastest(t *testing.T) {
 		t.Errorf("speed cell of a step without probes %q, want -/-", cell)
 	}
 }
+
+// TestSlowestDecidesARetry: a step is as slow as its slower core, a core without a time does
+// not count, and below slowPct a failure is run again.
+func TestSlowestDecidesARetry(t *testing.T) {
+	nan := math.NaN()
+	var sp speeds
+	sp.note([]float64{0.010, 0.020})
+	cases := []struct {
+		name  string
+		probe []float64
+		pct   float64 // NaN: none
+		slow  bool
+	}{
+		{"both at their best", []float64{0.010, 0.020}, 100, false},
+		{"the server's core at 75%, as in a run that failed 200 players on it", []float64{0.010 / 0.75, 0.020}, 75, true},
+		{"the bots' core at 80%", []float64{0.010, 0.025}, 80, true},
+		{"just above the line", []float64{0.010 / 0.91, 0.020}, 91, false},
+		{"one core not timed", []float64{nan, 0.020 / 0.5}, 50, true},
+		{"neither timed", []float64{nan, nan}, nan, false},
+		{"no probe", nil, nan, false},
+	}
+	for _, c := range cases {
+		pct, slow := sp.slowest(c.probe)
+		if slow != c.slow || math.IsNaN(pct) != math.IsNaN(c.pct) || (!math.IsNaN(c.pct) && math.Abs(pct-c.pct) > 1e-9) {
+			t.Errorf("%s: slowest = %v, %v; want %v, %v", c.name, pct, slow, c.pct, c.slow)
+		}
+	}
+}
