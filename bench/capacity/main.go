@@ -78,9 +78,9 @@ func main() {
 			r.probe = slower(before, after)
 			sp.note(before, after)
 			retry := false
-			if pct, slow := sp.slowest(r.probe); slow && attempt == 1 && r.verdict == verdictFail && ctx.Err() == nil {
+			if why, ok := disturbed(r, &sp); ok && attempt == 1 && r.verdict == verdictFail && ctx.Err() == nil {
 				retry = true
-				r.reason += fmt.Sprintf("; not counted: the machine ran at %.0f%% of its speed (under %d%%), so the step runs again", pct, slowPct)
+				r.reason += "; not counted: " + why + ", so the step runs again"
 			} else {
 				s.record(n, r.verdict)
 			}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"math"
 	"runtime"
 	"sort"
@@ -119,4 +120,22 @@ func (s *speeds) slowest(probe []float64) (pct float64, slow bool) {
 		}
 	}
 	return pct, !math.IsNaN(pct) && pct < slowPct
+}
+
+// otherMax is the other processes' share of the server's or the bots' core, in %, above
+// which a failed step is not trusted either: the other% columns measure it, and on this
+// machine a few minutes of it at 5 to 18% took both servers' p99 lateness from 2 to 4 ms to
+// 14 to 34 ms.
+const otherMax = 5
+
+// disturbed says why a failed step is not to be trusted, if it is not: a core ran under
+// slowPct of its speed, or other processes took more than otherMax of a core the step used.
+func disturbed(r stepResult, sp *speeds) (why string, ok bool) {
+	if pct, slow := sp.slowest(r.probe); slow {
+		return fmt.Sprintf("the machine ran at %.0f%% of its speed (under %d%%)", pct, slowPct), true
+	}
+	if o := max(r.other0, r.other1); o > otherMax {
+		return fmt.Sprintf("other processes took %.0f%% of a core the step used (over %d%%)", o, otherMax), true
+	}
+	return "", false
 }

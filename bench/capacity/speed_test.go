@@ -87,3 +87,29 @@ func TestSlowestDecidesARetry(t *testing.T) {
 		}
 	}
 }
+
+// TestDisturbedStepsRunAgain: a failure is run again when a core was slow or other
+// processes took more than otherMax of the server's or the bots' core.
+func TestDisturbedStepsRunAgain(t *testing.T) {
+	var sp speeds
+	sp.note([]float64{0.010, 0.020})
+	fast := []float64{0.010, 0.020}
+	cases := []struct {
+		name string
+		r    stepResult
+		want bool
+	}{
+		{"quiet", stepResult{probe: fast}, false},
+		{"slow core", stepResult{probe: []float64{0.010 / 0.73, 0.020}}, true},
+		{"other load on the server's core, as when Rallypoint failed 200", stepResult{probe: fast, other0: 8, other1: 6}, true},
+		{"other load on the bots' core", stepResult{probe: fast, other1: 16}, true},
+		{"a little other load", stepResult{probe: fast, other0: 3, other1: 5}, false},
+		{"other load unknown", stepResult{probe: fast, other0: math.NaN(), other1: math.NaN()}, false},
+	}
+	for _, c := range cases {
+		why, got := disturbed(c.r, &sp)
+		if got != c.want || (got && why == "") || (!got && why != "") {
+			t.Errorf("%s: disturbed = %q, %v; want %v", c.name, why, got, c.want)
+		}
+	}
+}
